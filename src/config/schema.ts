@@ -1,0 +1,163 @@
+// The workspace's shape: zod schemas for airlock.yaml and workflow files; the types are inferred.
+// This is a trust boundary: everything a user writes passes through here before it is used.
+import { z } from 'zod';
+import { CLASSIFICATIONS, EFFECTS, OWNER_BOUNDARIES, RISKS, TIERS, TRUST } from '../types.js';
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, 'expected a lowercase name: letters, digits, `_` or `-`, starting with a letter');
+
+/** Tool names are `connector.tool`. */
+export const toolName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_]*$/, 'expected a tool name like `connector.tool_name`');
+
+/** A JSON Schema document (checked for validity by ajv when the workspace loads). */
+const jsonSchema = z.record(z.string(), z.unknown());
+
+/**
+ * A value template: literals, or strings that reference data with a `$` path
+ * (`$args.order_id`, `$result.refund_id`, `$probe.status`, `$input.ticket_id`). `$$` escapes a `$`.
+ */
+const template: z.ZodType<unknown> = z.unknown();
+
+export const principalSchema = z.strictObject({
+  id: name,
+  kind: z.enum(['user', 'agent', 'service']),
+  roles: z.array(name).default([]),
+  description: z.string().optional(),
+});
+
+export const connectorSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('mcp-stdio'),
+    /** Executable; `${node}` is the running Node.js, `${airlock}` the Airlock package root, `${workspace}` the workspace folder. */
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    timeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  }),
+]);
+
+export const compensationSchema = z.strictObject({
+  tool: toolName,
+  args: z.record(z.string(), template),
+});
+
+export const verifySchema = z.strictObject({
+  /** A read tool that observes ground truth. */
+  probe: toolName,
+  args: z.record(z.string(), template),
+  /** Each key is a `$probe.` path; each value a template the observed value must equal. */
+  expect: z.record(z.string(), template),
+});
+
+export const toolContractSchema = z
+  .strictObject({
+    name: toolName,
+    connector: name,
+    /** The tool's name on the upstream server (default: the part after the dot). */
+    upstream: z.string().min(1).optional(),
+    description: z.string().min(1),
+    effect: z.enum(EFFECTS),
+    risk: z.enum(RISKS),
+    /** Classification of what the tool returns. */
+    classification: z.enum(CLASSIFICATIONS).default('internal'),
+    /** Trust of what the tool returns: content written by outsiders is untrusted. */
+    trust: z.enum(TRUST).default('trusted'),
+    inputSchema: jsonSchema,
+    /** Argument fields policy may see, each a top-level argument name with its Cedar type. */
+    expose: z.record(z.string(), z.enum(['string', 'long', 'boolean'])).default({}),
+    compensation: compensationSchema.optional(),
+    irreversible: z.boolean().default(false),
+    verify: verifySchema.optional(),
+    timeoutMs: z.number().int().positive().max(600_000).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.effect !== 'read' && !t.compensation && !t.irreversible) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['compensation'],
+        message: `a \`${t.effect}\` tool needs a rollback story: declare \`compensation\` or mark it \`irreversible: true\``,
+      });
+    }
+    if (t.compensation && t.irreversible) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['irreversible'],
+        message: 'a tool cannot both declare a compensation and be irreversible',
+      });
+    }
+  });
+
+export const modelRouteSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('scripted'),
+    /** Path (relative to the workspace) of the playbook YAML the scripted model follows. */
+    playbook: z.string().min(1),
+  }),
+]);
+
+export const budgetsSchema = z.strictObject({
+  steps: z.number().int().positive().max(10_000).default(25),
+  wallTimeMs: z.number().int().positive().default(120_000),
+  toolCalls: z.number().int().positive().optional(),
+});
+
+export const workflowSchema = z.strictObject({
+  name,
+  description: z.string().default(''),
+  /** Who owns each boundary. Above the assist tier every boundary needs an owner. */
+  owners: z.partialRecord(z.enum(OWNER_BOUNDARIES), z.string().min(1)).default({}),
+  tier: z.enum(TIERS),
+  /** The principal the agent acts as. */
+  agent: name,
+  tools: z.array(toolName).min(1),
+  budgets: budgetsSchema.default({ steps: 25, wallTimeMs: 120_000 }),
+  model: name,
+  approvals: z
+    .strictObject({ ttlMinutes: z.number().int().positive().max(60 * 24 * 30).default(60) })
+    .default({ ttlMinutes: 60 }),
+});
+
+export const workspaceSchema = z.strictObject({
+  version: z.literal(1),
+  name,
+  store: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('sqlite'), path: z.string().default('.airlock/airlock.db') }),
+    ])
+    .default({ kind: 'sqlite', path: '.airlock/airlock.db' }),
+  identity: z.strictObject({ principals: z.array(principalSchema).min(1) }),
+  connectors: z.record(name, connectorSchema),
+  tools: z.array(toolContractSchema),
+  /** Cedar policy files (paths or globs relative to the workspace). */
+  policies: z.array(z.string()).min(1),
+  /** YAML policy test files (paths or globs). */
+  policyTests: z.array(z.string()).default([]),
+  models: z.record(name, modelRouteSchema),
+  /** Workflow files (paths or globs). */
+  workflows: z.array(z.string()).min(1),
+  telemetry: z.strictObject({ console: z.boolean().default(false) }).default({ console: false }),
+});
+
+export type PrincipalConfig = z.infer<typeof principalSchema>;
+export type ConnectorConfig = z.infer<typeof connectorSchema>;
+export type ToolContract = z.infer<typeof toolContractSchema>;
+export type VerifySpec = z.infer<typeof verifySchema>;
+export type CompensationSpec = z.infer<typeof compensationSchema>;
+export type ModelRoute = z.infer<typeof modelRouteSchema>;
+export type Budgets = z.infer<typeof budgetsSchema>;
+export type WorkflowConfig = z.infer<typeof workflowSchema>;
+export type WorkspaceFile = z.infer<typeof workspaceSchema>;
+
+/** A loaded, validated workspace: the file plus everything it points to, resolved. */
+export interface Workspace {
+  /** Absolute path of the workspace folder. */
+  readonly dir: string;
+  readonly file: WorkspaceFile;
+  readonly workflows: ReadonlyMap<string, WorkflowConfig>;
+  readonly tools: ReadonlyMap<string, ToolContract>;
+  /** Cedar policy sources: file path (relative to dir) → text. */
+  readonly policySources: readonly { readonly file: string; readonly text: string }[];
+}
