@@ -32,8 +32,8 @@ export const connectorSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('mcp-stdio'),
     /** Executable; `${node}` is the running Node.js, `${airlock}` the Airlock package root, `${workspace}` the workspace folder. */
-    command: z.string().min(1),
-    args: z.array(z.string()).default([]),
+    command: z.string().min(1).describe('Executable. `${node}` is the running Node.js, `${airlock}` the Airlock package root, `${workspace}` the workspace folder.'),
+    args: z.array(z.string()).default([]).describe('Arguments; the same `${...}` variables are expanded.'),
     env: z.record(z.string(), z.string()).default({}),
     timeoutMs: z.number().int().positive().max(600_000).default(10_000),
   }),
@@ -54,31 +54,36 @@ export const verifySchema = z.strictObject({
 
 export const toolContractSchema = z
   .strictObject({
-    name: toolName,
-    connector: name,
+    name: toolName.describe('`connector.tool_name`, unique in the workspace.'),
+    connector: name.describe('The connector (under `connectors`) that serves this tool.'),
     /** The tool's name on the upstream server (default: the part after the dot). */
-    upstream: z.string().min(1).optional(),
-    description: z.string().min(1),
-    effect: z.enum(EFFECTS),
-    risk: z.enum(RISKS),
+    upstream: z.string().min(1).optional().describe("The tool's name on the upstream server (default: the part after the dot)."),
+    description: z.string().min(1).describe('What the tool does, as the model will read it.'),
+    effect: z.enum(EFFECTS).describe('What the tool does to the world: read, write, destructive, egress or financial.'),
+    risk: z.enum(RISKS).describe('Risk of one call; `critical` is denied at every tier.'),
     /** Classification of what the tool returns. */
-    classification: z.enum(CLASSIFICATIONS).default('internal'),
+    classification: z.enum(CLASSIFICATIONS).default('internal').describe('Classification of what the tool returns.'),
     /** Trust of what the tool returns: content written by outsiders is untrusted. */
-    trust: z.enum(TRUST).default('trusted'),
-    inputSchema: jsonSchema,
+    trust: z.enum(TRUST).default('trusted').describe('Trust of what the tool returns: content written by outsiders is untrusted.'),
+    inputSchema: jsonSchema.describe('JSON Schema (draft-07) of the arguments: an object, ideally with `additionalProperties: false`.'),
     /** Argument fields policy may see, each a top-level argument name with its Cedar type. */
-    expose: z.record(z.string(), z.enum(['string', 'long', 'boolean'])).default({}),
-    compensation: compensationSchema.optional(),
-    irreversible: z.boolean().default(false),
-    verify: verifySchema.optional(),
+    expose: z
+      .record(z.string(), z.enum(['string', 'long', 'boolean']))
+      .default({})
+      .describe('Argument fields policy may see (`context.args`), each a top-level argument with its Cedar type.'),
+    compensation: compensationSchema.optional().describe('The call that undoes this one (templates: `$args.x`, `$result.x`).'),
+    irreversible: z.boolean().default(false).describe('Nothing can undo this tool; raises its risk. Needed when a non-read tool has no compensation.'),
+    verify: verifySchema.optional().describe('A read-tool probe that checks ground truth after the call.'),
     timeoutMs: z.number().int().positive().max(600_000).optional(),
   })
   .superRefine((t, ctx) => {
+    // `params.hint` travels to the error's hint (see issues.ts).
     if (t.effect !== 'read' && !t.compensation && !t.irreversible) {
       ctx.addIssue({
         code: 'custom',
         path: ['compensation'],
-        message: `a \`${t.effect}\` tool needs a rollback story: declare \`compensation\` or mark it \`irreversible: true\``,
+        message: `${t.effect === 'egress' ? 'an' : 'a'} \`${t.effect}\` tool needs a rollback story`,
+        params: { hint: 'declare `compensation` (the tool call that undoes it) or mark it `irreversible: true`' },
       });
     }
     if (t.compensation && t.irreversible) {
@@ -86,6 +91,7 @@ export const toolContractSchema = z
         code: 'custom',
         path: ['irreversible'],
         message: 'a tool cannot both declare a compensation and be irreversible',
+        params: { hint: 'remove `irreversible: true`, or remove `compensation` if nothing can undo it' },
       });
     }
   });
@@ -108,13 +114,16 @@ export const workflowSchema = z.strictObject({
   name,
   description: z.string().default(''),
   /** Who owns each boundary. Above the assist tier every boundary needs an owner. */
-  owners: z.partialRecord(z.enum(OWNER_BOUNDARIES), z.string().min(1)).default({}),
-  tier: z.enum(TIERS),
+  owners: z
+    .partialRecord(z.enum(OWNER_BOUNDARIES), z.string().min(1))
+    .default({})
+    .describe('Who owns each boundary (product, architecture, platform, security, domain, compliance); all six are needed above `assist`.'),
+  tier: z.enum(TIERS).describe('Autonomy tier: assist, prepare, execute-low or execute-high. Policy can only tighten it.'),
   /** The principal the agent acts as. */
-  agent: name,
-  tools: z.array(toolName).min(1),
+  agent: name.describe('The principal (of kind `agent`) the agent acts as.'),
+  tools: z.array(toolName).min(1).describe('The tool contracts this workflow may use; every other tool is unreachable.'),
   budgets: budgetsSchema.default({ steps: 25, wallTimeMs: 120_000 }),
-  model: name,
+  model: name.describe('A model route declared under `models` in airlock.yaml.'),
   approvals: z
     .strictObject({ ttlMinutes: z.number().int().positive().max(60 * 24 * 30).default(60) })
     .default({ ttlMinutes: 60 }),
@@ -160,4 +169,8 @@ export interface Workspace {
   readonly tools: ReadonlyMap<string, ToolContract>;
   /** Cedar policy sources: file path (relative to dir) → text. */
   readonly policySources: readonly { readonly file: string; readonly text: string }[];
+  /** Policy test files (relative to dir, `/`-separated), resolved from `policyTests`; set by `loadWorkspace`. */
+  readonly policyTestFiles?: readonly string[];
+  /** Workflow name → the file (relative to dir) it was loaded from; set by `loadWorkspace`. */
+  readonly workflowFiles?: ReadonlyMap<string, string>;
 }

@@ -1,0 +1,136 @@
+// The composition root: opens a workspace and wires store, policy, gateway, runner and approvals together.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadWorkspace } from './config/load.js';
+import type { WorkflowConfig, Workspace } from './config/schema.js';
+import type { Model } from './orchestration/model.js';
+import { AirlockError } from './errors.js';
+import { compilePolicies, type CompiledPolicies } from './policy/compile.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { AuditWriter } from './audit/writer.js';
+import { ConnectorPool } from './tools/connectors/pool.js';
+import { Gateway } from './tools/gateway.js';
+import { Runner } from './orchestration/runner.js';
+import { modelFor } from './routing/route.js';
+import type { ApprovalId, Principal, RunId } from './types.js';
+
+/** An opened workspace with everything needed to govern runs in it. Close it when done. */
+export interface Airlock {
+  readonly workspace: Workspace;
+  readonly policies: CompiledPolicies;
+  readonly store: Store;
+  readonly audit: AuditWriter;
+  readonly gateway: Gateway;
+  readonly runner: Runner;
+  readonly connectors: ConnectorPool;
+  readonly now: () => Date;
+  /** The declared principal for `kind:id` (or a bare id, looked up among all kinds). */
+  principal(ref: string): Principal;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** The clock (tests move it to expire approvals). */
+  readonly now?: () => Date;
+  /** Replaces model routing (tests drive runs with a scripted attacker). */
+  readonly modelFor?: (workflow: WorkflowConfig) => Model;
+}
+
+/** Loads and validates the workspace in `dir`, compiles its policies, opens its store. */
+export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<Airlock> {
+  const workspace = await loadWorkspace(dir);
+  const policies = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
+    principals: workspace.file.identity.principals,
+  });
+  const stateDir = path.join(workspace.dir, '.airlock');
+  const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path));
+  const now = opts.now ?? (() => new Date());
+  const audit = new AuditWriter(store, auditKey(stateDir), now);
+  const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir);
+  const principal = principalLookup(workspace);
+  const gateway = new Gateway({
+    workspace,
+    policies,
+    store,
+    connectors,
+    audit,
+    now,
+    newApprovalId: () => `apr_${randomBytes(6).toString('hex')}` as ApprovalId,
+  });
+  const runner = new Runner({
+    workspace,
+    store,
+    gateway,
+    audit,
+    modelFor: opts.modelFor ?? ((wf) => modelFor(workspace, wf)),
+    principal,
+    now,
+    newRunId: () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId,
+    policySetHash: policies.policySetHash,
+  });
+  return {
+    workspace,
+    policies,
+    store,
+    audit,
+    gateway,
+    runner,
+    connectors,
+    now,
+    principal,
+    async close() {
+      await connectors.closeAll();
+      await store.close();
+    },
+  };
+}
+
+/** Resolves `kind:id` or a bare id to a declared principal; unknown ones are an input error. */
+function principalLookup(workspace: Workspace): (ref: string) => Principal {
+  const byRef = new Map<string, Principal>();
+  const byId = new Map<string, Principal[]>();
+  for (const p of workspace.file.identity.principals) {
+    const principal: Principal = { kind: p.kind, id: p.id, roles: p.roles };
+    byRef.set(`${p.kind}:${p.id}`, principal);
+    byId.set(p.id, [...(byId.get(p.id) ?? []), principal]);
+  }
+  return (ref) => {
+    const exact = byRef.get(ref) ?? (ref.includes(':') ? undefined : byId.get(ref)?.[0]);
+    if (!exact) {
+      throw new AirlockError('input', `principal \`${ref}\` is not declared in the workspace`, {
+        hint: `declared: ${[...byRef.keys()].join(', ')}`,
+      });
+    }
+    return exact;
+  };
+}
+
+/**
+ * The workspace's audit key (HMAC for sensitive payload hashes), created on first use,
+ * readable by the owner only. Losing it makes sensitive hashes unlinkable, not the chain invalid.
+ */
+function auditKey(stateDir: string): Uint8Array {
+  const file = path.join(stateDir, 'audit.key');
+  if (existsSync(file)) {
+    const key = readFileSync(file);
+    if (key.length !== 32) {
+      throw new AirlockError('store-corrupt', `audit key \`${file}\` is ${key.length} bytes, expected 32`, {
+        hint: 'restore it from backup; deleting it makes earlier sensitive payload hashes unverifiable',
+      });
+    }
+    return key;
+  }
+  mkdirSync(stateDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return auditKey(stateDir);
+    throw err;
+  }
+  chmodSync(file, 0o600);
+  return key;
+}

@@ -1,0 +1,56 @@
+// Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
+import type { AuditDraft, AuditPayload, AuditRecord, Store } from '../store/store.js';
+import type { Classification, Json, Principal, RunId, Sha256Hex } from '../types.js';
+import { canonicalJson, hashJson, hmacJson } from '../util/hash.js';
+import { isSensitive } from '../context/labels.js';
+
+/** `kind:id`, the way principals appear in audit records and approvals. */
+export function principalRef(p: Principal): string {
+  return `${p.kind}:${p.id}`;
+}
+
+/** Who a batch of records is about. */
+export interface AuditSubject {
+  readonly runId: RunId | null;
+  readonly principal: Principal | null;
+  readonly onBehalfOf?: Principal | undefined;
+}
+
+/** One record to append: its type, its body, and payloads it refers to by hash. */
+export interface AuditItem {
+  readonly type: string;
+  readonly body: { readonly [k: string]: Json };
+  readonly payloads?: readonly AuditPayload[];
+}
+
+export class AuditWriter {
+  constructor(
+    private readonly store: Store,
+    private readonly key: Uint8Array,
+    private readonly now: () => Date,
+  ) {}
+
+  /**
+   * A payload stored apart from the chain. Confidential and restricted data is hashed with the
+   * workspace's audit key, so the hash alone reveals nothing guessable.
+   */
+  payloadRef(value: Json, classification: Classification): AuditPayload {
+    const hash: Sha256Hex = isSensitive(classification) ? hmacJson(this.key, value) : hashJson(value);
+    return { hash, data: canonicalJson(value) };
+  }
+
+  /** Appends the items in order, atomically and durably. */
+  async append(subject: AuditSubject | null, items: readonly AuditItem[]): Promise<readonly AuditRecord[]> {
+    const time = this.now().toISOString();
+    const drafts: AuditDraft[] = items.map((it) => ({
+      type: it.type,
+      time,
+      runId: subject?.runId ?? null,
+      principal: subject?.principal ? principalRef(subject.principal) : null,
+      onBehalfOf: subject?.onBehalfOf ? principalRef(subject.onBehalfOf) : null,
+      body: it.body,
+      ...(it.payloads ? { payloads: it.payloads } : {}),
+    }));
+    return this.store.appendAudit(drafts);
+  }
+}

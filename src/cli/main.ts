@@ -1,0 +1,382 @@
+#!/usr/bin/env node
+// The `airlock` command line: demo, runs, approvals, policy, audit, validate. Exit 2 on bad input.
+import { Command, CommanderError } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { AirlockError, formatError } from '../errors.js';
+import { openAirlock, type Airlock } from '../airlock.js';
+import { loadWorkspace, WORKSPACE_FILE } from '../config/load.js';
+import { compilePolicies } from '../policy/compile.js';
+import { decide } from '../policy/decide.js';
+import { explainDecision } from '../policy/explain.js';
+import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
+import { startTracing, type Tracing } from '../telemetry/tracing.js';
+import { vote } from '../orchestration/approvals.js';
+import type { AuditRecord, Store } from '../store/store.js';
+import type { ApprovalId, Json, JsonObject, RunId } from '../types.js';
+import { TIERS, type Tier } from '../types.js';
+import { AIRLOCK_ROOT } from '../util/package-root.js';
+import { bold, dim, green, red, renderApproval, renderRuns, renderTimeline, statusColor, yellow } from './render.js';
+import { resetAcme } from '../demo/acme/db.js';
+import type { RunState } from '../orchestration/run-machine.js';
+
+/** The bundled demo workspace. */
+export const DEMO_WORKSPACE = path.join(AIRLOCK_ROOT, 'examples', 'acme');
+
+/** The workspace a command works on: `--workspace`, else the current folder if it has airlock.yaml, else the demo. */
+function workspaceDir(opt: string | undefined): string {
+  if (opt) return path.resolve(opt);
+  if (existsSync(path.join(process.cwd(), WORKSPACE_FILE))) return process.cwd();
+  return DEMO_WORKSPACE;
+}
+
+function parseJsonArg(name: string, text: string): JsonObject {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new AirlockError('input', `${name} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, {
+      hint: `pass a JSON object, e.g. ${name} '{"ticket_id":"T-311"}'`,
+    });
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AirlockError('input', `${name} must be a JSON object`);
+  return v as JsonObject;
+}
+
+/** All audit records of one run, in order. */
+export async function auditForRun(store: Store, runId: string): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
+  for (let from = 1; ; ) {
+    const batch = await store.readAudit(from, 5000);
+    if (batch.length === 0) break;
+    for (const r of batch) if (r.runId === runId) out.push(r);
+    from = (batch[batch.length - 1] as AuditRecord).seq + 1;
+  }
+  return out;
+}
+
+let tracing: Tracing | undefined;
+
+async function withAirlock<T>(dir: string, fn: (a: Airlock) => Promise<T>, opts: { trace?: boolean } = {}): Promise<T> {
+  if (opts.trace && !tracing) tracing = startTracing('console');
+  const airlock = await openAirlock(dir);
+  if (airlock.workspace.file.telemetry.console && !tracing) tracing = startTracing('console');
+  try {
+    return await fn(airlock);
+  } finally {
+    await airlock.close();
+    await tracing?.shutdown();
+    tracing = undefined;
+  }
+}
+
+const out = (s: string) => process.stdout.write(s + '\n');
+
+/** Prints where a run stands and what a person can do next. */
+async function reportRun(a: Airlock, runId: RunId, cliPrefix: string): Promise<void> {
+  const run = await a.store.getRun(runId);
+  if (!run) return;
+  out(renderTimeline(await auditForRun(a.store, runId)));
+  out('');
+  const state = run.state as unknown as RunState;
+  out(`${bold('run')} ${run.id}: ${statusColor(run.status)}${state.reason ? ` (${state.reason})` : ''}`);
+  if (state.final) out(`${bold('agent says')}: ${state.final.text}`);
+  if (run.status === 'awaiting-approval' && state.pending) {
+    const approval = await a.store.getApproval(state.pending.approvalId);
+    if (approval) {
+      out('');
+      out(yellow('The run is paused until a person decides:'));
+      out(renderApproval(approval));
+      out('');
+      const who = approval.level === 'step-up' ? 'dana, then again --as priya' : 'dana';
+      out(`approve:  ${bold(`${cliPrefix} approve ${approval.id} --as dana`)}   ${dim(`(${who}; the agent refund-bot cannot approve its own action)`)}`);
+      out(`reject:   ${bold(`${cliPrefix} reject ${approval.id} --as dana --reason "..."`)}`);
+      out(`timeline: ${bold(`${cliPrefix} runs show ${run.id}`)}`);
+    }
+  }
+}
+
+/** How the user invokes us, for printed follow-up commands. */
+function cliPrefix(dir: string): string {
+  const base = process.env['npm_lifecycle_event'] ? 'npm run airlock --' : 'airlock';
+  return dir === DEMO_WORKSPACE || dir === process.cwd() ? base : `${base} -w ${path.relative(process.cwd(), dir) || '.'}`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('airlock')
+    .description('The production boundary for run-time AI agents: agents propose, Airlock decides.')
+    .option('-w, --workspace <dir>', 'workspace folder (default: the current folder if it has airlock.yaml, else the bundled demo)')
+    .option('--trace', 'print OpenTelemetry spans to the console')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const ws = () => workspaceDir(program.opts<{ workspace?: string }>().workspace);
+  const traceOpt = () => ({ trace: Boolean(program.opts<{ trace?: boolean }>().trace) });
+
+  program
+    .command('demo')
+    .description('run the refund-desk demo on the bundled Acme enterprise')
+    .option('--reset', 'restore the Acme systems to their seed state first')
+    .option('--ticket <id>', 'the support ticket to work', 'T-311')
+    .action(async (o: { reset?: boolean; ticket: string }) => {
+      const dir = ws();
+      if (o.reset) {
+        resetAcme(path.join(dir, '.airlock', 'acme.db'));
+        out(dim('Acme systems reset to their seed state.'));
+      }
+      await withAirlock(
+        dir,
+        async (a) => {
+          out(`${bold('Airlock demo')}: workflow refund-desk works ticket ${o.ticket} as agent refund-bot (tier ${a.workspace.workflows.get('refund-desk')?.tier ?? '?'}).`);
+          out(dim(`workspace ${dir}, policy set ${a.policies.policySetHash.slice(0, 12)}`));
+          out('');
+          const run = await a.runner.start('refund-desk', { ticket_id: o.ticket });
+          await reportRun(a, run.id, cliPrefix(dir));
+        },
+        traceOpt(),
+      );
+    });
+
+  program
+    .command('run <workflow>')
+    .description('start a run of a workflow')
+    .option('--input <json>', 'the run input as a JSON object', '{}')
+    .option('--on-behalf-of <user>', 'the person the agent acts for')
+    .action(async (workflow: string, o: { input: string; onBehalfOf?: string }) => {
+      const input = parseJsonArg('--input', o.input);
+      await withAirlock(
+        ws(),
+        async (a) => {
+          const run = await a.runner.start(workflow, input, o.onBehalfOf ? { onBehalfOf: o.onBehalfOf.includes(':') ? o.onBehalfOf : `user:${o.onBehalfOf}` } : {});
+          await reportRun(a, run.id, cliPrefix(ws()));
+          if (run.status === 'failed' || run.status === 'unverified') process.exitCode = 1;
+        },
+        traceOpt(),
+      );
+    });
+
+  program
+    .command('resume <run>')
+    .description('continue a run from the store (after a decision or a restart)')
+    .action(async (runId: string) => {
+      await withAirlock(ws(), async (a) => {
+        const run = await a.runner.resume(runId as RunId);
+        await reportRun(a, run.id, cliPrefix(ws()));
+      }, traceOpt());
+    });
+
+  program
+    .command('validate [dir]')
+    .description('check a workspace (config, workflows, contracts, policies) without running anything')
+    .action(async (dir?: string) => {
+      const workspace = await loadWorkspace(dir ? path.resolve(dir) : ws());
+      const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
+        principals: workspace.file.identity.principals,
+      });
+      for (const w of compiled.warnings) out(yellow(`warning: ${w}`));
+      out(
+        `${green('ok')}: ${workspace.dir}: ${workspace.workflows.size} workflow(s), ${workspace.tools.size} tool contracts, ` +
+          `${compiled.policies.size} policies (set ${compiled.policySetHash.slice(0, 12)})`,
+      );
+    });
+
+  const policy = program.command('policy').description('test and explain policies');
+  policy
+    .command('test [dir]')
+    .description('run the workspace\'s YAML policy test cases')
+    .action(async (dir?: string) => {
+      const workspace = await loadWorkspace(dir ? path.resolve(dir) : ws());
+      const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
+        principals: workspace.file.identity.principals,
+      });
+      const { readFileSync } = await import('node:fs');
+      const files = (workspace.policyTestFiles ?? []).map((f) => ({ file: f, text: readFileSync(path.join(workspace.dir, f), 'utf8') }));
+      if (files.length === 0) throw new AirlockError('input', 'the workspace declares no policy tests', { hint: 'add files under `policyTests:` in airlock.yaml' });
+      const report = runPolicyTests(compiled, workspace, files);
+      out(formatPolicyTestReport(report));
+      if (report.failed > 0) process.exitCode = 1;
+    });
+  policy
+    .command('explain')
+    .description('print the decision for one request and the policies that produced it')
+    .requiredOption('--as <principal>', 'who proposes, e.g. agent:refund-bot')
+    .requiredOption('--tool <name>', 'the tool, e.g. payments.refund')
+    .option('--args <json>', 'the arguments', '{}')
+    .option('--workflow <name>', 'the workflow (default: the first one using the tool)')
+    .option('--tier <tier>', 'override the workflow tier')
+    .option('--classification <c>', 'label: classification of the data in context', 'internal')
+    .option('--trust <t>', 'label: trusted or untrusted', 'trusted')
+    .action(async (o: { as: string; tool: string; args: string; workflow?: string; tier?: string; classification: string; trust: string }) => {
+      const workspace = await loadWorkspace(ws());
+      const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
+        principals: workspace.file.identity.principals,
+      });
+      const args = parseJsonArg('--args', o.args);
+      const tool = workspace.tools.get(o.tool);
+      if (!tool) throw new AirlockError('input', `tool \`${o.tool}\` is not declared`, { hint: `declared: ${[...workspace.tools.keys()].join(', ')}` });
+      const wf = o.workflow ? workspace.workflows.get(o.workflow) : [...workspace.workflows.values()].find((w) => w.tools.includes(o.tool));
+      if (!wf) throw new AirlockError('input', o.workflow ? `workflow \`${o.workflow}\` is not declared` : `no workflow uses tool \`${o.tool}\``);
+      if (o.tier && !(TIERS as readonly string[]).includes(o.tier)) throw new AirlockError('input', `tier \`${o.tier}\` is not one of ${TIERS.join(', ')}`);
+      const [kind, id] = o.as.includes(':') ? (o.as.split(':', 2) as [string, string]) : ['user', o.as];
+      const declared = workspace.file.identity.principals.find((p) => p.kind === kind && p.id === id);
+      const principal = declared ? { kind: declared.kind, id: declared.id, roles: declared.roles } : { kind: kind as 'user', id, roles: [] };
+      if (!['public', 'internal', 'confidential', 'restricted'].includes(o.classification)) throw new AirlockError('input', `classification \`${o.classification}\` is not one of public, internal, confidential, restricted`);
+      if (!['trusted', 'untrusted'].includes(o.trust)) throw new AirlockError('input', `trust \`${o.trust}\` is not trusted or untrusted`);
+      const request = {
+        principal,
+        tool,
+        workflow: wf.name,
+        tier: (o.tier ?? wf.tier) as Tier,
+        args,
+        labels: { classification: o.classification as 'internal', trust: o.trust as 'trusted' },
+      };
+      const d = decide(compiled, request);
+      out(explainDecision(d, request, compiled));
+    });
+
+  program
+    .command('approvals')
+    .description('list approvals (pending by default)')
+    .option('--all', 'every approval, decided ones too')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { all?: boolean; json?: boolean }) => {
+      await withAirlock(ws(), async (a) => {
+        const list = await a.store.listApprovals(o.all ? {} : { status: 'pending' });
+        if (o.json) out(JSON.stringify(list, null, 2));
+        else if (list.length === 0) out(o.all ? 'no approvals' : 'no pending approvals');
+        else out(list.map(renderApproval).join('\n\n'));
+      });
+    });
+
+  program
+    .command('show <approval>')
+    .description('show one approval with what the approver is asked to approve')
+    .action(async (id: string) => {
+      await withAirlock(ws(), async (a) => {
+        const ap = await a.store.getApproval(id as ApprovalId);
+        if (!ap) throw new AirlockError('not-found', `approval \`${id}\` does not exist`, { hint: 'list them with `airlock approvals --all`' });
+        out(renderApproval(ap));
+      });
+    });
+
+  const decideCmd = (name: 'approve' | 'reject') =>
+    program
+      .command(`${name} <approval>`)
+      .description(name === 'approve' ? 'approve a pending action; the run resumes at once' : 'reject a pending action; the reason goes back to the agent')
+      .requiredOption('--as <user>', 'who decides (a declared person)')
+      .option('--reason <text>', name === 'reject' ? 'why (required)' : 'justification')
+      .action(async (id: string, o: { as: string; reason?: string }) => {
+        if (name === 'reject' && !o.reason) throw new AirlockError('input', 'reject needs `--reason`', { hint: 'the reason goes back to the agent and into the audit trail' });
+        await withAirlock(ws(), async (a) => {
+          const approver = a.principal(o.as);
+          const res = await vote(a, id as ApprovalId, approver, name, o.reason ?? null);
+          if (res.kind === 'refused') {
+            out(red(`refused: ${res.reason}`));
+            process.exitCode = 2;
+            return;
+          }
+          if (!res.decided) {
+            out(yellow(`vote recorded; approval ${id} needs another approver (step-up)`));
+            return;
+          }
+          out(`${res.approval.status === 'approved' ? green('approved') : red('rejected')} ${id} by ${approver.kind}:${approver.id}; resuming run ${res.approval.runId}`);
+          out('');
+          const run = await a.runner.resume(res.approval.runId);
+          await reportRun(a, run.id, cliPrefix(ws()));
+        }, traceOpt());
+      });
+  decideCmd('approve');
+  decideCmd('reject');
+
+  const runs = program.command('runs').description('list runs; `runs show ID` prints one run\'s timeline');
+  runs.option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => {
+    await withAirlock(ws(), async (a) => {
+      const list = await a.store.listRuns({ limit: 50 });
+      out(o.json ? JSON.stringify(list, null, 2) : renderRuns(list));
+    });
+  });
+  runs
+    .command('show <run>')
+    .description('the timeline of one run: each step, decision, policy ids, approval and verification')
+    .option('--json', 'the run and its audit records as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      await withAirlock(ws(), async (a) => {
+        const run = await a.store.getRun(id as RunId);
+        if (!run) throw new AirlockError('not-found', `run \`${id}\` does not exist`, { hint: 'list runs with `airlock runs`' });
+        if (o.json) out(JSON.stringify({ run, audit: await auditForRun(a.store, id) }, null, 2));
+        else await reportRun(a, run.id, cliPrefix(ws()));
+      });
+    });
+  runs
+    .command('cancel <run>')
+    .description('cancel a run that has not ended')
+    .requiredOption('--as <user>', 'who cancels')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string, o: { as: string; reason: string }) => {
+      await withAirlock(ws(), async (a) => {
+        const who = a.principal(o.as);
+        const run = await a.runner.cancel(id as RunId, `${who.kind}:${who.id}`, o.reason);
+        out(`run ${run.id}: ${statusColor(run.status)}`);
+      });
+    });
+
+  const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
+  audit
+    .command('verify')
+    .description('check the whole hash chain; names the first record that was changed, deleted, inserted or reordered')
+    .action(async () => {
+      await withAirlock(ws(), async (a) => {
+        const { verifyStore } = await import('../audit/log.js');
+        const res = await verifyStore(a.store);
+        if (res.ok) {
+          out(`${green('ok')}: ${res.count} audit records verified; head #${res.head?.seq ?? 0} ${res.head?.chainHash ?? "(empty)"}`);
+        } else {
+          out(red(`FAILED at record #${res.seq}: ${res.problem}: ${res.message}`));
+          process.exitCode = 1;
+        }
+      });
+    });
+  audit
+    .command('export')
+    .description('write the audit trail as JSON Lines (verifiable offline)')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .option('--with-payloads', 'include stored payloads (arguments and results)')
+    .action(async (o: { out?: string; withPayloads?: boolean }) => {
+      await withAirlock(ws(), async (a) => {
+        const { exportStore } = await import('../audit/log.js');
+        const n = await exportStore(a.store, o.out ?? null, { payloads: Boolean(o.withPayloads) });
+        if (o.out) out(`${green('ok')}: ${n} records written to ${o.out}`);
+      });
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof AirlockError) {
+      process.stderr.write(formatError(err) + '\n');
+      return err.isUserError ? 2 : 1;
+    }
+    process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1] ? path.resolve(process.argv[1]) : ''}` || process.argv[1]?.endsWith('/airlock')) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+export type { Json };

@@ -1,0 +1,255 @@
+// Cross-reference checks of a parsed workspace: contracts, connectors, schemas, templates, workflows, owners.
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { AirlockError } from '../errors.js';
+import { OWNER_BOUNDARIES, type OwnerBoundary } from '../types.js';
+import { describeValue, errorText, located, valueAt, type YamlSource } from './issues.js';
+import { locate, type PathSegment } from './locate.js';
+import type { ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
+
+const ajv = (() => {
+  const a = new Ajv({ strict: false, allErrors: true, logger: false });
+  // ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
+  const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (x: Ajv) => void;
+  addFormats(a);
+  return a;
+})();
+
+type CedarType = 'string' | 'long' | 'boolean';
+
+/** Checks every tool contract against the rest of the workspace; returns the tools by name (first of duplicates). */
+export function checkTools(file: WorkspaceFile, src: YamlSource, errors: AirlockError[]): Map<string, ToolContract> {
+  const tools = new Map<string, ToolContract>();
+  const firstIndex = new Map<string, number>();
+  file.tools.forEach((t, i) => {
+    const first = firstIndex.get(t.name);
+    if (first !== undefined) {
+      const line = locate(src.doc, src.lineCounter, ['tools', first, 'name']).line;
+      errors.push(located(src, ['tools', i, 'name'], `duplicate tool \`${t.name}\` (first declared at line ${line})`, 'give each tool contract a unique `name`'));
+    } else {
+      firstIndex.set(t.name, i);
+      tools.set(t.name, t);
+    }
+  });
+  const connectors = Object.keys(file.connectors);
+  const exposedType = new Map<string, { type: CedarType; tool: string }>();
+
+  file.tools.forEach((t, i) => {
+    const at = (p: readonly PathSegment[], message: string, hint?: string, key = false): void => {
+      errors.push(located(src, ['tools', i, ...p], message, hint, key));
+    };
+    if (!(t.connector in file.connectors)) {
+      at(['connector'], `tool \`${t.name}\` uses connector \`${t.connector}\`, which is not declared`, connectors.length > 0 ? `declare it under \`connectors\`, or use one of: ${connectors.map((c) => `\`${c}\``).join(', ')}` : 'declare it under `connectors`');
+    }
+
+    // The input schema must be a valid JSON Schema for an object of arguments.
+    const schemaOk = checkInputSchema(t, (p, m, h) => at(['inputSchema', ...p], m, h));
+    const props = schemaOk ? propertiesOf(t.inputSchema) : undefined;
+
+    for (const [field, type] of Object.entries(t.expose)) {
+      const prop = props?.[field];
+      if (props !== undefined && prop === undefined) {
+        at(['expose', field], `exposed field \`${field}\` is not a property of the tool's \`inputSchema\``, `add \`${field}\` to \`inputSchema.properties\` or remove it from \`expose\``, true);
+        continue;
+      }
+      if (prop !== undefined && !fitsCedarType(prop, type)) {
+        at(['expose', field], `exposed field \`${field}\` is \`${type}\` but its \`inputSchema\` property is not (${describeSchemaType(prop)})`, `make the property ${jsonTypeFor(type)} or expose it with a matching type`);
+      }
+      const seen = exposedType.get(field);
+      if (seen !== undefined && seen.type !== type) {
+        at(['expose', field], `exposed field \`${field}\` is \`${type}\` here but \`${seen.type}\` in \`${seen.tool}\``, 'policies see all exposed fields in one `context.args` record: give a field the same type everywhere, or rename it');
+      } else if (seen === undefined) {
+        exposedType.set(field, { type, tool: t.name });
+      }
+    }
+
+    if (t.compensation) {
+      const c = t.compensation;
+      const target = tools.get(c.tool);
+      if (target === undefined) {
+        at(['compensation', 'tool'], `compensation tool \`${c.tool}\` is not declared`, 'declare a contract for it under `tools`, or mark this tool `irreversible: true`');
+      } else {
+        if (target.effect === 'read') at(['compensation', 'tool'], `compensation tool \`${c.tool}\` is a read tool and cannot undo anything`, 'name the write tool that undoes this one');
+        checkCallArgs(target, c.args, ['compensation', 'args'], at);
+      }
+      checkTemplates(c.args, ['compensation', 'args'], ['$args', '$result'], props, at);
+    }
+
+    if (t.verify) {
+      const v = t.verify;
+      const probe = tools.get(v.probe);
+      if (probe === undefined) {
+        at(['verify', 'probe'], `verification probe \`${v.probe}\` is not declared`, 'declare a contract for it under `tools`');
+      } else {
+        if (probe.effect !== 'read') at(['verify', 'probe'], `verification probe \`${v.probe}\` must be a read tool, found effect \`${probe.effect}\``, 'a probe observes ground truth and changes nothing: name a tool with `effect: read`');
+        checkCallArgs(probe, v.args, ['verify', 'args'], at);
+      }
+      checkTemplates(v.args, ['verify', 'args'], ['$args', '$result'], props, at);
+      for (const key of Object.keys(v.expect)) {
+        if (!key.startsWith('$probe.') || key.length <= '$probe.'.length) {
+          at(['verify', 'expect', key], `expectation key \`${key}\` must be a \`$probe.\` path`, 'name what the probe returned, e.g. `$probe.status`', true);
+        }
+      }
+      checkTemplates(v.expect, ['verify', 'expect'], ['$args', '$result', '$probe'], props, at);
+    }
+  });
+  return tools;
+}
+
+function checkInputSchema(t: ToolContract, at: (p: readonly PathSegment[], message: string, hint?: string) => void): boolean {
+  const schema: Record<string, unknown> = { ...t.inputSchema };
+  delete schema.$schema;
+  if (!ajv.validateSchema(schema)) {
+    const seen = new Set<string>();
+    for (const e of (ajv.errors ?? []) as ErrorObject[]) {
+      if (seen.has(e.instancePath) || e.keyword === 'anyOf') continue;
+      seen.add(e.instancePath);
+      const p = pointerToPath(schema, e.instancePath);
+      const found = valueAt(schema, p);
+      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
+      const expected = allowed ? `one of ${allowed.map((a) => `\`${String(a)}\``).join(', ')}` : (e.message ?? 'a valid value').replace(/^must be /, '');
+      at(p, `invalid JSON Schema: expected ${expected}, found ${describeValue(found)}`, 'the input schema must be a valid JSON Schema (draft-07)');
+    }
+    return false;
+  }
+  try {
+    ajv.compile(schema);
+  } catch (cause) {
+    at([], `invalid JSON Schema: ${errorText(cause)}`, 'the input schema must be a valid JSON Schema (draft-07)');
+    return false;
+  }
+  if (schema.type !== 'object') {
+    at(['type'], `a tool's \`inputSchema\` must describe an object of arguments, found type ${describeValue(schema.type)}`, 'set `type: object` and list the arguments under `properties`');
+    return false;
+  }
+  return true;
+}
+
+/** A JSON Pointer (`/properties/a/type`) as path segments, with array indexes as numbers. */
+function pointerToPath(root: unknown, pointer: string): PathSegment[] {
+  if (pointer === '') return [];
+  const out: PathSegment[] = [];
+  let v: unknown = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const next: PathSegment = Array.isArray(v) && /^\d+$/.test(seg) ? Number(seg) : seg;
+    out.push(next);
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[seg] : undefined;
+  }
+  return out;
+}
+
+function propertiesOf(schema: Record<string, unknown>): Record<string, Record<string, unknown>> {
+  const props = schema.properties;
+  return props !== null && typeof props === 'object' ? (props as Record<string, Record<string, unknown>>) : {};
+}
+
+/** The JSON types a property schema allows, from `type`, `enum` or `const`. */
+function jsonTypesOf(prop: Record<string, unknown>): string[] | undefined {
+  if (typeof prop.type === 'string') return [prop.type];
+  if (Array.isArray(prop.type)) return prop.type.map(String);
+  const values = Array.isArray(prop.enum) ? prop.enum : 'const' in prop ? [prop.const] : undefined;
+  if (values === undefined) return undefined;
+  return [...new Set(values.map((v) => (typeof v === 'number' && Number.isInteger(v) ? 'integer' : v === null ? 'null' : typeof v)))];
+}
+
+function fitsCedarType(prop: Record<string, unknown>, type: CedarType): boolean {
+  const types = jsonTypesOf(prop);
+  if (types === undefined || types.length === 0) return false;
+  const want = type === 'long' ? 'integer' : type;
+  return types.every((t) => t === want);
+}
+
+function describeSchemaType(prop: Record<string, unknown>): string {
+  const types = jsonTypesOf(prop);
+  return types === undefined ? 'it declares no type' : `it allows ${types.map((t) => `\`${t}\``).join(', ')}`;
+}
+
+function jsonTypeFor(type: CedarType): string {
+  return type === 'long' ? '`type: integer`' : `\`type: ${type}\``;
+}
+
+/** Arguments handed to a compensation or probe must fit that tool's input schema's keys. */
+function checkCallArgs(
+  target: ToolContract,
+  args: Record<string, unknown>,
+  where: readonly PathSegment[],
+  at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void,
+): void {
+  const schema = target.inputSchema;
+  const props = propertiesOf(schema);
+  const closed = schema.additionalProperties === false;
+  for (const k of Object.keys(args)) {
+    if (closed && !(k in props)) at([...where, k], `\`${target.name}\` has no argument \`${k}\``, `its arguments are: ${Object.keys(props).map((p) => `\`${p}\``).join(', ') || 'none'}`, true);
+  }
+  const required = Array.isArray(schema.required) ? schema.required.map(String) : [];
+  const absent = required.filter((r) => !(r in args));
+  if (absent.length > 0) {
+    at(where, `missing required argument${absent.length > 1 ? 's' : ''} ${absent.map((a) => `\`${a}\``).join(', ')} for \`${target.name}\``, `add ${absent.map((a) => `\`${a}\``).join(', ')} (a literal or a template like \`$args.${absent[0] ?? 'x'}\`)`);
+  }
+}
+
+/** Template strings (`$args.order_id`) must use a known root; `$args.` fields must be arguments of the tool. */
+function checkTemplates(
+  value: unknown,
+  where: readonly PathSegment[],
+  roots: readonly string[],
+  props: Record<string, unknown> | undefined,
+  at: (p: readonly PathSegment[], message: string, hint?: string) => void,
+): void {
+  if (typeof value === 'string') {
+    if (!value.startsWith('$') || value.startsWith('$$')) return;
+    const [root = '', field] = value.split('.');
+    if (!roots.includes(root)) {
+      at(where, `unknown template \`${value}\``, `a template starts with one of ${roots.map((r) => `\`${r}.\``).join(', ')}; write \`$$\` for a literal \`$\``);
+    } else if (root === '$args' && props !== undefined && (field === undefined || !(field in props))) {
+      at(where, `template \`${value}\` names no argument of this tool`, `use one of: ${Object.keys(props).map((p) => `\`$args.${p}\``).join(', ')}`);
+    }
+    return;
+  }
+  if (Array.isArray(value)) value.forEach((v, i) => checkTemplates(v, [...where, i], roots, props, at));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) checkTemplates(v, [...where, k], roots, props, at);
+  }
+}
+
+/** Checks one workflow against the workspace: tools, agent, model, and the owners rule. */
+export function checkWorkflow(
+  wf: WorkflowConfig,
+  src: YamlSource,
+  ws: { file: WorkspaceFile; tools: ReadonlyMap<string, ToolContract>; principals: ReadonlyMap<string, { kind: string }> },
+  errors: AirlockError[],
+): void {
+  const at = (p: readonly PathSegment[], message: string, hint?: string): void => {
+    errors.push(located(src, p, message, hint));
+  };
+  const seen = new Set<string>();
+  wf.tools.forEach((tool, i) => {
+    if (seen.has(tool)) at(['tools', i], `tool \`${tool}\` is listed twice`, 'remove the duplicate');
+    seen.add(tool);
+    if (!ws.tools.has(tool)) at(['tools', i], `tool \`${tool}\` has no contract in the workspace`, 'declare it under `tools` in `airlock.yaml`, or remove it from this workflow');
+  });
+  const agent = ws.principals.get(wf.agent);
+  if (agent === undefined) {
+    at(['agent'], `agent \`${wf.agent}\` is not a declared principal`, 'declare it under `identity.principals` with `kind: agent`');
+  } else if (agent.kind !== 'agent') {
+    at(['agent'], `principal \`${wf.agent}\` is a \`${agent.kind}\`, not an \`agent\``, 'name a principal declared with `kind: agent`');
+  }
+  if (!(wf.model in ws.file.models)) {
+    const models = Object.keys(ws.file.models);
+    at(['model'], `model \`${wf.model}\` is not declared`, models.length > 0 ? `declare it under \`models\`, or use one of: ${models.map((m) => `\`${m}\``).join(', ')}` : 'declare it under `models` in `airlock.yaml`');
+  }
+  // INVARIANT: a workflow with an unowned boundary cannot run above the assist tier.
+  if (wf.tier !== 'assist') {
+    const unowned = OWNER_BOUNDARIES.filter((b: OwnerBoundary) => !wf.owners[b]?.trim());
+    if (unowned.length > 0) {
+      const list = unowned.map((b) => `\`${b}\``).join(', ');
+      at(
+        ['owners'],
+        `workflow \`${wf.name}\` runs at tier \`${wf.tier}\` but ${unowned.length === 1 ? 'boundary' : 'boundaries'} ${list} ${unowned.length === 1 ? 'has' : 'have'} no owner`,
+        `name an owner for ${unowned.map((b) => `\`owners.${b}\``).join(', ')}, or lower \`tier\` to \`assist\``,
+      );
+    }
+  }
+}
+

@@ -1,0 +1,49 @@
+// The model interface the agent loop drives: scripted playbooks today, real providers and adversaries tomorrow.
+import type { Json, JsonObject } from '../types.js';
+
+/** A tool as the model sees it: the reviewed contract's name, description and schema. Never a credential. */
+export interface ToolView {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Json;
+}
+
+/** What the gateway did with a proposal, as the model is told. */
+export type ToolResultStatus =
+  | 'ok'
+  | 'denied'
+  | 'invalid'
+  | 'suggested'
+  | 'rejected'
+  | 'expired'
+  | 'failed';
+
+/** The conversation so far: serialisable, stored with the run, replayed on resume. */
+export type HistoryItem =
+  | { readonly kind: 'tool_call'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string }
+  | { readonly kind: 'tool_result'; readonly id: string; readonly tool: string; readonly status: ToolResultStatus; readonly content: Json }
+  | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up' };
+
+export interface ModelInput {
+  readonly workflow: string;
+  readonly input: JsonObject;
+  readonly tools: readonly ToolView[];
+  readonly history: readonly HistoryItem[];
+}
+
+export interface ModelUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+/** One model turn: propose a tool call, or finish with a claim. */
+export type ModelTurn =
+  | { readonly kind: 'tool_call'; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string; readonly usage?: ModelUsage }
+  | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up'; readonly usage?: ModelUsage };
+
+export interface Model {
+  /** Provider and model name, for telemetry (`gen_ai.system`, `gen_ai.request.model`). */
+  readonly provider: string;
+  readonly model: string;
+  next(input: ModelInput): Promise<ModelTurn>;
+}

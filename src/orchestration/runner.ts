@@ -1,0 +1,321 @@
+// The agent loop: loads a run, asks the model, sends proposals through the gateway, saves, repeats.
+// Pauses are states (awaiting-approval), never exceptions; resuming in another process is the same loop.
+import { trace, SpanStatusCode } from '@opentelemetry/api';
+import { AirlockError } from '../errors.js';
+import type { WorkflowConfig, Workspace } from '../config/schema.js';
+import type { RunRecord, Store } from '../store/store.js';
+import type { Json, JsonObject, Principal, RunId, RunStatus } from '../types.js';
+import { hashJson } from '../util/hash.js';
+import { INITIAL_LABELS } from '../context/labels.js';
+import type { Gateway, GatewayOutcome } from '../tools/gateway.js';
+import { AuditWriter, principalRef } from '../audit/writer.js';
+import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
+import { canTransition, exhaustedBudget, finalStatus, initialState, nextWork, type RunState } from './run-machine.js';
+
+export interface RunnerDeps {
+  readonly workspace: Workspace;
+  readonly store: Store;
+  readonly gateway: Gateway;
+  readonly audit: AuditWriter;
+  readonly modelFor: (workflow: WorkflowConfig) => Model;
+  readonly principal: (ref: string) => Principal;
+  readonly now: () => Date;
+  readonly newRunId: () => RunId;
+  readonly policySetHash: string;
+}
+
+const tracer = trace.getTracer('airlock');
+
+/** Drives runs forward until they pause for a human or end. */
+export class Runner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Starts a run of `workflowName` on `input` and drives it until it pauses or ends. */
+  async start(workflowName: string, input: JsonObject, opts: { onBehalfOf?: string } = {}): Promise<RunRecord> {
+    const { workspace, store, now } = this.deps;
+    const workflow = workspace.workflows.get(workflowName);
+    if (!workflow) {
+      throw new AirlockError('not-found', `workflow \`${workflowName}\` is not declared`, {
+        hint: `declared workflows: ${[...workspace.workflows.keys()].join(', ') || '(none)'}`,
+      });
+    }
+    const agent = this.deps.principal(`agent:${workflow.agent}`);
+    const onBehalfOf = opts.onBehalfOf ? this.deps.principal(opts.onBehalfOf) : undefined;
+    const id = this.deps.newRunId();
+    const t = now().toISOString();
+    const state = initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS);
+    const record: RunRecord = { id, workflow: workflow.name, status: 'queued', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
+    await this.deps.audit.append({ runId: id, principal: agent, onBehalfOf }, [
+      {
+        type: 'run.started',
+        body: { workflow: workflow.name, tier: workflow.tier, inputHash: hashJson(input), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json },
+      },
+    ]);
+    await store.createRun(record);
+    return this.drive(record);
+  }
+
+  /** Continues a run from the store: after an approval decision, a restart or a crash. */
+  async resume(runId: RunId): Promise<RunRecord> {
+    const record = await this.deps.store.getRun(runId);
+    if (!record) throw new AirlockError('not-found', `run \`${runId}\` does not exist`, { hint: 'list runs with `airlock runs`' });
+    return this.drive(record);
+  }
+
+  /** Cancels a run that has not ended; a pending approval is left to expire unused. */
+  async cancel(runId: RunId, by: string, reason: string): Promise<RunRecord> {
+    const record = await this.deps.store.getRun(runId);
+    if (!record) throw new AirlockError('not-found', `run \`${runId}\` does not exist`);
+    if (!canTransition(record.status, 'cancelled') || record.status === 'cancelled') {
+      throw new AirlockError('conflict', `run \`${runId}\` is ${record.status} and cannot be cancelled`);
+    }
+    const state = { ...(record.state as unknown as RunState), reason: `cancelled by ${by}: ${reason}` };
+    const saved = await this.save(record, 'cancelled', state);
+    await this.finishAudit(saved, state);
+    return saved;
+  }
+
+  private async drive(start: RunRecord): Promise<RunRecord> {
+    const workflow = this.deps.workspace.workflows.get(start.workflow);
+    if (!workflow) throw new AirlockError('config', `run \`${start.id}\` belongs to workflow \`${start.workflow}\`, which is no longer declared`);
+    const model = this.deps.modelFor(workflow);
+    return tracer.startActiveSpan(`invoke_agent ${workflow.name}`, async (span) => {
+      span.setAttributes({
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.agent.name': workflow.name,
+        'gen_ai.agent.id': workflow.agent,
+        'airlock.run.id': start.id,
+        'airlock.tier': workflow.tier,
+      });
+      try {
+        const end = await this.loop(start, workflow, model);
+        span.setAttribute('airlock.run.status', end.status);
+        return end;
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async loop(start: RunRecord, workflow: WorkflowConfig, model: Model): Promise<RunRecord> {
+    let record = start;
+    let state = record.state as unknown as RunState;
+    const agent = this.deps.principal(`agent:${state.agent}`);
+    const onBehalfOf = state.onBehalfOf ? this.deps.principal(state.onBehalfOf) : undefined;
+    const tools: ToolView[] = workflow.tools.flatMap((name) => {
+      const c = this.deps.workspace.tools.get(name);
+      return c ? [{ name: c.name, description: c.description, inputSchema: c.inputSchema as Json }] : [];
+    });
+    const subject = { runId: record.id, principal: agent, onBehalfOf };
+    let segmentStart = Date.now();
+    const elapsed = (): number => {
+      const t = Date.now();
+      const d = t - segmentStart;
+      segmentStart = t;
+      return d;
+    };
+
+    for (;;) {
+      const work = nextWork(record.status, state);
+      if (work === 'none') return record;
+
+      if (work === 'recover-in-flight') {
+        // A call was handed to the gateway and the process died before its result was saved.
+        // Whether the effect happened is unknown here: stop and ask for a review, never guess.
+        const inflight = state.inFlight;
+        state = { ...state, inFlight: null, reason: `interrupted during \`${inflight?.tool ?? '?'}\`; review the audit trail and ground truth before retrying` };
+        record = await this.save(record, 'failed', state);
+        await this.finishAudit(record, state);
+        return record;
+      }
+
+      if (work === 'check-approval') {
+        const pending = state.pending;
+        if (!pending) {
+          state = { ...state, reason: 'awaiting approval without a pending action' };
+          record = await this.save(record, 'failed', state);
+          return record;
+        }
+        const approval = await this.deps.store.getApproval(pending.approvalId);
+        if (!approval) throw new AirlockError('store', `approval \`${pending.approvalId}\` of run \`${record.id}\` is missing`);
+        let status: ToolResultStatus;
+        let content: Json;
+        if (approval.status === 'pending') {
+          if (Date.parse(approval.expiresAt) > this.deps.now().getTime()) return record; // still waiting
+          await this.deps.store.updateApproval(approval.id, 'pending', { status: 'expired', decisions: approval.decisions });
+          await this.deps.audit.append(subject, [
+            { type: 'approval.expired', body: { approvalId: approval.id, actionHash: approval.actionHash, expiresAt: approval.expiresAt } },
+            { type: 'action.not-executed', body: { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: ['the approval expired before anyone decided'] } },
+          ]);
+          status = 'expired';
+          content = { error: 'approval expired before anyone decided; the action was not executed' };
+        } else if (approval.status === 'rejected') {
+          const why = approval.decisions.find((d) => d.decision === 'reject');
+          await this.deps.audit.append(subject, [
+            { type: 'action.not-executed', body: { tool: pending.tool, approvalId: approval.id, why: 'rejected', reasons: [why?.reason ?? 'rejected'] } },
+          ]);
+          status = 'rejected';
+          content = { error: 'rejected by an approver', reason: why?.reason ?? null, approver: why?.approver ?? null };
+        } else if (approval.status === 'approved') {
+          state = { ...state, inFlight: { callId: pending.callId, tool: pending.tool } };
+          record = await this.save(record, 'running', state);
+          const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
+          const outcome = await this.deps.gateway.executeApproved(ctx, { tool: pending.tool, args: pending.args }, pending.approvalId);
+          ({ status, content } = toResult(outcome));
+          state = this.absorb(state, pending.callId, pending.tool, outcome);
+        } else {
+          status = 'expired';
+          content = { error: `approval is ${approval.status}; the action was not executed` };
+        }
+        state = {
+          ...state,
+          inFlight: null,
+          pending: null,
+          history: [...state.history, { kind: 'tool_result', id: pending.callId, tool: pending.tool, status, content }],
+        };
+        record = await this.save(record, 'running', state);
+        continue;
+      }
+
+      // work === 'call-model'
+      state = { ...state, activeMs: state.activeMs + elapsed() };
+      const exhausted = exhaustedBudget(state, workflow.budgets);
+      if (exhausted) {
+        state = { ...state, reason: exhausted };
+        await this.deps.audit.append(subject, [{ type: 'run.budget-exhausted', body: { reason: exhausted, steps: state.steps, activeMs: state.activeMs } }]);
+        record = await this.save(record, 'failed', state);
+        await this.finishAudit(record, state);
+        return record;
+      }
+      if (record.status === 'queued') record = await this.save(record, 'running', state);
+
+      const turn = await tracer.startActiveSpan(`chat ${model.model}`, async (span) => {
+        span.setAttributes({
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': model.provider,
+          'gen_ai.request.model': model.model,
+        });
+        try {
+          const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history });
+          if (t.usage) {
+            span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
+          }
+          span.setAttribute('gen_ai.response.finish_reasons', [t.kind === 'final' ? 'stop' : 'tool_calls']);
+          return t;
+        } finally {
+          span.end();
+        }
+      });
+      state = { ...state, steps: state.steps + 1 };
+
+      if (turn.kind === 'final') {
+        state = {
+          ...state,
+          final: { text: turn.text, claim: turn.claim },
+          history: [...state.history, { kind: 'final', text: turn.text, claim: turn.claim }],
+          activeMs: state.activeMs + elapsed(),
+        };
+        const status = finalStatus(state);
+        if (status === 'unverified') state = { ...state, reason: 'a verification check failed: the model said done, ground truth disagrees' };
+        if (status === 'failed') state = { ...state, reason: `the model gave up: ${turn.text}` };
+        record = await this.save(record, status, state);
+        await this.finishAudit(record, state);
+        return record;
+      }
+
+      const callId = `c${state.history.filter((h) => h.kind === 'tool_call').length + 1}`;
+      const call: HistoryItem = { kind: 'tool_call', id: callId, tool: turn.tool, args: turn.args, ...(turn.reasoning ? { reasoning: turn.reasoning } : {}) };
+      state = { ...state, history: [...state.history, call], inFlight: { callId, tool: turn.tool } };
+      record = await this.save(record, 'running', state);
+
+      const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
+      const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args });
+      if (outcome.kind === 'pending-approval') {
+        state = {
+          ...state,
+          inFlight: null,
+          pending: { approvalId: outcome.approvalId, callId, tool: turn.tool, args: turn.args },
+          activeMs: state.activeMs + elapsed(),
+        };
+        record = await this.save(record, 'awaiting-approval', state);
+        return record;
+      }
+      const { status, content } = toResult(outcome);
+      state = this.absorb(state, callId, turn.tool, outcome);
+      state = { ...state, inFlight: null, history: [...state.history, { kind: 'tool_result', id: callId, tool: turn.tool, status, content }] };
+      record = await this.save(record, 'running', state);
+    }
+  }
+
+  private ctx(runId: RunId, workflow: WorkflowConfig, agent: Principal, onBehalfOf: Principal | undefined, state: RunState) {
+    return { runId, workflow, principal: agent, onBehalfOf, labels: state.labels, step: state.steps };
+  }
+
+  /** Folds an outcome's labels and verification into the run state. */
+  private absorb(state: RunState, callId: string, tool: string, outcome: GatewayOutcome): RunState {
+    if (outcome.kind !== 'executed') return state;
+    const v = outcome.verification;
+    return {
+      ...state,
+      labels: outcome.labels,
+      verifications: v ? [...state.verifications, { callId, tool, status: v.outcome.status }] : state.verifications,
+    };
+  }
+
+  private async save(prev: RunRecord, status: RunStatus, state: RunState): Promise<RunRecord> {
+    if (!canTransition(prev.status, status)) {
+      throw new AirlockError('internal', `illegal run transition ${prev.status} → ${status} for run \`${prev.id}\``);
+    }
+    const next: RunRecord = {
+      ...prev,
+      status,
+      version: prev.version + 1,
+      updatedAt: this.deps.now().toISOString(),
+      state: state as unknown as Json,
+    };
+    await this.deps.store.saveRun(next);
+    if (status !== prev.status) {
+      await this.deps.audit.append({ runId: prev.id, principal: this.deps.principal(`agent:${state.agent}`) }, [
+        { type: 'run.status', body: { from: prev.status, to: status, reason: state.reason } },
+      ]);
+    }
+    return next;
+  }
+
+  private async finishAudit(record: RunRecord, state: RunState): Promise<void> {
+    await this.deps.audit.append({ runId: record.id, principal: this.deps.principal(`agent:${state.agent}`) }, [
+      {
+        type: 'run.finished',
+        body: {
+          status: record.status,
+          reason: state.reason,
+          steps: state.steps,
+          activeMs: state.activeMs,
+          claim: state.final?.claim ?? null,
+          verifications: state.verifications.map((v) => ({ ...v })),
+        },
+      },
+    ]);
+  }
+}
+
+/** What the model is told about an outcome. Denials carry their reasons so the agent can change course. */
+function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; content: Json } {
+  switch (outcome.kind) {
+    case 'executed':
+      return { status: 'ok', content: outcome.result };
+    case 'denied':
+      return { status: 'denied', content: { error: 'denied by policy', reasons: [...outcome.reasons], policies: [...outcome.policyIds] } };
+    case 'invalid':
+      return { status: 'invalid', content: { error: 'invalid arguments', problems: [...outcome.errors] } };
+    case 'suggested':
+      return { status: 'suggested', content: { note: 'recorded as a suggestion for a human; not executed at this autonomy tier' } };
+    case 'failed':
+      return { status: 'failed', content: { error: outcome.message } };
+    case 'pending-approval':
+      return { status: 'failed', content: { error: 'unexpected pending approval' } };
+  }
+}

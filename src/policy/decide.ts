@@ -1,0 +1,224 @@
+// The policy decision: one pure function from a compiled policy set and a request to a Decision.
+// No clock, no IO, no randomness; Cedar answers, then Airlock's effect, risk and tier rules tighten.
+import type { ToolContract } from '../config/schema.js';
+import type { ApprovalLevel, Basis, Decision, Labels, Principal, Tier } from '../types.js';
+import { CALL_ACTION, principalEntity, principalUid, roleEntity, toolEntity, type ExposeType } from './cedar-schema.js';
+import type { CompiledPolicies } from './compile.js';
+import type { CedarEntity, CedarRequest, CedarValue } from './engine.js';
+
+/** One proposed action as the policy boundary sees it, after authentication and argument validation. */
+export interface PolicyRequest {
+  /** Who is acting (what authentication proved). */
+  readonly principal: Principal;
+  /** The human the agent acts for, if any; policies see it as `context.onBehalfOf` (`kind:id`). */
+  readonly onBehalfOf?: Principal;
+  readonly tool: ToolContract;
+  readonly workflow: string;
+  readonly tier: Tier;
+  /** The validated arguments; policies see only the contract's exposed fields, type-coerced. */
+  readonly args: Readonly<Record<string, unknown>>;
+  /** The run's taint: highest classification and lowest trust read so far. */
+  readonly labels: Labels;
+}
+
+/** Effects that need a permit naming the tool in its scope, never a blanket `resource`. */
+export const EXPLICIT_PERMIT_EFFECTS: readonly string[] = ['destructive', 'egress', 'financial'];
+
+/** `kind:id`, the way principals are written in policies' context, tests and messages. */
+export function principalRef(p: Pick<Principal, 'kind' | 'id'>): string {
+  return `${p.kind}:${p.id}`;
+}
+
+/**
+ * Decides one request: deny by default, forbids win, critical risk always denies, destructive /
+ * egress / financial effects need an explicit permit, permits' `@approval` obligations (strictest
+ * wins), then the tier tightens. Evaluation errors become reasons and fail closed; never throws.
+ */
+export function decide(compiled: CompiledPolicies, request: PolicyRequest): Decision {
+  const { tool } = request;
+  const hash = compiled.policySetHash;
+  const deny = (reasons: readonly string[], policyIds: readonly string[] = []): Decision => ({
+    kind: 'deny',
+    basis: { policyIds, policySetHash: hash, reasons },
+  });
+
+  if (tool.risk === 'critical') {
+    return deny([`\`${tool.name}\` has critical risk: critical actions are never executed through an agent`]);
+  }
+
+  const args = exposeArgs(tool, request.args);
+  if (!args.ok) return deny(args.reasons);
+
+  const { cedarRequest, entities } = buildCedarCall(compiled, request, args.values);
+  const result = compiled.engine.authorize(cedarRequest, entities);
+  const determining = result.determining.map((id) => ({ id, policy: compiled.policies.get(id) }));
+  const errorReasons = [...result.errors];
+
+  if (result.decision === 'deny') {
+    const forbids = determining.filter((d) => d.policy?.effect !== 'permit');
+    if (forbids.length === 0) {
+      return deny([
+        `no policy permits \`${principalRef(request.principal)}\` to call \`${tool.name}\` in workflow \`${request.workflow}\` (deny by default)`,
+        ...errorReasons,
+      ]);
+    }
+    return deny(
+      [...forbids.map((d) => d.policy?.reason ?? `forbidden by policy \`${d.id}\``), ...errorReasons],
+      forbids.map((d) => d.id),
+    );
+  }
+
+  const permitIds = determining.map((d) => d.id);
+  // INVARIANT: an evaluation error may have skipped a forbid; the boundary fails closed.
+  if (errorReasons.length > 0) {
+    return deny([...errorReasons, 'policy evaluation failed, so the action is denied (failing closed)'], permitIds);
+  }
+
+  if (EXPLICIT_PERMIT_EFFECTS.includes(tool.effect) && !determining.some((d) => d.policy?.scopedResource === true)) {
+    return deny(
+      [
+        `\`${tool.name}\` has effect \`${tool.effect}\`, which needs an explicit permit naming it in the scope (\`resource == Airlock::Tool::"${tool.name}"\`); only blanket permits matched`,
+      ],
+      permitIds,
+    );
+  }
+
+  let level: ApprovalLevel | undefined;
+  const reasons: string[] = [];
+  for (const d of determining) {
+    level = stricter(level, d.policy?.approval);
+    reasons.push(d.policy?.reason ?? `permitted by policy \`${d.id}\``);
+  }
+
+  const tiered = applyTier(request.tier, tool, level);
+  if (tiered.reason) reasons.push(tiered.reason);
+  const basis: Basis = { policyIds: permitIds, policySetHash: hash, reasons };
+  switch (tiered.kind) {
+    case 'suggest':
+      return { kind: 'suggest', basis };
+    case 'approval':
+      return { kind: 'approval', basis, level: tiered.level };
+    case 'allow':
+      return { kind: 'allow', basis };
+  }
+}
+
+/** The stricter of two obligations: none < `single` < `step-up`. */
+export function stricter(a: ApprovalLevel | undefined, b: ApprovalLevel | undefined): ApprovalLevel | undefined {
+  if (a === 'step-up' || b === 'step-up') return 'step-up';
+  if (a === 'single' || b === 'single') return 'single';
+  return undefined;
+}
+
+type TierOutcome =
+  | { readonly kind: 'allow'; readonly reason?: string }
+  | { readonly kind: 'approval'; readonly level: ApprovalLevel; readonly reason?: string }
+  | { readonly kind: 'suggest'; readonly reason: string };
+
+/** Applies the autonomy tier to what policy decided (`level`: the permits' obligation); only ever tightens. */
+export function applyTier(tier: Tier, tool: Pick<ToolContract, 'effect' | 'risk'>, level: ApprovalLevel | undefined): TierOutcome {
+  const fromPolicy = (): TierOutcome => (level ? { kind: 'approval', level } : { kind: 'allow' });
+  const atLeast = (min: ApprovalLevel, why: string): TierOutcome => {
+    const l = stricter(level, min) ?? min;
+    return l === level ? { kind: 'approval', level: l } : { kind: 'approval', level: l, reason: why };
+  };
+  if (tool.effect === 'read') return fromPolicy();
+  switch (tier) {
+    case 'assist':
+      return { kind: 'suggest', reason: 'tier `assist`: side effects are only suggested and recorded, never executed' };
+    case 'prepare':
+      return atLeast('single', 'tier `prepare`: every side effect is a prepared action a human approves');
+    case 'execute-low':
+      return tool.risk === 'low'
+        ? fromPolicy()
+        : atLeast('single', `tier \`execute-low\`: a \`${tool.risk}\`-risk action needs approval`);
+    case 'execute-high':
+      return tool.risk === 'high'
+        ? atLeast('step-up', 'tier `execute-high`: a `high`-risk action needs step-up approval')
+        : fromPolicy();
+  }
+}
+
+/**
+ * The arguments policy sees: only the contract's exposed fields, coerced to their Cedar types.
+ * Absent fields are left out; a value that cannot be coerced (a fraction for a `long`) is a reason to deny.
+ */
+export function exposeArgs(
+  tool: Pick<ToolContract, 'expose'>,
+  args: Readonly<Record<string, unknown>>,
+): { readonly ok: true; readonly values: Record<string, CedarValue> } | { readonly ok: false; readonly reasons: string[] } {
+  const values: Record<string, CedarValue> = {};
+  const reasons: string[] = [];
+  for (const [field, type] of Object.entries(tool.expose)) {
+    if (!Object.hasOwn(args, field)) continue;
+    const raw = args[field];
+    if (raw === undefined) continue;
+    const v = coerce(type, raw);
+    if (v === undefined) reasons.push(`argument \`${field}\` must be ${DESCRIBE[type]}, got \`${preview(raw)}\``);
+    else values[field] = v;
+  }
+  return reasons.length > 0 ? { ok: false, reasons } : { ok: true, values };
+}
+
+const DESCRIBE: Readonly<Record<ExposeType, string>> = {
+  long: 'a whole number (policy sees it as a Cedar `Long`)',
+  string: 'a string',
+  boolean: 'a boolean',
+};
+
+function coerce(type: ExposeType, v: unknown): CedarValue | undefined {
+  switch (type) {
+    case 'long':
+      if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
+      if (typeof v === 'string' && /^-?\d{1,16}$/.test(v)) {
+        const n = Number(v);
+        return Number.isSafeInteger(n) ? n : undefined;
+      }
+      return undefined;
+    case 'string':
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+      if (typeof v === 'boolean') return String(v);
+      return undefined;
+    case 'boolean':
+      if (typeof v === 'boolean') return v;
+      if (v === 'true' || v === 'false') return v === 'true';
+      return undefined;
+  }
+}
+
+function preview(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  } catch {
+    s = String(v);
+  }
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** The Cedar request and the entities it needs: the principal, its roles and the tool, nothing more. */
+export function buildCedarCall(
+  compiled: CompiledPolicies,
+  request: PolicyRequest,
+  args: Readonly<Record<string, CedarValue>>,
+): { readonly cedarRequest: CedarRequest; readonly entities: readonly CedarEntity[] } {
+  const { principal, tool } = request;
+  const context: Record<string, CedarValue> = {
+    workflow: request.workflow,
+    tier: request.tier,
+    args,
+    labels: { classification: request.labels.classification, trust: request.labels.trust },
+  };
+  if (request.onBehalfOf) context['onBehalfOf'] = principalRef(request.onBehalfOf);
+  const toolEnt =
+    compiled.tools.get(tool.name) === tool ? (compiled.toolEntities.get(tool.name) ?? toolEntity(tool)) : toolEntity(tool);
+  const roles = [...new Set(principal.roles)];
+  const entities: CedarEntity[] = [principalEntity({ ...principal, roles }), toolEnt];
+  for (const r of roles) entities.push(compiled.roleEntities.get(r) ?? roleEntity(r));
+  return {
+    cedarRequest: { principal: principalUid(principal), action: CALL_ACTION, resource: toolEnt.uid, context },
+    entities,
+  };
+}
+

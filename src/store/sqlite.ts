@@ -1,0 +1,633 @@
+// The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced), group-committed audit appends.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { prepareLeaf, sealLeaf, AUDIT_SCHEMA_VERSION, GENESIS_HASH, type PreparedLeaf } from '../audit/chain.js';
+import { AirlockError } from '../errors.js';
+import type { ApprovalId, ApprovalStatus, Json, RunId, RunStatus, Sha256Hex } from '../types.js';
+import type {
+  ApprovalRecord,
+  ApprovalVote,
+  AuditDraft,
+  AuditPayload,
+  AuditRecord,
+  RunRecord,
+  Store,
+} from './store.js';
+
+/** Tuning for `openSqliteStore`. */
+export interface SqliteStoreOptions {
+  /** How long to wait for another process's write lock before `store-locked` (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+}
+
+/** The schema version this code writes; `meta.schema_version` in the file. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+// Migrations by version: MIGRATIONS[n] takes the file from version n to n + 1.
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  -- leaf: the canonical JSON of the record without its hashes, exactly what leaf_hash covers.
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    leaf TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    leaf_hash TEXT NOT NULL,
+    chain_hash TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only: UPDATE is refused'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only: DELETE is refused'); END;
+  -- Payloads live apart from the chain (retention may delete them); seq: the record that first referred to it.
+  CREATE TABLE audit_payloads (hash TEXT PRIMARY KEY, data TEXT NOT NULL, seq INTEGER NOT NULL) STRICT;
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    state TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX runs_by_status ON runs (status, created_at);
+  CREATE INDEX runs_by_created ON runs (created_at);
+  -- record: the whole ApprovalRecord as JSON; status is kept in its own column for compare-and-set.
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX approvals_by_status ON approvals (status, created_at);
+  CREATE INDEX approvals_by_run ON approvals (run_id, created_at);
+  `,
+];
+
+// Stored JSON is a trust boundary: rows are validated when read back.
+const RUN_STATUSES = [
+  'queued',
+  'running',
+  'awaiting-approval',
+  'completed',
+  'verified',
+  'unverified',
+  'failed',
+  'cancelled',
+] as const satisfies readonly RunStatus[];
+const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'consumed'] as const satisfies readonly ApprovalStatus[];
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
+const runRowSchema = z.object({
+  id: z.string().min(1),
+  workflow: z.string(),
+  status: z.enum(RUN_STATUSES),
+  version: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  state: z.json(),
+});
+const voteSchema = z.object({
+  approver: z.string(),
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().nullable(),
+  time: z.string(),
+});
+const approvalSchema = z.object({
+  id: z.string().min(1),
+  runId: z.string().min(1),
+  actionHash: sha256Schema,
+  tool: z.string(),
+  requester: z.string(),
+  level: z.enum(['single', 'step-up']),
+  status: z.enum(APPROVAL_STATUSES),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  summary: z.json(),
+  decisions: z.array(voteSchema),
+});
+
+interface AuditRow {
+  seq: number;
+  leaf: string;
+  prev_hash: string;
+  leaf_hash: string;
+  chain_hash: string;
+}
+interface RunRow {
+  id: string;
+  workflow: string;
+  status: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  state: string;
+}
+interface ApprovalRow {
+  id: string;
+  status: string;
+  record: string;
+}
+
+/** One caller's share of a group commit. */
+interface PendingAppend {
+  readonly leaves: readonly PreparedLeaf[];
+  readonly payloads: readonly (readonly AuditPayload[])[];
+  readonly resolve: (records: readonly AuditRecord[]) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * Opens (creating on first use: the folder, the file, the schema) the SQLite store at `file`.
+ * Throws `store-locked` if another process holds the file past the busy timeout, `store-corrupt`
+ * if the file is not an Airlock database.
+ */
+export async function openSqliteStore(file: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw new AirlockError('store', `cannot create the folder for the store \`${file}\``, {
+      hint: 'check the path and its permissions (store.path in airlock.yaml)',
+      location: { file },
+      cause: e,
+    });
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { timeout: busyTimeoutMs });
+    db.pragma('journal_mode = WAL');
+    // FULL in WAL mode: the WAL is fsynced at every commit, so an acknowledged append survives power loss.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+  } catch (e) {
+    db?.close();
+    throw storeError(e, file, 'open');
+  }
+  return Promise.resolve(new SqliteStore(db, file));
+}
+
+function migrate(db: Database.Database, file: string): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    const current = row ? Number(row.value) : 0;
+    if (!Number.isInteger(current) || current < 0) {
+      throw new AirlockError('store-corrupt', `store \`${file}\` has an unreadable schema version \`${row?.value}\``, {
+        hint: 'restore the file from a backup',
+        location: { file },
+      });
+    }
+    if (current > MIGRATIONS.length) {
+      throw new AirlockError(
+        'store',
+        `store \`${file}\` has schema version ${current}; this Airlock knows up to ${MIGRATIONS.length}`,
+        { hint: 'upgrade Airlock to open this store', location: { file } },
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
+    db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(MIGRATIONS.length));
+  }).immediate();
+}
+
+/** Maps a SQLite failure to the error tree: locked and corrupt files get their own codes and hints. */
+function storeError(e: unknown, file: string, doing: string): AirlockError {
+  if (e instanceof AirlockError) return e;
+  const code = (e as { code?: unknown }).code;
+  const detail = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'))) {
+    return new AirlockError('store-locked', `store \`${file}\` is locked by another process (${doing})`, {
+      hint: 'another Airlock process is holding a write lock; wait for it to finish, or stop it, then retry',
+      location: { file },
+      retryable: true,
+      cause: e,
+    });
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
+    return new AirlockError('store-corrupt', `store \`${file}\` is not a valid Airlock database: ${detail}`, {
+      hint: 'point store.path in airlock.yaml at another file, or restore this one from a backup (never edit it by hand)',
+      location: { file },
+      cause: e,
+    });
+  }
+  return new AirlockError('store', `store \`${file}\` failed to ${doing}: ${detail}`, {
+    hint: 'check free disk space and file permissions',
+    location: { file },
+    cause: e,
+  });
+}
+
+class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly file: string;
+  private queue: PendingAppend[] = [];
+  /** Settles when the scheduled group commit has run; null when none is scheduled. */
+  private flushDone: Promise<void> | null = null;
+  private closed = false;
+  private readonly stmt: {
+    head: Database.Statement<[], { seq: number; chain_hash: string }>;
+    insertAudit: Database.Statement<[number, string, string, string, string]>;
+    insertPayload: Database.Statement<[string, string, number]>;
+    readAudit: Database.Statement<[number, number], AuditRow>;
+    getPayload: Database.Statement<[string], { data: string }>;
+    deletePayload: Database.Statement<[string]>;
+    insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
+    updateRun: Database.Statement<[string, string, number, string, string, string, number]>;
+    getRun: Database.Statement<[string], RunRow>;
+    insertApproval: Database.Statement<[string, string, string, string, string]>;
+    getApproval: Database.Statement<[string], ApprovalRow>;
+    casApproval: Database.Statement<[string, string, string, string]>;
+  };
+
+  constructor(db: Database.Database, file: string) {
+    this.db = db;
+    this.file = file;
+    this.stmt = {
+      head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
+      insertAudit: db.prepare('INSERT INTO audit (seq, leaf, prev_hash, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?)'),
+      insertPayload: db.prepare('INSERT OR IGNORE INTO audit_payloads (hash, data, seq) VALUES (?, ?, ?)'),
+      readAudit: db.prepare(
+        'SELECT seq, leaf, prev_hash, leaf_hash, chain_hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?',
+      ),
+      getPayload: db.prepare('SELECT data FROM audit_payloads WHERE hash = ?'),
+      deletePayload: db.prepare('DELETE FROM audit_payloads WHERE hash = ?'),
+      insertRun: db.prepare(
+        'INSERT INTO runs (id, workflow, status, version, created_at, updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateRun: db.prepare(
+        'UPDATE runs SET workflow = ?, status = ?, version = ?, updated_at = ?, state = ? WHERE id = ? AND version = ?',
+      ),
+      getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+      insertApproval: db.prepare(
+        'INSERT INTO approvals (id, run_id, status, created_at, record) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getApproval: db.prepare('SELECT id, status, record FROM approvals WHERE id = ?'),
+      casApproval: db.prepare('UPDATE approvals SET status = ?, record = ? WHERE id = ? AND status = ?'),
+    };
+  }
+
+  // --- audit -------------------------------------------------------------------------------
+
+  appendAudit(drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (drafts.length === 0) return Promise.resolve([]);
+    let leaves: PreparedLeaf[];
+    try {
+      // Canonicalized here, outside the write lock; a bad draft fails only its own caller.
+      leaves = drafts.map((d, i) => prepareDraft(d, i));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ leaves, payloads: drafts.map((d) => d.payloads ?? []), resolve, reject });
+      // INVARIANT: one flush per macrotask; every append queued before it shares one transaction and one fsync.
+      this.flushDone ??= new Promise<void>((done) =>
+        setImmediate(() => {
+          this.flushDone = null;
+          this.flush();
+          done();
+        }),
+      );
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let results: AuditRecord[][];
+    try {
+      results = this.db
+        .transaction(() => {
+          // The head is read inside the write transaction: other processes' appends are already in it.
+          const head = this.stmt.head.get();
+          let seq = head?.seq ?? 0;
+          let prev = (head?.chain_hash ?? GENESIS_HASH) as Sha256Hex;
+          return batch.map((p) =>
+            p.leaves.map((leaf, i) => {
+              seq += 1;
+              const s = sealLeaf(leaf, seq, prev);
+              prev = s.chainHash;
+              this.stmt.insertAudit.run(seq, s.text, s.prevHash, s.leafHash, s.chainHash);
+              for (const pl of p.payloads[i] ?? []) this.stmt.insertPayload.run(pl.hash, pl.data, seq);
+              return {
+                seq,
+                schemaVersion: AUDIT_SCHEMA_VERSION,
+                type: leaf.type,
+                time: leaf.time,
+                runId: leaf.runId,
+                principal: leaf.principal,
+                onBehalfOf: leaf.onBehalfOf,
+                body: leaf.body,
+                prevHash: s.prevHash,
+                leafHash: s.leafHash,
+                chainHash: s.chainHash,
+              };
+            }),
+          );
+        })
+        .immediate();
+    } catch (e) {
+      const err = storeError(e, this.file, 'append audit records');
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i] as AuditRecord[]));
+  }
+
+  readAudit(fromSeq: number, limit: number): Promise<readonly AuditRecord[]> {
+    return this.run('read audit records', () => this.stmt.readAudit.all(fromSeq, limit).map((row) => auditRecord(row)));
+  }
+
+  auditHead(): Promise<{ seq: number; chainHash: Sha256Hex } | null> {
+    return this.run('read the audit head', () => {
+      const h = this.stmt.head.get();
+      return h ? { seq: h.seq, chainHash: h.chain_hash as Sha256Hex } : null;
+    });
+  }
+
+  getPayload(hash: Sha256Hex): Promise<string | null> {
+    return this.run('read a payload', () => this.stmt.getPayload.get(hash)?.data ?? null);
+  }
+
+  deletePayload(hash: Sha256Hex): Promise<void> {
+    return this.run('delete a payload', () => {
+      this.stmt.deletePayload.run(hash);
+    });
+  }
+
+  // --- runs ---------------------------------------------------------------------------------
+
+  createRun(run: RunRecord): Promise<void> {
+    return this.run('create a run', () => {
+      try {
+        this.stmt.insertRun.run(
+          run.id,
+          run.workflow,
+          run.status,
+          run.version,
+          run.createdAt,
+          run.updatedAt,
+          JSON.stringify(run.state),
+        );
+      } catch (e) {
+        if (isConstraint(e)) {
+          throw new AirlockError('conflict', `run \`${run.id}\` already exists`, {
+            hint: 'run ids are unique; create the run under a new id',
+          });
+        }
+        throw e;
+      }
+    });
+  }
+
+  saveRun(run: RunRecord): Promise<void> {
+    return this.run('save a run', () => {
+      const changed = this.stmt.updateRun.run(
+        run.workflow,
+        run.status,
+        run.version,
+        run.updatedAt,
+        JSON.stringify(run.state),
+        run.id,
+        run.version - 1,
+      ).changes;
+      if (changed === 1) return;
+      const stored = this.stmt.getRun.get(run.id);
+      if (!stored) {
+        throw new AirlockError('not-found', `run \`${run.id}\` does not exist`, { hint: 'create it with createRun first' });
+      }
+      throw new AirlockError(
+        'conflict',
+        `run \`${run.id}\` is at version ${stored.version}; this save expected version ${run.version - 1}`,
+        { hint: 'someone else saved the run first: reload it, re-apply the transition, save again' },
+      );
+    });
+  }
+
+  getRun(id: RunId): Promise<RunRecord | null> {
+    return this.run('read a run', () => {
+      const row = this.stmt.getRun.get(id);
+      return row ? this.runRecord(row) : null;
+    });
+  }
+
+  listRuns(opts: { status?: RunStatus; limit?: number } = {}): Promise<readonly RunRecord[]> {
+    return this.run('list runs', () => {
+      const limit = opts.limit ?? -1; // -1: no limit in SQLite
+      const rows = opts.status
+        ? (this.db
+            .prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?')
+            .all(opts.status, limit) as RunRow[])
+        : (this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]);
+      return rows.map((r) => this.runRecord(r));
+    });
+  }
+
+  // --- approvals ----------------------------------------------------------------------------
+
+  createApproval(a: ApprovalRecord): Promise<void> {
+    return this.run('create an approval', () => {
+      try {
+        this.stmt.insertApproval.run(a.id, a.runId, a.status, a.createdAt, JSON.stringify(a));
+      } catch (e) {
+        if (isConstraint(e)) {
+          throw new AirlockError('conflict', `approval \`${a.id}\` already exists`, {
+            hint: 'approval ids are unique; create it under a new id',
+          });
+        }
+        throw e;
+      }
+    });
+  }
+
+  getApproval(id: ApprovalId): Promise<ApprovalRecord | null> {
+    return this.run('read an approval', () => {
+      const row = this.stmt.getApproval.get(id);
+      return row ? this.approvalRecord(row) : null;
+    });
+  }
+
+  listApprovals(opts: { status?: ApprovalStatus; runId?: RunId } = {}): Promise<readonly ApprovalRecord[]> {
+    return this.run('list approvals', () => {
+      const where: string[] = [];
+      const args: string[] = [];
+      if (opts.status !== undefined) {
+        where.push('status = ?');
+        args.push(opts.status);
+      }
+      if (opts.runId !== undefined) {
+        where.push('run_id = ?');
+        args.push(opts.runId);
+      }
+      const sql = `SELECT id, status, record FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+      return (this.db.prepare(sql).all(...args) as ApprovalRow[]).map((r) => this.approvalRecord(r));
+    });
+  }
+
+  updateApproval(
+    id: ApprovalId,
+    expected: ApprovalStatus,
+    update: { status: ApprovalStatus; decisions: readonly ApprovalVote[] },
+  ): Promise<ApprovalRecord | null> {
+    return this.run('update an approval', () =>
+      this.db
+        .transaction((): ApprovalRecord | null => {
+          const row = this.stmt.getApproval.get(id);
+          if (!row) {
+            throw new AirlockError('not-found', `approval \`${id}\` does not exist`, {
+              hint: 'list pending approvals with `airlock approvals`',
+            });
+          }
+          if (row.status !== expected) return null;
+          const next: ApprovalRecord = { ...this.approvalRecord(row), status: update.status, decisions: update.decisions };
+          // INVARIANT: the WHERE on status makes this a compare-and-set even across processes.
+          const changed = this.stmt.casApproval.run(update.status, JSON.stringify(next), id, expected).changes;
+          return changed === 1 ? next : null;
+        })
+        .immediate(),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Appends already accepted are committed before the file closes.
+    if (this.flushDone) await this.flushDone;
+    this.db.close();
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  /** Runs a synchronous statement, mapping SQLite failures to the error tree. */
+  private run<T>(doing: string, fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError());
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(storeError(e, this.file, doing));
+    }
+  }
+
+  private closedError(): AirlockError {
+    return new AirlockError('store', `store \`${this.file}\` is closed`, {
+      hint: 'this is a bug: the store was used after close()',
+    });
+  }
+
+  private runRecord(row: RunRow): RunRecord {
+    const parsed = runRowSchema.safeParse({
+      id: row.id,
+      workflow: row.workflow,
+      status: row.status,
+      version: row.version,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      state: parseJson(row.state),
+    });
+    if (!parsed.success) throw this.corruptRow('runs', row.id, parsed.error.issues[0]?.message);
+    return parsed.data as unknown as RunRecord;
+  }
+
+  private approvalRecord(row: ApprovalRow): ApprovalRecord {
+    const json = parseJson(row.record);
+    const parsed = approvalSchema.safeParse(
+      typeof json === 'object' && json !== null ? { ...json, status: row.status } : json,
+    );
+    if (!parsed.success || parsed.data.id !== row.id) {
+      throw this.corruptRow('approvals', row.id, parsed.error?.issues[0]?.message ?? 'the id does not match its row');
+    }
+    return parsed.data as unknown as ApprovalRecord;
+  }
+
+  private corruptRow(table: string, id: string, why: string | undefined): AirlockError {
+    return new AirlockError('store-corrupt', `row \`${id}\` of table \`${table}\` in \`${this.file}\` is invalid: ${why ?? 'unreadable JSON'}`, {
+      hint: 'the file was edited outside Airlock; restore it from a backup',
+      location: { file: this.file, path: `${table}[${id}]` },
+    });
+  }
+}
+
+function prepareDraft(d: AuditDraft, i: number): PreparedLeaf {
+  try {
+    return prepareLeaf(d);
+  } catch (e) {
+    throw new AirlockError('input', `audit draft ${i} (\`${String(d.type)}\`) cannot be recorded: ${(e as Error).message}`, {
+      hint: 'audit records hold JSON only: strings, finite numbers, booleans, null, arrays and plain objects',
+      location: { path: `drafts[${i}]` },
+      cause: e,
+    });
+  }
+}
+
+/**
+ * A stored audit row as a record. Its seq is the row's; a row whose text is not a readable record
+ * (edited outside Airlock) comes back with schemaVersion 0 and the raw text in `body.unreadable`.
+ * Either way a tampered row's leaf hash cannot match, so verification names it instead of crashing.
+ */
+function auditRecord(row: AuditRow): AuditRecord {
+  const hashes = {
+    prevHash: row.prev_hash as Sha256Hex,
+    leafHash: row.leaf_hash as Sha256Hex,
+    chainHash: row.chain_hash as Sha256Hex,
+  };
+  const v = parseJson(row.leaf) as Partial<Record<keyof AuditRecord, unknown>> | undefined;
+  // JSON.parse yields JSON values only, so checking the top-level shape is enough (and fast on long chains).
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Number.isSafeInteger(v.schemaVersion) &&
+    typeof v.type === 'string' &&
+    typeof v.time === 'string' &&
+    nullableString(v.runId) &&
+    nullableString(v.principal) &&
+    nullableString(v.onBehalfOf) &&
+    typeof v.body === 'object' &&
+    v.body !== null &&
+    !Array.isArray(v.body)
+  ) {
+    return {
+      seq: row.seq,
+      schemaVersion: v.schemaVersion as number,
+      type: v.type,
+      time: v.time,
+      runId: v.runId as string | null,
+      principal: v.principal as string | null,
+      onBehalfOf: v.onBehalfOf as string | null,
+      body: v.body as { readonly [k: string]: Json },
+      ...hashes,
+    };
+  }
+  return {
+    seq: row.seq,
+    schemaVersion: 0,
+    type: '',
+    time: '',
+    runId: null,
+    principal: null,
+    onBehalfOf: null,
+    body: { unreadable: row.leaf },
+    ...hashes,
+  };
+}
+
+function nullableString(v: unknown): boolean {
+  return v === null || typeof v === 'string';
+}
+
+function parseJson(text: string): Json | undefined {
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    return undefined;
+  }
+}
+
+function isConstraint(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
+}

@@ -1,0 +1,27 @@
+// The connector seam: how the gateway reaches a real system. MCP over stdio today; HTTP and built-ins later.
+import type { Json } from '../types.js';
+
+/** What a connector call produced. Failures are values: the gateway audits them and tells the agent. */
+export type ConnectorResult =
+  | { readonly ok: true; readonly content: Json; readonly text: string }
+  | {
+      readonly ok: false;
+      /** `tool-error`: the system refused (a domain rule); the others are infrastructure faults. */
+      readonly failure: 'tool-error' | 'timeout' | 'crash' | 'protocol';
+      readonly message: string;
+    };
+
+/** A tool as the upstream system describes it (data, never instructions). */
+export interface UpstreamTool {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Json;
+}
+
+export interface Connector {
+  readonly name: string;
+  /** Calls one upstream tool; never throws for a tool or transport failure, returns it. */
+  call(tool: string, args: { readonly [k: string]: Json }, opts: { timeoutMs: number }): Promise<ConnectorResult>;
+  listTools(): Promise<readonly UpstreamTool[]>;
+  close(): Promise<void>;
+}

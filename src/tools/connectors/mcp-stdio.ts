@@ -1,0 +1,141 @@
+// Connector to an MCP server started as a child process over stdio, with timeouts and restart after faults.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Json } from '../../types.js';
+import type { Connector, ConnectorResult, UpstreamTool } from '../connector.js';
+
+/** How to start the server: already interpolated (no `${...}` left). */
+export interface StdioLaunch {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+}
+
+/**
+ * One MCP server process. Started lazily on the first call; after a crash, a timeout or a
+ * protocol error the process is discarded and the next call starts a fresh one.
+ */
+export class McpStdioConnector implements Connector {
+  readonly name: string;
+  private readonly launch: StdioLaunch;
+  private client: Client | null = null;
+  private starting: Promise<Client> | null = null;
+  private stderrTail = '';
+
+  constructor(name: string, launch: StdioLaunch) {
+    this.name = name;
+    this.launch = launch;
+  }
+
+  private async connect(): Promise<Client> {
+    if (this.client) return this.client;
+    if (this.starting) return this.starting;
+    this.starting = (async () => {
+      const transport = new StdioClientTransport({
+        command: this.launch.command,
+        args: [...this.launch.args],
+        env: { ...getDefaultEnvironment(), ...this.launch.env },
+        stderr: 'pipe',
+        ...(this.launch.cwd ? { cwd: this.launch.cwd } : {}),
+      });
+      transport.stderr?.on('data', (chunk: Buffer) => {
+        this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
+      });
+      const client = new Client({ name: 'airlock', version: '0.1.0' }, { capabilities: {} });
+      client.onclose = () => {
+        if (this.client === client) this.client = null;
+      };
+      try {
+        await client.connect(transport, { timeout: 15_000 });
+      } catch (err) {
+        await transport.close().catch(() => undefined);
+        throw err;
+      }
+      this.client = client;
+      return client;
+    })();
+    try {
+      return await this.starting;
+    } finally {
+      this.starting = null;
+    }
+  }
+
+  /** Drops the current process so the next call starts a fresh one. */
+  private async discard(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    if (c) await c.close().catch(() => undefined);
+  }
+
+  async call(
+    tool: string,
+    args: { readonly [k: string]: Json },
+    opts: { timeoutMs: number },
+  ): Promise<ConnectorResult> {
+    let client: Client;
+    try {
+      client = await this.connect();
+    } catch (err) {
+      return { ok: false, failure: 'crash', message: `could not start connector \`${this.name}\`: ${describe(err)}${this.stderrHint()}` };
+    }
+    try {
+      const res = await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
+        timeout: opts.timeoutMs,
+      });
+      const text = Array.isArray(res.content)
+        ? res.content
+            .map((c: { type: string; text?: string }) => (c.type === 'text' ? (c.text ?? '') : ''))
+            .join('\n')
+        : '';
+      if (res.isError) return { ok: false, failure: 'tool-error', message: text || 'the tool reported an error' };
+      const structured = (res.structuredContent ?? parseJsonOr(text)) as Json;
+      return { ok: true, content: structured, text };
+    } catch (err) {
+      const message = describe(err);
+      const failure: 'timeout' | 'crash' | 'protocol' = /timed? ?out/i.test(message)
+        ? 'timeout'
+        : /closed|EPIPE|exited|not connected/i.test(message)
+          ? 'crash'
+          : 'protocol';
+      await this.discard();
+      return { ok: false, failure, message: `connector \`${this.name}\` ${failure}: ${message}${this.stderrHint()}` };
+    }
+  }
+
+  async listTools(): Promise<readonly UpstreamTool[]> {
+    const client = await this.connect();
+    const out: UpstreamTool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined);
+      for (const t of page.tools) {
+        out.push({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Json });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.discard();
+  }
+
+  private stderrHint(): string {
+    const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+    return tail ? ` (server stderr: ${tail})` : '';
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseJsonOr(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    return text;
+  }
+}

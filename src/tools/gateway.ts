@@ -1,0 +1,429 @@
+// The one enforcement point: every proposed tool call, from any door, goes through `Gateway.propose`.
+// Sequence: resolve contract → validate args → decide → write-ahead audit → [approval] → call → audit → verify.
+import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { decide } from '../policy/decide.js';
+import type { CompiledPolicies } from '../policy/compile.js';
+import type { Store } from '../store/store.js';
+import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
+import type {
+  ApprovalId,
+  ApprovalLevel,
+  Decision,
+  Json,
+  JsonObject,
+  Labels,
+  Principal,
+  RunId,
+  Sha256Hex,
+} from '../types.js';
+import { hashJson } from '../util/hash.js';
+import { joinLabels } from '../context/labels.js';
+import { checkExpectations, type CheckOutcome } from '../verification/checks.js';
+import { resolveTemplate } from './template.js';
+import type { ConnectorPool } from './connectors/pool.js';
+import { ArgumentValidator } from './validate.js';
+import { AuditWriter, principalRef, type AuditItem } from '../audit/writer.js';
+
+/** Who is calling, inside which run. */
+export interface CallContext {
+  readonly runId: RunId;
+  readonly workflow: WorkflowConfig;
+  readonly principal: Principal;
+  readonly onBehalfOf?: Principal | undefined;
+  /** The run's labels before this call (the join of everything read so far). */
+  readonly labels: Labels;
+  /** Step number within the run, for the audit trail and idempotency keys. */
+  readonly step: number;
+}
+
+/** A tool call the agent wants to make. Only data: nothing here is trusted. */
+export interface Proposal {
+  readonly tool: string;
+  readonly args: JsonObject;
+}
+
+export interface VerificationResult {
+  readonly probe: string;
+  readonly outcome: CheckOutcome | { readonly status: 'error'; readonly message: string };
+}
+
+/** Everything that can come of a proposal. None of these is thrown. */
+export type GatewayOutcome =
+  | {
+      readonly kind: 'executed';
+      readonly result: Json;
+      readonly labels: Labels;
+      readonly actionHash: Sha256Hex;
+      readonly decision: Decision;
+      readonly verification: VerificationResult | null;
+      readonly approvalId: ApprovalId | null;
+    }
+  | { readonly kind: 'denied'; readonly reasons: readonly string[]; readonly policyIds: readonly string[]; readonly actionHash: Sha256Hex | null }
+  | { readonly kind: 'invalid'; readonly errors: readonly string[] }
+  | { readonly kind: 'suggested'; readonly actionHash: Sha256Hex; readonly decision: Decision }
+  | {
+      readonly kind: 'pending-approval';
+      readonly approvalId: ApprovalId;
+      readonly level: ApprovalLevel;
+      readonly actionHash: Sha256Hex;
+      readonly decision: Decision;
+    }
+  | { readonly kind: 'failed'; readonly failure: string; readonly message: string; readonly actionHash: Sha256Hex };
+
+export interface GatewayDeps {
+  readonly workspace: Workspace;
+  readonly policies: CompiledPolicies;
+  readonly store: Store;
+  readonly connectors: ConnectorPool;
+  readonly audit: AuditWriter;
+  readonly now: () => Date;
+  readonly newApprovalId: () => ApprovalId;
+}
+
+/**
+ * The canonical action an approval binds to: SHA-256 over RFC 8785 JSON of
+ * (tool, arguments, run, requester). Any change to any of them is a different action.
+ */
+export function actionHash(tool: string, args: JsonObject, runId: RunId, requester: Principal): Sha256Hex {
+  return hashJson({ tool, args, run: runId, requester: principalRef(requester) });
+}
+
+const tracer = trace.getTracer('airlock');
+
+export class Gateway {
+  private readonly validator: ArgumentValidator;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.validator = new ArgumentValidator(deps.workspace.tools);
+  }
+
+  /** Governs one proposed call; returns what happened. Never executes before the decision allows it. */
+  async propose(ctx: CallContext, proposal: Proposal): Promise<GatewayOutcome> {
+    return tracer.startActiveSpan(`execute_tool ${proposal.tool}`, async (span) => {
+      try {
+        const out = await this.proposeInner(ctx, proposal, span);
+        span.setAttribute('airlock.outcome', out.kind);
+        return out;
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async proposeInner(ctx: CallContext, proposal: Proposal, span: Span): Promise<GatewayOutcome> {
+    const { audit } = this.deps;
+    span.setAttributes({
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': proposal.tool,
+      'gen_ai.tool.type': 'function',
+      'airlock.run.id': ctx.runId,
+      'airlock.workflow': ctx.workflow.name,
+    });
+    const contract = this.deps.workspace.tools.get(proposal.tool);
+    const argsRef = audit.payloadRef(proposal.args, ctx.labels.classification);
+    // Deny by default: an undeclared tool, or one outside the workflow, is unreachable.
+    if (!contract || !ctx.workflow.tools.includes(proposal.tool)) {
+      const reason = !contract
+        ? `tool \`${proposal.tool}\` is not declared in the workspace (deny by default)`
+        : `tool \`${proposal.tool}\` is not part of workflow \`${ctx.workflow.name}\` (deny by default)`;
+      await audit.append(ctx, [
+        { type: 'action.intent', body: { tool: proposal.tool, step: ctx.step, argsHash: argsRef.hash } , payloads: [argsRef] },
+        { type: 'action.not-executed', body: { tool: proposal.tool, step: ctx.step, why: 'unknown-tool', reasons: [reason] } },
+      ]);
+      span.setAttribute('airlock.decision', 'deny');
+      return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: null };
+    }
+    const toolDefHash = hashJson(contract);
+    const errors = this.validator.validate(contract.name, proposal.args);
+    if (errors.length > 0) {
+      await audit.append(ctx, [
+        { type: 'action.intent', body: { tool: contract.name, step: ctx.step, toolDefHash, argsHash: argsRef.hash }, payloads: [argsRef] },
+        { type: 'action.not-executed', body: { tool: contract.name, step: ctx.step, why: 'invalid-arguments', reasons: errors } },
+      ]);
+      span.setAttribute('airlock.decision', 'invalid');
+      return { kind: 'invalid', errors };
+    }
+    const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
+    const decision = this.decideFor(ctx, contract, proposal.args);
+    span.setAttributes({
+      'airlock.decision': decision.kind,
+      'airlock.policy.ids': [...decision.basis.policyIds],
+      'airlock.policy_set.hash': decision.basis.policySetHash,
+    });
+    const intent = {
+      type: 'action.intent',
+      body: { tool: contract.name, step: ctx.step, toolDefHash, argsHash: argsRef.hash, actionHash: hash, labels: labelsJson(ctx.labels) },
+      payloads: [argsRef],
+    };
+    const decisionRecord = { type: 'action.decision', body: { tool: contract.name, actionHash: hash, ...decisionJson(decision) } };
+
+    switch (decision.kind) {
+      case 'deny':
+        await audit.append(ctx, [
+          intent,
+          decisionRecord,
+          { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, why: 'denied', reasons: [...decision.basis.reasons] } },
+        ]);
+        return { kind: 'denied', reasons: decision.basis.reasons, policyIds: decision.basis.policyIds, actionHash: hash };
+      case 'suggest':
+        await audit.append(ctx, [
+          intent,
+          decisionRecord,
+          { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, why: 'suggested', reasons: [...decision.basis.reasons] } },
+        ]);
+        return { kind: 'suggested', actionHash: hash, decision };
+      case 'approval': {
+        const id = await this.requestApproval(ctx, contract, proposal.args, hash, decision, [intent, decisionRecord]);
+        return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
+      }
+      case 'allow':
+        // INVARIANT: intent and decision are durable before the connector is called (write-ahead).
+        await audit.append(ctx, [intent, decisionRecord]);
+        return this.execute(ctx, contract, proposal.args, hash, decision, null);
+    }
+  }
+
+  /**
+   * Executes an approved action. Recomputes the action hash from the real call, checks the
+   * approval (approved, same hash, same run, not expired, not used), re-decides with today's
+   * policy, then consumes the approval exactly once and calls the tool.
+   */
+  async executeApproved(ctx: CallContext, proposal: Proposal, approvalId: ApprovalId): Promise<GatewayOutcome> {
+    return tracer.startActiveSpan(`execute_tool ${proposal.tool}`, async (span) => {
+      try {
+        return await this.executeApprovedInner(ctx, proposal, approvalId, span);
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async executeApprovedInner(
+    ctx: CallContext,
+    proposal: Proposal,
+    approvalId: ApprovalId,
+    span: Span,
+  ): Promise<GatewayOutcome> {
+    const { audit, store } = this.deps;
+    const refuse = async (why: string, reason: string): Promise<GatewayOutcome> => {
+      await audit.append(ctx, [
+        { type: 'action.not-executed', body: { tool: proposal.tool, approvalId, why, reasons: [reason] } },
+      ]);
+      span.setAttribute('airlock.decision', 'deny');
+      return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: null };
+    };
+    const contract = this.deps.workspace.tools.get(proposal.tool);
+    if (!contract || !ctx.workflow.tools.includes(proposal.tool)) {
+      return refuse('unknown-tool', `tool \`${proposal.tool}\` is not available to workflow \`${ctx.workflow.name}\``);
+    }
+    const errors = this.validator.validate(contract.name, proposal.args);
+    if (errors.length > 0) return refuse('invalid-arguments', errors.join('; '));
+    const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
+    const approval = await store.getApproval(approvalId);
+    if (!approval) return refuse('approval-missing', `approval \`${approvalId}\` does not exist`);
+    if (approval.actionHash !== hash || approval.runId !== ctx.runId) {
+      return refuse('approval-mismatch', `approval \`${approvalId}\` was given for a different action; the action changed, so it needs a new approval`);
+    }
+    if (approval.status !== 'approved') {
+      return refuse('approval-not-approved', `approval \`${approvalId}\` is ${approval.status}, not approved`);
+    }
+    if (Date.parse(approval.expiresAt) <= this.deps.now().getTime()) {
+      await store.updateApproval(approvalId, 'approved', { status: 'expired', decisions: approval.decisions });
+      return refuse('approval-expired', `approval \`${approvalId}\` expired at ${approval.expiresAt}`);
+    }
+    // No time-of-check to time-of-use gap: the policy or the facts may have changed since approval.
+    const decision = this.decideFor(ctx, contract, proposal.args);
+    const decisionRecord = { type: 'action.decision', body: { tool: contract.name, actionHash: hash, approvalId, recheck: true, ...decisionJson(decision) } };
+    if (decision.kind === 'deny' || decision.kind === 'suggest') {
+      await audit.append(ctx, [
+        decisionRecord,
+        { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, approvalId, why: 'denied-at-execution', reasons: [...decision.basis.reasons] } },
+      ]);
+      return { kind: 'denied', reasons: decision.basis.reasons, policyIds: decision.basis.policyIds, actionHash: hash };
+    }
+    if (decision.kind === 'approval' && decision.level === 'step-up' && approval.level !== 'step-up') {
+      return refuse('approval-level', `the action now needs step-up approval; approval \`${approvalId}\` was single`);
+    }
+    // INVARIANT: an approval is single-use; compare-and-set makes concurrent executions race to one winner.
+    const consumed = await store.updateApproval(approvalId, 'approved', { status: 'consumed', decisions: approval.decisions });
+    if (!consumed) return refuse('approval-used', `approval \`${approvalId}\` was already used`);
+    await audit.append(ctx, [
+      decisionRecord,
+      { type: 'approval.consumed', body: { approvalId, actionHash: hash, tool: contract.name } },
+    ]);
+    return this.execute(ctx, contract, proposal.args, hash, decision, approvalId);
+  }
+
+  /** The pure decision, fed with the contract and the run's labels. */
+  private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject): Decision {
+    return decide(this.deps.policies, {
+      principal: ctx.principal,
+      ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
+      tool: contract,
+      workflow: ctx.workflow.name,
+      tier: ctx.workflow.tier,
+      args,
+      labels: ctx.labels,
+    });
+  }
+
+  private async requestApproval(
+    ctx: CallContext,
+    contract: ToolContract,
+    args: JsonObject,
+    hash: Sha256Hex,
+    decision: Extract<Decision, { kind: 'approval' }>,
+    before: readonly AuditItem[],
+  ): Promise<ApprovalId> {
+    const now = this.deps.now();
+    const id = this.deps.newApprovalId();
+    const expiresAt = new Date(now.getTime() + ctx.workflow.approvals.ttlMinutes * 60_000).toISOString();
+    const summary: JsonObject = {
+      tool: contract.name,
+      description: contract.description,
+      effect: contract.effect,
+      risk: contract.risk,
+      irreversible: contract.irreversible,
+      args,
+      workflow: ctx.workflow.name,
+      tier: ctx.workflow.tier,
+      step: ctx.step,
+      labels: labelsJson(ctx.labels),
+      reasons: [...decision.basis.reasons],
+      policyIds: [...decision.basis.policyIds],
+      ...(ctx.onBehalfOf ? { onBehalfOf: principalRef(ctx.onBehalfOf) } : {}),
+    };
+    // INVARIANT: the intent, the decision and the approval request are durable before the approval exists.
+    await this.deps.audit.append(ctx, [
+      ...before,
+      {
+        type: 'approval.requested',
+        body: { approvalId: id, actionHash: hash, tool: contract.name, level: decision.level, expiresAt, summaryHash: hashJson(summary) },
+      },
+    ]);
+    await this.deps.store.createApproval({
+      id,
+      runId: ctx.runId,
+      actionHash: hash,
+      tool: contract.name,
+      requester: principalRef(ctx.principal),
+      level: decision.level,
+      status: 'pending',
+      createdAt: now.toISOString(),
+      expiresAt,
+      summary,
+      decisions: [],
+    });
+    return id;
+  }
+
+  private async execute(
+    ctx: CallContext,
+    contract: ToolContract,
+    args: JsonObject,
+    hash: Sha256Hex,
+    decision: Decision,
+    approvalId: ApprovalId | null,
+  ): Promise<GatewayOutcome> {
+    const { audit, connectors } = this.deps;
+    const connector = connectors.get(contract.connector);
+    const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);
+    const timeoutMs = contract.timeoutMs ?? this.connectorTimeout(contract.connector);
+    const res = await connector.call(upstream, args, { timeoutMs });
+    if (!res.ok) {
+      await audit.append(ctx, [
+        { type: 'action.executed', body: { tool: contract.name, actionHash: hash, approvalId, outcome: 'error', failure: res.failure, message: res.message } },
+      ]);
+      return { kind: 'failed', failure: res.failure, message: res.message, actionHash: hash };
+    }
+    const outLabels: Labels = { classification: contract.classification, trust: contract.trust };
+    const resultRef = audit.payloadRef(res.content, contract.classification);
+    const compensation = this.compensationFor(contract, args, res.content);
+    await audit.append(ctx, [
+      {
+        type: 'action.executed',
+        body: {
+          tool: contract.name,
+          actionHash: hash,
+          approvalId,
+          outcome: 'ok',
+          resultHash: resultRef.hash,
+          compensation,
+          irreversible: contract.irreversible,
+        },
+        payloads: [resultRef],
+      },
+    ]);
+    const labels = joinLabels(ctx.labels, outLabels);
+    const verification = await this.verify(ctx, contract, args, res.content, hash);
+    return { kind: 'executed', result: res.content, labels, actionHash: hash, decision, verification, approvalId };
+  }
+
+  /** The concrete compensating action for an executed effect, or null for reads and irreversible effects. */
+  private compensationFor(contract: ToolContract, args: JsonObject, result: Json): Json {
+    if (!contract.compensation) return null;
+    const resolved = resolveTemplate(contract.compensation.args, { args, result });
+    return resolved.ok
+      ? { tool: contract.compensation.tool, args: resolved.value }
+      : { tool: contract.compensation.tool, unresolved: resolved.missing };
+  }
+
+  /** Reads ground truth through the contract's probe and checks the expectations. */
+  private async verify(
+    ctx: CallContext,
+    contract: ToolContract,
+    args: JsonObject,
+    result: Json,
+    hash: Sha256Hex,
+  ): Promise<VerificationResult | null> {
+    const spec = contract.verify;
+    if (!spec) return null;
+    const probe = this.deps.workspace.tools.get(spec.probe);
+    let outcome: VerificationResult['outcome'];
+    const probeArgs = resolveTemplate(spec.args, { args, result });
+    if (!probe) {
+      outcome = { status: 'error', message: `probe tool \`${spec.probe}\` is not declared` };
+    } else if (!probeArgs.ok) {
+      outcome = { status: 'error', message: `probe argument ${probeArgs.missing} is missing from the result` };
+    } else {
+      const upstream = probe.upstream ?? probe.name.slice(probe.name.indexOf('.') + 1);
+      const res = await this.deps.connectors
+        .get(probe.connector)
+        .call(upstream, probeArgs.value as JsonObject, { timeoutMs: probe.timeoutMs ?? this.connectorTimeout(probe.connector) });
+      outcome = res.ok
+        ? checkExpectations(spec.expect, { args, result, probe: res.content })
+        : { status: 'error', message: res.message };
+    }
+    await this.deps.audit.append(ctx, [
+      {
+        type: 'action.verified',
+        body: { tool: contract.name, actionHash: hash, probe: spec.probe, status: outcome.status, evidence: outcome as unknown as Json },
+      },
+    ]);
+    return { probe: spec.probe, outcome };
+  }
+
+  private connectorTimeout(name: string): number {
+    return this.deps.workspace.file.connectors[name]?.timeoutMs ?? 10_000;
+  }
+}
+
+
+
+function labelsJson(l: Labels): JsonObject {
+  return { classification: l.classification, trust: l.trust };
+}
+
+/** The audit body of a decision: kind, level, policy ids, policy-set hash, reasons. */
+export function decisionJson(d: Decision): JsonObject {
+  return {
+    decision: d.kind,
+    ...(d.kind === 'approval' ? { level: d.level } : {}),
+    policyIds: [...d.basis.policyIds],
+    policySetHash: d.basis.policySetHash,
+    reasons: [...d.basis.reasons],
+  };
+}

@@ -1,0 +1,16 @@
+// Test helper: a private copy of the Acme demo workspace in a temp folder, with Acme reset to its seed.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { resetAcme } from '../../src/demo/acme/db.js';
+
+export const EXAMPLE_DIR = path.resolve(import.meta.dirname, '../../examples/acme');
+
+/** Copies examples/acme (without its .airlock state) to a fresh temp dir; returns its path and a cleanup. */
+export function copyAcme(): { dir: string; acmeDb: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-acme-'));
+  cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}.airlock`) });
+  const acmeDb = path.join(dir, '.airlock', 'acme.db');
+  resetAcme(acmeDb);
+  return { dir, acmeDb, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}

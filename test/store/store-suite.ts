@@ -1,0 +1,253 @@
+// The shared Store suite: every implementation (SQLite now, PostgreSQL later) must pass it unchanged.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chainHash, GENESIS_HASH, leafHash, verifyChain } from '../../src/audit/chain.js';
+import { AirlockError } from '../../src/errors.js';
+import type { ApprovalRecord, AuditDraft, AuditRecord, RunRecord, Store } from '../../src/store/store.js';
+import type { ApprovalId, RunId, Sha256Hex } from '../../src/types.js';
+import { sha256Hex } from '../../src/util/hash.js';
+
+/** Makes a fresh, empty store for one test. The suite closes it. */
+export type StoreFactory = () => Promise<Store>;
+
+/** A draft with sensible defaults; `body.i` tells drafts apart. */
+export function draft(i: number, over: Partial<AuditDraft> = {}): AuditDraft {
+  return {
+    type: 'action.intent',
+    time: `2025-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`,
+    runId: 'run_1',
+    principal: 'agent:refund-bot',
+    onBehalfOf: null,
+    body: { i, tool: 'payments.refund', nested: { b: [1, 'two', null, true], a: 'é ✓' } },
+    ...over,
+  };
+}
+
+function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id: id as RunId,
+    workflow: 'refund-desk',
+    status: 'running',
+    version: 1,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    state: { step: 0, messages: [{ role: 'user', text: 'refund 40 EUR' }] },
+    ...over,
+  };
+}
+
+function approval(id: string, over: Partial<ApprovalRecord> = {}): ApprovalRecord {
+  return {
+    id: id as ApprovalId,
+    runId: 'run_1' as RunId,
+    actionHash: 'a'.repeat(64) as Sha256Hex,
+    tool: 'payments.refund',
+    requester: 'agent:refund-bot',
+    level: 'single',
+    status: 'pending',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    expiresAt: '2025-01-01T01:00:00.000Z',
+    summary: { tool: 'payments.refund', args: { order_id: '1182', amount_cents: 4000 } },
+    decisions: [],
+    ...over,
+  };
+}
+
+async function allAudit(store: Store): Promise<AuditRecord[]> {
+  return [...(await store.readAudit(1, 1_000_000))];
+}
+
+async function rejection(p: Promise<unknown>): Promise<AirlockError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(AirlockError);
+    return e as AirlockError;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** Registers the whole Store contract as a vitest suite against `factory`. */
+export function storeSuite(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('audit', () => {
+      it('starts empty', async () => {
+        expect(await store.auditHead()).toBeNull();
+        expect(await store.readAudit(1, 10)).toEqual([]);
+        expect(await store.appendAudit([])).toEqual([]);
+      });
+
+      it('assigns seq from 1 and chains each record to the one before', async () => {
+        const recs = await store.appendAudit([draft(1), draft(2), draft(3)]);
+        expect(recs.map((r) => r.seq)).toEqual([1, 2, 3]);
+        expect(recs[0]?.prevHash).toBe(GENESIS_HASH);
+        for (const [i, r] of recs.entries()) {
+          expect(r.schemaVersion).toBe(1);
+          expect(r.leafHash).toBe(leafHash(r));
+          expect(r.chainHash).toBe(chainHash(r.prevHash, r.leafHash));
+          if (i > 0) expect(r.prevHash).toBe(recs[i - 1]?.chainHash);
+        }
+        expect(await store.auditHead()).toEqual({ seq: 3, chainHash: recs[2]?.chainHash });
+      });
+
+      it('reads back exactly what append returned, in slices', async () => {
+        const a = await store.appendAudit([draft(1), draft(2, { runId: null, principal: null, onBehalfOf: 'user:lena' })]);
+        const b = await store.appendAudit([draft(3, { type: 'run.finished', body: {} })]);
+        const all = [...a, ...b];
+        expect(await allAudit(store)).toEqual(all);
+        expect(await store.readAudit(2, 1)).toEqual([all[1]]);
+        expect(await store.readAudit(3, 10)).toEqual([all[2]]);
+        expect(await store.readAudit(4, 10)).toEqual([]);
+      });
+
+      it('continues the chain across calls and verifies', async () => {
+        for (let i = 0; i < 5; i++) await store.appendAudit([draft(i), draft(i + 100)]);
+        const verdict = await verifyChain(await allAudit(store));
+        expect(verdict).toEqual({ ok: true, count: 10, head: await store.auditHead() });
+      });
+
+      it('group-commits 200 concurrent callers: gapless, each caller contiguous and in order', async () => {
+        const calls = Array.from({ length: 200 }, (_, c) =>
+          store.appendAudit([draft(c, { body: { caller: c, part: 0 } }), draft(c, { body: { caller: c, part: 1 } })]),
+        );
+        const results = await Promise.all(calls);
+        for (const [c, recs] of results.entries()) {
+          expect(recs.map((r) => r.body)).toEqual([
+            { caller: c, part: 0 },
+            { caller: c, part: 1 },
+          ]);
+          expect((recs[1]?.seq ?? 0) - (recs[0]?.seq ?? 0)).toBe(1);
+        }
+        const all = await allAudit(store);
+        expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+        expect((await verifyChain(all)).ok).toBe(true);
+      });
+
+      it('rejects a draft with no JSON form without failing the callers beside it', async () => {
+        const good = store.appendAudit([draft(1)]);
+        const bad = store.appendAudit([draft(2, { body: { amount: Number.NaN } })]);
+        const err = await rejection(bad);
+        expect(err.code).toBe('input');
+        expect((await good).map((r) => r.seq)).toEqual([1]);
+        expect(await store.auditHead()).toMatchObject({ seq: 1 });
+      });
+
+      it('keeps payloads apart, by hash; retention deletes them and the chain still verifies', async () => {
+        const data = JSON.stringify({ order_id: '1182', amount_cents: 4000 });
+        const hash = sha256Hex(data);
+        await store.appendAudit([{ ...draft(1, { body: { argsHash: hash } }), payloads: [{ hash, data }] }]);
+        // The same payload referenced again is stored once, without error.
+        await store.appendAudit([{ ...draft(2, { body: { argsHash: hash } }), payloads: [{ hash, data }] }]);
+        expect(await store.getPayload(hash)).toBe(data);
+        expect(await store.getPayload('f'.repeat(64) as Sha256Hex)).toBeNull();
+        await store.deletePayload(hash);
+        expect(await store.getPayload(hash)).toBeNull();
+        await store.deletePayload(hash); // idempotent
+        expect((await verifyChain(await allAudit(store))).ok).toBe(true);
+      });
+
+      it('commits appends already accepted before close resolves', async () => {
+        const pending = store.appendAudit([draft(1)]);
+        await store.close();
+        expect((await pending).map((r) => r.seq)).toEqual([1]);
+        store = await factory(); // afterEach closes this one
+      });
+    });
+
+    describe('runs', () => {
+      it('round-trips a run', async () => {
+        const r = run('run_a');
+        await store.createRun(r);
+        expect(await store.getRun(r.id)).toEqual(r);
+        expect(await store.getRun('run_missing' as RunId)).toBeNull();
+      });
+
+      it('refuses a second run with the same id', async () => {
+        await store.createRun(run('run_a'));
+        expect((await rejection(store.createRun(run('run_a')))).code).toBe('conflict');
+      });
+
+      it('saves only on the next version (compare-and-set)', async () => {
+        await store.createRun(run('run_a'));
+        const next = run('run_a', { version: 2, status: 'awaiting-approval', state: { step: 1 }, updatedAt: '2025-01-01T00:01:00.000Z' });
+        await store.saveRun(next);
+        expect(await store.getRun(next.id)).toEqual(next);
+        const stale = await rejection(store.saveRun(run('run_a', { version: 2 })));
+        expect(stale.code).toBe('conflict');
+        expect(stale.hint).toBeTruthy();
+        expect((await rejection(store.saveRun(run('run_nope', { version: 2 })))).code).toBe('not-found');
+      });
+
+      it('lets exactly one of concurrent saves of the same version win', async () => {
+        await store.createRun(run('run_a'));
+        const saves = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => store.saveRun(run('run_a', { version: 2, state: { by: i } }))),
+        );
+        expect(saves.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+        expect((await store.getRun('run_a' as RunId))?.version).toBe(2);
+      });
+
+      it('lists runs newest first, by status, with a limit', async () => {
+        await store.createRun(run('run_1', { createdAt: '2025-01-01T00:00:01.000Z' }));
+        await store.createRun(run('run_2', { createdAt: '2025-01-01T00:00:02.000Z', status: 'completed' }));
+        await store.createRun(run('run_3', { createdAt: '2025-01-01T00:00:03.000Z' }));
+        expect((await store.listRuns()).map((r) => r.id)).toEqual(['run_3', 'run_2', 'run_1']);
+        expect((await store.listRuns({ status: 'running' })).map((r) => r.id)).toEqual(['run_3', 'run_1']);
+        expect((await store.listRuns({ limit: 1 })).map((r) => r.id)).toEqual(['run_3']);
+        expect(await store.listRuns({ status: 'failed' })).toEqual([]);
+      });
+    });
+
+    describe('approvals', () => {
+      it('round-trips and lists approvals oldest first, by status and run', async () => {
+        const a1 = approval('apr_1');
+        const a2 = approval('apr_2', { runId: 'run_2' as RunId, createdAt: '2025-01-01T00:00:05.000Z', level: 'step-up' });
+        const a3 = approval('apr_3', { status: 'expired', createdAt: '2025-01-01T00:00:09.000Z' });
+        for (const a of [a3, a2, a1]) await store.createApproval(a);
+        expect(await store.getApproval(a2.id)).toEqual(a2);
+        expect(await store.getApproval('apr_missing' as ApprovalId)).toBeNull();
+        expect((await store.listApprovals()).map((a) => a.id)).toEqual(['apr_1', 'apr_2', 'apr_3']);
+        expect((await store.listApprovals({ status: 'pending' })).map((a) => a.id)).toEqual(['apr_1', 'apr_2']);
+        expect((await store.listApprovals({ runId: 'run_1' as RunId })).map((a) => a.id)).toEqual(['apr_1', 'apr_3']);
+        expect(
+          (await store.listApprovals({ runId: 'run_1' as RunId, status: 'pending' })).map((a) => a.id),
+        ).toEqual(['apr_1']);
+        expect((await rejection(store.createApproval(a1))).code).toBe('conflict');
+      });
+
+      it('updates only from the expected status (compare-and-set)', async () => {
+        await store.createApproval(approval('apr_1'));
+        const vote = { approver: 'user:mia', decision: 'approve' as const, reason: 'ok', time: '2025-01-01T00:10:00.000Z' };
+        const approved = await store.updateApproval('apr_1' as ApprovalId, 'pending', { status: 'approved', decisions: [vote] });
+        expect(approved).toMatchObject({ id: 'apr_1', status: 'approved', decisions: [vote] });
+        expect(await store.getApproval('apr_1' as ApprovalId)).toEqual(approved);
+        expect(await store.updateApproval('apr_1' as ApprovalId, 'pending', { status: 'rejected', decisions: [] })).toBeNull();
+        expect(await store.getApproval('apr_1' as ApprovalId)).toEqual(approved);
+        const missing = await rejection(store.updateApproval('apr_x' as ApprovalId, 'pending', { status: 'approved', decisions: [] }));
+        expect(missing.code).toBe('not-found');
+      });
+
+      it('lets exactly one of concurrent approve and reject win', async () => {
+        await store.createApproval(approval('apr_1'));
+        const outcomes = await Promise.all(
+          (['approved', 'rejected', 'approved', 'rejected'] as const).map((status, i) =>
+            store.updateApproval('apr_1' as ApprovalId, 'pending', {
+              status,
+              decisions: [{ approver: `user:${i}`, decision: status === 'approved' ? 'approve' : 'reject', reason: null, time: '2025-01-01T00:10:00.000Z' }],
+            }),
+          ),
+        );
+        const winners = outcomes.filter((o) => o !== null);
+        expect(winners).toHaveLength(1);
+        expect(await store.getApproval('apr_1' as ApprovalId)).toEqual(winners[0]);
+      });
+    });
+  });
+}
