@@ -3,11 +3,9 @@ import type { AuditDraft, AuditPayload, AuditRecord, Store } from '../store/stor
 import type { Classification, Json, Principal, RunId, Sha256Hex } from '../types.js';
 import { canonicalJson, hashJson, hmacJson } from '../util/hash.js';
 import { isSensitive } from '../context/labels.js';
+import { principalRef } from '../identity/principal.js';
 
-/** `kind:id`, the way principals appear in audit records and approvals. */
-export function principalRef(p: Principal): string {
-  return `${p.kind}:${p.id}`;
-}
+export { principalRef };
 
 /** Who a batch of records is about. */
 export interface AuditSubject {

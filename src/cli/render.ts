@@ -33,7 +33,7 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
         out.push(`${seq} ${t} ${bold('run started')} workflow ${str(b['workflow'])} at tier ${str(b['tier'])}`);
         break;
       case 'action.intent':
-        out.push(`${seq} ${t} ${cyan('propose')} ${bold(tool)}`);
+        out.push(`${seq} ${t} ${cyan('propose')} ${bold(tool)}${b['reasoning'] ? dim(`  “${str(b['reasoning'])}”`) : ''}`);
         break;
       case 'action.decision': {
         const d = str(b['decision']);

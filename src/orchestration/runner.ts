@@ -232,7 +232,7 @@ export class Runner {
       record = await this.save(record, 'running', state);
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
-      const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args });
+      const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args, reasoning: turn.reasoning });
       if (outcome.kind === 'pending-approval') {
         state = {
           ...state,

@@ -5,6 +5,7 @@ import type { ApprovalLevel, Basis, Decision, Labels, Principal, Tier } from '..
 import { CALL_ACTION, principalEntity, principalUid, roleEntity, toolEntity, type ExposeType } from './cedar-schema.js';
 import type { CompiledPolicies } from './compile.js';
 import type { CedarEntity, CedarRequest, CedarValue } from './engine.js';
+import { principalRef } from '../identity/principal.js';
 
 /** One proposed action as the policy boundary sees it, after authentication and argument validation. */
 export interface PolicyRequest {
@@ -24,10 +25,7 @@ export interface PolicyRequest {
 /** Effects that need a permit naming the tool in its scope, never a blanket `resource`. */
 export const EXPLICIT_PERMIT_EFFECTS: readonly string[] = ['destructive', 'egress', 'financial'];
 
-/** `kind:id`, the way principals are written in policies' context, tests and messages. */
-export function principalRef(p: Pick<Principal, 'kind' | 'id'>): string {
-  return `${p.kind}:${p.id}`;
-}
+export { principalRef };
 
 /**
  * Decides one request: deny by default, forbids win, critical risk always denies, destructive /

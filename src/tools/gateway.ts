@@ -40,6 +40,8 @@ export interface CallContext {
 export interface Proposal {
   readonly tool: string;
   readonly args: JsonObject;
+  /** The agent's stated reason, recorded (truncated) with the intent for reviewers. */
+  readonly reasoning?: string | undefined;
 }
 
 export interface VerificationResult {
@@ -155,7 +157,15 @@ export class Gateway {
     });
     const intent = {
       type: 'action.intent',
-      body: { tool: contract.name, step: ctx.step, toolDefHash, argsHash: argsRef.hash, actionHash: hash, labels: labelsJson(ctx.labels) },
+      body: {
+        tool: contract.name,
+        step: ctx.step,
+        toolDefHash,
+        argsHash: argsRef.hash,
+        actionHash: hash,
+        labels: labelsJson(ctx.labels),
+        ...(proposal.reasoning ? { reasoning: proposal.reasoning.slice(0, 500) } : {}),
+      },
       payloads: [argsRef],
     };
     const decisionRecord = { type: 'action.decision', body: { tool: contract.name, actionHash: hash, ...decisionJson(decision) } };

@@ -1,0 +1,49 @@
+// The run state machine's pure rules: legal transitions, budgets, and what "done" needs.
+import { describe, expect, it } from 'vitest';
+import { canTransition, exhaustedBudget, finalStatus, initialState, nextWork, type RunState } from '../../src/orchestration/run-machine.js';
+
+const base = initialState('wf', {}, 'bot', null, { classification: 'public', trust: 'trusted' });
+const budgets = { steps: 5, wallTimeMs: 1000 };
+
+describe('run machine', () => {
+  it('terminal statuses go nowhere; a paused run can resume or be cancelled', () => {
+    expect(canTransition('verified', 'running')).toBe(false);
+    expect(canTransition('failed', 'running')).toBe(false);
+    expect(canTransition('awaiting-approval', 'running')).toBe(true);
+    expect(canTransition('awaiting-approval', 'cancelled')).toBe(true);
+    expect(canTransition('awaiting-approval', 'verified')).toBe(false);
+    expect(canTransition('queued', 'running')).toBe(true);
+  });
+
+  it('budgets: steps, wall time and tool calls', () => {
+    expect(exhaustedBudget(base, budgets)).toBeNull();
+    expect(exhaustedBudget({ ...base, steps: 5 }, budgets)).toMatch(/step budget/);
+    expect(exhaustedBudget({ ...base, activeMs: 1000 }, budgets)).toMatch(/wall-time/);
+    const calls: RunState = { ...base, history: [{ kind: 'tool_call', id: 'c1', tool: 't.x', args: {} }] };
+    expect(exhaustedBudget(calls, { ...budgets, toolCalls: 1 })).toMatch(/tool-call budget/);
+  });
+
+  it('"done" needs evidence: a failed check makes the run unverified whatever the model claims', () => {
+    const done = { ...base, final: { text: 'all done', claim: 'done' as const } };
+    expect(finalStatus(done)).toBe('completed');
+    expect(finalStatus({ ...done, verifications: [{ callId: 'c1', tool: 'p.r', status: 'passed' }] })).toBe('verified');
+    expect(
+      finalStatus({
+        ...done,
+        verifications: [
+          { callId: 'c1', tool: 'p.r', status: 'passed' },
+          { callId: 'c2', tool: 'p.r', status: 'failed' },
+        ],
+      }),
+    ).toBe('unverified');
+    expect(finalStatus({ ...done, verifications: [{ callId: 'c1', tool: 'p.r', status: 'error' }] })).toBe('unverified');
+    expect(finalStatus({ ...base, final: { text: 'stuck', claim: 'gave-up' } })).toBe('failed');
+  });
+
+  it('next work: a call in flight after a crash is recovered, never re-sent', () => {
+    expect(nextWork('running', base)).toBe('call-model');
+    expect(nextWork('running', { ...base, inFlight: { callId: 'c1', tool: 'payments.refund' } })).toBe('recover-in-flight');
+    expect(nextWork('awaiting-approval', base)).toBe('check-approval');
+    expect(nextWork('verified', base)).toBe('none');
+  });
+});
