@@ -38,12 +38,18 @@ export interface OpenOptions {
   readonly modelFor?: (workflow: WorkflowConfig) => Model;
 }
 
-/** Loads and validates the workspace in `dir`, compiles its policies, opens its store. */
-export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<Airlock> {
+/** Loads a workspace and compiles its policies, without opening the store or starting connectors. */
+export async function loadAndCompile(dir: string): Promise<{ workspace: Workspace; compiled: CompiledPolicies }> {
   const workspace = await loadWorkspace(dir);
-  const policies = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
+  const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
     principals: workspace.file.identity.principals,
   });
+  return { workspace, compiled };
+}
+
+/** Loads and validates the workspace in `dir`, compiles its policies, opens its store. */
+export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<Airlock> {
+  const { workspace, compiled: policies } = await loadAndCompile(dir);
   const stateDir = path.join(workspace.dir, '.airlock');
   const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path));
   const now = opts.now ?? (() => new Date());

@@ -4,9 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AirlockError, formatError } from '../errors.js';
-import { openAirlock, type Airlock } from '../airlock.js';
-import { loadWorkspace, WORKSPACE_FILE } from '../config/load.js';
-import { compilePolicies } from '../policy/compile.js';
+import { loadAndCompile, openAirlock, type Airlock } from '../airlock.js';
+import { WORKSPACE_FILE } from '../config/load.js';
 import { decide } from '../policy/decide.js';
 import { explainDecision } from '../policy/explain.js';
 import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
@@ -171,10 +170,7 @@ export function buildProgram(): Command {
     .command('validate [dir]')
     .description('check a workspace (config, workflows, contracts, policies) without running anything')
     .action(async (dir?: string) => {
-      const workspace = await loadWorkspace(dir ? path.resolve(dir) : ws());
-      const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
-        principals: workspace.file.identity.principals,
-      });
+      const { workspace, compiled } = await loadAndCompile(dir ? path.resolve(dir) : ws());
       for (const w of compiled.warnings) out(yellow(`warning: ${w}`));
       out(
         `${green('ok')}: ${workspace.dir}: ${workspace.workflows.size} workflow(s), ${workspace.tools.size} tool contracts, ` +
@@ -187,10 +183,7 @@ export function buildProgram(): Command {
     .command('test [dir]')
     .description('run the workspace\'s YAML policy test cases')
     .action(async (dir?: string) => {
-      const workspace = await loadWorkspace(dir ? path.resolve(dir) : ws());
-      const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
-        principals: workspace.file.identity.principals,
-      });
+      const { workspace, compiled } = await loadAndCompile(dir ? path.resolve(dir) : ws());
       const { readFileSync } = await import('node:fs');
       const files = (workspace.policyTestFiles ?? []).map((f) => ({ file: f, text: readFileSync(path.join(workspace.dir, f), 'utf8') }));
       if (files.length === 0) throw new AirlockError('input', 'the workspace declares no policy tests', { hint: 'add files under `policyTests:` in airlock.yaml' });
@@ -209,10 +202,7 @@ export function buildProgram(): Command {
     .option('--classification <c>', 'label: classification of the data in context', 'internal')
     .option('--trust <t>', 'label: trusted or untrusted', 'trusted')
     .action(async (o: { as: string; tool: string; args: string; workflow?: string; tier?: string; classification: string; trust: string }) => {
-      const workspace = await loadWorkspace(ws());
-      const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
-        principals: workspace.file.identity.principals,
-      });
+      const { workspace, compiled } = await loadAndCompile(ws());
       const args = parseJsonArg('--args', o.args);
       const tool = workspace.tools.get(o.tool);
       if (!tool) throw new AirlockError('input', `tool \`${o.tool}\` is not declared`, { hint: `declared: ${[...workspace.tools.keys()].join(', ')}` });

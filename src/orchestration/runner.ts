@@ -1,6 +1,6 @@
 // The agent loop: loads a run, asks the model, sends proposals through the gateway, saves, repeats.
 // Pauses are states (awaiting-approval), never exceptions; resuming in another process is the same loop.
-import { trace, SpanStatusCode } from '@opentelemetry/api';
+import { withSpan } from '../telemetry/spans.js';
 import { AirlockError } from '../errors.js';
 import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
@@ -23,8 +23,6 @@ export interface RunnerDeps {
   readonly newRunId: () => RunId;
   readonly policySetHash: string;
 }
-
-const tracer = trace.getTracer('airlock');
 
 /** Drives runs forward until they pause for a human or end. */
 export class Runner {
@@ -79,7 +77,7 @@ export class Runner {
     const workflow = this.deps.workspace.workflows.get(start.workflow);
     if (!workflow) throw new AirlockError('config', `run \`${start.id}\` belongs to workflow \`${start.workflow}\`, which is no longer declared`);
     const model = this.deps.modelFor(workflow);
-    return tracer.startActiveSpan(`invoke_agent ${workflow.name}`, async (span) => {
+    return withSpan(`invoke_agent ${workflow.name}`, async (span) => {
       span.setAttributes({
         'gen_ai.operation.name': 'invoke_agent',
         'gen_ai.agent.name': workflow.name,
@@ -87,16 +85,9 @@ export class Runner {
         'airlock.run.id': start.id,
         'airlock.tier': workflow.tier,
       });
-      try {
-        const end = await this.loop(start, workflow, model);
-        span.setAttribute('airlock.run.status', end.status);
-        return end;
-      } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
-        throw err;
-      } finally {
-        span.end();
-      }
+      const end = await this.loop(start, workflow, model);
+      span.setAttribute('airlock.run.status', end.status);
+      return end;
     });
   }
 
@@ -192,22 +183,18 @@ export class Runner {
       }
       if (record.status === 'queued') record = await this.save(record, 'running', state);
 
-      const turn = await tracer.startActiveSpan(`chat ${model.model}`, async (span) => {
+      const turn = await withSpan(`chat ${model.model}`, async (span) => {
         span.setAttributes({
           'gen_ai.operation.name': 'chat',
           'gen_ai.provider.name': model.provider,
           'gen_ai.request.model': model.model,
         });
-        try {
-          const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history });
-          if (t.usage) {
-            span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
-          }
-          span.setAttribute('gen_ai.response.finish_reasons', [t.kind === 'final' ? 'stop' : 'tool_calls']);
-          return t;
-        } finally {
-          span.end();
+        const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history });
+        if (t.usage) {
+          span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
         }
+        span.setAttribute('gen_ai.response.finish_reasons', [t.kind === 'final' ? 'stop' : 'tool_calls']);
+        return t;
       });
       state = { ...state, steps: state.steps + 1 };
 

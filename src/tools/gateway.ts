@@ -1,6 +1,7 @@
 // The one enforcement point: every proposed tool call, from any door, goes through `Gateway.propose`.
 // Sequence: resolve contract → validate args → decide → write-ahead audit → [approval] → call → audit → verify.
-import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
+import { withSpan } from '../telemetry/spans.js';
 import { decide } from '../policy/decide.js';
 import type { CompiledPolicies } from '../policy/compile.js';
 import type { Store } from '../store/store.js';
@@ -90,8 +91,6 @@ export function actionHash(tool: string, args: JsonObject, runId: RunId, request
   return hashJson({ tool, args, run: runId, requester: principalRef(requester) });
 }
 
-const tracer = trace.getTracer('airlock');
-
 export class Gateway {
   private readonly validator: ArgumentValidator;
 
@@ -101,17 +100,10 @@ export class Gateway {
 
   /** Governs one proposed call; returns what happened. Never executes before the decision allows it. */
   async propose(ctx: CallContext, proposal: Proposal): Promise<GatewayOutcome> {
-    return tracer.startActiveSpan(`execute_tool ${proposal.tool}`, async (span) => {
-      try {
-        const out = await this.proposeInner(ctx, proposal, span);
-        span.setAttribute('airlock.outcome', out.kind);
-        return out;
-      } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
-        throw err;
-      } finally {
-        span.end();
-      }
+    return withSpan(`execute_tool ${proposal.tool}`, async (span) => {
+      const out = await this.proposeInner(ctx, proposal, span);
+      span.setAttribute('airlock.outcome', out.kind);
+      return out;
     });
   }
 
@@ -202,12 +194,11 @@ export class Gateway {
    * policy, then consumes the approval exactly once and calls the tool.
    */
   async executeApproved(ctx: CallContext, proposal: Proposal, approvalId: ApprovalId): Promise<GatewayOutcome> {
-    return tracer.startActiveSpan(`execute_tool ${proposal.tool}`, async (span) => {
-      try {
-        return await this.executeApprovedInner(ctx, proposal, approvalId, span);
-      } finally {
-        span.end();
-      }
+    return withSpan(`execute_tool ${proposal.tool}`, async (span) => {
+      span.setAttributes({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': proposal.tool, 'airlock.run.id': ctx.runId });
+      const out = await this.executeApprovedInner(ctx, proposal, approvalId, span);
+      span.setAttribute('airlock.outcome', out.kind);
+      return out;
     });
   }
 

@@ -22,6 +22,8 @@ export class McpStdioConnector implements Connector {
   private client: Client | null = null;
   private starting: Promise<Client> | null = null;
   private stderrTail = '';
+  /** Calls waiting on the current process; a protocol fault aborts them at once instead of letting them time out. */
+  private readonly inflight = new Set<AbortController>();
 
   constructor(name: string, launch: StdioLaunch) {
     this.name = name;
@@ -45,6 +47,14 @@ export class McpStdioConnector implements Connector {
       const client = new Client({ name: 'airlock', version: '0.1.0' }, { capabilities: {} });
       client.onclose = () => {
         if (this.client === client) this.client = null;
+      };
+      // A server that writes something other than JSON-RPC on stdout is broken: the SDK reports the
+      // unparseable line here and would otherwise leave the call waiting until its timeout.
+      client.onerror = (err: Error) => {
+        if (this.client !== client) return;
+        const fault = new ProtocolFault(describe(err));
+        for (const c of this.inflight) c.abort(fault);
+        void this.discard();
       };
       try {
         await client.connect(transport, { timeout: 15_000 });
@@ -80,9 +90,12 @@ export class McpStdioConnector implements Connector {
     } catch (err) {
       return { ok: false, failure: 'crash', message: `could not start connector \`${this.name}\`: ${describe(err)}${this.stderrHint()}` };
     }
+    const abort = new AbortController();
+    this.inflight.add(abort);
     try {
       const res = await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
         timeout: opts.timeoutMs,
+        signal: abort.signal,
       });
       const text = Array.isArray(res.content)
         ? res.content
@@ -93,14 +106,20 @@ export class McpStdioConnector implements Connector {
       const structured = (res.structuredContent ?? parseJsonOr(text)) as Json;
       return { ok: true, content: structured, text };
     } catch (err) {
-      const message = describe(err);
-      const failure: 'timeout' | 'crash' | 'protocol' = /timed? ?out/i.test(message)
-        ? 'timeout'
-        : /closed|EPIPE|exited|not connected/i.test(message)
-          ? 'crash'
-          : 'protocol';
+      const reason: unknown = abort.signal.reason;
+      const protocolFault = abort.signal.aborted && reason instanceof ProtocolFault;
+      const message = protocolFault ? reason.message : describe(err);
+      const failure: 'timeout' | 'crash' | 'protocol' = protocolFault
+        ? 'protocol'
+        : /timed? ?out/i.test(message)
+          ? 'timeout'
+          : /closed|EPIPE|exited|not connected/i.test(message)
+            ? 'crash'
+            : 'protocol';
       await this.discard();
       return { ok: false, failure, message: `connector \`${this.name}\` ${failure}: ${message}${this.stderrHint()}` };
+    } finally {
+      this.inflight.delete(abort);
     }
   }
 
@@ -125,6 +144,14 @@ export class McpStdioConnector implements Connector {
   private stderrHint(): string {
     const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
     return tail ? ` (server stderr: ${tail})` : '';
+  }
+}
+
+/** The server broke the protocol (e.g. a non-JSON line on stdout); carried as an abort reason. */
+class ProtocolFault extends Error {
+  constructor(detail: string) {
+    super(`the server broke the MCP protocol: ${detail}`);
+    this.name = 'ProtocolFault';
   }
 }
 
