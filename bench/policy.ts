@@ -165,5 +165,32 @@ async function measure(n: number): Promise<BenchResult> {
   };
 }
 
-/** Measures both engines at 200 and 1,000 generated policies. */
-export const run: BenchSuite = async () => [await measure(200), await measure(1000)];
+/**
+ * The whole `decide()` on the demo's real policy set (entity building, argument exposure, tier
+ * rules, obligations), as the gateway calls it, for a refund that needs approval.
+ */
+async function measureDecide(): Promise<BenchResult> {
+  const { loadAndCompile } = await import('../src/airlock.js');
+  const { decide } = await import('../src/policy/decide.js');
+  const { AIRLOCK_ROOT } = await import('../src/util/package-root.js');
+  const { workspace, compiled } = await loadAndCompile(`${AIRLOCK_ROOT}/examples/acme`);
+  const tool = workspace.tools.get('payments.refund');
+  if (!tool) throw new Error('payments.refund contract missing');
+  const request = {
+    principal: { kind: 'agent' as const, id: 'refund-bot', roles: ['support-agent'] },
+    tool,
+    workflow: 'refund-desk',
+    tier: 'execute-low' as const,
+    args: { order_id: '1182', amount_cents: 4000, currency: 'EUR', reason: 'damaged' },
+    labels: { classification: 'confidential' as const, trust: 'untrusted' as const },
+  };
+  const t = await timeCalls(() => decide(compiled, request), 50_000, 5_000);
+  return {
+    suite: 'policy',
+    name: `decide() end to end, demo policy set (${compiled.policies.size} policies, ${compiled.engine.name})`,
+    metrics: { fast_p50: Math.round(t.p50 * 100) / 100, fast_p99: Math.round(t.p99 * 100) / 100 },
+  };
+}
+
+/** Measures both engines at 200 and 1,000 generated policies, then the whole decision on the demo set. */
+export const run: BenchSuite = async () => [await measure(200), await measure(1000), await measureDecide()];
