@@ -1,22 +1,13 @@
-// The audit log over a Store: appends, payloads by hash (HMAC when sensitive), streaming verification, JSONL export and offline verification.
-import { createHmac } from 'node:crypto';
+// The audit log over a Store: payload hashing (HMAC when sensitive), streaming verification, JSONL export and offline verification. Records are written by `AuditWriter` (writer.ts).
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { AirlockError } from '../errors.js';
-import type { AuditDraft, AuditPayload, AuditRecord, Store } from '../store/store.js';
+import type { AuditPayload, AuditRecord, Store } from '../store/store.js';
 import type { Json, Sha256Hex } from '../types.js';
-import { canonicalJson, sha256Hex } from '../util/hash.js';
+import { canonicalJson, hashJson, hmacJson, sha256Hex } from '../util/hash.js';
 import { ChainVerifier, leafText, verifyChain, type ChainAnchor, type ChainVerdict, type VerifyOptions } from './chain.js';
-
-/** How `AuditLog` hashes payloads and reads the store. */
-export interface AuditLogOptions {
-  /** The workspace's audit key: sensitive payloads are hashed with HMAC-SHA-256 under it. */
-  readonly auditKey: Uint8Array | string;
-  /** Records per store read when verifying or exporting (default 10,000). */
-  readonly batchSize?: number;
-}
 
 /** What `exportJsonl` may include and where it starts. */
 export interface ExportOptions {
@@ -51,51 +42,13 @@ const DEFAULT_BATCH = 10_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
- * The append-only audit log. Records are chained by the store; this class adds payload hashing,
- * verification of the stored chain, and export for offline verification.
+ * A payload to store apart from the chain, addressed by hash: SHA-256 of its canonical JSON, or
+ * HMAC-SHA-256 under the audit key `key` when `sensitive` (confidential or restricted data), so the
+ * hash in the chain reveals nothing guessable. The one definition of payload hashing: `AuditWriter`
+ * builds its payload refs with it and `verifyJsonl` recomputes keyed payloads with it.
  */
-export class AuditLog {
-  private readonly store: Store;
-  private readonly key: Uint8Array | string;
-  private readonly batchSize: number;
-
-  /** An audit log over `store`, hashing sensitive payloads with `opts.auditKey`. */
-  constructor(store: Store, opts: AuditLogOptions) {
-    this.store = store;
-    this.key = opts.auditKey;
-    this.batchSize = opts.batchSize ?? DEFAULT_BATCH;
-  }
-
-  /** Appends one draft, or several atomically and in order; resolves once durable (write-ahead). */
-  append(draft: AuditDraft): Promise<AuditRecord>;
-  append(drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
-  async append(d: AuditDraft | readonly AuditDraft[]): Promise<AuditRecord | readonly AuditRecord[]> {
-    if (isDraftList(d)) return this.store.appendAudit(d);
-    const [record] = await this.store.appendAudit([d]);
-    return record as AuditRecord;
-  }
-
-  /**
-   * A payload to store apart from the chain, addressed by hash: SHA-256 of its canonical JSON, or
-   * HMAC-SHA-256 under the audit key when `sensitive` (confidential or restricted data), so the hash
-   * in the chain reveals nothing guessable. Put `hash` in the record's body and the payload in its
-   * `payloads`.
-   */
-  hashPayload(value: Json, sensitive: boolean): AuditPayload {
-    const data = canonicalJson(value);
-    const hash = sensitive ? hmacHex(this.key, data) : sha256Hex(data);
-    return { hash, data };
-  }
-
-  /** Verifies the stored chain, streaming it in batches; names the first bad record. */
-  verify(opts: VerifyOptions = {}): Promise<ChainVerdict> {
-    return verifyStore(this.store, { ...opts, batchSize: this.batchSize });
-  }
-
-  /** Writes the chain to `out` as JSON lines; see `exportJsonl`. Does not end `out`. */
-  exportJsonl(out: Writable, opts: ExportOptions = {}): Promise<ExportSummary> {
-    return exportJsonl(this.store, out, { ...opts, batchSize: opts.batchSize ?? this.batchSize });
-  }
+export function payloadOf(key: Uint8Array | string, value: Json, sensitive: boolean): AuditPayload {
+  return { hash: sensitive ? hmacJson(key, value) : hashJson(value), data: canonicalJson(value) };
 }
 
 /**
@@ -301,14 +254,18 @@ function checkPayload(
     counts.unverifiable++;
     return null;
   }
-  const actual = p.keyed ? hmacHex(key as Uint8Array | string, p.data) : sha256Hex(p.data);
-  if (actual !== p.hash) return `payload \`${p.hash}\` does not match its ${p.keyed ? 'HMAC' : 'hash'}`;
+  const mismatch = `payload \`${p.hash}\` does not match its ${p.keyed ? 'HMAC' : 'hash'}`;
+  let value: Json;
+  try {
+    value = JSON.parse(p.data) as Json;
+  } catch {
+    return mismatch;
+  }
+  // Recompute exactly as the writer did; the data must also be byte for byte its canonical form.
+  const expected = payloadOf(key ?? '', value, p.keyed);
+  if (expected.hash !== p.hash || expected.data !== p.data) return mismatch;
   counts.verified++;
   return null;
-}
-
-function hmacHex(key: Uint8Array | string, data: string): Sha256Hex {
-  return createHmac('sha256', key).update(data).digest('hex') as Sha256Hex;
 }
 
 /** Every 64-hex string anywhere in a body: the candidates for payload references. */
@@ -321,8 +278,4 @@ function hashesIn(v: Json, out: string[] = []): string[] {
     for (const x of Object.values(v)) hashesIn(x, out);
   }
   return out;
-}
-
-function isDraftList(d: AuditDraft | readonly AuditDraft[]): d is readonly AuditDraft[] {
-  return Array.isArray(d);
 }

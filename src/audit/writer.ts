@@ -1,9 +1,9 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
 import type { AuditDraft, AuditPayload, AuditRecord, Store } from '../store/store.js';
-import type { Classification, Json, Principal, RunId, Sha256Hex } from '../types.js';
-import { canonicalJson, hashJson, hmacJson } from '../util/hash.js';
+import type { Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
+import { payloadOf } from './log.js';
 
 export { principalRef };
 
@@ -21,6 +21,11 @@ export interface AuditItem {
   readonly payloads?: readonly AuditPayload[];
 }
 
+/**
+ * The one way audit records are written: stamps each with the subject (run, principal,
+ * on-behalf-of) and the time, and builds payload refs with `payloadOf`. Verification and export
+ * are the free functions of log.ts.
+ */
 export class AuditWriter {
   constructor(
     private readonly store: Store,
@@ -33,8 +38,7 @@ export class AuditWriter {
    * workspace's audit key, so the hash alone reveals nothing guessable.
    */
   payloadRef(value: Json, classification: Classification): AuditPayload {
-    const hash: Sha256Hex = isSensitive(classification) ? hmacJson(this.key, value) : hashJson(value);
-    return { hash, data: canonicalJson(value) };
+    return payloadOf(this.key, value, isSensitive(classification));
   }
 
   /** Appends the items in order, atomically and durably. */

@@ -1,4 +1,4 @@
-// The audit log: payload hashing, verification of a stored chain, JSONL export and offline verification of it.
+// The audit log: records written by AuditWriter, payload hashing, verification of a stored chain, JSONL export and offline verification of it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,27 +6,38 @@ import { Readable, Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, exportStore, verifyJsonl, verifyStore } from '../../src/audit/log.js';
+import { exportJsonl, exportStore, payloadOf, verifyJsonl, verifyStore, type ExportOptions } from '../../src/audit/log.js';
+import { AuditWriter, type AuditItem, type AuditSubject } from '../../src/audit/writer.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { AuditDraft, Store } from '../../src/store/store.js';
-import type { Json } from '../../src/types.js';
+import type { Store } from '../../src/store/store.js';
+import type { Json, Principal, RunId } from '../../src/types.js';
 import { canonicalJson, hashJson, hmacJson } from '../../src/util/hash.js';
 
 const KEY = Buffer.alloc(32, 7);
+const CLOCK = (): Date => new Date(Date.UTC(2025, 0, 1, 0, 0, 0));
+const BATCH = 7;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-audit-'));
 let n = 0;
 const freshPath = (): string => path.join(tmp, `t${++n}`, 'airlock.db');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function draft(i: number, body: { [k: string]: Json } = {}): AuditDraft {
-  return {
-    type: i % 2 ? 'action.intent' : 'action.executed',
-    time: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
-    runId: 'run_1',
-    principal: 'agent:refund-bot',
-    onBehalfOf: i % 3 ? null : 'user:lena',
-    body: { i, note: 'Grüße, ✓ 😀', ...body },
-  };
+const BOT: Principal = { kind: 'agent', id: 'refund-bot', roles: [] };
+const LENA: Principal = { kind: 'user', id: 'lena', roles: ['support'] };
+
+/** The subject of the batch starting at record `i`: acting for Lena on every third batch. */
+function subject(i: number): AuditSubject {
+  return { runId: 'run_1' as RunId, principal: BOT, onBehalfOf: i % 3 ? undefined : LENA };
+}
+
+function item(i: number, body: { [k: string]: Json } = {}): AuditItem {
+  return { type: i % 2 ? 'action.intent' : 'action.executed', body: { i, note: 'Grüße, ✓ 😀', ...body } };
+}
+
+/** Appends records 1..count through `writer`, four to a batch. */
+async function fill(writer: AuditWriter, count: number): Promise<void> {
+  for (let i = 1; i <= count; i += 4) {
+    await writer.append(subject(i), Array.from({ length: Math.min(4, count - i + 1) }, (_, j) => item(i + j)));
+  }
 }
 
 /** Collects what is written, optionally slowly with a tiny buffer (to exercise backpressure). */
@@ -44,51 +55,50 @@ class Sink extends Writable {
   }
 }
 
-async function exported(log: AuditLog, opts: Parameters<AuditLog['exportJsonl']>[1] = {}): Promise<string> {
+async function exported(store: Store, opts: ExportOptions = {}): Promise<string> {
   const sink = new Sink();
-  await log.exportJsonl(sink, opts);
+  await exportJsonl(store, sink, { batchSize: BATCH, ...opts });
   return sink.text;
 }
 
-describe('AuditLog', () => {
+describe('the audit log', () => {
   let store: Store;
-  let log: AuditLog;
+  let writer: AuditWriter;
   beforeEach(async () => {
     store = await openSqliteStore(freshPath());
-    log = new AuditLog(store, { auditKey: KEY, batchSize: 7 });
+    writer = new AuditWriter(store, KEY, CLOCK);
   });
   afterEach(async () => {
     await store.close();
   });
 
-  async function fill(count: number): Promise<void> {
-    for (let i = 1; i <= count; i += 4) {
-      await log.append(Array.from({ length: Math.min(4, count - i + 1) }, (_, j) => draft(i + j)));
-    }
-  }
-
-  it('appends one draft or several, and verifies the stored chain in batches', async () => {
-    const one = await log.append(draft(1));
-    expect(one.seq).toBe(1);
-    const more = await log.append([draft(2), draft(3)]);
+  it('appends one record or several, and verifies the stored chain in batches', async () => {
+    const one = await writer.append(subject(1), [item(1)]);
+    expect(one.map((r) => r.seq)).toEqual([1]);
+    const more = await writer.append(null, [item(2), item(3)]);
     expect(more.map((r) => r.seq)).toEqual([2, 3]);
-    await fill(30);
-    expect(await log.verify()).toEqual({ ok: true, count: 33, head: await store.auditHead() });
+    expect(more[0]).toMatchObject({ runId: null, principal: null, onBehalfOf: null });
+    await fill(writer, 30);
+    expect(await verifyStore(store, { batchSize: BATCH })).toEqual({ ok: true, count: 33, head: await store.auditHead() });
   });
 
   it('hashes payloads by canonical JSON, keyed (HMAC) when sensitive', () => {
     const args = { order_id: '1182', amount_cents: 4000, email: 'lena.park@example.net' };
-    const plain = log.hashPayload(args, false);
-    const keyed = log.hashPayload(args, true);
+    const plain = writer.payloadRef(args, 'internal');
+    const keyed = writer.payloadRef(args, 'confidential');
     expect(plain).toEqual({ hash: hashJson(args), data: canonicalJson(args) });
+    expect(writer.payloadRef(args, 'public')).toEqual(plain);
     expect(keyed).toEqual({ hash: hmacJson(KEY, args), data: canonicalJson(args) });
+    expect(writer.payloadRef(args, 'restricted')).toEqual(keyed);
     expect(keyed.hash).not.toBe(plain.hash);
-    expect(new AuditLog(store, { auditKey: Buffer.alloc(32, 8) }).hashPayload(args, true).hash).not.toBe(keyed.hash);
+    expect(payloadOf(KEY, args, true)).toEqual(keyed);
+    expect(payloadOf(KEY, args, false)).toEqual(plain);
+    expect(new AuditWriter(store, Buffer.alloc(32, 8), CLOCK).payloadRef(args, 'confidential').hash).not.toBe(keyed.hash);
   });
 
   it('round-trips: export, then verify offline (whole text and a stream split anywhere)', async () => {
-    await fill(40);
-    const text = await exported(log);
+    await fill(writer, 40);
+    const text = await exported(store);
     expect(text.split('\n')).toHaveLength(41);
     const head = await store.auditHead();
     expect(await verifyJsonl(text)).toEqual({ ok: true, count: 40, head, payloads: { verified: 0, unverifiable: 0 } });
@@ -100,17 +110,17 @@ describe('AuditLog', () => {
   });
 
   it('exports with backpressure to a slow writer', async () => {
-    await fill(60);
+    await fill(writer, 60);
     const sink = new Sink(true);
-    const summary = await log.exportJsonl(sink);
+    const summary = await exportJsonl(store, sink, { batchSize: BATCH });
     expect(summary).toMatchObject({ records: 60, payloads: 0, start: null, head: await store.auditHead() });
     expect(await verifyJsonl(sink.text)).toMatchObject({ ok: true, count: 60 });
   });
 
   it('exports a segment that verifies from its start anchor', async () => {
-    await fill(20);
+    await fill(writer, 20);
     const sink = new Sink();
-    const summary = await log.exportJsonl(sink, { fromSeq: 11 });
+    const summary = await exportJsonl(store, sink, { fromSeq: 11, batchSize: BATCH });
     expect(summary.records).toBe(10);
     expect(summary.start?.seq).toBe(10);
     expect(await verifyJsonl(sink.text, { start: summary.start! })).toMatchObject({ ok: true, count: 10, head: { seq: 20 } });
@@ -118,8 +128,8 @@ describe('AuditLog', () => {
   });
 
   it('property: any single changed byte in an export fails verification and names that record', async () => {
-    await fill(12);
-    const bytes = Buffer.from(await exported(log));
+    await fill(writer, 12);
+    const bytes = Buffer.from(await exported(store));
     const lineOf = (at: number): number => bytes.subarray(0, at).toString('latin1').split('\n').length;
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, delta) => {
@@ -133,8 +143,8 @@ describe('AuditLog', () => {
   });
 
   it('names deleted, inserted and reordered lines in an export', async () => {
-    await fill(10);
-    const lines = (await exported(log)).trimEnd().split('\n');
+    await fill(writer, 10);
+    const lines = (await exported(store)).trimEnd().split('\n');
     const join = (ls: readonly string[]): string => `${ls.join('\n')}\n`;
     expect(await verifyJsonl(join([...lines.slice(0, 4), ...lines.slice(5)]))).toMatchObject({ ok: false, seq: 5, problem: 'deleted' });
     expect(await verifyJsonl(join([...lines.slice(0, 4), lines[1]!, ...lines.slice(4)]))).toMatchObject({ ok: false, seq: 2, problem: 'inserted' });
@@ -144,19 +154,19 @@ describe('AuditLog', () => {
 
   describe('payloads in exports', () => {
     async function withPayloads(): Promise<{ plainHash: string; keyedHash: string }> {
-      const plain = log.hashPayload({ order_id: '1182' }, false);
-      const keyed = log.hashPayload({ email: 'lena.park@example.net' }, true);
-      await log.append([
-        { ...draft(1, { argsHash: plain.hash }), payloads: [plain] },
-        { ...draft(2, { resultHash: keyed.hash, argsHash: plain.hash }), payloads: [keyed, plain] },
-        draft(3),
+      const plain = writer.payloadRef({ order_id: '1182' }, 'internal');
+      const keyed = writer.payloadRef({ email: 'lena.park@example.net' }, 'confidential');
+      await writer.append(subject(1), [
+        { ...item(1, { argsHash: plain.hash }), payloads: [plain] },
+        { ...item(2, { resultHash: keyed.hash, argsHash: plain.hash }), payloads: [keyed, plain] },
+        item(3),
       ]);
       return { plainHash: plain.hash, keyedHash: keyed.hash };
     }
 
     it('writes each referenced payload once, after the record; keyed ones verify only with the key', async () => {
       await withPayloads();
-      const text = await exported(log, { payloads: true });
+      const text = await exported(store, { payloads: true });
       const lines = text.trimEnd().split('\n');
       expect(lines.map((l) => l.slice(2, 9))).toEqual(['record"', 'payload', 'record"', 'payload', 'record"']);
       expect(await verifyJsonl(text)).toMatchObject({ ok: true, count: 3, payloads: { verified: 1, unverifiable: 1 } });
@@ -167,25 +177,29 @@ describe('AuditLog', () => {
 
     it('fails on a tampered payload line', async () => {
       await withPayloads();
-      const text = await exported(log, { payloads: true });
+      const text = await exported(store, { payloads: true });
       const tampered = text.replace('\\"1182\\"', '\\"1183\\"');
       expect(tampered).not.toBe(text);
       const v = await verifyJsonl(tampered);
       expect(v).toMatchObject({ ok: false, seq: 1, problem: 'changed' });
       expect(v.ok ? '' : v.message).toMatch(/payload .* does not match its hash/);
+      // The same value written in another (non-canonical) form is a change too.
+      const respaced = text.replace('{\\"order_id\\"', '{ \\"order_id\\"');
+      expect(respaced).not.toBe(text);
+      expect(await verifyJsonl(respaced)).toMatchObject({ ok: false, seq: 1, problem: 'changed' });
     });
 
     it('retention: deleted payloads leave the chain and the export verifying', async () => {
       const { plainHash } = await withPayloads();
       await store.deletePayload(plainHash as never);
-      expect(await log.verify()).toMatchObject({ ok: true, count: 3 });
-      const text = await exported(log, { payloads: true });
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 3 });
+      const text = await exported(store, { payloads: true });
       expect(await verifyJsonl(text, { auditKey: KEY })).toMatchObject({ ok: true, count: 3, payloads: { verified: 1 } });
     });
   });
 
   it('exports to a file', async () => {
-    await fill(5);
+    await fill(writer, 5);
     const file = path.join(tmp, `export-${n}.jsonl`);
     expect(await exportStore(store, file)).toBe(5);
     expect(await verifyJsonl(readFileSync(file, 'utf8'))).toMatchObject({ ok: true, count: 5 });
@@ -197,7 +211,7 @@ describe('verifyStore on a file edited outside Airlock', () => {
   async function tampered(edit: (db: Database.Database) => void): Promise<Awaited<ReturnType<typeof verifyStore>>> {
     const file = freshPath();
     const s = await openSqliteStore(file);
-    await new AuditLog(s, { auditKey: KEY }).append(Array.from({ length: 10 }, (_, i) => draft(i + 1)));
+    await new AuditWriter(s, KEY, CLOCK).append(subject(1), Array.from({ length: 10 }, (_, i) => item(i + 1)));
     await s.close();
     const db = new Database(file);
     db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
