@@ -29,7 +29,15 @@ export function voteRefusal(approval: ApprovalRecord, approver: Principal, onBeh
   return null;
 }
 
-/** Records one person's approve or reject. Exactly one outcome wins when votes race. */
+/** How often a vote is re-applied after losing a race to a concurrent vote before it gives up. */
+const VOTE_ATTEMPTS = 5;
+
+/**
+ * Records one person's approve or reject. Exactly one outcome wins when votes race, and a
+ * concurrent step-up vote by someone else is counted, never overwritten: the store's
+ * compare-and-set covers the number of votes, and a vote that lost the race is re-checked
+ * and re-applied on top of the winner's.
+ */
 export async function vote(
   deps: { store: Store; audit: AuditWriter; now: () => Date },
   id: ApprovalId,
@@ -37,51 +45,56 @@ export async function vote(
   decision: 'approve' | 'reject',
   reason: string | null,
 ): Promise<VoteOutcome> {
-  const approval = await deps.store.getApproval(id);
-  if (!approval) throw new AirlockError('not-found', `approval \`${id}\` does not exist`, { hint: 'list pending approvals with `airlock approvals`' });
-  const run = await deps.store.getRun(approval.runId);
-  const onBehalfOf = (run?.state as { onBehalfOf?: string | null } | undefined)?.onBehalfOf ?? null;
-  const subject = { runId: approval.runId, principal: approver };
-  const now = deps.now();
-  const refusal = voteRefusal(approval, approver, onBehalfOf, now);
-  if (refusal) {
-    if (approval.status === 'pending' && Date.parse(approval.expiresAt) <= now.getTime()) {
-      await deps.store.updateApproval(id, 'pending', { status: 'expired', decisions: approval.decisions });
+  for (let attempt = 1; ; attempt++) {
+    const approval = await deps.store.getApproval(id);
+    if (!approval) throw new AirlockError('not-found', `approval \`${id}\` does not exist`, { hint: 'list pending approvals with `airlock approvals`' });
+    const run = await deps.store.getRun(approval.runId);
+    const onBehalfOf = (run?.state as { onBehalfOf?: string | null } | undefined)?.onBehalfOf ?? null;
+    const subject = { runId: approval.runId, principal: approver };
+    const now = deps.now();
+    const refusal = voteRefusal(approval, approver, onBehalfOf, now);
+    if (refusal) {
+      if (approval.status === 'pending' && Date.parse(approval.expiresAt) <= now.getTime()) {
+        await deps.store.updateApproval(id, 'pending', { status: 'expired', decisions: approval.decisions });
+      }
+      await deps.audit.append(subject, [
+        { type: 'approval.refused', body: { approvalId: id, actionHash: approval.actionHash, attempted: decision, reason: refusal } },
+      ]);
+      return { kind: 'refused', reason: refusal };
+    }
+    if (decision === 'reject' && !reason) {
+      return { kind: 'refused', reason: 'a rejection needs a reason (it goes back to the agent)' };
+    }
+    const v: ApprovalVote = { approver: principalRef(approver), decision, reason, time: now.toISOString() };
+    const decisions = [...approval.decisions, v];
+    const approvals = decisions.filter((d) => d.decision === 'approve').length;
+    const status = decision === 'reject' ? 'rejected' : approvals >= approvalsNeeded(approval.level) ? 'approved' : 'pending';
+    // INVARIANT: compare-and-set on the status and the votes read, so a concurrent vote is never lost.
+    const updated = await deps.store.updateApproval(id, { status: 'pending', votes: approval.decisions.length }, { status, decisions });
+    if (!updated) {
+      // Someone else voted first. Re-read: they may have decided it, or be this same person.
+      if (attempt < VOTE_ATTEMPTS) continue;
+      const now2 = await deps.store.getApproval(id);
+      const reasonLost = `approval \`${id}\` kept changing under concurrent votes (now ${now2?.status ?? 'gone'}); vote again`;
+      await deps.audit.append(subject, [
+        { type: 'approval.refused', body: { approvalId: id, actionHash: approval.actionHash, attempted: decision, reason: reasonLost } },
+      ]);
+      return { kind: 'refused', reason: reasonLost };
     }
     await deps.audit.append(subject, [
-      { type: 'approval.refused', body: { approvalId: id, actionHash: approval.actionHash, attempted: decision, reason: refusal } },
-    ]);
-    return { kind: 'refused', reason: refusal };
-  }
-  if (decision === 'reject' && !reason) {
-    return { kind: 'refused', reason: 'a rejection needs a reason (it goes back to the agent)' };
-  }
-  const v: ApprovalVote = { approver: principalRef(approver), decision, reason, time: now.toISOString() };
-  const decisions = [...approval.decisions, v];
-  const approvals = decisions.filter((d) => d.decision === 'approve').length;
-  const status = decision === 'reject' ? 'rejected' : approvals >= approvalsNeeded(approval.level) ? 'approved' : 'pending';
-  const updated = await deps.store.updateApproval(id, 'pending', { status, decisions });
-  if (!updated) {
-    const now2 = await deps.store.getApproval(id);
-    const reasonLost = `approval \`${id}\` was decided by someone else first (now ${now2?.status ?? 'gone'})`;
-    await deps.audit.append(subject, [
-      { type: 'approval.refused', body: { approvalId: id, actionHash: approval.actionHash, attempted: decision, reason: reasonLost } },
-    ]);
-    return { kind: 'refused', reason: reasonLost };
-  }
-  await deps.audit.append(subject, [
-    {
-      type: 'approval.decided',
-      body: {
-        approvalId: id,
-        actionHash: approval.actionHash,
-        vote: decision,
-        reason,
-        status,
-        votes: decisions.length,
-        needed: approvalsNeeded(approval.level),
+      {
+        type: 'approval.decided',
+        body: {
+          approvalId: id,
+          actionHash: approval.actionHash,
+          vote: decision,
+          reason,
+          status,
+          votes: decisions.length,
+          needed: approvalsNeeded(approval.level),
+        },
       },
-    },
-  ]);
-  return { kind: 'recorded', approval: updated, decided: status !== 'pending' };
+    ]);
+    return { kind: 'recorded', approval: updated, decided: status !== 'pending' };
+  }
 }

@@ -158,6 +158,12 @@ export class Runner {
           ({ status, content } = toResult(outcome));
           state = this.absorb(state, pending.callId, pending.tool, outcome);
         } else {
+          if (approval.status === 'expired') {
+            // Expired while nobody resumed the run (a late vote marks it): the non-execution is still audited.
+            await this.deps.audit.append(subject, [
+              { type: 'action.not-executed', body: { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: [`the approval expired at ${approval.expiresAt} before it was used`] } },
+            ]);
+          }
           status = 'expired';
           content = { error: `approval is ${approval.status}; the action was not executed` };
         }

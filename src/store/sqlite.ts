@@ -7,6 +7,7 @@ import { prepareLeaf, sealLeaf, AUDIT_SCHEMA_VERSION, GENESIS_HASH, type Prepare
 import { AirlockError } from '../errors.js';
 import type { ApprovalId, ApprovalStatus, Json, RunId, RunStatus, Sha256Hex } from '../types.js';
 import type {
+  ApprovalExpectation,
   ApprovalRecord,
   ApprovalVote,
   AuditDraft,
@@ -470,9 +471,10 @@ class SqliteStore implements Store {
 
   updateApproval(
     id: ApprovalId,
-    expected: ApprovalStatus,
+    expected: ApprovalExpectation,
     update: { status: ApprovalStatus; decisions: readonly ApprovalVote[] },
   ): Promise<ApprovalRecord | null> {
+    const want = typeof expected === 'string' ? { status: expected, votes: undefined } : expected;
     return this.run('update an approval', () =>
       this.db
         .transaction((): ApprovalRecord | null => {
@@ -482,10 +484,14 @@ class SqliteStore implements Store {
               hint: 'list pending approvals with `airlock approvals`',
             });
           }
-          if (row.status !== expected) return null;
-          const next: ApprovalRecord = { ...this.approvalRecord(row), status: update.status, decisions: update.decisions };
-          // INVARIANT: the WHERE on status makes this a compare-and-set even across processes.
-          const changed = this.stmt.casApproval.run(update.status, JSON.stringify(next), id, expected).changes;
+          if (row.status !== want.status) return null;
+          const current = this.approvalRecord(row);
+          // A vote counted against a stale list of votes would overwrite a concurrent one (a lost step-up vote).
+          if (want.votes !== undefined && current.decisions.length !== want.votes) return null;
+          const next: ApprovalRecord = { ...current, status: update.status, decisions: update.decisions };
+          // INVARIANT: the WHERE on status (and the vote count, read inside this IMMEDIATE
+          // transaction) makes this a compare-and-set even across processes.
+          const changed = this.stmt.casApproval.run(update.status, JSON.stringify(next), id, want.status).changes;
           return changed === 1 ? next : null;
         })
         .immediate(),

@@ -66,6 +66,9 @@ export interface ApprovalVote {
   readonly time: string;
 }
 
+/** What `updateApproval` expects to find: a status, or a status and the number of votes already cast. */
+export type ApprovalExpectation = ApprovalStatus | { readonly status: ApprovalStatus; readonly votes: number };
+
 export interface Store {
   /** Appends records atomically and in order; concurrent callers are group-committed. */
   appendAudit(drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
@@ -76,25 +79,32 @@ export interface Store {
   /** Retention: payloads may go; the chain still verifies without them. */
   deletePayload(hash: Sha256Hex): Promise<void>;
 
+  /** Inserts a new run; an existing id is a `conflict` error. */
   createRun(run: RunRecord): Promise<void>;
-  /** Saves `run` if the stored version is `run.version - 1`; else throws a `conflict` error. */
+  /** Saves `run` if the stored version is `run.version - 1`; else throws a `conflict` error (`not-found` if absent). */
   saveRun(run: RunRecord): Promise<void>;
   getRun(id: RunId): Promise<RunRecord | null>;
+  /** Newest first (createdAt descending, then id descending). */
   listRuns(opts?: { status?: RunStatus; limit?: number }): Promise<readonly RunRecord[]>;
 
+  /** Inserts a new approval; an existing id is a `conflict` error. */
   createApproval(a: ApprovalRecord): Promise<void>;
   getApproval(id: ApprovalId): Promise<ApprovalRecord | null>;
+  /** Oldest first (createdAt ascending, then id), filtered by every option given. */
   listApprovals(opts?: { status?: ApprovalStatus; runId?: RunId }): Promise<readonly ApprovalRecord[]>;
   /**
-   * Compare-and-set on status: applies `update` only if the stored status is `expected`.
+   * Compare-and-set on status: applies `update` only if the stored status is `expected` (and,
+   * when `expected` gives `votes`, the stored record holds exactly that many decisions).
    * Returns the new record, or null if someone else changed it first (exactly one of
-   * concurrent approve/reject wins).
+   * concurrent approve/reject wins; a concurrent step-up vote is never overwritten).
+   * An unknown id is a `not-found` error.
    */
   updateApproval(
     id: ApprovalId,
-    expected: ApprovalStatus,
+    expected: ApprovalExpectation,
     update: { status: ApprovalStatus; decisions: readonly ApprovalVote[] },
   ): Promise<ApprovalRecord | null>;
 
+  /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;
 }
