@@ -6,6 +6,7 @@ import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId, RunStatus } from '../types.js';
 import { hashJson } from '../util/hash.js';
+import { jsonProblem } from '../util/json.js';
 import { INITIAL_LABELS } from '../context/labels.js';
 import type { Gateway, GatewayOutcome } from '../tools/gateway.js';
 import { AuditWriter, principalRef } from '../audit/writer.js';
@@ -220,8 +221,11 @@ export class Runner {
       }
 
       const callId = `c${state.history.filter((h) => h.kind === 'tool_call').length + 1}`;
-      const call: HistoryItem = { kind: 'tool_call', id: callId, tool: turn.tool, args: turn.args, ...(turn.reasoning ? { reasoning: turn.reasoning } : {}) };
-      state = { ...state, history: [...state.history, call], inFlight: { callId, tool: turn.tool } };
+      // The run state is stored as JSON: arguments JSON cannot hold are kept as a note, and the
+      // gateway (which gets the originals) refuses and audits them.
+      const storedArgs: JsonObject = jsonProblem(turn.args) ? { $invalid: jsonProblem(turn.args) } : turn.args;
+      const call: HistoryItem = { kind: 'tool_call', id: callId, tool: String(turn.tool), args: storedArgs, ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) };
+      state = { ...state, history: [...state.history, call], inFlight: { callId, tool: String(turn.tool) } };
       record = await this.save(record, 'running', state);
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);

@@ -21,6 +21,7 @@ import { hashJson } from '../util/hash.js';
 import { joinLabels } from '../context/labels.js';
 import { checkExpectations, type CheckOutcome } from '../verification/checks.js';
 import { resolveTemplate } from './template.js';
+import { jsonProblem } from '../util/json.js';
 import type { ConnectorPool } from './connectors/pool.js';
 import { ArgumentValidator } from './validate.js';
 import { AuditWriter, principalRef, type AuditItem } from '../audit/writer.js';
@@ -116,6 +117,16 @@ export class Gateway {
       'airlock.run.id': ctx.runId,
       'airlock.workflow': ctx.workflow.name,
     });
+    // Values JSON cannot hold (only an in-process model can send them) are refused before anything hashes them.
+    const notJson = jsonProblem(proposal.args);
+    if (notJson) {
+      await audit.append(ctx, [
+        { type: 'action.intent', body: { tool: String(proposal.tool), step: ctx.step, argsHash: null } },
+        { type: 'action.not-executed', body: { tool: String(proposal.tool), step: ctx.step, why: 'invalid-arguments', reasons: [notJson] } },
+      ]);
+      span.setAttribute('airlock.decision', 'invalid');
+      return { kind: 'invalid', errors: [notJson] };
+    }
     const contract = this.deps.workspace.tools.get(proposal.tool);
     const argsRef = audit.payloadRef(proposal.args, ctx.labels.classification);
     // Deny by default: an undeclared tool, or one outside the workflow, is unreachable.
