@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The `airlock` command line: demo, runs, approvals, policy, audit, validate. Exit 2 on bad input.
 import { Command, CommanderError } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AirlockError, formatError } from '../errors.js';
 import { loadAndCompile, openAirlock, type Airlock } from '../airlock.js';
 import { WORKSPACE_FILE } from '../config/load.js';
 import { decide } from '../policy/decide.js';
+import { ArgumentValidator } from '../tools/validate.js';
 import { explainDecision } from '../policy/explain.js';
 import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
 import { startTracing, type Tracing } from '../telemetry/tracing.js';
@@ -40,6 +41,17 @@ function parseJsonArg(name: string, text: string): JsonObject {
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AirlockError('input', `${name} must be a JSON object`);
   return v as JsonObject;
+}
+
+/** A file the user asked us to write: its folder must exist and it must not be a folder (exit 2, not an export error). */
+function checkOutFile(name: string, file: string): void {
+  const folder = path.dirname(path.resolve(file));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new AirlockError('input', `${name} \`${file}\`: the folder \`${folder}\` does not exist`, { hint: 'create the folder first, or write elsewhere' });
+  }
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    throw new AirlockError('input', `${name} \`${file}\` is a folder`, { hint: 'name a file to write, e.g. audit.jsonl' });
+  }
 }
 
 /** All audit records of one run, in order. */
@@ -121,13 +133,14 @@ export function buildProgram(): Command {
     .option('--ticket <id>', 'the support ticket to work', 'T-311')
     .action(async (o: { reset?: boolean; ticket: string }) => {
       const dir = ws();
-      if (o.reset) {
-        resetAcme(path.join(dir, '.airlock', 'acme.db'));
-        out(dim('Acme systems reset to their seed state.'));
-      }
       await withAirlock(
         dir,
         async (a) => {
+          // Reset only once the workspace loaded and its store opened: bad input must change nothing.
+          if (o.reset) {
+            resetAcme(path.join(a.workspace.dir, '.airlock', 'acme.db'));
+            out(dim('Acme systems reset to their seed state.'));
+          }
           out(`${bold('Airlock demo')}: workflow refund-desk works ticket ${o.ticket} as agent refund-bot (tier ${a.workspace.workflows.get('refund-desk')?.tier ?? '?'}).`);
           out(dim(`workspace ${dir}, policy set ${a.policies.policySetHash.slice(0, 12)}`));
           out('');
@@ -209,9 +222,27 @@ export function buildProgram(): Command {
       const wf = o.workflow ? workspace.workflows.get(o.workflow) : [...workspace.workflows.values()].find((w) => w.tools.includes(o.tool));
       if (!wf) throw new AirlockError('input', o.workflow ? `workflow \`${o.workflow}\` is not declared` : `no workflow uses tool \`${o.tool}\``);
       if (o.tier && !(TIERS as readonly string[]).includes(o.tier)) throw new AirlockError('input', `tier \`${o.tier}\` is not one of ${TIERS.join(', ')}`);
-      const [kind, id] = o.as.includes(':') ? (o.as.split(':', 2) as [string, string]) : ['user', o.as];
-      const declared = workspace.file.identity.principals.find((p) => p.kind === kind && p.id === id);
-      const principal = declared ? { kind: declared.kind, id: declared.id, roles: declared.roles } : { kind: kind as 'user', id, roles: [] };
+      if (!wf.tools.includes(tool.name)) {
+        throw new AirlockError('input', `tool \`${tool.name}\` is not part of workflow \`${wf.name}\` (the gateway denies it before policy is consulted)`, {
+          hint: `tools of \`${wf.name}\`: ${wf.tools.join(', ')}`,
+        });
+      }
+      // The gateway refuses invalid arguments before policy sees them: explaining a decision for them would mislead.
+      const argErrors = new ArgumentValidator(workspace.tools).validate(tool.name, args);
+      if (argErrors.length > 0) {
+        throw new AirlockError('input', `--args do not fit the contract of \`${tool.name}\`: ${argErrors.join('; ')}`, {
+          hint: 'pass the complete arguments, as the agent would propose them (the gateway denies invalid ones as `invalid-arguments`)',
+        });
+      }
+      // Only declared principals can propose anything: resolve `kind:id` or a bare id the way `approve --as` does.
+      const principals = workspace.file.identity.principals;
+      const declared = o.as.includes(':') ? principals.find((p) => `${p.kind}:${p.id}` === o.as) : principals.find((p) => p.id === o.as);
+      if (!declared) {
+        throw new AirlockError('input', `principal \`${o.as}\` is not declared in the workspace`, {
+          hint: `declared: ${principals.map((p) => `${p.kind}:${p.id}`).join(', ')}`,
+        });
+      }
+      const principal = { kind: declared.kind, id: declared.id, roles: declared.roles };
       if (!['public', 'internal', 'confidential', 'restricted'].includes(o.classification)) throw new AirlockError('input', `classification \`${o.classification}\` is not one of public, internal, confidential, restricted`);
       if (!['trusted', 'untrusted'].includes(o.trust)) throw new AirlockError('input', `trust \`${o.trust}\` is not trusted or untrusted`);
       const request = {
@@ -334,6 +365,7 @@ export function buildProgram(): Command {
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--with-payloads', 'include stored payloads (arguments and results)')
     .action(async (o: { out?: string; withPayloads?: boolean }) => {
+      if (o.out !== undefined) checkOutFile('--out', o.out);
       await withAirlock(ws(), async (a) => {
         const { exportStore } = await import('../audit/log.js');
         const n = await exportStore(a.store, o.out ?? null, { payloads: Boolean(o.withPayloads) });

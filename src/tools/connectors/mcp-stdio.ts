@@ -21,7 +21,10 @@ export class McpStdioConnector implements Connector {
   private readonly launch: StdioLaunch;
   private client: Client | null = null;
   private starting: Promise<Client> | null = null;
+  /** The current process's last stderr output (reset for each new process). */
   private stderrTail = '';
+  /** Settles when the last discarded process has been closed. */
+  private closing: Promise<void> = Promise.resolve();
   /** Calls waiting on the current process; a protocol fault aborts them at once instead of letting them time out. */
   private readonly inflight = new Set<AbortController>();
 
@@ -34,6 +37,7 @@ export class McpStdioConnector implements Connector {
     if (this.client) return this.client;
     if (this.starting) return this.starting;
     this.starting = (async () => {
+      this.stderrTail = '';
       const transport = new StdioClientTransport({
         command: this.launch.command,
         args: [...this.launch.args],
@@ -76,7 +80,9 @@ export class McpStdioConnector implements Connector {
   private async discard(): Promise<void> {
     const c = this.client;
     this.client = null;
-    if (c) await c.close().catch(() => undefined);
+    // A discard already under way (e.g. started by a protocol fault) is waited for, not skipped.
+    if (c) this.closing = c.close().catch(() => undefined);
+    await this.closing;
   }
 
   async call(
@@ -142,7 +148,15 @@ export class McpStdioConnector implements Connector {
   }
 
   private stderrHint(): string {
-    const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+    // Enough lines to keep an error followed by its hint and usage text (the error comes first).
+    const tail = this.stderrTail
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-8)
+      .map((l) => l.trim())
+      .join(' | ')
+      .slice(-1000);
     return tail ? ` (server stderr: ${tail})` : '';
   }
 }
