@@ -217,7 +217,7 @@ describe('the acme example', () => {
   });
 
   it('reports an invalid inputSchema at the offending keyword', async () => {
-    await ws.edit('airlock.yaml', 'amount_cents: { type: integer, minimum: 1 }', 'amount_cents: { type: long, minimum: 1 }');
+    await ws.edit('airlock.yaml', 'amount_cents: { type: integer, minimum: 1, maximum: 100000000 }', 'amount_cents: { type: long, minimum: 1, maximum: 100000000 }');
     const { errors } = await loadErrors(ws.dir);
     const pos = positionOf(await ws.read('airlock.yaml'), 'long, minimum');
     expectError(errors, {
