@@ -1,6 +1,7 @@
 // The audit log over a Store: payload hashing (HMAC when sensitive), streaming verification, JSONL export and offline verification. Records are written by `AuditWriter` (writer.ts).
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { AirlockError } from '../errors.js';
@@ -95,14 +96,18 @@ export async function exportJsonl(store: Store, out: Writable, opts: ExportOptio
  */
 export async function exportStore(store: Store, file: string | null, opts: ExportOptions = {}): Promise<number> {
   if (file === null) return (await exportJsonl(store, process.stdout, opts)).records;
-  const out = createWriteStream(file);
+  // Write beside the target and rename at the end: a failed export never leaves a partial file.
+  const tmp = `${file}.${process.pid}.partial`;
+  const out = createWriteStream(tmp, { flags: 'wx' });
   try {
     const summary = await exportJsonl(store, out, opts);
     out.end();
     await finished(out);
+    await rename(tmp, file);
     return summary.records;
   } catch (e) {
     out.destroy();
+    await rm(tmp, { force: true }).catch(() => undefined);
     if (e instanceof AirlockError) throw e;
     throw new AirlockError('store', `cannot export the audit trail to \`${file}\`: ${(e as Error).message}`, {
       hint: 'check that the folder exists and is writable',

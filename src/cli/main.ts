@@ -294,7 +294,7 @@ export function buildProgram(): Command {
           const approver = a.principal(o.as);
           const res = await vote(a, id as ApprovalId, approver, name, o.reason ?? null);
           if (res.kind === 'refused') {
-            out(red(`refused: ${res.reason}`));
+            process.stderr.write(red(`refused: ${res.reason}`) + '\n');
             process.exitCode = 2;
             return;
           }

@@ -229,6 +229,19 @@ export function checkWorkflow(
     seen.add(tool);
     if (!ws.tools.has(tool)) at(['tools', i], `tool \`${tool}\` has no contract in the workspace`, 'declare it under `tools` in `airlock.yaml`, or remove it from this workflow');
   });
+  // INVARIANT: at execute-high, a high-risk side effect runs only with step-up approval AND ground-truth verification.
+  if (wf.tier === 'execute-high') {
+    wf.tools.forEach((tool, i) => {
+      const c = ws.tools.get(tool);
+      if (c && c.effect !== 'read' && c.risk === 'high' && !c.verify) {
+        at(
+          ['tools', i],
+          `tool \`${tool}\` is a \`high\`-risk \`${c.effect}\` tool without a verification probe, which tier \`execute-high\` requires`,
+          `declare \`verify\` on its contract in \`airlock.yaml\`, or run this workflow at \`execute-low\` (every high-risk action then needs approval)`,
+        );
+      }
+    });
+  }
   const agent = ws.principals.get(wf.agent);
   if (agent === undefined) {
     at(['agent'], `agent \`${wf.agent}\` is not a declared principal`, 'declare it under `identity.principals` with `kind: agent`');

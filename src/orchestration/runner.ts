@@ -311,7 +311,14 @@ function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; content:
     case 'suggested':
       return { status: 'suggested', content: { note: 'recorded as a suggestion for a human; not executed at this autonomy tier' } };
     case 'failed':
-      return { status: 'failed', content: { error: outcome.message } };
+      // A crash or time-out after the call was sent leaves the effect unknown: say so, so the agent does not retry blindly.
+      return {
+        status: 'failed',
+        content:
+          outcome.failure === 'tool-error'
+            ? { error: outcome.message }
+            : { error: outcome.message, outcome: 'unknown', advice: 'the effect may or may not have happened; check before retrying' },
+      };
     case 'pending-approval':
       return { status: 'failed', content: { error: 'unexpected pending approval' } };
   }

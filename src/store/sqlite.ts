@@ -172,6 +172,13 @@ export async function openSqliteStore(file: string, opts: SqliteStoreOptions = {
 }
 
 function migrate(db: Database.Database, file: string): void {
+  // Read-only first: an up-to-date store needs no write lock, so readers work while a writer runs.
+  try {
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (row && Number(row.value) === MIGRATIONS.length) return;
+  } catch {
+    // no meta table yet: a new store, migrated below under the write lock
+  }
   db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
     const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;

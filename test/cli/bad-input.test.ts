@@ -276,14 +276,19 @@ describe.concurrent('the store file', () => {
     expect(ws.read('.airlock/audit.key')).toBe('short');
   });
 
-  it('locked by another process: exit 2 with a clear message within a few seconds, then works once released', async (t) => {
+  it('locked by another writer: readers still work, a writer exits 2 with a clear message within seconds, then works once released', async (t) => {
     const ws = workspace(t);
     const file = storeFile(ws);
     await (await openSqliteStore(file)).close();
     const holder = new Database(file);
     try {
       holder.exec('BEGIN EXCLUSIVE');
-      const r = await airlock(['-w', ws.dir, 'runs'], { timeoutMs: 20_000 });
+      // Readers are not blocked by a writer (WAL): listing runs still works.
+      const reader = await airlock(['-w', ws.dir, 'runs'], { timeoutMs: 20_000 });
+      expect(reader.code).toBe(0);
+      expect(reader.stdout).toMatch(/no runs/);
+      // A command that must write waits out the busy timeout, then says who holds the store.
+      const r = await airlock(['-w', ws.dir, 'run', 'refund-desk', '--input', '{"ticket_id":"T-311"}'], { timeoutMs: 20_000 });
       expect(r.signal).toBeNull();
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`store \`${file}\` is locked by another process`);

@@ -51,7 +51,7 @@ describe('the README demo flow through the CLI', () => {
   it('`approve ID --as refund-bot` is refused with exit 2: the agent cannot approve its own action', async () => {
     const r = await cli('approve', approvalId, '--as', 'refund-bot');
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/refused: `agent:refund-bot` is not a person/);
+    expect(r.stderr).toMatch(/refused: `agent:refund-bot` is not a person/);
     const show = await cli('show', approvalId);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(new RegExp(`^${approvalId} +pending`, 'm'));
@@ -73,7 +73,7 @@ describe('the README demo flow through the CLI', () => {
     // The approval is spent: approving again is refused (exit 2), nothing runs twice.
     const again = await cli('approve', approvalId, '--as', 'priya');
     expect(again.code).toBe(2);
-    expect(again.stdout).toMatch(/already consumed/);
+    expect(again.stderr).toMatch(/already consumed/);
     expect(ground().refunds.filter((x) => x['order_id'] === '1182')).toHaveLength(1);
   });
 

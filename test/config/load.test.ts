@@ -206,6 +206,16 @@ describe('the acme example', () => {
     expect(loaded.workflows.get('refund-desk')?.tier).toBe('assist');
   });
 
+  it('refuses execute-high for a high-risk side effect without a verification probe', async () => {
+    await ws.edit('workflows/refund-desk.yaml', 'tier: execute-low', 'tier: execute-high');
+    const { errors } = await loadErrors(ws.dir);
+    const e = errors.find((x) => x.message.includes('mail.send'));
+    expect(e?.message).toBe('tool `mail.send` is a `high`-risk `egress` tool without a verification probe, which tier `execute-high` requires');
+    expect(e?.location?.file).toBe(path.join(ws.dir, 'workflows', 'refund-desk.yaml'));
+    expect(e?.location?.path).toMatch(/^tools\[\d+\]$/);
+    expect(e?.hint).toMatch(/declare `verify`/);
+  });
+
   it('refuses a workflow with no owners at all above assist', async () => {
     const text = await ws.read('workflows/refund-desk.yaml');
     await ws.write('workflows/refund-desk.yaml', text.replace(/owners:\n(  .*\n)+/, ''));
