@@ -28,6 +28,43 @@ export const principalSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+export const apiKeySchema = z.strictObject({
+  id: name,
+  /** The principal the key proves, `kind:id`. */
+  principal: z.string().regex(/^(user|agent|service):[a-z][a-z0-9_-]*$/, 'expected `kind:id`, e.g. `agent:refund-bot`'),
+  /** SHA-256 (hex) of the key; the key itself is never stored. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256'),
+  /** Optional expiry (ISO-8601). */
+  expires: z.iso.datetime().optional(),
+});
+
+export const jwtSchema = z.strictObject({
+  issuer: z.string().min(1),
+  audience: z.string().min(1),
+  /** Where the signing keys are: a JWKS URL, or a JWKS file in the workspace. */
+  jwks: z.union([z.strictObject({ url: z.url() }), z.strictObject({ file: z.string().min(1) })]),
+  /** The claim holding the principal id (a declared principal; roles come from the workspace, never the token). */
+  principalClaim: z.string().default('sub'),
+  /** RFC 8693 actor claim: `act.sub` names the agent acting on behalf of the token's subject. */
+  actorClaim: z.string().default('act'),
+  algorithms: z.array(z.string()).default(['RS256', 'ES256', 'EdDSA']),
+  clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+});
+
+export const serverSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8787),
+  /** The principal `airlock mcp` (stdio) runs as: a local client has no token. */
+  stdioPrincipal: z.string().regex(/^(user|agent|service):[a-z][a-z0-9_-]*$/).optional(),
+  limits: z
+    .strictObject({
+      maxRequestBytes: z.number().int().positive().default(1_048_576),
+      callsPerMinute: z.number().int().positive().default(120),
+      concurrentCallsPerRun: z.number().int().positive().default(4),
+    })
+    .default({ maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4 }),
+});
+
 export const connectorSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('mcp-stdio'),
@@ -37,7 +74,31 @@ export const connectorSchema = z.discriminatedUnion('kind', [
     env: z.record(z.string(), z.string()).default({}),
     timeoutMs: z.number().int().positive().max(600_000).default(10_000),
   }),
+  z.strictObject({
+    kind: z.literal('http'),
+    /** The one destination this connector may reach; the agent can never change the host. */
+    baseUrl: z.url({ protocol: /^https?$/ }).describe('The only origin (and base path) this connector may call; arguments never change it.'),
+    /** Headers Airlock adds to every request; secrets come from the environment, never from the agent. */
+    headers: z
+      .record(z.string(), z.union([z.string(), z.strictObject({ env: z.string().min(1), prefix: z.string().default('') })]))
+      .default({})
+      .describe('Headers added to every request. `{ env: NAME, prefix }` reads a secret from the environment.'),
+    timeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    /** Largest response body accepted, in bytes. */
+    maxResponseBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+  }),
 ]);
+
+/** How a tool of an `http` connector maps its arguments onto one request. */
+export const httpToolSchema = z.strictObject({
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  /** Path under the connector's baseUrl; `{name}` is replaced by the URL-encoded argument `name`. */
+  path: z.string().regex(/^\/[^?#]*$/, 'expected a path starting with `/`, without query or fragment'),
+  /** Arguments sent as query parameters. */
+  query: z.array(z.string()).default([]),
+  /** Arguments sent as the JSON body (the rest are not sent). */
+  body: z.array(z.string()).default([]),
+});
 
 export const compensationSchema = z.strictObject({
   tool: toolName,
@@ -75,6 +136,14 @@ export const toolContractSchema = z
     irreversible: z.boolean().default(false).describe('Nothing can undo this tool; raises its risk. Needed when a non-read tool has no compensation.'),
     verify: verifySchema.optional().describe('A read-tool probe that checks ground truth after the call.'),
     timeoutMs: z.number().int().positive().max(600_000).optional(),
+    /** For `http` connectors: the request this tool makes. */
+    http: httpToolSchema.optional(),
+    /**
+     * For MCP upstreams: SHA-256 of the upstream's tool definition (name, description, input schema,
+     * annotations) when a human reviewed this contract. A different live definition is drift: denied
+     * until re-reviewed. Written by `airlock tools import`.
+     */
+    reviewedUpstream: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256').optional(),
   })
   .superRefine((t, ctx) => {
     // `params.hint` travels to the error's hint (see issues.ts).
@@ -137,7 +206,19 @@ export const workspaceSchema = z.strictObject({
       z.strictObject({ kind: z.literal('sqlite'), path: z.string().default('.airlock/airlock.db') }),
     ])
     .default({ kind: 'sqlite', path: '.airlock/airlock.db' }),
-  identity: z.strictObject({ principals: z.array(principalSchema).min(1) }),
+  identity: z.strictObject({
+    principals: z.array(principalSchema).min(1),
+    /** Bearer API keys, stored as SHA-256 hashes only; `airlock keys create` makes one. */
+    apiKeys: z.array(apiKeySchema).default([]),
+    /** JWTs from an identity provider, verified against its JWKS. */
+    jwt: jwtSchema.optional(),
+  }),
+  /** `airlock serve` and `airlock mcp`. */
+  server: serverSchema.default({
+    host: '127.0.0.1',
+    port: 8787,
+    limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4 },
+  }),
   connectors: z.record(name, connectorSchema),
   tools: z.array(toolContractSchema),
   /** Cedar policy files (paths or globs relative to the workspace). */
@@ -152,6 +233,10 @@ export const workspaceSchema = z.strictObject({
 
 export type PrincipalConfig = z.infer<typeof principalSchema>;
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
+export type HttpToolSpec = z.infer<typeof httpToolSchema>;
+export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
+export type JwtConfig = z.infer<typeof jwtSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
 export type ToolContract = z.infer<typeof toolContractSchema>;
 export type VerifySpec = z.infer<typeof verifySchema>;
 export type CompensationSpec = z.infer<typeof compensationSchema>;

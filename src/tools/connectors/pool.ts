@@ -27,6 +27,9 @@ export class ConnectorPool {
     if (existing) return existing;
     const cfg = this.configs[name];
     if (!cfg) throw new AirlockError('not-found', `connector \`${name}\` is not declared in the workspace`);
+    if (cfg.kind !== 'mcp-stdio') {
+      throw new AirlockError('config', `connector \`${name}\` is of kind \`${cfg.kind}\`, which this build cannot start`);
+    }
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(cfg.env)) env[k] = interpolate(v, this.workspaceDir);
     const connector = new McpStdioConnector(name, {
