@@ -3,6 +3,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
+import addFormatsImport from 'ajv-formats';
+
+const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { jsonSchemaFiles, jsonSchemaText } from '../../src/config/json-schema.js';
@@ -21,7 +24,7 @@ describe('shipped JSON Schemas', () => {
   });
 
   it('validate the acme example, and reject an unknown key', async () => {
-    const ajv = new Ajv({ strict: true, allErrors: true });
+    const ajv = addFormats(new Ajv({ strict: true, allErrors: true }));
     const workspace = ajv.compile(schemaOf('schema/airlock.schema.json'));
     const doc = parse(await read('examples/acme/airlock.yaml')) as Record<string, unknown>;
     expect(workspace(doc), JSON.stringify(workspace.errors)).toBe(true);
