@@ -14,6 +14,8 @@ import { ConnectorPool } from './tools/connectors/pool.js';
 import { Gateway } from './tools/gateway.js';
 import { Runner } from './orchestration/runner.js';
 import { modelFor } from './routing/route.js';
+import { Sessions } from './orchestration/sessions.js';
+import { compileVisibility } from './policy/visibility.js';
 import type { ApprovalId, Principal, RunId } from './types.js';
 
 /** An opened workspace with everything needed to govern runs in it. Close it when done. */
@@ -25,6 +27,8 @@ export interface Airlock {
   readonly gateway: Gateway;
   readonly runner: Runner;
   readonly connectors: ConnectorPool;
+  /** Runs driven by external agents (MCP, HTTP API, SDK) through the same gateway. */
+  readonly sessions: Sessions;
   readonly now: () => Date;
   /** The declared principal for `kind:id` (or a bare id, looked up among all kinds). */
   principal(ref: string): Principal;
@@ -65,6 +69,18 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     now,
     newApprovalId: () => `apr_${randomBytes(6).toString('hex')}` as ApprovalId,
   });
+  const newRunId = () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId;
+  const sessions = new Sessions({
+    workspace,
+    store,
+    gateway,
+    audit,
+    visibility: compileVisibility(policies),
+    now,
+    newRunId,
+    policySetHash: policies.policySetHash,
+    concurrentCallsPerRun: workspace.file.server.limits.concurrentCallsPerRun,
+  });
   const runner = new Runner({
     workspace,
     store,
@@ -73,7 +89,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     modelFor: opts.modelFor ?? ((wf) => modelFor(workspace, wf)),
     principal,
     now,
-    newRunId: () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId,
+    newRunId,
     policySetHash: policies.policySetHash,
   });
   return {
@@ -84,6 +100,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     gateway,
     runner,
     connectors,
+    sessions,
     now,
     principal,
     async close() {

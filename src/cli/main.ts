@@ -56,14 +56,7 @@ function checkOutFile(name: string, file: string): void {
 
 /** All audit records of one run, in order. */
 export async function auditForRun(store: Store, runId: string): Promise<AuditRecord[]> {
-  const out: AuditRecord[] = [];
-  for (let from = 1; ; ) {
-    const batch = await store.readAudit(from, 5000);
-    if (batch.length === 0) break;
-    for (const r of batch) if (r.runId === runId) out.push(r);
-    from = (batch[batch.length - 1] as AuditRecord).seq + 1;
-  }
-  return out;
+  return [...(await store.readAuditForRun(runId))];
 }
 
 let tracing: Tracing | undefined;

@@ -16,7 +16,8 @@ export type ToolResultStatus =
   | 'suggested'
   | 'rejected'
   | 'expired'
-  | 'failed';
+  | 'failed'
+  | 'pending';
 
 /** The conversation so far: serialisable, stored with the run, replayed on resume. */
 export type HistoryItem =

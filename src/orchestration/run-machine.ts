@@ -26,7 +26,12 @@ export interface RunState {
   readonly final: { readonly text: string; readonly claim: 'done' | 'gave-up' } | null;
   /** Why the run failed or was stopped, in words. */
   readonly reason: string | null;
+  /** Set when an external agent drives the run (MCP, HTTP API, SDK): no model is called for it. */
+  readonly door?: ExternalDoor;
 }
+
+/** The ways an external agent reaches the one decision point. */
+export type ExternalDoor = 'mcp-http' | 'mcp-stdio' | 'http-api' | 'sdk';
 
 const LEGAL: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   queued: ['running', 'cancelled'],
@@ -70,6 +75,7 @@ export function finalStatus(state: RunState): RunStatus {
 export type Work = 'call-model' | 'check-approval' | 'recover-in-flight' | 'none';
 
 export function nextWork(status: RunStatus, state: RunState): Work {
+  if (state.door) return 'none'; // an external agent drives it; the runner only records
   if (status === 'queued' || status === 'running') return state.inFlight ? 'recover-in-flight' : 'call-model';
   if (status === 'awaiting-approval') return 'check-approval';
   return 'none';

@@ -11,6 +11,7 @@ import { INITIAL_LABELS } from '../context/labels.js';
 import type { Gateway, GatewayOutcome } from '../tools/gateway.js';
 import { AuditWriter, principalRef } from '../audit/writer.js';
 import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
+import { toResult } from './results.js';
 import { canTransition, exhaustedBudget, finalStatus, initialState, nextWork, type RunState } from './run-machine.js';
 
 export interface RunnerDeps {
@@ -296,30 +297,5 @@ export class Runner {
         },
       },
     ]);
-  }
-}
-
-/** What the model is told about an outcome. Denials carry their reasons so the agent can change course. */
-function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; content: Json } {
-  switch (outcome.kind) {
-    case 'executed':
-      return { status: 'ok', content: outcome.result };
-    case 'denied':
-      return { status: 'denied', content: { error: 'denied by policy', reasons: [...outcome.reasons], policies: [...outcome.policyIds] } };
-    case 'invalid':
-      return { status: 'invalid', content: { error: 'invalid arguments', problems: [...outcome.errors] } };
-    case 'suggested':
-      return { status: 'suggested', content: { note: 'recorded as a suggestion for a human; not executed at this autonomy tier' } };
-    case 'failed':
-      // A crash or time-out after the call was sent leaves the effect unknown: say so, so the agent does not retry blindly.
-      return {
-        status: 'failed',
-        content:
-          outcome.failure === 'tool-error'
-            ? { error: outcome.message }
-            : { error: outcome.message, outcome: 'unknown', advice: 'the effect may or may not have happened; check before retrying' },
-      };
-    case 'pending-approval':
-      return { status: 'failed', content: { error: 'unexpected pending approval' } };
   }
 }

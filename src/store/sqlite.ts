@@ -23,8 +23,6 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
-/** The schema version this code writes; `meta.schema_version` in the file. */
-export const SQLITE_SCHEMA_VERSION = 1;
 
 // Migrations by version: MIGRATIONS[n] takes the file from version n to n + 1.
 const MIGRATIONS: readonly string[] = [
@@ -66,7 +64,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX approvals_by_status ON approvals (status, created_at);
   CREATE INDEX approvals_by_run ON approvals (run_id, created_at);
   `,
+  // 2: an index of audit records by run (the chain itself is untouched), backfilled from the leaves.
+  `
+  CREATE TABLE audit_by_run (run_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (run_id, seq)) STRICT, WITHOUT ROWID;
+  INSERT INTO audit_by_run (run_id, seq)
+    SELECT json_extract(leaf, '$.runId'), seq FROM audit WHERE json_extract(leaf, '$.runId') IS NOT NULL;
+  `,
 ];
+
+/** The schema version this code writes; `meta.schema_version` in the file. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 // Stored JSON is a trust boundary: rows are validated when read back.
 const RUN_STATUSES = [
@@ -239,7 +246,9 @@ class SqliteStore implements Store {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
     insertAudit: Database.Statement<[number, string, string, string, string]>;
     insertPayload: Database.Statement<[string, string, number]>;
+    insertAuditByRun: Database.Statement<[string, number]>;
     readAudit: Database.Statement<[number, number], AuditRow>;
+    readAuditByRun: Database.Statement<[string], AuditRow>;
     getPayload: Database.Statement<[string], { data: string }>;
     deletePayload: Database.Statement<[string]>;
     insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
@@ -257,6 +266,10 @@ class SqliteStore implements Store {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insertAudit: db.prepare('INSERT INTO audit (seq, leaf, prev_hash, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?)'),
       insertPayload: db.prepare('INSERT OR IGNORE INTO audit_payloads (hash, data, seq) VALUES (?, ?, ?)'),
+      insertAuditByRun: db.prepare('INSERT INTO audit_by_run (run_id, seq) VALUES (?, ?)'),
+      readAuditByRun: db.prepare(
+        'SELECT a.seq, a.leaf, a.prev_hash, a.leaf_hash, a.chain_hash FROM audit_by_run r JOIN audit a ON a.seq = r.seq WHERE r.run_id = ? ORDER BY r.seq',
+      ),
       readAudit: db.prepare(
         'SELECT seq, leaf, prev_hash, leaf_hash, chain_hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?',
       ),
@@ -320,6 +333,7 @@ class SqliteStore implements Store {
               const s = sealLeaf(leaf, seq, prev);
               prev = s.chainHash;
               this.stmt.insertAudit.run(seq, s.text, s.prevHash, s.leafHash, s.chainHash);
+              if (leaf.runId) this.stmt.insertAuditByRun.run(leaf.runId, seq);
               for (const pl of p.payloads[i] ?? []) this.stmt.insertPayload.run(pl.hash, pl.data, seq);
               return {
                 seq,
@@ -344,6 +358,10 @@ class SqliteStore implements Store {
       return;
     }
     batch.forEach((p, i) => p.resolve(results[i] as AuditRecord[]));
+  }
+
+  readAuditForRun(runId: string): Promise<readonly AuditRecord[]> {
+    return this.run('read audit records of a run', () => this.stmt.readAuditByRun.all(runId).map((row) => auditRecord(row)));
   }
 
   readAudit(fromSeq: number, limit: number): Promise<readonly AuditRecord[]> {

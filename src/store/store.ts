@@ -74,6 +74,8 @@ export interface Store {
   appendAudit(drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
   /** Records with seq >= fromSeq, in order, at most `limit`. */
   readAudit(fromSeq: number, limit: number): Promise<readonly AuditRecord[]>;
+  /** Every record of one run, in order (an index beside the chain; the chain is the truth). */
+  readAuditForRun(runId: string): Promise<readonly AuditRecord[]>;
   auditHead(): Promise<{ seq: number; chainHash: Sha256Hex } | null>;
   getPayload(hash: Sha256Hex): Promise<string | null>;
   /** Retention: payloads may go; the chain still verifies without them. */

@@ -4,7 +4,7 @@ import type { Span } from '@opentelemetry/api';
 import { withSpan } from '../telemetry/spans.js';
 import { decide } from '../policy/decide.js';
 import type { CompiledPolicies } from '../policy/compile.js';
-import type { Store } from '../store/store.js';
+import type { ApprovalRecord, Store } from '../store/store.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
 import type {
   ApprovalId,
@@ -36,6 +36,11 @@ export interface CallContext {
   readonly labels: Labels;
   /** Step number within the run, for the audit trail and idempotency keys. */
   readonly step: number;
+  /**
+   * `execute` (default): Airlock calls the tool. `authorize`: the caller executes it itself (an API
+   * gateway, an in-process SDK tool) and only asks; an allowed action is recorded as authorized.
+   */
+  readonly mode?: 'execute' | 'authorize';
 }
 
 /** A tool call the agent wants to make. Only data: nothing here is trusted. */
@@ -72,7 +77,14 @@ export type GatewayOutcome =
       readonly actionHash: Sha256Hex;
       readonly decision: Decision;
     }
-  | { readonly kind: 'failed'; readonly failure: string; readonly message: string; readonly actionHash: Sha256Hex };
+  | { readonly kind: 'failed'; readonly failure: string; readonly message: string; readonly actionHash: Sha256Hex }
+  | {
+      /** `authorize` mode: the caller may now execute this exact action itself, once. */
+      readonly kind: 'authorized';
+      readonly actionHash: Sha256Hex;
+      readonly decision: Decision;
+      readonly approvalId: ApprovalId | null;
+    };
 
 export interface GatewayDeps {
   readonly workspace: Workspace;
@@ -189,6 +201,27 @@ export class Gateway {
         ]);
         return { kind: 'suggested', actionHash: hash, decision };
       case 'approval': {
+        // The same canonical action proposed again (an external agent re-calling after approval, or a retry):
+        // an approved one executes once, a pending one is the same approval, a rejected one stays refused.
+        const prior = await this.latestApproval(ctx.runId, hash);
+        if (prior?.status === 'approved') {
+          await audit.append(ctx, [intent]);
+          return this.executeApprovedInner(ctx, proposal, prior.id, span);
+        }
+        if (prior?.status === 'pending') {
+          await audit.append(ctx, [intent, decisionRecord]);
+          return { kind: 'pending-approval', approvalId: prior.id, level: prior.level, actionHash: hash, decision };
+        }
+        if (prior?.status === 'rejected') {
+          const why = prior.decisions.find((d) => d.decision === 'reject');
+          const reason = `this exact action was rejected by \`${why?.approver ?? 'an approver'}\`${why?.reason ? `: ${why.reason}` : ''}; change course instead of retrying`;
+          await audit.append(ctx, [
+            intent,
+            decisionRecord,
+            { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, approvalId: prior.id, why: 'rejected', reasons: [reason] } },
+          ]);
+          return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: hash };
+        }
         const id = await this.requestApproval(ctx, contract, proposal.args, hash, decision, [intent, decisionRecord]);
         return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
       }
@@ -269,6 +302,44 @@ export class Gateway {
     return this.execute(ctx, contract, proposal.args, hash, decision, approvalId);
   }
 
+  /**
+   * Records what a caller that executes itself (authorize mode) says happened. Only an action this
+   * run was authorized for can be reported, once; the report is audited as the caller's word.
+   */
+  async reportOutcome(
+    ctx: CallContext,
+    report: { readonly actionHash: Sha256Hex; readonly outcome: 'ok' | 'error'; readonly result?: Json; readonly message?: string },
+  ): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const records = await this.deps.store.readAuditForRun(ctx.runId);
+    const authorized = records.some((r) => r.type === 'action.authorized' && r.body['actionHash'] === report.actionHash);
+    if (!authorized) return { ok: false, reason: `action \`${report.actionHash}\` was not authorized in run \`${ctx.runId}\`` };
+    const already = records.some((r) => r.type === 'action.executed' && r.body['actionHash'] === report.actionHash && r.body['reportedBy'] === 'caller');
+    if (already) return { ok: false, reason: `the outcome of action \`${report.actionHash}\` was already reported` };
+    const resultRef = report.result === undefined ? null : this.deps.audit.payloadRef(report.result, ctx.labels.classification);
+    await this.deps.audit.append(ctx, [
+      {
+        type: 'action.executed',
+        body: {
+          actionHash: report.actionHash,
+          outcome: report.outcome,
+          reportedBy: 'caller',
+          resultHash: resultRef?.hash ?? null,
+          ...(report.message ? { message: report.message.slice(0, 2000) } : {}),
+        },
+        ...(resultRef ? { payloads: [resultRef] } : {}),
+      },
+    ]);
+    return { ok: true };
+  }
+
+  /** The most recent approval of this exact action in this run, if any. */
+  private async latestApproval(runId: RunId, hash: Sha256Hex): Promise<ApprovalRecord | null> {
+    const all = await this.deps.store.listApprovals({ runId });
+    let latest: ApprovalRecord | null = null;
+    for (const a of all) if (a.actionHash === hash && (!latest || a.createdAt >= latest.createdAt)) latest = a;
+    return latest;
+  }
+
   /** The pure decision, fed with the contract and the run's labels. */
   private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject): Decision {
     return decide(this.deps.policies, {
@@ -341,6 +412,12 @@ export class Gateway {
     approvalId: ApprovalId | null,
   ): Promise<GatewayOutcome> {
     const { audit, connectors } = this.deps;
+    if (ctx.mode === 'authorize') {
+      await audit.append(ctx, [
+        { type: 'action.authorized', body: { tool: contract.name, actionHash: hash, approvalId, executor: 'caller' } },
+      ]);
+      return { kind: 'authorized', actionHash: hash, decision, approvalId };
+    }
     const connector = connectors.get(contract.connector);
     const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);
     const timeoutMs = contract.timeoutMs ?? this.connectorTimeout(contract.connector);

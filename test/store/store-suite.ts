@@ -107,6 +107,15 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await store.readAudit(4, 10)).toEqual([]);
       });
 
+      it('reads the records of one run, in order, and none of the others', async () => {
+        await store.appendAudit([draft(1, { runId: 'run_a' }), draft(2, { runId: 'run_b' })]);
+        await store.appendAudit([draft(3, { runId: null }), draft(4, { runId: 'run_a' })]);
+        const a = await store.readAuditForRun('run_a');
+        expect(a.map((r) => r.seq)).toEqual([1, 4]);
+        expect(a).toEqual((await allAudit(store)).filter((r) => r.runId === 'run_a'));
+        expect(await store.readAuditForRun('run_none')).toEqual([]);
+      });
+
       it('continues the chain across calls and verifies', async () => {
         for (let i = 0; i < 5; i++) await store.appendAudit([draft(i), draft(i + 100)]);
         const verdict = await verifyChain(await allAudit(store));

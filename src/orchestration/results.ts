@@ -1,0 +1,40 @@
+// What an agent is told about each gateway outcome: the same words whether it is Airlock's model or an external agent.
+import type { Json } from '../types.js';
+import type { GatewayOutcome } from '../tools/gateway.js';
+import type { ToolResultStatus } from './model.js';
+
+/** What the model is told about an outcome. Denials carry their reasons so the agent can change course. */
+export function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; content: Json } {
+  switch (outcome.kind) {
+    case 'executed':
+      return { status: 'ok', content: outcome.result };
+    case 'denied':
+      return { status: 'denied', content: { error: 'denied by policy', reasons: [...outcome.reasons], policies: [...outcome.policyIds] } };
+    case 'invalid':
+      return { status: 'invalid', content: { error: 'invalid arguments', problems: [...outcome.errors] } };
+    case 'suggested':
+      return { status: 'suggested', content: { note: 'recorded as a suggestion for a human; not executed at this autonomy tier' } };
+    case 'failed':
+      // A crash or time-out after the call was sent leaves the effect unknown: say so, so the agent does not retry blindly.
+      return {
+        status: 'failed',
+        content:
+          outcome.failure === 'tool-error'
+            ? { error: outcome.message }
+            : { error: outcome.message, outcome: 'unknown', advice: 'the effect may or may not have happened; check before retrying' },
+      };
+    case 'authorized':
+      return { status: 'ok', content: { authorized: true, actionHash: outcome.actionHash, approvalId: outcome.approvalId } };
+    case 'pending-approval':
+      return {
+        status: 'pending',
+        content: {
+          pending: 'approval required',
+          approvalId: outcome.approvalId,
+          level: outcome.level,
+          reasons: [...outcome.decision.basis.reasons],
+          next: 'a person must approve it; call again with exactly the same arguments once approved, and it executes once',
+        },
+      };
+  }
+}
