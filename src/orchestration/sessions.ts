@@ -111,7 +111,7 @@ export class Sessions {
   }
 
   /** Sends one proposal through the gateway for an external run and records it in the run. */
-  async call(runId: RunId, principal: Principal, proposal: Proposal): Promise<SessionCallResult> {
+  async call(runId: RunId, principal: Principal, proposal: Proposal, mode: 'execute' | 'authorize' = 'execute'): Promise<SessionCallResult> {
     const loaded = await this.owned(runId, principal);
     if ('kind' in loaded) return loaded;
     const { run, state, workflow } = loaded;
@@ -131,7 +131,7 @@ export class Sessions {
     this.inFlight.set(runId, busy + 1);
     try {
       const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
-      const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps };
+      const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps, mode };
       const outcome = await this.deps.gateway.propose(ctx, proposal);
       await this.record(runId, proposal, outcome);
       return outcome;
@@ -140,6 +140,19 @@ export class Sessions {
       if (n <= 0) this.inFlight.delete(runId);
       else this.inFlight.set(runId, n);
     }
+  }
+
+  /** Records the outcome of an action the caller executed itself (after an `authorize` call). */
+  async report(
+    runId: RunId,
+    principal: Principal,
+    report: Parameters<Gateway['reportOutcome']>[1],
+  ): Promise<{ ok: true } | { ok: false; reason: string } | SessionRefusal> {
+    const loaded = await this.owned(runId, principal);
+    if ('kind' in loaded) return loaded;
+    const { state, workflow } = loaded;
+    const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
+    return this.deps.gateway.reportOutcome({ runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps }, report);
   }
 
   /** Ends an external run: verified when every probe passed, unverified when one failed. */
