@@ -58,7 +58,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path));
   const now = opts.now ?? (() => new Date());
   const audit = new AuditWriter(store, auditKey(stateDir), now);
-  const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir);
+  const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir, workspace.tools.values());
   const principal = principalLookup(workspace);
   const gateway = new Gateway({
     workspace,

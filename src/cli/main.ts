@@ -18,6 +18,7 @@ import { TIERS, type Tier } from '../types.js';
 import { AIRLOCK_ROOT } from '../util/package-root.js';
 import { bold, dim, green, red, renderApproval, renderRuns, renderTimeline, statusColor, yellow } from './render.js';
 import { resetAcme } from '../demo/acme/db.js';
+import { registerKeysCommand } from './commands/keys.js';
 import type { RunState } from '../orchestration/run-machine.js';
 
 /** The bundled demo workspace. */
@@ -335,6 +336,46 @@ export function buildProgram(): Command {
         out(`run ${run.id}: ${statusColor(run.status)}`);
       });
     });
+
+  program
+    .command('serve')
+    .description('serve the MCP endpoint (/mcp, Streamable HTTP) and the JSON API (/v1) for external agents')
+    .option('--host <host>', 'interface to listen on (default: server.host, 127.0.0.1)')
+    .option('--port <port>', 'port (default: server.port, 8787; 0 picks a free one)')
+    .action(async (o: { host?: string; port?: string }) => {
+      const port = o.port === undefined ? undefined : Number(o.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+        throw new AirlockError('input', `--port \`${o.port}\` is not a port number (0-65535)`);
+      }
+      await withAirlock(ws(), async (a) => {
+        const { startHttpServer } = await import('../server/serve.js');
+        const { mountApi } = await import('../server/mount.js');
+        const server = await startHttpServer(a, { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), mount: mountApi(a) });
+        out(`${green('airlock')} serving workspace ${a.workspace.file.name}`);
+        out(`  MCP (Streamable HTTP)  ${server.url}/mcp`);
+        out(`  JSON API               ${server.url}/v1   (OpenAPI: ${server.url}/openapi.json)`);
+        out(dim('  authenticate with `Authorization: Bearer <API key or JWT>`; Ctrl-C stops'));
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await server.close();
+      }, traceOpt());
+    });
+
+  program
+    .command('mcp')
+    .description('serve MCP over stdio for a local client, as `server.stdioPrincipal`')
+    .option('--workflow <name>', 'the workflow (default: the principal\'s only one)')
+    .action(async (o: { workflow?: string }) => {
+      await withAirlock(ws(), async (a) => {
+        const { runStdioMcp } = await import('../server/serve.js');
+        const { closed } = await runStdioMcp(a, o.workflow);
+        await closed;
+      });
+    });
+
+  registerKeysCommand(program, { out, workspaceDir: ws });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

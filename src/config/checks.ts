@@ -5,7 +5,7 @@ import type { AirlockError } from '../errors.js';
 import { OWNER_BOUNDARIES, type OwnerBoundary } from '../types.js';
 import { describeValue, errorText, located, valueAt, type YamlSource } from './issues.js';
 import { locate, type PathSegment } from './locate.js';
-import type { ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
+import type { ConnectorConfig, ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
 
 const ajv = (() => {
   const a = new Ajv({ strict: false, allErrors: true, logger: false });
@@ -33,6 +33,9 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
   });
   const connectors = Object.keys(file.connectors);
   const exposedType = new Map<string, { type: CedarType; tool: string }>();
+  checkHttpConnectors(file, src, errors);
+  /** Per http connector: upstream name → the first tool calling it (one upstream, one request shape). */
+  const httpUpstreams = new Map<string, Map<string, ToolContract>>();
 
   file.tools.forEach((t, i) => {
     const at = (p: readonly PathSegment[], message: string, hint?: string, key = false): void => {
@@ -45,6 +48,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     // The input schema must be a valid JSON Schema for an object of arguments.
     const schemaOk = checkInputSchema(t, (p, m, h) => at(['inputSchema', ...p], m, h));
     const props = schemaOk ? propertiesOf(t.inputSchema) : undefined;
+    checkHttpTool(t, file.connectors[t.connector], props, httpUpstreams, at);
 
     for (const [field, type] of Object.entries(t.expose)) {
       const prop = props?.[field];
@@ -94,6 +98,124 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     }
   });
   return tools;
+}
+
+/** An http connector's `baseUrl` is a bare destination: no user info (credentials), query or fragment. */
+function checkHttpConnectors(file: WorkspaceFile, src: YamlSource, errors: AirlockError[]): void {
+  for (const [name, c] of Object.entries(file.connectors)) {
+    if (c.kind !== 'http') continue;
+    let url: URL;
+    try {
+      url = new URL(c.baseUrl);
+    } catch {
+      continue; // the schema already reported it
+    }
+    const where = ['connectors', name, 'baseUrl'];
+    if (url.username !== '' || url.password !== '') {
+      errors.push(located(src, where, `connector \`${name}\` has credentials in its \`baseUrl\``, 'remove them from the URL and add a header whose value comes from the environment: `headers: { Authorization: { env: NAME, prefix: "Bearer " } }`'));
+    }
+    if (url.search !== '' || url.hash !== '' || c.baseUrl.includes('?') || c.baseUrl.includes('#')) {
+      errors.push(located(src, where, `connector \`${name}\` has a query or fragment in its \`baseUrl\``, 'give the origin and base path only; a tool sends query parameters through `http.query`'));
+    }
+  }
+}
+
+/** One part of an `http.path` template: literal path text, or a `{name}` placeholder for an argument. */
+export type PathTemplatePart = { readonly literal: string } | { readonly arg: string };
+
+/**
+ * Splits an `http.path` template into literal text and `{name}` placeholders. Returns an error
+ * for an empty placeholder or an unmatched brace. Shared by the checks and the http connector.
+ */
+export function parsePathTemplate(template: string): readonly PathTemplatePart[] | { readonly error: string } {
+  const parts: PathTemplatePart[] = [];
+  const re = /\{([^{}]*)\}/g;
+  let last = 0;
+  for (let m = re.exec(template); m !== null; m = re.exec(template)) {
+    const literal = template.slice(last, m.index);
+    if (/[{}]/.test(literal)) return { error: 'an unmatched `{` or `}`' };
+    const arg = m[1] ?? '';
+    if (arg === '') return { error: 'an empty placeholder `{}`' };
+    if (literal !== '') parts.push({ literal });
+    parts.push({ arg });
+    last = m.index + m[0].length;
+  }
+  const rest = template.slice(last);
+  if (/[{}]/.test(rest)) return { error: 'an unmatched `{` or `}`' };
+  if (rest !== '') parts.push({ literal: rest });
+  return parts;
+}
+
+/** True for a path segment that URL parsers treat as `.` or `..` (also written with `%2e`). */
+export function isDotSegment(segment: string): boolean {
+  const s = segment.replace(/%2e/gi, '.');
+  return s === '.' || s === '..';
+}
+
+/**
+ * A tool of an `http` connector declares its request, and only such a tool does; the request
+ * names only arguments of the tool and sends every required one.
+ */
+function checkHttpTool(
+  t: ToolContract,
+  connector: ConnectorConfig | undefined,
+  props: Record<string, unknown> | undefined,
+  upstreams: Map<string, Map<string, ToolContract>>,
+  at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void,
+): void {
+  if (connector === undefined) return;
+  if (connector.kind !== 'http') {
+    if (t.http) at(['http'], `tool \`${t.name}\` declares an \`http\` request but its connector \`${t.connector}\` is of kind \`${connector.kind}\``, 'remove `http`, or use a connector of kind `http`', true);
+    return;
+  }
+  const spec = t.http;
+  if (!spec) {
+    at(['connector'], `tool \`${t.name}\` uses http connector \`${t.connector}\` but declares no \`http\` request`, 'add `http: { method: GET, path: /things/{id} }` (and `query` or `body` for the other arguments)');
+    return;
+  }
+  const upstream = t.upstream ?? t.name.slice(t.name.indexOf('.') + 1);
+  const byUpstream = upstreams.get(t.connector) ?? new Map<string, ToolContract>();
+  upstreams.set(t.connector, byUpstream);
+  const first = byUpstream.get(upstream);
+  if (first === undefined) byUpstream.set(upstream, t);
+  else if (JSON.stringify(first.http) !== JSON.stringify(spec)) {
+    at(['http'], `tool \`${t.name}\` and \`${first.name}\` both call upstream \`${upstream}\` of connector \`${t.connector}\` with different requests`, 'give each tool its own `upstream` name (the connector finds the request by that name)', true);
+  }
+
+  const placed = new Set<string>();
+  const parts = parsePathTemplate(spec.path);
+  if ('error' in parts) {
+    at(['http', 'path'], `path template \`${spec.path}\` has ${parts.error}`, 'write each placeholder as `{argument}`, naming an argument of the tool');
+  } else {
+    for (const p of parts) {
+      if (!('arg' in p)) continue;
+      placed.add(p.arg);
+      if (props !== undefined && !Object.hasOwn(props, p.arg)) {
+        at(['http', 'path'], `path placeholder \`{${p.arg}}\` is not a property of the tool's \`inputSchema\``, `add \`${p.arg}\` to \`inputSchema.properties\`, or use one of: ${Object.keys(props).map((k) => `\`{${k}}\``).join(', ') || 'none'}`);
+      }
+    }
+    if (spec.path.split('/').some(isDotSegment)) {
+      at(['http', 'path'], `path template \`${spec.path}\` has a \`.\` or \`..\` segment`, 'write the path the server expects, without `.` or `..` segments');
+    }
+  }
+  for (const key of ['query', 'body'] as const) {
+    spec[key].forEach((arg, j) => {
+      placed.add(arg);
+      if (props !== undefined && !Object.hasOwn(props, arg)) {
+        at(['http', key, j], `${key === 'query' ? 'query parameter' : 'body field'} \`${arg}\` is not a property of the tool's \`inputSchema\``, `add \`${arg}\` to \`inputSchema.properties\`, or remove it from \`http.${key}\``);
+      }
+    });
+  }
+  if (spec.method === 'GET' && spec.body.length > 0) {
+    at(['http', 'body'], 'a `GET` request cannot have a body', 'send these arguments in `http.query`, or use another method', true);
+  }
+  if (props !== undefined) {
+    const required = Array.isArray(t.inputSchema.required) ? t.inputSchema.required.map(String) : [];
+    const unsent = required.filter((r) => !placed.has(r));
+    if (unsent.length > 0) {
+      at(['http'], `required argument${unsent.length > 1 ? 's' : ''} ${unsent.map((r) => `\`${r}\``).join(', ')} of tool \`${t.name}\` ${unsent.length > 1 ? 'are' : 'is'} not sent in its request`, `place ${unsent.length > 1 ? 'each' : 'it'} in \`http.path\` (as \`{${unsent[0] ?? 'x'}}\`), \`http.query\` or \`http.body\``, true);
+    }
+  }
 }
 
 function checkInputSchema(t: ToolContract, at: (p: readonly PathSegment[], message: string, hint?: string) => void): boolean {

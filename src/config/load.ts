@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { AirlockError, AirlockErrors } from '../errors.js';
+import { identityIssues } from '../identity/config-check.js';
 import { checkTools, checkWorkflow } from './checks.js';
 import { errorText, located, parseYamlText, sortErrors, validate, type YamlSource } from './issues.js';
 import type { PathSegment } from './locate.js';
@@ -71,6 +72,7 @@ export async function loadWorkspace(dir: string): Promise<Workspace> {
 
   // The workspace file's own cross-references.
   const tools = checkTools(file, src, errors);
+  for (const i of identityIssues(file)) at(i.path, i.message, i.hint);
   const principals = new Map<string, { kind: string; index: number }>();
   file.identity.principals.forEach((p, i) => {
     if (principals.has(p.id)) at(['identity', 'principals', i, 'id'], `duplicate principal \`${p.id}\``, 'give each principal a unique `id`');

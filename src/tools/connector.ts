@@ -1,5 +1,5 @@
 // The connector seam: how the gateway reaches a real system. MCP over stdio today; HTTP and built-ins later.
-import type { Json } from '../types.js';
+import type { Json, JsonObject } from '../types.js';
 
 /** What a connector call produced. Failures are values: the gateway audits them and tells the agent. */
 export type ConnectorResult =
@@ -16,6 +16,13 @@ export interface UpstreamTool {
   readonly name: string;
   readonly description: string;
   readonly inputSchema: Json;
+  /**
+   * MCP tool annotations (`readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`)
+   * exactly as the upstream sent them: unverified claims, never a basis for trust.
+   */
+  readonly annotations?: JsonObject;
+  /** The upstream's JSON Schema of its structured result, when it declares one. */
+  readonly outputSchema?: Json;
 }
 
 export interface Connector {

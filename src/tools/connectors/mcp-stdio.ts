@@ -1,7 +1,7 @@
 // Connector to an MCP server started as a child process over stdio, with timeouts and restart after faults.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { Json } from '../../types.js';
+import type { Json, JsonObject } from '../../types.js';
 import type { Connector, ConnectorResult, UpstreamTool } from '../connector.js';
 
 /** How to start the server: already interpolated (no `${...}` left). */
@@ -136,7 +136,13 @@ export class McpStdioConnector implements Connector {
     do {
       const page = await client.listTools(cursor ? { cursor } : undefined);
       for (const t of page.tools) {
-        out.push({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Json });
+        out.push({
+          name: t.name,
+          description: t.description ?? '',
+          inputSchema: t.inputSchema as Json,
+          ...(t.annotations ? { annotations: t.annotations as JsonObject } : {}),
+          ...(t.outputSchema ? { outputSchema: t.outputSchema as Json } : {}),
+        });
       }
       cursor = page.nextCursor;
     } while (cursor);

@@ -1,7 +1,8 @@
 // The workspace's connectors, started on first use and closed together.
 import { AirlockError } from '../../errors.js';
-import type { ConnectorConfig } from '../../config/schema.js';
+import type { ConnectorConfig, ToolContract } from '../../config/schema.js';
 import type { Connector } from '../connector.js';
+import { HttpConnector } from './http.js';
 import { McpStdioConnector } from './mcp-stdio.js';
 import { AIRLOCK_ROOT } from '../../util/package-root.js';
 
@@ -16,10 +17,15 @@ export function interpolate(value: string, workspaceDir: string): string {
 /** Holds one live connector per configured name. */
 export class ConnectorPool {
   private readonly live = new Map<string, Connector>();
+  private readonly tools: readonly ToolContract[];
+  /** `tools`: the workspace's tool contracts; an `http` connector gets the ones it serves (their `http` requests). */
   constructor(
     private readonly configs: Readonly<Record<string, ConnectorConfig>>,
     private readonly workspaceDir: string,
-  ) {}
+    tools: Iterable<ToolContract> = [],
+  ) {
+    this.tools = [...tools];
+  }
 
   /** The connector named `name`, created on first use. */
   get(name: string): Connector {
@@ -27,8 +33,10 @@ export class ConnectorPool {
     if (existing) return existing;
     const cfg = this.configs[name];
     if (!cfg) throw new AirlockError('not-found', `connector \`${name}\` is not declared in the workspace`);
-    if (cfg.kind !== 'mcp-stdio') {
-      throw new AirlockError('config', `connector \`${name}\` is of kind \`${cfg.kind}\`, which this build cannot start`);
+    if (cfg.kind === 'http') {
+      const connector = new HttpConnector(name, cfg, this.tools.filter((t) => t.connector === name));
+      this.live.set(name, connector);
+      return connector;
     }
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(cfg.env)) env[k] = interpolate(v, this.workspaceDir);

@@ -1,0 +1,135 @@
+// Pure checks of the workspace's identity section, and resolving a `kind:id` or bare id to a declared principal.
+import type { PrincipalConfig, WorkspaceFile } from '../config/schema.js';
+import type { Principal, PrincipalKind } from '../types.js';
+
+/** One problem in the identity configuration, with the path inside airlock.yaml it is about. */
+export interface IdentityIssue {
+  /** Path inside airlock.yaml, e.g. `['identity', 'apiKeys', 0, 'principal']`. */
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/**
+ * JWS algorithms Airlock accepts for tokens: asymmetric signatures only. `none` and the HMAC
+ * family (HS256/384/512) are never allowed: a JWKS holds public keys, and an HMAC "verified"
+ * with a public key is forgeable by anyone (algorithm confusion).
+ */
+export const ASYMMETRIC_ALGORITHMS: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
+
+const KINDS: readonly PrincipalKind[] = ['user', 'agent', 'service'];
+
+/** A reference to a principal: `kind:id` (the kind must match) or a bare id. */
+export type PrincipalLookup =
+  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: false; readonly reason: 'undeclared' | 'wrong-kind'; readonly declaredKind?: PrincipalKind };
+
+/**
+ * Resolves `ref` (`agent:refund-bot` or `refund-bot`) to the declared principal, with its roles
+ * from the workspace. A `kind:` prefix must match the declared kind.
+ */
+export function resolvePrincipal(principals: readonly PrincipalConfig[], ref: string): PrincipalLookup {
+  let kind: PrincipalKind | undefined;
+  let id = ref;
+  const colon = ref.indexOf(':');
+  if (colon >= 0) {
+    const k = ref.slice(0, colon);
+    if (!(KINDS as readonly string[]).includes(k)) return { ok: false, reason: 'undeclared' };
+    kind = k as PrincipalKind;
+    id = ref.slice(colon + 1);
+  }
+  const declared = principals.find((p) => p.id === id);
+  if (declared === undefined) return { ok: false, reason: 'undeclared' };
+  if (kind !== undefined && declared.kind !== kind) return { ok: false, reason: 'wrong-kind', declaredKind: declared.kind };
+  return { ok: true, principal: Object.freeze({ kind: declared.kind, id: declared.id, roles: Object.freeze([...declared.roles]) }) };
+}
+
+/** True for hosts that never leave the machine (a JWKS there may be served over plain http). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Every problem in `identity` (and `server.stdioPrincipal`) that the schema alone cannot see:
+ * API keys naming undeclared principals, duplicate key ids or hashes, disallowed JWT algorithms,
+ * a JWKS URL over plain http to another machine. Pure: the JWKS file itself is read by
+ * `createAuthenticator`. `loadWorkspace` can turn each issue into a located error.
+ */
+export function identityIssues(file: WorkspaceFile): IdentityIssue[] {
+  const issues: IdentityIssue[] = [];
+  const { principals, apiKeys, jwt } = file.identity;
+  const declaredList = principals.map((p) => `${p.kind}:${p.id}`).join(', ');
+
+  const refIssue = (path: readonly (string | number)[], what: string, ref: string): void => {
+    const r = resolvePrincipal(principals, ref);
+    if (r.ok) return;
+    if (r.reason === 'wrong-kind') {
+      issues.push({
+        path,
+        message: `${what} names \`${ref}\`, but \`${ref.slice(ref.indexOf(':') + 1)}\` is declared with kind \`${r.declaredKind ?? '?'}\``,
+        hint: `write \`${r.declaredKind ?? 'kind'}:${ref.slice(ref.indexOf(':') + 1)}\`, or declare the principal you meant`,
+      });
+    } else {
+      issues.push({
+        path,
+        message: `${what} names principal \`${ref}\`, which is not declared`,
+        hint: `declare it under \`identity.principals\` (declared: ${declaredList})`,
+      });
+    }
+  };
+
+  const keyIds = new Map<string, number>();
+  const hashes = new Map<string, number>();
+  apiKeys.forEach((k, i) => {
+    refIssue(['identity', 'apiKeys', i, 'principal'], `api key \`${k.id}\``, k.principal);
+    const sameId = keyIds.get(k.id);
+    if (sameId !== undefined) {
+      issues.push({ path: ['identity', 'apiKeys', i, 'id'], message: `duplicate api key id \`${k.id}\` (also at \`identity.apiKeys[${sameId}]\`)`, hint: 'give each key a unique `id`: audit records name the key by it' });
+    } else keyIds.set(k.id, i);
+    const sameHash = hashes.get(k.sha256);
+    if (sameHash !== undefined) {
+      issues.push({ path: ['identity', 'apiKeys', i, 'sha256'], message: `api key \`${k.id}\` has the same hash as \`identity.apiKeys[${sameHash}]\``, hint: 'one key proves one principal: create a separate key with `airlock keys create`' });
+    } else hashes.set(k.sha256, i);
+  });
+
+  if (jwt !== undefined) {
+    if (jwt.algorithms.length === 0) {
+      issues.push({ path: ['identity', 'jwt', 'algorithms'], message: 'no JWT algorithm is allowed', hint: `list the algorithms your identity provider signs with, e.g. [RS256, ES256]` });
+    }
+    jwt.algorithms.forEach((alg, j) => {
+      if (ASYMMETRIC_ALGORITHMS.includes(alg)) return;
+      const why = alg.toLowerCase() === 'none' ? 'unsigned tokens are never accepted' : /^HS/i.test(alg) ? 'HMAC algorithms would let anyone holding the public JWKS forge tokens' : 'it is not an asymmetric JWS algorithm Airlock supports';
+      issues.push({ path: ['identity', 'jwt', 'algorithms', j], message: `JWT algorithm \`${alg}\` is not allowed: ${why}`, hint: `use one of: ${ASYMMETRIC_ALGORITHMS.join(', ')}` });
+    });
+    if (jwt.principalClaim === jwt.actorClaim) {
+      issues.push({ path: ['identity', 'jwt', 'actorClaim'], message: `\`actorClaim\` and \`principalClaim\` are both \`${jwt.principalClaim}\``, hint: 'the actor claim is RFC 8693 `act` (an object with `sub`); the principal claim is usually `sub`' });
+    }
+    if ('url' in jwt.jwks) {
+      const url = new URL(jwt.jwks.url);
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+        issues.push({
+          path: ['identity', 'jwt', 'jwks', 'url'],
+          message: `JWKS url \`${jwt.jwks.url}\` is not https`,
+          hint: 'signing keys fetched over plain http can be replaced in transit: use https (plain http only to 127.0.0.1 or localhost)',
+        });
+      }
+    }
+  }
+
+  const stdio = file.server.stdioPrincipal;
+  if (stdio !== undefined) refIssue(['server', 'stdioPrincipal'], '`server.stdioPrincipal`', stdio);
+  return issues;
+}

@@ -1,0 +1,136 @@
+// `airlock serve`: one HTTP server with the MCP endpoint (Streamable HTTP) and the JSON API, both
+// authenticated, size- and rate-limited, and both reaching the same sessions and gateway.
+import { randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Airlock } from '../airlock.js';
+import type { AuthResult } from '../identity/authenticate.js';
+import { principalRef } from '../identity/principal.js';
+import type { Principal } from '../types.js';
+import { createGovernedMcpServer, MCP_REFUSAL_CODES, type McpBinding } from './mcp.js';
+import { RateLimiter } from './limits.js';
+
+/** Checks an `Authorization` header; the door's only source of identity. */
+export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
+
+/** Extra routes mounted beside `/mcp` (the JSON API lives in api.ts). */
+export type MountRoutes = (app: Hono) => void;
+
+interface LiveSession {
+  readonly transport: WebStandardStreamableHTTPServerTransport;
+  readonly binding: McpBinding;
+}
+
+/** A JSON-RPC error response with an HTTP status. */
+function rpcError(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503, code: number, message: string, extra: Record<string, string> = {}): Response {
+  return c.json({ jsonrpc: '2.0', id: null, error: { code, message } }, status, extra);
+}
+
+function isToolCall(body: unknown): boolean {
+  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'tools/call';
+  return Array.isArray(body) ? body.some(one) : one(body);
+}
+
+function isInitialize(body: unknown): boolean {
+  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize';
+  return Array.isArray(body) ? body.some(one) : one(body);
+}
+
+/** The HTTP app: `/mcp`, `/healthz`, and whatever `mount` adds. Tests call `app.request()` in process. */
+export function createHttpApp(airlock: Airlock, authenticate: Authenticate, mount?: MountRoutes): { app: Hono; close: () => Promise<void> } {
+  const limits = airlock.workspace.file.server.limits;
+  const rate = new RateLimiter(limits.callsPerMinute);
+  const live = new Map<string, LiveSession>();
+  const app = new Hono();
+
+  app.get('/healthz', (c) => c.json({ ok: true, workspace: airlock.workspace.file.name, policySet: airlock.policies.policySetHash }));
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: limits.maxRequestBytes,
+      onError: (c) => rpcError(c, 413, -32013, `request body larger than ${limits.maxRequestBytes} bytes`),
+    }),
+  );
+
+  /** Audits a refusal at the door (no run may exist yet). */
+  const refuseAudited = async (principal: Principal | null, why: string, reason: string): Promise<void> => {
+    await airlock.audit.append({ runId: null, principal }, [{ type: 'request.refused', body: { door: 'mcp-http', why, reason } }]);
+  };
+
+  app.all('/mcp', async (c) => {
+    let auth: AuthResult;
+    try {
+      auth = await authenticate(c.req.header('authorization'));
+    } catch (err) {
+      // The identity provider's keys could not be fetched: the client's token may be fine.
+      return rpcError(c, 503, -32053, `cannot verify credentials right now: ${err instanceof Error ? err.message : String(err)}`, { 'Retry-After': '5' });
+    }
+    if (!auth.ok) {
+      await refuseAudited(null, 'unauthenticated', auth.error);
+      return rpcError(c, auth.status, auth.status === 401 ? -32001 : -32003, `${auth.error}${auth.hint ? ` (${auth.hint})` : ''}`, {
+        'WWW-Authenticate': 'Bearer realm="airlock"',
+      });
+    }
+    const principal = auth.principal;
+    let body: unknown;
+    if (c.req.method === 'POST') {
+      try {
+        body = await c.req.json();
+      } catch {
+        return rpcError(c, 400, -32700, 'the request body is not valid JSON');
+      }
+      if (isToolCall(body) && !rate.take(principalRef(principal), Date.now())) {
+        await refuseAudited(principal, 'rate-limit', `more than ${limits.callsPerMinute} calls per minute`);
+        return rpcError(c, 429, MCP_REFUSAL_CODES[429], `rate limit: at most ${limits.callsPerMinute} tool calls per minute for ${principalRef(principal)}`);
+      }
+    }
+    const sid = c.req.header('mcp-session-id');
+    if (sid) {
+      const session = live.get(sid);
+      if (!session) return rpcError(c, 404, -32004, `unknown MCP session \`${sid}\`; initialize a new one`);
+      // The session belongs to whoever opened it: every request must prove the same principal.
+      if (principalRef(session.binding.principal) !== principalRef(principal)) {
+        await refuseAudited(principal, 'session-hijack', `session of ${principalRef(session.binding.principal)}`);
+        return rpcError(c, 403, -32003, 'this MCP session belongs to another principal');
+      }
+      return session.transport.handleRequest(c.req.raw, body === undefined ? undefined : { parsedBody: body });
+    }
+    if (c.req.method !== 'POST' || !isInitialize(body)) {
+      return rpcError(c, 400, -32600, 'no `mcp-session-id`: the first request of a session must be `initialize`');
+    }
+    const wf = airlock.sessions.resolveWorkflow(principal, c.req.header('airlock-workflow'));
+    if ('kind' in wf) {
+      await refuseAudited(principal, 'no-workflow', wf.reason);
+      return rpcError(c, wf.status === 429 ? 429 : wf.status, MCP_REFUSAL_CODES[wf.status], wf.reason);
+    }
+    const run = await airlock.sessions.open(wf, principal, 'mcp-http', auth.onBehalfOf);
+    const binding: McpBinding = { principal, onBehalfOf: auth.onBehalfOf, workflow: wf, runId: run.id };
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: true,
+      onsessioninitialized: (id) => {
+        live.set(id, { transport, binding });
+      },
+      onsessionclosed: async (id) => {
+        live.delete(id);
+        await airlock.sessions.close(run.id, principal);
+      },
+    });
+    const server = createGovernedMcpServer(airlock, binding);
+    await server.connect(transport);
+    return transport.handleRequest(c.req.raw, { parsedBody: body });
+  });
+
+  mount?.(app);
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}`, hint: 'MCP is at /mcp; the JSON API under /v1' }, 404));
+
+  return {
+    app,
+    async close() {
+      for (const s of live.values()) await s.transport.close().catch(() => undefined);
+      live.clear();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// Test fixtures for the doors: an Acme copy with API keys for the agent and two approvers, and a stdio principal.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { generateApiKey } from '../../src/identity/api-keys.js';
+import { copyAcme } from '../helpers/workspace.js';
+
+export interface DoorWorkspace extends ReturnType<typeof copyAcme> {
+  /** Bearer keys by principal id: refund-bot (agent), dana and priya (approvers), sam. */
+  readonly keys: Readonly<Record<'refund-bot' | 'dana' | 'priya' | 'sam', string>>;
+}
+
+/** A private Acme workspace whose airlock.yaml declares API keys and `server.stdioPrincipal`. */
+export function doorWorkspace(extraYaml = ''): DoorWorkspace {
+  const ws = copyAcme();
+  const file = path.join(ws.dir, 'airlock.yaml');
+  const made = {
+    'refund-bot': { ...generateApiKey(), principal: 'agent:refund-bot' },
+    dana: { ...generateApiKey(), principal: 'user:dana' },
+    priya: { ...generateApiKey(), principal: 'user:priya' },
+    sam: { ...generateApiKey(), principal: 'user:sam' },
+  };
+  const keysYaml = Object.entries(made)
+    .map(([id, k]) => `    - { id: ${id}-key, principal: "${k.principal}", sha256: "${k.sha256}" }`)
+    .join('\n');
+  const text = readFileSync(file, 'utf8').replace(/^identity:\n/m, `identity:\n  apiKeys:\n${keysYaml}\n`);
+  writeFileSync(file, `${text}\nserver:\n  stdioPrincipal: agent:refund-bot\n${extraYaml}`);
+  return {
+    ...ws,
+    keys: { 'refund-bot': made['refund-bot'].key, dana: made.dana.key, priya: made.priya.key, sam: made.sam.key },
+  };
+}
