@@ -27,6 +27,10 @@ export class McpStdioConnector implements Connector {
   private closing: Promise<void> = Promise.resolve();
   /** Calls waiting on the current process; a protocol fault aborts them at once instead of letting them time out. */
   private readonly inflight = new Set<AbortController>();
+  /** Faults in a row (start failures, crashes, time-outs, protocol errors); a success resets it. */
+  private failures = 0;
+  /** No restart before this time (ms since epoch): a crashing server is not restarted in a tight loop. */
+  private retryAt = 0;
 
   constructor(name: string, launch: StdioLaunch) {
     this.name = name;
@@ -76,6 +80,16 @@ export class McpStdioConnector implements Connector {
     }
   }
 
+  /**
+   * Counts a fault and sets when the next restart may happen: the first restart is immediate, then
+   * 250 ms, 500 ms, 1 s ... up to 30 s between attempts.
+   */
+  private noteFault(): void {
+    this.failures++;
+    const delay = this.failures <= 1 ? 0 : Math.min(30_000, 250 * 2 ** (this.failures - 2));
+    this.retryAt = Date.now() + delay;
+  }
+
   /** Drops the current process so the next call starts a fresh one. */
   private async discard(): Promise<void> {
     const c = this.client;
@@ -91,9 +105,18 @@ export class McpStdioConnector implements Connector {
     opts: { timeoutMs: number },
   ): Promise<ConnectorResult> {
     let client: Client;
+    const wait = this.client ? 0 : this.retryAt - Date.now();
+    if (wait > 0) {
+      return {
+        ok: false,
+        failure: 'crash',
+        message: `connector \`${this.name}\` failed ${this.failures} times in a row; next restart in ${wait} ms${this.stderrHint()}`,
+      };
+    }
     try {
       client = await this.connect();
     } catch (err) {
+      this.noteFault();
       return { ok: false, failure: 'crash', message: `could not start connector \`${this.name}\`: ${describe(err)}${this.stderrHint()}` };
     }
     const abort = new AbortController();
@@ -108,6 +131,7 @@ export class McpStdioConnector implements Connector {
             .map((c: { type: string; text?: string }) => (c.type === 'text' ? (c.text ?? '') : ''))
             .join('\n')
         : '';
+      this.failures = 0;
       if (res.isError) return { ok: false, failure: 'tool-error', message: text || 'the tool reported an error' };
       const structured = (res.structuredContent ?? parseJsonOr(text)) as Json;
       return { ok: true, content: structured, text };
@@ -122,6 +146,7 @@ export class McpStdioConnector implements Connector {
           : /closed|EPIPE|exited|not connected/i.test(message)
             ? 'crash'
             : 'protocol';
+      this.noteFault();
       await this.discard();
       return { ok: false, failure, message: `connector \`${this.name}\` ${failure}: ${message}${this.stderrHint()}` };
     } finally {
