@@ -75,6 +75,14 @@ export const connectorSchema = z.discriminatedUnion('kind', [
     timeoutMs: z.number().int().positive().max(600_000).default(10_000),
   }),
   z.strictObject({
+    /**
+     * Tools that run in the caller's own process (wrapped with the Airlock SDK): Airlock decides and
+     * records; the caller executes and reports the outcome. Airlock never calls them itself.
+     */
+    kind: z.literal('in-process'),
+    description: z.string().optional(),
+  }),
+  z.strictObject({
     kind: z.literal('http'),
     /** The one destination this connector may reach; the agent can never change the host. */
     baseUrl: z.url({ protocol: /^https?$/ }).describe('The only origin (and base path) this connector may call; arguments never change it.'),

@@ -496,7 +496,8 @@ export class Gateway {
   }
 
   private connectorTimeout(name: string): number {
-    return this.deps.workspace.file.connectors[name]?.timeoutMs ?? 10_000;
+    const cfg = this.deps.workspace.file.connectors[name];
+    return cfg && 'timeoutMs' in cfg ? cfg.timeoutMs : 10_000;
   }
 }
 

@@ -328,7 +328,7 @@ describe('the acme example', () => {
     const file = path.join(ws.dir, 'airlock.yaml');
     expectError(errors, { file, ...positionOf(text, '2', 'version: '), path: 'version', message: 'expected `1`, found the number `2`' });
     expectError(errors, { file, ...positionOf(text, 'support-agent', 'roles: '), path: 'identity.principals[0].roles', message: 'expected a list' });
-    expectError(errors, { file, ...positionOf(text, 'mcp-http'), path: 'connectors.crm.kind', message: 'expected `kind` to be one of `mcp-stdio`, `http`, found the string `mcp-http`' });
+    expectError(errors, { file, ...positionOf(text, 'mcp-http'), path: 'connectors.crm.kind', message: 'expected `kind` to be one of `mcp-stdio`, `in-process`, `http`, found the string `mcp-http`' });
     expect(errors).toHaveLength(3);
   });
 

@@ -4,6 +4,7 @@ import type { ConnectorConfig, ToolContract } from '../../config/schema.js';
 import type { Connector } from '../connector.js';
 import { HttpConnector } from './http.js';
 import { McpStdioConnector } from './mcp-stdio.js';
+import { InProcessConnector } from './in-process.js';
 import { AIRLOCK_ROOT } from '../../util/package-root.js';
 
 
@@ -33,6 +34,11 @@ export class ConnectorPool {
     if (existing) return existing;
     const cfg = this.configs[name];
     if (!cfg) throw new AirlockError('not-found', `connector \`${name}\` is not declared in the workspace`);
+    if (cfg.kind === 'in-process') {
+      const connector = new InProcessConnector(name);
+      this.live.set(name, connector);
+      return connector;
+    }
     if (cfg.kind === 'http') {
       const connector = new HttpConnector(name, cfg, this.tools.filter((t) => t.connector === name));
       this.live.set(name, connector);
