@@ -12,6 +12,7 @@ import type { Store } from './store/store.js';
 import { AuditWriter } from './audit/writer.js';
 import { ConnectorPool } from './tools/connectors/pool.js';
 import { Gateway } from './tools/gateway.js';
+import { DriftGuard } from './tools/drift.js';
 import { Runner } from './orchestration/runner.js';
 import { modelFor } from './routing/route.js';
 import { Sessions } from './orchestration/sessions.js';
@@ -61,6 +62,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir, workspace.tools.values());
   const principal = principalLookup(workspace);
   const gateway = new Gateway({
+    driftGuard: new DriftGuard({ connectors, contracts: workspace.tools.values() }),
     workspace,
     policies,
     store,

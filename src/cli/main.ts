@@ -19,6 +19,7 @@ import { AIRLOCK_ROOT } from '../util/package-root.js';
 import { bold, dim, green, red, renderApproval, renderRuns, renderTimeline, statusColor, yellow } from './render.js';
 import { resetAcme } from '../demo/acme/db.js';
 import { registerKeysCommand } from './commands/keys.js';
+import { registerToolsCommand } from './commands/tools.js';
 import type { RunState } from '../orchestration/run-machine.js';
 
 /** The bundled demo workspace. */
@@ -376,6 +377,7 @@ export function buildProgram(): Command {
     });
 
   registerKeysCommand(program, { out, workspaceDir: ws });
+  registerToolsCommand(program, { out, workspaceDir: ws });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

@@ -226,6 +226,9 @@ export type DriftVerdict =
       readonly reason: string;
       readonly code: 'drift' | 'missing-upstream' | 'unverifiable' | 'unreviewed';
       readonly details: readonly string[];
+      /** For `drift`: the reviewed and the live definition hashes (for the audit record). */
+      readonly reviewed?: string;
+      readonly live?: string;
     };
 
 export interface DriftGuardOptions {
@@ -322,6 +325,8 @@ export class DriftGuard {
             `tool \`${c.name}\`: the upstream definition of \`${upstreamToolName}\` on connector \`${connectorName}\` changed since review${parts}; ` +
             `denied until re-reviewed (\`airlock tools check ${connectorName}\`)`,
           details: [`reviewed ${entry.reviewed}, live ${entry.live}`, ...entry.details],
+          reviewed: entry.reviewed,
+          live: entry.live,
         };
       }
     }

@@ -22,6 +22,7 @@ import { joinLabels } from '../context/labels.js';
 import { checkExpectations, type CheckOutcome } from '../verification/checks.js';
 import { resolveTemplate } from './template.js';
 import { jsonProblem } from '../util/json.js';
+import type { DriftGuard } from './drift.js';
 import type { ConnectorPool } from './connectors/pool.js';
 import { ArgumentValidator } from './validate.js';
 import { AuditWriter, principalRef, type AuditItem } from '../audit/writer.js';
@@ -94,6 +95,8 @@ export interface GatewayDeps {
   readonly audit: AuditWriter;
   readonly now: () => Date;
   readonly newApprovalId: () => ApprovalId;
+  /** Compares reviewed upstream definitions with the live ones (tool drift); absent: no check. */
+  readonly driftGuard?: Pick<DriftGuard, 'checkContract' | 'invalidate'>;
 }
 
 /**
@@ -162,6 +165,19 @@ export class Gateway {
       ]);
       span.setAttribute('airlock.decision', 'invalid');
       return { kind: 'invalid', errors };
+    }
+    // A tool whose upstream definition changed since review is denied before anyone is asked to approve it.
+    const drift = await this.deps.driftGuard?.checkContract(contract);
+    if (drift && !drift.ok) {
+      await audit.append(ctx, [
+        { type: 'action.intent', body: { tool: contract.name, step: ctx.step, toolDefHash, argsHash: argsRef.hash }, payloads: [argsRef] },
+        {
+          type: 'action.not-executed',
+          body: { tool: contract.name, step: ctx.step, why: 'tool-drift', code: drift.code, reasons: [drift.reason], reviewedUpstream: drift.reviewed ?? null, liveUpstream: drift.live ?? null },
+        },
+      ]);
+      span.setAttribute('airlock.decision', 'deny');
+      return { kind: 'denied', reasons: [drift.reason], policyIds: [], actionHash: null };
     }
     const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
     const decision = this.decideFor(ctx, contract, proposal.args);
@@ -412,6 +428,14 @@ export class Gateway {
     approvalId: ApprovalId | null,
   ): Promise<GatewayOutcome> {
     const { audit, connectors } = this.deps;
+    // Checked again closest to the call: this also covers approved actions executed later.
+    const drift = await this.deps.driftGuard?.checkContract(contract);
+    if (drift && !drift.ok) {
+      await audit.append(ctx, [
+        { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, approvalId, why: 'tool-drift', code: drift.code, reasons: [drift.reason] } },
+      ]);
+      return { kind: 'denied', reasons: [drift.reason], policyIds: [], actionHash: hash };
+    }
     if (ctx.mode === 'authorize') {
       await audit.append(ctx, [
         { type: 'action.authorized', body: { tool: contract.name, actionHash: hash, approvalId, executor: 'caller' } },
@@ -423,6 +447,8 @@ export class Gateway {
     const timeoutMs = contract.timeoutMs ?? this.connectorTimeout(contract.connector);
     const res = await connector.call(upstream, args, { timeoutMs });
     if (!res.ok) {
+      // A restarted process may be a new version of the server: list its tools afresh next time.
+      if (res.failure !== 'tool-error') this.deps.driftGuard?.invalidate(contract.connector);
       await audit.append(ctx, [
         { type: 'action.executed', body: { tool: contract.name, actionHash: hash, approvalId, outcome: 'error', failure: res.failure, message: res.message } },
       ]);
