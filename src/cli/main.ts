@@ -350,8 +350,7 @@ export function buildProgram(): Command {
       }
       await withAirlock(ws(), async (a) => {
         const { startHttpServer } = await import('../server/serve.js');
-        const { mountApi } = await import('../server/mount.js');
-        const server = await startHttpServer(a, { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), mount: mountApi(a) });
+        const server = await startHttpServer(a, { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}) });
         out(`${green('airlock')} serving workspace ${a.workspace.file.name}`);
         out(`  MCP (Streamable HTTP)  ${server.url}/mcp`);
         out(`  JSON API               ${server.url}/v1   (OpenAPI: ${server.url}/openapi.json)`);

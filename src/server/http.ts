@@ -14,8 +14,8 @@ import { RateLimiter } from './limits.js';
 /** Checks an `Authorization` header; the door's only source of identity. */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
 
-/** Extra routes mounted beside `/mcp` (the JSON API lives in api.ts). */
-export type MountRoutes = (app: Hono) => void;
+/** Extra routes mounted beside `/mcp` (the JSON API lives in api.ts), sharing authentication and the rate budget. */
+export type MountRoutes = (app: Hono, shared: { authenticate: Authenticate; rateLimiter: RateLimiter }) => void;
 
 interface LiveSession {
   readonly transport: WebStandardStreamableHTTPServerTransport;
@@ -47,10 +47,14 @@ export function createHttpApp(airlock: Airlock, authenticate: Authenticate, moun
   app.get('/healthz', (c) => c.json({ ok: true, workspace: airlock.workspace.file.name, policySet: airlock.policies.policySetHash }));
 
   app.use(
-    '*',
+    '/mcp',
     bodyLimit({
       maxSize: limits.maxRequestBytes,
-      onError: (c) => rpcError(c, 413, -32013, `request body larger than ${limits.maxRequestBytes} bytes`),
+      onError: async (c) => {
+        // Audited like every refusal at the door (before authentication, so no principal yet).
+        await airlock.audit.append({ runId: null, principal: null }, [{ type: 'request.refused', body: { door: 'http', why: 'too-large', reason: `request body larger than ${limits.maxRequestBytes} bytes`, path: c.req.path } }]);
+        return rpcError(c, 413, -32013, `request body larger than ${limits.maxRequestBytes} bytes`);
+      },
     }),
   );
 
@@ -68,7 +72,7 @@ export function createHttpApp(airlock: Airlock, authenticate: Authenticate, moun
       return rpcError(c, 503, -32053, `cannot verify credentials right now: ${err instanceof Error ? err.message : String(err)}`, { 'Retry-After': '5' });
     }
     if (!auth.ok) {
-      await refuseAudited(null, 'unauthenticated', auth.error);
+      // Not audited: an unauthenticated caller must not be able to write to the chained log.
       return rpcError(c, auth.status, auth.status === 401 ? -32001 : -32003, `${auth.error}${auth.hint ? ` (${auth.hint})` : ''}`, {
         'WWW-Authenticate': 'Bearer realm="airlock"',
       });
@@ -123,7 +127,7 @@ export function createHttpApp(airlock: Airlock, authenticate: Authenticate, moun
     return transport.handleRequest(c.req.raw, { parsedBody: body });
   });
 
-  mount?.(app);
+  mount?.(app, { authenticate, rateLimiter: rate });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}`, hint: 'MCP is at /mcp; the JSON API under /v1' }, 404));
 
   return {

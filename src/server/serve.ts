@@ -7,6 +7,7 @@ import { AirlockError } from '../errors.js';
 import { createAuthenticator } from '../identity/authenticate.js';
 import { createGovernedMcpServer } from './mcp.js';
 import { createHttpApp, type MountRoutes } from './http.js';
+import { mountApi } from './mount.js';
 
 /** A listening server: its base URL and how to stop it. */
 export interface RunningServer {
@@ -14,13 +15,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the HTTP doors on `host:port` (port 0 picks a free one). */
+/** Starts the HTTP doors on `host:port` (port 0 picks a free one): `/mcp`, and `/v1` + `/openapi.json` unless `mount` says otherwise. */
 export async function startHttpServer(
   airlock: Airlock,
   opts: { host?: string; port?: number; mount?: MountRoutes } = {},
 ): Promise<RunningServer> {
   const authenticator = createAuthenticator(airlock.workspace);
-  const { app, close } = createHttpApp(airlock, (h) => authenticator.authenticate(h), opts.mount);
+  const { app, close } = createHttpApp(airlock, (h) => authenticator.authenticate(h), opts.mount ?? mountApi(airlock));
   const host = opts.host ?? airlock.workspace.file.server.host;
   const port = opts.port ?? airlock.workspace.file.server.port;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
