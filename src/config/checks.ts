@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { AirlockError } from '../errors.js';
 import { OWNER_BOUNDARIES, type OwnerBoundary } from '../types.js';
+import { templateVars } from '../tools/uri-template.js';
 import { describeValue, errorText, located, valueAt, type YamlSource } from './issues.js';
 import { locate, type PathSegment } from './locate.js';
 import type { ConnectorConfig, ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
@@ -49,6 +50,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     const schemaOk = checkInputSchema(t, (p, m, h) => at(['inputSchema', ...p], m, h));
     const props = schemaOk ? propertiesOf(t.inputSchema) : undefined;
     checkHttpTool(t, file.connectors[t.connector], props, httpUpstreams, at);
+    checkResourceOrPrompt(t, file.connectors[t.connector], t.inputSchema, props, at);
 
     for (const [field, type] of Object.entries(t.expose)) {
       const prop = props?.[field];
@@ -388,3 +390,38 @@ export function checkWorkflow(
   }
 }
 
+
+/**
+ * A resource contract's template variables are exactly its required arguments; a prompt's
+ * arguments are strings (MCP prompt arguments are); both need an MCP upstream.
+ */
+function checkResourceOrPrompt(
+  t: ToolContract,
+  connector: WorkspaceFile['connectors'][string] | undefined,
+  schema: Record<string, unknown>,
+  props: Record<string, unknown> | undefined,
+  at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void,
+): void {
+  if (!t.resource && !t.prompt) return;
+  const field = t.resource ? 'resource' : 'prompt';
+  if (connector && connector.kind !== 'mcp-stdio') {
+    at([field], `\`${field}\` needs an MCP connector; \`${t.connector}\` is \`${connector.kind}\``, 'use a tool contract (`http:`) for HTTP APIs');
+  }
+  if (props === undefined) return;
+  const required = Array.isArray(schema['required']) ? (schema['required'] as unknown[]).map(String) : [];
+  if (t.resource) {
+    const vars = templateVars(t.resource);
+    for (const v of vars) {
+      if (!(v in props)) at(['resource'], `template variable \`{${v}}\` is not a property of the tool's \`inputSchema\``, `add \`${v}\` to \`inputSchema.properties\` and \`required\``);
+      else if (!required.includes(v)) at(['resource'], `template variable \`{${v}}\` must be a required argument`, `add \`${v}\` to \`inputSchema.required\``);
+    }
+    for (const name of Object.keys(props)) {
+      if (!vars.includes(name)) at(['inputSchema', 'properties', name], `argument \`${name}\` does not appear in the resource template \`${t.resource}\``, 'every argument of a resource contract is a template variable', true);
+    }
+  } else {
+    for (const [name, prop] of Object.entries(props)) {
+      const type = (prop as { type?: unknown } | null)?.type;
+      if (type !== 'string') at(['inputSchema', 'properties', name], `prompt argument \`${name}\` must be a string (MCP prompt arguments are strings)`, 'declare it with `type: string`', true);
+    }
+  }
+}

@@ -147,6 +147,13 @@ export const toolContractSchema = z
     /** For `http` connectors: the request this tool makes. */
     http: httpToolSchema.optional(),
     /**
+     * For MCP upstreams: this contract governs reading the upstream's resources whose URI matches
+     * this template (`{name}` is one segment and an argument of the input schema), not a tool call.
+     */
+    resource: z.string().min(1).optional(),
+    /** For MCP upstreams: this contract governs getting the upstream prompt of this name, not a tool call. */
+    prompt: z.string().min(1).optional(),
+    /**
      * For MCP upstreams: SHA-256 of the upstream's tool definition (name, description, input schema,
      * annotations) when a human reviewed this contract. A different live definition is drift: denied
      * until re-reviewed. Written by `airlock tools import`.
@@ -154,6 +161,13 @@ export const toolContractSchema = z
     reviewedUpstream: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256').optional(),
   })
   .superRefine((t, ctx) => {
+    const kinds = [t.http && 'http', t.resource && 'resource', t.prompt && 'prompt'].filter(Boolean);
+    if (kinds.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [String(kinds[1])], message: `a contract governs one thing: it cannot have both \`${String(kinds[0])}\` and \`${String(kinds[1])}\`` });
+    }
+    if ((t.resource || t.prompt) && t.effect !== 'read') {
+      ctx.addIssue({ code: 'custom', path: ['effect'], message: `reading a resource or getting a prompt is a \`read\`, not \`${t.effect}\`` });
+    }
     // `params.hint` travels to the error's hint (see issues.ts).
     if (t.effect !== 'read' && !t.compensation && !t.irreversible) {
       ctx.addIssue({

@@ -1,7 +1,7 @@
 // Runs driven by external agents (over MCP, the HTTP API or the SDK): the same gateway, budgets,
 // labels and audit as Airlock's own loop, with the agent's calls recorded instead of a model's.
 import { AirlockError } from '../errors.js';
-import type { WorkflowConfig, Workspace } from '../config/schema.js';
+import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { Json, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
@@ -86,14 +86,20 @@ export class Sessions {
     return record;
   }
 
-  /** The tools this run's agent may see: its workflow's, filtered by policy scope, described by the reviewed contracts. */
-  tools(workflow: WorkflowConfig, principal: Principal): ToolView[] {
+  /** The contracts of `workflow` that `principal` may see (policy scope), tools, resources and prompts alike. */
+  visibleContracts(workflow: WorkflowConfig, principal: Principal): ToolContract[] {
     return workflow.tools.flatMap((name) => {
       const c = this.deps.workspace.tools.get(name);
-      if (!c || !this.deps.visibility.visible(principal, c, workflow.name, workflow.tier)) return [];
-      // Tool poisoning: agents see the reviewed contract's description, never what an upstream says today.
-      return [{ name: c.name, description: c.description, inputSchema: c.inputSchema as Json }];
+      return c && this.deps.visibility.visible(principal, c, workflow.name, workflow.tier) ? [c] : [];
     });
+  }
+
+  /** The tools this run's agent may see: its workflow's, filtered by policy scope, described by the reviewed contracts. */
+  tools(workflow: WorkflowConfig, principal: Principal): ToolView[] {
+    return this.visibleContracts(workflow, principal)
+      .filter((c) => !c.resource && !c.prompt)
+      // Tool poisoning: agents see the reviewed contract's description, never what an upstream says today.
+      .map((c) => ({ name: c.name, description: c.description, inputSchema: c.inputSchema as Json }));
   }
 
   /** Loads a run and checks that `principal` drives it and it is still running. */

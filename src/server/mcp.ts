@@ -3,13 +3,22 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  ReadResourceRequestSchema,
   type CallToolResult,
+  type GetPromptResult,
+  type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Airlock } from '../airlock.js';
 import type { WorkflowConfig } from '../config/schema.js';
-import type { JsonObject, Principal, RunId } from '../types.js';
+import type { Json, JsonObject, Principal, RunId } from '../types.js';
+import { matchTemplate } from '../tools/uri-template.js';
 import type { SessionCallResult, SessionRefusal } from '../orchestration/sessions.js';
 import { toResult } from '../orchestration/results.js';
 
@@ -73,7 +82,7 @@ export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): 
   const server = new Server(
     { name: 'airlock', version: '0.1.0', title: `Airlock: ${binding.workflow.name}` },
     {
-      capabilities: { tools: { listChanged: false } },
+      capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} },
       instructions:
         `Tools of workflow ${binding.workflow.name}, governed by Airlock: every call is decided by policy, ` +
         'may need a person to approve it, and is audited. A denied call says why; do not try to work around it.',
@@ -97,6 +106,95 @@ export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): 
     });
     if (outcome.kind === 'refused') throw refusalError(outcome);
     return toCallToolResult(outcome);
+  });
+
+  // Resources and prompts go through the same decision point: reading a classified resource is an action.
+  const owned = async () => {
+    const run = await airlock.sessions.owned(binding.runId, binding.principal);
+    if ('kind' in run) throw refusalError(run);
+  };
+  const visible = () => airlock.sessions.visibleContracts(binding.workflow, binding.principal);
+  /** Runs a resource read or prompt through the gateway; anything but execution is a JSON-RPC error saying why. */
+  const governed = async (tool: string, args: JsonObject): Promise<Json> => {
+    const outcome = await airlock.sessions.call(binding.runId, binding.principal, { tool, args });
+    if (outcome.kind === 'refused') throw refusalError(outcome);
+    if (outcome.kind === 'executed') return outcome.result;
+    const why = toCallToolResult(outcome).content[0];
+    throw new McpError(ErrorCode.InvalidRequest, why && why.type === 'text' ? why.text : outcome.kind, { airlock: toResult(outcome).content });
+  };
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => {
+    await owned();
+    const resources: { uri: string; name: string; description?: string; mimeType?: string }[] = [];
+    for (const c of visible()) {
+      if (!c.resource) continue;
+      const connector = airlock.connectors.get(c.connector);
+      const listed = connector.listResources ? await connector.listResources() : [];
+      for (const r of listed) {
+        if (matchTemplate(c.resource, r.uri)) {
+          resources.push({ uri: r.uri, name: r.name, description: c.description, ...(r.mimeType ? { mimeType: r.mimeType } : {}) });
+        }
+      }
+    }
+    return { resources };
+  });
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
+    await owned();
+    return {
+      resourceTemplates: visible()
+        .filter((c) => c.resource)
+        .map((c) => ({ uriTemplate: c.resource as string, name: c.name, description: c.description })),
+    };
+  });
+  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+    await owned();
+    // The contract is found by the URI; a URI no contract of this workflow covers is unreachable.
+    for (const name of binding.workflow.tools) {
+      const c = airlock.workspace.tools.get(name);
+      const args = c?.resource ? matchTemplate(c.resource, req.params.uri) : null;
+      if (c && args) {
+        const result = (await governed(c.name, args)) as { contents?: unknown };
+        return { contents: (Array.isArray(result?.contents) ? result.contents : []) as ReadResourceResult['contents'] };
+      }
+    }
+    await airlock.audit.append({ runId: binding.runId, principal: binding.principal }, [
+      { type: 'action.not-executed', body: { resource: req.params.uri.slice(0, 500), why: 'unknown-tool', reasons: ['no resource contract of this workflow covers this URI (deny by default)'] } },
+    ]);
+    throw new McpError(ErrorCode.InvalidParams, `resource \`${req.params.uri.slice(0, 200)}\` is not declared for workflow \`${binding.workflow.name}\` (deny by default)`);
+  });
+  server.setRequestHandler(ListPromptsRequestSchema, async () => {
+    await owned();
+    return {
+      prompts: visible()
+        .filter((c) => c.prompt)
+        .map((c) => {
+          const schema = c.inputSchema as { properties?: Record<string, { description?: string }>; required?: string[] };
+          return {
+            name: c.name,
+            description: c.description,
+            arguments: Object.entries(schema.properties ?? {}).map(([arg, p]) => ({
+              name: arg,
+              ...(p.description ? { description: p.description } : {}),
+              required: (schema.required ?? []).includes(arg),
+            })),
+          };
+        }),
+    };
+  });
+  server.setRequestHandler(GetPromptRequestSchema, async (req) => {
+    await owned();
+    const c = airlock.workspace.tools.get(req.params.name);
+    if (!c?.prompt || !binding.workflow.tools.includes(c.name)) {
+      await airlock.audit.append({ runId: binding.runId, principal: binding.principal }, [
+        { type: 'action.not-executed', body: { prompt: req.params.name.slice(0, 200), why: 'unknown-tool', reasons: ['no prompt contract of this workflow has this name (deny by default)'] } },
+      ]);
+      throw new McpError(ErrorCode.InvalidParams, `prompt \`${req.params.name.slice(0, 200)}\` is not declared for workflow \`${binding.workflow.name}\` (deny by default)`);
+    }
+    const result = (await governed(req.params.name, (req.params.arguments ?? {}) as JsonObject)) as { description?: string; messages?: unknown };
+    return {
+      ...(typeof result?.description === 'string' ? { description: result.description } : {}),
+      messages: (Array.isArray(result?.messages) ? result.messages : []) as GetPromptResult['messages'],
+    };
   });
   return server;
 }

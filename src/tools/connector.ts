@@ -25,10 +25,23 @@ export interface UpstreamTool {
   readonly outputSchema?: Json;
 }
 
+/** A resource as the upstream lists it (data, never instructions). */
+export interface UpstreamResource {
+  readonly uri: string;
+  readonly name: string;
+  readonly description: string;
+  readonly mimeType?: string;
+}
+
 export interface Connector {
   readonly name: string;
   /** Calls one upstream tool; never throws for a tool or transport failure, returns it. */
   call(tool: string, args: { readonly [k: string]: Json }, opts: { timeoutMs: number }): Promise<ConnectorResult>;
   listTools(): Promise<readonly UpstreamTool[]>;
+  /** MCP upstreams: reads one resource (result content `{ contents }`). */
+  readResource?(uri: string, opts: { timeoutMs: number }): Promise<ConnectorResult>;
+  /** MCP upstreams: renders one prompt (result content `{ description?, messages }`). */
+  getPrompt?(name: string, args: Readonly<Record<string, string>>, opts: { timeoutMs: number }): Promise<ConnectorResult>;
+  listResources?(): Promise<readonly UpstreamResource[]>;
   close(): Promise<void>;
 }

@@ -23,6 +23,8 @@ import { checkExpectations, type CheckOutcome } from '../verification/checks.js'
 import { resolveTemplate } from './template.js';
 import { jsonProblem } from '../util/json.js';
 import type { DriftGuard } from './drift.js';
+import type { Connector, ConnectorResult } from './connector.js';
+import { expandTemplate } from './uri-template.js';
 import type { ConnectorPool } from './connectors/pool.js';
 import { ArgumentValidator } from './validate.js';
 import { AuditWriter, principalRef, type AuditItem } from '../audit/writer.js';
@@ -445,7 +447,7 @@ export class Gateway {
     const connector = connectors.get(contract.connector);
     const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);
     const timeoutMs = contract.timeoutMs ?? this.connectorTimeout(contract.connector);
-    const res = await connector.call(upstream, args, { timeoutMs });
+    const res = await this.callUpstream(connector, contract, upstream, args, timeoutMs);
     if (!res.ok) {
       // A restarted process may be a new version of the server: list its tools afresh next time.
       if (res.failure !== 'tool-error') this.deps.driftGuard?.invalidate(contract.connector);
@@ -475,6 +477,21 @@ export class Gateway {
     const labels = joinLabels(ctx.labels, outLabels);
     const verification = await this.verify(ctx, contract, args, res.content, hash);
     return { kind: 'executed', result: res.content, labels, actionHash: hash, decision, verification, approvalId };
+  }
+
+  /** One upstream request: a tool call, a resource read or a prompt, as the contract says. */
+  private async callUpstream(connector: Connector, contract: ToolContract, upstream: string, args: JsonObject, timeoutMs: number) {
+    if (contract.resource) {
+      if (!connector.readResource) return unsupported(connector.name, 'resources');
+      return connector.readResource(expandTemplate(contract.resource, args), { timeoutMs });
+    }
+    if (contract.prompt) {
+      if (!connector.getPrompt) return unsupported(connector.name, 'prompts');
+      const strings: Record<string, string> = {};
+      for (const [k, v] of Object.entries(args)) strings[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      return connector.getPrompt(contract.prompt, strings, { timeoutMs });
+    }
+    return connector.call(upstream, args, { timeoutMs });
   }
 
   /** The concrete compensating action for an executed effect, or null for reads and irreversible effects. */
@@ -542,4 +559,8 @@ export function decisionJson(d: Decision): JsonObject {
     policySetHash: d.basis.policySetHash,
     reasons: [...d.basis.reasons],
   };
+}
+
+function unsupported(connector: string, what: string): ConnectorResult {
+  return { ok: false, failure: 'tool-error', message: `connector \`${connector}\` does not serve ${what}` };
 }

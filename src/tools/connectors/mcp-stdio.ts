@@ -2,7 +2,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Json, JsonObject } from '../../types.js';
-import type { Connector, ConnectorResult, UpstreamTool } from '../connector.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Connector, ConnectorResult, UpstreamResource, UpstreamTool } from '../connector.js';
 
 /** How to start the server: already interpolated (no `${...}` left). */
 export interface StdioLaunch {
@@ -99,10 +100,14 @@ export class McpStdioConnector implements Connector {
     await this.closing;
   }
 
-  async call(
-    tool: string,
-    args: { readonly [k: string]: Json },
+  /**
+   * Runs one request on the live process with the connector's fault handling: backoff before a
+   * restart, a timeout, protocol faults aborting at once, and the process discarded after any fault.
+   */
+  private async request(
+    what: string,
     opts: { timeoutMs: number },
+    send: (client: Client, options: { timeout: number; signal: AbortSignal }) => Promise<ConnectorResult>,
   ): Promise<ConnectorResult> {
     let client: Client;
     const wait = this.client ? 0 : this.retryAt - Date.now();
@@ -122,23 +127,17 @@ export class McpStdioConnector implements Connector {
     const abort = new AbortController();
     this.inflight.add(abort);
     try {
-      const res = await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
-        timeout: opts.timeoutMs,
-        signal: abort.signal,
-      });
-      const text = Array.isArray(res.content)
-        ? res.content
-            .map((c: { type: string; text?: string }) => (c.type === 'text' ? (c.text ?? '') : ''))
-            .join('\n')
-        : '';
+      const result = await send(client, { timeout: opts.timeoutMs, signal: abort.signal });
       this.failures = 0;
-      if (res.isError) return { ok: false, failure: 'tool-error', message: text || 'the tool reported an error' };
-      const structured = (res.structuredContent ?? parseJsonOr(text)) as Json;
-      return { ok: true, content: structured, text };
+      return result;
     } catch (err) {
       const reason: unknown = abort.signal.reason;
       const protocolFault = abort.signal.aborted && reason instanceof ProtocolFault;
       const message = protocolFault ? reason.message : describe(err);
+      // The server answered with a JSON-RPC error (an unknown resource, bad prompt arguments): its own refusal.
+      if (!protocolFault && err instanceof McpError && err.code !== ErrorCode.RequestTimeout && err.code !== ErrorCode.ConnectionClosed) {
+        return { ok: false, failure: 'tool-error', message: `${what}: ${message}` };
+      }
       const failure: 'timeout' | 'crash' | 'protocol' = protocolFault
         ? 'protocol'
         : /timed? ?out/i.test(message)
@@ -152,6 +151,59 @@ export class McpStdioConnector implements Connector {
     } finally {
       this.inflight.delete(abort);
     }
+  }
+
+  async call(
+    tool: string,
+    args: { readonly [k: string]: Json },
+    opts: { timeoutMs: number },
+  ): Promise<ConnectorResult> {
+    return this.request(`tool \`${tool}\``, opts, async (client, options) => {
+      const res = await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, options);
+      const text = Array.isArray(res.content)
+        ? res.content
+            .map((c: { type: string; text?: string }) => (c.type === 'text' ? (c.text ?? '') : ''))
+            .join('\n')
+        : '';
+      if (res.isError) return { ok: false, failure: 'tool-error', message: text || 'the tool reported an error' };
+      const structured = (res.structuredContent ?? parseJsonOr(text)) as Json;
+      return { ok: true, content: structured, text };
+    });
+  }
+
+  async readResource(uri: string, opts: { timeoutMs: number }): Promise<ConnectorResult> {
+    return this.request(`resource \`${uri}\``, opts, async (client, options) => {
+      const res = await client.readResource({ uri }, options);
+      const contents = res.contents.map((c) => ({ ...c })) as unknown as Json;
+      const text = res.contents.map((c) => ('text' in c && typeof c.text === 'string' ? c.text : '')).join('\n');
+      return { ok: true, content: { contents } as Json, text };
+    });
+  }
+
+  async getPrompt(name: string, args: Readonly<Record<string, string>>, opts: { timeoutMs: number }): Promise<ConnectorResult> {
+    return this.request(`prompt \`${name}\``, opts, async (client, options) => {
+      const res = await client.getPrompt({ name, arguments: { ...args } }, options);
+      const text = res.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
+      return {
+        ok: true,
+        content: { ...(res.description ? { description: res.description } : {}), messages: res.messages as unknown as Json } as Json,
+        text,
+      };
+    });
+  }
+
+  async listResources(): Promise<readonly UpstreamResource[]> {
+    const client = await this.connect();
+    const out: UpstreamResource[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listResources(cursor ? { cursor } : undefined);
+      for (const r of page.resources) {
+        out.push({ uri: r.uri, name: r.name, description: r.description ?? '', ...(r.mimeType ? { mimeType: r.mimeType } : {}) });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
   }
 
   async listTools(): Promise<readonly UpstreamTool[]> {
