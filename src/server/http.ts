@@ -51,8 +51,9 @@ export function createHttpApp(airlock: Airlock, authenticate: Authenticate, moun
     bodyLimit({
       maxSize: limits.maxRequestBytes,
       onError: async (c) => {
-        // Audited like every refusal at the door (before authentication, so no principal yet).
-        await airlock.audit.append({ runId: null, principal: null }, [{ type: 'request.refused', body: { door: 'http', why: 'too-large', reason: `request body larger than ${limits.maxRequestBytes} bytes`, path: c.req.path } }]);
+        // Audited for an authenticated caller only: an anonymous one must not write to the chained log.
+        const auth = await authenticate(c.req.header('authorization')).catch(() => null);
+        if (auth?.ok) await refuseAudited(auth.principal, 'too-large', `request body larger than ${limits.maxRequestBytes} bytes`);
         return rpcError(c, 413, -32013, `request body larger than ${limits.maxRequestBytes} bytes`);
       },
     }),
