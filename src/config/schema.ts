@@ -54,6 +54,8 @@ export const jwtSchema = z.strictObject({
 export const serverSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8787),
+  /** An MCP session with no request for this long is closed and its run finished. */
+  sessionIdleMinutes: z.number().int().positive().max(24 * 60).default(30),
   /** The principal `airlock mcp` (stdio) runs as: a local client has no token. */
   stdioPrincipal: z.string().regex(/^(user|agent|service):[a-z][a-z0-9_-]*$/).optional(),
   limits: z
@@ -239,6 +241,7 @@ export const workspaceSchema = z.strictObject({
   server: serverSchema.default({
     host: '127.0.0.1',
     port: 8787,
+    sessionIdleMinutes: 30,
     limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4 },
   }),
   connectors: z.record(name, connectorSchema),

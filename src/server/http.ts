@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Airlock } from '../airlock.js';
 import type { AuthResult } from '../identity/authenticate.js';
 import { principalRef } from '../identity/principal.js';
@@ -20,6 +21,21 @@ export type MountRoutes = (app: Hono, shared: { authenticate: Authenticate; rate
 interface LiveSession {
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly binding: McpBinding;
+  /** Last request (ms since epoch), for closing idle sessions. */
+  lastSeen: number;
+}
+
+/** Why a JSON-RPC message (or batch) holds a malformed tools/call, or null. */
+function malformedToolCall(body: unknown): string | null {
+  for (const m of Array.isArray(body) ? body : [body]) {
+    if (typeof m !== 'object' || m === null || (m as { method?: unknown }).method !== 'tools/call') continue;
+    const parsed = CallToolRequestSchema.safeParse(m);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return `${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'does not match the MCP schema'}`;
+    }
+  }
+  return null;
 }
 
 /** A JSON-RPC error response with an HTTP status. */
@@ -100,6 +116,15 @@ export function createHttpApp(airlock: Airlock, authenticate: Authenticate, moun
         await refuseAudited(principal, 'session-hijack', `session of ${principalRef(session.binding.principal)}`);
         return rpcError(c, 403, -32003, 'this MCP session belongs to another principal');
       }
+      // Malformed tool calls would be refused by the SDK before Airlock sees them: refuse (and audit) them here.
+      const malformed = malformedToolCall(body);
+      if (malformed) {
+        await airlock.audit.append({ runId: session.binding.runId, principal }, [
+          { type: 'request.refused', body: { door: 'mcp-http', why: 'malformed', reason: malformed } },
+        ]);
+        return rpcError(c, 400, -32602, `invalid tools/call: ${malformed}`);
+      }
+      session.lastSeen = Date.now();
       return session.transport.handleRequest(c.req.raw, body === undefined ? undefined : { parsedBody: body });
     }
     if (c.req.method !== 'POST' || !isInitialize(body)) {
@@ -116,7 +141,7 @@ export function createHttpApp(airlock: Airlock, authenticate: Authenticate, moun
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
-        live.set(id, { transport, binding });
+        live.set(id, { transport, binding, lastSeen: Date.now() });
       },
       onsessionclosed: async (id) => {
         live.delete(id);
@@ -129,12 +154,29 @@ export function createHttpApp(airlock: Airlock, authenticate: Authenticate, moun
   });
 
   mount?.(app, { authenticate, rateLimiter: rate });
+
+  // Sessions a client abandoned without DELETE end after the idle timeout, so their runs are closed.
+  const idleMs = airlock.workspace.file.server.sessionIdleMinutes * 60_000;
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, s] of live) {
+      if (now - s.lastSeen < idleMs) continue;
+      live.delete(id);
+      void s.transport.close().catch(() => undefined);
+      void airlock.sessions.close(s.binding.runId, s.binding.principal).catch(() => undefined);
+    }
+  }, Math.min(60_000, idleMs));
+  sweeper.unref();
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}`, hint: 'MCP is at /mcp; the JSON API under /v1' }, 404));
 
   return {
     app,
     async close() {
-      for (const s of live.values()) await s.transport.close().catch(() => undefined);
+      clearInterval(sweeper);
+      for (const s of live.values()) {
+        await s.transport.close().catch(() => undefined);
+        await airlock.sessions.close(s.binding.runId, s.binding.principal).catch(() => undefined);
+      }
       live.clear();
     },
   };

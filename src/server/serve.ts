@@ -66,6 +66,11 @@ export async function runStdioMcp(airlock: Airlock, workflowName?: string): Prom
     server.onclose = () => resolve();
   });
   await server.connect(transport);
+  // The SDK's stdio transport does not notice the client going away: end the session when stdin ends.
+  const stop = () => void transport.close();
+  process.stdin.once('end', stop);
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
   return {
     closed: closed.then(async () => {
       await airlock.sessions.close(run.id, principal);

@@ -139,8 +139,23 @@ describe('MCP over Streamable HTTP', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'tickets.get_ticket', arguments: { ticket_id: 'T-311' } } }),
     });
     expect(hijack.status).toBe(403);
+
+    // A malformed tools/call is refused and audited by Airlock, not only by the SDK.
+    const malformed = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${ws.keys['refund-bot']}`,
+        'mcp-session-id': sid ?? '',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'tickets.get_ticket', arguments: 'T-311' } }),
+    });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { code: number } }).error.code).toBe(-32602);
     const refusals = (await airlock.store.readAudit(1, 100_000)).filter((r) => r.type === 'request.refused');
-    expect(refusals.map((r) => r.body['why'])).toEqual(expect.arrayContaining(['session-hijack']));
+    expect(refusals.map((r) => r.body['why'])).toEqual(expect.arrayContaining(['session-hijack', 'malformed']));
     // Unauthenticated callers cannot write to the audit log.
     expect(refusals.map((r) => r.body['why'])).not.toContain('unauthenticated');
   });
@@ -164,6 +179,17 @@ describe('MCP over stdio (`airlock mcp`)', () => {
       expect((order.structuredContent as { total_cents?: number }).total_cents).toBe(8990);
       const refund = await client.callTool({ name: 'payments.refund', arguments: REFUND });
       expect(textOf(refund)).toMatch(/approval required/);
+      await client.close();
+      // The client went away: the run is finished, not left running.
+      const { openSqliteStore } = await import('../../src/store/sqlite.js');
+      let status = '';
+      for (let i = 0; i < 50 && status !== 'completed'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const store = await openSqliteStore(path.join(ws.dir, '.airlock', 'airlock.db'));
+        status = (await store.listRuns())[0]?.status ?? '';
+        await store.close();
+      }
+      expect(status).toBe('completed');
     } finally {
       await client.close();
       ws.cleanup();
