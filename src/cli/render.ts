@@ -66,9 +66,15 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
       case 'action.executed':
         out.push(
           str(b['outcome']) === 'ok'
-            ? `${seq} ${t}   ${green('executed')} ${tool}${b['compensation'] && b['compensation'] !== null ? dim(`  undo: ${str((b['compensation'] as { tool?: Json }).tool)}`) : b['irreversible'] ? dim('  irreversible') : ''}`
+            ? `${seq} ${t}   ${green(b['reportedBy'] === 'caller' ? 'executed (reported by the caller)' : 'executed')} ${tool}${b['compensation'] && b['compensation'] !== null ? dim(`  undo: ${str((b['compensation'] as { tool?: Json }).tool)}`) : b['irreversible'] ? dim('  irreversible') : ''}`
             : `${seq} ${t}   ${red('failed')} ${tool}: ${str(b['message'])}`,
         );
+        break;
+      case 'action.authorized':
+        out.push(`${seq} ${t}   ${green('authorized')} ${tool} ${dim('(the caller executes it and reports the outcome)')}`);
+        break;
+      case 'request.refused':
+        out.push(`${seq} ${t} ${red('request refused')} (${str(b['why'])}): ${str(b['reason'])}`);
         break;
       case 'action.verified':
         out.push(`${seq} ${t}   ${str(b['status']) === 'passed' ? green('verified') : red('verification ' + str(b['status']))} against ${str(b['probe'])}`);

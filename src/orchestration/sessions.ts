@@ -6,11 +6,11 @@ import type { RunRecord, Store } from '../store/store.js';
 import type { Json, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
-import type { Gateway, GatewayOutcome, Proposal } from '../tools/gateway.js';
+import type { Gateway, GatewayOutcome, Proposal, VerificationResult } from '../tools/gateway.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
-import type { HistoryItem, ToolView } from './model.js';
+import type { ToolView } from './model.js';
 import { exhaustedBudget, finalStatus, initialState, type ExternalDoor, type RunState } from './run-machine.js';
 import { toResult } from './results.js';
 
@@ -153,12 +153,37 @@ export class Sessions {
     runId: RunId,
     principal: Principal,
     report: Parameters<Gateway['reportOutcome']>[1],
-  ): Promise<{ ok: true } | { ok: false; reason: string } | SessionRefusal> {
+  ): Promise<{ ok: true; verification: VerificationResult | null } | { ok: false; reason: string } | SessionRefusal> {
     const loaded = await this.owned(runId, principal);
     if ('kind' in loaded) return loaded;
     const { state, workflow } = loaded;
     const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
-    return this.deps.gateway.reportOutcome({ runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps }, report);
+    const res = await this.deps.gateway.reportOutcome({ runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps }, report);
+    if (res.ok && res.verification) {
+      const v = res.verification;
+      await this.update(runId, (st) => ({
+        ...st,
+        verifications: [...st.verifications, { callId: `r${st.verifications.length + 1}`, tool: v.probe, status: v.outcome.status }],
+      }));
+    }
+    return res;
+  }
+
+  /** Applies `change` to the stored run state; compare-and-set, retried when calls race. */
+  private async update(runId: RunId, change: (state: RunState) => RunState): Promise<void> {
+    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+      const run = await this.deps.store.getRun(runId);
+      if (!run) return;
+      const next = change(run.state as unknown as RunState);
+      try {
+        await this.deps.store.saveRun({ ...run, version: run.version + 1, updatedAt: this.deps.now().toISOString(), state: next as unknown as Json });
+        return;
+      } catch (err) {
+        if (err instanceof AirlockError && err.code === 'conflict') continue;
+        throw err;
+      }
+    }
+    throw new AirlockError('conflict', `run \`${runId}\` is being changed by too many calls at once`, { retryable: true });
   }
 
   /** Ends an external run: verified when every probe passed, unverified when one failed. */
@@ -180,33 +205,21 @@ export class Sessions {
     const { status, content } = toResult(outcome);
     const text = JSON.stringify(content) ?? 'null';
     const stored: Json = text.length > MAX_STORED_RESULT ? { truncated: true, bytes: text.length, resultHash: hashJson(content) } : content;
-    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
-      const run = await this.deps.store.getRun(runId);
-      if (!run) return;
-      const state = run.state as unknown as RunState;
+    await this.update(runId, (state) => {
       const callId = `c${state.steps + 1}`;
-      const history: HistoryItem[] = [
-        ...state.history,
-        { kind: 'tool_call', id: callId, tool: String(proposal.tool), args: typeof proposal.args === 'object' && proposal.args !== null ? proposal.args : {} },
-        { kind: 'tool_result', id: callId, tool: String(proposal.tool), status, content: stored },
-      ];
       const v = outcome.kind === 'executed' ? outcome.verification : null;
-      const next: RunState = {
+      return {
         ...state,
         steps: state.steps + 1,
-        history,
-        labels: outcome.kind === 'executed' ? outcome.labels : state.labels,
+        history: [
+          ...state.history,
+          { kind: 'tool_call', id: callId, tool: String(proposal.tool), args: typeof proposal.args === 'object' && proposal.args !== null ? proposal.args : {} },
+          { kind: 'tool_result', id: callId, tool: String(proposal.tool), status, content: stored },
+        ],
+        labels: outcome.kind === 'executed' || outcome.kind === 'authorized' ? outcome.labels : state.labels,
         verifications: v ? [...state.verifications, { callId, tool: String(proposal.tool), status: v.outcome.status }] : state.verifications,
       };
-      try {
-        await this.deps.store.saveRun({ ...run, version: run.version + 1, updatedAt: this.deps.now().toISOString(), state: next as unknown as Json });
-        return;
-      } catch (err) {
-        if (err instanceof AirlockError && err.code === 'conflict') continue;
-        throw err;
-      }
-    }
-    throw new AirlockError('conflict', `run \`${runId}\` is being changed by too many calls at once`, { retryable: true });
+    });
   }
 
   private async finish(run: RunRecord, state: RunState, status: RunRecord['status'], extra: { type: string; body: { [k: string]: Json } }[]): Promise<RunRecord> {

@@ -4,7 +4,7 @@ import type { Span } from '@opentelemetry/api';
 import { withSpan } from '../telemetry/spans.js';
 import { decide } from '../policy/decide.js';
 import type { CompiledPolicies } from '../policy/compile.js';
-import type { ApprovalRecord, Store } from '../store/store.js';
+import type { ApprovalRecord, AuditRecord, Store } from '../store/store.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
 import type {
   ApprovalId,
@@ -87,6 +87,8 @@ export type GatewayOutcome =
       readonly actionHash: Sha256Hex;
       readonly decision: Decision;
       readonly approvalId: ApprovalId | null;
+      /** The run's labels once the caller has the result. */
+      readonly labels: Labels;
     };
 
 export interface GatewayDeps {
@@ -327,17 +329,22 @@ export class Gateway {
   async reportOutcome(
     ctx: CallContext,
     report: { readonly actionHash: Sha256Hex; readonly outcome: 'ok' | 'error'; readonly result?: Json; readonly message?: string },
-  ): Promise<{ ok: true } | { ok: false; reason: string }> {
+  ): Promise<{ ok: true; verification: VerificationResult | null } | { ok: false; reason: string }> {
     const records = await this.deps.store.readAuditForRun(ctx.runId);
-    const authorized = records.some((r) => r.type === 'action.authorized' && r.body['actionHash'] === report.actionHash);
-    if (!authorized) return { ok: false, reason: `action \`${report.actionHash}\` was not authorized in run \`${ctx.runId}\`` };
-    const already = records.some((r) => r.type === 'action.executed' && r.body['actionHash'] === report.actionHash && r.body['reportedBy'] === 'caller');
-    if (already) return { ok: false, reason: `the outcome of action \`${report.actionHash}\` was already reported` };
-    const resultRef = report.result === undefined ? null : this.deps.audit.payloadRef(report.result, ctx.labels.classification);
+    const grants = records.filter((r) => r.type === 'action.authorized' && r.body['actionHash'] === report.actionHash);
+    if (grants.length === 0) return { ok: false, reason: `action \`${report.actionHash}\` was not authorized in run \`${ctx.runId}\`` };
+    // Each authorization covers one execution: the same action done twice is authorized (and reported) twice.
+    const reported = records.filter((r) => r.type === 'action.executed' && r.body['actionHash'] === report.actionHash && r.body['reportedBy'] === 'caller').length;
+    if (reported >= grants.length) return { ok: false, reason: `the outcome of action \`${report.actionHash}\` was already reported` };
+    const tool = String(grants[grants.length - 1]?.body['tool'] ?? '');
+    const contract = this.deps.workspace.tools.get(tool);
+    const classification = contract?.classification ?? ctx.labels.classification;
+    const resultRef = report.result === undefined ? null : this.deps.audit.payloadRef(report.result, classification);
     await this.deps.audit.append(ctx, [
       {
         type: 'action.executed',
         body: {
+          tool,
           actionHash: report.actionHash,
           outcome: report.outcome,
           reportedBy: 'caller',
@@ -347,7 +354,21 @@ export class Gateway {
         ...(resultRef ? { payloads: [resultRef] } : {}),
       },
     ]);
-    return { ok: true };
+    // "Done" needs evidence on this door too: the contract's probe checks what the caller says it did.
+    if (report.outcome !== 'ok' || !contract?.verify) return { ok: true, verification: null };
+    const args = await this.authorizedArgs(records, report.actionHash);
+    if (!args) return { ok: true, verification: null };
+    const verification = await this.verify(ctx, contract, args, report.result ?? null, report.actionHash);
+    return { ok: true, verification };
+  }
+
+  /** The arguments of an authorized action, from its intent record's stored payload. */
+  private async authorizedArgs(records: readonly AuditRecord[], hash: Sha256Hex): Promise<JsonObject | null> {
+    const intent = [...records].reverse().find((r) => r.type === 'action.intent' && r.body['actionHash'] === hash);
+    const argsHash = intent?.body['argsHash'];
+    if (typeof argsHash !== 'string') return null;
+    const data = await this.deps.store.getPayload(argsHash as Sha256Hex);
+    return data === null ? null : (JSON.parse(data) as JsonObject);
   }
 
   /** The most recent approval of this exact action in this run, if any. */
@@ -442,7 +463,9 @@ export class Gateway {
       await audit.append(ctx, [
         { type: 'action.authorized', body: { tool: contract.name, actionHash: hash, approvalId, executor: 'caller' } },
       ]);
-      return { kind: 'authorized', actionHash: hash, decision, approvalId };
+      // The caller will read what the contract returns: the run is labelled as if Airlock had executed it.
+      const labels = joinLabels(ctx.labels, { classification: contract.classification, trust: contract.trust });
+      return { kind: 'authorized', actionHash: hash, decision, approvalId, labels };
     }
     const connector = connectors.get(contract.connector);
     const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);
