@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<{ run: BenchSuite }>> = {
   audit: () => import('./audit.js'),
   'store-engines': () => import('./store-engines.js'),
   gateway: () => import('./gateway.js'),
+  doors: () => import('./doors.js'),
 };
 
 function fmt(v: number): string {

@@ -38,6 +38,8 @@ export interface SessionDeps {
 
 const MAX_STORED_RESULT = 4096;
 const SAVE_ATTEMPTS = 8;
+/** History items an externally driven run keeps (the audit trail keeps them all). */
+const MAX_EXTERNAL_HISTORY = 200;
 
 /** Opens, drives and closes externally driven runs. One instance per process; state lives in the store. */
 export class Sessions {
@@ -139,7 +141,7 @@ export class Sessions {
       const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
       const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps, mode };
       const outcome = await this.deps.gateway.propose(ctx, proposal);
-      await this.record(runId, proposal, outcome);
+      await this.record(run, proposal, outcome);
       return outcome;
     } finally {
       const n = (this.inFlight.get(runId) ?? 1) - 1;
@@ -170,9 +172,12 @@ export class Sessions {
   }
 
   /** Applies `change` to the stored run state; compare-and-set, retried when calls race. */
-  private async update(runId: RunId, change: (state: RunState) => RunState): Promise<void> {
+  private async update(runId: RunId, change: (state: RunState) => RunState, loaded?: RunRecord): Promise<void> {
+    let known = loaded;
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
-      const run = await this.deps.store.getRun(runId);
+      // The first attempt may use the run the caller already loaded; a conflict means it moved on.
+      const run = known ?? (await this.deps.store.getRun(runId));
+      known = undefined;
       if (!run) return;
       const next = change(run.state as unknown as RunState);
       try {
@@ -201,25 +206,26 @@ export class Sessions {
   }
 
   /** Appends the call and its result to the run; compare-and-set, retried when calls race. */
-  private async record(runId: RunId, proposal: Proposal, outcome: GatewayOutcome): Promise<void> {
+  private async record(loaded: RunRecord, proposal: Proposal, outcome: GatewayOutcome): Promise<void> {
     const { status, content } = toResult(outcome);
     const text = JSON.stringify(content) ?? 'null';
     const stored: Json = text.length > MAX_STORED_RESULT ? { truncated: true, bytes: text.length, resultHash: hashJson(content) } : content;
-    await this.update(runId, (state) => {
+    await this.update(loaded.id, (state) => {
       const callId = `c${state.steps + 1}`;
       const v = outcome.kind === 'executed' ? outcome.verification : null;
       return {
         ...state,
         steps: state.steps + 1,
+        // The audit trail holds every call; the run keeps the recent ones, so each call costs the same.
         history: [
-          ...state.history,
+          ...state.history.slice(-(MAX_EXTERNAL_HISTORY - 2)),
           { kind: 'tool_call', id: callId, tool: String(proposal.tool), args: typeof proposal.args === 'object' && proposal.args !== null ? proposal.args : {} },
           { kind: 'tool_result', id: callId, tool: String(proposal.tool), status, content: stored },
         ],
         labels: outcome.kind === 'executed' || outcome.kind === 'authorized' ? outcome.labels : state.labels,
         verifications: v ? [...state.verifications, { callId, tool: String(proposal.tool), status: v.outcome.status }] : state.verifications,
       };
-    });
+    }, loaded);
   }
 
   private async finish(run: RunRecord, state: RunState, status: RunRecord['status'], extra: { type: string; body: { [k: string]: Json } }[]): Promise<RunRecord> {

@@ -1,21 +1,33 @@
 // Request limits for the HTTP doors: calls per principal per minute (a sliding window). Pure, clock passed in.
 
+/** Timestamps of one key's calls inside the window, oldest first, dropped from the front in O(1). */
+interface Window {
+  times: number[];
+  head: number;
+}
+
 /** Counts calls per key over the last minute; `take` says whether one more is allowed now. */
 export class RateLimiter {
-  private readonly windows = new Map<string, number[]>();
+  private readonly windows = new Map<string, Window>();
 
   constructor(private readonly perMinute: number) {}
 
   /** Records a call for `key` at `nowMs` if under the limit; returns false (and records nothing) when over. */
   take(key: string, nowMs: number): boolean {
-    const since = nowMs - 60_000;
-    const times = (this.windows.get(key) ?? []).filter((t) => t > since);
-    if (times.length >= this.perMinute) {
-      this.windows.set(key, times);
-      return false;
+    let w = this.windows.get(key);
+    if (!w) {
+      w = { times: [], head: 0 };
+      this.windows.set(key, w);
     }
-    times.push(nowMs);
-    this.windows.set(key, times);
+    const since = nowMs - 60_000;
+    while (w.head < w.times.length && (w.times[w.head] as number) <= since) w.head++;
+    // Compact now and then so the array does not grow without bound.
+    if (w.head > 1024 && w.head * 2 > w.times.length) {
+      w.times = w.times.slice(w.head);
+      w.head = 0;
+    }
+    if (w.times.length - w.head >= this.perMinute) return false;
+    w.times.push(nowMs);
     return true;
   }
 }
