@@ -404,7 +404,7 @@ function checkResourceOrPrompt(
 ): void {
   if (!t.resource && !t.prompt) return;
   const field = t.resource ? 'resource' : 'prompt';
-  if (connector && connector.kind !== 'mcp-stdio') {
+  if (connector && connector.kind !== 'mcp-stdio' && connector.kind !== 'mcp-http') {
     at([field], `\`${field}\` needs an MCP connector; \`${t.connector}\` is \`${connector.kind}\``, 'use a tool contract (`http:`) for HTTP APIs');
   }
   if (props === undefined) return;

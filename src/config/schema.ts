@@ -77,6 +77,16 @@ export const connectorSchema = z.discriminatedUnion('kind', [
     timeoutMs: z.number().int().positive().max(600_000).default(10_000),
   }),
   z.strictObject({
+    kind: z.literal('mcp-http'),
+    /** A remote MCP server (Streamable HTTP): the only place this connector connects to. */
+    url: z.url({ protocol: /^https?$/ }).describe('The MCP endpoint of the upstream server (Streamable HTTP).'),
+    /** Headers Airlock adds (its own credentials for the upstream); secrets come from the environment. */
+    headers: z
+      .record(z.string(), z.union([z.string(), z.strictObject({ env: z.string().min(1), prefix: z.string().default('') })]))
+      .default({}),
+    timeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  }),
+  z.strictObject({
     /**
      * Tools that run in the caller's own process (wrapped with the Airlock SDK): Airlock decides and
      * records; the caller executes and reports the outcome. Airlock never calls them itself.

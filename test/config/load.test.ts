@@ -322,13 +322,13 @@ describe('the acme example', () => {
   it('reports every schema issue of a file at once', async () => {
     await ws.edit('airlock.yaml', 'version: 1', 'version: 2');
     await ws.edit('airlock.yaml', 'roles: [support-agent]', 'roles: support-agent');
-    await ws.edit('airlock.yaml', '    kind: mcp-stdio\n    command: "${node}"\n    args: ["${airlock}/dist/src/demo/acme/server.js", "crm"', '    kind: mcp-http\n    command: "${node}"\n    args: ["${airlock}/dist/src/demo/acme/server.js", "crm"');
+    await ws.edit('airlock.yaml', '    kind: mcp-stdio\n    command: "${node}"\n    args: ["${airlock}/dist/src/demo/acme/server.js", "crm"', '    kind: mcp-websocket\n    command: "${node}"\n    args: ["${airlock}/dist/src/demo/acme/server.js", "crm"');
     const { errors } = await loadErrors(ws.dir);
     const text = await ws.read('airlock.yaml');
     const file = path.join(ws.dir, 'airlock.yaml');
     expectError(errors, { file, ...positionOf(text, '2', 'version: '), path: 'version', message: 'expected `1`, found the number `2`' });
     expectError(errors, { file, ...positionOf(text, 'support-agent', 'roles: '), path: 'identity.principals[0].roles', message: 'expected a list' });
-    expectError(errors, { file, ...positionOf(text, 'mcp-http'), path: 'connectors.crm.kind', message: 'expected `kind` to be one of `mcp-stdio`, `in-process`, `http`, found the string `mcp-http`' });
+    expectError(errors, { file, ...positionOf(text, 'mcp-websocket'), path: 'connectors.crm.kind', message: 'expected `kind` to be one of `mcp-stdio`, `mcp-http`, `in-process`, `http`, found the string `mcp-websocket`' });
     expect(errors).toHaveLength(3);
   });
 

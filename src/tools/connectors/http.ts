@@ -1,5 +1,6 @@
 // Connector to an HTTP API with pinned egress: every request goes to the workspace's declared origin, built from declared templates.
 import { isDotSegment, parsePathTemplate, type PathTemplatePart } from '../../config/checks.js';
+import { resolveHeaders } from './headers.js';
 import type { ConnectorConfig, HttpToolSpec, ToolContract } from '../../config/schema.js';
 import type { Json } from '../../types.js';
 import type { Connector, ConnectorResult, UpstreamTool } from '../connector.js';
@@ -94,24 +95,10 @@ export class HttpConnector implements Connector {
     const { spec } = route;
 
     // Headers first: a missing secret stops the call before anything is built or sent.
-    const headers = new Headers();
-    const secrets: string[] = [];
-    for (const [header, value] of Object.entries(this.config.headers)) {
-      let v: string;
-      if (typeof value === 'string') v = value;
-      else {
-        const secret = this.env[value.env];
-        if (secret === undefined || secret === '') return refuse(`environment variable \`${value.env}\` (for header \`${header}\`) is not set`);
-        secrets.push(secret);
-        v = value.prefix + secret;
-      }
-      if (/[\r\n\0]/.test(v)) return refuse(`header \`${header}\` has a value that is not a valid HTTP header value`);
-      try {
-        headers.set(header, v);
-      } catch {
-        return refuse(`header \`${header}\` is not a valid HTTP header`);
-      }
-    }
+    const resolved = resolveHeaders(this.config.headers, this.env);
+    if (!resolved.ok) return refuse(resolved.message);
+    const headers = new Headers(resolved.headers);
+    const secrets = resolved.secrets;
     const redact = redactor(secrets);
 
     const built = this.buildUrl(route.parts, spec, args);

@@ -1,6 +1,9 @@
-// Connector to an MCP server started as a child process over stdio, with timeouts and restart after faults.
+// Connector to an MCP server: a child process over stdio, or a remote one over Streamable HTTP; timeouts and restart after faults.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { ResolvedHeaders } from './headers.js';
 import type { Json, JsonObject } from '../../types.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Connector, ConnectorResult, UpstreamResource, UpstreamTool } from '../connector.js';
@@ -13,13 +16,19 @@ export interface StdioLaunch {
   readonly cwd?: string;
 }
 
+/** How to reach a remote MCP server over Streamable HTTP; headers are resolved per connection. */
+export interface HttpLaunch {
+  readonly url: string;
+  readonly headers: () => ResolvedHeaders;
+}
+
 /**
- * One MCP server process. Started lazily on the first call; after a crash, a timeout or a
- * protocol error the process is discarded and the next call starts a fresh one.
+ * One MCP server connection (a child process, or an HTTP session). Opened lazily on the first call;
+ * after a crash, a timeout or a protocol error it is discarded and the next call opens a fresh one.
  */
 export class McpStdioConnector implements Connector {
   readonly name: string;
-  private readonly launch: StdioLaunch;
+  private readonly launch: StdioLaunch | HttpLaunch;
   private client: Client | null = null;
   private starting: Promise<Client> | null = null;
   /** The current process's last stderr output (reset for each new process). */
@@ -33,7 +42,7 @@ export class McpStdioConnector implements Connector {
   /** No restart before this time (ms since epoch): a crashing server is not restarted in a tight loop. */
   private retryAt = 0;
 
-  constructor(name: string, launch: StdioLaunch) {
+  constructor(name: string, launch: StdioLaunch | HttpLaunch) {
     this.name = name;
     this.launch = launch;
   }
@@ -43,16 +52,25 @@ export class McpStdioConnector implements Connector {
     if (this.starting) return this.starting;
     this.starting = (async () => {
       this.stderrTail = '';
-      const transport = new StdioClientTransport({
-        command: this.launch.command,
-        args: [...this.launch.args],
-        env: { ...getDefaultEnvironment(), ...this.launch.env },
-        stderr: 'pipe',
-        ...(this.launch.cwd ? { cwd: this.launch.cwd } : {}),
-      });
-      transport.stderr?.on('data', (chunk: Buffer) => {
-        this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
-      });
+      const launch = this.launch;
+      let transport: Transport;
+      if ('url' in launch) {
+        const headers = launch.headers();
+        if (!headers.ok) throw new Error(headers.message);
+        transport = new StreamableHTTPClientTransport(new URL(launch.url), { requestInit: { headers: headers.headers, redirect: 'error' } });
+      } else {
+        const stdio = new StdioClientTransport({
+          command: launch.command,
+          args: [...launch.args],
+          env: { ...getDefaultEnvironment(), ...launch.env },
+          stderr: 'pipe',
+          ...(launch.cwd ? { cwd: launch.cwd } : {}),
+        });
+        stdio.stderr?.on('data', (chunk: Buffer) => {
+          this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
+        });
+        transport = stdio;
+      }
       const client = new Client({ name: 'airlock', version: '0.1.0' }, { capabilities: {} });
       client.onclose = () => {
         if (this.client === client) this.client = null;
@@ -60,7 +78,8 @@ export class McpStdioConnector implements Connector {
       // A server that writes something other than JSON-RPC on stdout is broken: the SDK reports the
       // unparseable line here and would otherwise leave the call waiting until its timeout.
       client.onerror = (err: Error) => {
-        if (this.client !== client) return;
+        // Over HTTP, errors of the optional event stream are not faults of the calls in flight.
+        if (this.client !== client || 'url' in launch) return;
         const fault = new ProtocolFault(describe(err));
         for (const c of this.inflight) c.abort(fault);
         void this.discard();

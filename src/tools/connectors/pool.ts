@@ -5,6 +5,7 @@ import type { Connector } from '../connector.js';
 import { HttpConnector } from './http.js';
 import { McpStdioConnector } from './mcp-stdio.js';
 import { InProcessConnector } from './in-process.js';
+import { resolveHeaders } from './headers.js';
 import { AIRLOCK_ROOT } from '../../util/package-root.js';
 
 
@@ -36,6 +37,11 @@ export class ConnectorPool {
     if (!cfg) throw new AirlockError('not-found', `connector \`${name}\` is not declared in the workspace`);
     if (cfg.kind === 'in-process') {
       const connector = new InProcessConnector(name);
+      this.live.set(name, connector);
+      return connector;
+    }
+    if (cfg.kind === 'mcp-http') {
+      const connector = new McpStdioConnector(name, { url: cfg.url, headers: () => resolveHeaders(cfg.headers, process.env) });
       this.live.set(name, connector);
       return connector;
     }
