@@ -139,9 +139,11 @@ export class Sessions {
     this.inFlight.set(runId, busy + 1);
     try {
       const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
-      const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps, mode };
+      const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps, mode, deferOutcomeCommit: true };
       const outcome = await this.deps.gateway.propose(ctx, proposal);
-      await this.record(run, proposal, outcome);
+      // The run save is queued in the same tick as the outcome record: one commit, one fsync for both.
+      const saved = this.record(run, proposal, outcome);
+      await Promise.all([outcome.kind === 'executed' ? outcome.committed : undefined, saved]);
       return outcome;
     } finally {
       const n = (this.inFlight.get(runId) ?? 1) - 1;

@@ -143,8 +143,17 @@ interface ApprovalRow {
 
 /** One caller's share of a group commit. */
 interface PendingAppend {
+  readonly kind: 'audit';
   readonly leaves: readonly PreparedLeaf[];
   readonly payloads: readonly (readonly AuditPayload[])[];
+  readonly resolve: (records: readonly AuditRecord[]) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** A run save waiting for the next group commit (its compare-and-set is checked inside it). */
+interface PendingSave {
+  readonly kind: 'run';
+  readonly run: RunRecord;
   readonly resolve: (records: readonly AuditRecord[]) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -240,7 +249,7 @@ function storeError(e: unknown, file: string, doing: string): AirlockError {
 class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly file: string;
-  private queue: PendingAppend[] = [];
+  private queue: (PendingAppend | PendingSave)[] = [];
   /** Settles when the scheduled group commit has run; null when none is scheduled. */
   private flushDone: Promise<void> | null = null;
   private closed = false;
@@ -305,15 +314,31 @@ class SqliteStore implements Store {
       return Promise.reject(e);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ leaves, payloads: drafts.map((d) => d.payloads ?? []), resolve, reject });
-      // INVARIANT: one flush per macrotask; every append queued before it shares one transaction and one fsync.
-      this.flushDone ??= new Promise<void>((done) =>
-        setImmediate(() => {
-          this.flushDone = null;
-          this.flush();
-          done();
-        }),
-      );
+      this.enqueue({ kind: 'audit', leaves, payloads: drafts.map((d) => d.payloads ?? []), resolve, reject });
+    });
+  }
+
+  /** Queues work for the next group commit, scheduling it if none is. */
+  private enqueue(item: PendingAppend | PendingSave): void {
+    this.queue.push(item);
+    // INVARIANT: one flush per macrotask; every append and run save queued before it shares one transaction and one fsync.
+    this.flushDone ??= new Promise<void>((done) =>
+      setImmediate(() => {
+        this.flushDone = null;
+        this.flush();
+        done();
+      }),
+    );
+  }
+
+  /** A run save's compare-and-set inside the group commit: null when it applied, else why not. */
+  private applySave(run: RunRecord): AirlockError | null {
+    const changed = this.stmt.updateRun.run(run.workflow, run.status, run.version, run.updatedAt, JSON.stringify(run.state), run.id, run.version - 1).changes;
+    if (changed === 1) return null;
+    const stored = this.stmt.getRun.get(run.id);
+    if (!stored) return new AirlockError('not-found', `run \`${run.id}\` does not exist`, { hint: 'create it with createRun first' });
+    return new AirlockError('conflict', `run \`${run.id}\` is at version ${stored.version}; this save expected version ${run.version - 1}`, {
+      hint: 'someone else saved the run first: reload it, re-apply the transition, save again',
     });
   }
 
@@ -321,7 +346,7 @@ class SqliteStore implements Store {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    let results: AuditRecord[][];
+    let results: (AuditRecord[] | AirlockError)[];
     try {
       results = this.db
         .transaction(() => {
@@ -329,8 +354,9 @@ class SqliteStore implements Store {
           const head = this.stmt.head.get();
           let seq = head?.seq ?? 0;
           let prev = (head?.chain_hash ?? GENESIS_HASH) as Sha256Hex;
-          return batch.map((p) =>
-            p.leaves.map((leaf, i) => {
+          return batch.map((p): AuditRecord[] | AirlockError => {
+            if (p.kind === 'run') return this.applySave(p.run) ?? [];
+            return p.leaves.map((leaf, i) => {
               seq += 1;
               const s = sealLeaf(leaf, seq, prev);
               prev = s.chainHash;
@@ -350,8 +376,8 @@ class SqliteStore implements Store {
                 leafHash: s.leafHash,
                 chainHash: s.chainHash,
               };
-            }),
-          );
+            });
+          });
         })
         .immediate();
     } catch (e) {
@@ -359,7 +385,11 @@ class SqliteStore implements Store {
       for (const p of batch) p.reject(err);
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i] as AuditRecord[]));
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (r instanceof AirlockError) p.reject(r);
+      else p.resolve(r as AuditRecord[]);
+    });
   }
 
   readAuditForRun(runId: string): Promise<readonly AuditRecord[]> {
@@ -413,26 +443,10 @@ class SqliteStore implements Store {
   }
 
   saveRun(run: RunRecord): Promise<void> {
-    return this.run('save a run', () => {
-      const changed = this.stmt.updateRun.run(
-        run.workflow,
-        run.status,
-        run.version,
-        run.updatedAt,
-        JSON.stringify(run.state),
-        run.id,
-        run.version - 1,
-      ).changes;
-      if (changed === 1) return;
-      const stored = this.stmt.getRun.get(run.id);
-      if (!stored) {
-        throw new AirlockError('not-found', `run \`${run.id}\` does not exist`, { hint: 'create it with createRun first' });
-      }
-      throw new AirlockError(
-        'conflict',
-        `run \`${run.id}\` is at version ${stored.version}; this save expected version ${run.version - 1}`,
-        { hint: 'someone else saved the run first: reload it, re-apply the transition, save again' },
-      );
+    if (this.closed) return Promise.reject(this.closedError());
+    // Joins the group commit: a run save and the audit records beside it share one fsync.
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'run', run, resolve: () => resolve(), reject });
     });
   }
 

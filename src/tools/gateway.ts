@@ -44,6 +44,11 @@ export interface CallContext {
    * gateway, an in-process SDK tool) and only asks; an allowed action is recorded as authorized.
    */
   readonly mode?: 'execute' | 'authorize';
+  /**
+   * When true, an executed outcome is returned before its audit record is durable; the caller must
+   * await `outcome.committed` (it lets the record share one commit with the caller's run save).
+   */
+  readonly deferOutcomeCommit?: boolean;
 }
 
 /** A tool call the agent wants to make. Only data: nothing here is trusted. */
@@ -69,6 +74,8 @@ export type GatewayOutcome =
       readonly decision: Decision;
       readonly verification: VerificationResult | null;
       readonly approvalId: ApprovalId | null;
+      /** Only with `deferOutcomeCommit`: settles when the outcome record is durable. */
+      readonly committed?: Promise<void>;
     }
   | { readonly kind: 'denied'; readonly reasons: readonly string[]; readonly policyIds: readonly string[]; readonly actionHash: Sha256Hex | null }
   | { readonly kind: 'invalid'; readonly errors: readonly string[] }
@@ -482,7 +489,7 @@ export class Gateway {
     const outLabels: Labels = { classification: contract.classification, trust: contract.trust };
     const resultRef = audit.payloadRef(res.content, contract.classification);
     const compensation = this.compensationFor(contract, args, res.content);
-    await audit.append(ctx, [
+    const committed = audit.append(ctx, [
       {
         type: 'action.executed',
         body: {
@@ -497,9 +504,22 @@ export class Gateway {
         payloads: [resultRef],
       },
     ]);
+    // The intent was durable before the call (write-ahead). The outcome record may share its commit
+    // with the caller's run save when the caller asks to, and awaits `committed` before answering.
+    if (ctx.deferOutcomeCommit) committed.catch(() => undefined);
+    else await committed;
     const labels = joinLabels(ctx.labels, outLabels);
     const verification = await this.verify(ctx, contract, args, res.content, hash);
-    return { kind: 'executed', result: res.content, labels, actionHash: hash, decision, verification, approvalId };
+    return {
+      kind: 'executed',
+      result: res.content,
+      labels,
+      actionHash: hash,
+      decision,
+      verification,
+      approvalId,
+      ...(ctx.deferOutcomeCommit ? { committed: committed.then(() => undefined) } : {}),
+    };
   }
 
   /** One upstream request: a tool call, a resource read or a prompt, as the contract says. */
