@@ -5,8 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyJsonl } from '../../src/audit/log.js';
-import { openAcmeDb, snapshotAcme } from '../../src/demo/acme/db.js';
-import { copyAcme } from '../helpers/workspace.js';
+import { copyAcme, groundTruth } from '../helpers/workspace.js';
 import { airlock, requireBuild } from './cli-helpers.js';
 
 describe('the README demo flow through the CLI', () => {
@@ -16,14 +15,7 @@ describe('the README demo flow through the CLI', () => {
   let records = 0;
   const cli = (...args: string[]) => airlock(['-w', ws.dir, ...args]);
   const storeFile = () => path.join(ws.dir, '.airlock', 'airlock.db');
-  const ground = () => {
-    const db = openAcmeDb(ws.acmeDb);
-    try {
-      return snapshotAcme(db);
-    } finally {
-      db.close();
-    }
-  };
+  const ground = () => groundTruth(ws.acmeDb);
 
   beforeAll(() => {
     requireBuild();

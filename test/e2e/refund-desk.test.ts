@@ -2,12 +2,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { vote } from '../../src/orchestration/approvals.js';
-import { openAcmeDb, snapshotAcme } from '../../src/demo/acme/db.js';
 import { auditForRun } from '../../src/cli/main.js';
 import { verifyStore } from '../../src/audit/log.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
 import type { ApprovalId, RunId } from '../../src/types.js';
-import { copyAcme } from '../helpers/workspace.js';
+import { copyAcme, groundTruth } from '../helpers/workspace.js';
 
 describe('refund-desk demo, end to end', () => {
   let ws: ReturnType<typeof copyAcme>;
@@ -19,14 +18,7 @@ describe('refund-desk demo, end to end', () => {
   });
   afterAll(() => ws.cleanup());
 
-  const ground = () => {
-    const db = openAcmeDb(ws.acmeDb);
-    try {
-      return snapshotAcme(db);
-    } finally {
-      db.close();
-    }
-  };
+  const ground = () => groundTruth(ws.acmeDb);
 
   it('stops the injected exfiltration and pauses the refund for approval', async () => {
     const a = await openAirlock(ws.dir);

@@ -2,7 +2,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resetAcme } from '../../src/demo/acme/db.js';
+import { openAcmeDb, resetAcme, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
 
 export const EXAMPLE_DIR = path.resolve(import.meta.dirname, '../../examples/acme');
 
@@ -13,4 +13,14 @@ export function copyAcme(): { dir: string; acmeDb: string; cleanup: () => void }
   const acmeDb = path.join(dir, '.airlock', 'acme.db');
   resetAcme(acmeDb);
   return { dir, acmeDb, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Acme's ground truth right now: every table of the demo database. */
+export function groundTruth(acmeDb: string): AcmeSnapshot {
+  const db = openAcmeDb(acmeDb);
+  try {
+    return snapshotAcme(db);
+  } finally {
+    db.close();
+  }
 }

@@ -9,14 +9,13 @@ import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { AirlockError } from '../../src/errors.js';
 import { createAuthenticator } from '../../src/identity/authenticate.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
-import { openAcmeDb, snapshotAcme } from '../../src/demo/acme/db.js';
 import { createApiRoutes } from '../../src/server/api.js';
 import { RateLimiter } from '../../src/server/limits.js';
 import * as S from '../../src/server/api-schemas.js';
 import { apiJsonSchema, OPENAPI_FILE, openApiDocument } from '../../src/server/openapi.js';
 import type { AuditRecord } from '../../src/store/store.js';
 import type { RunId } from '../../src/types.js';
-import { copyAcme } from '../helpers/workspace.js';
+import { copyAcme, groundTruth } from '../helpers/workspace.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -65,14 +64,7 @@ describe('HTTP API', () => {
     return { status: res.status, headers: res.headers, json };
   }
 
-  const ground = () => {
-    const db = openAcmeDb(ws.acmeDb);
-    try {
-      return snapshotAcme(db);
-    } finally {
-      db.close();
-    }
-  };
+  const ground = () => groundTruth(ws.acmeDb);
   const audit = (runId: string): Promise<readonly AuditRecord[]> => airlock.store.readAuditForRun(runId);
 
   describe('authentication', () => {

@@ -3,9 +3,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import path from 'node:path';
+import { groundTruth } from '../helpers/workspace.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { openAcmeDb, snapshotAcme } from '../../src/demo/acme/db.js';
 import { vote } from '../../src/orchestration/approvals.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
 import type { ApprovalId } from '../../src/types.js';
@@ -35,14 +35,7 @@ describe('MCP over Streamable HTTP', () => {
     return client;
   }
 
-  const ground = () => {
-    const db = openAcmeDb(ws.acmeDb);
-    try {
-      return snapshotAcme(db);
-    } finally {
-      db.close();
-    }
-  };
+  const ground = () => groundTruth(ws.acmeDb);
 
   beforeAll(async () => {
     ws = doorWorkspace();
