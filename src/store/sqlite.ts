@@ -14,6 +14,7 @@ import type {
   AuditPayload,
   AuditRecord,
   RunRecord,
+  StoredAuditRow,
   Store,
 } from './store.js';
 
@@ -260,6 +261,7 @@ class SqliteStore implements Store {
     insertAuditByRun: Database.Statement<[string, number]>;
     readAudit: Database.Statement<[number, number], AuditRow>;
     readAuditByRun: Database.Statement<[string], AuditRow>;
+    readAuditRows: Database.Statement<[number, number], StoredAuditRow>;
     getPayload: Database.Statement<[string], { data: string }>;
     deletePayload: Database.Statement<[string]>;
     insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
@@ -278,6 +280,9 @@ class SqliteStore implements Store {
       insertAudit: db.prepare('INSERT INTO audit (seq, leaf, prev_hash, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?)'),
       insertPayload: db.prepare('INSERT OR IGNORE INTO audit_payloads (hash, data, seq) VALUES (?, ?, ?)'),
       insertAuditByRun: db.prepare('INSERT INTO audit_by_run (run_id, seq) VALUES (?, ?)'),
+      readAuditRows: db.prepare(
+        'SELECT seq, leaf AS text, prev_hash AS prevHash, leaf_hash AS leafHash, chain_hash AS chainHash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?',
+      ),
       readAuditByRun: db.prepare(
         'SELECT a.seq, a.leaf, a.prev_hash, a.leaf_hash, a.chain_hash FROM audit_by_run r JOIN audit a ON a.seq = r.seq WHERE r.run_id = ? ORDER BY r.seq',
       ),
@@ -390,6 +395,11 @@ class SqliteStore implements Store {
       if (r instanceof AirlockError) p.reject(r);
       else p.resolve(r as AuditRecord[]);
     });
+  }
+
+  /** The stored rows as written (the exact leaf text), so verification can hash them without rebuilding records. */
+  readAuditRows(fromSeq: number, limit: number): Promise<readonly StoredAuditRow[]> {
+    return this.run('read audit rows', () => this.stmt.readAuditRows.all(fromSeq, limit));
   }
 
   readAuditForRun(runId: string): Promise<readonly AuditRecord[]> {

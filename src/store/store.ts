@@ -32,6 +32,15 @@ export interface AuditRecord extends Omit<AuditDraft, 'payloads'> {
   readonly chainHash: Sha256Hex;
 }
 
+/** An audit row exactly as stored: the leaf text its hash covers, and its chain hashes. */
+export interface StoredAuditRow {
+  readonly seq: number;
+  readonly text: string;
+  readonly prevHash: string;
+  readonly leafHash: string;
+  readonly chainHash: string;
+}
+
 export interface RunRecord {
   readonly id: RunId;
   readonly workflow: string;
