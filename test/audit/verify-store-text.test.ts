@@ -241,7 +241,8 @@ function tamper(file: string, t: Tamper): void {
         db.prepare('DELETE FROM audit WHERE seq = ?').run(t.seq);
         break;
       case 'move':
-        db.prepare('UPDATE audit SET seq = ? WHERE seq = ?').run(t.to, t.seq);
+        // Moving onto a seq another row already holds is not a change a file can show: skip it.
+        db.prepare('UPDATE OR IGNORE audit SET seq = ? WHERE seq = ?').run(t.to, t.seq);
         break;
       case 'hash':
         db.prepare(`UPDATE audit SET ${t.column} = ? WHERE seq = ?`).run('f'.repeat(64), t.seq);
