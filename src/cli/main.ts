@@ -350,7 +350,10 @@ export function buildProgram(): Command {
       }
       await withAirlock(ws(), async (a) => {
         const { startHttpServer } = await import('../server/serve.js');
-        const server = await startHttpServer(a, { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}) });
+        const { pino } = await import('pino');
+        // Request logs go to stderr as JSON lines (stdout carries the banner).
+        const log = pino({ name: 'airlock', level: process.env['AIRLOCK_LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+        const server = await startHttpServer(a, { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), log });
         out(`${green('airlock')} serving workspace ${a.workspace.file.name}`);
         out(`  MCP (Streamable HTTP)  ${server.url}/mcp`);
         out(`  JSON API               ${server.url}/v1   (OpenAPI: ${server.url}/openapi.json)`);

@@ -5,6 +5,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
 import type { Airlock } from '../airlock.js';
 import type { AuthResult } from '../identity/authenticate.js';
 import { principalRef } from '../identity/principal.js';
@@ -54,11 +55,25 @@ function isInitialize(body: unknown): boolean {
 }
 
 /** The HTTP app: `/mcp`, `/healthz`, and whatever `mount` adds. Tests call `app.request()` in process. */
-export function createHttpApp(airlock: Airlock, authenticate: Authenticate, mount?: MountRoutes): { app: Hono; close: () => Promise<void> } {
+export function createHttpApp(
+  airlock: Airlock,
+  authenticate: Authenticate,
+  mount?: MountRoutes,
+  log?: Logger,
+): { app: Hono; close: () => Promise<void> } {
   const limits = airlock.workspace.file.server.limits;
   const rate = new RateLimiter(limits.callsPerMinute);
   const live = new Map<string, LiveSession>();
   const app = new Hono();
+
+  // One structured line per request (never bodies or credentials).
+  if (log) {
+    app.use('*', async (c, next) => {
+      const t0 = performance.now();
+      await next();
+      log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - t0) * 10) / 10, session: c.req.header('mcp-session-id') ?? undefined }, 'request');
+    });
+  }
 
   app.get('/healthz', (c) => c.json({ ok: true, workspace: airlock.workspace.file.name, policySet: airlock.policies.policySetHash }));
 

@@ -1,5 +1,6 @@
 // Starting the doors: `airlock serve` (HTTP: MCP + JSON API) and `airlock mcp` (MCP over stdio).
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { serve } from '@hono/node-server';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Airlock } from '../airlock.js';
@@ -18,10 +19,10 @@ export interface RunningServer {
 /** Starts the HTTP doors on `host:port` (port 0 picks a free one): `/mcp`, and `/v1` + `/openapi.json` unless `mount` says otherwise. */
 export async function startHttpServer(
   airlock: Airlock,
-  opts: { host?: string; port?: number; mount?: MountRoutes } = {},
+  opts: { host?: string; port?: number; mount?: MountRoutes; log?: Logger } = {},
 ): Promise<RunningServer> {
   const authenticator = createAuthenticator(airlock.workspace);
-  const { app, close } = createHttpApp(airlock, (h) => authenticator.authenticate(h), opts.mount ?? mountApi(airlock));
+  const { app, close } = createHttpApp(airlock, (h) => authenticator.authenticate(h), opts.mount ?? mountApi(airlock), opts.log);
   const host = opts.host ?? airlock.workspace.file.server.host;
   const port = opts.port ?? airlock.workspace.file.server.port;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
