@@ -200,7 +200,7 @@ function authTimeOf(value: unknown, now: Date, toleranceSeconds: number): string
 
 /** A claim value fit for an error message: printable ASCII, bounded length. */
 function printable(text: string, max = 64): string {
-  // eslint-disable-next-line no-control-regex
+   
   const clean = text.replace(/[^\x20-\x7e]/g, '?').replace(/`/g, "'");
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }

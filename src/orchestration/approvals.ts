@@ -2,7 +2,8 @@
 import { AirlockError } from '../errors.js';
 import type { ApprovalRecord, ApprovalVote, Store } from '../store/store.js';
 import type { ApprovalId, Principal } from '../types.js';
-import { AuditWriter, principalRef } from '../audit/writer.js';
+import type { AuditWriter} from '../audit/writer.js';
+import { principalRef } from '../audit/writer.js';
 
 /** What came of a vote. Refusals are values and are audited like everything else. */
 export type VoteOutcome =

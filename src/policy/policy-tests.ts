@@ -6,7 +6,7 @@ import type { Workspace } from '../config/schema.js';
 import { AirlockError, AirlockErrors } from '../errors.js';
 import { CLASSIFICATIONS, TIERS, TRUST, type Decision, type Labels, type Principal, type PrincipalKind } from '../types.js';
 import type { CompiledPolicies, PolicySource } from './compile.js';
-import { decide, principalRef, type PolicyRequest } from './decide.js';
+import { decide, type PolicyRequest } from './decide.js';
 
 const principalRefSchema = z
   .string()

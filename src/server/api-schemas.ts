@@ -5,7 +5,6 @@ import { z } from 'zod';
 /** Run and approval ids as Airlock hands them out (`run_...`, `apr_...`); generous, never a path or a space. */
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected an id of letters, digits, `_` and `-`');
 const runId = id.describe('A run id, as returned by `POST /runs` or `POST /actions`.');
-const approvalId = id.describe('An approval id, as returned with a `pending-approval` outcome.');
 const workflowName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a workflow name').max(128);
 const toolName = z.string().min(1).max(200).describe('A tool name from the workflow, e.g. `payments.refund`.');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256');

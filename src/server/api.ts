@@ -641,7 +641,7 @@ function lowerFirst(s: string): string {
 
 /** User input fit for a message: printable ASCII without backticks, bounded. */
 function printable(text: string, max = 128): string {
-  // eslint-disable-next-line no-control-regex
+   
   const clean = text.replace(/[^\x20-\x7e]/g, '?').replace(/`/g, "'");
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }

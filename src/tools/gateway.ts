@@ -27,7 +27,8 @@ import type { Connector, ConnectorResult } from './connector.js';
 import { expandTemplate } from './uri-template.js';
 import type { ConnectorPool } from './connectors/pool.js';
 import { ArgumentValidator } from './validate.js';
-import { AuditWriter, principalRef, type AuditItem } from '../audit/writer.js';
+import type { AuditWriter} from '../audit/writer.js';
+import { principalRef, type AuditItem } from '../audit/writer.js';
 
 /** Who is calling, inside which run. */
 export interface CallContext {

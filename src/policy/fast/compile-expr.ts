@@ -135,9 +135,6 @@ function isExtn(v: Value): boolean {
   return isObj(v) && (v as { __extn?: unknown }).__extn !== undefined;
 }
 
-function isRecord(v: Value): v is RecordValue {
-  return isObj(v) && (v as { __entity?: unknown }).__entity === undefined && (v as { __extn?: unknown }).__extn === undefined;
-}
 
 function isLong(v: Value): v is number | bigint {
   return typeof v === 'number' || typeof v === 'bigint';
