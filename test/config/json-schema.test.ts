@@ -19,7 +19,7 @@ const schemaOf = (rel: string): Record<string, unknown> => {
 };
 
 describe('shipped JSON Schemas', () => {
-  it.each(jsonSchemaFiles().map((f) => [f.path, f] as const))('%s equals a freshly generated one (run `npm run build`)', async (rel, f) => {
+  it.each(jsonSchemaFiles().map((f) => [f.path, f] as const))('%s equals a freshly generated one (run `npm run gen`)', async (rel, f) => {
     expect(await read(rel)).toBe(jsonSchemaText(f));
   });
 

@@ -509,7 +509,7 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it(`the shipped ${OPENAPI_FILE} is the generated one (run \`node scripts/gen-openapi.js\` after tsc)`, () => {
+  it(`the shipped ${OPENAPI_FILE} is the generated one (run \`npm run gen\`)`, () => {
     const shipped = JSON.parse(readFileSync(path.join(ROOT, OPENAPI_FILE), 'utf8')) as unknown;
     expect(shipped).toEqual(JSON.parse(JSON.stringify(doc)));
   });
