@@ -134,16 +134,18 @@ const FollowUp = z.object({
   then: z.string().describe('What to do once it is approved.'),
 });
 
-export const ActionPending = z.object({
+/** What a pending approval says through either route (actions, decisions). */
+const pendingFields = {
   runId: z.string(),
-  outcome: z.literal('pending-approval'),
   approvalId: z.string(),
   level,
   reasons,
   actionHash,
   expiresAt: z.string().optional(),
   next: FollowUp,
-});
+};
+
+export const ActionPending = z.object({ ...pendingFields, outcome: z.literal('pending-approval') });
 
 export const ActionSuggested = z.object({
   runId: z.string(),
@@ -170,16 +172,7 @@ export const DecisionAllow = z.object({
   next: z.string(),
 });
 
-export const DecisionPending = z.object({
-  runId: z.string(),
-  decision: z.literal('approval-required'),
-  approvalId: z.string(),
-  level,
-  reasons,
-  actionHash,
-  expiresAt: z.string().optional(),
-  next: FollowUp,
-});
+export const DecisionPending = z.object({ ...pendingFields, decision: z.literal('approval-required') });
 
 export const DecisionRefused = z.object({
   runId: z.string(),

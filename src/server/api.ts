@@ -14,7 +14,7 @@ import { principalRef } from '../identity/principal.js';
 import { wwwAuthenticate, type AuthResult } from '../identity/authenticate.js';
 import type { ApprovalRecord, RunRecord } from '../store/store.js';
 import type { ApprovalId, Json, JsonObject, Principal, RunId, Sha256Hex } from '../types.js';
-import type { VerificationResult } from '../tools/gateway.js';
+import type { GatewayOutcome, VerificationResult } from '../tools/gateway.js';
 import * as S from './api-schemas.js';
 import { RateLimiter } from './limits.js';
 
@@ -203,9 +203,24 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     return { run, tier: workflow.tier, tools };
   }
 
-  async function expiresAt(id: ApprovalId): Promise<{ expiresAt?: string }> {
-    const a = await store.getApproval(id);
-    return a ? { expiresAt: a.expiresAt } : {};
+  /** The body of a pending approval (either route) and its `Location` header. */
+  async function pending(
+    c: Context,
+    runId: RunId,
+    o: Extract<GatewayOutcome, { kind: 'pending-approval' }>,
+    route: 'actions' | 'decisions',
+  ): Promise<Omit<Out<typeof S.ActionPending>, 'outcome'>> {
+    const a = await store.getApproval(o.approvalId);
+    c.header('Location', `${mountPrefix(c)}/approvals/${o.approvalId}`);
+    return {
+      runId,
+      approvalId: o.approvalId,
+      level: o.level,
+      reasons: [...o.decision.basis.reasons],
+      actionHash: o.actionHash,
+      ...(a ? { expiresAt: a.expiresAt } : {}),
+      next: followUp(c, runId, o.approvalId, route),
+    };
   }
 
   // ---- runs ----------------------------------------------------------------------------------
@@ -289,17 +304,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         return c.json(res, 422);
       }
       case 'pending-approval': {
-        const res: Out<typeof S.ActionPending> = {
-          runId,
-          outcome: 'pending-approval',
-          approvalId: o.approvalId,
-          level: o.level,
-          reasons: [...o.decision.basis.reasons],
-          actionHash: o.actionHash,
-          ...(await expiresAt(o.approvalId)),
-          next: followUp(c, runId, o.approvalId, 'actions'),
-        };
-        c.header('Location', `${mountPrefix(c)}/approvals/${o.approvalId}`);
+        const res: Out<typeof S.ActionPending> = { ...(await pending(c, runId, o, 'actions')), outcome: 'pending-approval' };
         return c.json(res, 202);
       }
       case 'suggested': {
@@ -350,17 +355,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         return c.json(res, 200);
       }
       case 'pending-approval': {
-        const res: Out<typeof S.DecisionPending> = {
-          runId,
-          decision: 'approval-required',
-          approvalId: o.approvalId,
-          level: o.level,
-          reasons: [...o.decision.basis.reasons],
-          actionHash: o.actionHash,
-          ...(await expiresAt(o.approvalId)),
-          next: followUp(c, runId, o.approvalId, 'decisions'),
-        };
-        c.header('Location', `${mountPrefix(c)}/approvals/${o.approvalId}`);
+        const res: Out<typeof S.DecisionPending> = { ...(await pending(c, runId, o, 'decisions')), decision: 'approval-required' };
         return c.json(res, 202);
       }
       case 'denied': {

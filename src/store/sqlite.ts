@@ -127,7 +127,8 @@ const approvalSchema = z.object({
   decisions: z.array(voteSchema),
 });
 
-interface AuditRow {
+/** A row of the `audit` table as SQLite returns it. */
+export interface AuditRow {
   seq: number;
   leaf: string;
   prev_hash: string;
@@ -648,7 +649,7 @@ function prepareDraft(d: AuditDraft, i: number): PreparedLeaf {
  * (edited outside Airlock) comes back with schemaVersion 0 and the raw text in `body.unreadable`.
  * Either way a tampered row's leaf hash cannot match, so verification names it instead of crashing.
  */
-function auditRecord(row: AuditRow): AuditRecord {
+export function auditRecord(row: AuditRow): AuditRecord {
   const hashes = {
     prevHash: row.prev_hash as Sha256Hex,
     leafHash: row.leaf_hash as Sha256Hex,

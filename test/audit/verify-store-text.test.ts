@@ -9,7 +9,7 @@ import { chainHash, leafHashOfText, leafText, type LeafFields } from '../../src/
 import { verifyStore, type AuditTextSource, type StoredAuditRow } from '../../src/audit/log.js';
 import { isCanonicalLeafText } from '../../src/audit/scan.js';
 import { AuditWriter, type AuditItem } from '../../src/audit/writer.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { auditRecord, openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import type { Json, Principal, RunId } from '../../src/types.js';
 
@@ -17,41 +17,9 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-audit-text-'));
 let n = 0;
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** The record a store reads back from stored text under `seq` (as src/store/sqlite.ts builds it). */
+/** The record the store reads back from stored text under `seq` (the store's own row parser). */
 function recordFrom(text: string, seq: number): LeafFields {
-  let v: Partial<Record<keyof LeafFields, unknown>> | undefined;
-  try {
-    v = JSON.parse(text) as typeof v;
-  } catch {
-    v = undefined;
-  }
-  const nullable = (x: unknown): boolean => x === null || typeof x === 'string';
-  if (
-    typeof v === 'object' &&
-    v !== null &&
-    !Array.isArray(v) &&
-    Number.isSafeInteger(v.schemaVersion) &&
-    typeof v.type === 'string' &&
-    typeof v.time === 'string' &&
-    nullable(v.runId) &&
-    nullable(v.principal) &&
-    nullable(v.onBehalfOf) &&
-    typeof v.body === 'object' &&
-    v.body !== null &&
-    !Array.isArray(v.body)
-  ) {
-    return {
-      seq,
-      schemaVersion: v.schemaVersion as number,
-      type: v.type,
-      time: v.time,
-      runId: v.runId as string | null,
-      principal: v.principal as string | null,
-      onBehalfOf: v.onBehalfOf as string | null,
-      body: v.body as { [k: string]: Json },
-    };
-  }
-  return { seq, schemaVersion: 0, type: '', time: '', runId: null, principal: null, onBehalfOf: null, body: { unreadable: text } };
+  return auditRecord({ seq, leaf: text, prev_hash: '', leaf_hash: '', chain_hash: '' });
 }
 
 // Mostly plain text (the fast path's case), sometimes anything at all.

@@ -1,5 +1,5 @@
 // Test helper: a private copy of the Acme demo workspace in a temp folder, with Acme reset to its seed.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openAcmeDb, resetAcme, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
@@ -23,4 +23,18 @@ export function groundTruth(acmeDb: string): AcmeSnapshot {
   } finally {
     db.close();
   }
+}
+
+/**
+ * A scratch workspace in a temp folder: each entry of `files` (path relative to the workspace →
+ * text) is written, folders made as needed; `playbook.yaml` defaults to an empty playbook.
+ */
+export function scratchWorkspace(prefix: string, files: Readonly<Record<string, string>>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `airlock-${prefix}-`));
+  for (const [rel, text] of Object.entries({ 'playbook.yaml': 'steps: []\n', ...files })) {
+    const file = path.join(dir, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+  return dir;
 }

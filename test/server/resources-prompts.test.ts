@@ -1,9 +1,8 @@
 // Resources and prompts from a real upstream (server-everything) pass the same decision point as tools.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { scratchWorkspace } from '../helpers/workspace.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
@@ -14,13 +13,8 @@ import type { ApprovalId } from '../../src/types.js';
 const EVERYTHING = 'node_modules/@modelcontextprotocol/server-everything/dist/index.js';
 
 function workspace(keySha: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-resources-'));
-  mkdirSync(path.join(dir, 'policies'));
-  mkdirSync(path.join(dir, 'workflows'));
-  writeFileSync(path.join(dir, 'playbook.yaml'), 'steps: []\n');
-  writeFileSync(
-    path.join(dir, 'airlock.yaml'),
-    `version: 1
+  const dir = scratchWorkspace('resources', {
+    'airlock.yaml': `version: 1
 name: resources
 identity:
   principals:
@@ -59,10 +53,7 @@ policies: [policies/*.cedar]
 models: { playbook: { kind: scripted, playbook: playbook.yaml } }
 workflows: [workflows/*.yaml]
 `,
-  );
-  writeFileSync(
-    path.join(dir, 'policies', 'read.cedar'),
-    `@id("read-internal")
+    'policies/read.cedar': `@id("read-internal")
 @reason("the bot reads internal documents and prompts")
 permit (principal == Airlock::Agent::"bot", action == Airlock::Action::"call", resource)
 when { resource.effect == "read" && resource.classification != "confidential" };
@@ -72,10 +63,7 @@ when { resource.effect == "read" && resource.classification != "confidential" };
 @reason("confidential records need a person's approval")
 permit (principal == Airlock::Agent::"bot", action == Airlock::Action::"call", resource == Airlock::Tool::"everything.dynamic_text");
 `,
-  );
-  writeFileSync(
-    path.join(dir, 'workflows', 'reader.yaml'),
-    `name: reader
+    'workflows/reader.yaml': `name: reader
 tier: execute-low
 agent: bot
 owners: { product: p@x.example, architecture: a@x.example, platform: pl@x.example, security: s@x.example, domain: d@x.example, compliance: c@x.example }
@@ -83,7 +71,7 @@ tools: [everything.docs, everything.dynamic_text, everything.city_prompt]
 budgets: { steps: 100, wallTimeMs: 600000 }
 model: playbook
 `,
-  );
+  });
   return dir;
 }
 

@@ -1,9 +1,9 @@
 // An upstream MCP server reached over Streamable HTTP (server-everything in its HTTP mode), governed like a stdio one.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { scratchWorkspace } from '../helpers/workspace.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import type { RunId } from '../../src/types.js';
@@ -48,13 +48,8 @@ describe('mcp-http connector', () => {
       stdio: 'ignore',
     });
     await waitForPort(port, 15_000);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-mcp-http-'));
-    mkdirSync(path.join(dir, 'policies'));
-    mkdirSync(path.join(dir, 'workflows'));
-    writeFileSync(path.join(dir, 'playbook.yaml'), 'steps: []\n');
-    writeFileSync(
-      path.join(dir, 'airlock.yaml'),
-      `version: 1
+    dir = scratchWorkspace('mcp-http', {
+      'airlock.yaml': `version: 1
 name: remote
 identity:
   principals:
@@ -79,21 +74,15 @@ policies: [policies/*.cedar]
 models: { playbook: { kind: scripted, playbook: playbook.yaml } }
 workflows: [workflows/*.yaml]
 `,
-    );
-    writeFileSync(
-      path.join(dir, 'policies', 'p.cedar'),
-      `@id("echo-only") permit (principal == Airlock::Agent::"bot", action == Airlock::Action::"call", resource == Airlock::Tool::"remote.echo");\n`,
-    );
-    writeFileSync(
-      path.join(dir, 'workflows', 'w.yaml'),
-      `name: remote-work
+      'policies/p.cedar': `@id("echo-only") permit (principal == Airlock::Agent::"bot", action == Airlock::Action::"call", resource == Airlock::Tool::"remote.echo");\n`,
+      'workflows/w.yaml': `name: remote-work
 tier: execute-low
 agent: bot
 owners: { product: p, architecture: a, platform: pl, security: s, domain: d, compliance: c }
 tools: [remote.echo, remote.get_sum]
 model: playbook
 `,
-    );
+    });
     airlock = await openAirlock(dir);
   });
   afterAll(async () => {
