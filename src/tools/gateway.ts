@@ -121,6 +121,17 @@ export function actionHash(tool: string, args: JsonObject, runId: RunId, request
 
 export class Gateway {
   private readonly validator: ArgumentValidator;
+  /** Contracts do not change while a workspace is open: each is hashed once, not on every call. */
+  private readonly contractHashes = new WeakMap<ToolContract, Sha256Hex>();
+
+  private toolDefHash(contract: ToolContract): Sha256Hex {
+    let h = this.contractHashes.get(contract);
+    if (!h) {
+      h = hashJson(contract);
+      this.contractHashes.set(contract, h);
+    }
+    return h;
+  }
 
   constructor(private readonly deps: GatewayDeps) {
     this.validator = new ArgumentValidator(deps.workspace.tools);
@@ -168,7 +179,7 @@ export class Gateway {
       span.setAttribute('airlock.decision', 'deny');
       return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: null };
     }
-    const toolDefHash = hashJson(contract);
+    const toolDefHash = this.toolDefHash(contract);
     const errors = this.validator.validate(contract.name, proposal.args);
     if (errors.length > 0) {
       await audit.append(ctx, [
