@@ -17,6 +17,7 @@ import type { ApprovalId, Json, JsonObject, Principal, RunId, Sha256Hex } from '
 import type { GatewayOutcome, VerificationResult } from '../tools/gateway.js';
 import * as S from './api-schemas.js';
 import { RateLimiter } from './limits.js';
+import { protoKeyPath } from '../util/json.js';
 
 /** Turns an `Authorization` header into a principal (identity/authenticate.ts, or a fake in tests). */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -123,6 +124,16 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         };
         return { ok: false, response: await refuse(c, 400, body, null) };
       }
+    }
+    // Refused, not silently stripped by the schema: the same input is invalid through every door.
+    const proto = protoKeyPath(raw);
+    if (proto) {
+      const body: ErrorBody = {
+        error: `the request body is invalid: \`${proto}\` is not an acceptable key`,
+        hint: 'remove `__proto__` keys: they are never arguments',
+        issues: [{ path: proto, code: 'forbidden_key', message: '`__proto__` is not an acceptable key' }],
+      };
+      return { ok: false, response: await refuse(c, 422, body, await existingRunId(raw), { issues: [`${proto}: forbidden_key`] }) };
     }
     const parsed = schema.safeParse(raw);
     if (parsed.success) return { ok: true, value: parsed.data };

@@ -25,3 +25,24 @@ export function jsonProblem(value: unknown, maxDepth = 64): string | null {
   };
   return walk(value, 'arguments', 0);
 }
+
+/**
+ * Where a parsed JSON value holds an own `__proto__` key (JSON.parse keeps it as data; object
+ * spreads and schema parsers drop or misread it), or null. Such input is refused, never stripped.
+ */
+export function protoKeyPath(value: unknown, path = ''): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = protoKeyPath(value[i], `${path}[${i}]`);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return `${path ? `${path}.` : ''}__proto__`;
+  for (const [k, v] of Object.entries(value)) {
+    const p = protoKeyPath(v, path ? `${path}.${k}` : k);
+    if (p) return p;
+  }
+  return null;
+}

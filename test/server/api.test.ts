@@ -298,6 +298,17 @@ describe('HTTP API', () => {
       expect(refused.some((a) => a.principal === 'agent:refund-bot' && a.body['route'] === 'POST /v1/actions')).toBe(true);
     });
 
+    it('a `__proto__` key in the arguments is refused (422), not silently dropped, and nothing is proposed', async () => {
+      const before = ground();
+      const body = `{"runId":"${runId}","tool":"payments.refund","arguments":{"order_id":"1182","amount_cents":4000,"currency":"EUR","reason":"x","__proto__":{"admin":true}}}`;
+      const r = await call('POST', '/v1/actions', keys.bot, body);
+      expect(r.status).toBe(422);
+      expect(S.ErrorResponse.parse(r.json).issues).toEqual([expect.objectContaining({ path: 'arguments.__proto__', code: 'forbidden_key' })]);
+      expect(ground()).toEqual(before);
+      const records = await audit(runId);
+      expect(records.some((a) => a.type === 'request.refused' && a.body['status'] === 422 && JSON.stringify(a.body).includes('forbidden_key'))).toBe(true);
+    });
+
     it('zod issues list each path', async () => {
       const r = await call('POST', '/v1/actions', keys.bot, { runId: 'run x', tool: '', arguments: [] });
       expect(r.status).toBe(422);

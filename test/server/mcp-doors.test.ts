@@ -147,6 +147,21 @@ describe('MCP over Streamable HTTP', () => {
     });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { code: number } }).error.code).toBe(-32602);
+
+    // A `__proto__` key is refused like at the other doors, not silently dropped by the SDK's schema.
+    const proto = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${ws.keys['refund-bot']}`,
+        'mcp-session-id': sid ?? '',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"orders.get_order","arguments":{"order_id":"1182","__proto__":{"x":1}}}}',
+    });
+    expect(proto.status).toBe(400);
+    expect(((await proto.json()) as { error: { message: string } }).error.message).toMatch(/__proto__/);
     const refusals = (await airlock.store.readAudit(1, 100_000)).filter((r) => r.type === 'request.refused');
     expect(refusals.map((r) => r.body['why'])).toEqual(expect.arrayContaining(['session-hijack', 'malformed']));
     // Unauthenticated callers cannot write to the audit log.
