@@ -17,7 +17,11 @@ import { Runner } from './orchestration/runner.js';
 import { modelFor } from './routing/route.js';
 import { Sessions } from './orchestration/sessions.js';
 import { compileVisibility } from './policy/visibility.js';
+import { createNotifier, type Notifier } from './notify/notifier.js';
 import type { ApprovalId, Principal, RunId } from './types.js';
+import type { Notify, ReviseDeps } from './orchestration/approvals.js';
+import { StandingGrants, type GrantDeps } from './orchestration/grants.js';
+import { buildEvidence } from './approvals/evidence.js';
 
 /** An opened workspace with everything needed to govern runs in it. Close it when done. */
 export interface Airlock {
@@ -30,7 +34,11 @@ export interface Airlock {
   readonly connectors: ConnectorPool;
   /** Runs driven by external agents (MCP, HTTP API, SDK) through the same gateway. */
   readonly sessions: Sessions;
+  /** Approval webhooks: publish events to the outbox, deliver what is due. */
+  readonly notifier: Notifier;
   readonly now: () => Date;
+  /** What deciding approvals and grants needs (`vote`, `reviseAndApprove`, `createGrant`, `sweepApprovals`). */
+  readonly approvalDeps: ReviseDeps & GrantDeps;
   /** The declared principal for `kind:id` (or a bare id, looked up among all kinds). */
   principal(ref: string): Principal;
   close(): Promise<void>;
@@ -61,7 +69,11 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   const audit = new AuditWriter(store, auditKey(stateDir), now);
   const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir, workspace.tools.values());
   const principal = principalLookup(workspace);
-  const gateway = new Gateway({
+  // Webhook notifications are queued through this; it is bound once the notifier exists.
+  let notify: Notify | undefined;
+  const notifyLate: Notify = (event, data) => notify?.(event, data) ?? Promise.resolve();
+  const base = { store, audit, now, policies, workspace, notify: notifyLate };
+  const gateway: Gateway = new Gateway({
     driftGuard: new DriftGuard({ connectors, contracts: workspace.tools.values() }),
     workspace,
     policies,
@@ -70,7 +82,20 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     audit,
     now,
     newApprovalId: () => `apr_${randomBytes(6).toString('hex')}` as ApprovalId,
+    grants: new StandingGrants({ ...base, principal }),
+    evidence: (input) =>
+      buildEvidence(
+        {
+          store,
+          workspace,
+          readTool: (probe, args) =>
+            connectors.get(probe.connector).call(probe.upstream ?? probe.name.slice(probe.name.indexOf('.') + 1), args, { timeoutMs: probe.timeoutMs ?? 10_000 }),
+        },
+        input,
+      ),
+    notify: notifyLate,
   });
+  const approvalDeps = { ...base, gateway, principal, newGrantId: () => `grt_${randomBytes(6).toString('hex')}` };
   const newRunId = () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId;
   const sessions = new Sessions({
     workspace,
@@ -93,7 +118,10 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     now,
     newRunId,
     policySetHash: policies.policySetHash,
+    notify: notifyLate,
   });
+  const notifier = createNotifier({ store, workspace, now });
+  notify = (event, data) => notifier.publish(event, data);
   return {
     workspace,
     policies,
@@ -103,7 +131,9 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     runner,
     connectors,
     sessions,
+    notifier,
     now,
+    approvalDeps,
     principal,
     async close() {
       await connectors.closeAll();

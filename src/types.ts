@@ -53,7 +53,13 @@ export interface Labels {
   readonly trust: Trust;
 }
 
-export type ApprovalLevel = 'single' | 'step-up';
+/**
+ * What a permit's `@approval` obligation asks of people, weakest first: `single` (one eligible
+ * person), `reauth` (step-up by re-authentication: one eligible person whose login is recent and
+ * strong), `step-up` (four eyes: two distinct eligible people).
+ */
+export const APPROVAL_LEVELS = ['single', 'reauth', 'step-up'] as const;
+export type ApprovalLevel = (typeof APPROVAL_LEVELS)[number];
 
 /** Why a decision came out the way it did: enough to replay it from the audit record. */
 export interface Basis {
@@ -93,7 +99,9 @@ export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [
   'cancelled',
 ];
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'consumed';
+/** `edited`: an approver changed the arguments; the new action has its own approval (`supersededBy`). */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'consumed', 'edited'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** JSON values as they cross boundaries. */
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [k: string]: Json };

@@ -6,7 +6,7 @@ import { Agent, Runner, tool, type RunItem } from '@openai/agents-core';
 import { ScriptedModel, assistantMessage, functionCall } from '@openai/agents-core/testing';
 import { z } from 'zod';
 import { governOpenAIAgentsTool, localDecisionPoint, openAirlock } from '../../src/sdk/index.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import type { ApprovalId } from '../../src/types.js';
 import { AIRLOCK_ROOT } from '../../src/util/package-root.js';
 
@@ -71,7 +71,7 @@ export async function main(dir: string, print: (line: string) => void = console.
     // A person approves the credit (in real life: the console, `airlock approve ID --as user:robin`, or POST /v1/approvals/ID/approve).
     const [pending] = await airlock.store.listApprovals({ status: 'pending', ...(dp.runId ? { runId: dp.runId as never } : {}) });
     if (!pending) throw new Error('expected the credit to wait for approval');
-    await vote(airlock, pending.id as ApprovalId, airlock.principal('user:robin'), 'approve', 'damage confirmed on the photo');
+    await vote(airlock.approvalDeps, pending.id as ApprovalId, localApprover(airlock.principal('user:robin')), 'approve', 'damage confirmed on the photo');
     print(`\n2. robin approves ${pending.id}; the agent calls again with the same arguments`);
     model.enqueue([functionCall('issue_credit', CREDIT, { callId: 'call_4' })], [assistantMessage('Credited 25.00.')]);
     showToolOutputs((await runner.run(agent, 'The credit was approved; please issue it.')).newItems, print);

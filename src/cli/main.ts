@@ -11,15 +11,16 @@ import { ArgumentValidator } from '../tools/validate.js';
 import { explainDecision } from '../policy/explain.js';
 import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
 import { startTracing, type Tracing } from '../telemetry/tracing.js';
-import { vote } from '../orchestration/approvals.js';
 import type { AuditRecord, Store } from '../store/store.js';
-import type { ApprovalId, Json, JsonObject, RunId } from '../types.js';
+import type { Json, JsonObject, RunId } from '../types.js';
 import { TIERS, type Tier } from '../types.js';
 import { AIRLOCK_ROOT } from '../util/package-root.js';
 import { bold, dim, green, red, renderApproval, renderRuns, renderTimeline, statusColor, yellow } from './render.js';
 import { resetAcme } from '../demo/acme/db.js';
 import { registerKeysCommand } from './commands/keys.js';
+import { registerApprovalCommands } from './commands/approvals.js';
 import { registerToolsCommand } from './commands/tools.js';
+import { registerWebhooksCommand } from './commands/webhooks.js';
 import type { RunState } from '../orchestration/run-machine.js';
 
 /** The bundled demo workspace. */
@@ -94,8 +95,12 @@ async function reportRun(a: Airlock, runId: RunId, cliPrefix: string): Promise<v
       out(yellow('The run is paused until a person decides:'));
       out(renderApproval(approval));
       out('');
-      const who = approval.level === 'step-up' ? 'dana, then again --as priya' : 'dana';
-      out(`approve:  ${bold(`${cliPrefix} approve ${approval.id} --as dana`)}   ${dim(`(${who}; the agent refund-bot cannot approve its own action)`)}`);
+      const who = approval.level === 'step-up' ? 'dana, then again --as priya: two finance approvers' : 'a finance approver';
+      const why = approval.level === 'single' ? '' : ' --reason "..."';
+      out(`evidence: ${bold(`${cliPrefix} show ${approval.id}`)}   ${dim('(citations, the agent\'s reasoning, the diff against the order)')}`);
+      out(`approve:  ${bold(`${cliPrefix} approve ${approval.id} --as dana${why}`)}   ${dim(`(${who}; the agent refund-bot cannot approve its own action)`)}`);
+      const example = 'amount_cents' in ((approval.summary as { args?: object }).args ?? {}) ? 'amount_cents=1000' : 'FIELD=VALUE';
+      out(`edit:     ${bold(`${cliPrefix} approve ${approval.id} --as dana --set ${example} --reason "..."`)}   ${dim('(a new action, decided again; recorded as an override)')}`);
       out(`reject:   ${bold(`${cliPrefix} reject ${approval.id} --as dana --reason "..."`)}`);
       out(`timeline: ${bold(`${cliPrefix} runs show ${run.id}`)}`);
     }
@@ -252,59 +257,13 @@ export function buildProgram(): Command {
       out(explainDecision(d, request, compiled));
     });
 
-  program
-    .command('approvals')
-    .description('list approvals (pending by default)')
-    .option('--all', 'every approval, decided ones too')
-    .option('--json', 'machine-readable output')
-    .action(async (o: { all?: boolean; json?: boolean }) => {
-      await withAirlock(ws(), async (a) => {
-        const list = await a.store.listApprovals(o.all ? {} : { status: 'pending' });
-        if (o.json) out(JSON.stringify(list, null, 2));
-        else if (list.length === 0) out(o.all ? 'no approvals' : 'no pending approvals');
-        else out(list.map(renderApproval).join('\n\n'));
-      });
-    });
-
-  program
-    .command('show <approval>')
-    .description('show one approval with what the approver is asked to approve')
-    .action(async (id: string) => {
-      await withAirlock(ws(), async (a) => {
-        const ap = await a.store.getApproval(id as ApprovalId);
-        if (!ap) throw new AirlockError('not-found', `approval \`${id}\` does not exist`, { hint: 'list them with `airlock approvals --all`' });
-        out(renderApproval(ap));
-      });
-    });
-
-  const decideCmd = (name: 'approve' | 'reject') =>
-    program
-      .command(`${name} <approval>`)
-      .description(name === 'approve' ? 'approve a pending action; the run resumes at once' : 'reject a pending action; the reason goes back to the agent')
-      .requiredOption('--as <user>', 'who decides (a declared person)')
-      .option('--reason <text>', name === 'reject' ? 'why (required)' : 'justification')
-      .action(async (id: string, o: { as: string; reason?: string }) => {
-        if (name === 'reject' && !o.reason) throw new AirlockError('input', 'reject needs `--reason`', { hint: 'the reason goes back to the agent and into the audit trail' });
-        await withAirlock(ws(), async (a) => {
-          const approver = a.principal(o.as);
-          const res = await vote(a, id as ApprovalId, approver, name, o.reason ?? null);
-          if (res.kind === 'refused') {
-            process.stderr.write(red(`refused: ${res.reason}`) + '\n');
-            process.exitCode = 2;
-            return;
-          }
-          if (!res.decided) {
-            out(yellow(`vote recorded; approval ${id} needs another approver (step-up)`));
-            return;
-          }
-          out(`${res.approval.status === 'approved' ? green('approved') : red('rejected')} ${id} by ${approver.kind}:${approver.id}; resuming run ${res.approval.runId}`);
-          out('');
-          const run = await a.runner.resume(res.approval.runId);
-          await reportRun(a, run.id, cliPrefix(ws()));
-        }, traceOpt());
-      });
-  decideCmd('approve');
-  decideCmd('reject');
+  registerApprovalCommands(program, {
+    out,
+    workspaceDir: ws,
+    withAirlock,
+    traceOpt,
+    reportRun: (a, runId) => reportRun(a, runId, cliPrefix(ws())),
+  });
 
   const runs = program.command('runs').description('list runs; `runs show ID` prints one run\'s timeline');
   runs.option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => {
@@ -380,6 +339,7 @@ export function buildProgram(): Command {
 
   registerKeysCommand(program, { out, workspaceDir: ws });
   registerToolsCommand(program, { out, workspaceDir: ws });
+  registerWebhooksCommand(program, { out, workspaceDir: ws });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

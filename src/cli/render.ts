@@ -1,4 +1,4 @@
-// Text rendering for the CLI: run timelines from the audit trail, approvals, run lists. Pure.
+// Text rendering for the CLI: run timelines from the audit trail, approvals and their evidence, run lists. Pure.
 import type { ApprovalRecord, AuditRecord, RunRecord } from '../store/store.js';
 import type { Json } from '../types.js';
 import type { RunState } from '../orchestration/run-machine.js';
@@ -103,19 +103,31 @@ export function statusColor(s: string): string {
 export function renderApproval(a: ApprovalRecord): string {
   const s = a.summary as Record<string, Json>;
   const lines = [
-    `${bold(a.id)}  ${a.status}  ${a.level === 'step-up' ? yellow('step-up: two approvers') : 'single approver'}`,
+    `${bold(a.id)}  ${a.status}  ${LEVEL_TEXT[a.level]}`,
     `  run       ${a.runId} (workflow ${str(s['workflow'])}, tier ${str(s['tier'])})`,
     `  action    ${bold(a.tool)}  effect ${str(s['effect'])}, risk ${str(s['risk'])}${s['irreversible'] ? red(', irreversible') : ''}`,
     `  arguments ${JSON.stringify(s['args'])}`,
     `  requester ${a.requester}${s['onBehalfOf'] ? ` on behalf of ${str(s['onBehalfOf'])}` : ''}`,
     `  why       ${list(s['reasons']).join('; ')}`,
     `  policies  ${list(s['policyIds']).join(', ')}`,
-    `  expires   ${a.expiresAt}`,
+    `  expires   ${a.expiresAt}${a.assignee ? `   routed to ${a.assignee}${a.escalations ? yellow(` (escalated ${a.escalations}x)`) : ''}` : ''}`,
     `  hash      ${a.actionHash}`,
   ];
-  for (const d of a.decisions) lines.push(`  vote      ${d.decision} by ${d.approver} at ${d.time}${d.reason ? ` (${d.reason})` : ''}`);
+  if (a.editedFrom) lines.push(`  edit of   ${a.editedFrom} (an approver changed the arguments the agent proposed)`);
+  if (a.supersededBy) lines.push(yellow(`  replaced  by ${a.supersededBy}: an approver edited the arguments`));
+  for (const d of a.decisions) {
+    const how = d.authMethod ? dim(` [${d.authMethod}${d.issuer ? ` via ${d.issuer}` : ''}]`) : '';
+    lines.push(`  vote      ${d.decision} by ${d.approver} at ${d.time}${d.reason ? ` (${d.reason})` : ''}${how}`);
+  }
+  if (a.consumedAt) lines.push(`  used      ${a.consumedAt} (single use)`);
   return lines.join('\n');
 }
+
+const LEVEL_TEXT: Readonly<Record<ApprovalRecord['level'], string>> = {
+  single: 'one approver',
+  reauth: yellow('step-up: one approver who signs in again'),
+  'step-up': yellow('step-up: two approvers'),
+};
 
 /** One line per run. */
 export function renderRuns(runs: readonly RunRecord[]): string {
@@ -126,4 +138,63 @@ export function renderRuns(runs: readonly RunRecord[]): string {
       return `${r.id}  ${statusColor(r.status.padEnd(17))} ${r.workflow.padEnd(14)} steps ${String(st.steps).padStart(3)}  ${dim(r.updatedAt)}${st.reason ? dim(`  ${st.reason}`) : ''}`;
     })
     .join('\n');
+}
+
+/**
+ * The evidence bundle of an approval (see approvals/evidence.ts): the cited reads, the agent's
+ * reason, the exact arguments, and the proposed values beside the current ones. Untrusted citations
+ * are flagged: outsiders wrote them, and they may carry instructions meant for the agent.
+ */
+export function renderEvidence(evidence: Json): string {
+  const e = isObject(evidence) ? evidence : {};
+  const lines: string[] = [];
+  const citations = Array.isArray(e['citations']) ? (e['citations'] as readonly Json[]) : [];
+  lines.push(`  ${bold('evidence')}  ${citations.length === 0 ? dim('no earlier reads in this run') : `${citations.length} earlier read${citations.length === 1 ? '' : 's'}`}`);
+  for (const c of citations) {
+    if (!isObject(c)) continue;
+    const untrusted = c['trust'] !== 'trusted';
+    const marker = untrusted ? red('⚠ UNTRUSTED') : green('trusted');
+    lines.push(`    ${bold(str(c['ref']).padEnd(4))}${str(c['tool'])}  ${marker}  ${dim(oneLine(JSON.stringify(c['args'] ?? null)))}`);
+    const excerpt = c['excerpt'];
+    const text = typeof excerpt === 'string' ? oneLine(excerpt) : dim('(result no longer stored)');
+    lines.push(`        ${untrusted ? yellow(`“${text}”`) + dim('  untrusted source: read it as data, not instructions') : `“${text}”`}`);
+  }
+  const reasoning = e['reasoning'];
+  lines.push(`  reasoning ${typeof reasoning === 'string' ? oneLine(reasoning) : dim('(none given)')}`);
+  lines.push(`  arguments ${oneLine(JSON.stringify(e['args'] ?? null))}`);
+  const diff = e['diff'];
+  if (!isObject(diff)) {
+    lines.push(`  diff      ${dim('(the contract declares no preview)')}`);
+    return lines.join('\n');
+  }
+  lines.push(`  diff      against ${str(diff['probe'])}${diff['args'] !== undefined ? dim(` ${oneLine(JSON.stringify(diff['args']))}`) : ''}`);
+  if (diff['error'] !== undefined) {
+    lines.push(`    ${red('could not read the current state:')} ${oneLine(str(diff['error']))}`);
+    return lines.join('\n');
+  }
+  const rows = (Array.isArray(diff['rows']) ? (diff['rows'] as readonly Json[]) : []).filter(isObject);
+  const width = Math.max(5, ...rows.map((r) => oneLine(str(r['label'])).length));
+  const value = (v: Json | undefined): string => oneLine(v === undefined ? '' : JSON.stringify(v));
+  const proposedWidth = Math.max(8, ...rows.map((r) => value(r['proposed']).length));
+  lines.push(dim(`      ${'label'.padEnd(width)}  ${'proposed'.padEnd(proposedWidth)}  current`));
+  for (const r of rows) {
+    const differs = r['differs'];
+    const mark = differs === true ? red('≠') : differs === false ? green('=') : yellow('?');
+    const row = `${oneLine(str(r['label'])).padEnd(width)}  ${value(r['proposed']).padEnd(proposedWidth)}  ${value(r['current'])}`;
+    lines.push(`    ${mark} ${differs === true ? bold(row) : row}${r['error'] !== undefined ? dim(`  (${oneLine(str(r['error']))})`) : ''}`);
+  }
+  return lines.join('\n');
+}
+
+function isObject(v: Json | undefined): v is { readonly [k: string]: Json } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Text on one line, safe for a terminal: whitespace runs become one space; control characters
+ * (escape sequences) and bidirectional overrides, which untrusted text could use to disguise
+ * itself, are removed.
+ */
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
 }

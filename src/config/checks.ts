@@ -83,14 +83,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
 
     if (t.verify) {
       const v = t.verify;
-      const probe = tools.get(v.probe);
-      if (probe === undefined) {
-        at(['verify', 'probe'], `verification probe \`${v.probe}\` is not declared`, 'declare a contract for it under `tools`');
-      } else {
-        if (probe.effect !== 'read') at(['verify', 'probe'], `verification probe \`${v.probe}\` must be a read tool, found effect \`${probe.effect}\``, 'a probe observes ground truth and changes nothing: name a tool with `effect: read`');
-        checkCallArgs(probe, v.args, ['verify', 'args'], at);
-      }
-      checkTemplates(v.args, ['verify', 'args'], ['$args', '$result'], props, at);
+      checkProbe('verify', v, tools, ['$args', '$result'], props, at);
       for (const key of Object.keys(v.expect)) {
         if (!key.startsWith('$probe.') || key.length <= '$probe.'.length) {
           at(['verify', 'expect', key], `expectation key \`${key}\` must be a \`$probe.\` path`, 'name what the probe returned, e.g. `$probe.status`', true);
@@ -98,8 +91,44 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
       }
       checkTemplates(v.expect, ['verify', 'expect'], ['$args', '$result', '$probe'], props, at);
     }
+
+    if (t.preview) {
+      // The preview runs before the action: there is no `$result` yet.
+      checkProbe('preview', t.preview, tools, ['$args'], props, at);
+      const labels = new Map<string, number>();
+      t.preview.compare.forEach((row, j) => {
+        const first = labels.get(row.label);
+        if (first !== undefined) at(['preview', 'compare', j, 'label'], `duplicate preview row \`${row.label}\` (first is row ${first + 1})`, 'give each row its own `label`: the approver tells them apart by it');
+        else labels.set(row.label, j);
+        checkTemplates(row.proposed, ['preview', 'compare', j, 'proposed'], ['$args', '$probe'], props, at);
+        checkTemplates(row.current, ['preview', 'compare', j, 'current'], ['$args', '$probe'], props, at);
+      });
+    }
   });
   return tools;
+}
+
+/**
+ * A `verify` or `preview` probe is a declared read tool, called with arguments that fit its input
+ * schema, whose templates use only `roots` and name only arguments of the tool being checked.
+ */
+function checkProbe(
+  field: 'verify' | 'preview',
+  spec: { readonly probe: string; readonly args: Record<string, unknown> },
+  tools: ReadonlyMap<string, ToolContract>,
+  roots: readonly string[],
+  props: Record<string, unknown> | undefined,
+  at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void,
+): void {
+  const what = field === 'verify' ? 'verification probe' : 'preview probe';
+  const probe = tools.get(spec.probe);
+  if (probe === undefined) {
+    at([field, 'probe'], `${what} \`${spec.probe}\` is not declared`, 'declare a contract for it under `tools`');
+  } else {
+    if (probe.effect !== 'read') at([field, 'probe'], `${what} \`${spec.probe}\` must be a read tool, found effect \`${probe.effect}\``, 'a probe observes ground truth and changes nothing: name a tool with `effect: read`');
+    checkCallArgs(probe, spec.args, [field, 'args'], at);
+  }
+  checkTemplates(spec.args, [field, 'args'], roots, props, at);
 }
 
 /** An http connector's `baseUrl` is a bare destination: no user info (credentials), query or fragment. */
@@ -376,6 +405,11 @@ export function checkWorkflow(
     const models = Object.keys(ws.file.models);
     at(['model'], `model \`${wf.model}\` is not declared`, models.length > 0 ? `declare it under \`models\`, or use one of: ${models.map((m) => `\`${m}\``).join(', ')}` : 'declare it under `models` in `airlock.yaml`');
   }
+  wf.approvals.escalateTo.forEach((b, i) => {
+    if (!wf.owners[b]?.trim()) {
+      at(['approvals', 'escalateTo', i], `approvals escalate to the \`${b}\` owner, but \`owners.${b}\` is not named`, `name \`owners.${b}\`, or remove \`${b}\` from \`escalateTo\``);
+    }
+  });
   // INVARIANT: a workflow with an unowned boundary cannot run above the assist tier.
   if (wf.tier !== 'assist') {
     const unowned = OWNER_BOUNDARIES.filter((b: OwnerBoundary) => !wf.owners[b]?.trim());

@@ -1,7 +1,7 @@
 // The workspace's shape: zod schemas for airlock.yaml and workflow files; the types are inferred.
 // This is a trust boundary: everything a user writes passes through here before it is used.
 import { z } from 'zod';
-import { CLASSIFICATIONS, EFFECTS, OWNER_BOUNDARIES, RISKS, TIERS, TRUST } from '../types.js';
+import { CLASSIFICATIONS, EFFECTS, OWNER_BOUNDARIES, RISKS, TIERS, TRUST, type OwnerBoundary, type Risk } from '../types.js';
 
 const name = z
   .string()
@@ -133,6 +133,27 @@ export const verifySchema = z.strictObject({
   expect: z.record(z.string(), template),
 });
 
+/**
+ * What an approver is shown before deciding: a read tool that observes the current state the
+ * action would change, and rows comparing each proposed value with the current one.
+ */
+export const previewSchema = z.strictObject({
+  /** A read tool that observes the current state (it runs before the action, so only `$args` is known). */
+  probe: toolName.describe('A declared read tool that observes the current state the action would change.'),
+  args: z.record(z.string(), template).describe('The probe\'s arguments; templates may use `$args.x` only.'),
+  /** One row each: the proposed value (from `$args`) beside the current one (from `$probe`). */
+  compare: z
+    .array(
+      z.strictObject({
+        label: z.string().min(1),
+        proposed: template,
+        current: template,
+      }),
+    )
+    .min(1)
+    .describe('Rows of `{ label, proposed, current }`; templates may use `$args.x` and `$probe.x`.'),
+});
+
 export const toolContractSchema = z
   .strictObject({
     name: toolName.describe('`connector.tool_name`, unique in the workspace.'),
@@ -155,6 +176,9 @@ export const toolContractSchema = z
     compensation: compensationSchema.optional().describe('The call that undoes this one (templates: `$args.x`, `$result.x`).'),
     irreversible: z.boolean().default(false).describe('Nothing can undo this tool; raises its risk. Needed when a non-read tool has no compensation.'),
     verify: verifySchema.optional().describe('A read-tool probe that checks ground truth after the call.'),
+    preview: previewSchema
+      .optional()
+      .describe('A read-tool probe run before approval: the approver sees each proposed value beside the current one.'),
     timeoutMs: z.number().int().positive().max(600_000).optional(),
     /** For `http` connectors: the request this tool makes. */
     http: httpToolSchema.optional(),
@@ -213,6 +237,63 @@ export const budgetsSchema = z.strictObject({
   toolCalls: z.number().int().positive().optional(),
 });
 
+const APPROVAL_DEFAULTS: { ttlMinutes: number; escalateTo: OwnerBoundary[]; reauthMaxAgeMinutes: number; justifyFrom: Risk } = {
+  ttlMinutes: 60,
+  escalateTo: [],
+  reauthMaxAgeMinutes: 5,
+  justifyFrom: 'high',
+};
+
+export const approvalPolicySchema = z
+  .strictObject({
+    ttlMinutes: z
+      .number()
+      .int()
+      .positive()
+      .max(60 * 24 * 30)
+      .default(60)
+      .describe('The final deadline: an approval nobody decided within this many minutes expires, and the step is denied.'),
+    escalateAfterMinutes: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('An approval untouched this long escalates to the next owner in `escalateTo` (and again after as long).'),
+    escalateTo: z
+      .array(z.enum(OWNER_BOUNDARIES))
+      .default([])
+      .describe('Owner boundaries an approval is routed to, in order: the first is notified at once, the next on each escalation.'),
+    reauthMaxAgeMinutes: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 60)
+      .default(5)
+      .describe('For `@approval("reauth")`: how recent the approver\'s login (the JWT `auth_time`) must be.'),
+    justifyFrom: z
+      .enum(RISKS)
+      .default('high')
+      .describe('Approving a tool of this risk or higher needs a written justification (step-up and reauth always do).'),
+  })
+  .superRefine((a, ctx) => {
+    if (a.escalateAfterMinutes !== undefined && a.escalateAfterMinutes >= a.ttlMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['escalateAfterMinutes'],
+        message: `escalation after ${a.escalateAfterMinutes} minutes would come at or after the final deadline (${a.ttlMinutes} minutes)`,
+        params: { hint: 'make `escalateAfterMinutes` smaller than `ttlMinutes`' },
+      });
+    }
+    if (a.escalateAfterMinutes !== undefined && a.escalateTo.length < 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['escalateTo'],
+        message: 'escalation needs a next owner: list at least two owner boundaries in `escalateTo`',
+        params: { hint: 'for example `escalateTo: [domain, product]`' },
+      });
+    }
+  });
+
 export const workflowSchema = z.strictObject({
   name,
   description: z.string().default(''),
@@ -227,9 +308,7 @@ export const workflowSchema = z.strictObject({
   tools: z.array(toolName).min(1).describe('The tool contracts this workflow may use; every other tool is unreachable.'),
   budgets: budgetsSchema.default({ steps: 25, wallTimeMs: 120_000 }),
   model: name.describe('A model route declared under `models` in airlock.yaml.'),
-  approvals: z
-    .strictObject({ ttlMinutes: z.number().int().positive().max(60 * 24 * 30).default(60) })
-    .default({ ttlMinutes: 60 }),
+  approvals: approvalPolicySchema.default(APPROVAL_DEFAULTS),
 });
 
 export const workspaceSchema = z.strictObject({
@@ -264,6 +343,59 @@ export const workspaceSchema = z.strictObject({
   /** Workflow files (paths or globs). */
   workflows: z.array(z.string()).min(1),
   telemetry: z.strictObject({ console: z.boolean().default(false) }).default({ console: false }),
+  /** Signed webhooks sent on approval events (docs/approvals.md, "Webhooks"). */
+  notifications: z
+    .strictObject({
+      webhooks: z
+        .array(
+          z
+            .strictObject({
+              name: name.describe('A lowercase name for the webhook, unique in the workspace (the delivery log cites it).'),
+              url: z
+                .url({ protocol: /^https?$/ })
+                .describe('Where the POST goes: https, except on loopback (127.0.0.1, ::1, localhost). Redirects are never followed.'),
+              secretEnv: z
+                .string()
+                .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name, e.g. `AIRLOCK_WEBHOOK_SECRET`')
+                .describe('The environment variable holding the HMAC-SHA256 signing secret (never the secret itself).'),
+              events: z
+                .array(z.enum(['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated']))
+                .min(1)
+                .default(['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated'])
+                .describe('The approval events sent to this webhook (default: all four).'),
+              maxAttempts: z.number().int().min(1).max(30).default(8).describe('Delivery attempts before a notification is marked failed.'),
+              timeoutMs: z.number().int().positive().max(60_000).default(5000).describe('How long one attempt may take before it counts as failed.'),
+            })
+            .superRefine((w, ctx) => {
+              const url = URL.canParse(w.url) ? new URL(w.url) : null;
+              const host = url?.hostname ?? '';
+              if (url && url.protocol !== 'https:' && !['127.0.0.1', '[::1]', 'localhost'].includes(host)) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['url'],
+                  message: `webhook \`${w.name}\` sends approvals over plain http to \`${host}\``,
+                  params: { hint: 'use an `https://` URL (plain http is allowed only on loopback: 127.0.0.1, ::1, localhost)' },
+                });
+              }
+            }),
+        )
+        .default([])
+        .superRefine((list, ctx) => {
+          list.forEach((w, i) => {
+            if (list.findIndex((o) => o.name === w.name) < i) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, 'name'],
+                message: `webhook name \`${w.name}\` is used twice`,
+                params: { hint: 'give each webhook its own `name`' },
+              });
+            }
+          });
+        })
+        .describe('Webhooks that receive a signed POST on each approval event (at least once: deduplicate on `Airlock-Event-Id`).'),
+    })
+    .default({ webhooks: [] })
+    .describe('Notifications sent by Airlock: signed webhooks on approval events.'),
 });
 
 export type PrincipalConfig = z.infer<typeof principalSchema>;
@@ -278,6 +410,7 @@ export type CompensationSpec = z.infer<typeof compensationSchema>;
 export type ModelRoute = z.infer<typeof modelRouteSchema>;
 export type Budgets = z.infer<typeof budgetsSchema>;
 export type WorkflowConfig = z.infer<typeof workflowSchema>;
+export type ApprovalPolicy = z.infer<typeof approvalPolicySchema>;
 export type WorkspaceFile = z.infer<typeof workspaceSchema>;
 
 /** A loaded, validated workspace: the file plus everything it points to, resolved. */

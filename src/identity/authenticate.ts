@@ -35,6 +35,12 @@ export type AuthResult =
       readonly authTime?: string;
       /** Names the credential in audit records: `api-key:<id>`, or `jwt:<jti>` (`jwt:sha256:<prefix>` without a `jti`). */
       readonly credentialId: string;
+      /** Who vouched for the caller: the JWT `iss`, or `airlock` for an Airlock API key. */
+      readonly issuer: string;
+      /** The subject the issuer named: the JWT subject claim, or the API key's id. */
+      readonly subject: string;
+      /** The JWT `amr` claim (how the identity provider authenticated the user), if any. */
+      readonly amr: readonly string[];
     }
   | {
       readonly ok: false;
@@ -126,7 +132,7 @@ export function createAuthenticator(workspace: Workspace, deps: AuthenticatorDep
     const resolved = resolvePrincipal(principals, config.principal);
     // Unreachable when the config check passed; kept so a key can never prove an undeclared principal.
     if (!resolved.ok) return fail(403, 'undeclared', `the API key names principal \`${config.principal}\`, which is not declared`);
-    return { ok: true, principal: resolved.principal, method: 'api-key', credentialId: `api-key:${config.id}` };
+    return { ok: true, principal: resolved.principal, method: 'api-key', credentialId: `api-key:${config.id}`, issuer: 'airlock', subject: config.id, amr: [] };
   }
 
   async function withJwt(token: string, verifier: JwtVerifier, config: NonNullable<typeof jwtConfig>): Promise<AuthResult> {
@@ -138,7 +144,13 @@ export function createAuthenticator(workspace: Workspace, deps: AuthenticatorDep
     if (typeof subject !== 'string' || subject === '') return fail(401, 'invalid', `the token's \`${config.principalClaim}\` claim is not a principal id`);
     const credentialId = typeof claims.jti === 'string' && claims.jti !== '' ? `jwt:${printable(claims.jti, 128)}` : `jwt:sha256:${sha256Hex(token).slice(0, 32)}`;
     const authTime = authTimeOf(claims['auth_time'], now(), config.clockToleranceSeconds);
-    const extra = authTime === undefined ? {} : { authTime };
+    const amr = Array.isArray(claims['amr']) ? claims['amr'].filter((m): m is string => typeof m === 'string').slice(0, 10).map((m) => printable(m, 40)) : [];
+    const extra = {
+      issuer: typeof claims.iss === 'string' ? printable(claims.iss, 200) : 'unknown',
+      subject: printable(subject, 200),
+      amr,
+      ...(authTime === undefined ? {} : { authTime }),
+    };
 
     const actorClaim = claims[config.actorClaim];
     if (actorClaim === undefined) {

@@ -7,7 +7,10 @@ import type { ToolResultStatus } from './model.js';
 export function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; content: Json } {
   switch (outcome.kind) {
     case 'executed':
-      return { status: 'ok', content: outcome.result };
+      // The agent hears that a person changed what it proposed, and to what.
+      return outcome.revisedArgs
+        ? { status: 'ok', content: { editedByApprover: { executedArguments: outcome.revisedArgs }, result: outcome.result } }
+        : { status: 'ok', content: outcome.result };
     case 'denied':
       return { status: 'denied', content: { error: 'denied by policy', reasons: [...outcome.reasons], policies: [...outcome.policyIds] } };
     case 'invalid':

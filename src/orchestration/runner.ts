@@ -14,6 +14,7 @@ import { principalRef } from '../audit/writer.js';
 import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
 import { toResult } from './results.js';
 import { canTransition, exhaustedBudget, finalStatus, initialState, nextWork, type RunState } from './run-machine.js';
+import { expireApproval, latestRevision, type Notify } from './approvals.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -25,6 +26,8 @@ export interface RunnerDeps {
   readonly now: () => Date;
   readonly newRunId: () => RunId;
   readonly policySetHash: string;
+  /** Queues approval notifications (webhooks); absent: none. */
+  readonly notify?: Notify | undefined;
 }
 
 /** Drives runs forward until they pause for a human or end. */
@@ -133,15 +136,17 @@ export class Runner {
           record = await this.save(record, 'failed', state);
           return record;
         }
-        const approval = await this.deps.store.getApproval(pending.approvalId);
-        if (!approval) throw new AirlockError('store', `approval \`${pending.approvalId}\` of run \`${record.id}\` is missing`);
+        const asked = await this.deps.store.getApproval(pending.approvalId);
+        if (!asked) throw new AirlockError('store', `approval \`${pending.approvalId}\` of run \`${record.id}\` is missing`);
+        // An approver may have edited the arguments: the latest revision is what stands.
+        const approval = await latestRevision(this.deps.store, asked);
+        const revisedArgs = approval.id === asked.id ? null : (approval.summary as { args: JsonObject }).args;
         let status: ToolResultStatus;
         let content: Json;
         if (approval.status === 'pending') {
           if (Date.parse(approval.expiresAt) > this.deps.now().getTime()) return record; // still waiting
-          await this.deps.store.updateApproval(approval.id, 'pending', { status: 'expired', decisions: approval.decisions });
+          await expireApproval(this.deps, approval);
           await this.deps.audit.append(subject, [
-            { type: 'approval.expired', body: { approvalId: approval.id, actionHash: approval.actionHash, expiresAt: approval.expiresAt } },
             { type: 'action.not-executed', body: { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: ['the approval expired before anyone decided'] } },
           ]);
           status = 'expired';
@@ -157,8 +162,8 @@ export class Runner {
           state = { ...state, inFlight: { callId: pending.callId, tool: pending.tool } };
           record = await this.save(record, 'running', state);
           const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
-          const outcome = await this.deps.gateway.executeApproved(ctx, { tool: pending.tool, args: pending.args }, pending.approvalId);
-          ({ status, content } = toResult(outcome));
+          const outcome = await this.deps.gateway.executeApproved(ctx, { tool: pending.tool, args: revisedArgs ?? pending.args }, approval.id);
+          ({ status, content } = toResult(outcome.kind === 'executed' && revisedArgs ? { ...outcome, revisedArgs } : outcome));
           state = this.absorb(state, pending.callId, pending.tool, outcome);
         } else {
           if (approval.status === 'expired') {

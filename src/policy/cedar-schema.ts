@@ -18,8 +18,12 @@ export const ENTITY_TYPES = {
   action: `${NAMESPACE}::Action`,
 } as const;
 
-/** The one action every proposal is checked against: `Airlock::Action::"call"`. */
+/** The action every proposal is checked against: `Airlock::Action::"call"`. */
 export const CALL_ACTION = { type: ENTITY_TYPES.action, id: 'call' } as const;
+/** Whether a person may approve (or reject) a pending action on a tool: `Airlock::Action::"approve"`. */
+export const APPROVE_ACTION = { type: ENTITY_TYPES.action, id: 'approve' } as const;
+/** Whether a person may issue a standing grant (a scoped, time-boxed pre-approval): `Airlock::Action::"grant"`. */
+export const GRANT_ACTION = { type: ENTITY_TYPES.action, id: 'grant' } as const;
 
 /** The Cedar entity type of each principal kind. */
 export const PRINCIPAL_ENTITY_TYPE: Readonly<Record<PrincipalKind, string>> = {
@@ -85,15 +89,29 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
 
 /**
  * The Cedar schema for a workspace: principals (User, Agent, Service, members of Role), Role,
- * Tool (effect, risk, connector, classification, irreversible) and the action `call`, whose context
- * carries the workflow, tier, labels, optional `onBehalfOf` (`kind:id`, e.g. `user:dana`) and every
- * exposed argument (optional, typed).
+ * Tool (effect, risk, connector, classification, irreversible) and three actions:
+ * - `call` (any principal): context carries the workflow, tier, labels, optional `onBehalfOf`
+ *   (`kind:id`, e.g. `user:dana`) and every exposed argument (optional, typed);
+ * - `approve` (people only): the same, plus the `requester`, the obligation `level`, and how the
+ *   approver authenticated (`authMethod`, optional `authAgeSeconds`);
+ * - `grant` (people only): the workflow, tier, the grant's bounds as `args` (the largest action it
+ *   covers), `durationMinutes`, optional `maxUses`, `authMethod`, optional `authAgeSeconds`.
  */
 export function buildCedarSchema(contracts: readonly ToolContract[]): CedarSchemaJson {
   const args: Record<string, CedarSchemaType> = {};
   for (const [field, type] of exposedFields(contracts)) args[field] = { type: CEDAR_TYPE[type], required: false };
   const str = { type: 'String' } as const;
+  const long = { type: 'Long' } as const;
+  const optional = <T extends object>(t: T) => ({ ...t, required: false });
   const principal = { memberOfTypes: ['Role'] };
+  const callContext = {
+    workflow: str,
+    tier: str,
+    args: { type: 'Record', attributes: args },
+    labels: { type: 'Record', attributes: { classification: str, trust: str } },
+    onBehalfOf: optional(str),
+  };
+  const authContext = { authMethod: str, authAgeSeconds: optional(long) };
   return {
     [NAMESPACE]: {
       entityTypes: {
@@ -119,14 +137,29 @@ export function buildCedarSchema(contracts: readonly ToolContract[]): CedarSchem
           appliesTo: {
             principalTypes: ['User', 'Agent', 'Service'],
             resourceTypes: ['Tool'],
+            context: { type: 'Record', attributes: callContext },
+          },
+        },
+        approve: {
+          appliesTo: {
+            principalTypes: ['User'],
+            resourceTypes: ['Tool'],
+            context: { type: 'Record', attributes: { ...callContext, requester: str, level: str, ...authContext } },
+          },
+        },
+        grant: {
+          appliesTo: {
+            principalTypes: ['User'],
+            resourceTypes: ['Tool'],
             context: {
               type: 'Record',
               attributes: {
                 workflow: str,
                 tier: str,
                 args: { type: 'Record', attributes: args },
-                labels: { type: 'Record', attributes: { classification: str, trust: str } },
-                onBehalfOf: { type: 'String', required: false },
+                durationMinutes: long,
+                maxUses: optional(long),
+                ...authContext,
               },
             },
           },

@@ -3,7 +3,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { PrincipalConfig, ToolContract } from '../config/schema.js';
 import { AirlockError, AirlockErrors, type Location } from '../errors.js';
-import type { ApprovalLevel, Sha256Hex } from '../types.js';
+import { APPROVAL_LEVELS, type ApprovalLevel, type Sha256Hex } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import {
   buildCedarSchema,
@@ -88,7 +88,6 @@ export interface CompileOptions {
   readonly engine?: (policies: Readonly<Record<string, string>>, policySetHash: Sha256Hex) => CedarEngine;
 }
 
-const APPROVAL_LEVELS: readonly string[] = ['single', 'step-up'];
 
 /**
  * Parses and validates Cedar policy files against the schema generated from `contracts` (strict mode).
@@ -219,10 +218,10 @@ function parseFile(source: PolicySource, errors: AirlockError[]): { policy: Comp
     const approvalText = annotations['approval'];
     let approval: ApprovalLevel | undefined;
     if (approvalText !== undefined) {
-      if (!APPROVAL_LEVELS.includes(approvalText)) {
+      if (!(APPROVAL_LEVELS as readonly string[]).includes(approvalText)) {
         errors.push(
           policyError(`policy \`${id}\`: unknown approval level \`${approvalText}\``, source, start, {
-            hint: 'use `@approval("single")` or `@approval("step-up")`',
+            hint: 'use `@approval("single")`, `@approval("reauth")` (one person, freshly re-authenticated) or `@approval("step-up")` (two people)',
           }),
         );
         ok = false;

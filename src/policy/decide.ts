@@ -1,10 +1,10 @@
 // The policy decision: one pure function from a compiled policy set and a request to a Decision.
 // No clock, no IO, no randomness; Cedar answers, then Airlock's effect, risk and tier rules tighten.
 import type { ToolContract } from '../config/schema.js';
-import type { ApprovalLevel, Basis, Decision, Labels, Principal, Tier } from '../types.js';
+import { APPROVAL_LEVELS, type ApprovalLevel, type Basis, type Decision, type Labels, type Principal, type Tier } from '../types.js';
 import { CALL_ACTION, principalEntity, principalUid, roleEntity, toolEntity, type ExposeType } from './cedar-schema.js';
 import type { CompiledPolicies } from './compile.js';
-import type { CedarEntity, CedarRequest, CedarValue } from './engine.js';
+import type { CedarEntity, CedarRequest, CedarValue, EntityUid } from './engine.js';
 import { principalRef } from '../identity/principal.js';
 
 /** One proposed action as the policy boundary sees it, after authentication and argument validation. */
@@ -101,11 +101,11 @@ export function decide(compiled: CompiledPolicies, request: PolicyRequest): Deci
   }
 }
 
-/** The stricter of two obligations: none < `single` < `step-up`. */
+/** The stricter of two obligations: none < `single` < `reauth` < `step-up`. */
 export function stricter(a: ApprovalLevel | undefined, b: ApprovalLevel | undefined): ApprovalLevel | undefined {
-  if (a === 'step-up' || b === 'step-up') return 'step-up';
-  if (a === 'single' || b === 'single') return 'single';
-  return undefined;
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return APPROVAL_LEVELS.indexOf(a) >= APPROVAL_LEVELS.indexOf(b) ? a : b;
 }
 
 type TierOutcome =
@@ -195,28 +195,44 @@ function preview(v: unknown): string {
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
-/** The Cedar request and the entities it needs: the principal, its roles and the tool, nothing more. */
+/** The Cedar request for `call` and the entities it needs: the principal, its roles and the tool, nothing more. */
 export function buildCedarCall(
   compiled: CompiledPolicies,
   request: PolicyRequest,
   args: Readonly<Record<string, CedarValue>>,
 ): { readonly cedarRequest: CedarRequest; readonly entities: readonly CedarEntity[] } {
-  const { principal, tool } = request;
+  return buildCedarRequest(compiled, request.principal, CALL_ACTION, request.tool, callContext(request, args));
+}
+
+/** The context every action on a tool shares: workflow, tier, exposed arguments, labels, `onBehalfOf`. */
+export function callContext(
+  request: Pick<PolicyRequest, 'workflow' | 'tier' | 'labels'> & { readonly onBehalfOf?: Principal | string | undefined },
+  args: Readonly<Record<string, CedarValue>>,
+): Record<string, CedarValue> {
   const context: Record<string, CedarValue> = {
     workflow: request.workflow,
     tier: request.tier,
     args,
     labels: { classification: request.labels.classification, trust: request.labels.trust },
   };
-  if (request.onBehalfOf) context['onBehalfOf'] = principalRef(request.onBehalfOf);
+  const obo = request.onBehalfOf;
+  if (obo) context['onBehalfOf'] = typeof obo === 'string' ? obo : principalRef(obo);
+  return context;
+}
+
+/** A Cedar request of `principal` doing `action` on a tool, with the principal, its roles and the tool as entities. */
+export function buildCedarRequest(
+  compiled: CompiledPolicies,
+  principal: Principal,
+  action: EntityUid,
+  tool: ToolContract,
+  context: Record<string, CedarValue>,
+): { readonly cedarRequest: CedarRequest; readonly entities: readonly CedarEntity[] } {
   const toolEnt =
     compiled.tools.get(tool.name) === tool ? (compiled.toolEntities.get(tool.name) ?? toolEntity(tool)) : toolEntity(tool);
   const roles = [...new Set(principal.roles)];
   const entities: CedarEntity[] = [principalEntity({ ...principal, roles }), toolEnt];
   for (const r of roles) entities.push(compiled.roleEntities.get(r) ?? roleEntity(r));
-  return {
-    cedarRequest: { principal: principalUid(principal), action: CALL_ACTION, resource: toolEnt.uid, context },
-    entities,
-  };
+  return { cedarRequest: { principal: principalUid(principal), action, resource: toolEnt.uid, context }, entities };
 }
 

@@ -17,3 +17,4 @@ export { governTool, type Governed, type GovernedTool } from './govern.js';
 export { governOpenAIAgentsTool, type AgentsFunctionToolLike, type GovernAgentsToolOptions } from './adapters/openai-agents.js';
 export { governVercelAITool, type AiToolLike, type GovernedAiTool } from './adapters/vercel-ai.js';
 export { openAirlock, type Airlock, type OpenOptions } from '../airlock.js';
+export { signWebhook, verifyWebhookSignature, type SignatureCheck, type SignatureFailure, type VerifyWebhookInput } from '../notify/signature.js';

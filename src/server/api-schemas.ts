@@ -1,6 +1,7 @@
 // The HTTP JSON API's wire contract: zod schemas for every request and response, and the route table.
 // The routes validate with these schemas and the OpenAPI document (openapi.ts) is generated from them.
 import { z } from 'zod';
+import { APPROVAL_LEVELS, APPROVAL_STATUSES } from '../types.js';
 
 /** Run and approval ids as Airlock hands them out (`run_...`, `apr_...`); generous, never a path or a space. */
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected an id of letters, digits, `_` and `-`');
@@ -10,8 +11,10 @@ const toolName = z.string().min(1).max(200).describe('A tool name from the workf
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256');
 const actionHash = sha256.describe('SHA-256 of the canonical (tool, arguments, run, requester): what an approval binds to.');
 const reasons = z.array(z.string()).describe('Why, in words, from the policies and the tier rules.');
-const approvalStatus = z.enum(['pending', 'approved', 'rejected', 'expired', 'consumed']);
-const level = z.enum(['single', 'step-up']).describe('`single`: one person approves; `step-up`: two different people.');
+const approvalStatus = z.enum(APPROVAL_STATUSES);
+const level = z
+  .enum(APPROVAL_LEVELS)
+  .describe('`single`: one eligible person; `reauth`: one eligible person who re-authenticated recently; `step-up`: two different eligible people.');
 
 // ---- requests (strict: an unknown field, such as a claimed `principal`, is refused) --------------
 
@@ -51,7 +54,34 @@ export const OutcomeRequest = z
 
 /** `POST /approvals/{approvalId}/approve`. */
 export const ApproveRequest = z.strictObject({
-  reason: z.string().min(1).max(2000).optional().describe('Why, for the audit trail.'),
+  reason: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .describe('The justification, for the audit trail; required for high-risk, step-up and re-authentication approvals, and for edits.'),
+  arguments: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      'Approve an edited action instead: these arguments replace the proposed ones. It is a new action, decided again by policy (it may need more approvers), recorded as an override.',
+    ),
+});
+
+/** `POST /grants`. */
+export const GrantRequest = z.strictObject({
+  workflow: workflowName,
+  tool: toolName,
+  bounds: z
+    .record(
+      z.string().min(1).max(100),
+      z.union([z.strictObject({ max: z.number().int() }), z.strictObject({ equals: z.union([z.string().max(500), z.number(), z.boolean()]) })]),
+    )
+    .default({})
+    .describe('Bounds on exposed arguments: `{ "amount_cents": { "max": 2000 }, "currency": { "equals": "EUR" } }`.'),
+  durationMinutes: z.number().int().min(1).max(7 * 24 * 60).describe('How long the grant lasts (at most a week).'),
+  maxUses: z.number().int().min(1).optional().describe('At most this many uses.'),
+  reason: z.string().min(1).max(2000).describe('Why, recorded.'),
 });
 
 /** `POST /approvals/{approvalId}/reject`. */
@@ -216,14 +246,72 @@ export const ApprovalView = z.object({
   createdAt: z.string(),
   expiresAt: z.string(),
   needed: z.number().int().describe('Approving votes it needs from different people.'),
-  votes: z.array(z.object({ approver: z.string(), decision: z.enum(['approve', 'reject']), reason: z.string().nullable(), time: z.string() })),
-  summary: z.unknown().describe('What the approver is shown: tool, arguments, effect, risk, reasons, labels.'),
+  votes: z.array(
+    z.object({
+      approver: z.string(),
+      decision: z.enum(['approve', 'reject']),
+      reason: z.string().nullable(),
+      time: z.string(),
+      issuer: z.string().nullable().describe('Who vouched for the approver: the JWT issuer, `airlock` (API key), `local:<host>` (CLI).'),
+      subject: z.string().nullable(),
+      authMethod: z.string().nullable().describe('How the approver authenticated: `jwt`, `api-key`, `local`, with the JWT `amr` values.'),
+      authTime: z.string().nullable().describe('When the approver last authenticated, when the credential says.'),
+      summaryHash: z.string().nullable().describe('SHA-256 of the summary the approver was shown.'),
+    }),
+  ),
+  summary: z.unknown().describe('What the approver is shown: tool, arguments, effect, risk, reasons, labels, and the evidence bundle.'),
+  summaryHash: sha256.describe('SHA-256 of `summary`: each vote records the hash of what its approver saw.'),
+  assignee: z.string().nullable().describe('The owner it is routed to now.'),
+  escalations: z.number().int(),
+  editedFrom: z.string().nullable().describe('The approval this one replaced when an approver edited the arguments.'),
+  supersededBy: z.string().nullable().describe('The approval of the edited action that replaced this one.'),
+  consumedAt: z.string().nullable().describe('When the execution it authorised used it (single use).'),
+});
+
+export const GrantView = z.object({
+  grantId: z.string(),
+  id: z.string(),
+  workflow: z.string(),
+  tool: z.string(),
+  bounds: z.record(z.string(), z.object({ max: z.number().optional(), equals: z.union([z.string(), z.number(), z.boolean()]).optional() })),
+  grantor: z.string(),
+  grantorAuth: z.unknown(),
+  reason: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  maxUses: z.number().int().nullable(),
+  uses: z.number().int(),
+  status: z.enum(['active', 'revoked']),
+  policyIds: z.array(z.string()),
+});
+
+export const GrantList = z.object({ grants: z.array(GrantView) });
+
+export const ApprovalStats = z.object({
+  requested: z.number().int(),
+  byStatus: z.record(z.string(), z.number().int()),
+  overrides: z.object({ edited: z.number().int(), rejected: z.number().int() }),
+  escalations: z.number().int(),
+  grants: z.object({ issued: z.number().int(), uses: z.number().int() }),
+  approvers: z.array(
+    z.object({
+      approver: z.string(),
+      votes: z.number().int(),
+      approvals: z.number().int(),
+      rejections: z.number().int(),
+      approveRate: z.number(),
+      medianDecisionSeconds: z.number(),
+      p90DecisionSeconds: z.number(),
+      justified: z.number().int(),
+    }),
+  ),
 });
 
 export const ApprovalList = z.object({ approvals: z.array(ApprovalView) });
 
 export const VoteRecorded = z.object({
   approval: ApprovalView,
+  replaced: ApprovalView.optional().describe('With an edit: the approval of what the agent proposed, now `edited`.'),
   decided: z.boolean(),
   run: z
     .object({ runId: z.string(), status: z.string(), resumed: z.boolean(), resumeError: z.string().optional() })
@@ -256,6 +344,10 @@ export const API_SCHEMAS = {
   ApprovalView,
   ApprovalList,
   VoteRecorded,
+  GrantRequest,
+  GrantView,
+  GrantList,
+  ApprovalStats,
 } as const;
 
 export type ApiSchemaName = keyof typeof API_SCHEMAS;
@@ -400,9 +492,12 @@ export const API_ROUTES: readonly RouteDoc[] = [
     bodyRequired: false,
     responses: {
       200: { description: 'the vote is recorded; Airlock\'s own runs resume once it is decided', schemas: ['VoteRecorded'] },
-      403: err('agents, services, the requester and the person the agent acts for can never approve; nor can one person vote twice'),
+      403: err(
+        'not eligible by policy (`approve` action); agents, services, the requester and the person the agent acts for can never approve; one person cannot vote twice; a `reauth` approval needs a fresh identity-provider login; an edit that policy denies',
+      ),
       404: err('no such approval'),
-      409: err('the approval is no longer pending, or has expired'),
+      409: err('the approval is no longer pending, has expired, or was replaced by an edit'),
+      422: err('a justification is missing (high risk, step-up, re-authentication, edits), or the edited arguments are invalid'),
     },
   },
   {
@@ -414,10 +509,56 @@ export const API_ROUTES: readonly RouteDoc[] = [
     body: 'RejectRequest',
     responses: {
       200: { description: 'rejected; Airlock\'s own runs resume and hear why', schemas: ['VoteRecorded'] },
-      403: err('agents, services, the requester and the person the agent acts for can never decide'),
+      403: err('not eligible by policy; agents, services, the requester and the person the agent acts for can never decide'),
       404: err('no such approval'),
-      409: err('the approval is no longer pending, or has expired'),
+      409: err('the approval is no longer pending, has expired, or was replaced by an edit'),
+      422: err('the reason is missing'),
     },
+  },
+  {
+    method: 'get',
+    path: '/grants',
+    operationId: 'listGrants',
+    summary: 'Standing grants (scoped, time-boxed pre-approvals), oldest first',
+    callers: 'people',
+    responses: { 200: { description: 'the grants', schemas: ['GrantList'] }, 403: err('only people see grants') },
+  },
+  {
+    method: 'post',
+    path: '/grants',
+    operationId: 'createGrant',
+    summary: 'Pre-approve a kind of action for a while (decided by `grant` policies, audited)',
+    description: 'A grant stands in for one person\'s approval of actions within its bounds (never for step-up); each use is re-checked against the grantor\'s `approve` eligibility and counted.',
+    callers: 'people',
+    body: 'GrantRequest',
+    responses: {
+      201: { description: 'granted', schemas: ['GrantView'] },
+      403: err('policy does not let this person grant it, or the caller is not a person'),
+      422: err('invalid grant: unknown workflow or tool, a bound on an argument the tool does not expose, a bad duration'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/grants/{grantId}/revoke',
+    operationId: 'revokeGrant',
+    summary: 'End a standing grant now (its grantor, or someone policy lets grant the same)',
+    callers: 'people',
+    body: 'RejectRequest',
+    responses: {
+      200: { description: 'revoked', schemas: ['GrantView'] },
+      403: err('neither the grantor nor allowed to grant it'),
+      404: err('no such grant'),
+      409: err('already revoked'),
+      422: err('the reason is missing'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/approval-stats',
+    operationId: 'approvalStats',
+    summary: 'Per-approver approve rate and decision time, overrides, escalations, standing-grant uses',
+    callers: 'people',
+    responses: { 200: { description: 'the statistics (optionally `?workflow=`)', schemas: ['ApprovalStats'] }, 403: err('only people') },
   },
 ];
 

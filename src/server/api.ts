@@ -7,13 +7,15 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { Airlock } from '../airlock.js';
 import { AirlockError } from '../errors.js';
-import { approvalsNeeded, vote } from '../orchestration/approvals.js';
+import { approvalsNeeded, reviseAndApprove, summaryHash, vote, type Approver, type VoteOutcome } from '../orchestration/approvals.js';
+import { approvalStats } from '../orchestration/approval-stats.js';
+import { createGrant, revokeGrant } from '../orchestration/grants.js';
 import type { RunState } from '../orchestration/run-machine.js';
 import type { SessionCallResult, SessionRefusal } from '../orchestration/sessions.js';
 import { principalRef } from '../identity/principal.js';
 import { wwwAuthenticate, type AuthResult } from '../identity/authenticate.js';
-import type { ApprovalRecord, RunRecord } from '../store/store.js';
-import type { ApprovalId, Json, JsonObject, Principal, RunId, Sha256Hex } from '../types.js';
+import type { ApprovalRecord, GrantRecord, RunRecord } from '../store/store.js';
+import type { ApprovalId, Json, JsonObject, RunId, Sha256Hex } from '../types.js';
 import type { GatewayOutcome, VerificationResult } from '../tools/gateway.js';
 import * as S from './api-schemas.js';
 import { RateLimiter } from './limits.js';
@@ -462,14 +464,24 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       const id = c.req.param('approvalId') as ApprovalId;
       const before = await store.getApproval(id);
       if (!before) return c.json(errorBody(`approval \`${printable(id)}\` does not exist`, `list pending approvals with GET ${mountPrefix(c)}/approvals`), 404);
+      const approver = approverOf(auth);
+      const reason = body.value.reason ?? null;
+      const edit = 'arguments' in body.value ? (body.value.arguments as JsonObject | undefined) : undefined;
+      // vote() and reviseAndApprove() check eligibility (policy) and audit every refused attempt.
+      let outcome: VoteOutcome;
+      let edited: ApprovalRecord | null = null;
+      if (edit) {
+        const revised = await reviseAndApprove(airlock.approvalDeps, id, approver, edit, reason);
+        if (revised.kind === 'refused') return c.json(errorBody(revised.reason, undefined, before.runId), revised.status);
+        edited = revised.original;
+        outcome = revised.vote;
+      } else {
+        outcome = await vote(airlock.approvalDeps, id, approver, decision, reason);
+      }
+      if (outcome.kind === 'refused') return c.json(errorBody(outcome.reason, undefined, before.runId), outcome.status);
+      let approval = outcome.approval;
       const run = await store.getRun(before.runId);
       const state = run?.state as unknown as RunState | undefined;
-      // vote() checks eligibility and audits every refused attempt (approval.refused).
-      const outcome = await vote(airlock, id, auth.principal, decision, body.value.reason ?? null);
-      if (outcome.kind === 'refused') {
-        return c.json(errorBody(outcome.reason, undefined, before.runId), voteRefusalStatus(before, auth.principal, state?.onBehalfOf ?? null));
-      }
-      let approval = outcome.approval;
       let runPart: Out<typeof S.VoteRecorded>['run'] = { runId: before.runId, status: run?.status ?? 'unknown', resumed: false };
       let next: string | undefined;
       if (outcome.decided && run && state && !state.door) {
@@ -477,7 +489,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         try {
           const resumed = await airlock.runner.resume(run.id);
           runPart = { runId: run.id, status: resumed.status, resumed: true };
-          approval = (await store.getApproval(id)) ?? approval; // the resumed run may have consumed it
+          approval = (await store.getApproval(approval.id)) ?? approval; // the resumed run may have consumed it
         } catch (err) {
           if (!(err instanceof AirlockError)) throw err;
           const latest = await store.getRun(run.id);
@@ -486,16 +498,68 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       } else if (outcome.decided && state?.door) {
         next =
           approval.status === 'approved'
-            ? `the agent POSTs the same action again in run ${before.runId}; it executes once`
+            ? `the agent POSTs the same action again in run ${before.runId}; it executes once${edited ? ' (with the edited arguments)' : ''}`
             : 'the agent is told why when it POSTs the same action again';
       } else if (!outcome.decided) {
         const needed = approvalsNeeded(approval.level) - approval.decisions.filter((d) => d.decision === 'approve').length;
-        next = `needs ${needed} more approval${needed === 1 ? '' : 's'} from a different person`;
+        next = `needs ${needed} more approval${needed === 1 ? '' : 's'} from a different eligible person`;
       }
-      const res: Out<typeof S.VoteRecorded> = { approval: approvalView(approval), decided: outcome.decided, run: runPart, ...(next ? { next } : {}) };
+      void airlock.notifier.deliverDue().catch(() => undefined);
+      const res: Out<typeof S.VoteRecorded> = {
+        approval: approvalView(approval),
+        decided: outcome.decided,
+        run: runPart,
+        ...(edited ? { replaced: approvalView(edited) } : {}),
+        ...(next ? { next } : {}),
+      };
       return c.json(res, 200);
     });
   }
+
+  // ---- standing grants and approval statistics (people only) -----------------------------------
+
+  app.get('/grants', async (c) => {
+    const auth = c.get('auth');
+    if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: only people see grants`), null);
+    const res: Out<typeof S.GrantList> = { grants: (await store.listGrants()).map(grantView) };
+    return c.json(res, 200);
+  });
+
+  app.post('/grants', async (c) => {
+    const auth = c.get('auth');
+    const body = await readBody(c, S.GrantRequest);
+    if (!body.ok) return body.response;
+    const g = body.value;
+    const res = await createGrant(airlock.approvalDeps, approverOf(auth), {
+      workflow: g.workflow,
+      tool: g.tool,
+      bounds: g.bounds,
+      durationMinutes: g.durationMinutes,
+      maxUses: g.maxUses ?? null,
+      reason: g.reason,
+    });
+    if (res.kind === 'refused') return c.json(errorBody(res.reason), res.status === 404 || res.status === 409 ? 422 : res.status);
+    c.header('Location', `${mountPrefix(c)}/grants/${res.grant.id}`);
+    return c.json(grantView(res.grant), 201);
+  });
+
+  app.post('/grants/:grantId/revoke', async (c) => {
+    const auth = c.get('auth');
+    const body = await readBody(c, S.RejectRequest);
+    if (!body.ok) return body.response;
+    const res = await revokeGrant(airlock.approvalDeps, c.req.param('grantId'), approverOf(auth), body.value.reason);
+    if (res.kind === 'refused') return c.json(errorBody(res.reason), res.status);
+    return c.json(grantView(res.grant), 200);
+  });
+
+  app.get('/approval-stats', async (c) => {
+    const auth = c.get('auth');
+    if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person`), null);
+    const wf = c.req.query('workflow');
+    const stats = approvalStats(await store.listApprovals(), await store.listGrants(), wf);
+    const res: Out<typeof S.ApprovalStats> = { ...stats, byStatus: { ...stats.byStatus }, approvers: [...stats.approvers] };
+    return c.json(res, 200);
+  });
 
   app.notFound((c) => notFound(c));
 
@@ -574,13 +638,6 @@ function followUp(c: Context, runId: RunId, approvalId: ApprovalId, route: 'acti
   };
 }
 
-/** Refusals of ineligible people are 403; refusals because of the approval's state (decided, expired) are 409. */
-function voteRefusalStatus(approval: ApprovalRecord, p: Principal, onBehalfOf: string | null): 403 | 409 {
-  const who = principalRef(p);
-  if (p.kind !== 'user' || who === approval.requester || who === onBehalfOf) return 403;
-  if (approval.status === 'pending' && approval.decisions.some((d) => d.approver === who)) return 403;
-  return 409;
-}
 
 function approvalView(a: ApprovalRecord): Out<typeof S.ApprovalView> {
   return {
@@ -593,8 +650,36 @@ function approvalView(a: ApprovalRecord): Out<typeof S.ApprovalView> {
     createdAt: a.createdAt,
     expiresAt: a.expiresAt,
     needed: approvalsNeeded(a.level),
-    votes: a.decisions.map((d) => ({ approver: d.approver, decision: d.decision, reason: d.reason, time: d.time })),
+    votes: a.decisions.map((d) => ({
+      approver: d.approver,
+      decision: d.decision,
+      reason: d.reason,
+      time: d.time,
+      issuer: d.issuer,
+      subject: d.subject,
+      authMethod: d.authMethod,
+      authTime: d.authTime,
+      summaryHash: d.summaryHash,
+    })),
     summary: a.summary,
+    summaryHash: summaryHash(a),
+    assignee: a.assignee,
+    escalations: a.escalations,
+    editedFrom: a.editedFrom,
+    supersededBy: a.supersededBy,
+    consumedAt: a.consumedAt,
+  };
+}
+
+function grantView(g: GrantRecord): Out<typeof S.GrantView> {
+  return { ...g, grantId: g.id, bounds: g.bounds, policyIds: [...g.policyIds] };
+}
+
+/** The person behind an authenticated request, with how they proved it (recorded with each vote). */
+function approverOf(auth: Authenticated): Approver {
+  return {
+    principal: auth.principal,
+    auth: { issuer: auth.issuer, subject: auth.subject, method: auth.method, amr: auth.amr, authTime: auth.authTime ?? null },
   };
 }
 

@@ -5,11 +5,14 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { prepareLeaf, sealLeaf, AUDIT_SCHEMA_VERSION, GENESIS_HASH, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
-import type { ApprovalId, ApprovalStatus, Json, RunId, RunStatus, Sha256Hex } from '../types.js';
+import { APPROVAL_LEVELS, APPROVAL_STATUSES, type ApprovalId, type ApprovalStatus, type Json, type RunId, type RunStatus, type Sha256Hex } from '../types.js';
 import type {
   ApprovalExpectation,
   ApprovalRecord,
-  ApprovalVote,
+  ApprovalUpdate,
+  DeliveryRecord,
+  GrantRecord,
+  NotificationRecord,
   AuditDraft,
   AuditPayload,
   AuditRecord,
@@ -78,6 +81,34 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO audit_run_start (run_id, first_seq) SELECT run_id, min(seq) FROM audit_by_run GROUP BY run_id;
   DROP TABLE audit_by_run;
   `,
+  // 4: standing grants, and the webhook outbox with its delivery log.
+  `
+  CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    status TEXT NOT NULL,
+    uses INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX grants_by_tool ON grants (workflow, tool, status);
+  CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX notifications_due ON notifications (status, next_attempt_at);
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    notification_id TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX deliveries_by_notification ON deliveries (notification_id, id);
+  `,
 ];
 
 /** The schema version this code writes; `meta.schema_version` in the file. */
@@ -94,7 +125,6 @@ const RUN_STATUSES = [
   'failed',
   'cancelled',
 ] as const satisfies readonly RunStatus[];
-const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'consumed'] as const satisfies readonly ApprovalStatus[];
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
 const runRowSchema = z.object({
   id: z.string().min(1),
@@ -107,11 +137,18 @@ const runRowSchema = z.object({
   // deep z.json() walk here cost ~0.3 ms per load on the hot path (bench/doors.ts).
   state: z.unknown(),
 });
+// Fields added after schema version 3 default, so approvals written by an older Airlock still read.
+const nullableText = z.string().nullable().default(null);
 const voteSchema = z.object({
   approver: z.string(),
   decision: z.enum(['approve', 'reject']),
   reason: z.string().nullable(),
   time: z.string(),
+  issuer: nullableText,
+  subject: nullableText,
+  authMethod: nullableText,
+  authTime: nullableText,
+  summaryHash: nullableText,
 });
 const approvalSchema = z.object({
   id: z.string().min(1),
@@ -119,12 +156,58 @@ const approvalSchema = z.object({
   actionHash: sha256Schema,
   tool: z.string(),
   requester: z.string(),
-  level: z.enum(['single', 'step-up']),
+  level: z.enum(APPROVAL_LEVELS),
   status: z.enum(APPROVAL_STATUSES),
   createdAt: z.string(),
   expiresAt: z.string(),
   summary: z.json(),
   decisions: z.array(voteSchema),
+  workflow: z.string().default(''),
+  assignee: nullableText,
+  escalations: z.number().int().nonnegative().default(0),
+  escalateAt: nullableText,
+  editedFrom: nullableText,
+  supersededBy: nullableText,
+  consumedAt: nullableText,
+});
+const grantSchema = z.object({
+  id: z.string().min(1),
+  workflow: z.string(),
+  tool: z.string(),
+  bounds: z.record(
+    z.string(),
+    z.object({ max: z.number().optional(), equals: z.union([z.string(), z.number(), z.boolean()]).optional() }),
+  ),
+  grantor: z.string(),
+  grantorAuth: z.json(),
+  reason: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  maxUses: z.number().int().positive().nullable(),
+  uses: z.number().int().nonnegative(),
+  status: z.enum(['active', 'revoked']),
+  policyIds: z.array(z.string()),
+});
+const notificationSchema = z.object({
+  id: z.string().min(1),
+  webhook: z.string(),
+  event: z.string(),
+  body: z.string(),
+  createdAt: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int().nonnegative(),
+  nextAttemptAt: z.string(),
+  lastError: z.string().nullable(),
+});
+const deliverySchema = z.object({
+  notificationId: z.string(),
+  webhook: z.string(),
+  attempt: z.number().int().positive(),
+  time: z.string(),
+  ok: z.boolean(),
+  httpStatus: z.number().int().nullable(),
+  error: z.string().nullable(),
+  durationMs: z.number().nonnegative(),
 });
 
 /** A row of the `audit` table as SQLite returns it. */
@@ -544,11 +627,7 @@ class SqliteStore implements Store {
     });
   }
 
-  updateApproval(
-    id: ApprovalId,
-    expected: ApprovalExpectation,
-    update: { status: ApprovalStatus; decisions: readonly ApprovalVote[] },
-  ): Promise<ApprovalRecord | null> {
+  updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate): Promise<ApprovalRecord | null> {
     const want = typeof expected === 'string' ? { status: expected, votes: undefined } : expected;
     return this.run('update an approval', () =>
       this.db
@@ -563,7 +642,7 @@ class SqliteStore implements Store {
           const current = this.approvalRecord(row);
           // A vote counted against a stale list of votes would overwrite a concurrent one (a lost step-up vote).
           if (want.votes !== undefined && current.decisions.length !== want.votes) return null;
-          const next: ApprovalRecord = { ...current, status: update.status, decisions: update.decisions };
+          const next: ApprovalRecord = { ...current, ...definedFields(update) };
           // INVARIANT: the WHERE on status (and the vote count, read inside this IMMEDIATE
           // transaction) makes this a compare-and-set even across processes.
           const changed = this.stmt.casApproval.run(update.status, JSON.stringify(next), id, want.status).changes;
@@ -571,6 +650,146 @@ class SqliteStore implements Store {
         })
         .immediate(),
     );
+  }
+
+  // --- standing grants -----------------------------------------------------------------------
+
+  createGrant(g: GrantRecord): Promise<void> {
+    return this.run('create a grant', () => {
+      try {
+        this.db
+          .prepare('INSERT INTO grants (id, workflow, tool, status, uses, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(g.id, g.workflow, g.tool, g.status, g.uses, g.createdAt, JSON.stringify(g));
+      } catch (e) {
+        if (isConstraint(e)) throw new AirlockError('conflict', `grant \`${g.id}\` already exists`, { hint: 'grant ids are unique' });
+        throw e;
+      }
+    });
+  }
+
+  getGrant(id: string): Promise<GrantRecord | null> {
+    return this.run('read a grant', () => {
+      const row = this.db.prepare('SELECT id, record FROM grants WHERE id = ?').get(id) as IdRecordRow | undefined;
+      return row ? this.rowRecord('grants', row, grantSchema) : null;
+    });
+  }
+
+  listGrants(opts: { workflow?: string; tool?: string; status?: GrantRecord['status'] } = {}): Promise<readonly GrantRecord[]> {
+    return this.run('list grants', () => {
+      const { where, args } = filters({ workflow: opts.workflow, tool: opts.tool, status: opts.status });
+      const rows = this.db.prepare(`SELECT id, record FROM grants ${where} ORDER BY created_at, id`).all(...args) as IdRecordRow[];
+      return rows.map((r) => this.rowRecord('grants', r, grantSchema));
+    });
+  }
+
+  useGrant(id: string, expectedUses: number): Promise<GrantRecord | null> {
+    return this.changeGrant(id, 'use a grant', (g) => (g.status === 'active' && g.uses === expectedUses ? { ...g, uses: g.uses + 1 } : null));
+  }
+
+  revokeGrant(id: string): Promise<GrantRecord | null> {
+    return this.changeGrant(id, 'revoke a grant', (g) => (g.status === 'active' ? { ...g, status: 'revoked' } : null));
+  }
+
+  /** Read-modify-write of one grant inside an IMMEDIATE transaction (a compare-and-set across processes). */
+  private changeGrant(id: string, doing: string, change: (g: GrantRecord) => GrantRecord | null): Promise<GrantRecord | null> {
+    return this.run(doing, () =>
+      this.db
+        .transaction((): GrantRecord | null => {
+          const row = this.db.prepare('SELECT id, record FROM grants WHERE id = ?').get(id) as IdRecordRow | undefined;
+          if (!row) throw new AirlockError('not-found', `grant \`${id}\` does not exist`, { hint: 'list grants with `airlock grants`' });
+          const next = change(this.rowRecord('grants', row, grantSchema));
+          if (!next) return null;
+          this.db.prepare('UPDATE grants SET status = ?, uses = ?, record = ? WHERE id = ?').run(next.status, next.uses, JSON.stringify(next), id);
+          return next;
+        })
+        .immediate(),
+    );
+  }
+
+  // --- webhook outbox -----------------------------------------------------------------------
+
+  enqueueNotifications(list: readonly NotificationRecord[]): Promise<void> {
+    return this.run('queue notifications', () => {
+      const insert = this.db.prepare(
+        'INSERT OR IGNORE INTO notifications (id, status, attempts, next_attempt_at, created_at, record) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      this.db.transaction(() => {
+        for (const n of list) insert.run(n.id, n.status, n.attempts, n.nextAttemptAt, n.createdAt, JSON.stringify(n));
+      })();
+    });
+  }
+
+  dueNotifications(now: string, limit: number): Promise<readonly NotificationRecord[]> {
+    return this.run('read due notifications', () => {
+      const rows = this.db
+        .prepare("SELECT id, record FROM notifications WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?")
+        .all(now, limit) as IdRecordRow[];
+      return rows.map((r) => this.rowRecord('notifications', r, notificationSchema));
+    });
+  }
+
+  claimNotification(id: string, expectedAttempts: number, leaseUntil: string): Promise<NotificationRecord | null> {
+    return this.run('claim a notification', () =>
+      this.db
+        .transaction((): NotificationRecord | null => {
+          const row = this.db.prepare('SELECT id, record FROM notifications WHERE id = ?').get(id) as IdRecordRow | undefined;
+          if (!row) return null;
+          const n = this.rowRecord('notifications', row, notificationSchema);
+          if (n.status !== 'pending' || n.attempts !== expectedAttempts) return null;
+          const next: NotificationRecord = { ...n, attempts: n.attempts + 1, nextAttemptAt: leaseUntil };
+          this.db
+            .prepare('UPDATE notifications SET attempts = ?, next_attempt_at = ?, record = ? WHERE id = ?')
+            .run(next.attempts, next.nextAttemptAt, JSON.stringify(next), id);
+          return next;
+        })
+        .immediate(),
+    );
+  }
+
+  finishNotification(
+    id: string,
+    update: { status: NotificationRecord['status']; nextAttemptAt: string; lastError: string | null },
+    delivery: DeliveryRecord,
+  ): Promise<void> {
+    return this.run('record a delivery', () =>
+      this.db
+        .transaction(() => {
+          const row = this.db.prepare('SELECT id, record FROM notifications WHERE id = ?').get(id) as IdRecordRow | undefined;
+          if (!row) throw new AirlockError('not-found', `notification \`${id}\` does not exist`);
+          const current = this.rowRecord('notifications', row, notificationSchema);
+          // Only the attempt that holds the claim may settle it: a late finisher (paused past its lease
+          // while another process took over) only adds its row to the delivery log.
+          if (current.attempts === delivery.attempt) {
+            const next: NotificationRecord = { ...current, ...update };
+            this.db
+              .prepare('UPDATE notifications SET status = ?, next_attempt_at = ?, record = ? WHERE id = ?')
+              .run(next.status, next.nextAttemptAt, JSON.stringify(next), id);
+          }
+          this.db.prepare('INSERT INTO deliveries (notification_id, record) VALUES (?, ?)').run(id, JSON.stringify(delivery));
+        })
+        .immediate(),
+    );
+  }
+
+  listNotifications(opts: { status?: NotificationRecord['status']; limit?: number } = {}): Promise<readonly NotificationRecord[]> {
+    return this.run('list notifications', () => {
+      const { where, args } = filters({ status: opts.status });
+      const rows = this.db
+        .prepare(`SELECT id, record FROM notifications ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
+        .all(...args, opts.limit ?? 100) as IdRecordRow[];
+      return rows.map((r) => this.rowRecord('notifications', r, notificationSchema));
+    });
+  }
+
+  listDeliveries(notificationId?: string): Promise<readonly DeliveryRecord[]> {
+    return this.run('read the delivery log', () => {
+      const rows = (
+        notificationId === undefined
+          ? this.db.prepare('SELECT id, record FROM deliveries ORDER BY id').all()
+          : this.db.prepare('SELECT id, record FROM deliveries WHERE notification_id = ? ORDER BY id').all(notificationId)
+      ) as { id: number; record: string }[];
+      return rows.map((r) => this.rowRecord('deliveries', { id: String(r.id), record: r.record }, deliverySchema, false));
+    });
   }
 
   async close(): Promise<void> {
@@ -622,6 +841,14 @@ class SqliteStore implements Store {
       throw this.corruptRow('approvals', row.id, parsed.error?.issues[0]?.message ?? 'the id does not match its row');
     }
     return parsed.data as unknown as ApprovalRecord;
+  }
+
+  /** A JSON `record` column read back through its schema (stored JSON is a trust boundary). */
+  private rowRecord<T>(table: string, row: IdRecordRow, schema: z.ZodType<T>, checkId = true): T {
+    const parsed = schema.safeParse(parseJson(row.record));
+    if (!parsed.success) throw this.corruptRow(table, row.id, parsed.error.issues[0]?.message);
+    if (checkId && (parsed.data as { id?: unknown }).id !== row.id) throw this.corruptRow(table, row.id, 'the id does not match its row');
+    return parsed.data;
   }
 
   private corruptRow(table: string, id: string, why: string | undefined): AirlockError {
@@ -694,6 +921,28 @@ export function auditRecord(row: AuditRow): AuditRecord {
     body: { unreadable: row.leaf },
     ...hashes,
   };
+}
+
+interface IdRecordRow {
+  id: string;
+  record: string;
+}
+
+/** A WHERE clause over the options given (undefined ones are left out); column names are the keys. */
+function filters(opts: Readonly<Record<string, string | undefined>>): { where: string; args: string[] } {
+  const where: string[] = [];
+  const args: string[] = [];
+  for (const [col, v] of Object.entries(opts)) {
+    if (v === undefined) continue;
+    where.push(`${col} = ?`);
+    args.push(v);
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}
+
+/** The fields of an update that were given (undefined ones leave the stored value alone). */
+function definedFields<T extends object>(update: T): Partial<T> {
+  return Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function nullableString(v: unknown): boolean {

@@ -62,21 +62,120 @@ export interface ApprovalRecord {
   readonly level: ApprovalLevel;
   readonly status: ApprovalStatus;
   readonly createdAt: string;
+  /** The final deadline: past it the approval is expired and the step denied. */
   readonly expiresAt: string;
-  /** What the approver is shown: tool, arguments, reasons, evidence. */
+  /** What the approver is shown: tool, arguments, reasons, evidence. Its hash is recorded with each vote. */
   readonly summary: Json;
   readonly decisions: readonly ApprovalVote[];
+  /** The workflow of the run (escalation follows its owners). */
+  readonly workflow: string;
+  /** The owner it is routed to now (a workflow owner's contact), or null when nobody is named. */
+  readonly assignee: string | null;
+  /** How many times it escalated to the next owner. */
+  readonly escalations: number;
+  /** When it escalates next if still pending; null when there is nobody left to escalate to. */
+  readonly escalateAt: string | null;
+  /** The approval this one replaced when an approver edited the arguments. */
+  readonly editedFrom: ApprovalId | null;
+  /** The approval of the edited action that replaced this one (status `edited`). */
+  readonly supersededBy: ApprovalId | null;
+  /** When the execution it authorised consumed it (single use). */
+  readonly consumedAt: string | null;
 }
 
+/** One person's decision on an approval, with how they proved who they are and what they saw. */
 export interface ApprovalVote {
+  /** `user:<id>`, the declared principal. */
   readonly approver: string;
   readonly decision: 'approve' | 'reject';
+  /** The justification (approve) or the reason that goes back to the agent (reject). */
   readonly reason: string | null;
   readonly time: string;
+  /** Who vouched for the approver: the JWT issuer, `airlock` for API keys, `local` for the CLI. */
+  readonly issuer: string | null;
+  /** The subject that issuer named (the JWT `sub`, the API key id, the OS user). */
+  readonly subject: string | null;
+  /** How the approver authenticated: `jwt`, `api-key`, `local`, plus the JWT's `amr` values. */
+  readonly authMethod: string | null;
+  /** When the approver last authenticated (ISO-8601), when known. */
+  readonly authTime: string | null;
+  /** SHA-256 of the summary (with its evidence) the approver was shown. */
+  readonly summaryHash: string | null;
 }
 
 /** What `updateApproval` expects to find: a status, or a status and the number of votes already cast. */
 export type ApprovalExpectation = ApprovalStatus | { readonly status: ApprovalStatus; readonly votes: number };
+
+/** The fields `updateApproval` may change; the rest of an approval never changes. */
+export interface ApprovalUpdate {
+  readonly status: ApprovalStatus;
+  readonly decisions?: readonly ApprovalVote[];
+  readonly assignee?: string | null;
+  readonly escalations?: number;
+  readonly escalateAt?: string | null;
+  readonly supersededBy?: ApprovalId | null;
+  readonly consumedAt?: string | null;
+}
+
+/** Bounds a standing grant puts on one exposed argument: a number at most `max`, or exactly `equals`. */
+export interface GrantBound {
+  readonly max?: number;
+  readonly equals?: string | number | boolean;
+}
+
+/**
+ * A standing grant: an owner's scoped, time-boxed pre-approval of a kind of action ("refunds up to
+ * 20.00 EUR in refund-desk for the next hour"). Each use is recorded and counted.
+ */
+export interface GrantRecord {
+  readonly id: string;
+  readonly workflow: string;
+  readonly tool: string;
+  /** Every exposed argument named here must be present and within its bound. */
+  readonly bounds: { readonly [field: string]: GrantBound };
+  /** `user:<id>` who granted it. */
+  readonly grantor: string;
+  /** How the grantor authenticated (issuer, subject, method, authTime). */
+  readonly grantorAuth: Json;
+  readonly reason: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  /** At most this many uses; null: unlimited until it expires. */
+  readonly maxUses: number | null;
+  readonly uses: number;
+  readonly status: 'active' | 'revoked';
+  /** The `grant` policies that allowed it. */
+  readonly policyIds: readonly string[];
+}
+
+/** One webhook notification waiting for (or done with) delivery: the outbox row. */
+export interface NotificationRecord {
+  /** The event id, sent as `Airlock-Event-Id`: receivers deduplicate on it (delivery is at least once). */
+  readonly id: string;
+  /** The webhook (its name in airlock.yaml) it goes to. */
+  readonly webhook: string;
+  readonly event: string;
+  /** The exact JSON text sent (and signed). */
+  readonly body: string;
+  readonly createdAt: string;
+  readonly status: 'pending' | 'delivered' | 'failed';
+  readonly attempts: number;
+  /** When the next attempt is due (or, while one runs, when its lease runs out). */
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+}
+
+/** One delivery attempt, as the delivery log keeps it. */
+export interface DeliveryRecord {
+  readonly notificationId: string;
+  readonly webhook: string;
+  readonly attempt: number;
+  readonly time: string;
+  readonly ok: boolean;
+  readonly httpStatus: number | null;
+  readonly error: string | null;
+  readonly durationMs: number;
+}
 
 export interface Store {
   /** Appends records atomically and in order; concurrent callers are group-committed. */
@@ -110,11 +209,40 @@ export interface Store {
    * concurrent approve/reject wins; a concurrent step-up vote is never overwritten).
    * An unknown id is a `not-found` error.
    */
-  updateApproval(
-    id: ApprovalId,
-    expected: ApprovalExpectation,
-    update: { status: ApprovalStatus; decisions: readonly ApprovalVote[] },
-  ): Promise<ApprovalRecord | null>;
+  updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate): Promise<ApprovalRecord | null>;
+
+  /** Inserts a new standing grant; an existing id is a `conflict` error. */
+  createGrant(g: GrantRecord): Promise<void>;
+  getGrant(id: string): Promise<GrantRecord | null>;
+  /** Oldest first, filtered by every option given. */
+  listGrants(opts?: { workflow?: string; tool?: string; status?: GrantRecord['status'] }): Promise<readonly GrantRecord[]>;
+  /**
+   * Compare-and-set on the use count: counts one use if the grant is active and has exactly
+   * `expectedUses` uses. Returns the updated grant, or null if it changed first. Unknown id: `not-found`.
+   */
+  useGrant(id: string, expectedUses: number): Promise<GrantRecord | null>;
+  /** Revokes an active grant; null if it was not active. Unknown id: `not-found`. */
+  revokeGrant(id: string): Promise<GrantRecord | null>;
+
+  /** Adds notifications to the outbox (ids unique; an existing id is left as it is). */
+  enqueueNotifications(n: readonly NotificationRecord[]): Promise<void>;
+  /** Pending notifications due at `now` (nextAttemptAt <= now), oldest first, at most `limit`. */
+  dueNotifications(now: string, limit: number): Promise<readonly NotificationRecord[]>;
+  /**
+   * Takes a due notification for one attempt: compare-and-set on (pending, `expectedAttempts`),
+   * counting the attempt and leasing it until `leaseUntil`. Null if another process took it first.
+   */
+  claimNotification(id: string, expectedAttempts: number, leaseUntil: string): Promise<NotificationRecord | null>;
+  /** Records an attempt's outcome: the delivery log row, and (if `delivery.attempt` still holds the claim) the notification's new state, atomically. */
+  finishNotification(
+    id: string,
+    update: { status: NotificationRecord['status']; nextAttemptAt: string; lastError: string | null },
+    delivery: DeliveryRecord,
+  ): Promise<void>;
+  /** Newest first, at most `limit` (default 100). */
+  listNotifications(opts?: { status?: NotificationRecord['status']; limit?: number }): Promise<readonly NotificationRecord[]>;
+  /** The delivery log, oldest first: of one notification, or all. */
+  listDeliveries(notificationId?: string): Promise<readonly DeliveryRecord[]>;
 
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;

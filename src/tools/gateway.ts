@@ -29,6 +29,8 @@ import type { ConnectorPool } from './connectors/pool.js';
 import { ArgumentValidator } from './validate.js';
 import type { AuditWriter} from '../audit/writer.js';
 import { principalRef, type AuditItem } from '../audit/writer.js';
+import { approvalEventData, latestRevision, type Notify } from '../orchestration/approvals.js';
+import { APPROVAL_LEVELS } from '../types.js';
 
 /** Who is calling, inside which run. */
 export interface CallContext {
@@ -75,6 +77,10 @@ export type GatewayOutcome =
       readonly decision: Decision;
       readonly verification: VerificationResult | null;
       readonly approvalId: ApprovalId | null;
+      /** The standing grant that stood in for an approval, if one did. */
+      readonly grantId?: string;
+      /** When an approver edited the arguments: what was executed instead of what was proposed. */
+      readonly revisedArgs?: JsonObject;
       /** Only with `deferOutcomeCommit`: settles when the outcome record is durable. */
       readonly committed?: Promise<void>;
     }
@@ -95,6 +101,7 @@ export type GatewayOutcome =
       readonly actionHash: Sha256Hex;
       readonly decision: Decision;
       readonly approvalId: ApprovalId | null;
+      readonly grantId?: string;
       /** The run's labels once the caller has the result. */
       readonly labels: Labels;
     };
@@ -109,6 +116,17 @@ export interface GatewayDeps {
   readonly newApprovalId: () => ApprovalId;
   /** Compares reviewed upstream definitions with the live ones (tool drift); absent: no check. */
   readonly driftGuard?: Pick<DriftGuard, 'checkContract' | 'invalidate'>;
+  /** Builds what an approver is shown (citations, reasoning, diff against ground truth); absent: arguments only. */
+  readonly evidence?: (input: { runId: RunId; contract: ToolContract; args: JsonObject; reasoning: string | null }) => Promise<JsonObject>;
+  /** Standing grants: an owner's pre-approval that may cover a `single` obligation; absent: none. */
+  readonly grants?: GrantCover;
+  /** Queues approval notifications (webhooks); absent: none. */
+  readonly notify?: Notify | undefined;
+}
+
+/** What the gateway asks of standing grants: whether one covers this action now, counting the use if so. */
+export interface GrantCover {
+  cover(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<{ readonly grantId: string; readonly uses: number } | null>;
 }
 
 /**
@@ -242,14 +260,18 @@ export class Gateway {
       case 'approval': {
         // The same canonical action proposed again (an external agent re-calling after approval, or a retry):
         // an approved one executes once, a pending one is the same approval, a rejected one stays refused.
-        const prior = await this.latestApproval(ctx.runId, hash);
+        // An approver's edit replaced the action: what they chose is what executes (or waits).
+        const found = await this.latestApproval(ctx.runId, hash);
+        const prior = found ? await latestRevision(this.deps.store, found) : null;
+        const revised = prior && prior.id !== found?.id ? (prior.summary as { args: JsonObject }).args : undefined;
         if (prior?.status === 'approved') {
           await audit.append(ctx, [intent]);
-          return this.executeApprovedInner(ctx, proposal, prior.id, span);
+          const out = await this.executeApprovedInner(ctx, revised ? { tool: proposal.tool, args: revised } : proposal, prior.id, span);
+          return out.kind === 'executed' && revised ? { ...out, revisedArgs: revised } : out;
         }
         if (prior?.status === 'pending') {
           await audit.append(ctx, [intent, decisionRecord]);
-          return { kind: 'pending-approval', approvalId: prior.id, level: prior.level, actionHash: hash, decision };
+          return { kind: 'pending-approval', approvalId: prior.id, level: prior.level, actionHash: prior.actionHash, decision };
         }
         if (prior?.status === 'rejected') {
           const why = prior.decisions.find((d) => d.decision === 'reject');
@@ -261,7 +283,15 @@ export class Gateway {
           ]);
           return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: hash };
         }
-        const id = await this.requestApproval(ctx, contract, proposal.args, hash, decision, [intent, decisionRecord]);
+        // A standing grant may stand in for one person's approval (never for step-up or re-authentication).
+        if (decision.level === 'single' && this.deps.grants) {
+          await audit.append(ctx, [intent, decisionRecord]);
+          const grant = await this.deps.grants.cover(ctx, contract, proposal.args, hash);
+          if (grant) return this.execute(ctx, contract, proposal.args, hash, decision, null, grant.grantId);
+          const id = await this.requestApproval(ctx, contract, proposal.args, hash, decision, [], proposal.reasoning ?? null);
+          return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
+        }
+        const id = await this.requestApproval(ctx, contract, proposal.args, hash, decision, [intent, decisionRecord], proposal.reasoning ?? null);
         return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
       }
       case 'allow':
@@ -315,7 +345,7 @@ export class Gateway {
       return refuse('approval-not-approved', `approval \`${approvalId}\` is ${approval.status}, not approved`);
     }
     if (Date.parse(approval.expiresAt) <= this.deps.now().getTime()) {
-      await store.updateApproval(approvalId, 'approved', { status: 'expired', decisions: approval.decisions });
+      await store.updateApproval(approvalId, 'approved', { status: 'expired' });
       return refuse('approval-expired', `approval \`${approvalId}\` expired at ${approval.expiresAt}`);
     }
     // No time-of-check to time-of-use gap: the policy or the facts may have changed since approval.
@@ -328,15 +358,16 @@ export class Gateway {
       ]);
       return { kind: 'denied', reasons: decision.basis.reasons, policyIds: decision.basis.policyIds, actionHash: hash };
     }
-    if (decision.kind === 'approval' && decision.level === 'step-up' && approval.level !== 'step-up') {
-      return refuse('approval-level', `the action now needs step-up approval; approval \`${approvalId}\` was single`);
+    if (decision.kind === 'approval' && APPROVAL_LEVELS.indexOf(decision.level) > APPROVAL_LEVELS.indexOf(approval.level)) {
+      return refuse('approval-level', `the action now needs \`${decision.level}\` approval; approval \`${approvalId}\` was \`${approval.level}\``);
     }
     // INVARIANT: an approval is single-use; compare-and-set makes concurrent executions race to one winner.
-    const consumed = await store.updateApproval(approvalId, 'approved', { status: 'consumed', decisions: approval.decisions });
+    const consumedAt = this.deps.now().toISOString();
+    const consumed = await store.updateApproval(approvalId, 'approved', { status: 'consumed', consumedAt });
     if (!consumed) return refuse('approval-used', `approval \`${approvalId}\` was already used`);
     await audit.append(ctx, [
       decisionRecord,
-      { type: 'approval.consumed', body: { approvalId, actionHash: hash, tool: contract.name } },
+      { type: 'approval.consumed', body: { approvalId, actionHash: hash, tool: contract.name, step: ctx.step, consumedAt } },
     ]);
     return this.execute(ctx, contract, proposal.args, hash, decision, approvalId);
   }
@@ -418,10 +449,17 @@ export class Gateway {
     hash: Sha256Hex,
     decision: Extract<Decision, { kind: 'approval' }>,
     before: readonly AuditItem[],
+    reasoning: string | null,
+    editedFrom: ApprovalRecord | null = null,
   ): Promise<ApprovalId> {
     const now = this.deps.now();
     const id = this.deps.newApprovalId();
-    const expiresAt = new Date(now.getTime() + ctx.workflow.approvals.ttlMinutes * 60_000).toISOString();
+    const policy = ctx.workflow.approvals;
+    const expiresAt = new Date(now.getTime() + policy.ttlMinutes * 60_000).toISOString();
+    // Validation came first (schema, drift, policy): nobody is asked to approve a call that would fail anyway.
+    const evidence = this.deps.evidence
+      ? await this.deps.evidence({ runId: ctx.runId, contract, args, reasoning })
+      : { args, reasoning: reasoning?.slice(0, 1000) ?? null, citations: [], diff: null };
     const summary: JsonObject = {
       tool: contract.name,
       description: contract.description,
@@ -432,20 +470,20 @@ export class Gateway {
       workflow: ctx.workflow.name,
       tier: ctx.workflow.tier,
       step: ctx.step,
+      requester: principalRef(ctx.principal),
       labels: labelsJson(ctx.labels),
       reasons: [...decision.basis.reasons],
       policyIds: [...decision.basis.policyIds],
       ...(ctx.onBehalfOf ? { onBehalfOf: principalRef(ctx.onBehalfOf) } : {}),
+      evidence,
     };
-    // INVARIANT: the intent, the decision and the approval request are durable before the approval exists.
-    await this.deps.audit.append(ctx, [
-      ...before,
-      {
-        type: 'approval.requested',
-        body: { approvalId: id, actionHash: hash, tool: contract.name, level: decision.level, expiresAt, summaryHash: hashJson(summary) },
-      },
-    ]);
-    await this.deps.store.createApproval({
+    // Routed to the first owner named for approvals; escalates to the next after `escalateAfterMinutes`.
+    const owners = policy.escalateTo.map((b) => ctx.workflow.owners[b]).filter((o): o is string => typeof o === 'string');
+    const escalateAt =
+      policy.escalateAfterMinutes !== undefined && owners.length > 1
+        ? new Date(now.getTime() + policy.escalateAfterMinutes * 60_000).toISOString()
+        : null;
+    const record: ApprovalRecord = {
       id,
       runId: ctx.runId,
       actionHash: hash,
@@ -457,8 +495,76 @@ export class Gateway {
       expiresAt,
       summary,
       decisions: [],
-    });
+      workflow: ctx.workflow.name,
+      assignee: owners[0] ?? null,
+      escalations: 0,
+      escalateAt,
+      editedFrom: editedFrom?.id ?? null,
+      supersededBy: null,
+      consumedAt: null,
+    };
+    // INVARIANT: the intent, the decision and the approval request are durable before the approval exists.
+    await this.deps.audit.append(ctx, [
+      ...before,
+      {
+        type: 'approval.requested',
+        body: {
+          approvalId: id,
+          actionHash: hash,
+          tool: contract.name,
+          level: decision.level,
+          expiresAt,
+          summaryHash: hashJson(summary),
+          assignee: record.assignee,
+          ...(editedFrom ? { editedFrom: editedFrom.id } : {}),
+        },
+      },
+    ]);
+    await this.deps.store.createApproval(record);
+    await this.deps.notify?.('approval.requested', approvalEventData(record));
     return id;
+  }
+
+  /**
+   * An approver's edit: the same tool in the same run with the arguments the approver chose. It is a
+   * new action (new hash) decided afresh with the agent as requester; the decision may escalate, or
+   * deny. Returns the new approval, or why the edit cannot stand. The caller records the override.
+   */
+  async reviseAction(
+    original: ApprovalRecord,
+    args: JsonObject,
+    ctx: CallContext,
+  ): Promise<{ kind: 'created'; approval: ApprovalRecord } | { kind: 'invalid'; errors: readonly string[] } | { kind: 'denied'; reasons: readonly string[] }> {
+    const contract = this.deps.workspace.tools.get(original.tool);
+    if (!contract || !ctx.workflow.tools.includes(original.tool)) return { kind: 'denied', reasons: [`tool \`${original.tool}\` is no longer part of workflow \`${ctx.workflow.name}\``] };
+    const notJson = jsonProblem(args);
+    const errors = notJson ? [notJson] : this.validator.validate(contract.name, args);
+    if (errors.length > 0) return { kind: 'invalid', errors };
+    const hash = actionHash(contract.name, args, ctx.runId, ctx.principal);
+    if (hash === original.actionHash) return { kind: 'invalid', errors: ['the edited arguments are the same as the proposed ones: approve it as it is instead'] };
+    const decision = this.decideFor(ctx, contract, args);
+    const argsRef = this.deps.audit.payloadRef(args, ctx.labels.classification);
+    const intent: AuditItem = {
+      type: 'action.intent',
+      body: { tool: contract.name, step: ctx.step, toolDefHash: this.toolDefHash(contract), argsHash: argsRef.hash, actionHash: hash, labels: labelsJson(ctx.labels), revisionOf: original.id },
+      payloads: [argsRef],
+    };
+    const decisionRecord: AuditItem = { type: 'action.decision', body: { tool: contract.name, actionHash: hash, ...decisionJson(decision) } };
+    if (decision.kind === 'deny' || decision.kind === 'suggest') {
+      await this.deps.audit.append(ctx, [
+        intent,
+        decisionRecord,
+        { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, why: 'edit-denied', reasons: [...decision.basis.reasons] } },
+      ]);
+      return { kind: 'denied', reasons: decision.basis.reasons };
+    }
+    // An edit is a human choice: even an action policy would allow outright is approved by someone.
+    const asApproval: Extract<Decision, { kind: 'approval' }> =
+      decision.kind === 'approval' ? decision : { kind: 'approval', level: 'single', basis: decision.basis };
+    const id = await this.requestApproval(ctx, contract, args, hash, asApproval, [intent, decisionRecord], summaryReasoning(original), original);
+    const created = await this.deps.store.getApproval(id);
+    if (!created) throw new Error(`approval ${id} vanished after it was created`);
+    return { kind: 'created', approval: created };
   }
 
   private async execute(
@@ -468,8 +574,10 @@ export class Gateway {
     hash: Sha256Hex,
     decision: Decision,
     approvalId: ApprovalId | null,
+    grantId: string | null = null,
   ): Promise<GatewayOutcome> {
     const { audit, connectors } = this.deps;
+    const authority: JsonObject = grantId ? { approvalId, grantId } : { approvalId };
     // Checked again closest to the call: this also covers approved actions executed later.
     const drift = await this.deps.driftGuard?.checkContract(contract);
     if (drift && !drift.ok) {
@@ -480,11 +588,11 @@ export class Gateway {
     }
     if (ctx.mode === 'authorize') {
       await audit.append(ctx, [
-        { type: 'action.authorized', body: { tool: contract.name, actionHash: hash, approvalId, executor: 'caller' } },
+        { type: 'action.authorized', body: { tool: contract.name, actionHash: hash, ...authority, executor: 'caller' } },
       ]);
       // The caller will read what the contract returns: the run is labelled as if Airlock had executed it.
       const labels = joinLabels(ctx.labels, { classification: contract.classification, trust: contract.trust });
-      return { kind: 'authorized', actionHash: hash, decision, approvalId, labels };
+      return { kind: 'authorized', actionHash: hash, decision, approvalId, labels, ...(grantId ? { grantId } : {}) };
     }
     const connector = connectors.get(contract.connector);
     const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);
@@ -494,7 +602,7 @@ export class Gateway {
       // A restarted process may be a new version of the server: list its tools afresh next time.
       if (res.failure !== 'tool-error') this.deps.driftGuard?.invalidate(contract.connector);
       await audit.append(ctx, [
-        { type: 'action.executed', body: { tool: contract.name, actionHash: hash, approvalId, outcome: 'error', failure: res.failure, message: res.message } },
+        { type: 'action.executed', body: { tool: contract.name, actionHash: hash, ...authority, outcome: 'error', failure: res.failure, message: res.message } },
       ]);
       return { kind: 'failed', failure: res.failure, message: res.message, actionHash: hash };
     }
@@ -507,7 +615,7 @@ export class Gateway {
         body: {
           tool: contract.name,
           actionHash: hash,
-          approvalId,
+          ...authority,
           outcome: 'ok',
           resultHash: resultRef.hash,
           compensation,
@@ -530,6 +638,7 @@ export class Gateway {
       decision,
       verification,
       approvalId,
+      ...(grantId ? { grantId } : {}),
       ...(ctx.deferOutcomeCommit ? { committed: committed.then(() => undefined) } : {}),
     };
   }
@@ -600,6 +709,12 @@ export class Gateway {
 }
 
 
+
+/** The agent's stated reasoning carried in an approval's evidence, if any. */
+function summaryReasoning(a: ApprovalRecord): string | null {
+  const ev = (a.summary as { evidence?: { reasoning?: Json } }).evidence;
+  return typeof ev?.reasoning === 'string' ? ev.reasoning : null;
+}
 
 function labelsJson(l: Labels): JsonObject {
   return { classification: l.classification, trust: l.trust };

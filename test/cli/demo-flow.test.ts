@@ -33,7 +33,7 @@ describe('the README demo flow through the CLI', () => {
     const approve = /^approve: +airlock -w \S+ approve (apr_[0-9a-f]+) --as dana\b/m.exec(r.stdout);
     expect(approve, r.stdout).not.toBeNull();
     approvalId = approve![1]!;
-    expect(r.stdout).toMatch(new RegExp(`^${approvalId} +pending +single approver$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${approvalId} +pending +one approver$`, 'm'));
     expect(r.stdout).toMatch(/decision deny +policies: mail-internal-only, no-egress-of-confidential-data/);
     expect(r.stdout).toMatch(/decision approval \(single\) +policies: refund-needs-approval/);
     expect(ground().sent_mail).toEqual([]);
@@ -54,7 +54,7 @@ describe('the README demo flow through the CLI', () => {
     const r = await cli('approve', approvalId, '--as', 'dana', '--reason', 'matches the ticket');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`approved ${approvalId} by user:dana; resuming run ${runId}`);
+    expect(r.stdout).toContain(`approved ${approvalId} by user:dana\nresuming run ${runId}`);
     expect(r.stdout).toMatch(new RegExp(`^run ${runId}: verified$`, 'm'));
     expect(r.stdout).toMatch(/verified against payments\.get_refund/);
     const refunds = ground().refunds.filter((x) => x['order_id'] === '1182');

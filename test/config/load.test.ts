@@ -289,7 +289,7 @@ describe('the acme example', () => {
     const text = await ws.read('airlock.yaml');
     const file = path.join(ws.dir, 'airlock.yaml');
     expectError(errors, { file, ...positionOf(text, 'mail.undo'), path: 'tools[10].compensation.tool', message: 'compensation tool `mail.undo` is not declared' });
-    expectError(errors, { file, ...positionOf(text, 'payments.reverse_refund', 'probe: '), path: 'tools[6].verify.probe', message: 'verification probe `payments.reverse_refund` must be a read tool, found effect `financial`' });
+    expectError(errors, { file, ...positionOf(text, 'payments.reverse_refund', 'probe: payments.reverse_refund'), path: 'tools[6].verify.probe', message: 'verification probe `payments.reverse_refund` must be a read tool, found effect `financial`' });
   });
 
   it('reports compensation arguments that do not fit the compensating tool, and bad templates', async () => {

@@ -1,7 +1,7 @@
 // End to end on the real demo: MCP servers as child processes, Cedar, approval, resume in a new Airlock, verify.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import { auditForRun } from '../../src/cli/main.js';
 import { verifyStore } from '../../src/audit/log.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
@@ -51,7 +51,7 @@ describe('refund-desk demo, end to end', () => {
   it('refuses self-approval by the requesting agent and records the attempt', async () => {
     const a = await openAirlock(ws.dir);
     try {
-      const res = await vote(a, approvalId, a.principal('agent:refund-bot'), 'approve', null);
+      const res = await vote(a.approvalDeps, approvalId, localApprover(a.principal('agent:refund-bot')), 'approve', null);
       expect(res.kind).toBe('refused');
       const records = await auditForRun(a.store, runId);
       expect(records.some((r) => r.type === 'approval.refused' && r.principal === 'agent:refund-bot')).toBe(true);
@@ -64,7 +64,7 @@ describe('refund-desk demo, end to end', () => {
   it('resumes in a fresh Airlock after approval, executes once and ends verified', async () => {
     const a: Airlock = await openAirlock(ws.dir);
     try {
-      const res = await vote(a, approvalId, a.principal('user:dana'), 'approve', 'matches the ticket');
+      const res = await vote(a.approvalDeps, approvalId, localApprover(a.principal('user:dana')), 'approve', 'matches the ticket');
       expect(res.kind).toBe('recorded');
       const run = await a.runner.resume(runId);
       expect(run.status).toBe('verified');

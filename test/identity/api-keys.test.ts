@@ -63,6 +63,9 @@ describe('API key authentication', () => {
       principal: { kind: 'agent', id: 'refund-bot', roles: ['support-agent'] },
       method: 'api-key',
       credentialId: 'api-key:refund-bot-prod',
+      issuer: 'airlock',
+      subject: 'refund-bot-prod',
+      amr: [],
     });
     const s = await auth.authenticate(`Bearer ${ops.key}`);
     expect(s.ok && s.principal).toEqual({ kind: 'service', id: 'ops-service', roles: ['platform'] });

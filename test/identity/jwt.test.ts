@@ -111,7 +111,13 @@ describe.each(sources)('JWT verified against $name', ({ source }) => {
         principal: { kind: 'agent', id: 'refund-bot', roles: ['support-agent'] },
         method: 'jwt',
         credentialId: 'jwt:tok-1',
+        issuer: ISSUER,
+        subject: 'refund-bot',
+        amr: [],
       });
+      // How the identity provider authenticated the user travels with the principal (recorded with approvals).
+      const mfa = success(await bearer(await sign(key(), { sub: 'dana', amr: ['pwd', 'otp'], auth_time: T - 60 })));
+      expect(mfa).toMatchObject({ subject: 'dana', amr: ['pwd', 'otp'], authTime: new Date((T - 60) * 1000).toISOString() });
     });
 
     it('wrong issuer: 401', async () => {

@@ -126,13 +126,13 @@ describe('decide', () => {
     it('never loosens what policy asked for', () => {
       const effects: Effect[] = ['read', 'write', 'destructive', 'egress', 'financial'];
       const risks: Risk[] = ['low', 'medium', 'high'];
-      const rank = { allow: 0, single: 1, 'step-up': 2, suggest: 3 } as const;
+      const rank = { allow: 0, single: 1, reauth: 2, 'step-up': 3, suggest: 4 } as const;
       fc.assert(
         fc.property(
           fc.constantFrom<Tier>('assist', 'prepare', 'execute-low', 'execute-high'),
           fc.constantFrom(...effects),
           fc.constantFrom(...risks),
-          fc.constantFrom<'single' | 'step-up' | undefined>(undefined, 'single', 'step-up'),
+          fc.constantFrom<'single' | 'reauth' | 'step-up' | undefined>(undefined, 'single', 'reauth', 'step-up'),
           (tier, effect, risk, level) => {
             const out = applyTier(tier, { effect, risk }, level);
             const got = out.kind === 'approval' ? rank[out.level] : rank[out.kind];

@@ -75,7 +75,7 @@ export const REFUND_DESK: WorkflowConfig = {
   tools: ACME_CONTRACTS.map((c) => c.name),
   budgets: { steps: 25, wallTimeMs: 120_000 },
   model: 'scripted',
-  approvals: { ttlMinutes: 60 },
+  approvals: { ttlMinutes: 60, escalateTo: [], reauthMaxAgeMinutes: 5, justifyFrom: 'high' },
 };
 
 /** A workspace object with the given contracts, principals and workflows (no files behind it). */
@@ -104,6 +104,7 @@ export function workspace(
       models: {},
       workflows: ['workflows/*.yaml'],
       telemetry: { console: false },
+      notifications: { webhooks: [] },
     },
     workflows: new Map(workflows.map((w) => [w.name, w])),
     tools: new Map(contracts.map((c) => [c.name, c])),

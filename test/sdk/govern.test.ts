@@ -2,7 +2,7 @@
 // one suite, run against each implementation, then the two compared value for value and record for record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import { governTool, localDecisionPoint, remoteDecisionPoint, type DecisionPoint, type Governed } from '../../src/sdk/index.js';
 import type { ApprovalId } from '../../src/types.js';
 import { normalizeRecord, sdkFixture, type SdkFixture } from './fixtures.js';
@@ -36,7 +36,7 @@ function app() {
   return { calls, fn };
 }
 
-const approve = (id: string) => vote(fx.airlock, id as ApprovalId, fx.airlock.principal('user:robin'), 'approve', 'checked');
+const approve = (id: string) => vote(fx.airlock.approvalDeps, id as ApprovalId, localApprover(fx.airlock.principal('user:robin')), 'approve', 'checked');
 const audit = async (dp: DecisionPoint) => (await fx.airlock.store.readAuditForRun(dp.runId!)).map(normalizeRecord);
 
 describe.each(['local', 'remote'] as const)('governTool through the %s decision point', (kind) => {

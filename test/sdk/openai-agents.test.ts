@@ -3,7 +3,7 @@ import { Agent, RunContext, Runner, tool, type RunItem } from '@openai/agents-co
 import { ScriptedModel, assistantMessage, functionCall } from '@openai/agents-core/testing';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import { governOpenAIAgentsTool, localDecisionPoint, remoteDecisionPoint, type DecisionPoint } from '../../src/sdk/index.js';
 import type { ApprovalId } from '../../src/types.js';
 import { normalizeRecord, sdkFixture, type SdkFixture } from './fixtures.js';
@@ -96,7 +96,7 @@ describe.each(['local', 'remote'] as const)('governOpenAIAgentsTool, %s decision
 
     // A person approves; the model calls again with the same arguments; it runs once.
     const approvalId = /approval (apr_[0-9a-f]+)/.exec(String(byTool['issue_credit']))![1]!;
-    await vote(fx.airlock, approvalId as ApprovalId, fx.airlock.principal('user:robin'), 'approve', 'ok');
+    await vote(fx.airlock.approvalDeps, approvalId as ApprovalId, localApprover(fx.airlock.principal('user:robin')), 'approve', 'ok');
     model.enqueue([functionCall('issue_credit', CREDIT, { callId: 'c4' })], [assistantMessage('credited')]);
     const second = await new Runner({ tracingDisabled: true }).run(agent, 'approved, go ahead');
     expect(outputs(second.newItems)).toEqual([{ tool: 'issue_credit', output: { credited: 2500 } }]);

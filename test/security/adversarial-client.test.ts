@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { verifyStore } from '../../src/audit/log.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
 import type { AuditRecord } from '../../src/store/store.js';
 import type { ApprovalId } from '../../src/types.js';
@@ -332,7 +332,7 @@ describe('a hostile MCP client against the served gateway', () => {
     // Even an approved write cannot leave the folder through a symlink.
     const pending = await agent.callTool({ name: 'files.write_file', arguments: { path: 'escape.txt', content: 'pwned' } });
     const id = approvalOf(pending);
-    expect((await vote(target.airlock, id, target.airlock.principal('user:alex'), 'approve', 'looks harmless')).kind).toBe('recorded');
+    expect((await vote(target.airlock.approvalDeps, id, localApprover(target.airlock.principal('user:alex')), 'approve', 'looks harmless')).kind).toBe('recorded');
     const write = await agent.callTool({ name: 'files.write_file', arguments: { path: 'escape.txt', content: 'pwned' } });
     expect(statusOf(write)).toBe('failed');
     expect(textOf(write)).toMatch(/Access denied/);
@@ -348,7 +348,7 @@ describe('a hostile MCP client against the served gateway', () => {
     const approved = { path: 'notes/plan.md', content: 'v1: buy lemons\n' };
     const pending = await agent.callTool({ name: 'files.write_file', arguments: approved });
     const id = approvalOf(pending);
-    expect((await vote(target.airlock, id, target.airlock.principal('user:alex'), 'approve', 'ok')).kind).toBe('recorded');
+    expect((await vote(target.airlock.approvalDeps, id, localApprover(target.airlock.principal('user:alex')), 'approve', 'ok')).kind).toBe('recorded');
 
     const before = target.snapshot();
     const mark = await target.mark();

@@ -1,7 +1,7 @@
 // Invariant 4 against a hostile model and hostile callers: approvals bind to the exact action, run and
 // requester, are single-use, expire, need distinct eligible people, and resolve races to one outcome.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import type { AcmeSnapshot } from '../../src/demo/acme/db.js';
 import type { RunRecord } from '../../src/store/store.js';
 import type { ApprovalId, JsonObject } from '../../src/types.js';
@@ -34,7 +34,7 @@ describe('approvals under attack', () => {
 
   const principal = (ref: string) => h.a.principal(ref);
   const castVote = (id: ApprovalId, who: string, decision: 'approve' | 'reject', reason: string | null = null) =>
-    vote(h.a, id, principal(who), decision, reason ?? (decision === 'reject' ? 'not convinced' : null));
+    vote(h.a.approvalDeps, id, localApprover(principal(who)), decision, reason ?? (decision === 'reject' ? 'not convinced' : null));
 
   /** Starts a run whose attacker proposes `args` as a refund, and returns it paused with its approval id. */
   async function pausedRefund(over: JsonObject, opts: { onBehalfOf?: string } = {}): Promise<{ run: RunRecord; approvalId: ApprovalId }> {
@@ -293,7 +293,7 @@ describe('approvals under attack', () => {
 
   it('the store refuses a vote counted against a stale list of votes (compare-and-set covers the votes)', async () => {
     const { approvalId } = await pausedRefund({ order_id: '1201', amount_cents: 7200 });
-    const v = (approver: string) => ({ approver, decision: 'approve' as const, reason: null, time: new Date().toISOString() });
+    const v = (approver: string) => ({ approver, decision: 'approve' as const, reason: null, time: new Date().toISOString(), issuer: null, subject: null, authMethod: null, authTime: null, summaryHash: null });
     const first = await h.a.store.updateApproval(approvalId, { status: 'pending', votes: 0 }, { status: 'pending', decisions: [v('user:dana')] });
     expect(first?.decisions).toHaveLength(1);
     const stale = await h.a.store.updateApproval(approvalId, { status: 'pending', votes: 0 }, { status: 'pending', decisions: [v('user:priya')] });

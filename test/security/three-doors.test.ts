@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { verifyStore } from '../../src/audit/log.js';
 import { openAcmeDb, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
 import { governTool, localDecisionPoint, remoteDecisionPoint, type DecisionPoint, type Governed } from '../../src/sdk/index.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
@@ -239,7 +239,7 @@ function sdkDoor(name: string, recordedAs: string, makeDp: () => DecisionPoint, 
 
 const agentVotesInProcess = async (approvalId: string): Promise<Outcome> => {
   // In process, the agent's code can reach the approval function itself: it is still only the agent.
-  const r = await vote(airlock, approvalId as ApprovalId, airlock.principal('agent:refund-bot'), 'approve', null);
+  const r = await vote(airlock.approvalDeps, approvalId as ApprovalId, localApprover(airlock.principal('agent:refund-bot')), 'approve', null);
   expect(r.kind).toBe('refused');
   return { kind: 'refused', reasons: [r.kind === 'refused' ? r.reason : ''] };
 };

@@ -25,7 +25,7 @@ describe('HTTP API', () => {
   let ws: ReturnType<typeof copyAcme>;
   let airlock: Airlock;
   let app: Hono;
-  const keys = { bot: generateApiKey(), dana: generateApiKey(), sam: generateApiKey(), other: generateApiKey() };
+  const keys = { bot: generateApiKey(), dana: generateApiKey(), sam: generateApiKey(), priya: generateApiKey(), other: generateApiKey() };
 
   beforeAll(async () => {
     ws = copyAcme();
@@ -37,6 +37,7 @@ describe('HTTP API', () => {
       { id: 'bot', principal: 'agent:refund-bot', sha256: keys.bot.sha256 },
       { id: 'dana', principal: 'user:dana', sha256: keys.dana.sha256 },
       { id: 'sam', principal: 'user:sam', sha256: keys.sam.sha256 },
+      { id: 'priya', principal: 'user:priya', sha256: keys.priya.sha256 },
       { id: 'other', principal: 'agent:other-bot', sha256: keys.other.sha256 },
     ];
     writeFileSync(file, YAML.stringify(doc));
@@ -193,8 +194,11 @@ describe('HTTP API', () => {
       expect(voted.approval.status).toBe('approved');
       expect(voted.approval.votes).toEqual([expect.objectContaining({ approver: 'user:dana', decision: 'approve' })]);
 
-      // Voting again on a decided approval: 409.
-      expect((await call('POST', `/v1/approvals/${approvalId}/approve`, keys.sam, {})).status).toBe(409);
+      // Voting again on a decided approval: 409; sam, a support lead, may not decide refunds at all (policy): 403.
+      expect((await call('POST', `/v1/approvals/${approvalId}/approve`, keys.priya, {})).status).toBe(409);
+      const sam = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.sam, {});
+      expect(sam.status).toBe(403);
+      expect(sam.json['error']).toMatch(/no policy lets `user:sam` approve `payments.refund`/);
 
       const r = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.refund', arguments: REFUND });
       expect(r.status).toBe(200);
@@ -390,13 +394,16 @@ describe('HTTP API', () => {
       expect(p.status).toBe(202);
       const { approvalId, level } = S.ActionPending.parse(p.json);
       expect(level).toBe('step-up');
-      const first = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.sam, {});
+      const unjustified = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.priya, {});
+      expect(unjustified.status).toBe(422);
+      expect(unjustified.json['error']).toMatch(/justification/);
+      const first = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.priya, { reason: 'order total checked' });
       expect(first.status).toBe(200);
-      expect(S.VoteRecorded.parse(first.json)).toMatchObject({ decided: false, next: 'needs 1 more approval from a different person' });
-      const twice = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.sam, {});
+      expect(S.VoteRecorded.parse(first.json)).toMatchObject({ decided: false, next: 'needs 1 more approval from a different eligible person' });
+      const twice = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.priya, { reason: 'again' });
       expect(twice.status).toBe(403);
       expect(twice.json['error']).toMatch(/already voted/);
-      const second = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.dana, {});
+      const second = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.dana, { reason: 'agreed' });
       expect(S.VoteRecorded.parse(second.json)).toMatchObject({ decided: true, approval: { status: 'approved', needed: 2 } });
     });
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { verifyStore } from '../../src/audit/log.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
 import type { ApprovalId } from '../../src/types.js';
 
@@ -150,12 +150,12 @@ describe('examples/mcp-gateway: an MCP client governed by Airlock', () => {
     const id = airlockOf(pending).approvalId as ApprovalId;
     expect(memoryEntities()).toEqual(['Alex']);
 
-    expect((await vote(airlock, id, airlock.principal('user:alex'), 'approve', 'clean-up')).kind).toBe('recorded');
+    expect((await vote(airlock.approvalDeps, id, localApprover(airlock.principal('user:alex')), 'approve', 'clean-up')).kind).toBe('recorded');
     const stillPending = await call('memory.delete_entities', { entityNames: ['Alex'] });
     expect(airlockOf(stillPending).approvalId).toBe(id);
     expect(memoryEntities()).toEqual(['Alex']);
 
-    const second = await vote(airlock, id, airlock.principal('user:jordan'), 'approve', 'agreed');
+    const second = await vote(airlock.approvalDeps, id, localApprover(airlock.principal('user:jordan')), 'approve', 'agreed');
     expect(second.kind === 'recorded' && second.decided).toBe(true);
     const deleted = await call('memory.delete_entities', { entityNames: ['Alex'] });
     expect(deleted.isError).toBeFalsy();
@@ -172,9 +172,9 @@ describe('examples/mcp-gateway: an MCP client governed by Airlock', () => {
     expect(existsSync(data('notes/todo.md'))).toBe(false);
 
     // The agent can never approve its own action.
-    const self = await vote(airlock, id, airlock.principal('agent:desktop-agent'), 'approve', 'me');
+    const self = await vote(airlock.approvalDeps, id, localApprover(airlock.principal('agent:desktop-agent')), 'approve', 'me');
     expect(self.kind).toBe('refused');
-    expect((await vote(airlock, id, airlock.principal('user:alex'), 'approve', 'fine')).kind).toBe('recorded');
+    expect((await vote(airlock.approvalDeps, id, localApprover(airlock.principal('user:alex')), 'approve', 'fine')).kind).toBe('recorded');
 
     const done = await call('files.write_file', args);
     expect(done.isError).toBeFalsy();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { groundTruth } from '../helpers/workspace.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
 import type { ApprovalId } from '../../src/types.js';
 import { AIRLOCK_ROOT } from '../../src/util/package-root.js';
@@ -92,7 +92,7 @@ describe('MCP over Streamable HTTP', () => {
     const again = await client.callTool({ name: 'payments.refund', arguments: REFUND });
     expect((again.structuredContent as { airlock: { approvalId: string } }).airlock.approvalId).toBe(approvalId);
 
-    const decided = await vote(airlock, approvalId, airlock.principal('user:dana'), 'approve', 'ok');
+    const decided = await vote(airlock.approvalDeps, approvalId, localApprover(airlock.principal('user:dana')), 'approve', 'ok');
     expect(decided.kind).toBe('recorded');
     const done = await client.callTool({ name: 'payments.refund', arguments: REFUND });
     expect(done.isError).toBeFalsy();

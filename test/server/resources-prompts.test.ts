@@ -6,7 +6,7 @@ import { scratchWorkspace } from '../helpers/workspace.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
-import { vote } from '../../src/orchestration/approvals.js';
+import { localApprover, vote } from '../../src/orchestration/approvals.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
 import type { ApprovalId } from '../../src/types.js';
 
@@ -62,6 +62,10 @@ when { resource.effect == "read" && resource.classification != "confidential" };
 @approval("single")
 @reason("confidential records need a person's approval")
 permit (principal == Airlock::Agent::"bot", action == Airlock::Action::"call", resource == Airlock::Tool::"everything.dynamic_text");
+
+@id("approvers-decide")
+@reason("approvers decide confidential reads")
+permit (principal in Airlock::Role::"approver", action == Airlock::Action::"approve", resource);
 `,
     'workflows/reader.yaml': `name: reader
 tier: execute-low
@@ -129,7 +133,7 @@ describe('resources and prompts through the MCP door', () => {
       approvalId = (err as { data?: { airlock?: { approvalId?: ApprovalId } } }).data?.airlock?.approvalId;
     }
     expect(approvalId).toMatch(/^apr_/);
-    const decided = await vote(airlock, approvalId!, airlock.principal('user:dana'), 'approve', 'fine');
+    const decided = await vote(airlock.approvalDeps, approvalId!, localApprover(airlock.principal('user:dana')), 'approve', 'fine');
     expect(decided.kind).toBe('recorded');
     const res = await client.readResource({ uri });
     expect(JSON.stringify(res.contents)).toMatch(/7/);

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash, verifyChain } from '../../src/audit/chain.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, AuditDraft, AuditRecord, RunRecord, Store } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
 import type { ApprovalId, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -48,6 +48,66 @@ function approval(id: string, over: Partial<ApprovalRecord> = {}): ApprovalRecor
     expiresAt: '2025-01-01T01:00:00.000Z',
     summary: { tool: 'payments.refund', args: { order_id: '1182', amount_cents: 4000 } },
     decisions: [],
+    workflow: 'refund-desk',
+    assignee: null,
+    escalations: 0,
+    escalateAt: null,
+    editedFrom: null,
+    supersededBy: null,
+    consumedAt: null,
+    ...over,
+  };
+}
+
+/** A vote with how its approver authenticated. */
+function ballot(approver: string, decision: 'approve' | 'reject', reason: string | null): ApprovalVote {
+  return { approver, decision, reason, time: '2025-01-01T00:10:00.000Z', issuer: 'local:test', subject: 'tester', authMethod: 'local', authTime: null, summaryHash: 'b'.repeat(64) };
+}
+
+function grant(id: string, over: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    id,
+    workflow: 'refund-desk',
+    tool: 'payments.refund',
+    bounds: { amount_cents: { max: 2000 }, currency: { equals: 'EUR' } },
+    grantor: 'user:dana',
+    grantorAuth: { issuer: 'local', subject: 'dana', method: 'local', authTime: null },
+    reason: 'clear the refund backlog',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    expiresAt: '2025-01-01T01:00:00.000Z',
+    maxUses: 3,
+    uses: 0,
+    status: 'active',
+    policyIds: ['grant-small-refunds'],
+    ...over,
+  };
+}
+
+function notification(id: string, over: Partial<NotificationRecord> = {}): NotificationRecord {
+  return {
+    id,
+    webhook: 'approvals-channel',
+    event: 'approval.requested',
+    body: JSON.stringify({ id, type: 'approval.requested', data: { approvalId: 'apr_1' } }),
+    createdAt: '2025-01-01T00:00:00.000Z',
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: '2025-01-01T00:00:00.000Z',
+    lastError: null,
+    ...over,
+  };
+}
+
+function delivery(notificationId: string, attempt: number, over: Partial<DeliveryRecord> = {}): DeliveryRecord {
+  return {
+    notificationId,
+    webhook: 'approvals-channel',
+    attempt,
+    time: '2025-01-01T00:00:00.000Z',
+    ok: false,
+    httpStatus: 500,
+    error: 'the receiver answered HTTP 500',
+    durationMs: 12,
     ...over,
   };
 }
@@ -233,7 +293,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
 
       it('updates only from the expected status (compare-and-set)', async () => {
         await store.createApproval(approval('apr_1'));
-        const vote = { approver: 'user:mia', decision: 'approve' as const, reason: 'ok', time: '2025-01-01T00:10:00.000Z' };
+        const vote = ballot('user:mia', 'approve', 'ok');
         const approved = await store.updateApproval('apr_1' as ApprovalId, 'pending', { status: 'approved', decisions: [vote] });
         expect(approved).toMatchObject({ id: 'apr_1', status: 'approved', decisions: [vote] });
         expect(await store.getApproval('apr_1' as ApprovalId)).toEqual(approved);
@@ -249,13 +309,138 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           (['approved', 'rejected', 'approved', 'rejected'] as const).map((status, i) =>
             store.updateApproval('apr_1' as ApprovalId, 'pending', {
               status,
-              decisions: [{ approver: `user:${i}`, decision: status === 'approved' ? 'approve' : 'reject', reason: null, time: '2025-01-01T00:10:00.000Z' }],
+              decisions: [ballot(`user:${i}`, status === 'approved' ? 'approve' : 'reject', null)],
             }),
           ),
         );
         const winners = outcomes.filter((o) => o !== null);
         expect(winners).toHaveLength(1);
         expect(await store.getApproval('apr_1' as ApprovalId)).toEqual(winners[0]);
+      });
+    });
+
+    describe('standing grants', () => {
+      it('round-trips and lists grants oldest first, by workflow, tool and status', async () => {
+        const g1 = grant('grt_1');
+        const g2 = grant('grt_2', { tool: 'mail.send', bounds: {}, maxUses: null, createdAt: '2025-01-01T00:00:05.000Z' });
+        const g3 = grant('grt_3', { workflow: 'billing', status: 'revoked', createdAt: '2025-01-01T00:00:09.000Z' });
+        for (const g of [g3, g2, g1]) await store.createGrant(g);
+        expect(await store.getGrant('grt_2')).toEqual(g2);
+        expect(await store.getGrant('grt_missing')).toBeNull();
+        expect((await store.listGrants()).map((g) => g.id)).toEqual(['grt_1', 'grt_2', 'grt_3']);
+        expect((await store.listGrants({ workflow: 'refund-desk' })).map((g) => g.id)).toEqual(['grt_1', 'grt_2']);
+        expect((await store.listGrants({ workflow: 'refund-desk', tool: 'payments.refund' })).map((g) => g.id)).toEqual(['grt_1']);
+        expect((await store.listGrants({ status: 'revoked' })).map((g) => g.id)).toEqual(['grt_3']);
+        expect(await store.listGrants({ tool: 'crm.delete' })).toEqual([]);
+        expect((await rejection(store.createGrant(g1))).code).toBe('conflict');
+      });
+
+      it('counts a use only against the expected use count (compare-and-set)', async () => {
+        await store.createGrant(grant('grt_1'));
+        const used = await store.useGrant('grt_1', 0);
+        expect(used).toEqual(grant('grt_1', { uses: 1 }));
+        expect(await store.getGrant('grt_1')).toEqual(used);
+        expect(await store.useGrant('grt_1', 0)).toBeNull();
+        expect(await store.useGrant('grt_1', 2)).toBeNull();
+        expect((await store.getGrant('grt_1'))?.uses).toBe(1);
+        expect((await rejection(store.useGrant('grt_missing', 0))).code).toBe('not-found');
+      });
+
+      it('lets exactly one of concurrent uses at the same count win', async () => {
+        await store.createGrant(grant('grt_1', { maxUses: null }));
+        const outcomes = await Promise.all(Array.from({ length: 6 }, () => store.useGrant('grt_1', 0)));
+        expect(outcomes.filter((o) => o !== null)).toHaveLength(1);
+        expect((await store.getGrant('grt_1'))?.uses).toBe(1);
+      });
+
+      it('revokes only an active grant; a revoked grant cannot be used', async () => {
+        await store.createGrant(grant('grt_1'));
+        const revoked = await store.revokeGrant('grt_1');
+        expect(revoked).toEqual(grant('grt_1', { status: 'revoked' }));
+        expect(await store.getGrant('grt_1')).toEqual(revoked);
+        expect(await store.revokeGrant('grt_1')).toBeNull();
+        expect(await store.useGrant('grt_1', 0)).toBeNull();
+        expect(await store.getGrant('grt_1')).toEqual(revoked);
+        expect((await store.listGrants({ status: 'active' })).map((g) => g.id)).toEqual([]);
+        expect((await rejection(store.revokeGrant('grt_missing'))).code).toBe('not-found');
+      });
+    });
+
+    describe('webhook outbox', () => {
+      it('queues notifications and lists them newest first, by status, with a limit; a queued id is left as it is', async () => {
+        const n1 = notification('evt_1');
+        const n2 = notification('evt_2', { createdAt: '2025-01-01T00:00:05.000Z', event: 'approval.decided' });
+        const n3 = notification('evt_3', { createdAt: '2025-01-01T00:00:09.000Z', status: 'failed', attempts: 8 });
+        await store.enqueueNotifications([n1, n2]);
+        await store.enqueueNotifications([n3, notification('evt_1', { body: 'changed' })]);
+        await store.enqueueNotifications([]);
+        expect((await store.listNotifications()).map((n) => n.id)).toEqual(['evt_3', 'evt_2', 'evt_1']);
+        expect(await store.listNotifications()).toEqual([n3, n2, n1]);
+        expect((await store.listNotifications({ status: 'pending' })).map((n) => n.id)).toEqual(['evt_2', 'evt_1']);
+        expect((await store.listNotifications({ limit: 1 })).map((n) => n.id)).toEqual(['evt_3']);
+        expect(await store.listNotifications({ status: 'delivered' })).toEqual([]);
+      });
+
+      it('hands out pending notifications that are due, oldest first, at most `limit`', async () => {
+        await store.enqueueNotifications([
+          notification('evt_late', { nextAttemptAt: '2025-01-01T00:05:00.000Z' }),
+          notification('evt_2', { createdAt: '2025-01-01T00:00:02.000Z', nextAttemptAt: '2025-01-01T00:00:02.000Z' }),
+          notification('evt_1', { createdAt: '2025-01-01T00:00:01.000Z', nextAttemptAt: '2025-01-01T00:00:01.000Z' }),
+          notification('evt_done', { status: 'delivered', attempts: 1 }),
+          notification('evt_dead', { status: 'failed', attempts: 8 }),
+        ]);
+        const at = '2025-01-01T00:01:00.000Z';
+        expect((await store.dueNotifications(at, 10)).map((n) => n.id)).toEqual(['evt_1', 'evt_2']);
+        expect((await store.dueNotifications(at, 1)).map((n) => n.id)).toEqual(['evt_1']);
+        expect((await store.dueNotifications('2025-01-01T00:05:00.000Z', 10)).map((n) => n.id)).toEqual(['evt_late', 'evt_1', 'evt_2']);
+        expect(await store.dueNotifications('2024-12-31T23:59:59.000Z', 10)).toEqual([]);
+      });
+
+      it('claims a notification for one attempt only from the expected attempts (compare-and-set), leasing it', async () => {
+        await store.enqueueNotifications([notification('evt_1')]);
+        const lease = '2025-01-01T00:01:05.000Z';
+        const claimed = await store.claimNotification('evt_1', 0, lease);
+        expect(claimed).toEqual(notification('evt_1', { attempts: 1, nextAttemptAt: lease }));
+        expect(await store.claimNotification('evt_1', 0, lease)).toBeNull();
+        // Leased: not due again until the lease runs out.
+        expect(await store.dueNotifications('2025-01-01T00:01:04.999Z', 10)).toEqual([]);
+        expect((await store.dueNotifications(lease, 10)).map((n) => [n.id, n.attempts])).toEqual([['evt_1', 1]]);
+      });
+
+      it('lets exactly one of concurrent claims win', async () => {
+        await store.enqueueNotifications([notification('evt_1')]);
+        const outcomes = await Promise.all(Array.from({ length: 6 }, () => store.claimNotification('evt_1', 0, '2025-01-01T00:01:00.000Z')));
+        expect(outcomes.filter((o) => o !== null)).toHaveLength(1);
+        expect((await store.listNotifications())[0]?.attempts).toBe(1);
+      });
+
+      it('records each attempt in the delivery log with the new state, atomically', async () => {
+        await store.enqueueNotifications([notification('evt_1'), notification('evt_2', { createdAt: '2025-01-01T00:00:01.000Z' })]);
+        await store.claimNotification('evt_1', 0, '2025-01-01T00:01:00.000Z');
+        const retry = { status: 'pending' as const, nextAttemptAt: '2025-01-01T00:00:02.000Z', lastError: 'the receiver answered HTTP 500' };
+        await store.finishNotification('evt_1', retry, delivery('evt_1', 1));
+        expect((await store.listNotifications({ status: 'pending' })).find((n) => n.id === 'evt_1')).toEqual(notification('evt_1', { attempts: 1, ...retry }));
+        expect((await store.dueNotifications('2025-01-01T00:00:02.000Z', 10)).map((n) => n.id)).toEqual(['evt_1', 'evt_2']);
+
+        await store.claimNotification('evt_2', 0, '2025-01-01T00:01:00.000Z');
+        await store.finishNotification('evt_2', { status: 'failed', nextAttemptAt: '2025-01-01T00:00:03.000Z', lastError: 'network error' }, delivery('evt_2', 1, { httpStatus: null, error: 'network error' }));
+        await store.claimNotification('evt_1', 1, '2025-01-01T00:01:00.000Z');
+        const ok = delivery('evt_1', 2, { ok: true, httpStatus: 204, error: null, time: '2025-01-01T00:00:02.000Z' });
+        await store.finishNotification('evt_1', { status: 'delivered', nextAttemptAt: '2025-01-01T00:00:02.000Z', lastError: null }, ok);
+
+        expect(await store.listDeliveries('evt_1')).toEqual([delivery('evt_1', 1), ok]);
+        expect((await store.listDeliveries()).map((d) => [d.notificationId, d.attempt])).toEqual([
+          ['evt_1', 1],
+          ['evt_2', 1],
+          ['evt_1', 2],
+        ]);
+        expect(await store.listDeliveries('evt_missing')).toEqual([]);
+        expect(await store.listNotifications()).toMatchObject([
+          { id: 'evt_2', status: 'failed', attempts: 1, lastError: 'network error' },
+          { id: 'evt_1', status: 'delivered', attempts: 2, lastError: null },
+        ]);
+        expect(await store.dueNotifications('2025-01-02T00:00:00.000Z', 10)).toEqual([]);
+        expect(await store.claimNotification('evt_1', 2, '2025-01-01T00:01:00.000Z')).toBeNull();
       });
     });
   });

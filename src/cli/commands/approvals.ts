@@ -1,0 +1,283 @@
+// `airlock approvals | show | approve | reject | grants`: people decide pending actions, edit them,
+// grant standing pre-approvals, and see how the approval path is used (per-approver statistics).
+import type { Command } from 'commander';
+import type { Airlock } from '../../airlock.js';
+import { AirlockError } from '../../errors.js';
+import { localApprover, reviseAndApprove, vote, type VoteOutcome } from '../../orchestration/approvals.js';
+import { approvalStats } from '../../orchestration/approval-stats.js';
+import { sweepApprovals } from '../../orchestration/approval-sweep.js';
+import { createGrant, revokeGrant, type GrantSpec } from '../../orchestration/grants.js';
+import type { GrantBound, GrantRecord } from '../../store/store.js';
+import type { ApprovalId, Json, JsonObject, RunId } from '../../types.js';
+import { bold, dim, green, red, renderApproval, renderEvidence, yellow } from '../render.js';
+
+/** What the approval commands need from the program that hosts them. */
+export interface ApprovalCommandHelpers {
+  readonly out: (line: string) => void;
+  readonly workspaceDir: () => string;
+  /** Opens the workspace, runs `fn`, closes it (with tracing when asked). */
+  readonly withAirlock: <T>(dir: string, fn: (a: Airlock) => Promise<T>, opts?: { trace?: boolean }) => Promise<T>;
+  readonly traceOpt: () => { trace: boolean };
+  /** Prints where a run stands after it resumed. */
+  readonly reportRun: (a: Airlock, runId: RunId) => Promise<void>;
+}
+
+/** Adds the approval and grant commands to `program`. */
+export function registerApprovalCommands(program: Command, h: ApprovalCommandHelpers): void {
+  const { out } = h;
+  const ws = h.workspaceDir;
+
+  const approvals = program
+    .command('approvals')
+    .description('list approvals (pending by default); `approvals stats`, `approvals sweep`')
+    .option('--all', 'every approval, decided ones too')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { all?: boolean; json?: boolean }) => {
+      await h.withAirlock(ws(), async (a) => {
+        const list = await a.store.listApprovals(o.all ? {} : { status: 'pending' });
+        if (o.json) out(JSON.stringify(list, null, 2));
+        else if (list.length === 0) out(o.all ? 'no approvals' : 'no pending approvals');
+        else out(list.map(renderApproval).join('\n\n'));
+      });
+    });
+
+  approvals
+    .command('stats')
+    .description('per-approver approve rate and decision time, overrides, escalations, standing-grant uses')
+    .option('--workflow <name>', 'one workflow only')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { workflow?: string; json?: boolean }) => {
+      await h.withAirlock(ws(), async (a) => {
+        const stats = approvalStats(await a.store.listApprovals(), await a.store.listGrants(), o.workflow);
+        if (o.json) {
+          out(JSON.stringify(stats, null, 2));
+          return;
+        }
+        const st = Object.entries(stats.byStatus).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+        out(`${bold('approvals')} ${stats.requested} (${st})`);
+        out(`${bold('overrides')} ${stats.overrides.edited} edited, ${stats.overrides.rejected} rejected   ${bold('escalations')} ${stats.escalations}   ${bold('standing grants')} ${stats.grants.issued} issued, ${stats.grants.uses} uses`);
+        if (stats.approvers.length === 0) return;
+        out('');
+        out(dim('approver            votes  approve rate  median s  p90 s  justified'));
+        for (const p of stats.approvers) {
+          const rate = `${Math.round(p.approveRate * 100)}%`;
+          const flag = p.votes >= 10 && p.approveRate === 1 && p.medianDecisionSeconds < 30 ? yellow('  (every vote an approval, fast: rubber stamp?)') : '';
+          out(`${p.approver.padEnd(18)} ${String(p.votes).padStart(6)}  ${rate.padStart(12)}  ${p.medianDecisionSeconds.toFixed(0).padStart(8)}  ${p.p90DecisionSeconds.toFixed(0).padStart(5)}  ${String(p.justified).padStart(9)}${flag}`);
+        }
+      });
+    });
+
+  approvals
+    .command('sweep')
+    .description('escalate approvals past their escalation time and expire those past their deadline (run from cron; `serve` does it itself)')
+    .action(async () => {
+      await h.withAirlock(ws(), async (a) => {
+        const r = await sweepApprovals({ ...a.approvalDeps, resume: (id) => a.runner.resume(id) });
+        for (const e of r.escalated) out(`${yellow('escalated')} ${e.approvalId} to ${e.to}`);
+        for (const id of r.expired) out(`${red('expired')} ${id}`);
+        if (r.escalated.length + r.expired.length === 0) out('nothing due');
+        await deliverQuietly(a);
+      });
+    });
+
+  program
+    .command('show <approval>')
+    .description('show one approval with its evidence: citations, the agent\'s reasoning, the arguments and the diff against ground truth')
+    .option('--json', 'the approval record as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      await h.withAirlock(ws(), async (a) => {
+        const ap = await a.store.getApproval(id as ApprovalId);
+        if (!ap) throw new AirlockError('not-found', `approval \`${id}\` does not exist`, { hint: 'list them with `airlock approvals --all`' });
+        if (o.json) {
+          out(JSON.stringify(ap, null, 2));
+          return;
+        }
+        out(renderApproval(ap));
+        const evidence = (ap.summary as { evidence?: Json }).evidence;
+        if (evidence !== undefined) {
+          out('');
+          out(renderEvidence(evidence));
+        }
+      });
+    });
+
+  for (const name of ['approve', 'reject'] as const) {
+    program
+      .command(`${name} <approval>`)
+      .description(
+        name === 'approve'
+          ? 'approve a pending action (or edit it with --set first); Airlock\'s own run resumes at once'
+          : 'reject a pending action; the reason goes back to the agent',
+      )
+      .requiredOption('--as <user>', 'who decides (a declared person)')
+      .option('--reason <text>', name === 'reject' ? 'why (required; the agent hears it)' : 'justification (required for high risk and step-up)')
+      .option('--set <field=value...>', 'approve an edited action: change these arguments first (value as JSON, else text)')
+      .option('--args <json>', 'approve an edited action: these arguments instead')
+      .action(async (id: string, o: { as: string; reason?: string; set?: string[]; args?: string }) => {
+        if (name === 'reject' && (o.set || o.args)) throw new AirlockError('input', '`--set` and `--args` edit an action before approving it; a rejection takes only `--reason`');
+        await h.withAirlock(ws(), async (a) => {
+          const approver = localApprover(a.principal(o.as));
+          const edit = o.set || o.args ? await editedArgs(a, id as ApprovalId, o.set ?? [], o.args) : null;
+          let res: VoteOutcome;
+          if (edit) {
+            const revised = await reviseAndApprove(a.approvalDeps, id as ApprovalId, approver, edit, o.reason ?? null);
+            if (revised.kind === 'refused') return refusal(revised.reason);
+            out(`${yellow('edited')} ${id} → ${bold(revised.revised.id)} (${revised.revised.level}); the change is recorded as an override`);
+            res = revised.vote;
+          } else {
+            res = await vote(a.approvalDeps, id as ApprovalId, approver, name, o.reason ?? null);
+          }
+          await deliverQuietly(a);
+          if (res.kind === 'refused') return refusal(res.reason);
+          if (!res.decided) {
+            out(yellow(`vote recorded; approval ${res.approval.id} needs another eligible approver (step-up)`));
+            return;
+          }
+          out(`${res.approval.status === 'approved' ? green('approved') : red('rejected')} ${res.approval.id} by user:${approver.principal.id}`);
+          const run = await a.store.getRun(res.approval.runId);
+          if (run && !(run.state as { door?: unknown }).door) {
+            out(`resuming run ${run.id}`);
+            out('');
+            const resumed = await a.runner.resume(run.id);
+            await deliverQuietly(a);
+            await h.reportRun(a, resumed.id);
+          } else if (run) {
+            out(dim(`run ${run.id} is driven by an external agent: it ${res.approval.status === 'approved' ? 'executes the action once when the agent calls it again' : 'hears why on its next call'}`));
+          }
+        }, h.traceOpt());
+      });
+  }
+
+  const grants = program
+    .command('grants')
+    .description('standing grants: scoped, time-boxed pre-approvals (`grants create`, `grants revoke`)')
+    .option('--all', 'revoked and expired ones too')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { all?: boolean; json?: boolean }) => {
+      await h.withAirlock(ws(), async (a) => {
+        const now = a.now().getTime();
+        const list = (await a.store.listGrants()).filter((g) => o.all || (g.status === 'active' && Date.parse(g.expiresAt) > now));
+        if (o.json) out(JSON.stringify(list, null, 2));
+        else if (list.length === 0) out(o.all ? 'no grants' : 'no active grants');
+        else out(list.map((g) => renderGrant(g, now)).join('\n\n'));
+      });
+    });
+
+  grants
+    .command('create')
+    .description('pre-approve a kind of action for a while, e.g. refunds up to 20.00 EUR for an hour (decided by `grant` policies)')
+    .requiredOption('--as <user>', 'who grants (a declared person)')
+    .requiredOption('--workflow <name>', 'the workflow it applies in')
+    .requiredOption('--tool <name>', 'the tool it covers')
+    .option('--max <field=number...>', 'an exposed whole-number argument at most this, e.g. amount_cents=2000')
+    .option('--equals <field=value...>', 'an exposed argument exactly this, e.g. currency=EUR')
+    .requiredOption('--for <duration>', 'how long: 90m, 8h, 2d (at most 7d)')
+    .option('--max-uses <n>', 'at most this many uses')
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .action(async (o: { as: string; workflow: string; tool: string; max?: string[]; equals?: string[]; for: string; maxUses?: string; reason: string }) => {
+      const bounds: Record<string, GrantBound> = {};
+      for (const kv of o.max ?? []) {
+        const [k, v] = splitKv(kv, '--max');
+        const n = Number(v);
+        if (!Number.isSafeInteger(n)) throw new AirlockError('input', `--max ${kv}: \`${v}\` is not a whole number`, { hint: 'amounts are in the smallest unit, e.g. amount_cents=2000' });
+        bounds[k] = { max: n };
+      }
+      for (const kv of o.equals ?? []) {
+        const [k, v] = splitKv(kv, '--equals');
+        bounds[k] = { equals: parseValue(v) as string | number | boolean };
+      }
+      const maxUses = o.maxUses === undefined ? null : Number(o.maxUses);
+      if (maxUses !== null && !Number.isSafeInteger(maxUses)) throw new AirlockError('input', `--max-uses \`${o.maxUses}\` is not a whole number`);
+      const spec: GrantSpec = { workflow: o.workflow, tool: o.tool, bounds, durationMinutes: parseDuration(o.for), maxUses, reason: o.reason };
+      await h.withAirlock(ws(), async (a) => {
+        const res = await createGrant(a.approvalDeps, localApprover(a.principal(o.as)), spec);
+        if (res.kind === 'refused') return refusal(res.reason);
+        out(`${green('granted')} ${renderGrant(res.grant, a.now().getTime())}`);
+      });
+    });
+
+  grants
+    .command('revoke <grant>')
+    .description('end a standing grant now')
+    .requiredOption('--as <user>', 'who revokes (the grantor, or someone policy lets grant the same)')
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .action(async (id: string, o: { as: string; reason: string }) => {
+      await h.withAirlock(ws(), async (a) => {
+        const res = await revokeGrant(a.approvalDeps, id, localApprover(a.principal(o.as)), o.reason);
+        if (res.kind === 'refused') return refusal(res.reason);
+        out(`${red('revoked')} ${id} after ${res.grant.uses} use${res.grant.uses === 1 ? '' : 's'}`);
+      });
+    });
+}
+
+/** A refusal on the CLI: the reason on stderr, exit code 2 (the input was not acceptable). */
+function refusal(reason: string): void {
+  process.stderr.write(red(`refused: ${reason}`) + '\n');
+  process.exitCode = 2;
+}
+
+/** Attempts due webhook deliveries; a failure stays queued (and logged) for the next attempt. */
+async function deliverQuietly(a: Airlock): Promise<void> {
+  try {
+    await a.notifier.deliverDue();
+  } catch {
+    // delivery problems are recorded in the delivery log by the notifier; never fail a decision on them
+  }
+}
+
+/** The arguments an approver chose: the proposed ones with `--set` changes, or `--args` whole. */
+async function editedArgs(a: Airlock, id: ApprovalId, sets: readonly string[], whole: string | undefined): Promise<JsonObject> {
+  const ap = await a.store.getApproval(id);
+  if (!ap) throw new AirlockError('not-found', `approval \`${id}\` does not exist`, { hint: 'list them with `airlock approvals`' });
+  let args: Record<string, Json>;
+  if (whole !== undefined) {
+    const parsed = parseValue(whole);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new AirlockError('input', '--args must be a JSON object of arguments', { hint: `for example --args '{"amount_cents": 2000}'` });
+    }
+    args = { ...(parsed as Record<string, Json>) };
+  } else {
+    args = { ...((ap.summary as { args?: Record<string, Json> }).args ?? {}) };
+  }
+  for (const kv of sets) {
+    const [k, v] = splitKv(kv, '--set');
+    args[k] = parseValue(v);
+  }
+  return args;
+}
+
+function splitKv(kv: string, flag: string): [string, string] {
+  const i = kv.indexOf('=');
+  if (i <= 0) throw new AirlockError('input', `${flag} \`${kv}\` is not field=value`, { hint: `for example ${flag} amount_cents=2000` });
+  return [kv.slice(0, i), kv.slice(i + 1)];
+}
+
+/** A command-line value: JSON when it parses (numbers, booleans, objects), else the text itself. */
+function parseValue(v: string): Json {
+  try {
+    return JSON.parse(v) as Json;
+  } catch {
+    return v;
+  }
+}
+
+/** `90m`, `8h`, `2d` → minutes. */
+export function parseDuration(text: string): number {
+  const m = /^(\d{1,6})(m|h|d)$/.exec(text.trim());
+  if (!m) throw new AirlockError('input', `duration \`${text}\` is not understood`, { hint: 'use minutes, hours or days: 90m, 8h, 2d' });
+  const n = Number(m[1]);
+  return m[2] === 'm' ? n : m[2] === 'h' ? n * 60 : n * 24 * 60;
+}
+
+function renderGrant(g: GrantRecord, now: number): string {
+  const bounds = Object.entries(g.bounds).map(([k, b]) => (b.max !== undefined ? `${k} <= ${b.max}` : `${k} = ${JSON.stringify(b.equals)}`));
+  const live = g.status === 'active' && Date.parse(g.expiresAt) > now;
+  return [
+    `${bold(g.id)}  ${live ? green('active') : dim(g.status === 'revoked' ? 'revoked' : 'expired')}  ${g.tool} in ${g.workflow}`,
+    `  bounds    ${bounds.length ? bounds.join(', ') : dim('none (every call of the tool)')}`,
+    `  uses      ${g.uses}${g.maxUses !== null ? ` of ${g.maxUses}` : ''}`,
+    `  granted   by ${g.grantor} at ${g.createdAt}: ${g.reason}`,
+    `  expires   ${g.expiresAt}`,
+    `  policies  ${g.policyIds.join(', ')}`,
+  ].join('\n');
+}
