@@ -271,6 +271,23 @@ describe('approvals', () => {
       expect(await revokeGrant(deps(), made.grant.id, as('user:sam'), 'no')).toMatchObject({ kind: 'refused', status: 403 });
       expect(await revokeGrant(deps(), made.grant.id, as('user:priya'), 'backlog cleared')).toMatchObject({ kind: 'created', grant: { status: 'revoked' } });
     });
+
+    it('never stands in for step-up, even when its bounds cover the amount', async () => {
+      const h3 = await openHostile((dir) => editFile(dir, 'policies/approvers.cedar', 'context.args.amount_cents <= 2000', 'context.args.amount_cents <= 9000'));
+      try {
+        const before = h3.ground();
+        const spec = { workflow: 'refund-desk', tool: 'payments.refund', bounds: { amount_cents: { max: 9000 }, currency: { equals: 'EUR' } }, durationMinutes: 60, maxUses: null, reason: 'wide' };
+        expect((await createGrant(h3.a.approvalDeps, localApprover(h3.a.principal('user:priya')), spec)).kind).toBe('created');
+        const big = await h3.run([refund({ order_id: '1201', amount_cents: 6000 })]);
+        expect(big.status).toBe('awaiting-approval');
+        expect(recordsOf(await h3.audit(big.id), 'grant.used')).toEqual([]);
+        const small = await h3.run([refund({ order_id: '1201', amount_cents: 3000 })]);
+        expect(small.status).toBe('verified');
+        expect(newRefunds(before, h3.ground()).map((r) => r['amount_cents'])).toEqual([3000]);
+      } finally {
+        await h3.close();
+      }
+    });
   });
 
   it('shows the approver the evidence: citations with trust, the reasoning, the arguments and the diff against the order', async () => {
