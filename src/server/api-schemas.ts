@@ -140,6 +140,11 @@ export const ActionExecuted = z.object({
   result: z.unknown().describe("The tool's result."),
   actionHash,
   approvalId: z.string().nullable(),
+  grantId: z.string().optional().describe('The standing grant that stood in for an approval, if one did.'),
+  revisedArguments: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('When an approver edited the action: the arguments that were executed instead of the proposed ones.'),
   verification: Verification.nullable().describe("The contract's probe of ground truth, when it declares one."),
 });
 

@@ -297,6 +297,8 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
           result: o.result,
           actionHash: o.actionHash,
           approvalId: o.approvalId,
+          ...(o.grantId ? { grantId: o.grantId } : {}),
+          ...(o.revisedArgs ? { revisedArguments: o.revisedArgs } : {}),
           verification: o.verification ? verificationView(o.verification) : null,
         };
         return c.json(res, 200);

@@ -9,6 +9,7 @@ import { createAuthenticator } from '../identity/authenticate.js';
 import { createGovernedMcpServer } from './mcp.js';
 import { createHttpApp, type MountRoutes } from './http.js';
 import { mountApi } from './mount.js';
+import { startHousekeeping } from './housekeeping.js';
 
 /** A listening server: its base URL and how to stop it. */
 export interface RunningServer {
@@ -19,7 +20,7 @@ export interface RunningServer {
 /** Starts the HTTP doors on `host:port` (port 0 picks a free one): `/mcp`, and `/v1` + `/openapi.json` unless `mount` says otherwise. */
 export async function startHttpServer(
   airlock: Airlock,
-  opts: { host?: string; port?: number; mount?: MountRoutes; log?: Logger } = {},
+  opts: { host?: string; port?: number; mount?: MountRoutes; log?: Logger; housekeepingMs?: number } = {},
 ): Promise<RunningServer> {
   const authenticator = createAuthenticator(airlock.workspace);
   const { app, close } = createHttpApp(airlock, (h) => authenticator.authenticate(h), opts.mount ?? mountApi(airlock), opts.log);
@@ -35,11 +36,14 @@ export async function startHttpServer(
       ),
     );
   });
+  // Approval deadlines and webhook retries need someone awake: the server is.
+  const housekeeping = startHousekeeping(airlock, { ...(opts.housekeepingMs ? { intervalMs: opts.housekeepingMs } : {}), ...(opts.log ? { log: opts.log } : {}) });
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${shownHost}:${addr.port}`,
     async close() {
+      await housekeeping.stop();
       await close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
