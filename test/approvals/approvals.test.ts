@@ -10,6 +10,7 @@ import { createGrant, revokeGrant } from '../../src/orchestration/grants.js';
 import type { AcmeSnapshot } from '../../src/demo/acme/db.js';
 import type { RunRecord } from '../../src/store/store.js';
 import type { ApprovalId, JsonObject } from '../../src/types.js';
+import type { AttackProposal } from '../security/attacker.js';
 import { editFile, expectChainIntact, openHostile, recordsOf, refund, results, stateOf, type Hostile } from '../security/harness.js';
 
 const MINUTE = 60_000;
@@ -44,7 +45,7 @@ describe('approvals', () => {
   const deps = () => h.a.approvalDeps;
 
   async function paused(over: JsonObject, opts: { onBehalfOf?: string; readFirst?: boolean } = {}): Promise<{ run: RunRecord; id: ApprovalId }> {
-    const reads = opts.readFirst
+    const reads: AttackProposal[] = opts.readFirst
       ? [
           { tool: 'tickets.get_ticket', args: { ticket_id: 'T-311' } },
           { tool: 'orders.get_order', args: { order_id: String(over['order_id'] ?? '1182') } },
@@ -260,7 +261,7 @@ describe('approvals', () => {
       const executed = recordsOf(await h.audit(small.id), 'action.executed', 'payments.refund');
       expect(executed.map((r) => [r.body['grantId'], r.body['approvalId']])).toEqual([[made.grant.id, null], [made.grant.id, null]]);
       // Used up: the third needs a person again; above the bound or in USD it never was covered.
-      for (const over of [{ amount_cents: 900 }, { amount_cents: 2500 }, { amount_cents: 900, currency: 'USD' }]) {
+      for (const over of [{ amount_cents: 900 }, { amount_cents: 2500 }, { amount_cents: 900, currency: 'USD' }] as JsonObject[]) {
         const r = await h.run([refund({ order_id: '1201', ...over })]);
         expect(r.status, JSON.stringify(over)).toBe('awaiting-approval');
       }
