@@ -4,7 +4,8 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { Workspace } from '../config/schema.js';
 import { AirlockError, AirlockErrors } from '../errors.js';
-import { CLASSIFICATIONS, TIERS, TRUST, type Decision, type Labels, type Principal, type PrincipalKind } from '../types.js';
+import { decideApprover, decideGrant } from './approver.js';
+import { APPROVAL_LEVELS, CLASSIFICATIONS, TIERS, TRUST, type Decision, type Labels, type Principal, type PrincipalKind } from '../types.js';
 import type { CompiledPolicies, PolicySource } from './compile.js';
 import { decide, type PolicyRequest } from './decide.js';
 
@@ -15,7 +16,17 @@ const principalRefSchema = z
 const caseSchema = z.strictObject({
   name: z.string().min(1),
   request: z.strictObject({
+    /** `call` (default): may the principal call the tool; `approve`: may this person approve it; `grant`: pre-approve it. */
+    action: z.enum(['call', 'approve', 'grant']).default('call'),
     principal: principalRefSchema,
+    /** For `approve`: who proposed the action (default: the workflow's agent). */
+    requester: principalRefSchema.optional(),
+    /** For `approve`: the obligation being approved (default `single`). */
+    level: z.enum(APPROVAL_LEVELS).optional(),
+    /** For `approve` and `grant`: how the person authenticated (default `local`) and how long ago. */
+    auth: z.strictObject({ method: z.enum(['jwt', 'api-key', 'local']).default('local'), ageSeconds: z.number().int().nonnegative().optional() }).optional(),
+    /** For `grant`: how long and how many uses (`args` are the grant's bounds). */
+    grant: z.strictObject({ durationMinutes: z.number().int().positive(), maxUses: z.number().int().positive().optional() }).optional(),
     onBehalfOf: principalRefSchema.optional(),
     tool: z.string().min(1),
     workflow: z.string().min(1),
@@ -28,7 +39,7 @@ const caseSchema = z.strictObject({
   expect: z
     .strictObject({
       decision: z.enum(['allow', 'deny', 'approval', 'suggest']),
-      level: z.enum(['single', 'step-up']).optional(),
+      level: z.enum(APPROVAL_LEVELS).optional(),
       /** Ids that must be among the determining policies. */
       policies: z.array(z.string().min(1)).optional(),
       /** Text that must appear in one of the decision's reasons. */
@@ -38,6 +49,13 @@ const caseSchema = z.strictObject({
       message: '`level` only applies to `decision: approval`',
       path: ['level'],
     }),
+}).superRefine((c, ctx) => {
+  if (c.request.action === 'grant' && !c.request.grant) {
+    ctx.addIssue({ code: 'custom', path: ['request', 'grant'], message: '`action: grant` needs `grant: { durationMinutes }`' });
+  }
+  if (c.request.action !== 'call' && !['allow', 'deny'].includes(c.expect.decision)) {
+    ctx.addIssue({ code: 'custom', path: ['expect', 'decision'], message: `\`action: ${c.request.action}\` is decided \`allow\` or \`deny\`` });
+  }
 });
 
 const fileSchema = z.strictObject({ cases: z.array(caseSchema).min(1) });
@@ -178,7 +196,39 @@ function runCase(
       args: c.request.args,
       labels,
     };
-    decision = decide(compiled, request);
+    if (c.request.action === 'call') decision = decide(compiled, request);
+    else {
+      const auth = { issuer: 'policy-test', subject: principal.id, method: c.request.auth?.method ?? 'local', amr: [], authTime: null } as const;
+      const ageSeconds = c.request.auth?.ageSeconds ?? null;
+      const eligibility =
+        c.request.action === 'approve'
+          ? decideApprover(compiled, {
+              approver: principal,
+              auth,
+              authAgeSeconds: ageSeconds,
+              tool,
+              workflow: workflow.name,
+              tier: request.tier,
+              args: c.request.args,
+              labels,
+              requester: c.request.requester ?? `agent:${workflow.agent}`,
+              onBehalfOf: onBehalfOf ? `${onBehalfOf.kind}:${onBehalfOf.id}` : null,
+              level: c.request.level ?? 'single',
+            })
+          : decideGrant(compiled, {
+              grantor: principal,
+              auth,
+              authAgeSeconds: ageSeconds,
+              tool,
+              workflow: workflow.name,
+              tier: request.tier,
+              boundArgs: c.request.args,
+              durationMinutes: c.request.grant?.durationMinutes ?? 0,
+              maxUses: c.request.grant?.maxUses ?? null,
+            });
+      const basis = { policyIds: eligibility.policyIds, policySetHash: compiled.policySetHash, reasons: eligibility.reasons };
+      decision = eligibility.allowed ? { kind: 'allow', basis } : { kind: 'deny', basis };
+    }
   }
   const problems = compare(compiled, c.expect, decision);
   if (problems.length === 0) return { ...base, passed: true, decision };

@@ -1,4 +1,6 @@
 // The YAML policy test runner: passing and failing cases, gateway-style resolution, file errors.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AirlockErrors } from '../../src/errors.js';
 import { compilePolicies } from '../../src/policy/compile.js';
@@ -138,5 +140,27 @@ describe('runPolicyTests', () => {
     const c = `  - name: same\n    request: { principal: agent:refund-bot, tool: orders.get_order, workflow: refund-desk }\n    expect: { decision: allow }\n`;
     const e = errorsOf(() => parsePolicyTestFile({ file: 'd.yaml', text: `cases:\n${c}${c}` }));
     expect(e.errors.map((x) => [x.message, x.location?.line])).toEqual([['duplicate case name `same`', 5]]);
+  });
+});
+
+describe('the example workspaces', () => {
+  it.each(['acme', 'mcp-gateway', 'sdk-agent'])('%s: every policy test passes, approver and grant cases included', async (name) => {
+    const { loadAndCompile } = await import('../../src/airlock.js');
+    const { workspace: w, compiled: c } = await loadAndCompile(`examples/${name}`);
+    const files = (w.policyTestFiles ?? []).map((f) => ({ file: f, text: readFileSync(path.join(w.dir, f), 'utf8') }));
+    const report = runPolicyTests(c, w, files);
+    expect(formatPolicyTestReport(report)).toMatch(/ 0 failed$/);
+    if (name === 'acme') expect(report.results.some((r) => r.name.includes('support lead may not approve a refund'))).toBe(true);
+  });
+
+  it('an approve or grant case is decided allow or deny, and a grant case needs its duration', () => {
+    const text = `cases:
+  - name: g
+    request: { action: grant, principal: user:dana, tool: payments.refund, workflow: refund-desk }
+    expect: { decision: approval }
+`;
+    const e = errorsOf(() => parsePolicyTestFile({ file: 'g.yaml', text }));
+    expect(e.errors.map((x) => x.message).join('\n')).toMatch(/needs `grant: \{ durationMinutes \}`/);
+    expect(e.errors.map((x) => x.message).join('\n')).toMatch(/decided `allow` or `deny`/);
   });
 });
