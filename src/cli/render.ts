@@ -33,7 +33,11 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
         out.push(`${seq} ${t} ${bold('run started')} workflow ${str(b['workflow'])} at tier ${str(b['tier'])}`);
         break;
       case 'action.intent':
-        out.push(`${seq} ${t} ${cyan('propose')} ${bold(tool)}${b['reasoning'] ? dim(`  “${str(b['reasoning'])}”`) : ''}`);
+        out.push(
+          b['revisionOf']
+            ? `${seq} ${t} ${yellow('edited by an approver')} ${bold(tool)} ${dim(`(replaces the action of ${str(b['revisionOf'])})`)}`
+            : `${seq} ${t} ${cyan('propose')} ${bold(tool)}${b['reasoning'] ? dim(`  “${str(b['reasoning'])}”`) : ''}`,
+        );
         break;
       case 'action.decision': {
         const d = str(b['decision']);
@@ -55,7 +59,23 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
         out.push(`${seq} ${t}   ${str(b['vote']) === 'approve' ? green('approved') : red('rejected')} by ${r.principal ?? '?'} → ${str(b['status'])}${b['reason'] ? ` (${str(b['reason'])})` : ''}`);
         break;
       case 'approval.refused':
-        out.push(`${seq} ${t}   ${red('approval vote refused')} for ${r.principal ?? '?'}: ${str(b['reason'])}`);
+        out.push(`${seq} ${t}   ${red(b['attempted'] === 'edit' ? 'approver edit refused' : 'approval vote refused')} for ${r.principal ?? '?'}: ${str(b['reason'])}`);
+        break;
+      case 'approval.escalated':
+        out.push(`${seq} ${t}   ${yellow('approval escalated')} ${str(b['approvalId'])} from ${str(b['from'])} to ${str(b['to'])}`);
+        break;
+      case 'override.recorded':
+        out.push(
+          b['kind'] === 'edited'
+            ? `${seq} ${t}   ${yellow('override')}: ${r.principal ?? '?'} edited ${list(b['changedFields']).join(', ')} (${str(b['approvalId'])} → ${str(b['revisedApprovalId'])})${b['reason'] ? `: ${str(b['reason'])}` : ''}`
+            : `${seq} ${t}   ${yellow('override')}: ${r.principal ?? '?'} rejected ${str(b['approvalId'])}${b['reason'] ? `: ${str(b['reason'])}` : ''}`,
+        );
+        break;
+      case 'grant.used':
+        out.push(`${seq} ${t}   ${green('standing grant')} ${str(b['grantId'])} of ${str(b['grantor'])} stands in for an approval (use ${str(b['uses'])}${b['maxUses'] !== null ? ` of ${str(b['maxUses'])}` : ''})`);
+        break;
+      case 'grant.not-applied':
+        out.push(`${seq} ${t}   standing grant ${str(b['grantId'])} not applied: ${list(b['reasons']).join('; ')}`);
         break;
       case 'approval.consumed':
         out.push(`${seq} ${t}   approval ${str(b['approvalId'])} consumed by this execution`);
