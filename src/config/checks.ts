@@ -69,6 +69,17 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
       }
     }
 
+    if (t.idempotencyKey !== undefined && props !== undefined) {
+      const prop = props[t.idempotencyKey];
+      if (prop === undefined || prop['type'] !== 'string') {
+        at(
+          ['idempotencyKey'],
+          `idempotency key argument \`${t.idempotencyKey}\` is not a string property of the \`inputSchema\``,
+          `declare \`${t.idempotencyKey}: { type: string }\` under \`inputSchema.properties\` (not required), or name the argument the upstream reads its key from`,
+        );
+      }
+    }
+
     if (t.compensation) {
       const c = t.compensation;
       const target = tools.get(c.tool);

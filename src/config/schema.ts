@@ -175,6 +175,13 @@ export const toolContractSchema = z
       .describe('Argument fields policy may see (`context.args`), each a top-level argument with its Cedar type.'),
     compensation: compensationSchema.optional().describe('The call that undoes this one (templates: `$args.x`, `$result.x`).'),
     irreversible: z.boolean().default(false).describe('Nothing can undo this tool; raises its risk. Needed when a non-read tool has no compensation.'),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The argument the upstream reads an idempotency key from. Airlock fills it on every call with a key derived from the run, the step and the action hash, so a retried or resumed call never repeats the effect; an agent cannot choose it.',
+      ),
     verify: verifySchema.optional().describe('A read-tool probe that checks ground truth after the call.'),
     preview: previewSchema
       .optional()

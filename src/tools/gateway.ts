@@ -137,6 +137,14 @@ export function actionHash(tool: string, args: JsonObject, runId: RunId, request
   return hashJson({ tool, args, run: runId, requester: principalRef(requester) });
 }
 
+/**
+ * The idempotency key of one execution: derived from the run, the step and the action hash, so a
+ * retry or a resumed run sends the same key and the upstream does the effect once.
+ */
+export function idempotencyKey(runId: RunId, step: number, hash: Sha256Hex): string {
+  return `airlock-${hashJson({ run: runId, step, action: hash }).slice(0, 40)}`;
+}
+
 export class Gateway {
   private readonly validator: ArgumentValidator;
   /** Contracts do not change while a workspace is open: each is hashed once, not on every call. */
@@ -236,6 +244,7 @@ export class Gateway {
         argsHash: argsRef.hash,
         actionHash: hash,
         labels: labelsJson(ctx.labels),
+        ...(contract.idempotencyKey ? { idempotencyKey: idempotencyKey(ctx.runId, ctx.step, hash) } : {}),
         ...(proposal.reasoning ? { reasoning: proposal.reasoning.slice(0, 500) } : {}),
       },
       payloads: [argsRef],
@@ -367,7 +376,17 @@ export class Gateway {
     if (!consumed) return refuse('approval-used', `approval \`${approvalId}\` was already used`);
     await audit.append(ctx, [
       decisionRecord,
-      { type: 'approval.consumed', body: { approvalId, actionHash: hash, tool: contract.name, step: ctx.step, consumedAt } },
+      {
+        type: 'approval.consumed',
+        body: {
+          approvalId,
+          actionHash: hash,
+          tool: contract.name,
+          step: ctx.step,
+          consumedAt,
+          ...(contract.idempotencyKey ? { idempotencyKey: idempotencyKey(ctx.runId, ctx.step, hash) } : {}),
+        },
+      },
     ]);
     return this.execute(ctx, contract, proposal.args, hash, decision, approvalId);
   }
@@ -578,6 +597,7 @@ export class Gateway {
   ): Promise<GatewayOutcome> {
     const { audit, connectors } = this.deps;
     const authority: JsonObject = grantId ? { approvalId, grantId } : { approvalId };
+    const keyRecord: JsonObject = contract.idempotencyKey ? { idempotencyKey: idempotencyKey(ctx.runId, ctx.step, hash) } : {};
     // Checked again closest to the call: this also covers approved actions executed later.
     const drift = await this.deps.driftGuard?.checkContract(contract);
     if (drift && !drift.ok) {
@@ -597,12 +617,15 @@ export class Gateway {
     const connector = connectors.get(contract.connector);
     const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);
     const timeoutMs = contract.timeoutMs ?? this.connectorTimeout(contract.connector);
-    const res = await this.callUpstream(connector, contract, upstream, args, timeoutMs);
+    // INVARIANT: the upstream's idempotency key is Airlock's, derived from run, step and action: never the agent's.
+    const key = contract.idempotencyKey ? idempotencyKey(ctx.runId, ctx.step, hash) : null;
+    const callArgs = key && contract.idempotencyKey ? { ...args, [contract.idempotencyKey]: key } : args;
+    const res = await this.callUpstream(connector, contract, upstream, callArgs, timeoutMs);
     if (!res.ok) {
       // A restarted process may be a new version of the server: list its tools afresh next time.
       if (res.failure !== 'tool-error') this.deps.driftGuard?.invalidate(contract.connector);
       await audit.append(ctx, [
-        { type: 'action.executed', body: { tool: contract.name, actionHash: hash, ...authority, outcome: 'error', failure: res.failure, message: res.message } },
+        { type: 'action.executed', body: { tool: contract.name, actionHash: hash, ...authority, ...keyRecord, outcome: 'error', failure: res.failure, message: res.message } },
       ]);
       return { kind: 'failed', failure: res.failure, message: res.message, actionHash: hash };
     }
@@ -616,6 +639,7 @@ export class Gateway {
           tool: contract.name,
           actionHash: hash,
           ...authority,
+          ...keyRecord,
           outcome: 'ok',
           resultHash: resultRef.hash,
           compensation,
