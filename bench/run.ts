@@ -10,6 +10,7 @@ const SUITES: Record<string, () => Promise<{ run: BenchSuite }>> = {
   'store-engines': () => import('./store-engines.js'),
   gateway: () => import('./gateway.js'),
   doors: () => import('./doors.js'),
+  crash: () => import('./crash.js'),
 };
 
 function fmt(v: number): string {

@@ -22,6 +22,8 @@ import type { ApprovalId, Principal, RunId } from './types.js';
 import type { Notify, ReviseDeps } from './orchestration/approvals.js';
 import { StandingGrants, type GrantDeps } from './orchestration/grants.js';
 import { buildEvidence } from './approvals/evidence.js';
+import { concludeRun } from './orchestration/conclude.js';
+import type { RunState } from './orchestration/run-machine.js';
 
 /** An opened workspace with everything needed to govern runs in it. Close it when done. */
 export interface Airlock {
@@ -37,7 +39,7 @@ export interface Airlock {
   /** Approval webhooks: publish events to the outbox, deliver what is due. */
   readonly notifier: Notifier;
   readonly now: () => Date;
-  /** What deciding approvals and grants needs (`vote`, `reviseAndApprove`, `createGrant`, `sweepApprovals`). */
+  /** What deciding approvals and grants needs (`vote`, `editApproval`, `createGrant`, `sweepApprovals`). */
   readonly approvalDeps: ReviseDeps & GrantDeps;
   /** The declared principal for `kind:id` (or a bare id, looked up among all kinds). */
   principal(ref: string): Principal;
@@ -97,6 +99,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   });
   const approvalDeps = { ...base, gateway, principal, newGrantId: () => `grt_${randomBytes(6).toString('hex')}` };
   const newRunId = () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId;
+  const conclude = (runId: RunId, state: RunState, agent: Principal) => concludeRun({ store, audit, now, workspace, connectors }, runId, state, agent);
   const sessions = new Sessions({
     workspace,
     store,
@@ -107,6 +110,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     newRunId,
     policySetHash: policies.policySetHash,
     concurrentCallsPerRun: workspace.file.server.limits.concurrentCallsPerRun,
+    conclude,
   });
   const runner = new Runner({
     workspace,
@@ -119,6 +123,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     newRunId,
     policySetHash: policies.policySetHash,
     notify: notifyLate,
+    conclude,
   });
   const notifier = createNotifier({ store, workspace, now });
   notify = (event, data) => notifier.publish(event, data);

@@ -21,6 +21,8 @@ import { registerKeysCommand } from './commands/keys.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerToolsCommand } from './commands/tools.js';
 import { registerWebhooksCommand } from './commands/webhooks.js';
+import { registerRollbackCommand } from './commands/rollback.js';
+import { registerIncidentsCommand } from './commands/incidents.js';
 import type { RunState } from '../orchestration/run-machine.js';
 
 /** The bundled demo workspace. */
@@ -95,12 +97,17 @@ async function reportRun(a: Airlock, runId: RunId, cliPrefix: string): Promise<v
       out(yellow('The run is paused until a person decides:'));
       out(renderApproval(approval));
       out('');
-      const who = approval.level === 'step-up' ? 'dana, then again --as priya: two finance approvers' : 'a finance approver';
       const why = approval.level === 'single' ? '' : ' --reason "..."';
       out(`evidence: ${bold(`${cliPrefix} show ${approval.id}`)}   ${dim('(citations, the agent\'s reasoning, the diff against the order)')}`);
-      out(`approve:  ${bold(`${cliPrefix} approve ${approval.id} --as dana${why}`)}   ${dim(`(${who}; the agent refund-bot cannot approve its own action)`)}`);
+      out(`approve:  ${bold(`${cliPrefix} approve ${approval.id} --as dana${why}`)}   ${dim('(a finance approver; the agent refund-bot cannot approve its own action)')}`);
+      if (approval.level === 'step-up') {
+        // Four eyes need two logins: the second person signs in with their own key (the demo ships one).
+        const keyFile = path.join(a.workspace.dir, 'demo-keys', 'priya.key');
+        const key = existsSync(keyFile) ? `"$(cat ${path.relative(process.cwd(), keyFile)})"` : '<priya\'s API key>';
+        out(`then:     ${bold(`${cliPrefix} approve ${approval.id} --key ${key} --reason "..."`)}   ${dim('(step-up: a second finance approver, with a login of their own)')}`);
+      }
       const example = 'amount_cents' in ((approval.summary as { args?: object }).args ?? {}) ? 'amount_cents=1000' : 'FIELD=VALUE';
-      out(`edit:     ${bold(`${cliPrefix} approve ${approval.id} --as dana --set ${example} --reason "..."`)}   ${dim('(a new action, decided again; recorded as an override)')}`);
+      out(`edit:     ${bold(`${cliPrefix} approve ${approval.id} --as dana --set ${example} --reason "..."`)}   ${dim('(a new action, decided again by someone else; recorded as an override)')}`);
       out(`reject:   ${bold(`${cliPrefix} reject ${approval.id} --as dana --reason "..."`)}`);
       out(`timeline: ${bold(`${cliPrefix} runs show ${run.id}`)}`);
     }
@@ -340,6 +347,8 @@ export function buildProgram(): Command {
   registerKeysCommand(program, { out, workspaceDir: ws });
   registerToolsCommand(program, { out, workspaceDir: ws });
   registerWebhooksCommand(program, { out, workspaceDir: ws });
+  registerRollbackCommand(program, { out, workspaceDir: ws });
+  registerIncidentsCommand(program, { out, workspaceDir: ws });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

@@ -126,9 +126,10 @@ export function renderApproval(a: ApprovalRecord): string {
     `${bold(a.id)}  ${a.status}  ${LEVEL_TEXT[a.level]}`,
     `  run       ${a.runId} (workflow ${str(s['workflow'])}, tier ${str(s['tier'])})`,
     `  action    ${bold(a.tool)}  effect ${str(s['effect'])}, risk ${str(s['risk'])}${s['irreversible'] ? red(', irreversible') : ''}`,
-    `  arguments ${JSON.stringify(s['args'])}`,
+    // Agent-written text is shown on one line with control and direction-override characters removed.
+    `  arguments ${oneLine(JSON.stringify(s['args']) ?? '')}`,
     `  requester ${a.requester}${s['onBehalfOf'] ? ` on behalf of ${str(s['onBehalfOf'])}` : ''}`,
-    `  why       ${list(s['reasons']).join('; ')}`,
+    `  why       ${oneLine(list(s['reasons']).join('; '))}`,
     `  policies  ${list(s['policyIds']).join(', ')}`,
     `  expires   ${a.expiresAt}${a.assignee ? `   routed to ${a.assignee}${a.escalations ? yellow(` (escalated ${a.escalations}x)`) : ''}` : ''}`,
     `  hash      ${a.actionHash}`,
@@ -137,7 +138,7 @@ export function renderApproval(a: ApprovalRecord): string {
   if (a.supersededBy) lines.push(yellow(`  replaced  by ${a.supersededBy}: an approver edited the arguments`));
   for (const d of a.decisions) {
     const how = d.authMethod ? dim(` [${d.authMethod}${d.issuer ? ` via ${d.issuer}` : ''}]`) : '';
-    lines.push(`  vote      ${d.decision} by ${d.approver} at ${d.time}${d.reason ? ` (${d.reason})` : ''}${how}`);
+    lines.push(`  vote      ${d.decision} by ${d.approver} at ${d.time}${d.reason ? ` (${oneLine(d.reason)})` : ''}${how}`);
   }
   if (a.consumedAt) lines.push(`  used      ${a.consumedAt} (single use)`);
   return lines.join('\n');

@@ -7,6 +7,9 @@ import { templateVars } from '../tools/uri-template.js';
 import { describeValue, errorText, located, valueAt, type YamlSource } from './issues.js';
 import { locate, type PathSegment } from './locate.js';
 import type { ConnectorConfig, ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
+import { compileCel, type CelProgram, type CelResultKind } from '../verification/cel.js';
+import { VERIFY_CHECK_VARS } from '../verification/checks.js';
+import { RUN_CHECK_VARS } from '../verification/run-checks.js';
 
 const ajv = (() => {
   const a = new Ajv({ strict: false, allErrors: true, logger: false });
@@ -95,12 +98,20 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     if (t.verify) {
       const v = t.verify;
       checkProbe('verify', v, tools, ['$args', '$result'], props, at);
-      for (const key of Object.keys(v.expect)) {
+      for (const key of Object.keys(v.expect ?? {})) {
         if (!key.startsWith('$probe.') || key.length <= '$probe.'.length) {
           at(['verify', 'expect', key], `expectation key \`${key}\` must be a \`$probe.\` path`, 'name what the probe returned, e.g. `$probe.status`', true);
         }
       }
-      checkTemplates(v.expect, ['verify', 'expect'], ['$args', '$result', '$probe'], props, at);
+      if (v.expect) checkTemplates(v.expect, ['verify', 'expect'], ['$args', '$result', '$probe'], props, at);
+      if (v.check !== undefined) {
+        const c = checkCel(v.check, VERIFY_CHECK_VARS, 'bool', ['verify', 'check'], at);
+        for (const f of c?.fields ?? []) {
+          if (f.variable === 'args' && props !== undefined && !Object.hasOwn(props, f.field)) {
+            at(['verify', 'check'], `\`args.${f.field}\` names no argument of this tool (at column ${f.column} of the expression)`, `use one of: ${Object.keys(props).map((p) => `\`args.${p}\``).join(', ') || 'none'}`);
+          }
+        }
+      }
     }
 
     if (t.preview) {
@@ -140,6 +151,57 @@ function checkProbe(
     checkCallArgs(probe, spec.args, [field, 'args'], at);
   }
   checkTemplates(spec.args, [field, 'args'], roots, props, at);
+}
+
+/**
+ * Compiles a CEL expression at workspace load; a syntax or type error is reported at the YAML
+ * node, with the column inside the expression. Returns the program when it compiles.
+ */
+function checkCel(
+  source: string,
+  vars: readonly string[],
+  result: CelResultKind,
+  where: readonly PathSegment[],
+  at: (p: readonly PathSegment[], message: string, hint?: string) => void,
+): CelProgram | undefined {
+  const c = compileCel(source, vars, { result });
+  if (c.ok) return c.program;
+  const pos = c.column === undefined ? '' : ` (at ${c.line !== undefined && c.line > 1 ? `line ${c.line}, ` : ''}column ${c.column} of the expression)`;
+  at(where, `invalid CEL: ${c.message}${pos}`, c.hint);
+  return undefined;
+}
+
+/** Run-level checks: unique names, a probe that is a read tool of the workflow, CEL that compiles. */
+function checkRunChecks(
+  wf: WorkflowConfig,
+  tools: ReadonlyMap<string, ToolContract>,
+  at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void,
+): void {
+  const names = new Map<string, number>();
+  (wf.checks ?? []).forEach((c, i) => {
+    const first = names.get(c.name);
+    if (first !== undefined) at(['checks', i, 'name'], `duplicate check \`${c.name}\` (first is check ${first + 1})`, 'give each check its own `name`: results and evidence cite it');
+    else names.set(c.name, i);
+    if (c.when !== undefined) checkCel(c.when, RUN_CHECK_VARS, 'bool', ['checks', i, 'when'], at);
+    for (const [arg, source] of Object.entries(c.args)) checkCel(source, RUN_CHECK_VARS, 'any', ['checks', i, 'args', arg], at);
+    checkCel(c.expect, c.probe === undefined ? RUN_CHECK_VARS : [...RUN_CHECK_VARS, 'probe'], 'bool', ['checks', i, 'expect'], at);
+    if (c.probe === undefined) {
+      if (Object.keys(c.args).length > 0) at(['checks', i, 'args'], 'probe arguments without a `probe`', 'name the read tool under `probe`, or remove `args`', true);
+      return;
+    }
+    const probe = tools.get(c.probe);
+    if (probe === undefined) {
+      at(['checks', i, 'probe'], `check probe \`${c.probe}\` is not declared`, 'declare a contract for it under `tools` in `airlock.yaml`, and list it in this workflow\'s `tools`');
+      return;
+    }
+    if (probe.effect !== 'read') {
+      at(['checks', i, 'probe'], `check probe \`${c.probe}\` must be a read tool, found effect \`${probe.effect}\``, 'a probe observes ground truth and changes nothing: name a tool with `effect: read`');
+    }
+    if (!wf.tools.includes(c.probe)) {
+      at(['checks', i, 'probe'], `check probe \`${c.probe}\` is not one of this workflow's tools`, `add \`${c.probe}\` to \`tools\`, or probe with one of its read tools`);
+    }
+    checkCallArgs(probe, c.args, ['checks', i, 'args'], at, 'a CEL expression like `input.ticket_id`');
+  });
 }
 
 /** An http connector's `baseUrl` is a bare destination: no user info (credentials), query or fragment. */
@@ -339,6 +401,7 @@ function checkCallArgs(
   args: Record<string, unknown>,
   where: readonly PathSegment[],
   at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void,
+  example?: string,
 ): void {
   const schema = target.inputSchema;
   const props = propertiesOf(schema);
@@ -349,7 +412,7 @@ function checkCallArgs(
   const required = Array.isArray(schema.required) ? schema.required.map(String) : [];
   const absent = required.filter((r) => !(r in args));
   if (absent.length > 0) {
-    at(where, `missing required argument${absent.length > 1 ? 's' : ''} ${absent.map((a) => `\`${a}\``).join(', ')} for \`${target.name}\``, `add ${absent.map((a) => `\`${a}\``).join(', ')} (a literal or a template like \`$args.${absent[0] ?? 'x'}\`)`);
+    at(where, `missing required argument${absent.length > 1 ? 's' : ''} ${absent.map((a) => `\`${a}\``).join(', ')} for \`${target.name}\``, `add ${absent.map((a) => `\`${a}\``).join(', ')} (${example ?? `a literal or a template like \`$args.${absent[0] ?? 'x'}\``})`);
   }
 }
 
@@ -406,6 +469,7 @@ export function checkWorkflow(
       }
     });
   }
+  checkRunChecks(wf, ws.tools, (p, message, hint, key) => errors.push(located(src, p, message, hint, key)));
   const agent = ws.principals.get(wf.agent);
   if (agent === undefined) {
     at(['agent'], `agent \`${wf.agent}\` is not a declared principal`, 'declare it under `identity.principals` with `kind: agent`');

@@ -125,12 +125,52 @@ export const compensationSchema = z.strictObject({
   args: z.record(z.string(), template),
 });
 
-export const verifySchema = z.strictObject({
-  /** A read tool that observes ground truth. */
-  probe: toolName,
-  args: z.record(z.string(), template),
-  /** Each key is a `$probe.` path; each value a template the observed value must equal. */
-  expect: z.record(z.string(), template),
+/** A CEL expression (Common Expression Language); parsed and type-checked when the workspace loads. */
+const celExpression = z.string().min(1).max(4096);
+
+export const verifySchema = z
+  .strictObject({
+    /** A read tool that observes ground truth. */
+    probe: toolName.describe('A declared read tool that observes ground truth after the call.'),
+    args: z.record(z.string(), template).describe('The probe\'s arguments; templates may use `$args.x` and `$result.x`.'),
+    /** Each key is a `$probe.` path; each value a template the observed value must equal. */
+    expect: z
+      .record(z.string(), template)
+      .optional()
+      .describe('Each key a `$probe.` path, each value a template (`$args.x`, `$result.x`) the observed value must equal.'),
+    /** A CEL expression over `args`, `result` and `probe` that must be true. */
+    check: celExpression
+      .optional()
+      .describe('A CEL expression over `args`, `result` and `probe` that must be true, e.g. `probe.amount_cents == args.amount_cents`.'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.expect === undefined && v.check === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'a verification needs `expect`, `check` or both',
+        params: { hint: 'add `check: \'probe.status == "completed"\'` (CEL over `args`, `result`, `probe`) or an `expect` map' },
+      });
+    }
+  });
+
+/**
+ * A run-level check in a workflow: when the run ends, a read tool observes ground truth and a CEL
+ * expression over the run's input, its executed actions and the probe's result must be true.
+ */
+export const runCheckSchema = z.strictObject({
+  name: name.describe('A lowercase name, unique in the workflow; results and evidence cite it.'),
+  when: celExpression
+    .optional()
+    .describe('A CEL condition over `input` and `actions`; when false the check is skipped (counts as passed).'),
+  probe: toolName
+    .optional()
+    .describe('A read tool of this workflow that observes ground truth; without one, `expect` sees only `input` and `actions`.'),
+  args: z
+    .record(z.string(), celExpression)
+    .default({})
+    .describe('The probe\'s arguments, each a CEL expression over `input` and `actions` (a literal string is quoted: `\'"resolved"\'`).'),
+  expect: celExpression.describe('A CEL expression over `input`, `actions` (`{ tool, args, result, ok }`, in order) and `probe` that must be true.'),
 });
 
 /**
@@ -316,6 +356,10 @@ export const workflowSchema = z.strictObject({
   budgets: budgetsSchema.default({ steps: 25, wallTimeMs: 120_000 }),
   model: name.describe('A model route declared under `models` in airlock.yaml.'),
   approvals: approvalPolicySchema.default(APPROVAL_DEFAULTS),
+  checks: z
+    .array(runCheckSchema)
+    .optional()
+    .describe('Run-level checks of the claimed end state, evaluated against ground truth when the run ends (CEL).'),
 });
 
 export const workspaceSchema = z.strictObject({
@@ -399,7 +443,7 @@ export const workspaceSchema = z.strictObject({
             }
           });
         })
-        .describe('Webhooks that receive a signed POST on each approval event (at least once: deduplicate on `Airlock-Event-Id`).'),
+        .describe('Webhooks that receive a signed POST on each approval event (at least once: deduplicate on the `id` in the signed body).'),
     })
     .default({ webhooks: [] })
     .describe('Notifications sent by Airlock: signed webhooks on approval events.'),
@@ -413,6 +457,7 @@ export type JwtConfig = z.infer<typeof jwtSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type ToolContract = z.infer<typeof toolContractSchema>;
 export type VerifySpec = z.infer<typeof verifySchema>;
+export type RunCheckSpec = z.infer<typeof runCheckSchema>;
 export type CompensationSpec = z.infer<typeof compensationSchema>;
 export type ModelRoute = z.infer<typeof modelRouteSchema>;
 export type Budgets = z.infer<typeof budgetsSchema>;

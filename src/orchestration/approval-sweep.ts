@@ -53,7 +53,7 @@ export async function sweepApprovals(deps: ApprovalDeps & { readonly resume?: (r
     const wf = deps.workspace.workflows.get(a.workflow);
     const step = wf ? escalationStep(a, wf, now) : null;
     if (!step) continue;
-    const updated = await deps.store.updateApproval(a.id, { status: 'pending', votes: a.decisions.length }, { status: 'pending', ...step });
+    const updated = await deps.store.updateApproval(a.id, { status: 'pending', votes: a.decisions.length, escalations: a.escalations }, { status: 'pending', ...step });
     if (!updated) continue; // decided or escalated by someone else meanwhile
     await deps.audit.append({ runId: a.runId, principal: null }, [
       { type: 'approval.escalated', body: { approvalId: a.id, actionHash: a.actionHash, from: a.assignee, to: step.assignee, escalations: step.escalations } },

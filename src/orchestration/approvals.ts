@@ -124,6 +124,7 @@ export function eligibility(deps: Pick<ApprovalDeps, 'policies' | 'workspace'>, 
     labels: s.labels,
     requester: a.requester,
     onBehalfOf: s.onBehalfOf,
+    editedBy: a.editedBy,
     level: a.level,
   });
 }
@@ -208,6 +209,14 @@ export async function vote(
     if (approval.decisions.some((d) => d.approver === who)) {
       return refused(403, `\`${who}\` has already voted on approval \`${id}\`; step-up needs a different person`);
     }
+    // Four eyes means two logins: one account naming two people (`--as dana`, then `--as priya`) is one person.
+    const sameLogin = approval.decisions.find((d) => d.decision === 'approve' && d.issuer === approver.auth.issuer && d.subject === approver.auth.subject);
+    if (decision === 'approve' && sameLogin) {
+      return refused(
+        403,
+        `the login that approved as \`${sameLogin.approver}\` (${approver.auth.issuer} / ${approver.auth.subject}) cannot approve again as \`${who}\`: four eyes need two different logins; the second approver uses their own credential (\`airlock approve ${id} --key <their API key>\`, or the HTTP API)`,
+      );
+    }
     const policy = approvalPolicy(deps, approval);
     if (decision === 'reject' && !reason?.trim()) return refused(422, 'a rejection needs a reason (it goes back to the agent)');
     if (decision === 'approve' && !reason?.trim() && needsJustification(policy, deps.workspace.tools.get(approval.tool), approval.level)) {
@@ -264,6 +273,43 @@ export async function vote(
     if (status !== 'pending') await deps.notify?.('approval.decided', approvalEventData(updated));
     return { kind: 'recorded', approval: updated, decided: status !== 'pending' };
   }
+}
+
+/**
+ * Whether recorded votes meet an obligation (pure): `single` one approval; `step-up` two by
+ * different people with different logins; `reauth` one whose identity-provider login was at most
+ * `reauthMaxAgeMinutes` old when they voted. Used again at execution, when the obligation may have
+ * changed since the approval was given.
+ */
+export function obligationMet(level: ApprovalLevel, votes: readonly ApprovalVote[], policy: Pick<ApprovalPolicy, 'reauthMaxAgeMinutes'>): boolean {
+  const approves = votes.filter((v) => v.decision === 'approve');
+  switch (level) {
+    case 'single':
+      return approves.length >= 1;
+    case 'step-up': {
+      const people = new Set(approves.map((v) => v.approver));
+      const logins = new Set(approves.map((v) => `${v.issuer ?? '?'}\u0000${v.subject ?? '?'}`));
+      return people.size >= 2 && logins.size >= 2;
+    }
+    case 'reauth':
+      return approves.some((v) => {
+        if (!v.authMethod?.startsWith('jwt') || v.authTime === null) return false;
+        const age = (Date.parse(v.time) - Date.parse(v.authTime)) / 1000;
+        return Number.isFinite(age) && age <= policy.reauthMaxAgeMinutes * 60;
+      });
+  }
+}
+
+/** A recorded authentication (a vote's, a grant's `grantorAuth`) as the approver policy saw it. */
+export function recordedAuth(r: { readonly issuer?: Json; readonly subject?: Json; readonly authMethod?: Json; readonly authTime?: Json }): ApproverAuth {
+  const [method, ...amr] = (typeof r.authMethod === 'string' ? r.authMethod : 'local').split('+');
+  return {
+    issuer: typeof r.issuer === 'string' ? r.issuer : 'unknown',
+    subject: typeof r.subject === 'string' ? r.subject : 'unknown',
+    method: method === 'jwt' || method === 'api-key' ? method : 'local',
+    amr,
+    authTime: typeof r.authTime === 'string' ? r.authTime : null,
+  };
 }
 
 /** The audit fields naming how a person authenticated (never the credential itself). */
@@ -329,10 +375,8 @@ export type ReviseOutcome =
       readonly kind: 'revised';
       /** The approval of what the agent proposed, now `edited`. */
       readonly original: ApprovalRecord;
-      /** The approval of what the approver chose, after the approver's own vote on it. */
+      /** The approval of what the approver chose: pending, for another eligible person to decide. */
       readonly revised: ApprovalRecord;
-      /** The approver's vote on the edited action: it may need more (step-up) or someone else (eligibility). */
-      readonly vote: VoteOutcome;
     };
 
 /** The slice of the gateway an edit needs (type-only, so orchestration does not depend on tools at load). */
@@ -342,12 +386,13 @@ export interface ReviseDeps extends ApprovalDeps {
 }
 
 /**
- * An approver changes the arguments before approving. The edited call is a new action (new hash,
- * new policy decision, which may escalate or deny) with its own approval; the original becomes
- * `edited` and an override record links what the agent proposed to what the human chose. The
- * approver's approval of the edit is then cast like any vote (eligibility and step-up apply).
+ * An approver changes the arguments instead of approving them as proposed. The edited call is a
+ * new action (new hash, new policy decision, which may escalate or deny) with its own approval; the
+ * original becomes `edited` and an override record links what the agent proposed to what the human
+ * chose. The editor wrote these arguments, so like a requester they cannot approve them: another
+ * eligible person decides the edited action (four eyes on every human-authored action).
  */
-export async function reviseAndApprove(
+export async function editApproval(
   deps: ReviseDeps,
   id: ApprovalId,
   approver: Approver,
@@ -379,7 +424,9 @@ export async function reviseAndApprove(
     labels: s.labels,
     step: s.step,
   };
-  const made = await deps.gateway.reviseAction(approval, args, ctx);
+  const chainDepth = await editDepth(deps.store, approval);
+  if (chainDepth >= MAX_EDITS) return refused(409, `approval \`${id}\` was already edited ${chainDepth} times; reject it and let the agent propose again`);
+  const made = await deps.gateway.reviseAction(approval, args, ctx, { by: principalRef(approver.principal), reason: reason.trim() });
   if (made.kind === 'invalid') return refused(422, `the edited arguments are invalid: ${made.errors.join('; ')}`);
   if (made.kind === 'denied') return refused(403, `policy denies the edited action: ${made.reasons.join('; ')}`);
   // INVARIANT: the original can be replaced only while nobody decided it (compare-and-set on status and votes).
@@ -410,7 +457,16 @@ export async function reviseAndApprove(
     },
   ]);
   await deps.notify?.('approval.decided', approvalEventData(replaced));
-  const v = await vote(deps, made.approval.id, approver, 'approve', reason);
-  const revised = v.kind === 'recorded' ? v.approval : ((await deps.store.getApproval(made.approval.id)) ?? made.approval);
-  return { kind: 'revised', original: replaced, revised, vote: v };
+  // INVARIANT: whoever wrote the arguments cannot also approve them: another eligible person decides the edit.
+  return { kind: 'revised', original: replaced, revised: made.approval };
 }
+
+/** How many edits deep an approval is (0: what the agent proposed). */
+async function editDepth(store: Store, a: ApprovalRecord): Promise<number> {
+  let depth = 0;
+  for (let cur: ApprovalRecord | null = a; cur?.editedFrom && depth < MAX_EDITS; depth++) cur = await store.getApproval(cur.editedFrom);
+  return depth;
+}
+
+/** Edits of one proposal, at most: past that, rejecting it and letting the agent propose again is clearer. */
+const MAX_EDITS = 5;

@@ -9,8 +9,7 @@ import type { GrantBound, GrantRecord } from '../store/store.js';
 import type { Json, JsonObject, Principal, Sha256Hex } from '../types.js';
 import { principalRef } from '../audit/writer.js';
 import type { CallContext, GrantCover } from '../tools/gateway.js';
-import { authAgeSeconds, authBody, type ApprovalDeps, type Approver } from './approvals.js';
-import type { ApproverAuth } from '../policy/approver.js';
+import { authAgeSeconds, authBody, recordedAuth, type ApprovalDeps, type Approver } from './approvals.js';
 
 /** What an owner asks to grant. */
 export interface GrantSpec {
@@ -53,6 +52,11 @@ export function grantSpecProblems(workspace: Workspace, spec: GrantSpec): string
         continue;
       }
       const keys = Object.keys(bound).filter((k) => (bound as Record<string, unknown>)[k] !== undefined);
+      const unknown = keys.filter((k) => k !== 'max' && k !== 'equals');
+      if (unknown.length > 0) {
+        problems.push(`bound on \`${field}\` has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}: use \`max\` or \`equals\``);
+        continue;
+      }
       if (keys.length !== 1) {
         problems.push(`bound on \`${field}\` must be exactly one of \`max\` or \`equals\``);
         continue;
@@ -211,7 +215,7 @@ export class StandingGrants implements GrantCover {
         } catch {
           break;
         }
-        const auth = grantAuth(g);
+        const auth = recordedAuth(g.grantorAuth as Record<string, Json>);
         const still = decideApprover(this.deps.policies, {
           approver: grantor,
           auth,
@@ -248,17 +252,4 @@ export class StandingGrants implements GrantCover {
     }
     return null;
   }
-}
-
-/** The grantor's authentication as recorded when the grant was made. */
-function grantAuth(g: GrantRecord): ApproverAuth {
-  const a = g.grantorAuth as { issuer?: Json; subject?: Json; authMethod?: Json; authTime?: Json };
-  const [method, ...amr] = String(a.authMethod ?? 'local').split('+');
-  return {
-    issuer: String(a.issuer ?? 'unknown'),
-    subject: String(a.subject ?? 'unknown'),
-    method: method === 'jwt' || method === 'api-key' ? method : 'local',
-    amr,
-    authTime: typeof a.authTime === 'string' ? a.authTime : null,
-  };
 }

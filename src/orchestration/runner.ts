@@ -13,7 +13,8 @@ import type { AuditWriter} from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
 import { toResult } from './results.js';
-import { canTransition, exhaustedBudget, finalStatus, initialState, nextWork, type RunState } from './run-machine.js';
+import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
+import { conclusionOf, type Conclusion } from './conclude.js';
 import { expireApproval, latestRevision, type Notify } from './approvals.js';
 
 export interface RunnerDeps {
@@ -28,6 +29,8 @@ export interface RunnerDeps {
   readonly policySetHash: string;
   /** Queues approval notifications (webhooks); absent: none. */
   readonly notify?: Notify | undefined;
+  /** Ends a run that claims to be done: run-level checks, incidents (orchestration/conclude.ts); absent: per-action verifications only. */
+  readonly conclude?: (runId: RunId, state: RunState, agent: Principal) => Promise<Conclusion>;
 }
 
 /** Drives runs forward until they pause for a human or end. */
@@ -219,9 +222,10 @@ export class Runner {
           history: [...state.history, { kind: 'final', text: turn.text, claim: turn.claim }],
           activeMs: state.activeMs + elapsed(),
         };
-        const status = finalStatus(state);
-        if (status === 'unverified') state = { ...state, reason: 'a verification check failed: the model said done, ground truth disagrees' };
-        if (status === 'failed') state = { ...state, reason: `the model gave up: ${turn.text}` };
+        // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
+        const concluded = this.deps.conclude ? await this.deps.conclude(record.id, state, agent) : conclusionOf(state, []);
+        if (concluded.reason) state = { ...state, reason: concluded.reason };
+        const status = concluded.status;
         record = await this.save(record, status, state);
         await this.finishAudit(record, state);
         return record;

@@ -11,7 +11,8 @@ import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
 import type { ToolView } from './model.js';
-import { exhaustedBudget, finalStatus, initialState, type ExternalDoor, type RunState } from './run-machine.js';
+import { exhaustedBudget, initialState, type ExternalDoor, type RunState } from './run-machine.js';
+import { conclusionOf, type Conclusion } from './conclude.js';
 import { toResult } from './results.js';
 
 /** A call the session layer refused before the gateway saw it (not your run, budget, too many at once). */
@@ -34,6 +35,8 @@ export interface SessionDeps {
   readonly newRunId: () => RunId;
   readonly policySetHash: string;
   readonly concurrentCallsPerRun: number;
+  /** Ends a run the agent closes: run-level checks and incidents (orchestration/conclude.ts); absent: per-action verifications only. */
+  readonly conclude?: (runId: RunId, state: RunState, agent: Principal) => Promise<Conclusion>;
 }
 
 const MAX_STORED_RESULT = 4096;
@@ -197,8 +200,11 @@ export class Sessions {
   async close(runId: RunId, principal: Principal): Promise<RunRecord | SessionRefusal> {
     const loaded = await this.owned(runId, principal);
     if ('kind' in loaded) return loaded;
-    const state: RunState = { ...loaded.state, final: { text: 'session closed by the agent', claim: 'done' } };
-    return this.finish(loaded.run, state, finalStatus(state), []);
+    let state: RunState = { ...loaded.state, final: { text: 'session closed by the agent', claim: 'done' } };
+    // Closing is the external agent's "done": the workflow's run-level checks read ground truth first.
+    const concluded = this.deps.conclude ? await this.deps.conclude(runId, state, principal) : conclusionOf(state, []);
+    if (concluded.reason) state = { ...state, reason: concluded.reason };
+    return this.finish(loaded.run, state, concluded.status, []);
   }
 
   private principalOf(ref: string): Principal {

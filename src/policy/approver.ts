@@ -42,6 +42,8 @@ export interface ApproveRequest {
   readonly requester: string;
   /** `kind:id` of the person the agent acts for, if any. */
   readonly onBehalfOf: string | null;
+  /** `user:id` of the approver who edited the arguments into this action, if one did. */
+  readonly editedBy?: string | null;
   readonly level: ApprovalLevel;
 }
 
@@ -55,11 +57,13 @@ export function decideApprover(compiled: CompiledPolicies, req: ApproveRequest):
   if (req.approver.kind !== 'user') return refuse(`\`${who}\` is not a person: agents and services can never approve`);
   if (who === req.requester) return refuse(`\`${who}\` requested this action and cannot approve it`);
   if (req.onBehalfOf !== null && who === req.onBehalfOf) return refuse(`the agent acts for \`${who}\`, who therefore cannot approve it`);
+  if (req.editedBy && who === req.editedBy) return refuse(`\`${who}\` wrote these arguments (an edit) and cannot also approve them: another eligible person decides`);
   const args = exposeArgs(req.tool, req.args);
   if (!args.ok) return refuse(args.reasons.join('; '));
   const context: Record<string, CedarValue> = {
     ...callContext({ workflow: req.workflow, tier: req.tier, labels: req.labels, onBehalfOf: req.onBehalfOf ?? undefined }, args.values),
     requester: req.requester,
+    ...(req.editedBy ? { editedBy: req.editedBy } : {}),
     level: req.level,
     ...authContext(req.auth, req.authAgeSeconds),
   };

@@ -92,8 +92,9 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
  * Tool (effect, risk, connector, classification, irreversible) and three actions:
  * - `call` (any principal): context carries the workflow, tier, labels, optional `onBehalfOf`
  *   (`kind:id`, e.g. `user:dana`) and every exposed argument (optional, typed);
- * - `approve` (people only): the same, plus the `requester`, the obligation `level`, and how the
- *   approver authenticated (`authMethod`, optional `authAgeSeconds`);
+ * - `approve` (people only): the same, plus the `requester`, the obligation `level`, optional
+ *   `editedBy` (who edited the arguments), and how the approver authenticated (`authMethod`,
+ *   optional `authAgeSeconds`);
  * - `grant` (people only): the workflow, tier, the grant's bounds as `args` (the largest action it
  *   covers), `durationMinutes`, optional `maxUses`, `authMethod`, optional `authAgeSeconds`.
  */
@@ -144,7 +145,7 @@ export function buildCedarSchema(contracts: readonly ToolContract[]): CedarSchem
           appliesTo: {
             principalTypes: ['User'],
             resourceTypes: ['Tool'],
-            context: { type: 'Record', attributes: { ...callContext, requester: str, level: str, ...authContext } },
+            context: { type: 'Record', attributes: { ...callContext, requester: str, level: str, editedBy: optional(str), ...authContext } },
           },
         },
         grant: {

@@ -7,7 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { Airlock } from '../airlock.js';
 import { AirlockError } from '../errors.js';
-import { approvalsNeeded, reviseAndApprove, summaryHash, vote, type Approver, type VoteOutcome } from '../orchestration/approvals.js';
+import { approvalsNeeded, editApproval, eligibility, summaryHash, summaryView, vote, type Approver, type VoteOutcome } from '../orchestration/approvals.js';
 import { approvalStats } from '../orchestration/approval-stats.js';
 import { createGrant, revokeGrant } from '../orchestration/grants.js';
 import type { RunState } from '../orchestration/run-machine.js';
@@ -443,7 +443,8 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       return refuse(c, 422, { error: `the query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, null);
     }
     const list = await store.listApprovals({ status: q.data.status ?? 'pending', ...(q.data.runId ? { runId: q.data.runId as RunId } : {}) });
-    const res: Out<typeof S.ApprovalList> = { approvals: list.map(approvalView) };
+    // A person sees the approvals they may decide, or took part in; evidence may hold confidential data.
+    const res: Out<typeof S.ApprovalList> = { approvals: list.filter((a) => mayView(a, auth)).map(approvalView) };
     return c.json(res, 200);
   });
 
@@ -452,8 +453,13 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     const id = c.req.param('approvalId') as ApprovalId;
     const approval = await store.getApproval(id);
     if (!approval) return c.json(errorBody(`approval \`${printable(id)}\` does not exist`), 404);
-    if (auth.principal.kind !== 'user' && approval.requester !== principalRef(auth.principal)) {
-      return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is neither a person nor the requester of approval \`${id}\``), approval.runId);
+    if (!mayView(approval, auth)) {
+      return refuse(
+        c,
+        403,
+        errorBody(`\`${principalRef(auth.principal)}\` may not see approval \`${id}\`: only people eligible to decide it, those who took part, and its requester in its own run`),
+        approval.runId,
+      );
     }
     return c.json(approvalView(approval), 200);
   });
@@ -465,21 +471,25 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       if (!body.ok) return body.response;
       const id = c.req.param('approvalId') as ApprovalId;
       const before = await store.getApproval(id);
-      if (!before) return c.json(errorBody(`approval \`${printable(id)}\` does not exist`, `list pending approvals with GET ${mountPrefix(c)}/approvals`), 404);
+      if (!before) return refuse(c, 404, errorBody(`approval \`${printable(id)}\` does not exist`, `list pending approvals with GET ${mountPrefix(c)}/approvals`), null);
       const approver = approverOf(auth);
       const reason = body.value.reason ?? null;
       const edit = 'arguments' in body.value ? (body.value.arguments as JsonObject | undefined) : undefined;
-      // vote() and reviseAndApprove() check eligibility (policy) and audit every refused attempt.
-      let outcome: VoteOutcome;
-      let edited: ApprovalRecord | null = null;
+      // vote() and editApproval() check eligibility (policy) and audit every refused attempt.
       if (edit) {
-        const revised = await reviseAndApprove(airlock.approvalDeps, id, approver, edit, reason);
+        const revised = await editApproval(airlock.approvalDeps, id, approver, edit, reason);
         if (revised.kind === 'refused') return c.json(errorBody(revised.reason, undefined, before.runId), revised.status);
-        edited = revised.original;
-        outcome = revised.vote;
-      } else {
-        outcome = await vote(airlock.approvalDeps, id, approver, decision, reason);
+        void airlock.notifier.deliverDue().catch(() => undefined);
+        const res: Out<typeof S.VoteRecorded> = {
+          approval: approvalView(revised.revised),
+          decided: false,
+          run: { runId: before.runId, status: (await store.getRun(before.runId))?.status ?? 'unknown', resumed: false },
+          replaced: approvalView(revised.original),
+          next: `you wrote these arguments, so another eligible person decides them: POST ${mountPrefix(c)}/approvals/${revised.revised.id}/approve`,
+        };
+        return c.json(res, 200);
       }
+      const outcome: VoteOutcome = await vote(airlock.approvalDeps, id, approver, decision, reason);
       if (outcome.kind === 'refused') return c.json(errorBody(outcome.reason, undefined, before.runId), outcome.status);
       let approval = outcome.approval;
       const run = await store.getRun(before.runId);
@@ -500,7 +510,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       } else if (outcome.decided && state?.door) {
         next =
           approval.status === 'approved'
-            ? `the agent POSTs the same action again in run ${before.runId}; it executes once${edited ? ' (with the edited arguments)' : ''}`
+            ? `the agent POSTs the same action again in run ${before.runId}; it executes once${approval.editedFrom ? ' (with the edited arguments)' : ''}`
             : 'the agent is told why when it POSTs the same action again';
       } else if (!outcome.decided) {
         const needed = approvalsNeeded(approval.level) - approval.decisions.filter((d) => d.decision === 'approve').length;
@@ -511,11 +521,18 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         approval: approvalView(approval),
         decided: outcome.decided,
         run: runPart,
-        ...(edited ? { replaced: approvalView(edited) } : {}),
         ...(next ? { next } : {}),
       };
       return c.json(res, 200);
     });
+  }
+
+  /** Who may read an approval (its arguments and evidence): eligible deciders, participants, and the requesting agent for its own run. */
+  function mayView(a: ApprovalRecord, auth: Authenticated): boolean {
+    const who = principalRef(auth.principal);
+    if (auth.principal.kind !== 'user') return a.requester === who && (auth.onBehalfOf ? principalRef(auth.onBehalfOf) : null) === (summaryView(a).onBehalfOf ?? null);
+    if (a.editedBy === who || a.decisions.some((d) => d.approver === who)) return true;
+    return eligibility(airlock.approvalDeps, a, approverOf(auth), airlock.now()).allowed;
   }
 
   // ---- standing grants and approval statistics (people only) -----------------------------------

@@ -5,13 +5,16 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { prepareLeaf, sealLeaf, AUDIT_SCHEMA_VERSION, GENESIS_HASH, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
-import { APPROVAL_LEVELS, APPROVAL_STATUSES, type ApprovalId, type ApprovalStatus, type Json, type RunId, type RunStatus, type Sha256Hex } from '../types.js';
+import { APPROVAL_LEVELS, APPROVAL_STATUSES, OWNER_BOUNDARIES, type ApprovalId, type ApprovalStatus, type Json, type RunId, type RunStatus, type Sha256Hex } from '../types.js';
 import type {
   ApprovalExpectation,
   ApprovalRecord,
   ApprovalUpdate,
   DeliveryRecord,
   GrantRecord,
+  IncidentRecord,
+  IncidentStatus,
+  IncidentUpdate,
   NotificationRecord,
   AuditDraft,
   AuditPayload,
@@ -20,6 +23,7 @@ import type {
   StoredAuditRow,
   Store,
 } from './store.js';
+import { INCIDENT_KINDS, INCIDENT_STATUSES } from './store.js';
 
 /** Tuning for `openSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -109,6 +113,21 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX deliveries_by_notification ON deliveries (notification_id, id);
   `,
+  // 5: incidents; at most one open incident per (run, kind, key), so a re-run never opens a duplicate.
+  `
+  CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX incidents_by_status ON incidents (status, created_at);
+  CREATE INDEX incidents_by_run ON incidents (run_id, created_at);
+  CREATE UNIQUE INDEX incidents_open_once ON incidents (run_id, kind, dedupe_key) WHERE status = 'open';
+  `,
 ];
 
 /** The schema version this code writes; `meta.schema_version` in the file. */
@@ -167,6 +186,7 @@ const approvalSchema = z.object({
   escalations: z.number().int().nonnegative().default(0),
   escalateAt: nullableText,
   editedFrom: nullableText,
+  editedBy: nullableText,
   supersededBy: nullableText,
   consumedAt: nullableText,
 });
@@ -208,6 +228,22 @@ const deliverySchema = z.object({
   httpStatus: z.number().int().nullable(),
   error: z.string().nullable(),
   durationMs: z.number().nonnegative(),
+});
+
+const incidentSchema = z.object({
+  id: z.string().min(1),
+  runId: z.string().min(1),
+  kind: z.enum(INCIDENT_KINDS),
+  key: z.string(),
+  title: z.string(),
+  evidence: z.json(),
+  boundary: z.enum(OWNER_BOUNDARIES),
+  owner: z.string().nullable(),
+  status: z.enum(INCIDENT_STATUSES),
+  createdAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  resolvedBy: z.string().nullable(),
+  resolution: z.string().nullable(),
 });
 
 /** A row of the `audit` table as SQLite returns it. */
@@ -628,7 +664,8 @@ class SqliteStore implements Store {
   }
 
   updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate): Promise<ApprovalRecord | null> {
-    const want = typeof expected === 'string' ? { status: expected, votes: undefined } : expected;
+    const want: { status: ApprovalStatus; votes?: number | undefined; escalations?: number | undefined } =
+      typeof expected === 'string' ? { status: expected } : expected;
     return this.run('update an approval', () =>
       this.db
         .transaction((): ApprovalRecord | null => {
@@ -642,6 +679,8 @@ class SqliteStore implements Store {
           const current = this.approvalRecord(row);
           // A vote counted against a stale list of votes would overwrite a concurrent one (a lost step-up vote).
           if (want.votes !== undefined && current.decisions.length !== want.votes) return null;
+          // Two sweepers escalating the same approval: only the first one's escalation counts.
+          if (want.escalations !== undefined && current.escalations !== want.escalations) return null;
           const next: ApprovalRecord = { ...current, ...definedFields(update) };
           // INVARIANT: the WHERE on status (and the vote count, read inside this IMMEDIATE
           // transaction) makes this a compare-and-set even across processes.
@@ -790,6 +829,66 @@ class SqliteStore implements Store {
       ) as { id: number; record: string }[];
       return rows.map((r) => this.rowRecord('deliveries', { id: String(r.id), record: r.record }, deliverySchema, false));
     });
+  }
+
+  // --- incidents ----------------------------------------------------------------------------
+
+  createIncident(i: IncidentRecord): Promise<IncidentRecord> {
+    return this.run('open an incident', () =>
+      this.db
+        .transaction((): IncidentRecord => {
+          if (this.db.prepare('SELECT 1 FROM incidents WHERE id = ?').get(i.id)) {
+            throw new AirlockError('conflict', `incident \`${i.id}\` already exists`, { hint: 'incident ids are unique' });
+          }
+          // INVARIANT: the partial unique index keeps one open incident per (run, kind, key), across processes too.
+          const open = this.db
+            .prepare("SELECT id, record FROM incidents WHERE run_id = ? AND kind = ? AND dedupe_key = ? AND status = 'open'")
+            .get(i.runId, i.kind, i.key) as IdRecordRow | undefined;
+          if (open) return this.rowRecord('incidents', open, incidentSchema) as IncidentRecord;
+          this.db
+            .prepare('INSERT INTO incidents (id, run_id, kind, dedupe_key, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            .run(i.id, i.runId, i.kind, i.key, i.status, i.createdAt, JSON.stringify(i));
+          return i;
+        })
+        .immediate(),
+    );
+  }
+
+  getIncident(id: string): Promise<IncidentRecord | null> {
+    return this.run('read an incident', () => {
+      const row = this.db.prepare('SELECT id, record FROM incidents WHERE id = ?').get(id) as IdRecordRow | undefined;
+      return row ? (this.rowRecord('incidents', row, incidentSchema) as IncidentRecord) : null;
+    });
+  }
+
+  listIncidents(opts: { status?: IncidentStatus; runId?: RunId } = {}): Promise<readonly IncidentRecord[]> {
+    return this.run('list incidents', () => {
+      const { where, args } = filters({ status: opts.status, run_id: opts.runId });
+      const rows = this.db.prepare(`SELECT id, record FROM incidents ${where} ORDER BY created_at, id`).all(...args) as IdRecordRow[];
+      return rows.map((r) => this.rowRecord('incidents', r, incidentSchema) as IncidentRecord);
+    });
+  }
+
+  updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate): Promise<IncidentRecord | null> {
+    return this.run('update an incident', () =>
+      this.db
+        .transaction((): IncidentRecord | null => {
+          const row = this.db.prepare('SELECT id, record FROM incidents WHERE id = ?').get(id) as IdRecordRow | undefined;
+          if (!row) throw new AirlockError('not-found', `incident \`${id}\` does not exist`, { hint: 'list incidents with `airlock incidents --all`' });
+          const current = this.rowRecord('incidents', row, incidentSchema) as IncidentRecord;
+          if (current.status !== expected) return null;
+          const next: IncidentRecord = { ...current, ...definedFields(update) };
+          // Reopening would break the one-open-per-key rule if a newer one is open: the index refuses it.
+          try {
+            this.db.prepare('UPDATE incidents SET status = ?, record = ? WHERE id = ? AND status = ?').run(next.status, JSON.stringify(next), id, expected);
+          } catch (e) {
+            if (isConstraint(e)) return null;
+            throw e;
+          }
+          return next;
+        })
+        .immediate(),
+    );
   }
 
   async close(): Promise<void> {

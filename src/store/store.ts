@@ -1,7 +1,7 @@
 // The one store interface: every query Airlock makes goes through it.
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
-import type { ApprovalId, ApprovalLevel, ApprovalStatus, Json, RunId, RunStatus, Sha256Hex } from '../types.js';
+import type { ApprovalId, ApprovalLevel, ApprovalStatus, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex } from '../types.js';
 
 /** What a caller hands the audit log; the store assigns seq, time order and the chain hashes. */
 export interface AuditDraft {
@@ -77,6 +77,8 @@ export interface ApprovalRecord {
   readonly escalateAt: string | null;
   /** The approval this one replaced when an approver edited the arguments. */
   readonly editedFrom: ApprovalId | null;
+  /** `user:<id>` who edited the arguments into this action: like the requester, they cannot approve it. */
+  readonly editedBy: string | null;
   /** The approval of the edited action that replaced this one (status `edited`). */
   readonly supersededBy: ApprovalId | null;
   /** When the execution it authorised consumed it (single use). */
@@ -104,7 +106,9 @@ export interface ApprovalVote {
 }
 
 /** What `updateApproval` expects to find: a status, or a status and the number of votes already cast. */
-export type ApprovalExpectation = ApprovalStatus | { readonly status: ApprovalStatus; readonly votes: number };
+export type ApprovalExpectation =
+  | ApprovalStatus
+  | { readonly status: ApprovalStatus; readonly votes: number; readonly escalations?: number };
 
 /** The fields `updateApproval` may change; the rest of an approval never changes. */
 export interface ApprovalUpdate {
@@ -177,6 +181,44 @@ export interface DeliveryRecord {
   readonly durationMs: number;
 }
 
+/** What an incident is about: a failed check, a failed rollback, a run that kept pushing against policy. */
+export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations'] as const;
+export type IncidentKind = (typeof INCIDENT_KINDS)[number];
+
+export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+/** Something a person must look at, about one run, routed to the owner of the boundary it touches. */
+export interface IncidentRecord {
+  readonly id: string;
+  readonly runId: RunId;
+  readonly kind: IncidentKind;
+  /** Tells incidents of one kind in one run apart; while one is open, opening the same (run, kind, key) again returns it. */
+  readonly key: string;
+  readonly title: string;
+  /** What shows it: audit seqs, tools, reasons, the steps that failed. */
+  readonly evidence: Json;
+  /** The workflow owner boundary it is routed to (domain, platform, security...). */
+  readonly boundary: OwnerBoundary;
+  /** That owner's contact as the workflow names it, or null when nobody is named. */
+  readonly owner: string | null;
+  readonly status: IncidentStatus;
+  readonly createdAt: string;
+  readonly resolvedAt: string | null;
+  /** `user:<id>` who resolved it. */
+  readonly resolvedBy: string | null;
+  /** What the person who resolved it wrote. */
+  readonly resolution: string | null;
+}
+
+/** The fields `updateIncident` may change; the rest of an incident never changes. */
+export interface IncidentUpdate {
+  readonly status: IncidentStatus;
+  readonly resolvedAt?: string | null;
+  readonly resolvedBy?: string | null;
+  readonly resolution?: string | null;
+}
+
 export interface Store {
   /** Appends records atomically and in order; concurrent callers are group-committed. */
   appendAudit(drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
@@ -243,6 +285,20 @@ export interface Store {
   listNotifications(opts?: { status?: NotificationRecord['status']; limit?: number }): Promise<readonly NotificationRecord[]>;
   /** The delivery log, oldest first: of one notification, or all. */
   listDeliveries(notificationId?: string): Promise<readonly DeliveryRecord[]>;
+
+  /**
+   * Inserts a new incident, unless an open one with the same (runId, kind, key) exists: then nothing
+   * is inserted and that one is returned (compare the ids to tell). An existing id is a `conflict` error.
+   */
+  createIncident(i: IncidentRecord): Promise<IncidentRecord>;
+  getIncident(id: string): Promise<IncidentRecord | null>;
+  /** Oldest first (createdAt ascending, then id), filtered by every option given. */
+  listIncidents(opts?: { status?: IncidentStatus; runId?: RunId }): Promise<readonly IncidentRecord[]>;
+  /**
+   * Compare-and-set on status: applies `update` only if the stored status is `expected`; returns the
+   * new record, or null if it changed first. An unknown id is a `not-found` error.
+   */
+  updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate): Promise<IncidentRecord | null>;
 
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;

@@ -4,7 +4,7 @@ import type { Span } from '@opentelemetry/api';
 import { withSpan } from '../telemetry/spans.js';
 import { decide } from '../policy/decide.js';
 import type { CompiledPolicies } from '../policy/compile.js';
-import type { ApprovalRecord, AuditRecord, Store } from '../store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditRecord, Store } from '../store/store.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
 import type {
   ApprovalId,
@@ -19,7 +19,7 @@ import type {
 } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { joinLabels } from '../context/labels.js';
-import { checkExpectations, type CheckOutcome } from '../verification/checks.js';
+import { checkVerification, type CheckOutcome } from '../verification/checks.js';
 import { resolveTemplate } from './template.js';
 import { jsonProblem } from '../util/json.js';
 import type { DriftGuard } from './drift.js';
@@ -29,8 +29,8 @@ import type { ConnectorPool } from './connectors/pool.js';
 import { ArgumentValidator } from './validate.js';
 import type { AuditWriter} from '../audit/writer.js';
 import { principalRef, type AuditItem } from '../audit/writer.js';
-import { approvalEventData, latestRevision, type Notify } from '../orchestration/approvals.js';
-import { APPROVAL_LEVELS } from '../types.js';
+import { approvalEventData, latestRevision, obligationMet, recordedAuth, type Notify } from '../orchestration/approvals.js';
+import { decideApprover } from '../policy/approver.js';
 
 /** Who is calling, inside which run. */
 export interface CallContext {
@@ -354,7 +354,11 @@ export class Gateway {
       return refuse('approval-not-approved', `approval \`${approvalId}\` is ${approval.status}, not approved`);
     }
     if (Date.parse(approval.expiresAt) <= this.deps.now().getTime()) {
-      await store.updateApproval(approvalId, 'approved', { status: 'expired' });
+      const expired = await store.updateApproval(approvalId, 'approved', { status: 'expired' });
+      if (expired) {
+        await audit.append(ctx, [{ type: 'approval.expired', body: { approvalId, actionHash: approval.actionHash, expiresAt: approval.expiresAt, votes: approval.decisions.length, unused: true } }]);
+        await this.deps.notify?.('approval.expired', approvalEventData(expired));
+      }
       return refuse('approval-expired', `approval \`${approvalId}\` expired at ${approval.expiresAt}`);
     }
     // No time-of-check to time-of-use gap: the policy or the facts may have changed since approval.
@@ -367,8 +371,20 @@ export class Gateway {
       ]);
       return { kind: 'denied', reasons: decision.basis.reasons, policyIds: decision.basis.policyIds, actionHash: hash };
     }
-    if (decision.kind === 'approval' && APPROVAL_LEVELS.indexOf(decision.level) > APPROVAL_LEVELS.indexOf(approval.level)) {
-      return refuse('approval-level', `the action now needs \`${decision.level}\` approval; approval \`${approvalId}\` was \`${approval.level}\``);
+    // The approvers must still be eligible (roles and `approve` policies may have changed since they
+    // voted), and their votes must meet the obligation the action has now, which may differ.
+    const needed = decision.kind === 'approval' ? decision.level : approval.level;
+    const standing = approval.decisions.filter((v) => v.decision === 'approve' && this.stillEligible(ctx, contract, proposal.args, approval, v));
+    if (!obligationMet(needed, standing, ctx.workflow.approvals)) {
+      const why =
+        standing.length < approval.decisions.filter((v) => v.decision === 'approve').length
+          ? `an approver of \`${approvalId}\` is no longer eligible to approve \`${contract.name}\`; it needs a new approval`
+          : `the action now needs \`${needed}\` approval; the votes on \`${approvalId}\` (\`${approval.level}\`) do not meet it`;
+      await audit.append(ctx, [
+        decisionRecord,
+        { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, approvalId, why: 'approval-insufficient', reasons: [why] } },
+      ]);
+      return { kind: 'denied', reasons: [why], policyIds: decision.basis.policyIds, actionHash: hash };
     }
     // INVARIANT: an approval is single-use; compare-and-set makes concurrent executions race to one winner.
     const consumedAt = this.deps.now().toISOString();
@@ -440,6 +456,29 @@ export class Gateway {
     return data === null ? null : (JSON.parse(data) as JsonObject);
   }
 
+  /** Whether the person behind a recorded vote may still approve this action, as they authenticated then. */
+  private stillEligible(ctx: CallContext, contract: ToolContract, args: JsonObject, approval: ApprovalRecord, v: ApprovalVote): boolean {
+    const [kind, id] = v.approver.split(':', 2);
+    const declared = this.deps.workspace.file.identity.principals.find((p) => p.kind === kind && p.id === id);
+    if (!declared) return false;
+    const auth = recordedAuth(v);
+    const age = auth.authTime === null ? null : Math.max(0, (Date.parse(v.time) - Date.parse(auth.authTime)) / 1000);
+    return decideApprover(this.deps.policies, {
+      approver: { kind: declared.kind, id: declared.id, roles: declared.roles },
+      auth,
+      authAgeSeconds: Number.isFinite(age) ? age : null,
+      tool: contract,
+      workflow: ctx.workflow.name,
+      tier: ctx.workflow.tier,
+      args,
+      labels: ctx.labels,
+      requester: approval.requester,
+      onBehalfOf: ctx.onBehalfOf ? principalRef(ctx.onBehalfOf) : null,
+      editedBy: approval.editedBy,
+      level: approval.level,
+    }).allowed;
+  }
+
   /** The most recent approval of this exact action in this run, if any. */
   private async latestApproval(runId: RunId, hash: Sha256Hex): Promise<ApprovalRecord | null> {
     const all = await this.deps.store.listApprovals({ runId });
@@ -469,8 +508,9 @@ export class Gateway {
     decision: Extract<Decision, { kind: 'approval' }>,
     before: readonly AuditItem[],
     reasoning: string | null,
-    editedFrom: ApprovalRecord | null = null,
+    edit: { readonly from: ApprovalRecord; readonly by: string } | null = null,
   ): Promise<ApprovalId> {
+    const editedFrom = edit?.from ?? null;
     const now = this.deps.now();
     const id = this.deps.newApprovalId();
     const policy = ctx.workflow.approvals;
@@ -519,6 +559,7 @@ export class Gateway {
       escalations: 0,
       escalateAt,
       editedFrom: editedFrom?.id ?? null,
+      editedBy: edit?.by ?? null,
       supersededBy: null,
       consumedAt: null,
     };
@@ -535,7 +576,7 @@ export class Gateway {
           expiresAt,
           summaryHash: hashJson(summary),
           assignee: record.assignee,
-          ...(editedFrom ? { editedFrom: editedFrom.id } : {}),
+          ...(edit ? { editedFrom: edit.from.id, editedBy: edit.by } : {}),
         },
       },
     ]);
@@ -553,6 +594,7 @@ export class Gateway {
     original: ApprovalRecord,
     args: JsonObject,
     ctx: CallContext,
+    edit: { readonly by: string; readonly reason: string },
   ): Promise<{ kind: 'created'; approval: ApprovalRecord } | { kind: 'invalid'; errors: readonly string[] } | { kind: 'denied'; reasons: readonly string[] }> {
     const contract = this.deps.workspace.tools.get(original.tool);
     if (!contract || !ctx.workflow.tools.includes(original.tool)) return { kind: 'denied', reasons: [`tool \`${original.tool}\` is no longer part of workflow \`${ctx.workflow.name}\``] };
@@ -565,7 +607,16 @@ export class Gateway {
     const argsRef = this.deps.audit.payloadRef(args, ctx.labels.classification);
     const intent: AuditItem = {
       type: 'action.intent',
-      body: { tool: contract.name, step: ctx.step, toolDefHash: this.toolDefHash(contract), argsHash: argsRef.hash, actionHash: hash, labels: labelsJson(ctx.labels), revisionOf: original.id },
+      body: {
+        tool: contract.name,
+        step: ctx.step,
+        toolDefHash: this.toolDefHash(contract),
+        argsHash: argsRef.hash,
+        actionHash: hash,
+        labels: labelsJson(ctx.labels),
+        revisionOf: original.id,
+        revisedBy: edit.by,
+      },
       payloads: [argsRef],
     };
     const decisionRecord: AuditItem = { type: 'action.decision', body: { tool: contract.name, actionHash: hash, ...decisionJson(decision) } };
@@ -580,7 +631,9 @@ export class Gateway {
     // An edit is a human choice: even an action policy would allow outright is approved by someone.
     const asApproval: Extract<Decision, { kind: 'approval' }> =
       decision.kind === 'approval' ? decision : { kind: 'approval', level: 'single', basis: decision.basis };
-    const id = await this.requestApproval(ctx, contract, args, hash, asApproval, [intent, decisionRecord], summaryReasoning(original), original);
+    // The evidence says who wrote these arguments and why; the agent's reasoning was about its own proposal.
+    const why = `edited by ${edit.by} (was approval ${original.id}): ${edit.reason}`;
+    const id = await this.requestApproval(ctx, contract, args, hash, asApproval, [intent, decisionRecord], why, { from: original, by: edit.by });
     const created = await this.deps.store.getApproval(id);
     if (!created) throw new Error(`approval ${id} vanished after it was created`);
     return { kind: 'created', approval: created };
@@ -691,7 +744,7 @@ export class Gateway {
       : { tool: contract.compensation.tool, unresolved: resolved.missing };
   }
 
-  /** Reads ground truth through the contract's probe and checks the expectations. */
+  /** Reads ground truth through the contract's probe and checks the expectations and the CEL check. */
   private async verify(
     ctx: CallContext,
     contract: ToolContract,
@@ -714,7 +767,7 @@ export class Gateway {
         .get(probe.connector)
         .call(upstream, probeArgs.value as JsonObject, { timeoutMs: probe.timeoutMs ?? this.connectorTimeout(probe.connector) });
       outcome = res.ok
-        ? checkExpectations(spec.expect, { args, result, probe: res.content })
+        ? checkVerification(spec, { args, result, probe: res.content })
         : { status: 'error', message: res.message };
     }
     await this.deps.audit.append(ctx, [
@@ -734,11 +787,6 @@ export class Gateway {
 
 
 
-/** The agent's stated reasoning carried in an approval's evidence, if any. */
-function summaryReasoning(a: ApprovalRecord): string | null {
-  const ev = (a.summary as { evidence?: { reasoning?: Json } }).evidence;
-  return typeof ev?.reasoning === 'string' ? ev.reasoning : null;
-}
 
 function labelsJson(l: Labels): JsonObject {
   return { classification: l.classification, trust: l.trust };

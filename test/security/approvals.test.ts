@@ -33,8 +33,10 @@ describe('approvals under attack', () => {
   });
 
   const principal = (ref: string) => h.a.principal(ref);
+  /** Each person votes with a login of their own (an API key), as four eyes require. */
+  const ownLogin = (p: ReturnType<typeof principal>) => ({ principal: p, auth: { ...localApprover(p).auth, issuer: 'airlock', subject: `${p.kind}-${p.id}-key`, method: 'api-key' as const } });
   const castVote = (id: ApprovalId, who: string, decision: 'approve' | 'reject', reason: string | null = null) =>
-    vote(h.a.approvalDeps, id, localApprover(principal(who)), decision, reason ?? (decision === 'reject' ? 'not convinced' : null));
+    vote(h.a.approvalDeps, id, ownLogin(principal(who)), decision, reason ?? (decision === 'reject' ? 'not convinced' : null));
 
   /** Starts a run whose attacker proposes `args` as a refund, and returns it paused with its approval id. */
   async function pausedRefund(over: JsonObject, opts: { onBehalfOf?: string } = {}): Promise<{ run: RunRecord; approvalId: ApprovalId }> {

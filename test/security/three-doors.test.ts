@@ -324,7 +324,15 @@ describe('three doors, one boundary', () => {
     const after = ground();
     const added = after.refunds.filter((r) => !before.refunds.some((b) => b['id'] === r['id']));
     expect(added).toEqual([expect.objectContaining({ order_id: '1182', amount_cents: 2000, currency: 'EUR', status: 'completed' })]);
-    expect({ ...after, refunds: after.refunds.filter((r) => !added.includes(r)), counters: [] }).toEqual({ ...before, counters: [] });
+    // Where Airlock executes, the one refund also left Airlock's idempotency key (never the agent's) in
+    // the payment system; the SDK doors execute the tool themselves, without one.
+    const keys = after.idempotency.filter((r) => !before.idempotency.some((b) => b['key'] === r['key']));
+    if (door.name.startsWith('sdk')) expect(keys).toEqual([]);
+    else expect(keys).toEqual([expect.objectContaining({ tool: 'payments.refund', key: expect.stringMatching(/^airlock-[0-9a-f]{40}$/) })]);
+    expect({ ...after, refunds: after.refunds.filter((r) => !added.includes(r)), idempotency: after.idempotency.filter((r) => !keys.includes(r)), counters: [] }).toEqual({
+      ...before,
+      counters: [],
+    });
     expect(after.sent_mail).toEqual([]);
     expect((await airlock.store.getApproval(t.approvals.first as ApprovalId))?.status).toBe('consumed');
     expect((await airlock.store.getApproval(t.approvals.second as ApprovalId))?.status).toBe('pending');

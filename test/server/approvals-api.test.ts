@@ -76,9 +76,17 @@ describe('approvals over HTTP', () => {
     expect((await call('POST', `/v1/approvals/${pending.approvalId}/approve`, ws.keys.dana, { arguments: { ...REFUND, amount_cents: 2500 } })).status).toBe(422);
     const edited = await call('POST', `/v1/approvals/${pending.approvalId}/approve`, ws.keys.dana, { arguments: { ...REFUND, amount_cents: 2500 }, reason: 'one item only' });
     expect(edited.status).toBe(200);
-    const voted = S.VoteRecorded.parse(edited.json);
-    expect(voted.replaced).toMatchObject({ approvalId: pending.approvalId, status: 'edited', supersededBy: voted.approval.approvalId });
-    expect(voted.approval).toMatchObject({ status: 'approved', editedFrom: pending.approvalId, votes: [{ approver: 'user:dana', authMethod: 'api-key', issuer: 'airlock', subject: 'dana-key' }] });
+    const replaced = S.VoteRecorded.parse(edited.json);
+    expect(replaced.replaced).toMatchObject({ approvalId: pending.approvalId, status: 'edited', supersededBy: replaced.approval.approvalId });
+    expect(replaced.approval).toMatchObject({ status: 'pending', editedFrom: pending.approvalId, votes: [] });
+    // dana wrote the new arguments, so priya decides them.
+    expect((await call('POST', `/v1/approvals/${replaced.approval.approvalId}/approve`, ws.keys.dana, { reason: 'mine' })).status).toBe(403);
+    const decided = await call('POST', `/v1/approvals/${replaced.approval.approvalId}/approve`, ws.keys.priya, { reason: 'one item, agreed' });
+    expect(decided.status).toBe(200);
+    const voted = S.VoteRecorded.parse(decided.json);
+    expect(voted.approval).toMatchObject({ status: 'approved', votes: [{ approver: 'user:priya', authMethod: 'api-key', issuer: 'airlock', subject: 'priya-key' }] });
+    // sam is not eligible, so he may not even read it (its evidence may hold confidential data).
+    expect((await call('GET', `/v1/approvals/${replaced.approval.approvalId}`, ws.keys.sam)).status).toBe(403);
 
     const again = await call('POST', '/v1/actions', ws.keys['refund-bot'], { runId: pending.runId, tool: 'payments.refund', arguments: REFUND });
     expect(again.status).toBe(200);
@@ -106,7 +114,7 @@ describe('approvals over HTTP', () => {
     expect((await call('GET', '/v1/grants', ws.keys['refund-bot'])).status).toBe(403);
     const stats = S.ApprovalStats.parse((await call('GET', '/v1/approval-stats?workflow=refund-desk', ws.keys.dana)).json);
     expect(stats).toMatchObject({ grants: { uses: 1 }, overrides: { edited: 1 } });
-    expect(stats.approvers.find((a) => a.approver === 'user:dana')).toMatchObject({ votes: 1, approvals: 1 });
+    expect(stats.approvers.find((a) => a.approver === 'user:priya')).toMatchObject({ votes: 1, approvals: 1 });
     expect((await call('POST', `/v1/grants/${grant.grantId}/revoke`, ws.keys.priya, { reason: 'done' })).status).toBe(200);
     expect((await call('POST', `/v1/grants/${grant.grantId}/revoke`, ws.keys.priya, { reason: 'again' })).status).toBe(409);
   });

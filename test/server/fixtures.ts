@@ -22,7 +22,7 @@ export function doorWorkspace(extraYaml = ''): DoorWorkspace {
   const keysYaml = Object.entries(made)
     .map(([id, k]) => `    - { id: ${id}-key, principal: "${k.principal}", sha256: "${k.sha256}" }`)
     .join('\n');
-  const text = readFileSync(file, 'utf8').replace(/^identity:\n/m, `identity:\n  apiKeys:\n${keysYaml}\n`);
+  const text = readFileSync(file, 'utf8').replace(/^ {2}apiKeys:\n/m, `  apiKeys:\n${keysYaml}\n`);
   writeFileSync(file, `${text}\nserver:\n  stdioPrincipal: agent:refund-bot\n${extraYaml}`);
   return {
     ...ws,

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash, verifyChain } from '../../src/audit/chain.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
 import type { ApprovalId, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -53,6 +53,7 @@ function approval(id: string, over: Partial<ApprovalRecord> = {}): ApprovalRecor
     escalations: 0,
     escalateAt: null,
     editedFrom: null,
+    editedBy: null,
     supersededBy: null,
     consumedAt: null,
     ...over,
@@ -124,6 +125,25 @@ async function rejection(p: Promise<unknown>): Promise<AirlockError> {
     return e as AirlockError;
   }
   throw new Error('expected the promise to reject');
+}
+
+function incident(id: string, over: Partial<IncidentRecord> = {}): IncidentRecord {
+  return {
+    id,
+    runId: 'run_1' as RunId,
+    kind: 'rollback-failed',
+    key: 'effect-12',
+    title: 'rollback of run run_1 stopped at step 2',
+    evidence: { effectSeq: 12, tool: 'mail.draft', detail: 'connector `mail` crashed' },
+    boundary: 'platform',
+    owner: 'ops-team@acme.example',
+    status: 'open',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    resolvedAt: null,
+    resolvedBy: null,
+    resolution: null,
+    ...over,
+  };
 }
 
 /** Registers the whole Store contract as a vitest suite against `factory`. */
@@ -441,6 +461,70 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         ]);
         expect(await store.dueNotifications('2025-01-02T00:00:00.000Z', 10)).toEqual([]);
         expect(await store.claimNotification('evt_1', 2, '2025-01-01T00:01:00.000Z')).toBeNull();
+      });
+    });
+
+    describe('incidents', () => {
+      it('round-trips and lists incidents oldest first, by status and run', async () => {
+        const i1 = incident('inc_1');
+        const i2 = incident('inc_2', { kind: 'policy-violations', key: 'denied-actions', boundary: 'security', owner: null, createdAt: '2025-01-01T00:00:05.000Z' });
+        const i3 = incident('inc_3', { runId: 'run_2' as RunId, status: 'resolved', resolvedAt: '2025-01-01T00:10:00.000Z', resolvedBy: 'user:dana', resolution: 'fixed', createdAt: '2025-01-01T00:00:09.000Z' });
+        for (const i of [i3, i2, i1]) expect(await store.createIncident(i)).toEqual(i);
+        expect(await store.getIncident('inc_2')).toEqual(i2);
+        expect(await store.getIncident('inc_missing')).toBeNull();
+        expect((await store.listIncidents()).map((i) => i.id)).toEqual(['inc_1', 'inc_2', 'inc_3']);
+        expect((await store.listIncidents({ status: 'open' })).map((i) => i.id)).toEqual(['inc_1', 'inc_2']);
+        expect((await store.listIncidents({ runId: 'run_2' as RunId })).map((i) => i.id)).toEqual(['inc_3']);
+        expect((await store.listIncidents({ runId: 'run_1' as RunId, status: 'resolved' }))).toEqual([]);
+        expect((await rejection(store.createIncident(i1))).code).toBe('conflict');
+      });
+
+      it('keeps one open incident per (run, kind, key): opening it again returns the open one', async () => {
+        const first = incident('inc_1');
+        await store.createIncident(first);
+        expect(await store.createIncident(incident('inc_2', { title: 'again' }))).toEqual(first);
+        expect(await store.getIncident('inc_2')).toBeNull();
+        // Another key, kind or run is another incident.
+        expect((await store.createIncident(incident('inc_3', { key: 'effect-13' }))).id).toBe('inc_3');
+        expect((await store.createIncident(incident('inc_4', { kind: 'verification-failed', boundary: 'domain' }))).id).toBe('inc_4');
+        expect((await store.createIncident(incident('inc_5', { runId: 'run_2' as RunId }))).id).toBe('inc_5');
+        // Once resolved, the same (run, kind, key) may open again.
+        await store.updateIncident('inc_1', 'open', { status: 'resolved', resolvedAt: '2025-01-01T01:00:00.000Z', resolvedBy: 'user:sam', resolution: 'restarted' });
+        expect((await store.createIncident(incident('inc_6'))).id).toBe('inc_6');
+        expect((await store.listIncidents({ runId: 'run_1' as RunId })).map((i) => [i.id, i.status])).toEqual([
+          ['inc_1', 'resolved'],
+          ['inc_3', 'open'],
+          ['inc_4', 'open'],
+          ['inc_6', 'open'],
+        ]);
+      });
+
+      it('lets exactly one of concurrent opens of the same incident insert', async () => {
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.createIncident(incident(`inc_${i}`))));
+        expect(new Set(results.map((r) => r.id)).size).toBe(1);
+        expect(await store.listIncidents()).toHaveLength(1);
+      });
+
+      it('updates only from the expected status (compare-and-set)', async () => {
+        await store.createIncident(incident('inc_1'));
+        const update = { status: 'resolved' as const, resolvedAt: '2025-01-01T01:00:00.000Z', resolvedBy: 'user:dana', resolution: 'undone by hand' };
+        const resolved = await store.updateIncident('inc_1', 'open', update);
+        expect(resolved).toEqual(incident('inc_1', update));
+        expect(await store.getIncident('inc_1')).toEqual(resolved);
+        expect(await store.updateIncident('inc_1', 'open', { ...update, resolvedBy: 'user:sam' })).toBeNull();
+        expect((await store.getIncident('inc_1'))?.resolvedBy).toBe('user:dana');
+        expect((await rejection(store.updateIncident('inc_missing', 'open', update))).code).toBe('not-found');
+        await store.createIncident(incident('inc_2', { key: 'k' }));
+        const race = await Promise.all(Array.from({ length: 4 }, (_, i) => store.updateIncident('inc_2', 'open', { ...update, resolvedBy: `user:u${i}` })));
+        expect(race.filter((r) => r !== null)).toHaveLength(1);
+      });
+
+      it('does not reopen an incident while a newer one with its key is open', async () => {
+        await store.createIncident(incident('inc_1'));
+        await store.updateIncident('inc_1', 'open', { status: 'resolved', resolvedAt: '2025-01-01T01:00:00.000Z', resolvedBy: 'user:dana', resolution: 'x' });
+        await store.createIncident(incident('inc_2'));
+        expect(await store.updateIncident('inc_1', 'resolved', { status: 'open', resolvedAt: null, resolvedBy: null, resolution: null })).toBeNull();
+        expect((await store.getIncident('inc_1'))?.status).toBe('resolved');
       });
     });
   });

@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import type { Airlock } from '../../airlock.js';
 import { AirlockError } from '../../errors.js';
-import { localApprover, reviseAndApprove, vote, type VoteOutcome } from '../../orchestration/approvals.js';
+import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../orchestration/approvals.js';
+import { createAuthenticator } from '../../identity/authenticate.js';
 import { approvalStats } from '../../orchestration/approval-stats.js';
 import { sweepApprovals } from '../../orchestration/approval-sweep.js';
 import { createGrant, revokeGrant, type GrantSpec } from '../../orchestration/grants.js';
@@ -109,41 +110,46 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
           ? 'approve a pending action (or edit it with --set first); Airlock\'s own run resumes at once'
           : 'reject a pending action; the reason goes back to the agent',
       )
-      .requiredOption('--as <user>', 'who decides (a declared person)')
+      .option('--as <user>', 'who decides: a declared person, vouched for by this machine\'s account')
+      .option('--key <apiKey>', 'decide with your own API key instead of --as (or set AIRLOCK_API_KEY): a second step-up approver needs their own login')
       .option('--reason <text>', name === 'reject' ? 'why (required; the agent hears it)' : 'justification (required for high risk and step-up)')
-      .option('--set <field=value...>', 'approve an edited action: change these arguments first (value as JSON, else text)')
-      .option('--args <json>', 'approve an edited action: these arguments instead')
-      .action(async (id: string, o: { as: string; reason?: string; set?: string[]; args?: string }) => {
+      .option('--set <field=value...>', 'edit instead: change these arguments (value as JSON, else text); another eligible person then decides the edited action')
+      .option('--args <json>', 'edit instead: replace the arguments with this JSON object')
+      .action(async (id: string, o: { as?: string; key?: string; reason?: string; set?: string[]; args?: string }) => {
         if (name === 'reject' && (o.set || o.args)) throw new AirlockError('input', '`--set` and `--args` edit an action before approving it; a rejection takes only `--reason`');
         await h.withAirlock(ws(), async (a) => {
-          const approver = localApprover(a.principal(o.as));
+          const approver = await approverFor(a, o);
           const edit = o.set || o.args ? await editedArgs(a, id as ApprovalId, o.set ?? [], o.args) : null;
-          let res: VoteOutcome;
           if (edit) {
-            const revised = await reviseAndApprove(a.approvalDeps, id as ApprovalId, approver, edit, o.reason ?? null);
+            const revised = await editApproval(a.approvalDeps, id as ApprovalId, approver, edit, o.reason ?? null);
             if (revised.kind === 'refused') return refusal(revised.reason);
-            out(`${yellow('edited')} ${id} → ${bold(revised.revised.id)} (${revised.revised.level}); the change is recorded as an override`);
-            res = revised.vote;
-          } else {
-            res = await vote(a.approvalDeps, id as ApprovalId, approver, name, o.reason ?? null);
-          }
-          await deliverQuietly(a);
-          if (res.kind === 'refused') return refusal(res.reason);
-          if (!res.decided) {
-            out(yellow(`vote recorded; approval ${res.approval.id} needs another eligible approver (step-up)`));
+            out(`${yellow('edited')} ${id} → ${bold(revised.revised.id)} (${revised.revised.level}, pending); the change is recorded as an override`);
+            out(`you wrote these arguments, so another eligible person decides them: ${bold(`airlock approve ${revised.revised.id} --as <someone else> --reason "..."`)}`);
+            await deliverQuietly(a);
             return;
           }
-          out(`${res.approval.status === 'approved' ? green('approved') : red('rejected')} ${res.approval.id} by user:${approver.principal.id}`);
+          const res: VoteOutcome = await vote(a.approvalDeps, id as ApprovalId, approver, name, o.reason ?? null);
+          if (res.kind === 'refused') {
+            await deliverQuietly(a);
+            return refusal(res.reason);
+          }
+          if (!res.decided) {
+            out(yellow(`vote recorded; approval ${res.approval.id} needs another eligible approver (step-up)`));
+            await deliverQuietly(a);
+            return;
+          }
+          out(`${res.approval.status === 'approved' ? green('approved') : red('rejected')} ${res.approval.id} by user:${approver.principal.id} ${dim(`(${approver.auth.method})`)}`);
           const run = await a.store.getRun(res.approval.runId);
           if (run && !(run.state as { door?: unknown }).door) {
             out(`resuming run ${run.id}`);
             out('');
+            // The run goes first; slow webhook receivers wait (their deliveries are queued).
             const resumed = await a.runner.resume(run.id);
-            await deliverQuietly(a);
             await h.reportRun(a, resumed.id);
           } else if (run) {
             out(dim(`run ${run.id} is driven by an external agent: it ${res.approval.status === 'approved' ? 'executes the action once when the agent calls it again' : 'hears why on its next call'}`));
           }
+          await deliverQuietly(a);
         }, h.traceOpt());
       });
   }
@@ -166,7 +172,8 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
   grants
     .command('create')
     .description('pre-approve a kind of action for a while, e.g. refunds up to 20.00 EUR for an hour (decided by `grant` policies)')
-    .requiredOption('--as <user>', 'who grants (a declared person)')
+    .option('--as <user>', 'who grants (a declared person)')
+    .option('--key <apiKey>', 'grant with your own API key instead of --as (or set AIRLOCK_API_KEY)')
     .requiredOption('--workflow <name>', 'the workflow it applies in')
     .requiredOption('--tool <name>', 'the tool it covers')
     .option('--max <field=number...>', 'an exposed whole-number argument at most this, e.g. amount_cents=2000')
@@ -174,7 +181,7 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
     .requiredOption('--for <duration>', 'how long: 90m, 8h, 2d (at most 7d)')
     .option('--max-uses <n>', 'at most this many uses')
     .requiredOption('--reason <text>', 'why (recorded)')
-    .action(async (o: { as: string; workflow: string; tool: string; max?: string[]; equals?: string[]; for: string; maxUses?: string; reason: string }) => {
+    .action(async (o: { as?: string; key?: string; workflow: string; tool: string; max?: string[]; equals?: string[]; for: string; maxUses?: string; reason: string }) => {
       const bounds: Record<string, GrantBound> = {};
       for (const kv of o.max ?? []) {
         const [k, v] = splitKv(kv, '--max');
@@ -190,7 +197,7 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
       if (maxUses !== null && !Number.isSafeInteger(maxUses)) throw new AirlockError('input', `--max-uses \`${o.maxUses}\` is not a whole number`);
       const spec: GrantSpec = { workflow: o.workflow, tool: o.tool, bounds, durationMinutes: parseDuration(o.for), maxUses, reason: o.reason };
       await h.withAirlock(ws(), async (a) => {
-        const res = await createGrant(a.approvalDeps, localApprover(a.principal(o.as)), spec);
+        const res = await createGrant(a.approvalDeps, await approverFor(a, o), spec);
         if (res.kind === 'refused') return refusal(res.reason);
         out(`${green('granted')} ${renderGrant(res.grant, a.now().getTime())}`);
       });
@@ -199,15 +206,34 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
   grants
     .command('revoke <grant>')
     .description('end a standing grant now')
-    .requiredOption('--as <user>', 'who revokes (the grantor, or someone policy lets grant the same)')
+    .option('--as <user>', 'who revokes (the grantor, or someone policy lets grant the same)')
+    .option('--key <apiKey>', 'revoke with your own API key instead of --as (or set AIRLOCK_API_KEY)')
     .requiredOption('--reason <text>', 'why (recorded)')
-    .action(async (id: string, o: { as: string; reason: string }) => {
+    .action(async (id: string, o: { as?: string; key?: string; reason: string }) => {
       await h.withAirlock(ws(), async (a) => {
-        const res = await revokeGrant(a.approvalDeps, id, localApprover(a.principal(o.as)), o.reason);
+        const res = await revokeGrant(a.approvalDeps, id, await approverFor(a, o), o.reason);
         if (res.kind === 'refused') return refusal(res.reason);
         out(`${red('revoked')} ${id} after ${res.grant.uses} use${res.grant.uses === 1 ? '' : 's'}`);
       });
     });
+}
+
+/**
+ * Who decides on the command line: the holder of `--key` (or AIRLOCK_API_KEY), authenticated like
+ * an HTTP caller, or the person `--as` names, vouched for by this machine's account.
+ */
+async function approverFor(a: Airlock, o: { as?: string | undefined; key?: string | undefined }): Promise<Approver> {
+  const key = o.key ?? process.env['AIRLOCK_API_KEY'];
+  if (key) {
+    const res = await createAuthenticator(a.workspace).authenticate(`Bearer ${key}`);
+    if (!res.ok) throw new AirlockError('input', `the API key was refused: ${res.error}`, { hint: res.hint ?? 'use your own key from `airlock keys create`' });
+    if (o.as !== undefined && a.principal(o.as).id !== res.principal.id) {
+      throw new AirlockError('input', `--as \`${o.as}\` does not match the key's principal \`${res.principal.kind}:${res.principal.id}\``, { hint: 'leave out --as when you use --key' });
+    }
+    return { principal: res.principal, auth: { issuer: res.issuer, subject: res.subject, method: res.method, amr: res.amr, authTime: res.authTime ?? null } };
+  }
+  if (o.as === undefined) throw new AirlockError('input', 'say who decides: --as USER, or --key with your own API key', { hint: 'for example --as dana' });
+  return localApprover(a.principal(o.as));
 }
 
 /** A refusal on the CLI: the reason on stderr, exit code 2 (the input was not acceptable). */

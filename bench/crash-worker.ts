@@ -1,0 +1,232 @@
+// The crash harness's worker (bench/crash.ts kills it with SIGKILL at random points): recovers every
+// unfinished run of a workspace, then works scripted refund-desk runs, one JSON line per event on stdout.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { openAirlock, type Airlock } from '../src/airlock.js';
+import { localApprover, vote } from '../src/orchestration/approvals.js';
+import type { HistoryItem, Model, ModelInput, ModelTurn } from '../src/orchestration/model.js';
+import type { RunState } from '../src/orchestration/run-machine.js';
+import type { RunRecord } from '../src/store/store.js';
+import type { Json, JsonObject, RunStatus } from '../src/types.js';
+
+/** The workflow every crash run works. */
+export const CRASH_WORKFLOW = 'refund-desk';
+
+/** Who approves pending refunds after (or between) kills; step-up takes both, priya first. */
+export const CRASH_APPROVERS = ['user:priya', 'user:dana'] as const;
+
+/** The reason every harness approval gives. */
+export const CRASH_APPROVAL_REASON = 'crash harness';
+
+/** Statuses a run can still move on from (the recovery pass drives each of them to an end). */
+export const UNENDED: readonly RunStatus[] = ['queued', 'running', 'awaiting-approval'];
+
+/** The connectors the runs call. */
+const CRASH_CONNECTORS = ['tickets', 'orders', 'payments'] as const;
+
+/** The seeded tickets (each run comments on one and resolves it). */
+const TICKETS = ['T-311', 'T-305', 'T-318'] as const;
+
+/** The seeded EUR orders that can be refunded (1207 is cancelled and in USD). */
+const ORDERS = ['1182', '1163', '1190', '1201'] as const;
+
+/** 32-bit FNV-1a of a string: the deterministic choices of run `n` (no state, no clock). */
+function fnv(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/**
+ * The input of the `n`-th crash run: a ticket, an order and a small refund (10 to 89 cents, so
+ * ~2,000 runs fit in what the seeded orders can refund); every 40th asks above 50.00 EUR (step-up).
+ */
+export function crashRunInput(n: number): JsonObject {
+  const h = fnv(`crash-run-${n}`);
+  const stepUp = n % 40 === 39;
+  return {
+    ticket_id: TICKETS[h % TICKETS.length] as string,
+    order_id: stepUp ? '1201' : (ORDERS[(h >>> 8) % ORDERS.length] as string),
+    amount_cents: stepUp ? 5001 + ((h >>> 16) % 500) : 10 + ((h >>> 16) % 80),
+    n,
+  };
+}
+
+/** The latest successful result of `tool` in a run's history. */
+function resultOf(history: readonly HistoryItem[], tool: string): JsonObject | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const h = history[i] as HistoryItem;
+    if (h.kind === 'tool_result' && h.tool === tool && h.status === 'ok') return h.content as JsonObject;
+  }
+  return undefined;
+}
+
+/**
+ * The harness's deterministic model: read the ticket, the order and its refunds, refund at most what
+ * is still refundable (nothing if nothing is), comment, resolve. Each turn is computed from the run's
+ * history alone, so it continues correctly in a new process. Any result that is not `ok` ends the run
+ * with `gave-up`: it never retries (after a connector failure the effect may have happened).
+ */
+export class CrashDeskModel implements Model {
+  readonly provider = 'airlock-bench';
+  readonly model = 'crash-desk';
+
+  async next(input: ModelInput): Promise<ModelTurn> {
+    const { history } = input;
+    const last = history[history.length - 1];
+    if (last?.kind === 'tool_result' && last.status !== 'ok') {
+      return { kind: 'final', text: `\`${last.tool}\` came back ${last.status}; stopping for a person to look`, claim: 'gave-up' };
+    }
+    const called = new Set(history.flatMap((h) => (h.kind === 'tool_call' ? [h.tool] : [])));
+    const ticketId = String(input.input['ticket_id']);
+    const orderId = String(input.input['order_id']);
+    const n = Number(input.input['n']);
+    const call = (tool: string, args: JsonObject, reasoning: string): ModelTurn => ({ kind: 'tool_call', tool, args, reasoning });
+
+    if (!called.has('tickets.get_ticket')) return call('tickets.get_ticket', { ticket_id: ticketId }, 'Read the ticket.');
+    if (!called.has('orders.get_order')) return call('orders.get_order', { order_id: orderId }, 'Check the order and its total.');
+    if (!called.has('payments.list_refunds')) return call('payments.list_refunds', { order_id: orderId }, 'See what was already refunded.');
+    const order = resultOf(history, 'orders.get_order');
+    const listed = resultOf(history, 'payments.list_refunds');
+    const refunds = Array.isArray(listed?.['refunds']) ? (listed['refunds'] as JsonObject[]) : [];
+    const refunded = refunds.filter((r) => r['status'] === 'completed').reduce((s, r) => s + Number(r['amount_cents']), 0);
+    const refundable = order && order['status'] !== 'cancelled' ? Number(order['total_cents']) - refunded : 0;
+    const amount = Math.min(Number(input.input['amount_cents']), refundable);
+    if (amount > 0 && !called.has('payments.refund')) {
+      return call(
+        'payments.refund',
+        { order_id: orderId, amount_cents: amount, currency: String(order?.['currency'] ?? 'EUR'), reason: `crash harness run ${n}: damaged item` },
+        `Refund ${amount} cents of the ${refundable} still refundable.`,
+      );
+    }
+    if (!called.has('tickets.comment')) {
+      const receipt = resultOf(history, 'payments.refund');
+      const body = receipt
+        ? `Refunded ${amount} cents on order ${orderId} (${String(receipt['refund_id'])}); crash harness run ${n}.`
+        : `Nothing left to refund on order ${orderId}; crash harness run ${n}.`;
+      return call('tickets.comment', { ticket_id: ticketId, body }, 'Record what was done.');
+    }
+    if (!called.has('tickets.set_status')) return call('tickets.set_status', { ticket_id: ticketId, status: 'resolved' }, 'The request is handled.');
+    return { kind: 'final', text: `run ${n} handled`, claim: 'done' };
+  }
+}
+
+/** One event line for the harness (stdout to a pipe is synchronous on Linux: a line written is never lost to a kill). */
+function emit(event: Record<string, Json>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+/** Casts the votes a pending approval still needs (priya, then dana for step-up); true if it is approved. */
+async function approveAll(airlock: Airlock, run: RunRecord): Promise<void> {
+  const pending = (run.state as unknown as RunState).pending;
+  if (!pending) return;
+  for (const who of CRASH_APPROVERS) {
+    const a = await airlock.store.getApproval(pending.approvalId);
+    if (!a || a.status !== 'pending') return;
+    if (a.decisions.some((d) => d.approver === who)) continue;
+    const out = await vote(airlock.approvalDeps, a.id, localApprover(airlock.principal(who)), 'approve', CRASH_APPROVAL_REASON);
+    emit({ ev: 'vote', run: run.id, approval: a.id, by: who, outcome: out.kind === 'recorded' ? out.approval.status : `refused: ${out.reason}` });
+  }
+}
+
+/** Approves and resumes `run` until it ends (or stops moving: an approval that cannot be decided). */
+async function settle(airlock: Airlock, start: RunRecord): Promise<RunRecord> {
+  let run = start;
+  for (let i = 0; i < 10 && UNENDED.includes(run.status); i++) {
+    if (run.status === 'awaiting-approval') await approveAll(airlock, run);
+    const next = await airlock.runner.resume(run.id);
+    if (next.status === run.status && next.version === run.version) return next; // nothing moved
+    run = next;
+  }
+  return run;
+}
+
+/** The recovery pass: every run not ended is approved if waiting and resumed, until none is left. */
+async function recover(airlock: Airlock): Promise<void> {
+  const stuck = new Set<string>();
+  for (;;) {
+    const open = (await airlock.store.listRuns()).filter((r) => UNENDED.includes(r.status) && !stuck.has(r.id));
+    if (open.length === 0) return;
+    for (const r of open.reverse()) {
+      const st = r.state as unknown as RunState;
+      emit({ ev: 'recover', run: r.id, status: r.status, inFlight: st.inFlight?.tool ?? null, pending: st.pending?.tool ?? null, n: Number(st.input['n']) });
+      const end = await settle(airlock, r);
+      emit({ ev: 'resumed', run: r.id, status: end.status, reason: (end.state as unknown as RunState).reason });
+      if (UNENDED.includes(end.status)) stuck.add(r.id);
+    }
+  }
+}
+
+/** The first line on stdin, parsed (a standby worker waits for it): `{"runs": N}` or `{}`. */
+function goSignal(): Promise<{ runs?: number }> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (chunk: Buffer): void => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve(JSON.parse(buf.slice(0, nl) || '{}') as { runs?: number });
+    };
+    process.stdin.on('data', onData);
+    process.stdin.on('end', () => resolve({ runs: 0 }));
+  });
+}
+
+/**
+ * `<workspace> [--runs N] [--standby]`: open the workspace and start the connectors; with `--standby`,
+ * wait for a go line on stdin (the harness sends it once the previous worker is dead); then recover
+ * every unfinished run, then start N new runs (default 1,000,000: until killed).
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  const dir = argv[0];
+  if (!dir) throw new Error('usage: crash-worker.js <workspace> [--runs N] [--standby]');
+  const at = argv.indexOf('--runs');
+  let runs = at >= 0 ? Number(argv[at + 1]) : 1_000_000;
+  const t0 = performance.now();
+  const airlock = await openAirlock(dir, { modelFor: () => new CrashDeskModel() });
+  emit({ ev: 'ready', ms: Math.round(performance.now() - t0) });
+  try {
+    // The systems the runs use, started side by side (lazily they would start one after the other).
+    await Promise.all(CRASH_CONNECTORS.map((c) => airlock.connectors.get(c).listTools()));
+    emit({ ev: 'warm', ms: Math.round(performance.now() - t0) });
+    if (argv.includes('--standby')) {
+      const go = await goSignal();
+      if (typeof go.runs === 'number') runs = go.runs;
+      emit({ ev: 'go' });
+    }
+    await recover(airlock);
+    for (let k = 0; k < runs; k++) {
+      // Runs count from what the store holds, so a killed start is started again with the same input.
+      const n = (await airlock.store.listRuns()).length;
+      emit({ ev: 'start', n });
+      const started = await airlock.runner.start(CRASH_WORKFLOW, crashRunInput(n));
+      const end = await settle(airlock, started);
+      emit({ ev: 'finished', run: end.id, n, status: end.status, reason: (end.state as unknown as RunState).reason });
+    }
+  } finally {
+    await airlock.close();
+  }
+  emit({ ev: 'done' });
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`crash-worker: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}

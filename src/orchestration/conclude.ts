@@ -1,0 +1,115 @@
+// How a run that claims to be done ends: "done" needs evidence. The workflow's run-level checks read
+// ground truth; a claim the checks contradict ends the run unverified and opens an incident linked to
+// the run and the failing evidence. A run that kept pushing against policy opens one too.
+import type { Workspace } from '../config/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { AuditRecord, Store } from '../store/store.js';
+import type { Json, JsonObject, Principal, RunId, RunStatus, Sha256Hex } from '../types.js';
+import type { ConnectorPool } from '../tools/connectors/pool.js';
+import { runChecks, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
+import { finalStatus, type RunState } from './run-machine.js';
+import { checkPolicyViolations, openIncident } from './incidents.js';
+
+export interface ConcludeDeps {
+  readonly store: Store;
+  readonly audit: AuditWriter;
+  readonly now: () => Date;
+  readonly workspace: Workspace;
+  readonly connectors: Pick<ConnectorPool, 'get'>;
+}
+
+/** Denied actions in one run at which a `policy-violations` incident opens. */
+export const POLICY_VIOLATION_THRESHOLD = 3;
+
+/** What the end of a run came to: its status, the reason in words, and each run-level check. */
+export interface Conclusion {
+  readonly status: RunStatus;
+  readonly reason: string | null;
+  readonly checks: readonly RunCheckResult[];
+}
+
+/**
+ * The status a finished run gets (pure): the model gave up → failed; a per-action verification or a
+ * run-level check that did not pass → unverified; evidence that all passed → verified; no evidence
+ * at all → completed.
+ */
+export function conclusionOf(state: RunState, checks: readonly RunCheckResult[]): Conclusion {
+  const base = finalStatus(state);
+  if (base === 'failed') return { status: base, reason: `the model gave up: ${state.final?.text ?? ''}`, checks };
+  const failing = checks.filter((c) => c.status === 'failed' || c.status === 'error');
+  if (base === 'unverified' || failing.length > 0) {
+    const what = [
+      ...state.verifications.filter((v) => v.status !== 'passed').map((v) => `verification of \`${v.tool}\` ${v.status}`),
+      ...failing.map((c) => `check \`${c.name}\` ${c.status}`),
+    ];
+    return { status: 'unverified', reason: `the agent said done; ground truth disagrees: ${what.join(', ')}`, checks };
+  }
+  const evidence = state.verifications.length + checks.filter((c) => c.status === 'passed').length;
+  return { status: evidence > 0 ? 'verified' : 'completed', reason: null, checks };
+}
+
+/**
+ * Runs the workflow's checks for a run whose agent claims it is done, records them (`run.checked`),
+ * and opens the incidents the outcome calls for. Never throws for a failing probe (it is an error
+ * status, and the run ends unverified).
+ */
+export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunState, agent: Principal): Promise<Conclusion> {
+  const workflow = deps.workspace.workflows.get(state.workflow);
+  const specs = state.final?.claim === 'done' ? (workflow?.checks ?? []) : [];
+  let checks: RunCheckResult[] = [];
+  if (specs.length > 0) {
+    const actions = await executedActions(deps.store, runId);
+    checks = await runChecks(specs, { input: state.input, actions }, (tool, args) => {
+      const probe = deps.workspace.tools.get(tool);
+      if (!probe) return Promise.resolve({ ok: false, failure: 'tool-error', message: `probe \`${tool}\` is not declared` } as const);
+      const upstream = probe.upstream ?? probe.name.slice(probe.name.indexOf('.') + 1);
+      return deps.connectors.get(probe.connector).call(upstream, args, { timeoutMs: probe.timeoutMs ?? 10_000 });
+    });
+    await deps.audit.append({ runId, principal: agent }, [
+      { type: 'run.checked', body: { checks: checks.map((c) => ({ name: c.name, status: c.status, evidence: c.evidence as unknown as Json })) } },
+    ]);
+  }
+  const conclusion = conclusionOf(state, checks);
+  // INVARIANT: an agent's "done" that ground truth contradicts is never recorded as success: it is an incident.
+  if (conclusion.status === 'unverified' && state.final?.claim === 'done') {
+    await openIncident(deps, {
+      runId,
+      kind: 'verification-failed',
+      title: conclusion.reason ?? 'verification failed',
+      evidence: {
+        claim: state.final.text,
+        verifications: state.verifications.filter((v) => v.status !== 'passed').map((v) => ({ ...v })),
+        checks: checks.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => ({ name: c.name, status: c.status, evidence: c.evidence as unknown as Json })),
+      },
+    });
+  }
+  await checkPolicyViolations(deps, runId, POLICY_VIOLATION_THRESHOLD);
+  return conclusion;
+}
+
+/** Every executed call of a run, in order, with its arguments and result from the audit payloads. */
+export async function executedActions(store: Store, runId: RunId): Promise<RunAction[]> {
+  const records: readonly AuditRecord[] = await store.readAuditForRun(runId);
+  const argsOf = new Map<string, string>();
+  const payload = async (hash: Json | undefined): Promise<Json> => {
+    if (typeof hash !== 'string') return null;
+    const text = await store.getPayload(hash as Sha256Hex);
+    return text === null ? null : (JSON.parse(text) as Json);
+  };
+  const actions: RunAction[] = [];
+  for (const r of records) {
+    if (r.type === 'action.intent' && typeof r.body['actionHash'] === 'string' && typeof r.body['argsHash'] === 'string') {
+      argsOf.set(r.body['actionHash'], r.body['argsHash']);
+    }
+    if (r.type === 'action.executed') {
+      const args = await payload(argsOf.get(String(r.body['actionHash'])));
+      actions.push({
+        tool: String(r.body['tool']),
+        args: (args !== null && typeof args === 'object' && !Array.isArray(args) ? args : {}) as JsonObject,
+        result: await payload(r.body['resultHash']),
+        ok: r.body['outcome'] === 'ok',
+      });
+    }
+  }
+  return actions;
+}

@@ -1,0 +1,154 @@
+// Incidents: what a person must look at (a failed verification, a failed rollback, a run that kept
+// pushing against policy), routed to the workflow owner of the boundary it touches, opened once, resolved by people.
+import { randomBytes } from 'node:crypto';
+import { AirlockError } from '../errors.js';
+import type { Workspace } from '../config/schema.js';
+import type { IncidentKind, IncidentRecord, Store } from '../store/store.js';
+import type { Json, OwnerBoundary, Principal, RunId } from '../types.js';
+import type { AuditWriter } from '../audit/writer.js';
+import { principalRef } from '../audit/writer.js';
+
+/** What opening and resolving incidents needs (an `Airlock` has all of it). */
+export interface IncidentDeps {
+  readonly store: Store;
+  readonly audit: AuditWriter;
+  readonly now: () => Date;
+  readonly workspace: Workspace;
+  /** Incident ids (default: `inc_` and 12 random hex digits). */
+  readonly newIncidentId?: () => string;
+}
+
+/**
+ * The owner boundary each kind goes to: a check that failed against ground truth is the domain's
+ * (the business owns what "done" means); a rollback that could not finish is the platform's (connectors,
+ * compensations); a run that kept trying what policy forbids is security's.
+ */
+export const INCIDENT_BOUNDARY: Readonly<Record<IncidentKind, OwnerBoundary>> = {
+  'verification-failed': 'domain',
+  'rollback-failed': 'platform',
+  'policy-violations': 'security',
+};
+
+/** What `openIncident` is told. */
+export interface IncidentSpec {
+  readonly runId: RunId;
+  readonly kind: IncidentKind;
+  /** Tells incidents of one kind in one run apart (default `''`: one per run and kind). */
+  readonly key?: string;
+  readonly title: string;
+  readonly evidence: Json;
+  /** Who (or what) noticed it, for the audit record; null: Airlock itself. */
+  readonly openedBy?: Principal | null;
+}
+
+/**
+ * Opens an incident for a run, routed to the workflow owner of its kind's boundary, and audits
+ * `incident.opened` on the run's trail. Idempotent: while an incident with the same (run, kind, key)
+ * is open, it is returned and nothing is written (`opened: false`); once resolved, a recurrence opens
+ * a new one. An unknown run is a `not-found` error.
+ */
+export async function openIncident(deps: IncidentDeps, spec: IncidentSpec): Promise<{ incident: IncidentRecord; opened: boolean }> {
+  const key = spec.key ?? '';
+  const existing = (await deps.store.listIncidents({ runId: spec.runId, status: 'open' })).find((i) => i.kind === spec.kind && i.key === key);
+  if (existing) return { incident: existing, opened: false };
+  const run = await deps.store.getRun(spec.runId);
+  if (!run) throw new AirlockError('not-found', `run \`${spec.runId}\` does not exist`, { hint: 'list runs with `airlock runs`' });
+  const boundary = INCIDENT_BOUNDARY[spec.kind];
+  const owner = deps.workspace.workflows.get(run.workflow)?.owners[boundary] ?? null;
+  const draft: IncidentRecord = {
+    id: (deps.newIncidentId ?? defaultIncidentId)(),
+    runId: spec.runId,
+    kind: spec.kind,
+    key,
+    title: spec.title,
+    evidence: spec.evidence,
+    boundary,
+    owner,
+    status: 'open',
+    createdAt: deps.now().toISOString(),
+    resolvedAt: null,
+    resolvedBy: null,
+    resolution: null,
+  };
+  const stored = await deps.store.createIncident(draft);
+  // Another process opened the same incident first: theirs stands, and it is already audited.
+  if (stored.id !== draft.id) return { incident: stored, opened: false };
+  await deps.audit.append({ runId: spec.runId, principal: spec.openedBy ?? null }, [
+    {
+      type: 'incident.opened',
+      body: { incidentId: stored.id, kind: stored.kind, key, title: stored.title, boundary, owner, evidence: stored.evidence },
+    },
+  ]);
+  return { incident: stored, opened: true };
+}
+
+/** What came of a resolve attempt; refusals are values (audited), like approval votes. */
+export type ResolveOutcome =
+  | { readonly kind: 'resolved'; readonly incident: IncidentRecord }
+  | { readonly kind: 'refused'; readonly reason: string; readonly status: 403 | 409 | 422 };
+
+/**
+ * Resolves an open incident. People only: an agent or a service cannot close what it may have
+ * caused. The note is required (it says what was done). Audits `incident.resolved`, or
+ * `incident.refused` for a refused attempt. An unknown id is a `not-found` error.
+ */
+export async function resolveIncident(deps: IncidentDeps, id: string, by: Principal, note: string): Promise<ResolveOutcome> {
+  const incident = await deps.store.getIncident(id);
+  if (!incident) throw new AirlockError('not-found', `incident \`${id}\` does not exist`, { hint: 'list incidents with `airlock incidents --all`' });
+  const who = principalRef(by);
+  const refused = async (status: 403 | 409 | 422, reason: string): Promise<ResolveOutcome> => {
+    await deps.audit.append({ runId: incident.runId, principal: by }, [{ type: 'incident.refused', body: { incidentId: id, attempted: 'resolve', reason } }]);
+    return { kind: 'refused', reason, status };
+  };
+  if (by.kind !== 'user') return refused(403, `\`${who}\` is not a person: only people resolve incidents`);
+  if (!note.trim()) return refused(422, 'resolving an incident needs a note: say what was done about it');
+  if (incident.status !== 'open') return refused(409, `incident \`${id}\` is already ${incident.status}${incident.resolvedBy ? ` (by \`${incident.resolvedBy}\`)` : ''}`);
+  const resolvedAt = deps.now().toISOString();
+  const updated = await deps.store.updateIncident(id, 'open', { status: 'resolved', resolvedAt, resolvedBy: who, resolution: note.trim() });
+  if (!updated) return refused(409, `incident \`${id}\` was resolved by someone else first`);
+  await deps.audit.append({ runId: incident.runId, principal: by }, [
+    { type: 'incident.resolved', body: { incidentId: id, kind: incident.kind, resolution: note.trim(), resolvedAt } },
+  ]);
+  return { kind: 'resolved', incident: updated };
+}
+
+/** The incident key `checkPolicyViolations` uses: one policy-violations incident per run. */
+export const POLICY_VIOLATIONS_KEY = 'denied-actions';
+
+/**
+ * Opens a `policy-violations` incident (to security) when run `runId` had at least `threshold`
+ * actions denied by policy (`action.not-executed` with why `denied`); call it when a run ends.
+ * At most one per run, ever: returns the existing one (open or resolved) when there is one, null
+ * when the run stayed under the threshold.
+ */
+export async function checkPolicyViolations(deps: IncidentDeps, runId: RunId, threshold = 3): Promise<IncidentRecord | null> {
+  if (!Number.isInteger(threshold) || threshold < 1) throw new AirlockError('input', `the policy-violation threshold must be a whole number of at least 1, got ${threshold}`);
+  const records = await deps.store.readAuditForRun(runId);
+  const denied = records.filter((r) => r.type === 'action.not-executed' && r.body['why'] === 'denied');
+  if (denied.length < threshold) return null;
+  const policyIds = new Map<Json | undefined, Json>();
+  for (const r of records) if (r.type === 'action.decision') policyIds.set(r.body['actionHash'], r.body['policyIds'] ?? []);
+  const earlier = (await deps.store.listIncidents({ runId })).find((i) => i.kind === 'policy-violations' && i.key === POLICY_VIOLATIONS_KEY);
+  if (earlier) return earlier;
+  const { incident } = await openIncident(deps, {
+    runId,
+    kind: 'policy-violations',
+    key: POLICY_VIOLATIONS_KEY,
+    title: `${denied.length} actions denied by policy in run ${runId} (threshold ${threshold})`,
+    evidence: {
+      threshold,
+      denied: denied.map((r) => ({
+        seq: r.seq,
+        tool: r.body['tool'] ?? null,
+        principal: r.principal,
+        reasons: r.body['reasons'] ?? [],
+        policyIds: policyIds.get(r.body['actionHash']) ?? [],
+      })),
+    },
+  });
+  return incident;
+}
+
+function defaultIncidentId(): string {
+  return `inc_${randomBytes(6).toString('hex')}`;
+}
