@@ -160,8 +160,51 @@ async function recover(airlock: Airlock): Promise<void> {
   }
 }
 
-/** The first line on stdin, parsed (a standby worker waits for it): `{"runs": N}` or `{}`. */
-function goSignal(): Promise<{ runs?: number }> {
+/** What a store call or a connector call did, in a few words (for the harness's report). */
+function describeStep(method: string, args: readonly unknown[]): string {
+  const [first, , third] = args as [unknown, unknown, unknown];
+  if (method === 'appendAudit') return `audit ${(first as readonly { type: string }[]).map((d) => d.type).join(' + ')}`;
+  if (method === 'saveRun') return `save run (${(first as RunRecord).status})`;
+  if (method === 'updateApproval') return `approval → ${(third as { status: string }).status}`;
+  return method === 'createRun' ? 'create run' : 'create approval';
+}
+
+/**
+ * Arms a kill at a durable step: this process SIGKILLs itself right after its `k`-th store commit or
+ * connector call returns, the instant a crash between two writes would hit. The order of steps is
+ * the program's own (one run at a time), so the same `k` lands at the same place again.
+ */
+function armStepKill(airlock: Airlock, k: number): void {
+  let n = 0;
+  const step = (what: string): void => {
+    if (++n < k) return;
+    emit({ ev: 'self-kill', step: n, after: what });
+    process.kill(process.pid, 'SIGKILL');
+  };
+  type Method = (...args: unknown[]) => Promise<unknown>;
+  const store = airlock.store as unknown as Record<string, Method>;
+  for (const method of ['appendAudit', 'createRun', 'saveRun', 'createApproval', 'updateApproval']) {
+    const original = store[method];
+    if (!original) throw new Error(`the store has no \`${method}\``);
+    store[method] = async (...args: unknown[]) => {
+      const out = await original.apply(airlock.store, args);
+      step(describeStep(method, args));
+      return out;
+    };
+  }
+  for (const name of CRASH_CONNECTORS) {
+    const connector = airlock.connectors.get(name);
+    const call = connector.call.bind(connector);
+    connector.call = async (tool, args, opts) => {
+      const out = await call(tool, args, opts);
+      step(`${name}.${tool} returned`);
+      return out;
+    };
+  }
+}
+
+/** The first line on stdin, parsed (a standby worker waits for it): `{"runs": N, "killAtStep": K}`, all optional. */
+function goSignal(): Promise<{ runs?: number; killAtStep?: number }> {
   return new Promise((resolve) => {
     let buf = '';
     const onData = (chunk: Buffer): void => {
@@ -170,7 +213,7 @@ function goSignal(): Promise<{ runs?: number }> {
       if (nl < 0) return;
       process.stdin.off('data', onData);
       process.stdin.pause();
-      resolve(JSON.parse(buf.slice(0, nl) || '{}') as { runs?: number });
+      resolve(JSON.parse(buf.slice(0, nl) || '{}') as { runs?: number; killAtStep?: number });
     };
     process.stdin.on('data', onData);
     process.stdin.on('end', () => resolve({ runs: 0 }));
@@ -197,6 +240,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (argv.includes('--standby')) {
       const go = await goSignal();
       if (typeof go.runs === 'number') runs = go.runs;
+      if (typeof go.killAtStep === 'number') armStepKill(airlock, go.killAtStep);
       emit({ ev: 'go' });
     }
     await recover(airlock);

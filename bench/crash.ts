@@ -53,6 +53,19 @@ export interface CrashOptions {
   readonly windowMs: readonly [number, number];
   /** Share of kills that hit a fresh worker during startup instead (opening the workspace, starting connectors). */
   readonly startupShare: number;
+  /**
+   * Share of kills timed from the worker's first approval vote instead (0 to `voteWindowMs` later):
+   * they land while the approved refund is consumed, executed, verified and the run goes on.
+   */
+  readonly afterVoteShare: number;
+  readonly voteWindowMs: number;
+  /**
+   * Share of kills the worker does to itself right after its k-th durable step (a store commit or a
+   * connector call that returned; k uniform in 1..`maxStep`): the windows between two writes that a
+   * timer almost never hits.
+   */
+  readonly stepShare: number;
+  readonly maxStep: number;
   /** About one worker in `faultEvery` runs with a hang-after fault on one write tool (0: never). */
   readonly faultEvery: number;
   /** The faulted connector's time-out: a kill usually lands before it fires. */
@@ -70,6 +83,10 @@ export const DEFAULT_CRASH_OPTIONS: CrashOptions = {
   systems: 'http',
   windowMs: [0, 1500],
   startupShare: 0.1,
+  afterVoteShare: 0.15,
+  voteWindowMs: 150,
+  stepShare: 0.35,
+  maxStep: 150,
   faultEvery: 8,
   faultTimeoutMs: 5000,
 };
@@ -241,10 +258,13 @@ interface Worker {
   readonly warm: Promise<boolean>;
   /** Milliseconds from spawn to `warm`, once known. */
   warmMs: number | null;
-  /** Tells a standby worker to start recovering (and how many new runs to start). */
-  go(runs?: number): void;
+  /** Tells a standby worker to start recovering (how many new runs to start; the step to kill itself at). */
+  go(opts?: { runs?: number; killAtStep?: number }): void;
   /** SIGKILL, after `delayMs`; counted as the harness's kill. */
   killAfter(delayMs: number): void;
+  /** SIGKILL `delayMs` after the first event `ev` (from now on). */
+  killAfterEvent(ev: string, delayMs: number): void;
+  /** `killed`: by the harness, or by itself at its planned step (both SIGKILL). */
   readonly exit: Promise<{ killed: boolean; code: number | null; stderr: string }>;
 }
 
@@ -258,6 +278,7 @@ function startWorker(dir: string, standby: boolean, limitMs: number, args: reado
   let ready!: (v: boolean) => void;
   let warm!: (v: boolean) => void;
   const timers: NodeJS.Timeout[] = [];
+  const triggers = new Map<string, number>();
   const kill = (): void => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     killed = true;
@@ -268,16 +289,18 @@ function startWorker(dir: string, standby: boolean, limitMs: number, args: reado
     ready: new Promise((r) => (ready = r)),
     warm: new Promise((r) => (warm = r)),
     warmMs: null,
-    go: (runs) => child.stdin?.end(`${JSON.stringify(runs === undefined ? {} : { runs })}\n`),
+    go: (opts = {}) => child.stdin?.end(`${JSON.stringify(opts)}\n`),
     killAfter: (delayMs) => void timers.push(setTimeout(kill, delayMs)),
+    killAfterEvent: (ev, delayMs) => void triggers.set(ev, delayMs),
     exit: new Promise((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code) => {
+      child.on('close', (code, signal) => {
         for (const t of timers) clearTimeout(t);
         ready(false);
         warm(false);
         const overran = Date.now() - t0 >= limitMs;
-        resolve({ killed: killed && !overran, code, stderr: overran ? `ran past ${limitMs} ms and was killed; ${stderr}` : stderr });
+        const selfKilled = signal === 'SIGKILL' && w.events.some((e) => e.ev === 'self-kill');
+        resolve({ killed: (killed && !overran) || selfKilled, code, stderr: overran ? `ran past ${limitMs} ms and was killed; ${stderr}` : stderr });
       });
     }),
   };
@@ -293,6 +316,11 @@ function startWorker(dir: string, standby: boolean, limitMs: number, args: reado
       try {
         const e = JSON.parse(line) as WorkerEvent;
         w.events.push(e);
+        const trigger = triggers.get(e.ev);
+        if (trigger !== undefined) {
+          triggers.delete(e.ev);
+          w.killAfter(trigger);
+        }
         if (e.ev === 'ready') ready(true);
         if (e.ev === 'warm') {
           w.warmMs = Date.now() - t0;
@@ -310,6 +338,8 @@ function startWorker(dir: string, standby: boolean, limitMs: number, args: reado
 /** Where a kill landed, from what the killed worker printed and what the next one found unfinished. */
 function landing(killed: Worker, found: readonly WorkerEvent[]): string {
   const seen = (ev: string): boolean => killed.events.some((e) => e.ev === ev);
+  const self = killed.events.find((e) => e.ev === 'self-kill');
+  if (self) return `right after a durable step: ${String(self['after'])}`;
   if (!seen('ready')) return 'startup: opening the workspace';
   if (!seen('warm')) return 'startup: starting connectors';
   const first = found[0];
@@ -393,17 +423,28 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashReport> 
       }
       const cur = standby ?? (await spawnWorker(true, fault));
       standby = null;
-      const delay = Math.round(opts.windowMs[0] + rand() * (opts.windowMs[1] - opts.windowMs[0]));
+      const pick = rand() * (1 - opts.startupShare);
+      const how = pick < opts.stepShare ? 'step' : pick < opts.stepShare + opts.afterVoteShare ? 'vote' : 'go';
+      const delay =
+        how === 'step'
+          ? 1 + Math.floor(rand() * opts.maxStep)
+          : how === 'vote'
+            ? Math.round(rand() * opts.voteWindowMs)
+            : Math.round(opts.windowMs[0] + rand() * (opts.windowMs[1] - opts.windowMs[0]));
       if (await cur.warm) {
-        cur.go();
-        cur.killAfter(delay);
+        cur.go(how === 'step' ? { killAtStep: delay } : {});
+        if (how === 'go') cur.killAfter(delay);
+        else {
+          if (how === 'vote') cur.killAfterEvent('vote', delay);
+          cur.killAfter(15_000 + opts.windowMs[1]); // the step or vote never came (a fault hung the worker): kill it anyway
+        }
         // The next worker opens the workspace while this one runs; it starts recovering once this one is dead.
         standby = await spawnWorker(true, drawFault());
       }
-      await book(cur, `worker [go +${delay} ms]`);
+      await book(cur, `worker [${how === 'step' ? `at step ${delay}` : `${how} +${delay} ms`}]`);
     }
     if (standby) {
-      standby.go(0);
+      standby.go({ runs: 0 });
       await book(standby, 'standby (recovery only)');
     }
     // The last worker: no fault, recovery only, to completion.

@@ -74,6 +74,33 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
       case 'grant.used':
         out.push(`${seq} ${t}   ${green('standing grant')} ${str(b['grantId'])} of ${str(b['grantor'])} stands in for an approval (use ${str(b['uses'])}${b['maxUses'] !== null ? ` of ${str(b['maxUses'])}` : ''})`);
         break;
+      case 'action.second-path':
+        out.push(`${seq} ${t}   ${str(b['status']) === 'passed' ? green('second path agrees') : red(`second path ${str(b['status'])}`)} ${tool}${b['probe'] ? dim(` (probe ${str(b['probe'])})`) : ''}: ${oneLine(str(b['message']))}`);
+        break;
+      case 'run.checked':
+        for (const c of Array.isArray(b['checks']) ? (b['checks'] as { name?: Json; status?: Json }[]) : []) {
+          const st = str(c.status ?? null);
+          out.push(`${seq} ${t} ${st === 'passed' ? green('check passed') : st === 'skipped' ? dim('check skipped') : red(`check ${st}`)} ${str(c.name ?? null)}`);
+        }
+        break;
+      case 'incident.opened':
+        out.push(`${seq} ${t} ${red('incident opened')} ${str(b['incidentId'])} (${str(b['kind'])}) for ${str(b['owner'])}: ${oneLine(str(b['title']))}`);
+        break;
+      case 'incident.resolved':
+        out.push(`${seq} ${t} ${green('incident resolved')} ${str(b['incidentId'])} by ${r.principal ?? '?'}: ${oneLine(str(b['resolution']))}`);
+        break;
+      case 'rollback.started':
+        out.push(`${seq} ${t} ${bold('rollback')} of ${str(b['rollbackOf'])} (attempt ${str(b['attempt'])}${b['resumed'] ? ', resumed' : ''}) requested by ${str(b['requestedBy'])}: ${str(b['effects'])} effects`);
+        break;
+      case 'rollback.compensating':
+        out.push(`${seq} ${t}   undoing ${str(b['tool'])} with ${str(b['compensation'])}`);
+        break;
+      case 'rollback.step':
+        out.push(`${seq} ${t}   ${['undone', 'already-undone'].includes(str(b['outcome'])) ? green(str(b['outcome'])) : yellow(str(b['outcome']))} step ${str(b['step'])} ${str(b['tool'])}${b['detail'] ? dim(`: ${oneLine(str(b['detail']))}`) : ''}`);
+        break;
+      case 'rollback.finished':
+        out.push(`${seq} ${t} ${bold('rollback finished')}: ${str(b['status'])}${b['reason'] ? ` (${oneLine(str(b['reason']))})` : ''}`);
+        break;
       case 'grant.not-applied':
         out.push(`${seq} ${t}   standing grant ${str(b['grantId'])} not applied: ${list(b['reasons']).join('; ')}`);
         break;

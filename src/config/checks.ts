@@ -21,7 +21,17 @@ const ajv = (() => {
 
 type CedarType = 'string' | 'long' | 'boolean';
 
-/** Checks every tool contract against the rest of the workspace; returns the tools by name (first of duplicates). */
+/**
+ * An irreversible side effect is riskier than the same effect that can be undone: its risk class
+ * is raised one step (low → medium → high; high and critical stay). Policy, tiers, justifications
+ * and the second path all see the raised risk.
+ */
+export function withRaisedRisk(t: ToolContract): ToolContract {
+  if (!t.irreversible || t.effect === 'read' || t.risk === 'high' || t.risk === 'critical') return t;
+  return { ...t, risk: t.risk === 'low' ? 'medium' : 'high' };
+}
+
+/** Checks every tool contract against the rest of the workspace; returns the tools by name (first of duplicates; risk raised for irreversible effects). */
 export function checkTools(file: WorkspaceFile, src: YamlSource, errors: AirlockError[]): Map<string, ToolContract> {
   const tools = new Map<string, ToolContract>();
   const firstIndex = new Map<string, number>();
@@ -32,7 +42,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
       errors.push(located(src, ['tools', i, 'name'], `duplicate tool \`${t.name}\` (first declared at line ${line})`, 'give each tool contract a unique `name`'));
     } else {
       firstIndex.set(t.name, i);
-      tools.set(t.name, t);
+      tools.set(t.name, withRaisedRisk(t));
     }
   });
   const connectors = Object.keys(file.connectors);
@@ -114,6 +124,18 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
       }
     }
 
+    if (t.secondPath) {
+      const sp = t.secondPath;
+      if (sp.probe !== undefined) checkProbe('secondPath', { probe: sp.probe, args: sp.args }, tools, ['$args'], props, at);
+      else if (Object.keys(sp.args).length > 0) at(['secondPath', 'args'], 'probe arguments without a `probe`', 'name the read tool under `secondPath.probe`, or remove `args`');
+      const c = checkCel(sp.check, sp.probe === undefined ? ['args'] : ['args', 'probe'], 'bool', ['secondPath', 'check'], at);
+      for (const f of c?.fields ?? []) {
+        if (f.variable === 'args' && props !== undefined && !Object.hasOwn(props, f.field)) {
+          at(['secondPath', 'check'], `\`args.${f.field}\` names no argument of this tool (at column ${f.column} of the expression)`, `use one of: ${Object.keys(props).map((p) => `\`args.${p}\``).join(', ') || 'none'}`);
+        }
+      }
+    }
+
     if (t.preview) {
       // The preview runs before the action: there is no `$result` yet.
       checkProbe('preview', t.preview, tools, ['$args'], props, at);
@@ -135,14 +157,14 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
  * schema, whose templates use only `roots` and name only arguments of the tool being checked.
  */
 function checkProbe(
-  field: 'verify' | 'preview',
+  field: 'verify' | 'preview' | 'secondPath',
   spec: { readonly probe: string; readonly args: Record<string, unknown> },
   tools: ReadonlyMap<string, ToolContract>,
   roots: readonly string[],
   props: Record<string, unknown> | undefined,
   at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void,
 ): void {
-  const what = field === 'verify' ? 'verification probe' : 'preview probe';
+  const what = field === 'verify' ? 'verification probe' : field === 'preview' ? 'preview probe' : 'second-path probe';
   const probe = tools.get(spec.probe);
   if (probe === undefined) {
     at([field, 'probe'], `${what} \`${spec.probe}\` is not declared`, 'declare a contract for it under `tools`');
@@ -460,6 +482,13 @@ export function checkWorkflow(
   if (wf.tier === 'execute-high') {
     wf.tools.forEach((tool, i) => {
       const c = ws.tools.get(tool);
+      if (c && c.effect !== 'read' && c.risk === 'high' && !c.secondPath) {
+        at(
+          ['tools', i],
+          `tool \`${tool}\` is a \`high\`-risk \`${c.effect}\` tool without a second path, which tier \`execute-high\` requires`,
+          'declare `secondPath` on its contract (a CEL rule over `args` and a ground-truth probe that must agree before it runs), or run this workflow at `execute-low`',
+        );
+      }
       if (c && c.effect !== 'read' && c.risk === 'high' && !c.verify) {
         at(
           ['tools', i],

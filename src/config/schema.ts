@@ -158,6 +158,16 @@ export const verifySchema = z
  * A run-level check in a workflow: when the run ends, a read tool observes ground truth and a CEL
  * expression over the run's input, its executed actions and the probe's result must be true.
  */
+/**
+ * The second path for a high-risk step at tier `execute-high`: before it executes, an independent
+ * rule must agree with what the agent proposes (read from ground truth, not from the agent).
+ */
+export const secondPathSchema = z.strictObject({
+  probe: toolName.optional().describe('A declared read tool that observes ground truth before the call.'),
+  args: z.record(z.string(), template).default({}).describe('The probe\'s arguments; templates may use `$args.x` only.'),
+  check: celExpression.describe('A CEL expression over `args` and `probe` that must be true for the call to go ahead, e.g. `args.amount_cents <= probe.total_cents`.'),
+});
+
 export const runCheckSchema = z.strictObject({
   name: name.describe('A lowercase name, unique in the workflow; results and evidence cite it.'),
   when: celExpression
@@ -223,6 +233,9 @@ export const toolContractSchema = z
         'The argument the upstream reads an idempotency key from. Airlock fills it on every call with a key derived from the run, the step and the action hash, so a retried or resumed call never repeats the effect; an agent cannot choose it.',
       ),
     verify: verifySchema.optional().describe('A read-tool probe that checks ground truth after the call.'),
+    secondPath: secondPathSchema
+      .optional()
+      .describe('An independent rule that must agree before a high-risk call at tier `execute-high` executes; disagreement routes to a person.'),
     preview: previewSchema
       .optional()
       .describe('A read-tool probe run before approval: the approver sees each proposed value beside the current one.'),
@@ -457,6 +470,7 @@ export type JwtConfig = z.infer<typeof jwtSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type ToolContract = z.infer<typeof toolContractSchema>;
 export type VerifySpec = z.infer<typeof verifySchema>;
+export type SecondPathSpec = z.infer<typeof secondPathSchema>;
 export type RunCheckSpec = z.infer<typeof runCheckSchema>;
 export type CompensationSpec = z.infer<typeof compensationSchema>;
 export type ModelRoute = z.infer<typeof modelRouteSchema>;

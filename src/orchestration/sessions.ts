@@ -112,7 +112,8 @@ export class Sessions {
     const run = await this.deps.store.getRun(runId);
     if (!run) return { kind: 'refused', status: 404, reason: `run \`${runId}\` does not exist` };
     const state = run.state as unknown as RunState;
-    if (!state.door || principal.kind !== 'agent' || state.agent !== principal.id) {
+    // A rollback run is Airlock's own (compensations on a person's request): no agent drives it.
+    if (!state.door || (state.door as string) === 'rollback' || principal.kind !== 'agent' || state.agent !== principal.id) {
       return { kind: 'refused', status: 403, reason: `run \`${runId}\` is not driven by \`${principalRef(principal)}\`` };
     }
     if (run.status !== 'running') return { kind: 'refused', status: 409, reason: `run \`${runId}\` is ${run.status}` };

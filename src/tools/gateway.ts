@@ -19,6 +19,7 @@ import type {
 } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { joinLabels } from '../context/labels.js';
+import { compileCelCached, evalCel } from '../verification/cel.js';
 import { checkVerification, type CheckOutcome } from '../verification/checks.js';
 import { resolveTemplate } from './template.js';
 import { jsonProblem } from '../util/json.js';
@@ -65,6 +66,13 @@ export interface Proposal {
 export interface VerificationResult {
   readonly probe: string;
   readonly outcome: CheckOutcome | { readonly status: 'error'; readonly message: string };
+}
+
+/** What the second path of a high-risk step said, as recorded. */
+export interface SecondPathResult {
+  readonly status: 'passed' | 'failed' | 'error';
+  readonly check: string;
+  readonly message: string;
 }
 
 /** Everything that can come of a proposal. None of these is thrown. */
@@ -386,6 +394,17 @@ export class Gateway {
       ]);
       return { kind: 'denied', reasons: [why], policyIds: decision.basis.policyIds, actionHash: hash };
     }
+    // The second path runs again at execution: it may disagree now although it agreed when people approved.
+    const second = await this.secondPath(ctx, contract, proposal.args, hash);
+    const seen = (approval.summary as { secondPath?: { status?: Json } }).secondPath?.status;
+    if (second && second.status !== 'passed' && seen !== 'failed' && seen !== 'error') {
+      const why = `the second path disagrees at execution (${second.message}), and the approvers did not see a disagreement: a person must look again; propose it again for a new approval`;
+      await audit.append(ctx, [
+        decisionRecord,
+        { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, approvalId, why: 'second-path-disagreed', reasons: [why] } },
+      ]);
+      return { kind: 'denied', reasons: [why], policyIds: decision.basis.policyIds, actionHash: hash };
+    }
     // INVARIANT: an approval is single-use; compare-and-set makes concurrent executions race to one winner.
     const consumedAt = this.deps.now().toISOString();
     const consumed = await store.updateApproval(approvalId, 'approved', { status: 'consumed', consumedAt });
@@ -454,6 +473,48 @@ export class Gateway {
     if (typeof argsHash !== 'string') return null;
     const data = await this.deps.store.getPayload(argsHash as Sha256Hex);
     return data === null ? null : (JSON.parse(data) as JsonObject);
+  }
+
+  /**
+   * The second path of a high-risk step at tier `execute-high`: the contract's independent rule over
+   * the arguments and a ground-truth probe. Null when it does not apply. Audited either way.
+   */
+  private async secondPath(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<SecondPathResult | null> {
+    const spec = contract.secondPath;
+    if (!spec || ctx.workflow.tier !== 'execute-high' || contract.risk !== 'high') return null;
+    let probe: Json = null;
+    let result: SecondPathResult;
+    const compiled = compileCelCached(spec.check, spec.probe === undefined ? ['args'] : ['args', 'probe'], { result: 'bool' });
+    if (!compiled.ok) {
+      result = { status: 'error', check: spec.check, message: compiled.message };
+    } else {
+      let failed: string | null = null;
+      if (spec.probe !== undefined) {
+        const tool = this.deps.workspace.tools.get(spec.probe);
+        const probeArgs = resolveTemplate(spec.args, { args });
+        if (!tool) failed = `probe \`${spec.probe}\` is not declared`;
+        else if (!probeArgs.ok) failed = `probe argument ${probeArgs.missing} is missing`;
+        else {
+          const upstream = tool.upstream ?? tool.name.slice(tool.name.indexOf('.') + 1);
+          const res = await this.deps.connectors
+            .get(tool.connector)
+            .call(upstream, probeArgs.value as JsonObject, { timeoutMs: tool.timeoutMs ?? this.connectorTimeout(tool.connector) });
+          if (res.ok) probe = res.content;
+          else failed = res.message;
+        }
+      }
+      if (failed !== null) result = { status: 'error', check: spec.check, message: failed };
+      else {
+        const value = evalCel(compiled.program, { args, probe });
+        result = !value.ok
+          ? { status: 'error', check: spec.check, message: value.message }
+          : { status: value.value === true ? 'passed' : 'failed', check: spec.check, message: value.value === true ? 'the second path agrees' : 'the second path disagrees with the proposed action' };
+      }
+    }
+    await this.deps.audit.append(ctx, [
+      { type: 'action.second-path', body: { tool: contract.name, actionHash: hash, ...result, ...(spec.probe ? { probe: spec.probe } : {}) } },
+    ]);
+    return result;
   }
 
   /** Whether the person behind a recorded vote may still approve this action, as they authenticated then. */
@@ -536,6 +597,9 @@ export class Gateway {
       ...(ctx.onBehalfOf ? { onBehalfOf: principalRef(ctx.onBehalfOf) } : {}),
       evidence,
     };
+    // High risk at `execute-high`: the approvers see whether the independent second path agrees.
+    const second = await this.secondPath(ctx, contract, args, hash);
+    if (second) (summary as Record<string, Json>)['secondPath'] = { ...second };
     // Routed to the first owner named for approvals; escalates to the next after `escalateAfterMinutes`.
     const owners = policy.escalateTo.map((b) => ctx.workflow.owners[b]).filter((o): o is string => typeof o === 'string');
     const escalateAt =

@@ -64,7 +64,7 @@ export class AttackRegistry implements Model {
   private counter = 0;
 
   /** Registers `model` under a fresh name and returns the run input that selects it. */
-  register(model: Model, input: JsonObject = { ticket_id: 'T-311' }): JsonObject {
+  register(model: Model, input: JsonObject = { task: 'a scripted attack on the refund desk' }): JsonObject {
     const name = `attack-${++this.counter}`;
     this.byName.set(name, model);
     return { ...input, attack: name };

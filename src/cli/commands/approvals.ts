@@ -5,6 +5,7 @@ import type { Airlock } from '../../airlock.js';
 import { AirlockError } from '../../errors.js';
 import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../orchestration/approvals.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
+import { rollbackMeta } from '../../orchestration/rollback.js';
 import { approvalStats } from '../../orchestration/approval-stats.js';
 import { sweepApprovals } from '../../orchestration/approval-sweep.js';
 import { createGrant, revokeGrant, type GrantSpec } from '../../orchestration/grants.js';
@@ -146,6 +147,8 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
             // The run goes first; slow webhook receivers wait (their deliveries are queued).
             const resumed = await a.runner.resume(run.id);
             await h.reportRun(a, resumed.id);
+          } else if (run && rollbackMeta(run)) {
+            out(`run ${run.id} rolls back run ${rollbackMeta(run)?.of}: continue it with ${bold(`airlock rollback ${rollbackMeta(run)?.of} --as <user>`)}`);
           } else if (run) {
             out(dim(`run ${run.id} is driven by an external agent: it ${res.approval.status === 'approved' ? 'executes the action once when the agent calls it again' : 'hears why on its next call'}`));
           }
