@@ -24,10 +24,12 @@ type CedarType = 'string' | 'long' | 'boolean';
 /**
  * An irreversible side effect is riskier than the same effect that can be undone: its risk class
  * is raised one step (low → medium → high; high and critical stay). Policy, tiers, justifications
- * and the second path all see the raised risk.
+ * and the second path all see the raised risk. A tool that is another contract's compensation is
+ * left as declared: it restores the state before an effect, so not being able to undo the undo adds
+ * no new exposure (and a rollback is not made to stop at every step).
  */
-export function withRaisedRisk(t: ToolContract): ToolContract {
-  if (!t.irreversible || t.effect === 'read' || t.risk === 'high' || t.risk === 'critical') return t;
+export function withRaisedRisk(t: ToolContract, compensations: ReadonlySet<string>): ToolContract {
+  if (!t.irreversible || t.effect === 'read' || compensations.has(t.name) || t.risk === 'high' || t.risk === 'critical') return t;
   return { ...t, risk: t.risk === 'low' ? 'medium' : 'high' };
 }
 
@@ -35,6 +37,7 @@ export function withRaisedRisk(t: ToolContract): ToolContract {
 export function checkTools(file: WorkspaceFile, src: YamlSource, errors: AirlockError[]): Map<string, ToolContract> {
   const tools = new Map<string, ToolContract>();
   const firstIndex = new Map<string, number>();
+  const compensations = new Set(file.tools.flatMap((t) => (t.compensation ? [t.compensation.tool] : [])));
   file.tools.forEach((t, i) => {
     const first = firstIndex.get(t.name);
     if (first !== undefined) {
@@ -42,7 +45,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
       errors.push(located(src, ['tools', i, 'name'], `duplicate tool \`${t.name}\` (first declared at line ${line})`, 'give each tool contract a unique `name`'));
     } else {
       firstIndex.set(t.name, i);
-      tools.set(t.name, withRaisedRisk(t));
+      tools.set(t.name, withRaisedRisk(t, compensations));
     }
   });
   const connectors = Object.keys(file.connectors);

@@ -15,7 +15,7 @@ import { requireBuild } from '../cli/cli-helpers.js';
 /** Fixed, so a failure can be replayed; `CRASH_SEED` tries another. */
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261125);
 /** Each kill costs one worker start (~2.5 CPU-seconds: module loading, cedar-wasm, ajv): bounded for the suite. */
-const KILLS = 14;
+const KILLS = 10;
 
 beforeAll(() => {
   requireBuild();
