@@ -1,5 +1,6 @@
-// The crash harness's worker (bench/crash.ts kills it with SIGKILL at random points): recovers every
-// unfinished run of a workspace, then works scripted refund-desk runs, one JSON line per event on stdout.
+// The crash harness's worker (bench/crash.ts SIGKILLs it at random points, or it kills itself at a planned
+// durable step): recovers every unfinished run of a workspace, then works scripted refund-desk runs,
+// printing one JSON line per event on stdout.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { openAirlock, type Airlock } from '../src/airlock.js';
@@ -119,7 +120,7 @@ function emit(event: Record<string, Json>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-/** Casts the votes a pending approval still needs (priya, then dana for step-up); true if it is approved. */
+/** Casts the votes a pending approval still needs (priya, then dana for step-up), skipping anyone who already voted. */
 async function approveAll(airlock: Airlock, run: RunRecord): Promise<void> {
   const pending = (run.state as unknown as RunState).pending;
   if (!pending) return;
@@ -147,8 +148,16 @@ async function settle(airlock: Airlock, start: RunRecord): Promise<RunRecord> {
 /** The recovery pass: every run not ended is approved if waiting and resumed, until none is left. */
 async function recover(airlock: Airlock): Promise<void> {
   const stuck = new Set<string>();
-  for (;;) {
+  for (let pass = 0; ; pass++) {
     const open = (await airlock.store.listRuns()).filter((r) => UNENDED.includes(r.status) && !stuck.has(r.id));
+    if (pass === 0) {
+      // What the previous process left behind: where it was killed, as the store tells it.
+      const found = open.map((r) => {
+        const st = r.state as unknown as RunState;
+        return { run: r.id, status: r.status, inFlight: st.inFlight?.tool ?? null, pending: st.pending?.tool ?? null };
+      });
+      emit({ ev: 'found', runs: found });
+    }
     if (open.length === 0) return;
     for (const r of open.reverse()) {
       const st = r.state as unknown as RunState;

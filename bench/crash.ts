@@ -335,14 +335,24 @@ function startWorker(dir: string, standby: boolean, limitMs: number, args: reado
   return w;
 }
 
-/** Where a kill landed, from what the killed worker printed and what the next one found unfinished. */
-function landing(killed: Worker, found: readonly WorkerEvent[]): string {
+/** The unfinished runs a worker found when it started recovering; null if it died before it looked. */
+function foundRuns(w: Worker): readonly WorkerEvent[] | null {
+  const found = w.events.find((e) => e.ev === 'found');
+  return found && Array.isArray(found['runs']) ? (found['runs'] as WorkerEvent[]) : null;
+}
+
+/**
+ * Where a kill landed: for a worker killed at a durable step or before it looked at the store, from
+ * its own lines; otherwise from what the next worker found unfinished (`found`).
+ */
+function landing(killed: Worker, found: readonly WorkerEvent[] | null): string {
   const seen = (ev: string): boolean => killed.events.some((e) => e.ev === ev);
   const self = killed.events.find((e) => e.ev === 'self-kill');
   if (self) return `right after a durable step: ${String(self['after'])}`;
   if (!seen('ready')) return 'startup: opening the workspace';
   if (!seen('warm')) return 'startup: starting connectors';
-  const first = found[0];
+  if (!seen('found')) return 'startup: before recovery';
+  const first = found?.[0];
   if (!first) return 'between runs, or in recovery before a resume';
   if (typeof first['inFlight'] === 'string') return `in a tool call: ${first['inFlight']}`;
   if (first['status'] === 'awaiting-approval') return 'paused for approval (voting, resuming)';
@@ -373,7 +383,8 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashReport> 
   let faultedWorkers = 0;
   let kills = 0;
   let warmEstimate = 2000;
-  let lastKilled: Worker | null = null;
+  /** A killed worker whose landing the next worker's recovery tells. */
+  let pending: Worker | null = null;
   /** Writes the config the next spawned worker reads (atomically: a worker may be reading the old one). */
   const configure = (fault: FaultSpec | null): void => {
     writeFileSync(`${yamlFile}.next`, workspaceYaml(yaml, systems?.port ?? null, fault, opts.faultTimeoutMs));
@@ -396,19 +407,23 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashReport> 
     if (w.warmMs !== null) warmEstimate = w.warmMs;
     if (out.killed) kills++;
     else if (out.code !== 0) workerErrors.push(`${label} exited ${String(out.code)}: ${out.stderr.trim().split('\n').slice(-6).join(' | ')}`);
-    const found = w.events.filter((e) => e.ev === 'recover');
-    for (const e of found) {
+    const recovered = w.events.filter((e) => e.ev === 'recover');
+    for (const e of recovered) {
       resumed.add(String(e['run']));
       resumes++;
     }
-    if (lastKilled && w.events.some((e) => e.ev === 'go' || e.ev === 'recover' || e.ev === 'start')) {
-      const where = landing(lastKilled, found);
-      killsLanded[where] = (killsLanded[where] ?? 0) + 1;
-      lastKilled = null;
+    const land = (where: string): void => void (killsLanded[where] = (killsLanded[where] ?? 0) + 1);
+    const found = foundRuns(w);
+    if (pending && found) {
+      land(landing(pending, found));
+      pending = null;
     }
-    if (out.killed) lastKilled = w;
+    if (out.killed) {
+      if (found && !w.events.some((e) => e.ev === 'self-kill')) pending = w;
+      else land(landing(w, null));
+    }
     const finished = w.events.filter((e) => e.ev === 'finished').length;
-    log(`${label}: ${out.killed ? `kill ${kills}/${opts.kills}` : `exit ${String(out.code)}`}, warm at ${w.warmMs ?? '-'} ms, ${found.length} recovered, ${finished} run(s) finished`);
+    log(`${label}: ${out.killed ? `kill ${kills}/${opts.kills}` : `exit ${String(out.code)}`}, warm at ${w.warmMs ?? '-'} ms, ${recovered.length} recovered, ${finished} run(s) finished`);
   };
   try {
     let standby: Worker | null = null;

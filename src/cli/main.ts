@@ -12,7 +12,7 @@ import { explainDecision } from '../policy/explain.js';
 import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
 import { startTracing, type Tracing } from '../telemetry/tracing.js';
 import type { AuditRecord, Store } from '../store/store.js';
-import type { Json, JsonObject, RunId } from '../types.js';
+import { TERMINAL_RUN_STATUSES, type Json, type JsonObject, type RunId } from '../types.js';
 import { TIERS, type Tier } from '../types.js';
 import { AIRLOCK_ROOT } from '../util/package-root.js';
 import { bold, dim, green, red, renderApproval, renderRuns, renderTimeline, statusColor, yellow } from './render.js';
@@ -90,6 +90,22 @@ async function reportRun(a: Airlock, runId: RunId, cliPrefix: string): Promise<v
   const state = run.state as unknown as RunState;
   out(`${bold('run')} ${run.id}: ${statusColor(run.status)}${state.reason ? ` (${state.reason})` : ''}`);
   if (state.final) out(`${bold('agent says')}: ${state.final.text}`);
+  // Was it true: the incidents a contradicted "done" (or a failed rollback) opened.
+  for (const i of await a.store.listIncidents({ runId: run.id })) {
+    out(`${bold('incident')} ${i.id} ${i.status === 'open' ? red('open') : dim('resolved')} (${i.kind}, owner ${i.owner ?? 'none'}): ${i.title}`);
+  }
+  // How to undo it: the effects with a compensation, and those nothing can undo.
+  if (TERMINAL_RUN_STATUSES.includes(run.status) && !(state as { door?: string }).door?.startsWith('rollback')) {
+    const executed = (await a.store.readAuditForRun(run.id)).filter((r) => r.type === 'action.executed' && r.body['outcome'] === 'ok');
+    const undoable = executed.filter((r) => r.body['compensation'] !== null && r.body['compensation'] !== undefined);
+    const irreversible = executed.filter((r) => r.body['irreversible'] === true).map((r) => String(r.body['tool']));
+    if (undoable.length > 0 || irreversible.length > 0) {
+      out(
+        `${bold('undo')}: ${undoable.length > 0 ? `${cliPrefix} rollback ${run.id} --as <user>   ${dim(`(${undoable.length} effect${undoable.length === 1 ? '' : 's'} in reverse order, through policy and approval)`)}` : 'nothing can be undone'}` +
+          (irreversible.length > 0 ? `\n      ${dim(`irreversible: ${irreversible.join(', ')}`)}` : ''),
+      );
+    }
+  }
   if (run.status === 'awaiting-approval' && state.pending) {
     const approval = await a.store.getApproval(state.pending.approvalId);
     if (approval) {

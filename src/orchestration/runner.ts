@@ -96,6 +96,13 @@ export class Runner {
       });
       const end = await this.loop(start, workflow, model);
       span.setAttribute('airlock.run.status', end.status);
+      // An unverified "done" is visible in the trace too: the run's reason and its open incidents.
+      const reason = (end.state as unknown as RunState).reason;
+      if (reason) span.setAttribute('airlock.run.reason', reason);
+      if (end.status === 'unverified' || end.status === 'failed') {
+        const incidents = await this.deps.store.listIncidents({ runId: end.id, status: 'open' });
+        if (incidents.length > 0) span.setAttribute('airlock.incident.ids', incidents.map((i) => i.id));
+      }
       return end;
     });
   }

@@ -239,6 +239,9 @@ export const RunView = z.object({
   history: z.array(z.object({ callId: z.string(), tool: z.string(), status: z.string() })).describe('Each call and what came of it.'),
   final: z.object({ text: z.string(), claim: z.enum(['done', 'gave-up']) }).nullable(),
   reason: z.string().nullable(),
+  incidents: z
+    .array(z.object({ incidentId: z.string(), kind: z.string(), status: z.enum(['open', 'resolved']), title: z.string(), owner: z.string().nullable() }))
+    .describe('Incidents of the run: a "done" that ground truth contradicts, a failed rollback, repeated policy violations.'),
 });
 
 export const ApprovalView = z.object({

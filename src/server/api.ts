@@ -615,6 +615,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       history: state.history.flatMap((h) => (h.kind === 'tool_result' ? [{ callId: h.id, tool: h.tool, status: h.status }] : [])),
       final: state.final ? { text: state.final.text, claim: state.final.claim } : null,
       reason: state.reason,
+      incidents: (await store.listIncidents({ runId: run.id })).map((i) => ({ incidentId: i.id, kind: i.kind, status: i.status, title: i.title, owner: i.owner })),
     };
   }
 
