@@ -27,7 +27,10 @@ export function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; c
             : { error: outcome.message, outcome: 'unknown', advice: 'the effect may or may not have happened; check before retrying' },
       };
     case 'authorized':
-      return { status: 'ok', content: { authorized: true, actionHash: outcome.actionHash, approvalId: outcome.approvalId } };
+      return {
+        status: 'ok',
+        content: { authorized: true, actionHash: outcome.actionHash, approvalId: outcome.approvalId, ...(outcome.idempotencyKey ? { idempotencyKey: outcome.idempotencyKey } : {}) },
+      };
     case 'pending-approval':
       return {
         status: 'pending',

@@ -204,6 +204,10 @@ export const DecisionAllow = z.object({
   decision: z.literal('allow'),
   actionHash,
   approvalId: z.string().nullable(),
+  idempotencyKey: z
+    .string()
+    .optional()
+    .describe("For a tool whose contract names an idempotency-key argument: send this value in it, so a retry never repeats the effect."),
   next: z.string(),
 });
 

@@ -365,6 +365,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
           decision: 'allow',
           actionHash: o.actionHash,
           approvalId: o.approvalId,
+          ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
           next: `execute exactly this action once, then report what happened with POST ${mountPrefix(c)}/outcomes {runId, actionHash, outcome}`,
         };
         return c.json(res, 200);

@@ -110,6 +110,8 @@ export type GatewayOutcome =
       readonly decision: Decision;
       readonly approvalId: ApprovalId | null;
       readonly grantId?: string;
+      /** For a contract with `idempotencyKey`: the key the caller must send upstream, so a retry never repeats the effect. */
+      readonly idempotencyKey?: string;
       /** The run's labels once the caller has the result. */
       readonly labels: Labels;
     };
@@ -725,11 +727,19 @@ export class Gateway {
     }
     if (ctx.mode === 'authorize') {
       await audit.append(ctx, [
-        { type: 'action.authorized', body: { tool: contract.name, actionHash: hash, ...authority, executor: 'caller' } },
+        { type: 'action.authorized', body: { tool: contract.name, actionHash: hash, ...authority, ...keyRecord, executor: 'caller' } },
       ]);
       // The caller will read what the contract returns: the run is labelled as if Airlock had executed it.
       const labels = joinLabels(ctx.labels, { classification: contract.classification, trust: contract.trust });
-      return { kind: 'authorized', actionHash: hash, decision, approvalId, labels, ...(grantId ? { grantId } : {}) };
+      return {
+        kind: 'authorized',
+        actionHash: hash,
+        decision,
+        approvalId,
+        labels,
+        ...(grantId ? { grantId } : {}),
+        ...(contract.idempotencyKey ? { idempotencyKey: idempotencyKey(ctx.runId, ctx.step, hash) } : {}),
+      };
     }
     const connector = connectors.get(contract.connector);
     const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);

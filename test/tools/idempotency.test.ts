@@ -44,4 +44,14 @@ describe('idempotency keys', () => {
     expect(keys).toContain(key);
     expect(keys).not.toContain('victim-key');
   });
+
+  it('a caller that executes itself (authorize mode) is handed the key to send, and it is on record', async () => {
+    const run = await h.run([{ tool: 'tickets.get_ticket', args: { ticket_id: 'T-311' } }]);
+    const ctx = { ...h.ctx(run), mode: 'authorize' as const, step: 7 };
+    const out = await h.a.gateway.propose(ctx, { tool: 'tickets.comment', args: { ticket_id: 'T-311', body: 'refund on its way' } });
+    expect(out.kind).toBe('authorized');
+    if (out.kind !== 'authorized') return;
+    expect(out.idempotencyKey).toBe(idempotencyKey(run.id, 7, out.actionHash));
+    expect(recordsOf(await h.audit(run.id), 'action.authorized').at(-1)?.body['idempotencyKey']).toBe(out.idempotencyKey);
+  });
 });
