@@ -1,10 +1,12 @@
 // The crash harness's worker (bench/crash.ts SIGKILLs it at random points, or it kills itself at a planned
 // durable step): recovers every unfinished run of a workspace, then works scripted refund-desk runs,
 // printing one JSON line per event on stdout.
-import { realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openAirlock, type Airlock } from '../src/airlock.js';
-import { localApprover, vote } from '../src/orchestration/approvals.js';
+import { createAuthenticator } from '../src/identity/authenticate.js';
+import { localApprover, vote, type Approver } from '../src/orchestration/approvals.js';
 import type { HistoryItem, Model, ModelInput, ModelTurn } from '../src/orchestration/model.js';
 import type { RunState } from '../src/orchestration/run-machine.js';
 import type { RunRecord } from '../src/store/store.js';
@@ -15,6 +17,23 @@ export const CRASH_WORKFLOW = 'refund-desk';
 
 /** Who approves pending refunds after (or between) kills; step-up takes both, priya first. */
 export const CRASH_APPROVERS = ['user:priya', 'user:dana'] as const;
+
+/**
+ * The approvers as they sign in: priya on this machine's account (`--as priya`), dana with her own
+ * demo API key (four eyes need two logins), authenticated as the CLI's `--key` does it.
+ */
+async function crashApprovers(airlock: Airlock): Promise<Map<string, Approver>> {
+  const out = new Map<string, Approver>([['user:priya', localApprover(airlock.principal('user:priya'))]]);
+  const keyFile = path.join(airlock.workspace.dir, 'demo-keys', 'dana.key');
+  if (existsSync(keyFile)) {
+    const res = await createAuthenticator(airlock.workspace).authenticate(`Bearer ${readFileSync(keyFile, 'utf8').trim()}`);
+    if (!res.ok) throw new Error(`dana's demo key was refused: ${res.error}`);
+    out.set('user:dana', { principal: res.principal, auth: { issuer: res.issuer, subject: res.subject, method: res.method, amr: res.amr, authTime: res.authTime ?? null } });
+  } else {
+    out.set('user:dana', localApprover(airlock.principal('user:dana')));
+  }
+  return out;
+}
 
 /** The reason every harness approval gives. */
 export const CRASH_APPROVAL_REASON = 'crash harness';
@@ -121,23 +140,24 @@ function emit(event: Record<string, Json>): void {
 }
 
 /** Casts the votes a pending approval still needs (priya, then dana for step-up), skipping anyone who already voted. */
-async function approveAll(airlock: Airlock, run: RunRecord): Promise<void> {
+async function approveAll(airlock: Airlock, approvers: ReadonlyMap<string, Approver>, run: RunRecord): Promise<void> {
   const pending = (run.state as unknown as RunState).pending;
   if (!pending) return;
   for (const who of CRASH_APPROVERS) {
     const a = await airlock.store.getApproval(pending.approvalId);
     if (!a || a.status !== 'pending') return;
-    if (a.decisions.some((d) => d.approver === who)) continue;
-    const out = await vote(airlock.approvalDeps, a.id, localApprover(airlock.principal(who)), 'approve', CRASH_APPROVAL_REASON);
+    const approver = approvers.get(who);
+    if (!approver || a.decisions.some((d) => d.approver === who)) continue;
+    const out = await vote(airlock.approvalDeps, a.id, approver, 'approve', CRASH_APPROVAL_REASON);
     emit({ ev: 'vote', run: run.id, approval: a.id, by: who, outcome: out.kind === 'recorded' ? out.approval.status : `refused: ${out.reason}` });
   }
 }
 
 /** Approves and resumes `run` until it ends (or stops moving: an approval that cannot be decided). */
-async function settle(airlock: Airlock, start: RunRecord): Promise<RunRecord> {
+async function settle(airlock: Airlock, approvers: ReadonlyMap<string, Approver>, start: RunRecord): Promise<RunRecord> {
   let run = start;
   for (let i = 0; i < 10 && UNENDED.includes(run.status); i++) {
-    if (run.status === 'awaiting-approval') await approveAll(airlock, run);
+    if (run.status === 'awaiting-approval') await approveAll(airlock, approvers, run);
     const next = await airlock.runner.resume(run.id);
     if (next.status === run.status && next.version === run.version) return next; // nothing moved
     run = next;
@@ -146,7 +166,7 @@ async function settle(airlock: Airlock, start: RunRecord): Promise<RunRecord> {
 }
 
 /** The recovery pass: every run not ended is approved if waiting and resumed, until none is left. */
-async function recover(airlock: Airlock): Promise<void> {
+async function recover(airlock: Airlock, approvers: ReadonlyMap<string, Approver>): Promise<void> {
   const stuck = new Set<string>();
   for (let pass = 0; ; pass++) {
     const open = (await airlock.store.listRuns()).filter((r) => UNENDED.includes(r.status) && !stuck.has(r.id));
@@ -162,7 +182,7 @@ async function recover(airlock: Airlock): Promise<void> {
     for (const r of open.reverse()) {
       const st = r.state as unknown as RunState;
       emit({ ev: 'recover', run: r.id, status: r.status, inFlight: st.inFlight?.tool ?? null, pending: st.pending?.tool ?? null, n: Number(st.input['n']) });
-      const end = await settle(airlock, r);
+      const end = await settle(airlock, approvers, r);
       emit({ ev: 'resumed', run: r.id, status: end.status, reason: (end.state as unknown as RunState).reason });
       if (UNENDED.includes(end.status)) stuck.add(r.id);
     }
@@ -245,6 +265,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     // The systems the runs use, started side by side (lazily they would start one after the other).
     await Promise.all(CRASH_CONNECTORS.map((c) => airlock.connectors.get(c).listTools()));
+    const approvers = await crashApprovers(airlock);
     emit({ ev: 'warm', ms: Math.round(performance.now() - t0) });
     if (argv.includes('--standby')) {
       const go = await goSignal();
@@ -252,13 +273,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (typeof go.killAtStep === 'number') armStepKill(airlock, go.killAtStep);
       emit({ ev: 'go' });
     }
-    await recover(airlock);
+    await recover(airlock, approvers);
     for (let k = 0; k < runs; k++) {
       // Runs count from what the store holds, so a killed start is started again with the same input.
       const n = (await airlock.store.listRuns()).length;
       emit({ ev: 'start', n });
       const started = await airlock.runner.start(CRASH_WORKFLOW, crashRunInput(n));
-      const end = await settle(airlock, started);
+      const end = await settle(airlock, approvers, started);
       emit({ ev: 'finished', run: end.id, n, status: end.status, reason: (end.state as unknown as RunState).reason });
     }
   } finally {

@@ -22,15 +22,15 @@ const ajv = (() => {
 type CedarType = 'string' | 'long' | 'boolean';
 
 /**
- * An irreversible side effect is riskier than the same effect that can be undone: its risk class
- * is raised one step (low → medium → high; high and critical stay). Policy, tiers, justifications
- * and the second path all see the raised risk. A tool that is another contract's compensation is
- * left as declared: it restores the state before an effect, so not being able to undo the undo adds
- * no new exposure (and a rollback is not made to stop at every step).
+ * An irreversible side effect of medium risk is raised to high: what cannot be undone is not
+ * medium risk. At tier `execute-high` it then needs step-up approval and a second path; at every
+ * tier a justification. Low risk stays low (the owner declared the effect harmless even without an
+ * undo), and a tool that is another contract's compensation keeps its risk: it restores the state
+ * before an effect, so not being able to undo the undo adds no new exposure.
  */
 export function withRaisedRisk(t: ToolContract, compensations: ReadonlySet<string>): ToolContract {
-  if (!t.irreversible || t.effect === 'read' || compensations.has(t.name) || t.risk === 'high' || t.risk === 'critical') return t;
-  return { ...t, risk: t.risk === 'low' ? 'medium' : 'high' };
+  if (!t.irreversible || t.effect === 'read' || compensations.has(t.name) || t.risk !== 'medium') return t;
+  return { ...t, risk: 'high' };
 }
 
 /** Checks every tool contract against the rest of the workspace; returns the tools by name (first of duplicates; risk raised for irreversible effects). */

@@ -55,7 +55,8 @@ export function conclusionOf(state: RunState, checks: readonly RunCheckResult[])
  */
 export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunState, agent: Principal): Promise<Conclusion> {
   const workflow = deps.workspace.workflows.get(state.workflow);
-  const specs = state.final?.claim === 'done' ? (workflow?.checks ?? []) : [];
+  // At `assist` nothing executes (side effects are suggestions), so there is no end state to check.
+  const specs = state.final?.claim === 'done' && workflow?.tier !== 'assist' ? (workflow?.checks ?? []) : [];
   let checks: RunCheckResult[] = [];
   if (specs.length > 0) {
     const actions = await executedActions(deps.store, runId);

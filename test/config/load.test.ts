@@ -209,7 +209,7 @@ describe('the acme example', () => {
   it('refuses execute-high for a high-risk side effect without a verification probe', async () => {
     await ws.edit('workflows/refund-desk.yaml', 'tier: execute-low', 'tier: execute-high');
     const { errors } = await loadErrors(ws.dir);
-    const e = errors.find((x) => x.message.includes('mail.send'));
+    const e = errors.find((x) => x.message.includes('mail.send') && x.message.includes('verification probe'));
     expect(e?.message).toBe('tool `mail.send` is a `high`-risk `egress` tool without a verification probe, which tier `execute-high` requires');
     expect(e?.location?.file).toBe(path.join(ws.dir, 'workflows', 'refund-desk.yaml'));
     expect(e?.location?.path).toMatch(/^tools\[\d+\]$/);

@@ -52,6 +52,7 @@ export const ACME_CONTRACTS: readonly ToolContract[] = [
     compensation: { tool: 'mail.discard_draft', args: { draft_id: '$result.draft_id' } },
   }),
   contract({ name: 'mail.discard_draft', effect: 'write', risk: 'low' }),
+  contract({ name: 'tickets.delete_comment', effect: 'write', risk: 'low' }),
   contract({ name: 'mail.send', effect: 'egress', risk: 'high', expose: { to: 'string' } }),
   contract({ name: 'documents.search', effect: 'read', risk: 'low' }),
   contract({ name: 'documents.get', effect: 'read', risk: 'low', trust: 'untrusted' }),

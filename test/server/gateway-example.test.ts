@@ -155,7 +155,11 @@ describe('examples/mcp-gateway: an MCP client governed by Airlock', () => {
     expect(airlockOf(stillPending).approvalId).toBe(id);
     expect(memoryEntities()).toEqual(['Alex']);
 
-    const second = await vote(airlock.approvalDeps, id, localApprover(airlock.principal('user:jordan')), 'approve', 'agreed');
+    // The same machine account voting again as another person is one login: four eyes need two.
+    const sameLogin = await vote(airlock.approvalDeps, id, localApprover(airlock.principal('user:jordan')), 'approve', 'agreed');
+    expect(sameLogin).toMatchObject({ kind: 'refused', status: 403 });
+    const jordan = localApprover(airlock.principal('user:jordan'));
+    const second = await vote(airlock.approvalDeps, id, { ...jordan, auth: { ...jordan.auth, issuer: 'airlock', subject: 'jordan-key', method: 'api-key' } }, 'approve', 'agreed');
     expect(second.kind === 'recorded' && second.decided).toBe(true);
     const deleted = await call('memory.delete_entities', { entityNames: ['Alex'] });
     expect(deleted.isError).toBeFalsy();

@@ -19,12 +19,12 @@ const airlockFile = (): string => path.join(ws.dir, 'airlock.yaml');
 const workflowFile = (): string => path.join(ws.dir, WF);
 
 describe('the Acme example', () => {
-  it('loads with a CEL verify check and three run checks', async () => {
+  it('loads with a CEL verify check and four run checks', async () => {
     const loaded = await loadWorkspace(ws.dir);
     expect(loaded.tools.get('payments.refund')?.verify?.check).toBe('probe.refund_id == result.refund_id && probe.currency == args.currency');
     const wf = loaded.workflows.get('refund-desk')!;
-    expect((wf.checks ?? []).map((c) => c.name)).toEqual(['ticket-resolved', 'refunds-exist-once', 'sent-mail-was-drafted']);
-    expect(wf.checks?.[0]).toEqual({ name: 'ticket-resolved', probe: 'tickets.get_ticket', args: { ticket_id: 'input.ticket_id' }, expect: 'probe.status == "resolved"' });
+    expect((wf.checks ?? []).map((c) => c.name)).toEqual(['ticket-resolved', 'refunds-exist-once', 'sent-mail-was-drafted', 'requested-refund-landed']);
+    expect(wf.checks?.[0]).toEqual({ name: 'ticket-resolved', when: 'has(input.ticket_id)', probe: 'tickets.get_ticket', args: { ticket_id: 'input.ticket_id' }, expect: 'probe.status == "resolved"' });
     expect(wf.checks?.[2]?.args).toEqual({});
   });
 
@@ -136,7 +136,9 @@ describe('workflow checks', () => {
   it("reports a probe that is not one of the workflow's tools", async () => {
     await ws.edit(WF, '  - payments.list_refunds\n', '');
     const { errors } = await loadErrors(ws.dir);
-    expectError(errors, {
+    // Two checks probe it; each is reported at its own node (this is the first).
+    expect(errors.filter((e) => e.message.includes('is not one of this workflow')).map((e) => e.location?.path)).toEqual(['checks[1].probe', 'checks[3].probe']);
+    expectError(errors.filter((e) => e.location?.path === 'checks[1].probe'), {
       file: workflowFile(),
       ...positionOf(await ws.read(WF), 'payments.list_refunds', 'probe:'),
       path: 'checks[1].probe',

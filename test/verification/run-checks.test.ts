@@ -127,7 +127,7 @@ describe('the Acme refund-desk checks against the real demo servers', () => {
     const actions = await actionsOf(a, runId);
     expect(actions.map((x) => x.tool)).toContain('payments.refund');
     const results = await runChecks(checks(), { input, actions }, read);
-    expect(results.map((r) => `${r.name}:${r.status}`)).toEqual(['ticket-resolved:passed', 'refunds-exist-once:passed', 'requested-refund-landed:passed', 'sent-mail-was-drafted:skipped']);
+    expect(results.map((r) => `${r.name}:${r.status}`)).toEqual(['ticket-resolved:passed', 'refunds-exist-once:passed', 'sent-mail-was-drafted:skipped', 'requested-refund-landed:passed']);
     expect(results[1]?.evidence).toMatchObject({ probe: 'payments.list_refunds', probeArgs: { order_id: '1182' }, value: true, probeResult: { refunds: [{ order_id: '1182', amount_cents: 4000, status: 'completed' }] } });
   });
 
@@ -147,7 +147,7 @@ describe('the Acme refund-desk checks against the real demo servers', () => {
     expect((await a.connectors.get('payments').call('reverse_refund', { refund_id: refundId }, { timeoutMs: 10_000 })).ok).toBe(true);
     expect((await a.connectors.get('tickets').call('set_status', { ticket_id: 'T-311', status: 'open' }, { timeoutMs: 10_000 })).ok).toBe(true);
     const results = await runChecks(checks(), { input, actions }, read);
-    expect(results.map((r) => `${r.name}:${r.status}`)).toEqual(['ticket-resolved:failed', 'refunds-exist-once:failed', 'requested-refund-landed:failed', 'sent-mail-was-drafted:skipped']);
+    expect(results.map((r) => `${r.name}:${r.status}`)).toEqual(['ticket-resolved:failed', 'refunds-exist-once:failed', 'sent-mail-was-drafted:skipped', 'requested-refund-landed:failed']);
     expect(results[1]?.evidence.probeResult).toMatchObject({ refunds: [{ refund_id: refundId, status: 'reversed' }] });
   });
 
