@@ -99,6 +99,8 @@ export interface CrashChecks {
   readonly unended: number;
   /** `failed` because a call was in flight when the process died ("interrupted during ..."). */
   readonly markedForReview: number;
+  /** Of those marked for review: no intent was written at the interrupted step, so nothing had reached the gateway. */
+  readonly reviewWithoutIntent: number;
   /** `failed` for another reason (the model gave up after a connector fault). */
   readonly failedOther: number;
   /** Refunds and comments the runs made (rows in Acme), and executed `tickets.set_status` calls. */
@@ -517,10 +519,13 @@ export async function checkCrashWorkspace(dir: string): Promise<CrashChecks> {
     let markedForReview = 0;
     let failedOther = 0;
     const runStatus = new Map<string, { status: RunStatus; reason: string | null }>();
+    const interruptedAt: { runId: string; step: number }[] = [];
     for (const r of runs) {
       byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-      const reason = (r.state as unknown as RunState).reason;
+      const state = r.state as unknown as RunState;
+      const reason = state.reason;
       runStatus.set(r.id, { status: r.status, reason });
+      if (r.status === 'failed' && reason?.includes('interrupted')) interruptedAt.push({ runId: r.id, step: state.steps });
       if (r.status === 'queued' || r.status === 'running' || r.status === 'awaiting-approval') {
         unended++;
         problems.push(`run ${r.id} is still ${r.status}`);
@@ -643,6 +648,10 @@ export async function checkCrashWorkspace(dir: string): Promise<CrashChecks> {
       }
     }
 
+    // Interrupted runs whose step has no intent: the kill fell before the gateway was asked (safe to re-propose).
+    const intentSteps = new Set(records.filter((r) => r.type === 'action.intent').map((r) => `${r.runId ?? ''} ${String(r.body['step'])}`));
+    const reviewWithoutIntent = interruptedAt.filter((x) => !intentSteps.has(`${x.runId} ${x.step}`)).length;
+
     // Lifecycle records (not effects): reported, see docs/benchmarks.md.
     const finished = new Set(records.filter((r) => r.type === 'run.finished').map((r) => r.runId));
     const started = new Set(records.filter((r) => r.type === 'run.started').map((r) => r.runId));
@@ -663,6 +672,7 @@ export async function checkCrashWorkspace(dir: string): Promise<CrashChecks> {
       byStatus,
       unended,
       markedForReview,
+      reviewWithoutIntent,
       failedOther,
       effects: { ...counts, statusChanges },
       duplicatedEffects,
@@ -699,7 +709,7 @@ export function crashTable(r: CrashReport): string {
     ['runs started', c.runs],
     ['runs resumed after a kill', `${r.runsResumed} (${r.resumes} resumes)`],
     ...Object.entries(c.byStatus).map(([s, n]): [string, number] => [`  ended ${s}`, n ?? 0]),
-    ['marked for review (interrupted)', c.markedForReview],
+    ['marked for review (interrupted)', `${c.markedForReview} (${c.reviewWithoutIntent} before any intent: nothing had reached the gateway)`],
     ['failed otherwise (gave up after a connector fault)', c.failedOther],
     ['not ended (must be 0)', c.unended],
     ['effects: refunds / comments / status changes', `${c.effects.refunds} / ${c.effects.comments} / ${c.effects.statusChanges}`],

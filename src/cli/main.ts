@@ -97,9 +97,11 @@ async function reportRun(a: Airlock, runId: RunId, cliPrefix: string): Promise<v
   // How to undo it: the effects with a compensation, and those nothing can undo.
   if (TERMINAL_RUN_STATUSES.includes(run.status) && !(state as { door?: string }).door?.startsWith('rollback')) {
     const executed = (await a.store.readAuditForRun(run.id)).filter((r) => r.type === 'action.executed' && r.body['outcome'] === 'ok');
-    const undoable = executed.filter((r) => r.body['compensation'] !== null && r.body['compensation'] !== undefined);
+    const rolledBack = (await a.store.readAuditForRun(run.id)).some((r) => r.type === 'rollback.finished' && r.body['status'] === 'completed');
+    const undoable = rolledBack ? [] : executed.filter((r) => r.body['compensation'] !== null && r.body['compensation'] !== undefined);
+    if (rolledBack) out(`${bold('undo')}: ${green('rolled back')} ${dim(`(airlock rollback ${run.id} again reports each step)`)}`);
     const irreversible = executed.filter((r) => r.body['irreversible'] === true).map((r) => String(r.body['tool']));
-    if (undoable.length > 0 || irreversible.length > 0) {
+    if (!rolledBack && (undoable.length > 0 || irreversible.length > 0)) {
       out(
         `${bold('undo')}: ${undoable.length > 0 ? `${cliPrefix} rollback ${run.id} --as <user>   ${dim(`(${undoable.length} effect${undoable.length === 1 ? '' : 's'} in reverse order, through policy and approval)`)}` : 'nothing can be undone'}` +
           (irreversible.length > 0 ? `\n      ${dim(`irreversible: ${irreversible.join(', ')}`)}` : ''),

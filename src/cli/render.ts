@@ -161,6 +161,11 @@ export function renderApproval(a: ApprovalRecord): string {
     `  expires   ${a.expiresAt}${a.assignee ? `   routed to ${a.assignee}${a.escalations ? yellow(` (escalated ${a.escalations}x)`) : ''}` : ''}`,
     `  hash      ${a.actionHash}`,
   ];
+  const second = s['secondPath'] as { status?: Json; message?: Json; check?: Json } | undefined;
+  if (second) {
+    const verdict = second.status === 'passed' ? green('agrees') : red(String(second.status ?? '?'));
+    lines.push(`  2nd path  ${verdict}: ${oneLine(str(second.message ?? null))} ${dim(`(${oneLine(str(second.check ?? null))})`)}`);
+  }
   if (a.editedFrom) lines.push(`  edit of   ${a.editedFrom} (an approver changed the arguments the agent proposed)`);
   if (a.supersededBy) lines.push(yellow(`  replaced  by ${a.supersededBy}: an approver edited the arguments`));
   for (const d of a.decisions) {

@@ -401,9 +401,12 @@ export class Gateway {
     const seen = (approval.summary as { secondPath?: { status?: Json } }).secondPath?.status;
     if (second && second.status !== 'passed' && seen !== 'failed' && seen !== 'error') {
       const why = `the second path disagrees at execution (${second.message}), and the approvers did not see a disagreement: a person must look again; propose it again for a new approval`;
+      // The approval is void: proposing the same action again asks people afresh, showing the disagreement.
+      const voided = await store.updateApproval(approvalId, 'approved', { status: 'expired' });
       await audit.append(ctx, [
         decisionRecord,
         { type: 'action.not-executed', body: { tool: contract.name, actionHash: hash, approvalId, why: 'second-path-disagreed', reasons: [why] } },
+        ...(voided ? [{ type: 'approval.expired', body: { approvalId, actionHash: hash, expiresAt: approval.expiresAt, votes: approval.decisions.length, voided: 'second-path-disagreed' } }] : []),
       ]);
       return { kind: 'denied', reasons: [why], policyIds: decision.basis.policyIds, actionHash: hash };
     }
@@ -599,7 +602,13 @@ export class Gateway {
       ...(ctx.onBehalfOf ? { onBehalfOf: principalRef(ctx.onBehalfOf) } : {}),
       evidence,
     };
-    // High risk at `execute-high`: the approvers see whether the independent second path agrees.
+    // High risk at `execute-high`: the approvers see whether the independent second path agrees
+    // (its read is audited after the intent and decision it belongs to).
+    let pendingRecords = before;
+    if (contract.secondPath && ctx.workflow.tier === 'execute-high' && contract.risk === 'high' && before.length > 0) {
+      await this.deps.audit.append(ctx, before);
+      pendingRecords = [];
+    }
     const second = await this.secondPath(ctx, contract, args, hash);
     if (second) (summary as Record<string, Json>)['secondPath'] = { ...second };
     // Routed to the first owner named for approvals; escalates to the next after `escalateAfterMinutes`.
@@ -631,7 +640,7 @@ export class Gateway {
     };
     // INVARIANT: the intent, the decision and the approval request are durable before the approval exists.
     await this.deps.audit.append(ctx, [
-      ...before,
+      ...pendingRecords,
       {
         type: 'approval.requested',
         body: {

@@ -198,9 +198,9 @@ describe.concurrent('bad command-line input: exit 2 and what is wrong', () => {
   it.each([
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['runs', '--bogus'], /unknown option '--bogus'/],
-    [['approve', 'apr_1'], /required option '--as <user>' not specified/],
+    [['approve', 'apr_1'], /say who decides: --as USER, or --key with your own API key/],
     [['run'], /missing required argument 'workflow'/],
-  ])('commander refuses %j with exit 2', async (args, message) => {
+  ])('the command line refuses %j with exit 2', async (args, message) => {
     const r = await airlock(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);

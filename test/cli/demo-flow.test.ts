@@ -54,7 +54,7 @@ describe('the README demo flow through the CLI', () => {
     const r = await cli('approve', approvalId, '--as', 'dana', '--reason', 'matches the ticket');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`approved ${approvalId} by user:dana\nresuming run ${runId}`);
+    expect(r.stdout).toContain(`approved ${approvalId} by user:dana (local)\nresuming run ${runId}`);
     expect(r.stdout).toMatch(new RegExp(`^run ${runId}: verified$`, 'm'));
     expect(r.stdout).toMatch(/verified against payments\.get_refund/);
     const refunds = ground().refunds.filter((x) => x['order_id'] === '1182');

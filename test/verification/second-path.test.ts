@@ -72,7 +72,7 @@ describe('second path at execute-high', () => {
     expect(JSON.stringify(results(stopped).find((r) => r.tool === 'payments.refund')?.content)).toMatch(/second path disagrees at execution/);
     expect(h.ground()).toEqual(before);
     expect(recordsOf(await h.audit(second.id), 'action.not-executed').map((r) => r.body['why'])).toContain('second-path-disagreed');
-    expect((await h.a.store.getApproval(secondId))?.status).toBe('approved'); // not consumed: nothing ran
+    expect((await h.a.store.getApproval(secondId))?.status).toBe('expired'); // void, never consumed: nothing ran, and the same action asks people again
   });
 
   it('a high-risk tool at execute-high without a second path is a config error, located', async () => {

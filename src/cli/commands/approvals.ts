@@ -147,6 +147,8 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
             // The run goes first; slow webhook receivers wait (their deliveries are queued).
             const resumed = await a.runner.resume(run.id);
             await h.reportRun(a, resumed.id);
+            // As `airlock run`: exit 1 when the run ends failed or unverified.
+            if (resumed.status === 'failed' || resumed.status === 'unverified') process.exitCode = 1;
           } else if (run && rollbackMeta(run)) {
             out(`run ${run.id} rolls back run ${rollbackMeta(run)?.of}: continue it with ${bold(`airlock rollback ${rollbackMeta(run)?.of} --as <user>`)}`);
           } else if (run) {
