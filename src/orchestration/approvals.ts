@@ -240,13 +240,6 @@ export async function vote(
     const decisions = [...approval.decisions, v];
     const approvals = decisions.filter((d) => d.decision === 'approve').length;
     const status = decision === 'reject' ? 'rejected' : approvals >= approvalsNeeded(approval.level) ? 'approved' : 'pending';
-    // INVARIANT: compare-and-set on the status and the votes read, so a concurrent vote is never lost.
-    const updated = await deps.store.updateApproval(id, { status: 'pending', votes: approval.decisions.length }, { status, decisions });
-    if (!updated) {
-      if (attempt < VOTE_ATTEMPTS) continue; // someone else voted first: re-read and re-check
-      const latest = await deps.store.getApproval(id);
-      return refused(409, `approval \`${id}\` kept changing under concurrent votes (now ${latest?.status ?? 'gone'}); vote again`);
-    }
     const items: AuditItem[] = [
       {
         type: 'approval.decided',
@@ -269,7 +262,20 @@ export async function vote(
     if (decision === 'reject') {
       items.push({ type: 'override.recorded', body: { kind: 'rejected', approvalId: id, proposedActionHash: approval.actionHash, by: who, reason: v.reason } });
     }
+    // INVARIANT: write-ahead: the decision is on record before it takes effect, so a crash between the
+    // two can leave a recorded vote that never landed (said so below when it loses a race), never a
+    // decided approval nobody can trace.
     await deps.audit.append({ runId: approval.runId, principal: approver.principal }, items);
+    // INVARIANT: compare-and-set on the status and the votes read, so a concurrent vote is never lost.
+    const updated = await deps.store.updateApproval(id, { status: 'pending', votes: approval.decisions.length }, { status, decisions });
+    if (!updated) {
+      await deps.audit.append({ runId: approval.runId, principal: approver.principal }, [
+        { type: 'approval.vote-lost', body: { approvalId: id, vote: decision, reason: 'another decision landed first; the vote is re-checked and re-applied' } },
+      ]);
+      if (attempt < VOTE_ATTEMPTS) continue; // someone else voted first: re-read and re-check
+      const latest = await deps.store.getApproval(id);
+      return refused(409, `approval \`${id}\` kept changing under concurrent votes (now ${latest?.status ?? 'gone'}); vote again`);
+    }
     if (status !== 'pending') await deps.notify?.('approval.decided', approvalEventData(updated));
     return { kind: 'recorded', approval: updated, decided: status !== 'pending' };
   }

@@ -9,7 +9,7 @@ import { hashJson } from '../util/hash.js';
 import { jsonProblem } from '../util/json.js';
 import { INITIAL_LABELS } from '../context/labels.js';
 import type { Gateway, GatewayOutcome } from '../tools/gateway.js';
-import type { AuditWriter} from '../audit/writer.js';
+import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
 import { toResult } from './results.js';
@@ -77,8 +77,7 @@ export class Runner {
       throw new AirlockError('conflict', `run \`${runId}\` is ${record.status} and cannot be cancelled`);
     }
     const state = { ...(record.state as unknown as RunState), reason: `cancelled by ${by}: ${reason}` };
-    const saved = await this.save(record, 'cancelled', state);
-    await this.finishAudit(saved, state);
+    const saved = await this.save(record, 'cancelled', state, true);
     return saved;
   }
 
@@ -134,8 +133,7 @@ export class Runner {
         // Whether the effect happened is unknown here: stop and ask for a review, never guess.
         const inflight = state.inFlight;
         state = { ...state, inFlight: null, reason: `interrupted during \`${inflight?.tool ?? '?'}\`; review the audit trail and ground truth before retrying` };
-        record = await this.save(record, 'failed', state);
-        await this.finishAudit(record, state);
+        record = await this.save(record, 'failed', state, true);
         return record;
       }
 
@@ -201,8 +199,7 @@ export class Runner {
       if (exhausted) {
         state = { ...state, reason: exhausted };
         await this.deps.audit.append(subject, [{ type: 'run.budget-exhausted', body: { reason: exhausted, steps: state.steps, activeMs: state.activeMs } }]);
-        record = await this.save(record, 'failed', state);
-        await this.finishAudit(record, state);
+        record = await this.save(record, 'failed', state, true);
         return record;
       }
       if (record.status === 'queued') record = await this.save(record, 'running', state);
@@ -233,8 +230,7 @@ export class Runner {
         const concluded = this.deps.conclude ? await this.deps.conclude(record.id, state, agent) : conclusionOf(state, []);
         if (concluded.reason) state = { ...state, reason: concluded.reason };
         const status = concluded.status;
-        record = await this.save(record, status, state);
-        await this.finishAudit(record, state);
+        record = await this.save(record, status, state, true);
         return record;
       }
 
@@ -280,7 +276,7 @@ export class Runner {
     };
   }
 
-  private async save(prev: RunRecord, status: RunStatus, state: RunState): Promise<RunRecord> {
+  private async save(prev: RunRecord, status: RunStatus, state: RunState, finished = false): Promise<RunRecord> {
     if (!canTransition(prev.status, status)) {
       throw new AirlockError('internal', `illegal run transition ${prev.status} → ${status} for run \`${prev.id}\``);
     }
@@ -291,28 +287,31 @@ export class Runner {
       updatedAt: this.deps.now().toISOString(),
       state: state as unknown as Json,
     };
-    await this.deps.store.saveRun(next);
-    if (status !== prev.status) {
-      await this.deps.audit.append({ runId: prev.id, principal: this.deps.principal(`agent:${state.agent}`) }, [
-        { type: 'run.status', body: { from: prev.status, to: status, reason: state.reason } },
-      ]);
-    }
+    const items = [
+      ...(status !== prev.status ? [{ type: 'run.status', body: { from: prev.status, to: status, reason: state.reason } }] : []),
+      ...(finished ? [finishItem(status, state)] : []),
+    ];
+    // INVARIANT: a status change and its audit records are queued in the same tick, so the store's
+    // group commit writes them in one transaction: a crash leaves both or neither.
+    const saved = this.deps.store.saveRun(next);
+    const audited = items.length > 0 ? this.deps.audit.append({ runId: prev.id, principal: this.deps.principal(`agent:${state.agent}`) }, items) : null;
+    await Promise.all([saved, audited]);
     return next;
   }
 
-  private async finishAudit(record: RunRecord, state: RunState): Promise<void> {
-    await this.deps.audit.append({ runId: record.id, principal: this.deps.principal(`agent:${state.agent}`) }, [
-      {
-        type: 'run.finished',
-        body: {
-          status: record.status,
-          reason: state.reason,
-          steps: state.steps,
-          activeMs: state.activeMs,
-          claim: state.final?.claim ?? null,
-          verifications: state.verifications.map((v) => ({ ...v })),
-        },
-      },
-    ]);
-  }
+}
+
+/** The `run.finished` record of a run ending in `status`. */
+function finishItem(status: RunStatus, state: RunState): AuditItem {
+  return {
+    type: 'run.finished',
+    body: {
+      status,
+      reason: state.reason,
+      steps: state.steps,
+      activeMs: state.activeMs,
+      claim: state.final?.claim ?? null,
+      verifications: state.verifications.map((v) => ({ ...v })),
+    },
+  };
 }

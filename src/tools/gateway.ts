@@ -411,9 +411,8 @@ export class Gateway {
       return { kind: 'denied', reasons: [why], policyIds: decision.basis.policyIds, actionHash: hash };
     }
     // INVARIANT: an approval is single-use; compare-and-set makes concurrent executions race to one winner.
+    // Write-ahead: the consumption is on record before it takes effect (a loser's refusal follows it).
     const consumedAt = this.deps.now().toISOString();
-    const consumed = await store.updateApproval(approvalId, 'approved', { status: 'consumed', consumedAt });
-    if (!consumed) return refuse('approval-used', `approval \`${approvalId}\` was already used`);
     await audit.append(ctx, [
       decisionRecord,
       {
@@ -428,6 +427,8 @@ export class Gateway {
         },
       },
     ]);
+    const consumed = await store.updateApproval(approvalId, 'approved', { status: 'consumed', consumedAt });
+    if (!consumed) return refuse('approval-used', `approval \`${approvalId}\` was already used (the consumption above did not take effect)`);
     return this.execute(ctx, contract, proposal.args, hash, decision, approvalId);
   }
 

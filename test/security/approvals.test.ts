@@ -168,7 +168,9 @@ describe('approvals under attack', () => {
       expect(outs.map((o) => o.kind).sort()).toEqual(['denied', 'executed']);
       expect(newRefunds(before, h.ground())).toEqual([expect.objectContaining({ order_id: '1163', amount_cents: 1000 })]);
       const records = await h.audit(r.id);
-      expect(recordsOf(records, 'approval.consumed')).toHaveLength(1);
+      // Consumption is written ahead: a losing execution's record is followed by its refusal.
+      const used = recordsOf(records, 'action.not-executed').filter((r) => r.body['why'] === 'approval-used');
+      expect(recordsOf(records, 'approval.consumed').length - used.length).toBe(1);
       expect(recordsOf(records, 'action.executed', 'payments.refund')).toHaveLength(1);
     });
 
@@ -244,7 +246,8 @@ describe('approvals under attack', () => {
       expect(approval.decisions).toHaveLength(1);
       expect(approval.status).toBe(approval.decisions[0]!.decision === 'approve' ? 'approved' : 'rejected');
       const records = await h.audit(run.id);
-      expect(recordsOf(records, 'approval.decided')).toHaveLength(1);
+      // Votes are written ahead: one that lost the race is followed by `approval.vote-lost`, then refused.
+      expect(recordsOf(records, 'approval.decided').length - recordsOf(records, 'approval.vote-lost').length).toBe(1);
       expect(recordsOf(records, 'approval.refused')).toHaveLength(1);
 
       const resumed = await h.a.runner.resume(run.id);
@@ -271,7 +274,11 @@ describe('approvals under attack', () => {
       expect(approval.decisions.map((d) => d.approver).sort()).toEqual(['user:dana', 'user:priya']);
       expect(approval.status).toBe('approved');
       const records = await h.audit(run.id);
-      expect(recordsOf(records, 'approval.decided').map((r) => r.body['votes']).sort()).toEqual([1, 2]);
+      // Write-ahead votes: a vote that lost the race is marked lost, then re-applied on top of the winner.
+      const lost = recordsOf(records, 'approval.vote-lost').length;
+      const decided = recordsOf(records, 'approval.decided').map((r) => r.body['votes']);
+      expect(decided).toHaveLength(2 + lost);
+      expect(decided.filter((v) => v === 2)).toHaveLength(1);
 
       const resumed = await h.a.runner.resume(run.id);
       expect(resumed.status).toBe('verified');
