@@ -1,31 +1,17 @@
 // `airlock incidents [--all]` lists incidents (open ones by default); `incidents resolve ID --as USER --note TEXT` closes one.
 import type { Command } from 'commander';
-import { openAirlock, type Airlock } from '../../airlock.js';
+import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
 import { resolveIncident } from '../../orchestration/incidents.js';
 import type { IncidentRecord } from '../../store/store.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 
 /** What `registerIncidentsCommand` needs from the program that hosts it. */
-export interface IncidentsCommandHelpers {
-  /** Writes one line to stdout. */
-  readonly out: (line: string) => void;
-  /** The workspace folder the command works on. */
-  readonly workspaceDir: () => string;
-  /** Opens the workspace (default: `openAirlock`); the command closes it. */
-  readonly open?: (dir: string) => Promise<Airlock>;
-}
+export type IncidentsCommandHelpers = WorkspaceCommandHelpers;
 
 /** Adds `incidents [--all] [--json]` and `incidents resolve <id> --as USER --note TEXT` to `program`. */
 export function registerIncidentsCommand(program: Command, helpers: IncidentsCommandHelpers): Command {
   const { out } = helpers;
-  const withAirlock = async (fn: (a: Airlock) => Promise<void>): Promise<void> => {
-    const a = await (helpers.open ?? openAirlock)(helpers.workspaceDir());
-    try {
-      await fn(a);
-    } finally {
-      await a.close();
-    }
-  };
+  const withAirlock = workspaceRunner(helpers);
 
   const incidents = program
     .command('incidents')

@@ -1,20 +1,13 @@
 // `airlock rollback RUN --as USER`: undoes a finished run's side effects in reverse order, each compensation
 // through policy, approvals and audit; prints what was undone, what is irreversible, what is waiting or failed.
 import type { Command } from 'commander';
-import { openAirlock, type Airlock } from '../../airlock.js';
+import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
 import { rollbackRun, type RollbackOutcome, type RollbackReport } from '../../orchestration/rollback.js';
 import type { RunId } from '../../types.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 
 /** What `registerRollbackCommand` needs from the program that hosts it. */
-export interface RollbackCommandHelpers {
-  /** Writes one line to stdout. */
-  readonly out: (line: string) => void;
-  /** The workspace folder the command works on. */
-  readonly workspaceDir: () => string;
-  /** Opens the workspace (default: `openAirlock`); the command closes it. */
-  readonly open?: (dir: string) => Promise<Airlock>;
-}
+export type RollbackCommandHelpers = WorkspaceCommandHelpers;
 
 /**
  * Adds `rollback <run> --as USER [--json]`. Exit 0 when every reversible effect is undone (irreversible
@@ -28,15 +21,12 @@ export function registerRollbackCommand(program: Command, helpers: RollbackComma
     .requiredOption('--as <user>', 'who asks (a declared person; someone else approves the compensations that need it)')
     .option('--json', 'the report as JSON')
     .action(async (id: string, o: { as: string; json?: boolean }) => {
-      const a = await (helpers.open ?? openAirlock)(helpers.workspaceDir());
-      try {
+      await workspaceRunner(helpers)(async (a) => {
         const report = await rollbackRun(a, id as RunId, a.principal(o.as));
         if (o.json) out(JSON.stringify(report, null, 2));
         else for (const line of renderRollback(report, o.as)) out(line);
         if (report.status !== 'completed') process.exitCode = 1;
-      } finally {
-        await a.close();
-      }
+      });
     });
 }
 

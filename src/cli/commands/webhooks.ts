@@ -1,31 +1,17 @@
 // `airlock webhooks`: the approval-webhook outbox (status, attempts, last error), its delivery log, and delivering what is due.
 import type { Command } from 'commander';
-import { openAirlock, type Airlock } from '../../airlock.js';
+import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
 import { AirlockError } from '../../errors.js';
 import type { DeliveryRecord, NotificationRecord } from '../../store/store.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 
 /** What `registerWebhooksCommand` needs from the program that hosts it. */
-export interface WebhooksCommandHelpers {
-  /** Writes one line to stdout. */
-  readonly out: (line: string) => void;
-  /** The workspace folder the command works on. */
-  readonly workspaceDir: () => string;
-  /** Opens the workspace (default: `openAirlock`); the command closes it. */
-  readonly open?: (dir: string) => Promise<Airlock>;
-}
+export type WebhooksCommandHelpers = WorkspaceCommandHelpers;
 
 /** Adds `webhooks` (list the outbox), `webhooks log [ID]` and `webhooks deliver` to `program`. */
 export function registerWebhooksCommand(program: Command, helpers: WebhooksCommandHelpers): Command {
   const { out } = helpers;
-  const withAirlock = async (fn: (a: Airlock) => Promise<void>): Promise<void> => {
-    const a = await (helpers.open ?? openAirlock)(helpers.workspaceDir());
-    try {
-      await fn(a);
-    } finally {
-      await a.close();
-    }
-  };
+  const withAirlock = workspaceRunner(helpers);
 
   const webhooks = program
     .command('webhooks')
