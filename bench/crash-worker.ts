@@ -1,9 +1,9 @@
 // The crash harness's worker (bench/crash.ts SIGKILLs it at random points, or it kills itself at a planned
 // durable step): recovers every unfinished run of a workspace, then works scripted refund-desk runs,
 // printing one JSON line per event on stdout.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isEntryPoint } from '../src/util/entry-point.js';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { openAirlock, type Airlock } from '../src/airlock.js';
 import { createAuthenticator } from '../src/identity/authenticate.js';
 import { localApprover, vote, type Approver } from '../src/orchestration/approvals.js';
@@ -288,17 +288,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   emit({ ev: 'done' });
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
 
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`crash-worker: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);

@@ -1,12 +1,13 @@
 // Crash safety: SIGKILLs the crash worker (bench/crash-worker.ts) at random points of many refund-desk
 // runs, restarts it, and then checks the run states, Acme's ground truth and the audit trail.
+import { isEntryPoint } from '../src/util/entry-point.js';
+import { seededRandom } from '../src/util/random.js';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { openAirlock } from '../src/airlock.js';
 import { verifyStore } from '../src/audit/log.js';
@@ -143,17 +144,6 @@ export interface CrashReport {
   readonly dir: string | null;
 }
 
-/** mulberry32: a small seeded PRNG in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A private copy of examples/acme with its own store and Acme database reset to the seed. */
 export function crashWorkspace(): { dir: string; acmeDb: string } {
@@ -372,7 +362,7 @@ function landing(killed: Worker, found: readonly WorkerEvent[] | null): string {
 export async function runCrashHarness(opts: CrashOptions): Promise<CrashReport> {
   const t0 = Date.now();
   const log = opts.log ?? (() => undefined);
-  const rand = prng(opts.seed);
+  const rand = seededRandom(opts.seed);
   const { dir, acmeDb } = crashWorkspace();
   const yamlFile = path.join(dir, 'airlock.yaml');
   const yaml = readFileSync(yamlFile, 'utf8');
@@ -792,17 +782,8 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!crashSafe(r)) process.exitCode = 1;
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
 
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`crash bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;

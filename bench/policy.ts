@@ -1,4 +1,5 @@
 // Decision latency of cedar-wasm (preparsed policy set) against the compiled fast engine, at 200 and 1,000 policies.
+import { seededRandom } from '../src/util/random.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarEntity, CedarRequest, CedarValue, EngineResult, EntityUid } from '../src/policy/engine.js';
 import { compileFastEngine } from '../src/policy/fast/engine.js';
@@ -8,17 +9,6 @@ const NS = 'Airlock';
 const uid = (type: string, id: string): EntityUid => ({ type: `${NS}::${type}`, id });
 const lit = (u: EntityUid): string => `${u.type}::${JSON.stringify(u.id)}`;
 
-/** A seeded PRNG (mulberry32), so every run measures the same policies and requests. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Workload {
   readonly policies: Record<string, string>;
@@ -35,7 +25,7 @@ const TIERS = ['assist', 'prepare', 'execute-low', 'execute-high'];
  * a few global guards; about one tool per two policies, 40 roles in a two-level hierarchy, 1 group per 10 tools.
  */
 function workload(n: number, seed: number): Workload {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const int = (k: number): number => Math.floor(r() * k);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
   const tools = Math.max(10, Math.floor(n / 2));

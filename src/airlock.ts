@@ -90,8 +90,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
         {
           store,
           workspace,
-          readTool: (probe, args) =>
-            connectors.get(probe.connector).call(probe.upstream ?? probe.name.slice(probe.name.indexOf('.') + 1), args, { timeoutMs: probe.timeoutMs ?? 10_000 }),
+          readTool: (probe, args) => gateway.readProbe(probe.name, args),
         },
         input,
       ),
@@ -99,7 +98,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   });
   const approvalDeps = { ...base, gateway, principal, newGrantId: () => `grt_${randomBytes(6).toString('hex')}` };
   const newRunId = () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId;
-  const conclude = (runId: RunId, state: RunState, agent: Principal) => concludeRun({ store, audit, now, workspace, connectors }, runId, state, agent);
+  const conclude = (runId: RunId, state: RunState, agent: Principal) => concludeRun({ store, audit, now, workspace, readTool: (tool, args) => gateway.readProbe(tool, args) }, runId, state, agent);
   const sessions = new Sessions({
     workspace,
     store,

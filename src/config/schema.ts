@@ -297,7 +297,8 @@ export const budgetsSchema = z.strictObject({
   toolCalls: z.number().int().positive().optional(),
 });
 
-const APPROVAL_DEFAULTS: { ttlMinutes: number; escalateTo: OwnerBoundary[]; reauthMaxAgeMinutes: number; justifyFrom: Risk } = {
+/** A workflow's approval policy when it declares none. */
+export const APPROVAL_DEFAULTS: { ttlMinutes: number; escalateTo: OwnerBoundary[]; reauthMaxAgeMinutes: number; justifyFrom: Risk } = {
   ttlMinutes: 60,
   escalateTo: [],
   reauthMaxAgeMinutes: 5,

@@ -3,7 +3,7 @@
 // the audit of every attempt. The gateway creates approvals and consumes them; this decides them.
 import { userInfo, hostname } from 'node:os';
 import { AirlockError } from '../errors.js';
-import type { ApprovalPolicy, ToolContract, Workspace } from '../config/schema.js';
+import { APPROVAL_DEFAULTS, type ApprovalPolicy, type ToolContract, type Workspace } from '../config/schema.js';
 import type { ApprovalRecord, ApprovalVote, Store } from '../store/store.js';
 import type { ApprovalId, ApprovalLevel, Json, JsonObject, Labels, Principal, Tier } from '../types.js';
 import { RISKS } from '../types.js';
@@ -94,18 +94,9 @@ export function summaryHash(a: ApprovalRecord): string {
   return hashJson(a.summary);
 }
 
-/** The approval policy of the approval's workflow (defaults when the workflow is gone). */
+/** The approval policy of the approval's workflow (the defaults when the workflow is gone). */
 function approvalPolicy(deps: ApprovalDeps, a: ApprovalRecord): ApprovalPolicy {
-  const wf = deps.workspace.workflows.get(summaryViewSafe(a)?.workflow ?? a.workflow);
-  return wf?.approvals ?? { ttlMinutes: 60, escalateTo: [], reauthMaxAgeMinutes: 5, justifyFrom: 'high' };
-}
-
-function summaryViewSafe(a: ApprovalRecord): SummaryView | null {
-  try {
-    return summaryView(a);
-  } catch {
-    return null;
-  }
+  return deps.workspace.workflows.get(summaryView(a).workflow)?.approvals ?? APPROVAL_DEFAULTS;
 }
 
 /** Whether `approver` may decide this approval now: eligibility by policy, with the policy ids. Pure given its inputs. */

@@ -5,8 +5,7 @@ import type { Workspace } from '../config/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AuditRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId, RunStatus, Sha256Hex } from '../types.js';
-import type { ConnectorPool } from '../tools/connectors/pool.js';
-import { runChecks, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
+import { runChecks, type ReadTool, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
 import { finalStatus, type RunState } from './run-machine.js';
 import { checkPolicyViolations, openIncident } from './incidents.js';
 
@@ -15,7 +14,8 @@ export interface ConcludeDeps {
   readonly audit: AuditWriter;
   readonly now: () => Date;
   readonly workspace: Workspace;
-  readonly connectors: Pick<ConnectorPool, 'get'>;
+  /** Reads ground truth through a declared read tool (the gateway's `readProbe`). */
+  readonly readTool: ReadTool;
 }
 
 /** Denied actions in one run at which a `policy-violations` incident opens. */
@@ -60,12 +60,7 @@ export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunSt
   let checks: RunCheckResult[] = [];
   if (specs.length > 0) {
     const actions = await executedActions(deps.store, runId);
-    checks = await runChecks(specs, { input: state.input, actions }, (tool, args) => {
-      const probe = deps.workspace.tools.get(tool);
-      if (!probe) return Promise.resolve({ ok: false, failure: 'tool-error', message: `probe \`${tool}\` is not declared` } as const);
-      const upstream = probe.upstream ?? probe.name.slice(probe.name.indexOf('.') + 1);
-      return deps.connectors.get(probe.connector).call(upstream, args, { timeoutMs: probe.timeoutMs ?? 10_000 });
-    });
+    checks = await runChecks(specs, { input: state.input, actions }, deps.readTool);
     await deps.audit.append({ runId, principal: agent }, [
       { type: 'run.checked', body: { checks: checks.map((c) => ({ name: c.name, status: c.status, evidence: c.evidence as unknown as Json })) } },
     ]);

@@ -26,6 +26,7 @@ import { jsonProblem } from '../util/json.js';
 import type { DriftGuard } from './drift.js';
 import type { Connector, ConnectorResult } from './connector.js';
 import { expandTemplate } from './uri-template.js';
+import { upstreamNameOf } from './import.js';
 import type { ConnectorPool } from './connectors/pool.js';
 import { ArgumentValidator } from './validate.js';
 import type { AuditWriter} from '../audit/writer.js';
@@ -496,15 +497,10 @@ export class Gateway {
     } else {
       let failed: string | null = null;
       if (spec.probe !== undefined) {
-        const tool = this.deps.workspace.tools.get(spec.probe);
         const probeArgs = resolveTemplate(spec.args, { args });
-        if (!tool) failed = `probe \`${spec.probe}\` is not declared`;
-        else if (!probeArgs.ok) failed = `probe argument ${probeArgs.missing} is missing`;
+        if (!probeArgs.ok) failed = `probe argument ${probeArgs.missing} is missing`;
         else {
-          const upstream = tool.upstream ?? tool.name.slice(tool.name.indexOf('.') + 1);
-          const res = await this.deps.connectors
-            .get(tool.connector)
-            .call(upstream, probeArgs.value as JsonObject, { timeoutMs: tool.timeoutMs ?? this.connectorTimeout(tool.connector) });
+          const res = await this.readProbe(spec.probe, probeArgs.value as JsonObject);
           if (res.ok) probe = res.content;
           else failed = res.message;
         }
@@ -726,7 +722,9 @@ export class Gateway {
   ): Promise<GatewayOutcome> {
     const { audit, connectors } = this.deps;
     const authority: JsonObject = grantId ? { approvalId, grantId } : { approvalId };
-    const keyRecord: JsonObject = contract.idempotencyKey ? { idempotencyKey: idempotencyKey(ctx.runId, ctx.step, hash) } : {};
+    // INVARIANT: the upstream's idempotency key is Airlock's, derived from run, step and action: never the agent's.
+    const key = contract.idempotencyKey ? idempotencyKey(ctx.runId, ctx.step, hash) : null;
+    const keyRecord: JsonObject = key ? { idempotencyKey: key } : {};
     // Checked again closest to the call: this also covers approved actions executed later.
     const drift = await this.deps.driftGuard?.checkContract(contract);
     if (drift && !drift.ok) {
@@ -748,14 +746,12 @@ export class Gateway {
         approvalId,
         labels,
         ...(grantId ? { grantId } : {}),
-        ...(contract.idempotencyKey ? { idempotencyKey: idempotencyKey(ctx.runId, ctx.step, hash) } : {}),
+        ...(key ? { idempotencyKey: key } : {}),
       };
     }
     const connector = connectors.get(contract.connector);
-    const upstream = contract.upstream ?? contract.name.slice(contract.name.indexOf('.') + 1);
+    const upstream = upstreamNameOf(contract);
     const timeoutMs = contract.timeoutMs ?? this.connectorTimeout(contract.connector);
-    // INVARIANT: the upstream's idempotency key is Airlock's, derived from run, step and action: never the agent's.
-    const key = contract.idempotencyKey ? idempotencyKey(ctx.runId, ctx.step, hash) : null;
     const callArgs = key && contract.idempotencyKey ? { ...args, [contract.idempotencyKey]: key } : args;
     const res = await this.callUpstream(connector, contract, upstream, callArgs, timeoutMs);
     if (!res.ok) {
@@ -838,18 +834,12 @@ export class Gateway {
   ): Promise<VerificationResult | null> {
     const spec = contract.verify;
     if (!spec) return null;
-    const probe = this.deps.workspace.tools.get(spec.probe);
     let outcome: VerificationResult['outcome'];
     const probeArgs = resolveTemplate(spec.args, { args, result });
-    if (!probe) {
-      outcome = { status: 'error', message: `probe tool \`${spec.probe}\` is not declared` };
-    } else if (!probeArgs.ok) {
+    if (!probeArgs.ok) {
       outcome = { status: 'error', message: `probe argument ${probeArgs.missing} is missing from the result` };
     } else {
-      const upstream = probe.upstream ?? probe.name.slice(probe.name.indexOf('.') + 1);
-      const res = await this.deps.connectors
-        .get(probe.connector)
-        .call(upstream, probeArgs.value as JsonObject, { timeoutMs: probe.timeoutMs ?? this.connectorTimeout(probe.connector) });
+      const res = await this.readProbe(spec.probe, probeArgs.value as JsonObject);
       outcome = res.ok
         ? checkVerification(spec, { args, result, probe: res.content })
         : { status: 'error', message: res.message };
@@ -861,6 +851,19 @@ export class Gateway {
       },
     ]);
     return { probe: spec.probe, outcome };
+  }
+
+  /**
+   * Reads ground truth through a declared read tool (a verification, second-path, preview or
+   * run-check probe): its connector, its upstream name, its timeout. Never throws for the tool's
+   * failure; an undeclared probe is a failure value too.
+   */
+  readProbe(name: string, args: JsonObject): Promise<ConnectorResult> {
+    const probe = this.deps.workspace.tools.get(name);
+    if (!probe) return Promise.resolve({ ok: false, failure: 'tool-error', message: `probe tool \`${name}\` is not declared` });
+    return this.deps.connectors
+      .get(probe.connector)
+      .call(upstreamNameOf(probe), args, { timeoutMs: probe.timeoutMs ?? this.connectorTimeout(probe.connector) });
   }
 
   private connectorTimeout(name: string): number {

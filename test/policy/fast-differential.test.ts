@@ -1,4 +1,5 @@
 // Differential tests of the compiled fast Cedar engine against cedar-wasm, plus unit tests of the compiler's tricky cases.
+import { seededRandom } from '../../src/util/random.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { describe, expect, it } from 'vitest';
 import type { CedarEntity, CedarRequest, CedarValue, EngineResult, EntityUid } from '../../src/policy/engine.js';
@@ -57,17 +58,6 @@ function both(policies: Record<string, string>, request: CedarRequest, entities:
 // ---------------------------------------------------------------------------------------------------------------
 // A seeded generator of worlds, policies and requests
 
-/** mulberry32: a small, fast, seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly r: () => number) {}
@@ -410,7 +400,7 @@ describe('fast engine vs cedar-wasm (differential)', () => {
   it('agrees on decision, determining policies and errored policies over 100,000 generated requests', () => {
     const SETS = 400;
     const REQUESTS = 250;
-    const g = new Gen(rng(0xa1c0c));
+    const g = new Gen(seededRandom(0xa1c0c));
     let compared = 0;
     const stats = { allow: 0, deny: 0, withErrors: 0, withDetermining: 0 };
     const mismatches: string[] = [];

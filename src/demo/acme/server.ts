@@ -1,6 +1,5 @@
 // CLI entry serving one Acme system as a real MCP server on stdio (stdout is the protocol, logs go to stderr).
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { isEntryPoint } from '../../util/entry-point.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -217,17 +216,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   log(`serving ${args.db}${fault ? ` (fault: ${fault.tool}:${fault.mode})` : ''}`);
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
 
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2), process.env).catch((e: unknown) => {
     process.stderr.write(`acme: ${e instanceof AirlockError ? formatError(e) : String(e)}\n`);
     process.exit(1);
