@@ -19,7 +19,7 @@ import type { ApprovalId, Json, JsonObject, RunId, Sha256Hex } from '../types.js
 import type { GatewayOutcome, VerificationResult } from '../tools/gateway.js';
 import * as S from './api-schemas.js';
 import { RateLimiter } from './limits.js';
-import { protoKeyPath } from '../util/json.js';
+import { requestProblem } from '../util/json.js';
 
 /** Turns an `Authorization` header into a principal (identity/authenticate.ts, or a fake in tests). */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -128,14 +128,15 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       }
     }
     // Refused, not silently stripped by the schema: the same input is invalid through every door.
-    const proto = protoKeyPath(raw);
-    if (proto) {
+    const bad = requestProblem(raw);
+    if (bad) {
+      const where = bad.code === 'forbidden_key' ? `\`${bad.path}\` is not an acceptable key` : `${bad.path ? `\`${bad.path}\`` : 'the body'} ${bad.message}`;
       const body: ErrorBody = {
-        error: `the request body is invalid: \`${proto}\` is not an acceptable key`,
-        hint: 'remove `__proto__` keys: they are never arguments',
-        issues: [{ path: proto, code: 'forbidden_key', message: '`__proto__` is not an acceptable key' }],
+        error: `the request body is invalid: ${where}`,
+        hint: bad.code === 'forbidden_key' ? 'remove `__proto__` keys: they are never arguments' : 'flatten the data: arguments may nest at most 64 levels',
+        issues: [{ path: bad.path, code: bad.code, message: bad.message }],
       };
-      return { ok: false, response: await refuse(c, 422, body, await existingRunId(raw), { issues: [`${proto}: forbidden_key`] }) };
+      return { ok: false, response: await refuse(c, 422, body, await existingRunId(raw), { issues: [`${bad.path}: ${bad.code}`] }) };
     }
     const parsed = schema.safeParse(raw);
     if (parsed.success) return { ok: true, value: parsed.data };

@@ -12,7 +12,7 @@ import { principalRef } from '../identity/principal.js';
 import type { Principal } from '../types.js';
 import { createGovernedMcpServer, MCP_REFUSAL_CODES, type McpBinding } from './mcp.js';
 import { RateLimiter } from './limits.js';
-import { protoKeyPath } from '../util/json.js';
+import { requestProblem } from '../util/json.js';
 
 /** Checks an `Authorization` header; the door's only source of identity. */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -32,8 +32,8 @@ function malformedToolCall(body: unknown): string | null {
   for (const m of Array.isArray(body) ? body : [body]) {
     if (typeof m !== 'object' || m === null || (m as { method?: unknown }).method !== 'tools/call') continue;
     // The SDK's schema would drop it silently; the other doors refuse it, so this one does too.
-    const proto = protoKeyPath((m as { params?: unknown }).params);
-    if (proto) return `params.${proto}: \`__proto__\` is not an acceptable key`;
+    const bad = requestProblem((m as { params?: unknown }).params);
+    if (bad) return `params${bad.path ? `.${bad.path}` : ''}: ${bad.message}`;
     const parsed = CallToolRequestSchema.safeParse(m);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -1,23 +1,49 @@
-// Checks that a value is plain JSON (what crosses a boundary), before anything hashes or stores it. Pure.
+// Checks on untrusted JSON before anything hashes, stores or walks it recursively. Pure; every walk is bounded.
+import type { Json } from '../types.js';
+
+/** How deep any JSON Airlock accepts may nest (arguments, request bodies, upstream results). */
+export const MAX_JSON_DEPTH = 64;
+
+/** A lone UTF-16 surrogate: not valid Unicode, refused by canonical JSON (RFC 8785) and by Cedar. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+
+/** True when `s` holds a lone UTF-16 surrogate (a string no Unicode encoding can carry). */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
+/** `s` with each lone surrogate written out as the text `\uXXXX`: well-formed, and nothing silently lost. */
+export function escapeLoneSurrogates(s: string): string {
+  return s.replace(LONE_SURROGATES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Where a path segment came from, as it is shown in messages: `.key` or `[3]`. */
+function segment(key: string | number): string {
+  return typeof key === 'number' ? `[${key}]` : `.${printableKey(key)}`;
+}
 
 /**
- * Why `value` is not plain JSON, or null when it is: no NaN or Infinity, no BigInt, no
- * functions, symbols or undefined, no class instances, no cycles, and not deeper than `maxDepth`.
+ * Why `value` is not plain JSON Airlock can hold, or null when it is: no NaN or Infinity, no BigInt,
+ * no functions, symbols or undefined, no class instances, no cycles, no lone surrogates in strings
+ * or keys, and not deeper than `maxDepth`. (Recursive, but never deeper than `maxDepth`.)
  */
-export function jsonProblem(value: unknown, maxDepth = 64): string | null {
+export function jsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): string | null {
   const seen = new Set<object>();
   const walk = (v: unknown, path: string, depth: number): string | null => {
     if (depth > maxDepth) return `${path} is nested deeper than ${maxDepth} levels`;
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return null;
+    if (v === null || typeof v === 'boolean') return null;
+    if (typeof v === 'string') return hasLoneSurrogate(v) ? `${path} holds a lone UTF-16 surrogate, which is not valid Unicode text` : null;
     if (typeof v === 'number') return Number.isFinite(v) ? null : `${path} is ${String(v)}, which JSON cannot hold`;
     if (typeof v !== 'object') return `${path} is a ${typeof v}, which JSON cannot hold`;
     if (seen.has(v)) return `${path} refers back to itself`;
     const proto = Object.getPrototypeOf(v) as unknown;
     if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return `${path} is not a plain object`;
     seen.add(v);
-    const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [`[${i}]`, x]) : Object.entries(v).map(([k, x]) => [`.${k}`, x]);
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
     for (const [k, x] of entries) {
-      const p = walk(x, `${path}${k}`, depth + 1);
+      if (typeof k === 'string' && hasLoneSurrogate(k)) return `${path}${segment(k)} is a key holding a lone UTF-16 surrogate, which is not valid Unicode text`;
+      const p = walk(x, `${path}${segment(k)}`, depth + 1);
       if (p) return p;
     }
     seen.delete(v);
@@ -26,23 +52,104 @@ export function jsonProblem(value: unknown, maxDepth = 64): string | null {
   return walk(value, 'arguments', 0);
 }
 
+/** Why a door refuses a parsed request body, with where (a dotted path, '' for the whole body). */
+export interface RequestProblem {
+  readonly path: string;
+  readonly code: 'forbidden_key' | 'too_deep';
+  readonly message: string;
+}
+
 /**
- * Where a parsed JSON value holds an own `__proto__` key (JSON.parse keeps it as data; object
- * spreads and schema parsers drop or misread it), or null. Such input is refused, never stripped.
+ * How deep a request body may nest at a door: the arguments' limit plus the envelope around them
+ * (a JSON-RPC batch, `params`, `arguments`), so arguments are judged by the same limit whichever
+ * door they came through (the gateway's `jsonProblem` refuses deeper ones, audited).
  */
-export function protoKeyPath(value: unknown, path = ''): string | null {
-  if (value === null || typeof value !== 'object') return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const p = protoKeyPath(value[i], `${path}[${i}]`);
-      if (p) return p;
+export const MAX_REQUEST_DEPTH = MAX_JSON_DEPTH + 4;
+
+/**
+ * Why a parsed (JSON.parse) untrusted request body cannot be accepted, or null: an own `__proto__`
+ * key (JSON.parse keeps it as data; spreads and schema parsers drop or misread it), or nesting
+ * deeper than `maxDepth`. Iterative: no input can overflow the stack. Such input is refused,
+ * never stripped, by every door alike. (Lone surrogates are the gateway's to refuse, in arguments.)
+ */
+export function requestProblem(value: unknown, maxDepth = MAX_REQUEST_DEPTH): RequestProblem | null {
+  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { v, path, depth } = stack.pop() as { v: unknown; path: string; depth: number };
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) return { path, code: 'too_deep', message: `is nested deeper than ${maxDepth} levels` };
+    const join = (k: string | number) => (typeof k === 'number' ? `${path}[${k}]` : path ? `${path}.${printableKey(k)}` : printableKey(k));
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: join(i), depth: depth + 1 });
+      continue;
     }
-    return null;
-  }
-  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return `${path ? `${path}.` : ''}__proto__`;
-  for (const [k, v] of Object.entries(value)) {
-    const p = protoKeyPath(v, path ? `${path}.${k}` : k);
-    if (p) return p;
+    if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return { path: join('__proto__'), code: 'forbidden_key', message: '`__proto__` is not an acceptable key' };
+    const entries = Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, x] = entries[i] as [string, unknown];
+      stack.push({ v: x, path: join(k), depth: depth + 1 });
+    }
   }
   return null;
+}
+
+/** A key as it may appear in a message or an audit record: lone surrogates written out, at most 200 characters. */
+function printableKey(k: string): string {
+  return (hasLoneSurrogate(k) ? escapeLoneSurrogates(k) : k).slice(0, 200);
+}
+
+/**
+ * A copy of `value` that canonical JSON can always hold and every later walk can afford: lone
+ * surrogates escaped as `\uXXXX` text (in strings and keys), and each subtree deeper than
+ * `maxDepth` replaced by `{"$truncated": "..."}`. Iterative. `changed` says whether anything was
+ * rewritten. For data Airlock must record whatever it is (upstream results, error messages).
+ */
+export function recordableJson(value: unknown, maxDepth = MAX_JSON_DEPTH): { value: Json; changed: boolean } {
+  let changed = false;
+  const fix = (v: unknown, depth: number, put: (x: Json) => void, work: (() => void)[]): void => {
+    if (typeof v === 'string') {
+      if (hasLoneSurrogate(v)) {
+        changed = true;
+        put(escapeLoneSurrogates(v));
+      } else put(v);
+      return;
+    }
+    if (typeof v === 'number') {
+      if (Number.isFinite(v)) put(v);
+      else {
+        changed = true;
+        put(null);
+      }
+      return;
+    }
+    if (v === null || typeof v === 'boolean') return put(v);
+    if (typeof v !== 'object') {
+      changed = true;
+      return put(null);
+    }
+    if (depth >= maxDepth) {
+      changed = true;
+      return put({ $truncated: `nested deeper than ${maxDepth} levels` });
+    }
+    if (Array.isArray(v)) {
+      const out: Json[] = new Array<Json>(v.length).fill(null);
+      put(out);
+      v.forEach((x, i) => work.push(() => fix(x, depth + 1, (y) => (out[i] = y), work)));
+      return;
+    }
+    const out: Record<string, Json> = {};
+    put(out);
+    for (const [k, x] of Object.entries(v)) {
+      const key = hasLoneSurrogate(k) ? escapeLoneSurrogates(k) : k;
+      if (key !== k) changed = true;
+      // Keys are created in order now (and `__proto__` as plain data), filled in as the work runs.
+      Object.defineProperty(out, key, { value: null, enumerable: true, writable: true, configurable: true });
+      work.push(() => fix(x, depth + 1, (y) => (out[key] = y), work));
+    }
+  };
+  let root: Json = null;
+  const work: (() => void)[] = [];
+  fix(value, 0, (x) => (root = x), work);
+  while (work.length > 0) (work.pop() as () => void)();
+  return { value: root, changed };
 }
