@@ -25,6 +25,7 @@ import type {
 } from './store.js';
 import { INCIDENT_KINDS, INCIDENT_STATUSES } from './store.js';
 
+
 /** Tuning for `openSqliteStore`. */
 export interface SqliteStoreOptions {
   /** How long to wait for another process's write lock before `store-locked` (default 5000 ms). */
@@ -282,6 +283,8 @@ interface PendingAppend {
 interface PendingSave {
   readonly kind: 'run';
   readonly run: RunRecord;
+  /** The state as stored, serialised before queueing: a bad state fails its own caller, never the batch. */
+  readonly stateText: string;
   readonly resolve: (records: readonly AuditRecord[]) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -399,9 +402,13 @@ class SqliteStore implements Store {
     casApproval: Database.Statement<[string, string, string, string]>;
   };
 
+  /** `applyOneUnwrapped` as a nested transaction: a savepoint per queued item. */
+  private readonly applyOne: (p: PendingAppend | PendingSave, chain: { seq: number; prev: Sha256Hex }, fresh: Set<string>) => AuditRecord[] | AirlockError;
+
   constructor(db: Database.Database, file: string) {
     this.db = db;
     this.file = file;
+    this.applyOne = db.transaction(this.applyOneUnwrapped.bind(this));
     this.stmt = {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insertAudit: db.prepare('INSERT INTO audit (seq, leaf, prev_hash, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?)'),
@@ -472,8 +479,8 @@ class SqliteStore implements Store {
   }
 
   /** A run save's compare-and-set inside the group commit: null when it applied, else why not. */
-  private applySave(run: RunRecord): AirlockError | null {
-    const changed = this.stmt.updateRun.run(run.workflow, run.status, run.version, run.updatedAt, JSON.stringify(run.state), run.id, run.version - 1).changes;
+  private applySave(run: RunRecord, stateText: string): AirlockError | null {
+    const changed = this.stmt.updateRun.run(run.workflow, run.status, run.version, run.updatedAt, stateText, run.id, run.version - 1).changes;
     if (changed === 1) return null;
     const stored = this.stmt.getRun.get(run.id);
     if (!stored) return new AirlockError('not-found', `run \`${run.id}\` does not exist`, { hint: 'create it with createRun first' });
@@ -486,45 +493,26 @@ class SqliteStore implements Store {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    let results: (AuditRecord[] | AirlockError)[];
+    const results: (AuditRecord[] | AirlockError)[] = [];
     // Runs first seen in this commit; remembered only once it has committed.
     const fresh = new Set<string>();
     try {
-      results = this.db
+      this.db
         .transaction(() => {
           // The head is read inside the write transaction: other processes' appends are already in it.
           const head = this.stmt.head.get();
-          let seq = head?.seq ?? 0;
-          let prev = (head?.chain_hash ?? GENESIS_HASH) as Sha256Hex;
+          const chain = { seq: head?.seq ?? 0, prev: (head?.chain_hash ?? GENESIS_HASH) as Sha256Hex };
           fresh.clear();
-          const out = batch.map((p): AuditRecord[] | AirlockError => {
-            if (p.kind === 'run') return this.applySave(p.run) ?? [];
-            return p.leaves.map((leaf, i) => {
-              seq += 1;
-              const s = sealLeaf(leaf, seq, prev);
-              prev = s.chainHash;
-              this.stmt.insertAudit.run(seq, s.text, s.prevHash, s.leafHash, s.chainHash);
-              if (leaf.runId && !this.knownRuns.has(leaf.runId) && !fresh.has(leaf.runId)) {
-                this.stmt.insertRunStart.run(leaf.runId, seq);
-                fresh.add(leaf.runId);
-              }
-              for (const pl of p.payloads[i] ?? []) this.stmt.insertPayload.run(pl.hash, pl.data, seq);
-              return {
-                seq,
-                schemaVersion: AUDIT_SCHEMA_VERSION,
-                type: leaf.type,
-                time: leaf.time,
-                runId: leaf.runId,
-                principal: leaf.principal,
-                onBehalfOf: leaf.onBehalfOf,
-                body: leaf.body,
-                prevHash: s.prevHash,
-                leafHash: s.leafHash,
-                chainHash: s.chainHash,
-              };
-            });
-          });
-          return out;
+          results.length = 0;
+          for (const p of batch) {
+            // INVARIANT: one caller's item never fails another's: each item is its own savepoint, and
+            // the chain position advances only when the item applied.
+            try {
+              results.push(this.applyOne(p, chain, fresh));
+            } catch (e) {
+              results.push(storeError(e, this.file, p.kind === 'run' ? 'save a run' : 'append audit records'));
+            }
+          }
         })
         .immediate();
     } catch (e) {
@@ -538,6 +526,44 @@ class SqliteStore implements Store {
       if (r instanceof AirlockError) p.reject(r);
       else p.resolve(r as AuditRecord[]);
     });
+  }
+
+  /**
+   * One queued item inside the group commit, under a savepoint of its own (better-sqlite3 nests a
+   * transaction as a savepoint): a failure rolls back this item only and leaves `chain` as it was.
+   */
+  private applyOneUnwrapped(p: PendingAppend | PendingSave, chain: { seq: number; prev: Sha256Hex }, fresh: Set<string>): AuditRecord[] | AirlockError {
+    if (p.kind === 'run') return this.applySave(p.run, p.stateText) ?? [];
+    let { seq, prev } = chain;
+    const runs: string[] = [];
+    const records = p.leaves.map((leaf, i) => {
+      seq += 1;
+      const s = sealLeaf(leaf, seq, prev);
+      prev = s.chainHash;
+      this.stmt.insertAudit.run(seq, s.text, s.prevHash, s.leafHash, s.chainHash);
+      if (leaf.runId && !this.knownRuns.has(leaf.runId) && !fresh.has(leaf.runId) && !runs.includes(leaf.runId)) {
+        this.stmt.insertRunStart.run(leaf.runId, seq);
+        runs.push(leaf.runId);
+      }
+      for (const pl of p.payloads[i] ?? []) this.stmt.insertPayload.run(pl.hash, pl.data, seq);
+      return {
+        seq,
+        schemaVersion: AUDIT_SCHEMA_VERSION,
+        type: leaf.type,
+        time: leaf.time,
+        runId: leaf.runId,
+        principal: leaf.principal,
+        onBehalfOf: leaf.onBehalfOf,
+        body: leaf.body,
+        prevHash: s.prevHash,
+        leafHash: s.leafHash,
+        chainHash: s.chainHash,
+      };
+    });
+    chain.seq = seq;
+    chain.prev = prev;
+    for (const r of runs) fresh.add(r);
+    return records;
   }
 
   /** The stored rows as written (the exact leaf text), so verification can hash them without rebuilding records. */
@@ -597,9 +623,16 @@ class SqliteStore implements Store {
 
   saveRun(run: RunRecord): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
+    let stateText: string;
+    try {
+      // Serialised here, outside the write lock: a state that cannot be stored fails only its own caller.
+      stateText = serialiseState(run);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // Joins the group commit: a run save and the audit records beside it share one fsync.
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'run', run, resolve: () => resolve(), reject });
+      this.enqueue({ kind: 'run', run, stateText, resolve: () => resolve(), reject });
     });
   }
 
@@ -956,6 +989,21 @@ class SqliteStore implements Store {
       location: { file: this.file, path: `${table}[${id}]` },
     });
   }
+}
+
+/** A run's state as stored (JSON text); an `input` error naming the run when it has no JSON form. */
+function serialiseState(run: RunRecord): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(run.state);
+  } catch (e) {
+    throw new AirlockError('input', `the state of run \`${run.id}\` cannot be stored: ${(e as Error).message}`, {
+      hint: 'run state holds JSON only (bounded in depth); bound or refuse untrusted values before saving them',
+      cause: e,
+    });
+  }
+  if (text === undefined) throw new AirlockError('input', `the state of run \`${run.id}\` has no JSON form`);
+  return text;
 }
 
 function prepareDraft(d: AuditDraft, i: number): PreparedLeaf {

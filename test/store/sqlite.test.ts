@@ -11,6 +11,7 @@ import { verifyChain } from '../../src/audit/chain.js';
 import { AirlockError } from '../../src/errors.js';
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import type { RunId } from '../../src/types.js';
 import { draft, storeSuite } from './store-suite.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-sqlite-'));
@@ -129,6 +130,32 @@ describe('sqlite store on disk', () => {
       const stored = await s.readAudit(1, 2000);
       expect(stored).toHaveLength(1000);
       expect((await verifyChain(stored)).ok).toBe(true);
+    });
+  });
+
+  it('isolates an item the database refuses inside a group commit: the others commit, the chain stays gapless', async () => {
+    const file = freshPath();
+    await withStore(file, async (s) => {
+      await s.appendAudit([draft(0)]);
+      await s.createRun({ id: 'run_ok' as RunId, workflow: 'w', status: 'running', version: 1, createdAt: 't', updatedAt: 't', state: {} });
+      // A fault the store cannot foresee (a full disk, a constraint), planted for one caller's record only.
+      const raw = new Database(file);
+      raw.exec(`CREATE TRIGGER poison BEFORE INSERT ON audit WHEN NEW.leaf LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'planted fault'); END`);
+      raw.close();
+      const before = Array.from({ length: 20 }, (_, i) => s.appendAudit([draft(i + 1), draft(i + 100)]));
+      const bad = s.appendAudit([draft(50, { body: { note: 'poison' } })]);
+      const save = s.saveRun({ id: 'run_ok' as RunId, workflow: 'w', status: 'running', version: 2, createdAt: 't', updatedAt: 't', state: { saved: true } });
+      const after = Array.from({ length: 20 }, (_, i) => s.appendAudit([draft(i + 200)]));
+      const err = await failure(bad);
+      expect(err.message).toMatch(/planted fault/);
+      await save;
+      const ok = (await Promise.all([...before, ...after])).flat();
+      expect(ok).toHaveLength(60);
+      const stored = await s.readAudit(1, 1000);
+      expect(stored.map((r) => r.seq)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
+      expect(stored.some((r) => JSON.stringify(r.body).includes('poison'))).toBe(false);
+      expect((await verifyChain(stored)).ok).toBe(true);
+      expect((await s.getRun('run_ok' as RunId))?.state).toEqual({ saved: true });
     });
   });
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash, verifyChain } from '../../src/audit/chain.js';
 import { AirlockError } from '../../src/errors.js';
 import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
-import type { ApprovalId, RunId, Sha256Hex } from '../../src/types.js';
+import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
 /** Makes a fresh, empty store for one test. The suite closes it. */
@@ -281,6 +281,21 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         );
         expect(saves.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
         expect((await store.getRun('run_a' as RunId))?.version).toBe(2);
+      });
+
+      it('refuses a save whose state has no JSON form without failing the callers beside it', async () => {
+        await store.createRun(run('run_a'));
+        await store.createRun(run('run_b'));
+        let deep: Json = 1;
+        for (let i = 0; i < 50_000; i++) deep = { a: deep };
+        const bad = store.saveRun(run('run_a', { version: 2, state: { history: [deep] } }));
+        const good = store.saveRun(run('run_b', { version: 2, state: { ok: true } }));
+        const appended = store.appendAudit([draft(1)]);
+        expect((await rejection(bad)).code).toBe('input');
+        await good;
+        expect(await appended).toHaveLength(1);
+        expect((await store.getRun('run_a' as RunId))?.version).toBe(1);
+        expect((await store.getRun('run_b' as RunId))?.state).toEqual({ ok: true });
       });
 
       it('lists runs newest first, by status, with a limit', async () => {
