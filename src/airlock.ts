@@ -110,6 +110,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     policySetHash: policies.policySetHash,
     concurrentCallsPerRun: workspace.file.server.limits.concurrentCallsPerRun,
     conclude,
+    notify: notifyLate,
   });
   const runner = new Runner({
     workspace,
@@ -140,6 +141,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     approvalDeps,
     principal,
     async close() {
+      await sessions.stop();
       await connectors.closeAll();
       await store.close();
     },

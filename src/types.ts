@@ -99,8 +99,11 @@ export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [
   'cancelled',
 ];
 
-/** `edited`: an approver changed the arguments; the new action has its own approval (`supersededBy`). */
-export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'consumed', 'edited'] as const;
+/**
+ * `edited`: an approver changed the arguments; the new action has its own approval (`supersededBy`).
+ * `withdrawn`: the run that asked ended first (its session closed or its process died); nobody is asked any more.
+ */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'consumed', 'edited', 'withdrawn'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** JSON values as they cross boundaries. */

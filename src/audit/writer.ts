@@ -1,9 +1,11 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { AuditDraft, AuditPayload, AuditRecord, Store } from '../store/store.js';
+import type { AuditDraft, AuditPayload, AuditRecord, RunRecord, Store } from '../store/store.js';
 import type { Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
 import { payloadOf } from './log.js';
+import { AirlockError } from '../errors.js';
+import { recordableJson } from '../util/json.js';
 
 export { principalRef };
 
@@ -38,13 +40,34 @@ export class AuditWriter {
    * workspace's audit key, so the hash alone reveals nothing guessable.
    */
   payloadRef(value: Json, classification: Classification): AuditPayload {
-    return payloadOf(this.key, value, isSensitive(classification));
+    try {
+      return payloadOf(this.key, value, isSensitive(classification));
+    } catch {
+      // Data from outside (an upstream, a caller's report) is recorded whatever it is: escaped and bounded.
+      return payloadOf(this.key, recordableJson(value).value, isSensitive(classification));
+    }
   }
 
-  /** Appends the items in order, atomically and durably. */
+  /**
+   * Appends the items in order, atomically and durably. A body that canonical JSON cannot hold
+   * (a lone surrogate or a depth from outside data that reached a message) is recorded escaped and
+   * bounded rather than lost: the record exists either way.
+   */
   async append(subject: AuditSubject | null, items: readonly AuditItem[]): Promise<readonly AuditRecord[]> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.appendAudit(drafts));
+  }
+
+  /**
+   * Saves `run` (compare-and-set on its version) with the items that say what changed, in one
+   * transaction: both land or neither (a refused save is a `conflict` and writes no record).
+   */
+  async commitRun(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<readonly AuditRecord[]> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.saveRunWithAudit(run, drafts));
+  }
+
+  private drafts(subject: AuditSubject | null, items: readonly AuditItem[]): AuditDraft[] {
     const time = this.now().toISOString();
-    const drafts: AuditDraft[] = items.map((it) => ({
+    return items.map((it) => ({
       type: it.type,
       time,
       runId: subject?.runId ?? null,
@@ -53,6 +76,28 @@ export class AuditWriter {
       body: it.body,
       ...(it.payloads ? { payloads: it.payloads } : {}),
     }));
-    return this.store.appendAudit(drafts);
   }
+
+  private async recorded(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<readonly AuditRecord[]>): Promise<readonly AuditRecord[]> {
+    try {
+      return await write(drafts);
+    } catch (e) {
+      // `input` from the store: a draft had no canonical form (checked before queueing); nothing was written.
+      if (!(e instanceof AirlockError) || e.code !== 'input' || !/^audit draft/.test(e.message)) throw e;
+      return write(drafts.map(recordable));
+    }
+  }
+}
+
+/** A draft whose body is escaped and bounded (`recordableJson`); the envelope strings too. */
+function recordable(d: AuditDraft): AuditDraft {
+  const text = (s: string | null): string | null => (s === null ? null : (recordableJson(s).value as string));
+  return {
+    ...d,
+    type: text(d.type) ?? '',
+    runId: text(d.runId),
+    principal: text(d.principal),
+    onBehalfOf: text(d.onBehalfOf),
+    body: recordableJson(d.body).value as AuditDraft['body'],
+  };
 }

@@ -58,13 +58,20 @@ export const serverSchema = z.strictObject({
   sessionIdleMinutes: z.number().int().positive().max(24 * 60).default(30),
   /** The principal `airlock mcp` (stdio) runs as: a local client has no token. */
   stdioPrincipal: z.string().regex(/^(user|agent|service):[a-z][a-z0-9_-]*$/).optional(),
+  /** The same limits at every door (MCP over HTTP and stdio, the JSON API, the SDK's remote client). */
   limits: z
     .strictObject({
-      maxRequestBytes: z.number().int().positive().default(1_048_576),
-      callsPerMinute: z.number().int().positive().default(120),
-      concurrentCallsPerRun: z.number().int().positive().default(4),
+      maxRequestBytes: z.number().int().positive().default(1_048_576).describe('The largest request body (or stdio message) accepted, in bytes.'),
+      callsPerMinute: z.number().int().positive().default(120).describe('Tool calls per principal per minute (each call in a JSON-RPC batch counts).'),
+      concurrentCallsPerRun: z.number().int().positive().default(4).describe('Calls in flight at once in one run.'),
+      openRunsPerPrincipal: z
+        .number()
+        .int()
+        .positive()
+        .default(64)
+        .describe('Runs (MCP sessions, API runs) one principal may hold open at once in one process; the next is refused until one ends.'),
     })
-    .default({ maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4 }),
+    .default({ maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 }),
 });
 
 export const connectorSchema = z.discriminatedUnion('kind', [
@@ -396,7 +403,7 @@ export const workspaceSchema = z.strictObject({
     host: '127.0.0.1',
     port: 8787,
     sessionIdleMinutes: 30,
-    limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4 },
+    limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 },
   }),
   connectors: z.record(name, connectorSchema),
   tools: z.array(toolContractSchema),
@@ -424,10 +431,10 @@ export const workspaceSchema = z.strictObject({
                 .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name, e.g. `AIRLOCK_WEBHOOK_SECRET`')
                 .describe('The environment variable holding the HMAC-SHA256 signing secret (never the secret itself).'),
               events: z
-                .array(z.enum(['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated']))
+                .array(z.enum(['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated', 'approval.withdrawn']))
                 .min(1)
-                .default(['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated'])
-                .describe('The approval events sent to this webhook (default: all four).'),
+                .default(['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated', 'approval.withdrawn'])
+                .describe('The approval events sent to this webhook (default: all five).'),
               maxAttempts: z.number().int().min(1).max(30).default(8).describe('Delivery attempts before a notification is marked failed.'),
               timeoutMs: z.number().int().positive().max(60_000).default(5000).describe('How long one attempt may take before it counts as failed.'),
             })

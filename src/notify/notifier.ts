@@ -6,7 +6,7 @@ import type { JsonObject } from '../types.js';
 import { signWebhook } from './signature.js';
 
 /** The approval events a webhook can subscribe to. */
-export const APPROVAL_EVENTS = ['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated'] as const;
+export const APPROVAL_EVENTS = ['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated', 'approval.withdrawn'] as const;
 export type ApprovalEvent = (typeof APPROVAL_EVENTS)[number];
 
 /** One `notifications.webhooks` entry of airlock.yaml, defaults applied. */

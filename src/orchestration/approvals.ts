@@ -5,7 +5,7 @@ import { userInfo, hostname } from 'node:os';
 import { AirlockError } from '../errors.js';
 import { APPROVAL_DEFAULTS, type ApprovalPolicy, type ToolContract, type Workspace } from '../config/schema.js';
 import type { ApprovalRecord, ApprovalVote, Store } from '../store/store.js';
-import type { ApprovalId, ApprovalLevel, Json, JsonObject, Labels, Principal, Tier } from '../types.js';
+import type { ApprovalId, ApprovalLevel, Json, JsonObject, Labels, Principal, RunId, Tier } from '../types.js';
 import { RISKS } from '../types.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { principalRef, type AuditItem } from '../audit/writer.js';
@@ -21,7 +21,7 @@ export interface Approver {
 }
 
 /** Approval lifecycle events, as webhooks carry them. */
-export type ApprovalEvent = 'approval.requested' | 'approval.decided' | 'approval.expired' | 'approval.escalated';
+export type ApprovalEvent = 'approval.requested' | 'approval.decided' | 'approval.expired' | 'approval.escalated' | 'approval.withdrawn';
 
 /** Queues a notification (webhooks); never throws for delivery problems. */
 export type Notify = (event: ApprovalEvent, data: JsonObject) => Promise<void>;
@@ -326,6 +326,27 @@ export async function expireApproval(deps: Pick<ApprovalDeps, 'store' | 'audit' 
   ]);
   await deps.notify?.('approval.expired', approvalEventData(updated));
   return true;
+}
+
+/**
+ * Withdraws the approvals of run `runId` that nobody will use any more because the run ended first
+ * (its session closed, its process died): pending ones (people are no longer asked) and approved
+ * ones not yet used. Each is a compare-and-set, audited `approval.withdrawn` with the reason and
+ * announced to webhooks. Returns the ids withdrawn.
+ */
+export async function withdrawApprovals(deps: Pick<ApprovalDeps, 'store' | 'audit' | 'notify'>, runId: RunId, reason: string): Promise<ApprovalId[]> {
+  const out: ApprovalId[] = [];
+  for (const a of await deps.store.listApprovals({ runId })) {
+    if (a.status !== 'pending' && a.status !== 'approved') continue;
+    const updated = await deps.store.updateApproval(a.id, a.status, { status: 'withdrawn', escalateAt: null });
+    if (!updated) continue;
+    await deps.audit.append({ runId, principal: null }, [
+      { type: 'approval.withdrawn', body: { approvalId: a.id, actionHash: a.actionHash, was: a.status, votes: a.decisions.length, reason } },
+    ]);
+    await deps.notify?.('approval.withdrawn', { ...approvalEventData(updated), reason });
+    out.push(a.id);
+  }
+  return out;
 }
 
 /**

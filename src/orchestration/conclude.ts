@@ -7,7 +7,7 @@ import type { AuditRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId, RunStatus, Sha256Hex } from '../types.js';
 import { runChecks, type ReadTool, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
 import { finalStatus, type RunState } from './run-machine.js';
-import { checkPolicyViolations, openIncident } from './incidents.js';
+import { checkRefusals, openIncident } from './incidents.js';
 
 export interface ConcludeDeps {
   readonly store: Store;
@@ -17,9 +17,6 @@ export interface ConcludeDeps {
   /** Reads ground truth through a declared read tool (the gateway's `readProbe`). */
   readonly readTool: ReadTool;
 }
-
-/** Denied actions in one run at which a `policy-violations` incident opens. */
-export const POLICY_VIOLATION_THRESHOLD = 3;
 
 /** What the end of a run came to: its status, the reason in words, and each run-level check. */
 export interface Conclusion {
@@ -79,7 +76,7 @@ export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunSt
       },
     });
   }
-  await checkPolicyViolations(deps, runId, POLICY_VIOLATION_THRESHOLD);
+  await checkRefusals(deps, runId);
   return conclusion;
 }
 

@@ -21,12 +21,14 @@ export interface IncidentDeps {
 /**
  * The owner boundary each kind goes to: a check that failed against ground truth is the domain's
  * (the business owns what "done" means); a rollback that could not finish is the platform's (connectors,
- * compensations); a run that kept trying what policy forbids is security's.
+ * compensations); a run that kept trying what Airlock refuses is security's; a call whose outcome
+ * nobody recorded is the domain's again (someone must look at ground truth to know what happened).
  */
 export const INCIDENT_BOUNDARY: Readonly<Record<IncidentKind, OwnerBoundary>> = {
   'verification-failed': 'domain',
   'rollback-failed': 'platform',
   'policy-violations': 'security',
+  'unknown-outcome': 'domain',
 };
 
 /** What `openIncident` is told. */
@@ -112,20 +114,33 @@ export async function resolveIncident(deps: IncidentDeps, id: string, by: Princi
   return { kind: 'resolved', incident: updated };
 }
 
-/** The incident key `checkPolicyViolations` uses: one policy-violations incident per run. */
+/** The incident key `checkRefusals` uses: one policy-violations incident per run. */
 export const POLICY_VIOLATIONS_KEY = 'denied-actions';
+
+/** Refused actions in one run at which a `policy-violations` incident opens. */
+export const REFUSAL_THRESHOLD = 3;
+
+/**
+ * The agent's attempts Airlock refused, as `action.not-executed` reasons: by policy, by the contract
+ * (invalid arguments), an unknown tool, a limit. Not people's decisions (rejected, expired), not the
+ * tier's suggestions, not Airlock's own faults (drift, a second path).
+ */
+const REFUSED = new Set(['denied', 'denied-at-execution', 'invalid-arguments', 'unknown-tool', 'concurrency-limit']);
 
 /**
  * Opens a `policy-violations` incident (to security) when run `runId` had at least `threshold`
- * actions denied by policy (`action.not-executed` with why `denied`); call it when a run ends.
- * At most one per run, ever: returns the existing one (open or resolved) when there is one, null
- * when the run stayed under the threshold.
+ * refused attempts of any kind: actions refused by policy or by the contract, unknown tools, and
+ * requests the doors refused for the run (size, rate, malformed). Called as refusals happen and
+ * when a run ends. At most one per run, ever: returns the existing one (open or resolved) when
+ * there is one, null when the run stayed under the threshold.
  */
-export async function checkPolicyViolations(deps: IncidentDeps, runId: RunId, threshold = 3): Promise<IncidentRecord | null> {
-  if (!Number.isInteger(threshold) || threshold < 1) throw new AirlockError('input', `the policy-violation threshold must be a whole number of at least 1, got ${threshold}`);
+export async function checkRefusals(deps: IncidentDeps, runId: RunId, threshold = REFUSAL_THRESHOLD): Promise<IncidentRecord | null> {
+  if (!Number.isInteger(threshold) || threshold < 1) throw new AirlockError('input', `the refusal threshold must be a whole number of at least 1, got ${threshold}`);
   const records = await deps.store.readAuditForRun(runId);
-  const denied = records.filter((r) => r.type === 'action.not-executed' && r.body['why'] === 'denied');
-  if (denied.length < threshold) return null;
+  const refused = records.filter(
+    (r) => (r.type === 'action.not-executed' && REFUSED.has(String(r.body['why']))) || r.type === 'request.refused',
+  );
+  if (refused.length < threshold) return null;
   const policyIds = new Map<Json | undefined, Json>();
   for (const r of records) if (r.type === 'action.decision') policyIds.set(r.body['actionHash'], r.body['policyIds'] ?? []);
   const earlier = (await deps.store.listIncidents({ runId })).find((i) => i.kind === 'policy-violations' && i.key === POLICY_VIOLATIONS_KEY);
@@ -134,14 +149,15 @@ export async function checkPolicyViolations(deps: IncidentDeps, runId: RunId, th
     runId,
     kind: 'policy-violations',
     key: POLICY_VIOLATIONS_KEY,
-    title: `${denied.length} actions denied by policy in run ${runId} (threshold ${threshold})`,
+    title: `${refused.length} attempts refused by Airlock in run ${runId} (threshold ${threshold})`,
     evidence: {
       threshold,
-      denied: denied.map((r) => ({
+      refused: refused.map((r) => ({
         seq: r.seq,
         tool: r.body['tool'] ?? null,
+        why: r.body['why'] ?? null,
         principal: r.principal,
-        reasons: r.body['reasons'] ?? [],
+        reasons: r.body['reasons'] ?? (typeof r.body['reason'] === 'string' ? [r.body['reason']] : []),
         policyIds: policyIds.get(r.body['actionHash']) ?? [],
       })),
     },

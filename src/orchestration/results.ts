@@ -1,5 +1,7 @@
 // What an agent is told about each gateway outcome: the same words whether it is Airlock's model or an external agent.
-import type { Json } from '../types.js';
+import type { Json, JsonObject } from '../types.js';
+import { canonicalJson, sha256Hex } from '../util/hash.js';
+import { jsonProblem } from '../util/json.js';
 import type { GatewayOutcome } from '../tools/gateway.js';
 import type { ToolResultStatus } from './model.js';
 
@@ -43,4 +45,19 @@ export function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; c
         },
       };
   }
+}
+
+/**
+ * Arguments as a run's state keeps them: as they are when they are JSON Airlock accepts (and, with
+ * `maxChars`, no longer than that as text); else a note (`$invalid`, or `truncated` with size and
+ * hash). INVARIANT: nothing a request carries reaches the store unvalidated; the audit trail keeps
+ * what the gateway accepted, whole.
+ */
+export function storableArgs(args: unknown, maxChars = Infinity): JsonObject {
+  const problem = typeof args === 'object' && args !== null && !Array.isArray(args) ? jsonProblem(args) : 'arguments are not a JSON object';
+  if (problem) return { $invalid: problem.slice(0, 500) };
+  const obj = args as JsonObject;
+  if (maxChars === Infinity) return obj;
+  const text = canonicalJson(obj);
+  return text.length <= maxChars ? obj : { truncated: true, bytes: text.length, argsHash: sha256Hex(text) };
 }

@@ -28,6 +28,10 @@ export interface RunState {
   readonly reason: string | null;
   /** Set when an external agent drives the run (MCP, HTTP API, SDK): no model is called for it. */
   readonly door?: ExternalDoor;
+  /** The process (its instance lease id) serving an externally driven run; when it is gone, the run is ended for review. */
+  readonly instance?: string;
+  /** Tool calls sent to the gateway (a counter, not derived from the bounded history). */
+  readonly toolCalls?: number;
 }
 
 /** The ways an external agent reaches the one decision point. */
@@ -54,7 +58,8 @@ export function exhaustedBudget(state: RunState, budgets: Budgets): string | nul
   if (state.steps >= budgets.steps) return `step budget of ${budgets.steps} exhausted`;
   if (state.activeMs >= budgets.wallTimeMs) return `wall-time budget of ${budgets.wallTimeMs} ms exhausted`;
   if (budgets.toolCalls !== undefined) {
-    const calls = state.history.filter((h) => h.kind === 'tool_call').length;
+    // External runs keep a bounded history: their counter is the truth, not the history's length.
+    const calls = state.toolCalls ?? state.history.filter((h) => h.kind === 'tool_call').length;
     if (calls >= budgets.toolCalls) return `tool-call budget of ${budgets.toolCalls} exhausted`;
   }
   return null;

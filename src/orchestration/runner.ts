@@ -6,16 +6,16 @@ import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId, RunStatus } from '../types.js';
 import { hashJson } from '../util/hash.js';
-import { jsonProblem } from '../util/json.js';
 import { INITIAL_LABELS } from '../context/labels.js';
 import type { Gateway, GatewayOutcome } from '../tools/gateway.js';
 import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
-import { toResult } from './results.js';
+import { storableArgs, toResult } from './results.js';
 import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { expireApproval, latestRevision, type Notify } from './approvals.js';
+import { openUnknownOutcomes } from './recovery.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -134,6 +134,8 @@ export class Runner {
         const inflight = state.inFlight;
         state = { ...state, inFlight: null, reason: `interrupted during \`${inflight?.tool ?? '?'}\`; review the audit trail and ground truth before retrying` };
         record = await this.save(record, 'failed', state, true);
+        // Each call that may have reached an upstream with no outcome on record is an incident naming it.
+        await openUnknownOutcomes(this.deps, record.id);
         return record;
       }
 
@@ -237,8 +239,7 @@ export class Runner {
       const callId = `c${state.history.filter((h) => h.kind === 'tool_call').length + 1}`;
       // The run state is stored as JSON: arguments JSON cannot hold are kept as a note, and the
       // gateway (which gets the originals) refuses and audits them.
-      const storedArgs: JsonObject = jsonProblem(turn.args) ? { $invalid: jsonProblem(turn.args) } : turn.args;
-      const call: HistoryItem = { kind: 'tool_call', id: callId, tool: String(turn.tool), args: storedArgs, ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) };
+      const call: HistoryItem = { kind: 'tool_call', id: callId, tool: String(turn.tool), args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) };
       state = { ...state, history: [...state.history, call], inFlight: { callId, tool: String(turn.tool) } };
       record = await this.save(record, 'running', state);
 

@@ -1,5 +1,8 @@
 // Runs driven by external agents (over MCP, the HTTP API or the SDK): the same gateway, budgets,
 // labels and audit as Airlock's own loop, with the agent's calls recorded instead of a model's.
+// Each process keeps a register of the runs it serves (caps per principal, idle ends) and a lease,
+// so that when it dies another process ends its runs for review (recovery.ts).
+import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
@@ -7,13 +10,16 @@ import type { Json, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
 import type { Gateway, GatewayOutcome, Proposal, VerificationResult } from '../tools/gateway.js';
-import type { AuditWriter } from '../audit/writer.js';
+import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
 import type { ToolView } from './model.js';
 import { exhaustedBudget, initialState, type ExternalDoor, type RunState } from './run-machine.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
-import { toResult } from './results.js';
+import { storableArgs, toResult } from './results.js';
+import { withdrawApprovals, type Notify } from './approvals.js';
+import { checkRefusals } from './incidents.js';
+import { recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
 
 /** A call the session layer refused before the gateway saw it (not your run, budget, too many at once). */
 export interface SessionRefusal {
@@ -37,18 +43,42 @@ export interface SessionDeps {
   readonly concurrentCallsPerRun: number;
   /** Ends a run the agent closes: run-level checks and incidents (orchestration/conclude.ts); absent: per-action verifications only. */
   readonly conclude?: (runId: RunId, state: RunState, agent: Principal) => Promise<Conclusion>;
+  /** Queues approval notifications (an approval withdrawn when its run ends); absent: none. */
+  readonly notify?: Notify | undefined;
+  /** This process as a lease holder (default: a fresh id on this host and pid). */
+  readonly instance?: InstanceIdentity;
 }
 
 const MAX_STORED_RESULT = 4096;
 const SAVE_ATTEMPTS = 8;
 /** History items an externally driven run keeps (the audit trail keeps them all). */
 const MAX_EXTERNAL_HISTORY = 200;
+/** How long a lease lasts without renewal, and how often it is renewed while runs are served. */
+export const LEASE_TTL_MS = 60_000;
+const LEASE_RENEW_MS = 15_000;
+/** Runs ended at once when many end together (shutdown, an idle sweep). */
+const END_CONCURRENCY = 16;
+
+/** A run this process serves: who drives it, through which door, and when it was last used. */
+interface LiveRun {
+  readonly principal: string;
+  readonly door: ExternalDoor;
+  lastSeen: number;
+}
 
 /** Opens, drives and closes externally driven runs. One instance per process; state lives in the store. */
 export class Sessions {
   private readonly inFlight = new Map<string, number>();
+  private readonly live = new Map<RunId, LiveRun>();
+  private readonly openPerPrincipal = new Map<string, number>();
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private leaseStartedAt: string | null = null;
+  /** This process's lease id: the runs it opens carry it. */
+  readonly instance: InstanceIdentity;
 
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(private readonly deps: SessionDeps) {
+    this.instance = deps.instance ?? thisInstance(`ins_${randomBytes(6).toString('hex')}`);
+  }
 
   /** The workflows `principal` may drive: those whose agent it is. */
   workflowsFor(principal: Principal): WorkflowConfig[] {
@@ -60,7 +90,7 @@ export class Sessions {
     const mine = this.workflowsFor(principal);
     if (name) {
       const wf = this.deps.workspace.workflows.get(name);
-      if (!wf) return { kind: 'refused', status: 404, reason: `workflow \`${name}\` is not declared` };
+      if (!wf) return { kind: 'refused', status: 404, reason: `workflow \`${name.slice(0, 200)}\` is not declared` };
       if (!mine.includes(wf)) return { kind: 'refused', status: 403, reason: `\`${principalRef(principal)}\` is not the agent of workflow \`${name}\`` };
       return wf;
     }
@@ -69,26 +99,55 @@ export class Sessions {
     return { kind: 'refused', status: 409, reason: `\`${principalRef(principal)}\` drives several workflows (${mine.map((w) => w.name).join(', ')}): name one` };
   }
 
-  /** Opens a run for an external agent and records it. */
-  async open(workflow: WorkflowConfig, principal: Principal, door: ExternalDoor, onBehalfOf?: Principal): Promise<RunRecord> {
+  /**
+   * Opens a run for an external agent and records it; refused (429, audited) when the principal
+   * already holds `server.limits.openRunsPerPrincipal` runs open in this process.
+   */
+  async tryOpen(workflow: WorkflowConfig, principal: Principal, door: ExternalDoor, onBehalfOf?: Principal): Promise<RunRecord | SessionRefusal> {
     if (principal.kind !== 'agent' || workflow.agent !== principal.id) {
       throw new AirlockError('input', `\`${principalRef(principal)}\` is not the agent of workflow \`${workflow.name}\``);
     }
+    const who = principalRef(principal);
+    const cap = this.deps.workspace.file.server.limits.openRunsPerPrincipal;
+    const held = this.openPerPrincipal.get(who) ?? 0;
+    if (held >= cap) {
+      const reason = `\`${who}\` already holds ${held} open runs (at most ${cap}); close one (DELETE its MCP session, or POST /v1/runs/{id}/close) or let idle ones end`;
+      await this.deps.audit.append({ runId: null, principal }, [{ type: 'request.refused', body: { door, why: 'open-runs-limit', reason } }]);
+      return { kind: 'refused', status: 429, reason };
+    }
+    // INVARIANT: the slot is taken before the first await, so concurrent opens cannot pass the cap together.
+    this.openPerPrincipal.set(who, held + 1);
     const id = this.deps.newRunId();
-    const t = this.deps.now().toISOString();
-    const state: RunState = {
-      ...initialState(workflow.name, {}, principal.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS),
-      door,
-    };
-    const record: RunRecord = { id, workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
-    await this.deps.audit.append({ runId: id, principal, onBehalfOf }, [
-      {
-        type: 'run.started',
-        body: { workflow: workflow.name, tier: workflow.tier, door, inputHash: hashJson({}), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json },
-      },
-    ]);
-    await this.deps.store.createRun(record);
-    return record;
+    this.live.set(id, { principal: who, door, lastSeen: Date.now() });
+    try {
+      await this.keepLease();
+      const t = this.deps.now().toISOString();
+      const state: RunState = {
+        ...initialState(workflow.name, {}, principal.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS),
+        door,
+        instance: this.instance.id,
+        toolCalls: 0,
+      };
+      const record: RunRecord = { id, workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
+      await this.deps.audit.append({ runId: id, principal, onBehalfOf }, [
+        {
+          type: 'run.started',
+          body: { workflow: workflow.name, tier: workflow.tier, door, inputHash: hashJson({}), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json, instance: this.instance.id },
+        },
+      ]);
+      await this.deps.store.createRun(record);
+      return record;
+    } catch (err) {
+      this.forget(id);
+      throw err;
+    }
+  }
+
+  /** `tryOpen`, for callers with no way to answer a refusal: it is thrown (a retryable `conflict`). */
+  async open(workflow: WorkflowConfig, principal: Principal, door: ExternalDoor, onBehalfOf?: Principal): Promise<RunRecord> {
+    const opened = await this.tryOpen(workflow, principal, door, onBehalfOf);
+    if ('kind' in opened) throw new AirlockError('conflict', opened.reason, { retryable: true });
+    return opened;
   }
 
   /** The contracts of `workflow` that `principal` may see (policy scope), tools, resources and prompts alike. */
@@ -119,6 +178,8 @@ export class Sessions {
     if (run.status !== 'running') return { kind: 'refused', status: 409, reason: `run \`${runId}\` is ${run.status}` };
     const workflow = this.deps.workspace.workflows.get(run.workflow);
     if (!workflow) return { kind: 'refused', status: 409, reason: `workflow \`${run.workflow}\` is no longer declared` };
+    const mine = this.live.get(runId);
+    if (mine) mine.lastSeen = Date.now();
     return { run, state, workflow };
   }
 
@@ -136,8 +197,9 @@ export class Sessions {
     const busy = this.inFlight.get(runId) ?? 0;
     if (busy >= this.deps.concurrentCallsPerRun) {
       await this.deps.audit.append({ runId, principal }, [
-        { type: 'action.not-executed', body: { tool: String(proposal.tool), why: 'concurrency-limit', reasons: [`more than ${this.deps.concurrentCallsPerRun} calls at once in one run`] } },
+        { type: 'action.not-executed', body: { tool: String(proposal.tool).slice(0, 200), why: 'concurrency-limit', reasons: [`more than ${this.deps.concurrentCallsPerRun} calls at once in one run`] } },
       ]);
+      await checkRefusals(this.deps, runId);
       return { kind: 'refused', status: 429, reason: `at most ${this.deps.concurrentCallsPerRun} calls at once in one run` };
     }
     this.inFlight.set(runId, busy + 1);
@@ -148,6 +210,8 @@ export class Sessions {
       // The run save is queued in the same tick as the outcome record: one commit, one fsync for both.
       const saved = this.record(run, proposal, outcome);
       await Promise.all([outcome.kind === 'executed' ? outcome.committed : undefined, saved]);
+      // Repeated refusals of any kind (policy, contract, unknown tools) open an incident as they happen.
+      if (outcome.kind === 'denied' || outcome.kind === 'invalid') await checkRefusals(this.deps, runId);
       return outcome;
     } finally {
       const n = (this.inFlight.get(runId) ?? 1) - 1;
@@ -197,15 +261,78 @@ export class Sessions {
     throw new AirlockError('conflict', `run \`${runId}\` is being changed by too many calls at once`, { retryable: true });
   }
 
-  /** Ends an external run: verified when every probe passed, unverified when one failed. */
+  /** The agent ends its run (an MCP DELETE, `POST /v1/runs/{id}/close`, the SDK's close, stdio EOF): its "done". */
   async close(runId: RunId, principal: Principal): Promise<RunRecord | SessionRefusal> {
     const loaded = await this.owned(runId, principal);
-    if ('kind' in loaded) return loaded;
-    let state: RunState = { ...loaded.state, final: { text: 'session closed by the agent', claim: 'done' } };
-    // Closing is the external agent's "done": the workflow's run-level checks read ground truth first.
-    const concluded = this.deps.conclude ? await this.deps.conclude(runId, state, principal) : conclusionOf(state, []);
+    if ('kind' in loaded) {
+      if (loaded.status === 409) this.forget(runId);
+      return loaded;
+    }
+    return this.conclude(loaded.run, loaded.state, 'session closed by the agent');
+  }
+
+  /**
+   * Airlock ends a run whose session ended without the agent closing it (idle, the client gone, the
+   * server stopping): concluded like a close, against ground truth, with `why` on record. A run
+   * that is not running any more is only forgotten. Never throws for a run that moved on.
+   */
+  async endSession(runId: RunId, why: string): Promise<RunRecord | null> {
+    const run = await this.deps.store.getRun(runId);
+    if (!run || run.status !== 'running') {
+      this.forget(runId);
+      return run;
+    }
+    return this.conclude(run, run.state as unknown as RunState, `session ended by Airlock: ${why}`);
+  }
+
+  /** Ends every run served through `doors` whose last request is `idleMs` or more ago. Returns the runs ended. */
+  async endIdle(idleMs: number, doors: readonly ExternalDoor[]): Promise<RunId[]> {
+    const now = Date.now();
+    const due = [...this.live].filter(([, r]) => doors.includes(r.door) && now - r.lastSeen >= idleMs).map(([id]) => id);
+    await inBatches(due, (id) => this.endSession(id, `idle for ${Math.round(idleMs / 60_000)} minutes`).catch(() => null));
+    return due;
+  }
+
+  /** Ends every run this process serves (the server stopping), many at once, then gives up the lease. */
+  async endAll(why: string): Promise<void> {
+    await inBatches([...this.live.keys()], (id) => this.endSession(id, why).catch(() => null));
+    await this.stop();
+  }
+
+  /** Stops renewing this process's lease and removes it (its runs are ended or another process will end them). */
+  async stop(): Promise<void> {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
+    if (this.leaseStartedAt !== null) {
+      this.leaseStartedAt = null;
+      await this.deps.store.dropLease(this.instance.id).catch(() => undefined);
+    }
+  }
+
+  /** Ends the runs of processes that are gone (recovery.ts); `airlock serve` and `airlock mcp` call it at start and on a timer. */
+  recover(): Promise<RecoveryReport> {
+    return recoverOrphans({ ...this.deps, self: this.instance, endRun: (run, reason) => this.endOrphan(run, reason) });
+  }
+
+  /** How many runs this process serves now, per principal (`kind:id`). */
+  openRuns(): ReadonlyMap<string, number> {
+    return this.openPerPrincipal;
+  }
+
+  private async conclude(run: RunRecord, current: RunState, how: string): Promise<RunRecord> {
+    let state: RunState = { ...current, final: { text: how, claim: 'done' } };
+    // The end of a session is the external agent's "done": the workflow's run-level checks read ground truth first.
+    const agent = this.principalOf(`agent:${state.agent}`);
+    const concluded = this.deps.conclude ? await this.deps.conclude(run.id, state, agent) : conclusionOf(state, []);
     if (concluded.reason) state = { ...state, reason: concluded.reason };
-    return this.finish(loaded.run, state, concluded.status, []);
+    return this.finish(run, state, concluded.status, []);
+  }
+
+  /** Ends an orphaned run for review: failed, its approvals withdrawn. Throws `conflict` when it moved on. */
+  private async endOrphan(run: RunRecord, reason: string): Promise<void> {
+    const state = { ...(run.state as unknown as RunState), reason };
+    await this.commitEnd(run, state, 'failed', [], 'recovery');
+    await withdrawApprovals(this.deps, run.id, 'the run ended when the process serving it stopped');
   }
 
   private principalOf(ref: string): Principal {
@@ -219,36 +346,99 @@ export class Sessions {
     const { status, content } = toResult(outcome);
     const text = JSON.stringify(content) ?? 'null';
     const stored: Json = text.length > MAX_STORED_RESULT ? { truncated: true, bytes: text.length, resultHash: hashJson(content) } : content;
+    const tool = String(proposal.tool).slice(0, 200);
+    // INVARIANT: what a request carried reaches the run's state only validated and bounded.
+    const args = storableArgs(proposal.args, MAX_STORED_RESULT);
     await this.update(loaded.id, (state) => {
       const callId = `c${state.steps + 1}`;
       const v = outcome.kind === 'executed' ? outcome.verification : null;
       return {
         ...state,
         steps: state.steps + 1,
+        toolCalls: (state.toolCalls ?? state.history.filter((h) => h.kind === 'tool_call').length) + 1,
         // The audit trail holds every call; the run keeps the recent ones, so each call costs the same.
         history: [
           ...state.history.slice(-(MAX_EXTERNAL_HISTORY - 2)),
-          { kind: 'tool_call', id: callId, tool: String(proposal.tool), args: typeof proposal.args === 'object' && proposal.args !== null ? proposal.args : {} },
-          { kind: 'tool_result', id: callId, tool: String(proposal.tool), status, content: stored },
+          { kind: 'tool_call', id: callId, tool, args },
+          { kind: 'tool_result', id: callId, tool, status, content: stored },
         ],
         labels: outcome.kind === 'executed' || outcome.kind === 'authorized' ? outcome.labels : state.labels,
-        verifications: v ? [...state.verifications, { callId, tool: String(proposal.tool), status: v.outcome.status }] : state.verifications,
+        verifications: v ? [...state.verifications, { callId, tool, status: v.outcome.status }] : state.verifications,
       };
     }, loaded);
   }
 
-  private async finish(run: RunRecord, state: RunState, status: RunRecord['status'], extra: { type: string; body: { [k: string]: Json } }[]): Promise<RunRecord> {
+  /** Ends a run: its status, `run.status` and `run.finished` in one commit, then its approvals withdrawn. */
+  private async finish(run: RunRecord, state: RunState, status: RunRecord['status'], extra: AuditItem[]): Promise<RunRecord> {
+    let current = run;
+    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+      try {
+        // A call that raced this end may have saved the run meanwhile: its steps stand, this end decides the rest.
+        const merged: RunState = current === run ? state : { ...(current.state as unknown as RunState), final: state.final, reason: state.reason };
+        const ended = await this.commitEnd(current, merged, status, extra, 'session');
+        await withdrawApprovals(this.deps, run.id, `the run ended (${status}) before the action was used`);
+        return ended;
+      } catch (err) {
+        if (!(err instanceof AirlockError && err.code === 'conflict')) throw err;
+        const fresh = await this.deps.store.getRun(run.id);
+        if (!fresh || fresh.status !== 'running') {
+          this.forget(run.id);
+          if (fresh) return fresh;
+          throw err;
+        }
+        current = fresh;
+      }
+    }
+    throw new AirlockError('conflict', `run \`${run.id}\` is being changed by too many calls at once`, { retryable: true });
+  }
+
+  /** The run's end as one commit: the saved status and the records saying so, or neither. */
+  private async commitEnd(run: RunRecord, state: RunState, status: RunRecord['status'], extra: AuditItem[], endedBy: 'session' | 'recovery'): Promise<RunRecord> {
     const next: RunRecord = { ...run, status, version: run.version + 1, updatedAt: this.deps.now().toISOString(), state: state as unknown as Json };
-    await this.deps.store.saveRun(next);
     const principal = this.principalOf(`agent:${state.agent}`);
-    await this.deps.audit.append({ runId: run.id, principal }, [
+    await this.deps.audit.commitRun(next, { runId: run.id, principal }, [
       ...extra,
       { type: 'run.status', body: { from: run.status, to: status, reason: state.reason } },
       {
         type: 'run.finished',
-        body: { status, reason: state.reason, steps: state.steps, activeMs: null, claim: state.final?.claim ?? null, verifications: state.verifications.map((v) => ({ ...v })) },
+        body: { status, reason: state.reason, steps: state.steps, activeMs: null, claim: state.final?.claim ?? null, verifications: state.verifications.map((v) => ({ ...v })), endedBy },
       },
     ]);
+    this.forget(run.id);
     return next;
   }
+
+  /** Drops a run from this process's register (its slot is free again). */
+  private forget(runId: RunId): void {
+    const r = this.live.get(runId);
+    if (!r) return;
+    this.live.delete(runId);
+    const n = (this.openPerPrincipal.get(r.principal) ?? 1) - 1;
+    if (n <= 0) this.openPerPrincipal.delete(r.principal);
+    else this.openPerPrincipal.set(r.principal, n);
+  }
+
+  /** Takes this process's lease on first use and renews it while the process serves runs. */
+  private async keepLease(): Promise<void> {
+    if (this.leaseStartedAt !== null) return;
+    this.leaseStartedAt = this.deps.now().toISOString();
+    await this.renewLease();
+    this.leaseTimer = setInterval(() => void this.renewLease().catch(() => undefined), LEASE_RENEW_MS);
+    this.leaseTimer.unref();
+  }
+
+  private renewLease(): Promise<void> {
+    const { id, host, pid } = this.instance;
+    const startedAt = this.leaseStartedAt ?? this.deps.now().toISOString();
+    return this.deps.store.renewLease({ id, host, pid, startedAt, expiresAt: new Date(this.deps.now().getTime() + LEASE_TTL_MS).toISOString() });
+  }
+}
+
+/** Runs `fn` over `items`, at most END_CONCURRENCY at once. */
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(END_CONCURRENCY, items.length) }, worker));
 }

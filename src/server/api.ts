@@ -208,7 +208,11 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     const auth = c.get('auth');
     const workflow = sessions.resolveWorkflow(auth.principal, workflowName);
     if ('kind' in workflow) return { response: await refuseSession(c, workflow, null) };
-    const run = await sessions.open(workflow, auth.principal, 'http-api', auth.onBehalfOf);
+    const run = await sessions.tryOpen(workflow, auth.principal, 'http-api', auth.onBehalfOf);
+    if ('kind' in run) {
+      c.header('Retry-After', '60');
+      return { response: c.json(errorBody(run.reason, 'close runs you no longer need with POST /v1/runs/{id}/close'), 429) };
+    }
     const tools = sessions.tools(workflow, auth.principal).map((t) => ({
       name: t.name,
       description: t.description,

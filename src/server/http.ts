@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Airlock } from '../airlock.js';
 import type { AuthResult } from '../identity/authenticate.js';
 import { principalRef } from '../identity/principal.js';
-import type { Principal } from '../types.js';
+import type { Principal, RunId } from '../types.js';
 import { createGovernedMcpServer, MCP_REFUSAL_CODES, type McpBinding } from './mcp.js';
 import { RateLimiter } from './limits.js';
 import { requestProblem } from '../util/json.js';
@@ -31,9 +31,7 @@ interface LiveSession {
 function malformedToolCall(body: unknown): string | null {
   for (const m of Array.isArray(body) ? body : [body]) {
     if (typeof m !== 'object' || m === null || (m as { method?: unknown }).method !== 'tools/call') continue;
-    // The SDK's schema would drop it silently; the other doors refuse it, so this one does too.
-    const bad = requestProblem((m as { params?: unknown }).params);
-    if (bad) return `params${bad.path ? `.${bad.path}` : ''}: ${bad.message}`;
+    // The SDK's schema would refuse it without Airlock seeing it; refused (and audited) here instead.
     const parsed = CallToolRequestSchema.safeParse(m);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -48,14 +46,10 @@ function rpcError(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 
   return c.json({ jsonrpc: '2.0', id: null, error: { code, message } }, status, extra);
 }
 
-function isToolCall(body: unknown): boolean {
-  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'tools/call';
-  return Array.isArray(body) ? body.some(one) : one(body);
-}
-
-function isInitialize(body: unknown): boolean {
-  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize';
-  return Array.isArray(body) ? body.some(one) : one(body);
+/** How many messages of `method` a JSON-RPC message or batch holds. */
+export function countMethod(body: unknown, method: string): number {
+  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === method;
+  return Array.isArray(body) ? body.filter(one).length : one(body) ? 1 : 0;
 }
 
 /** The HTTP app: `/mcp`, `/healthz`, and whatever `mount` adds. Tests call `app.request()` in process. */
@@ -88,15 +82,23 @@ export function createHttpApp(
       onError: async (c) => {
         // Audited for an authenticated caller only: an anonymous one must not write to the chained log.
         const auth = await authenticate(c.req.header('authorization')).catch(() => null);
-        if (auth?.ok) await refuseAudited(auth.principal, 'too-large', `request body larger than ${limits.maxRequestBytes} bytes`);
+        if (auth?.ok) {
+          await refuseAudited(auth.principal, runOf(c.req.header('mcp-session-id'), auth.principal), 'too-large', `request body larger than ${limits.maxRequestBytes} bytes`);
+        }
         return rpcError(c, 413, -32013, `request body larger than ${limits.maxRequestBytes} bytes`);
       },
     }),
   );
 
-  /** Audits a refusal at the door (no run may exist yet). */
-  const refuseAudited = async (principal: Principal | null, why: string, reason: string): Promise<void> => {
-    await airlock.audit.append({ runId: null, principal }, [{ type: 'request.refused', body: { door: 'mcp-http', why, reason } }]);
+  /** The run of the caller's own live session named by `sid`, if any: refusals are indexed with it. */
+  const runOf = (sid: string | undefined, principal: Principal): RunId | null => {
+    const s = sid ? live.get(sid) : undefined;
+    return s && principalRef(s.binding.principal) === principalRef(principal) ? s.binding.runId : null;
+  };
+
+  /** Audits a refusal at the door, with the caller's run when the request names its session. */
+  const refuseAudited = async (principal: Principal | null, runId: RunId | null, why: string, reason: string): Promise<void> => {
+    await airlock.audit.append({ runId, principal }, [{ type: 'request.refused', body: { door: 'mcp-http', why, reason } }]);
   };
 
   app.all('/mcp', async (c) => {
@@ -114,6 +116,15 @@ export function createHttpApp(
       });
     }
     const principal = auth.principal;
+    const sid = c.req.header('mcp-session-id');
+    const session = sid ? live.get(sid) : undefined;
+    if (sid && !session) return rpcError(c, 404, -32004, `unknown MCP session \`${sid.slice(0, 100)}\`; initialize a new one`);
+    // The session belongs to whoever opened it: every request must prove the same principal.
+    if (session && principalRef(session.binding.principal) !== principalRef(principal)) {
+      await refuseAudited(principal, null, 'session-hijack', `session of ${principalRef(session.binding.principal)}`);
+      return rpcError(c, 403, -32003, 'this MCP session belongs to another principal');
+    }
+    const runId = session?.binding.runId ?? null;
     let body: unknown;
     if (c.req.method === 'POST') {
       try {
@@ -121,40 +132,40 @@ export function createHttpApp(
       } catch {
         return rpcError(c, 400, -32700, 'the request body is not valid JSON');
       }
-      if (isToolCall(body) && !rate.take(principalRef(principal), Date.now())) {
-        await refuseAudited(principal, 'rate-limit', `more than ${limits.callsPerMinute} calls per minute`);
+      // Bounded before anything else walks it: a `__proto__` key or absurd nesting is refused, audited.
+      const bad = requestProblem(body);
+      if (bad) {
+        const reason = `${bad.path || 'the body'}: ${bad.message}`;
+        await refuseAudited(principal, runId, 'malformed', reason);
+        return rpcError(c, 400, bad.code === 'forbidden_key' ? -32602 : -32600, `invalid request: ${reason}`);
+      }
+      // A batch counts as its calls: 100 tools/call in one POST take 100 from the budget (or none).
+      const calls = countMethod(body, 'tools/call');
+      if (calls > 0 && !rate.take(principalRef(principal), Date.now(), calls)) {
+        await refuseAudited(principal, runId, 'rate-limit', `more than ${limits.callsPerMinute} calls per minute (${calls} in this request)`);
         return rpcError(c, 429, MCP_REFUSAL_CODES[429], `rate limit: at most ${limits.callsPerMinute} tool calls per minute for ${principalRef(principal)}`);
       }
     }
-    const sid = c.req.header('mcp-session-id');
-    if (sid) {
-      const session = live.get(sid);
-      if (!session) return rpcError(c, 404, -32004, `unknown MCP session \`${sid}\`; initialize a new one`);
-      // The session belongs to whoever opened it: every request must prove the same principal.
-      if (principalRef(session.binding.principal) !== principalRef(principal)) {
-        await refuseAudited(principal, 'session-hijack', `session of ${principalRef(session.binding.principal)}`);
-        return rpcError(c, 403, -32003, 'this MCP session belongs to another principal');
-      }
+    if (session) {
       // Malformed tool calls would be refused by the SDK before Airlock sees them: refuse (and audit) them here.
       const malformed = malformedToolCall(body);
       if (malformed) {
-        await airlock.audit.append({ runId: session.binding.runId, principal }, [
-          { type: 'request.refused', body: { door: 'mcp-http', why: 'malformed', reason: malformed } },
-        ]);
+        await refuseAudited(principal, runId, 'malformed', malformed);
         return rpcError(c, 400, -32602, `invalid tools/call: ${malformed}`);
       }
       session.lastSeen = Date.now();
       return session.transport.handleRequest(c.req.raw, body === undefined ? undefined : { parsedBody: body });
     }
-    if (c.req.method !== 'POST' || !isInitialize(body)) {
+    if (c.req.method !== 'POST' || countMethod(body, 'initialize') === 0) {
       return rpcError(c, 400, -32600, 'no `mcp-session-id`: the first request of a session must be `initialize`');
     }
     const wf = airlock.sessions.resolveWorkflow(principal, c.req.header('airlock-workflow'));
     if ('kind' in wf) {
-      await refuseAudited(principal, 'no-workflow', wf.reason);
+      await refuseAudited(principal, null, 'no-workflow', wf.reason);
       return rpcError(c, wf.status === 429 ? 429 : wf.status, MCP_REFUSAL_CODES[wf.status], wf.reason);
     }
-    const run = await airlock.sessions.open(wf, principal, 'mcp-http', auth.onBehalfOf);
+    const run = await airlock.sessions.tryOpen(wf, principal, 'mcp-http', auth.onBehalfOf);
+    if ('kind' in run) return rpcError(c, 429, MCP_REFUSAL_CODES[429], run.reason, { 'Retry-After': '60' });
     const binding: McpBinding = { principal, onBehalfOf: auth.onBehalfOf, workflow: wf, runId: run.id };
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -174,7 +185,7 @@ export function createHttpApp(
 
   mount?.(app, { authenticate, rateLimiter: rate });
 
-  // Sessions a client abandoned without DELETE end after the idle timeout, so their runs are closed.
+  // Sessions a client abandoned without DELETE, and API runs nobody used, end after the idle timeout.
   const idleMs = airlock.workspace.file.server.sessionIdleMinutes * 60_000;
   const sweeper = setInterval(() => {
     const now = Date.now();
@@ -182,8 +193,9 @@ export function createHttpApp(
       if (now - s.lastSeen < idleMs) continue;
       live.delete(id);
       void s.transport.close().catch(() => undefined);
-      void airlock.sessions.close(s.binding.runId, s.binding.principal).catch(() => undefined);
+      void airlock.sessions.endSession(s.binding.runId, `the MCP session was idle for ${airlock.workspace.file.server.sessionIdleMinutes} minutes`).catch(() => undefined);
     }
+    void airlock.sessions.endIdle(idleMs, ['http-api']).catch(() => undefined);
   }, Math.min(60_000, idleMs));
   sweeper.unref();
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}`, hint: 'MCP is at /mcp; the JSON API under /v1' }, 404));
@@ -192,11 +204,11 @@ export function createHttpApp(
     app,
     async close() {
       clearInterval(sweeper);
-      for (const s of live.values()) {
-        await s.transport.close().catch(() => undefined);
-        await airlock.sessions.close(s.binding.runId, s.binding.principal).catch(() => undefined);
-      }
+      const sessions = [...live.values()];
       live.clear();
+      await Promise.all(sessions.map((s) => s.transport.close().catch(() => undefined)));
+      // Every run this process serves ends (many at once), concluded against ground truth.
+      await airlock.sessions.endAll('the server is shutting down');
     },
   };
 }

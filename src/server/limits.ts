@@ -1,4 +1,4 @@
-// Request limits for the HTTP doors: calls per principal per minute (a sliding window). Pure, clock passed in.
+// Request limits for every door: calls per principal per minute (a sliding window). Pure, clock passed in.
 
 /** Timestamps of one key's calls inside the window, oldest first, dropped from the front in O(1). */
 interface Window {
@@ -12,8 +12,11 @@ export class RateLimiter {
 
   constructor(private readonly perMinute: number) {}
 
-  /** Records a call for `key` at `nowMs` if under the limit; returns false (and records nothing) when over. */
-  take(key: string, nowMs: number): boolean {
+  /**
+   * Records `count` calls for `key` at `nowMs` if all of them fit under the limit; returns false
+   * (and records nothing) when they do not. A JSON-RPC batch is its calls, not one request.
+   */
+  take(key: string, nowMs: number, count = 1): boolean {
     let w = this.windows.get(key);
     if (!w) {
       w = { times: [], head: 0 };
@@ -26,8 +29,8 @@ export class RateLimiter {
       w.times = w.times.slice(w.head);
       w.head = 0;
     }
-    if (w.times.length - w.head >= this.perMinute) return false;
-    w.times.push(nowMs);
+    if (w.times.length - w.head + count > this.perMinute) return false;
+    for (let i = 0; i < count; i++) w.times.push(nowMs);
     return true;
   }
 }

@@ -15,6 +15,7 @@ import type {
   IncidentRecord,
   IncidentStatus,
   IncidentUpdate,
+  InstanceLease,
   NotificationRecord,
   AuditDraft,
   AuditPayload,
@@ -129,6 +130,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX incidents_by_run ON incidents (run_id, created_at);
   CREATE UNIQUE INDEX incidents_open_once ON incidents (run_id, kind, dedupe_key) WHERE status = 'open';
   `,
+  // 6: instance leases: which processes drive runs, so a dead one's runs are found and ended.
+  `
+  CREATE TABLE leases (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
+  `,
 ];
 
 /** The schema version this code writes; `meta.schema_version` in the file. */
@@ -231,6 +236,13 @@ const deliverySchema = z.object({
   durationMs: z.number().nonnegative(),
 });
 
+const leaseSchema = z.object({
+  id: z.string().min(1),
+  host: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  expiresAt: z.string(),
+});
 const incidentSchema = z.object({
   id: z.string().min(1),
   runId: z.string().min(1),
@@ -279,12 +291,15 @@ interface PendingAppend {
   readonly reject: (e: unknown) => void;
 }
 
-/** A run save waiting for the next group commit (its compare-and-set is checked inside it). */
+/** A run save waiting for the next group commit (its compare-and-set is checked inside it), with the records that go with it. */
 interface PendingSave {
   readonly kind: 'run';
   readonly run: RunRecord;
   /** The state as stored, serialised before queueing: a bad state fails its own caller, never the batch. */
   readonly stateText: string;
+  /** Audit records written only if the save applies (same savepoint). */
+  readonly leaves: readonly PreparedLeaf[];
+  readonly payloads: readonly (readonly AuditPayload[])[];
   readonly resolve: (records: readonly AuditRecord[]) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -533,7 +548,10 @@ class SqliteStore implements Store {
    * transaction as a savepoint): a failure rolls back this item only and leaves `chain` as it was.
    */
   private applyOneUnwrapped(p: PendingAppend | PendingSave, chain: { seq: number; prev: Sha256Hex }, fresh: Set<string>): AuditRecord[] | AirlockError {
-    if (p.kind === 'run') return this.applySave(p.run, p.stateText) ?? [];
+    if (p.kind === 'run') {
+      const refused = this.applySave(p.run, p.stateText);
+      if (refused) return refused;
+    }
     let { seq, prev } = chain;
     const runs: string[] = [];
     const records = p.leaves.map((leaf, i) => {
@@ -622,17 +640,23 @@ class SqliteStore implements Store {
   }
 
   saveRun(run: RunRecord): Promise<void> {
+    return this.saveRunWithAudit(run, []).then(() => undefined);
+  }
+
+  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]> {
     if (this.closed) return Promise.reject(this.closedError());
     let stateText: string;
+    let leaves: PreparedLeaf[];
     try {
       // Serialised here, outside the write lock: a state that cannot be stored fails only its own caller.
       stateText = serialiseState(run);
+      leaves = drafts.map((d, i) => prepareDraft(d, i));
     } catch (e) {
       return Promise.reject(e);
     }
     // Joins the group commit: a run save and the audit records beside it share one fsync.
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'run', run, stateText, resolve: () => resolve(), reject });
+      this.enqueue({ kind: 'run', run, stateText, leaves, payloads: drafts.map((d) => d.payloads ?? []), resolve, reject });
     });
   }
 
@@ -922,6 +946,29 @@ class SqliteStore implements Store {
         })
         .immediate(),
     );
+  }
+
+  // --- instance leases -----------------------------------------------------------------------
+
+  renewLease(lease: InstanceLease): Promise<void> {
+    return this.run('renew an instance lease', () => {
+      this.db
+        .prepare('INSERT INTO leases (id, started_at, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record')
+        .run(lease.id, lease.startedAt, JSON.stringify(lease));
+    });
+  }
+
+  listLeases(): Promise<readonly InstanceLease[]> {
+    return this.run('list instance leases', () => {
+      const rows = this.db.prepare('SELECT id, record FROM leases ORDER BY started_at, id').all() as IdRecordRow[];
+      return rows.map((r) => this.rowRecord('leases', r, leaseSchema) as InstanceLease);
+    });
+  }
+
+  dropLease(id: string): Promise<void> {
+    return this.run('drop an instance lease', () => {
+      this.db.prepare('DELETE FROM leases WHERE id = ?').run(id);
+    });
   }
 
   async close(): Promise<void> {

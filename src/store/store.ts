@@ -181,8 +181,11 @@ export interface DeliveryRecord {
   readonly durationMs: number;
 }
 
-/** What an incident is about: a failed check, a failed rollback, a run that kept pushing against policy. */
-export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations'] as const;
+/**
+ * What an incident is about: a failed check, a failed rollback, a run that kept pushing against
+ * Airlock's refusals, or a call sent upstream whose outcome nobody recorded (its process died).
+ */
+export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations', 'unknown-outcome'] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
 export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
@@ -219,6 +222,21 @@ export interface IncidentUpdate {
   readonly resolution?: string | null;
 }
 
+/**
+ * A live Airlock process that drives runs (a server, `airlock mcp`, an embedder), holding a lease it
+ * renews while it lives. A run whose driver's lease is gone (or whose process is gone) is an orphan:
+ * the next process to look ends it for review (orchestration/recovery.ts).
+ */
+export interface InstanceLease {
+  /** Random per process start. */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  /** Past this time (ISO-8601) the instance counts as gone unless it renewed. */
+  readonly expiresAt: string;
+}
+
 export interface Store {
   /** Appends records atomically and in order; concurrent callers are group-committed. */
   appendAudit(drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
@@ -235,6 +253,11 @@ export interface Store {
   createRun(run: RunRecord): Promise<void>;
   /** Saves `run` if the stored version is `run.version - 1`; else throws a `conflict` error (`not-found` if absent). */
   saveRun(run: RunRecord): Promise<void>;
+  /**
+   * `saveRun` and `appendAudit` as one: the records are appended only if the save applies, in the
+   * same transaction (a status change and the records saying so land together or not at all).
+   */
+  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
   getRun(id: RunId): Promise<RunRecord | null>;
   /** Newest first (createdAt descending, then id descending). */
   listRuns(opts?: { status?: RunStatus; limit?: number }): Promise<readonly RunRecord[]>;
@@ -299,6 +322,13 @@ export interface Store {
    * new record, or null if it changed first. An unknown id is a `not-found` error.
    */
   updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate): Promise<IncidentRecord | null>;
+
+  /** Creates or renews an instance's lease (upsert by id). */
+  renewLease(lease: InstanceLease): Promise<void>;
+  /** Every lease on record, expired ones too (oldest start first). */
+  listLeases(): Promise<readonly InstanceLease[]>;
+  /** Removes a lease (a clean shutdown, or an orphan's lease once its runs are ended). */
+  dropLease(id: string): Promise<void>;
 
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;

@@ -17,7 +17,7 @@ import type {
   RunId,
   Sha256Hex,
 } from '../types.js';
-import { hashJson } from '../util/hash.js';
+import { canonicalJson, hashJson, sha256Hex } from '../util/hash.js';
 import { joinLabels } from '../context/labels.js';
 import { compileCelCached, evalCel } from '../verification/cel.js';
 import { checkVerification, type CheckOutcome } from '../verification/checks.js';
@@ -203,15 +203,15 @@ export class Gateway {
       return { kind: 'invalid', errors: [notJson] };
     }
     const contract = this.deps.workspace.tools.get(proposal.tool);
-    const argsRef = audit.payloadRef(proposal.args, ctx.labels.classification);
     // Deny by default: an undeclared tool, or one outside the workflow, is unreachable.
     if (!contract || !ctx.workflow.tools.includes(proposal.tool)) {
+      const shown = String(proposal.tool).slice(0, 200);
       const reason = !contract
-        ? `tool \`${proposal.tool}\` is not declared in the workspace (deny by default)`
-        : `tool \`${proposal.tool}\` is not part of workflow \`${ctx.workflow.name}\` (deny by default)`;
+        ? `tool \`${shown}\` is not declared in the workspace (deny by default)`
+        : `tool \`${shown}\` is not part of workflow \`${ctx.workflow.name}\` (deny by default)`;
       await audit.append(ctx, [
-        { type: 'action.intent', body: { tool: proposal.tool, step: ctx.step, argsHash: argsRef.hash } , payloads: [argsRef] },
-        { type: 'action.not-executed', body: { tool: proposal.tool, step: ctx.step, why: 'unknown-tool', reasons: [reason] } },
+        { type: 'action.intent', body: { tool: shown, step: ctx.step, ...refusedArgs(proposal.args) } },
+        { type: 'action.not-executed', body: { tool: shown, step: ctx.step, why: 'unknown-tool', reasons: [reason] } },
       ]);
       span.setAttribute('airlock.decision', 'deny');
       return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: null };
@@ -220,12 +220,13 @@ export class Gateway {
     const errors = this.validator.validate(contract.name, proposal.args);
     if (errors.length > 0) {
       await audit.append(ctx, [
-        { type: 'action.intent', body: { tool: contract.name, step: ctx.step, toolDefHash, argsHash: argsRef.hash }, payloads: [argsRef] },
+        { type: 'action.intent', body: { tool: contract.name, step: ctx.step, toolDefHash, ...refusedArgs(proposal.args) } },
         { type: 'action.not-executed', body: { tool: contract.name, step: ctx.step, why: 'invalid-arguments', reasons: errors } },
       ]);
       span.setAttribute('airlock.decision', 'invalid');
       return { kind: 'invalid', errors };
     }
+    const argsRef = audit.payloadRef(proposal.args, ctx.labels.classification);
     // A tool whose upstream definition changed since review is denied before anyone is asked to approve it.
     const drift = await this.deps.driftGuard?.checkContract(contract);
     if (drift && !drift.ok) {
@@ -874,6 +875,18 @@ export class Gateway {
 
 
 
+
+/** How much of refused arguments the trail keeps: their hash, their size and this many characters. */
+const REFUSED_PREVIEW_CHARS = 256;
+
+/**
+ * What the trail keeps of arguments refused before any decision (unknown tool, invalid): a hash
+ * and a bounded preview, never the whole payload (a refused request must not cost its size in storage).
+ */
+export function refusedArgs(args: JsonObject): JsonObject {
+  const text = canonicalJson(args);
+  return { argsHash: sha256Hex(text), argsBytes: text.length, argsPreview: text.slice(0, REFUSED_PREVIEW_CHARS) };
+}
 
 function labelsJson(l: Labels): JsonObject {
   return { classification: l.classification, trust: l.trust };

@@ -98,15 +98,24 @@ function printableKey(k: string): string {
   return (hasLoneSurrogate(k) ? escapeLoneSurrogates(k) : k).slice(0, 200);
 }
 
+/** How many values `recordableJson` copies at most; the rest become `$truncated` markers (bounded work, even for cyclic input). */
+export const MAX_RECORDABLE_NODES = 1_000_000;
+
 /**
  * A copy of `value` that canonical JSON can always hold and every later walk can afford: lone
- * surrogates escaped as `\uXXXX` text (in strings and keys), and each subtree deeper than
- * `maxDepth` replaced by `{"$truncated": "..."}`. Iterative. `changed` says whether anything was
- * rewritten. For data Airlock must record whatever it is (upstream results, error messages).
+ * surrogates escaped as `\uXXXX` text (in strings and keys), each subtree deeper than `maxDepth`
+ * replaced by `{"$truncated": "..."}`, and past `maxNodes` values every remaining one too. Iterative.
+ * `changed` says whether anything was rewritten. For data Airlock must record whatever it is
+ * (upstream results, error messages).
  */
-export function recordableJson(value: unknown, maxDepth = MAX_JSON_DEPTH): { value: Json; changed: boolean } {
+export function recordableJson(value: unknown, maxDepth = MAX_JSON_DEPTH, maxNodes = MAX_RECORDABLE_NODES): { value: Json; changed: boolean } {
   let changed = false;
+  let nodes = 0;
   const fix = (v: unknown, depth: number, put: (x: Json) => void, work: (() => void)[]): void => {
+    if (++nodes > maxNodes) {
+      changed = true;
+      return put({ $truncated: `more than ${maxNodes} values` });
+    }
     if (typeof v === 'string') {
       if (hasLoneSurrogate(v)) {
         changed = true;

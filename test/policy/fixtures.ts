@@ -97,7 +97,7 @@ export function workspace(
       name: 'acme',
       store: { kind: 'sqlite', path: '.airlock/airlock.db' },
       identity: { principals: [...(opts.principals ?? ACME_PRINCIPALS)], apiKeys: [] },
-      server: { host: '127.0.0.1', port: 8787, sessionIdleMinutes: 30, limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4 } },
+      server: { host: '127.0.0.1', port: 8787, sessionIdleMinutes: 30, limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 } },
       connectors: {},
       tools: [...contracts],
       policies: ['policies/*.cedar'],

@@ -335,7 +335,8 @@ describe('three doors, one boundary', () => {
     });
     expect(after.sent_mail).toEqual([]);
     expect((await airlock.store.getApproval(t.approvals.first as ApprovalId))?.status).toBe('consumed');
-    expect((await airlock.store.getApproval(t.approvals.second as ApprovalId))?.status).toBe('pending');
+    // Nobody decided the second refund before the agent closed its run: the approval is withdrawn, not left for nobody.
+    expect((await airlock.store.getApproval(t.approvals.second as ApprovalId))?.status).toBe('withdrawn');
     const started = (await airlock.store.readAuditForRun(t.runId))[0]!;
     expect(started).toMatchObject({ type: 'run.started', principal: 'agent:refund-bot', body: { door: door.recordedAs } });
   });
@@ -370,7 +371,8 @@ describe('three doors, one boundary', () => {
     expect(mcp.filter((r) => r['type'] === 'approval.refused')).toHaveLength(2);
     expect(mcp.filter((r) => r['type'] === 'action.executed')).toEqual([expect.objectContaining({ tool: 'payments.refund', outcome: 'ok' })]);
     expect(mcp.filter((r) => r['type'] === 'action.verified')).toEqual([expect.objectContaining({ status: 'passed' })]);
-    expect(mcp.at(-1)).toMatchObject({ type: 'run.finished', status: 'verified' });
+    expect(mcp.at(-2)).toMatchObject({ type: 'run.finished', status: 'verified' });
+    expect(mcp.at(-1)).toMatchObject({ type: 'approval.withdrawn', votes: 0 });
   });
 
   it('the SDK doors leave the same records, the execution being the caller\'s (authorized, then reported)', async () => {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash, verifyChain } from '../../src/audit/chain.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, InstanceLease, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -274,6 +274,19 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await rejection(store.saveRun(run('run_nope', { version: 2 })))).code).toBe('not-found');
       });
 
+      it('saves a run with its audit records together, or neither when the save is refused', async () => {
+        await store.createRun(run('run_a'));
+        const next = run('run_a', { version: 2, status: 'completed' });
+        const recs = await store.saveRunWithAudit(next, [draft(1, { runId: 'run_a', type: 'run.status' }), draft(2, { runId: 'run_a', type: 'run.finished' })]);
+        expect(recs.map((r) => r.type)).toEqual(['run.status', 'run.finished']);
+        expect((await store.getRun('run_a' as RunId))?.status).toBe('completed');
+        // A stale version: the save is refused and its records are not written.
+        const stale = await rejection(store.saveRunWithAudit(run('run_a', { version: 2, status: 'failed' }), [draft(3, { runId: 'run_a', type: 'run.status' })]));
+        expect(stale.code).toBe('conflict');
+        expect((await allAudit(store)).map((r) => r.type)).toEqual(['run.status', 'run.finished']);
+        expect((await store.getRun('run_a' as RunId))?.status).toBe('completed');
+      });
+
       it('lets exactly one of concurrent saves of the same version win', async () => {
         await store.createRun(run('run_a'));
         const saves = await Promise.allSettled(
@@ -476,6 +489,28 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         ]);
         expect(await store.dueNotifications('2025-01-02T00:00:00.000Z', 10)).toEqual([]);
         expect(await store.claimNotification('evt_1', 2, '2025-01-01T00:01:00.000Z')).toBeNull();
+      });
+    });
+
+    describe('instance leases', () => {
+      const lease = (id: string, over: Partial<InstanceLease> = {}): InstanceLease => ({
+        id,
+        host: 'host-a',
+        pid: 4242,
+        startedAt: '2025-01-01T00:00:00.000Z',
+        expiresAt: '2025-01-01T00:01:00.000Z',
+        ...over,
+      });
+
+      it('creates, renews (upsert) and drops leases, listing the oldest start first', async () => {
+        expect(await store.listLeases()).toEqual([]);
+        await store.renewLease(lease('ins_b', { startedAt: '2025-01-01T00:00:05.000Z' }));
+        await store.renewLease(lease('ins_a'));
+        await store.renewLease(lease('ins_a', { expiresAt: '2025-01-01T00:02:00.000Z' }));
+        expect(await store.listLeases()).toEqual([lease('ins_a', { expiresAt: '2025-01-01T00:02:00.000Z' }), lease('ins_b', { startedAt: '2025-01-01T00:00:05.000Z' })]);
+        await store.dropLease('ins_a');
+        await store.dropLease('ins_missing');
+        expect((await store.listLeases()).map((l) => l.id)).toEqual(['ins_b']);
       });
     });
 

@@ -69,3 +69,14 @@ describe('recordableJson (what Airlock must record whatever it is)', () => {
     expect(JSON.stringify(cut.value)).toContain('"$truncated":"nested deeper than 64 levels"');
   });
 });
+
+describe('recordableJson on what only in-process callers can send', () => {
+  it('stays bounded on cyclic input', () => {
+    const a: Record<string, unknown> = {};
+    a['x'] = a;
+    a['y'] = a;
+    const r = recordableJson(a, 64, 10_000);
+    expect(r.changed).toBe(true);
+    expect(JSON.stringify(r.value)).toContain('$truncated');
+  });
+});
