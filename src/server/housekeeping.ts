@@ -1,5 +1,6 @@
 // What a long-running `airlock serve` does between requests: escalates and expires approvals past
-// their deadlines, and delivers due webhooks (with their retries). One pass at a time; a failing
+// their deadlines, delivers due webhooks (with their retries), and ends the runs of Airlock
+// processes that died (recovery.ts). One pass at a time; a failing
 // pass is logged and the next one tries again. Any number of processes may do this at once: the
 // store's compare-and-set makes each escalation, expiry and delivery attempt happen once.
 import type { Logger } from 'pino';
@@ -22,6 +23,12 @@ export function startHousekeeping(airlock: Airlock, opts: { intervalMs?: number;
       if (swept.escalated.length + swept.expired.length > 0) opts.log?.info({ escalated: swept.escalated, expired: swept.expired }, 'approval deadlines');
     } catch (err) {
       opts.log?.error({ err }, 'approval sweep failed; retrying on the next pass');
+    }
+    try {
+      const recovered = await airlock.sessions.recover();
+      if (recovered.ended.length > 0) opts.log?.warn(recovered, 'ended the runs of an Airlock process that stopped');
+    } catch (err) {
+      opts.log?.error({ err }, 'recovery of orphaned runs failed; retrying on the next pass');
     }
     try {
       const sent = await airlock.notifier.deliverDue();

@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Airlock } from '../airlock.js';
 import type { AuthResult } from '../identity/authenticate.js';
@@ -12,7 +11,7 @@ import { principalRef } from '../identity/principal.js';
 import type { Principal, RunId } from '../types.js';
 import { createGovernedMcpServer, MCP_REFUSAL_CODES, type McpBinding } from './mcp.js';
 import { RateLimiter } from './limits.js';
-import { requestProblem } from '../util/json.js';
+import { countMethod, screenMcpBody } from './door-checks.js';
 
 /** Checks an `Authorization` header; the door's only source of identity. */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -27,29 +26,9 @@ interface LiveSession {
   lastSeen: number;
 }
 
-/** Why a JSON-RPC message (or batch) holds a malformed tools/call, or null. */
-function malformedToolCall(body: unknown): string | null {
-  for (const m of Array.isArray(body) ? body : [body]) {
-    if (typeof m !== 'object' || m === null || (m as { method?: unknown }).method !== 'tools/call') continue;
-    // The SDK's schema would refuse it without Airlock seeing it; refused (and audited) here instead.
-    const parsed = CallToolRequestSchema.safeParse(m);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return `${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'does not match the MCP schema'}`;
-    }
-  }
-  return null;
-}
-
 /** A JSON-RPC error response with an HTTP status. */
 function rpcError(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503, code: number, message: string, extra: Record<string, string> = {}): Response {
   return c.json({ jsonrpc: '2.0', id: null, error: { code, message } }, status, extra);
-}
-
-/** How many messages of `method` a JSON-RPC message or batch holds. */
-export function countMethod(body: unknown, method: string): number {
-  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === method;
-  return Array.isArray(body) ? body.filter(one).length : one(body) ? 1 : 0;
 }
 
 /** The HTTP app: `/mcp`, `/healthz`, and whatever `mount` adds. Tests call `app.request()` in process. */
@@ -132,27 +111,14 @@ export function createHttpApp(
       } catch {
         return rpcError(c, 400, -32700, 'the request body is not valid JSON');
       }
-      // Bounded before anything else walks it: a `__proto__` key or absurd nesting is refused, audited.
-      const bad = requestProblem(body);
-      if (bad) {
-        const reason = `${bad.path || 'the body'}: ${bad.message}`;
-        await refuseAudited(principal, runId, 'malformed', reason);
-        return rpcError(c, 400, bad.code === 'forbidden_key' ? -32602 : -32600, `invalid request: ${reason}`);
-      }
-      // A batch counts as its calls: 100 tools/call in one POST take 100 from the budget (or none).
-      const calls = countMethod(body, 'tools/call');
-      if (calls > 0 && !rate.take(principalRef(principal), Date.now(), calls)) {
-        await refuseAudited(principal, runId, 'rate-limit', `more than ${limits.callsPerMinute} calls per minute (${calls} in this request)`);
-        return rpcError(c, 429, MCP_REFUSAL_CODES[429], `rate limit: at most ${limits.callsPerMinute} tool calls per minute for ${principalRef(principal)}`);
+      // Bounded before anything else walks it, then counted against the rate (a batch is its calls).
+      const refused = screenMcpBody(body, { rate, who: principalRef(principal), nowMs: Date.now(), perMinute: limits.callsPerMinute, toolCalls: session !== undefined });
+      if (refused) {
+        await refuseAudited(principal, runId, refused.why, refused.reason);
+        return rpcError(c, refused.status, refused.code, refused.message);
       }
     }
     if (session) {
-      // Malformed tool calls would be refused by the SDK before Airlock sees them: refuse (and audit) them here.
-      const malformed = malformedToolCall(body);
-      if (malformed) {
-        await refuseAudited(principal, runId, 'malformed', malformed);
-        return rpcError(c, 400, -32602, `invalid tools/call: ${malformed}`);
-      }
       session.lastSeen = Date.now();
       return session.transport.handleRequest(c.req.raw, body === undefined ? undefined : { parsedBody: body });
     }

@@ -2,7 +2,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { serve } from '@hono/node-server';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Readable, Writable } from 'node:stream';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { BoundedStdioTransport } from './stdio-transport.js';
+import { screenMcpBody } from './door-checks.js';
+import { RateLimiter } from './limits.js';
+import { principalRef } from '../identity/principal.js';
+import type { RunId } from '../types.js';
 import type { Airlock } from '../airlock.js';
 import { AirlockError } from '../errors.js';
 import { createAuthenticator } from '../identity/authenticate.js';
@@ -36,8 +42,10 @@ export async function startHttpServer(
       ),
     );
   });
-  // Approval deadlines and webhook retries need someone awake: the server is.
+  // Approval deadlines, webhook retries and the runs of processes that died need someone awake: the server is.
   const housekeeping = startHousekeeping(airlock, { ...(opts.housekeepingMs ? { intervalMs: opts.housekeepingMs } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  // Loose ends of an earlier crash are tied up before the first pass of the timer.
+  await housekeeping.runOnce();
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
@@ -52,9 +60,15 @@ export async function startHttpServer(
 
 /**
  * Serves MCP over stdio for a local client, as the workspace's `server.stdioPrincipal` (a local
- * process has no token). One run for the life of the process.
+ * process has no token). One run for the life of the process. The same limits as the HTTP door:
+ * each message at most `maxRequestBytes`, tool calls per minute, bounded shapes; refusals are
+ * answered as JSON-RPC errors and audited with the run, and the session goes on.
  */
-export async function runStdioMcp(airlock: Airlock, workflowName?: string): Promise<{ closed: Promise<void> }> {
+export async function runStdioMcp(
+  airlock: Airlock,
+  workflowName?: string,
+  io: { stdin?: Readable; stdout?: Writable } = {},
+): Promise<{ closed: Promise<void>; runId: RunId }> {
   const ref = airlock.workspace.file.server.stdioPrincipal;
   if (!ref) {
     throw new AirlockError('config', 'no principal for `airlock mcp`', {
@@ -64,19 +78,49 @@ export async function runStdioMcp(airlock: Airlock, workflowName?: string): Prom
   const principal = airlock.principal(ref);
   const wf = airlock.sessions.resolveWorkflow(principal, workflowName);
   if ('kind' in wf) throw new AirlockError('input', wf.reason);
+  // Loose ends of an earlier crash (runs of processes that died) are tied up first.
+  await airlock.sessions.recover();
   const run = await airlock.sessions.open(wf, principal, 'mcp-stdio');
+  const limits = airlock.workspace.file.server.limits;
+  const rate = new RateLimiter(limits.callsPerMinute);
+  const refuse = async (id: string | number | null, why: string, code: number, message: string, reason: string): Promise<void> => {
+    await airlock.audit.append({ runId: run.id, principal }, [{ type: 'request.refused', body: { door: 'mcp-stdio', why, reason } }]);
+    await transport.send({ jsonrpc: '2.0', id: id ?? null, error: { code, message } } as unknown as JSONRPCMessage);
+  };
+  const transport = new BoundedStdioTransport(
+    {
+      maxMessageBytes: limits.maxRequestBytes,
+      // Nothing of an oversized message is kept: its size is recorded, never its content.
+      onOversized: ({ bytes, id }) =>
+        void refuse(id, 'too-large', -32013, `message larger than ${limits.maxRequestBytes} bytes`, `message of ${bytes} bytes, larger than ${limits.maxRequestBytes}`).catch(
+          () => undefined,
+        ),
+    },
+    io.stdin,
+    io.stdout,
+  );
   const server = createGovernedMcpServer(airlock, { principal, workflow: wf, runId: run.id });
-  const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
   });
   await server.connect(transport);
-  // The SDK's stdio transport does not notice the client going away: end the session when stdin ends.
+  // The same screening as the HTTP door, in front of the SDK's handlers.
+  const handle = transport.onmessage;
+  transport.onmessage = (message) => {
+    const refused = screenMcpBody(message, { rate, who: principalRef(principal), nowMs: Date.now(), perMinute: limits.callsPerMinute, toolCalls: true });
+    if (!refused) return handle?.(message);
+    const id = 'id' in message ? (message.id as string | number) : null;
+    void refuse(id, refused.why, refused.code, refused.message, refused.reason).catch(() => undefined);
+  };
+  // The client going away ends the session (and its run): stdin ending, or a signal.
   const stop = () => void transport.close();
-  process.stdin.once('end', stop);
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  (io.stdin ?? process.stdin).once('end', stop);
+  if (!io.stdin) {
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  }
   return {
+    runId: run.id,
     closed: closed.then(async () => {
       await airlock.sessions.close(run.id, principal);
     }),

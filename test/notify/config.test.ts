@@ -35,7 +35,7 @@ describe('notifications.webhooks config', () => {
       name: 'approvals-channel',
       url: 'https://hooks.example.com/airlock',
       secretEnv: 'AIRLOCK_WEBHOOK_SECRET',
-      events: ['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated'],
+      events: ['approval.requested', 'approval.decided', 'approval.expired', 'approval.escalated', 'approval.withdrawn'],
       maxAttempts: 8,
       timeoutMs: 5000,
     });

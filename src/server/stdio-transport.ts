@@ -1,0 +1,133 @@
+// MCP over stdio with the doors' limits: one JSON-RPC message per line, each line at most
+// `maxMessageBytes`. An oversized line is never held whole (its head and tail are kept to find the
+// request id), is answered with an error, and the session goes on; the SDK's own stdio transport
+// would buffer it and then drop the whole session.
+import type { Readable, Writable } from 'node:stream';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** What an oversized line is known by: its size and, when it could be found, its JSON-RPC id. */
+export interface OversizedLine {
+  readonly bytes: number;
+  readonly id: string | number | null;
+}
+
+/** How much of an oversized line is kept to find its id (at its start and at its end). */
+const EDGE_BYTES = 1024;
+const NEWLINE = 0x0a;
+
+/** A line-delimited JSON-RPC transport over two streams, bounded per message. */
+export class BoundedStdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  /** The current line: its chunks while it fits; past the limit only its edges and its length. */
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private head: Buffer | null = null;
+  private tail: Buffer = Buffer.alloc(0);
+  private started = false;
+  private readonly onData = (chunk: Buffer): void => this.take(chunk);
+  private readonly onError = (err: Error): void => this.onerror?.(err);
+
+  constructor(
+    private readonly opts: {
+      readonly maxMessageBytes: number;
+      /** Called for each line over the limit, after it ended; the caller answers and audits it. */
+      readonly onOversized: (line: OversizedLine) => void;
+    },
+    private readonly stdin: Readable = process.stdin,
+    private readonly stdout: Writable = process.stdout,
+  ) {}
+
+  start(): Promise<void> {
+    if (this.started) throw new Error('BoundedStdioTransport already started');
+    this.started = true;
+    this.stdin.on('data', this.onData);
+    this.stdin.on('error', this.onError);
+    return Promise.resolve();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stdout.write(serializeMessage(message))) resolve();
+      else this.stdout.once('drain', resolve);
+    });
+  }
+
+  close(): Promise<void> {
+    this.stdin.off('data', this.onData);
+    this.stdin.off('error', this.onError);
+    if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
+    this.chunks = [];
+    this.onclose?.();
+    return Promise.resolve();
+  }
+
+  private take(chunk: Buffer): void {
+    let from = 0;
+    for (let nl = chunk.indexOf(NEWLINE, from); nl !== -1; nl = chunk.indexOf(NEWLINE, from)) {
+      this.add(chunk.subarray(from, nl));
+      this.endLine();
+      from = nl + 1;
+    }
+    if (from < chunk.length) this.add(chunk.subarray(from));
+  }
+
+  private add(part: Buffer): void {
+    if (part.length === 0) return;
+    this.length += part.length;
+    if (this.head === null && this.length <= this.opts.maxMessageBytes) {
+      this.chunks.push(part);
+      return;
+    }
+    if (this.head === null) {
+      // Over the limit: keep the edges only, drop what was held.
+      const held = Buffer.concat([...this.chunks, part]);
+      this.chunks = [];
+      this.head = held.subarray(0, EDGE_BYTES);
+      this.tail = Buffer.from(held.subarray(Math.max(0, held.length - EDGE_BYTES)));
+      return;
+    }
+    this.tail = Buffer.from(Buffer.concat([this.tail, part]).subarray(-EDGE_BYTES));
+  }
+
+  private endLine(): void {
+    const { length, head, tail } = this;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.length = 0;
+    this.head = null;
+    this.tail = Buffer.alloc(0);
+    if (head !== null) {
+      this.opts.onOversized({ bytes: length, id: idFromEdges(head.toString('utf8'), tail.toString('utf8')) });
+      return;
+    }
+    const line = Buffer.concat(chunks).toString('utf8').replace(/\r$/, '');
+    if (line.trim() === '') return;
+    let message: JSONRPCMessage;
+    try {
+      message = deserializeMessage(line);
+    } catch (err) {
+      this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.onmessage?.(message);
+  }
+}
+
+/**
+ * The JSON-RPC id of an oversized message from its edges: `"id"` as the last member (how the MCP SDK
+ * writes requests) at the end of the tail, or as the first (after `jsonrpc`) at the start of the
+ * head. Null when neither edge shows it: the error then carries no id.
+ */
+function idFromEdges(head: string, tail: string): string | number | null {
+  const value = String.raw`(-?\d{1,15}|"(?:[^"\\]|\\.){0,200}")`;
+  const atEnd = new RegExp(String.raw`"id"\s*:\s*${value}\s*\}\s*$`).exec(tail);
+  const atStart = new RegExp(String.raw`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*${value}`).exec(head);
+  const raw = atEnd?.[1] ?? atStart?.[1];
+  if (!raw) return null;
+  return raw.startsWith('"') ? (JSON.parse(raw) as string) : Number(raw);
+}
