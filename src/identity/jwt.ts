@@ -89,6 +89,17 @@ export function createJwtVerifier(config: JwtConfig, workspaceDir: string, deps:
           hint: `accepted: ${config.algorithms.join(', ')}`,
         };
       }
+      // RFC 7515 §4.1.11: a token marking header parameters critical must be refused unless each is
+      // understood; Airlock understands none, and says so rather than blaming the algorithm.
+      if (header.crit !== undefined) {
+        const names = Array.isArray(header.crit) ? header.crit.map((c) => `\`${String(c).slice(0, 64)}\``).join(', ') : '(malformed)';
+        return {
+          ok: false,
+          reason: 'invalid',
+          error: `the token marks header parameters critical (\`crit\`: ${names}) that Airlock does not understand`,
+          hint: 'issue tokens without a `crit` header for this audience',
+        };
+      }
       try {
         const res = await jwtVerify(token, getKey, {
           issuer: config.issuer,

@@ -187,6 +187,16 @@ describe.each(sources)('JWT verified against $name', ({ source }) => {
     }
   });
 
+  it('a token with a critical header parameter Airlock does not understand: 401 saying so, not blaming the algorithm', async () => {
+    const ec = signing.get('ES256') as SigningKey;
+    const token = await new SignJWT({ iss: ISSUER, aud: AUDIENCE, iat: T, exp: T + 300, sub: 'dana' })
+      .setProtectedHeader({ alg: ec.alg, kid: ec.kid, crit: ['urn:example:policy'], 'urn:example:policy': 'strict' })
+      .sign(ec.privateKey, { crit: { 'urn:example:policy': true } });
+    const r = failure(await bearer(token));
+    expect(r).toMatchObject({ status: 401, reason: 'invalid' });
+    expect(r.error).toBe('the token marks header parameters critical (`crit`: `urn:example:policy`) that Airlock does not understand');
+  });
+
   it('an unknown kid: 401', async () => {
     expect(failure(await bearer(await sign(rogue, { sub: 'refund-bot' })))).toMatchObject({ status: 401, reason: 'invalid' });
   });
