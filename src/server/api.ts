@@ -85,7 +85,8 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     '*',
     bodyLimit({
       maxSize: maxBytes,
-      onError: (c) => c.json(errorBody(`the request body is larger than ${maxBytes} bytes`, 'send less, or raise `server.limits.maxRequestBytes`'), 413),
+      // The rest of the body is never read, so the connection cannot carry another request: say so.
+      onError: (c) => c.json(errorBody(`the request body is larger than ${maxBytes} bytes`, 'send less, or raise `server.limits.maxRequestBytes`'), 413, { Connection: 'close' }),
     }),
   );
 

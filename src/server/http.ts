@@ -64,7 +64,8 @@ export function createHttpApp(
         if (auth?.ok) {
           await refuseAudited(auth.principal, runOf(c.req.header('mcp-session-id'), auth.principal), 'too-large', `request body larger than ${limits.maxRequestBytes} bytes`);
         }
-        return rpcError(c, 413, -32013, `request body larger than ${limits.maxRequestBytes} bytes`);
+        // The rest of the body is never read, so the connection cannot carry another request: say so.
+        return rpcError(c, 413, -32013, `request body larger than ${limits.maxRequestBytes} bytes`, { Connection: 'close' });
       },
     }),
   );
