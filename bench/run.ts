@@ -13,6 +13,7 @@ export const SUITES: Readonly<Record<string, () => Promise<{ run: BenchSuite }>>
   gateway: () => import('./gateway.js'),
   doors: () => import('./doors.js'),
   crash: () => import('./crash.js'),
+  'hostile-load': () => import('./hostile-load.js'),
 };
 
 const USAGE = 'usage: node dist/bench/run.js [--smoke] [--out FILE] [SUITE...]';
