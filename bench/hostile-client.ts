@@ -37,7 +37,8 @@ export function nestedJson(depth: number): string {
 
 /**
  * The answer in a word or three: `<status> ok` (executed, or a session opened), `<status> tool error` (the tool
- * result says isError), `<status> rpc <code>` (a JSON-RPC error), a batch as the count of each, or `network error`.
+ * result says isError), `<status> rpc <code>` (a JSON-RPC error), `<status> error (<issue code>)` (the JSON API),
+ * a batch as the count of each, or `network error`.
  */
 export function classify(a: Answer | Error): string {
   if (a instanceof Error) return 'network error';
@@ -52,7 +53,10 @@ export function classify(a: Answer | Error): string {
     const o = m as { error?: unknown; result?: { isError?: boolean } };
     if (o.error !== undefined) {
       const code = typeof o.error === 'object' && o.error !== null ? (o.error as { code?: unknown }).code : undefined;
-      return typeof code === 'number' ? `rpc ${code}` : 'error';
+      if (typeof code === 'number') return `rpc ${code}`;
+      // The JSON API's error body: `{ error, hint?, issues?: [{ path, code, message }] }`.
+      const issue = (m as { issues?: { code?: unknown }[] }).issues?.[0]?.code;
+      return typeof issue === 'string' ? `error (${issue})` : 'error';
     }
     if (o.result !== undefined) return o.result.isError ? 'tool error' : 'ok';
     return 'other';
