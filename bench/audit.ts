@@ -11,7 +11,7 @@ import { defaultWorkers } from '../src/audit/parallel.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { AuditDraft, AuditRecord, Store } from '../src/store/store.js';
 import type { Sha256Hex } from '../src/types.js';
-import type { BenchResult, BenchSuite } from './harness.js';
+import { sized, type BenchOptions, type BenchResult, type BenchSuite } from './harness.js';
 
 const SUITE = 'audit';
 
@@ -141,25 +141,43 @@ function buildChain(n: number): { records: ChainedRecord[]; jsonl: string[] } {
   return { records, jsonl };
 }
 
+/** How much the suite measures. */
+interface AuditSize {
+  /** fsync probe, and each append run, in ms. */
+  readonly probeMs: number;
+  readonly appendMs: number;
+  /** Concurrent appenders of the group-commit runs. */
+  readonly writers: readonly number[];
+  /** Records in the in-memory chain, and verification rounds (best of). */
+  readonly chain: number;
+  readonly rounds: number;
+  /** SHA-256 ceiling: records hashed per thread. */
+  readonly shaPerThread: number;
+}
+
+const FULL: AuditSize = { probeMs: 1000, appendMs: 1500, writers: [64, 256], chain: 100_000, rounds: 3, shaPerThread: 200_000 };
+const SMOKE: AuditSize = { probeMs: 50, appendMs: 60, writers: [8], chain: 500, rounds: 1, shaPerThread: 500 };
+
 /** Durable append (per record and group-committed) and verification throughput. */
-export const run: BenchSuite = async () => {
+export const run: BenchSuite = async (opts?: BenchOptions) => {
+  const size = sized(opts, FULL, SMOKE);
   const results: BenchResult[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-audit-'));
   try {
     // Shared disks drift: measure before the append runs; the note after them says how much it moved.
-    const fsyncs = fsyncRate(dir);
+    const fsyncs = fsyncRate(dir, size.probeMs);
 
     const store = await openSqliteStore(path.join(dir, 'audit.db'));
     try {
-      const single = await appendRate(store, 1, 1500);
+      const single = await appendRate(store, 1, size.appendMs);
       results.push({
         suite: SUITE,
         name: 'durable append, one commit per record (1 writer)',
         metrics: { 'records/s': single, 'commits/s': single, 'fsync-bound fraction': single / fsyncs },
         notes: ['SQLite WAL, synchronous=FULL: one fsync per commit'],
       });
-      for (const writers of [64, 256]) {
-        const rate = await appendRate(store, writers, 1500);
+      for (const writers of size.writers) {
+        const rate = await appendRate(store, writers, size.appendMs);
         // Each flush takes every writer waiting at that moment: all of them, after the first round.
         const commits = rate / writers;
         results.push({
@@ -174,7 +192,7 @@ export const run: BenchSuite = async () => {
           notes: [`fsync-bound limit here: ${Math.round(fsyncs)} commits/s × ${writers} records = ${Math.round(fsyncs * writers)} records/s`],
         });
       }
-      const fsyncsAfter = fsyncRate(dir);
+      const fsyncsAfter = fsyncRate(dir, size.probeMs);
       results.unshift({
         suite: SUITE,
         name: 'disk fdatasync rate (4 KiB append + fdatasync)',
@@ -188,16 +206,16 @@ export const run: BenchSuite = async () => {
       results.push({
         suite: SUITE,
         name: 'verify from the SQLite store (read + parse + verify)',
-        metrics: { 'records/s': await bestRate(count, 3, () => verifyStore(store)), records: count },
-        notes: ['best of 3: records rebuilt from parsed rows and canonicalized again'],
+        metrics: { 'records/s': await bestRate(count, size.rounds, () => verifyStore(store)), records: count },
+        notes: [`best of ${size.rounds}: records rebuilt from parsed rows and canonicalized again`],
       });
       const stored = withStoredText(store, path.join(dir, 'audit.db'));
       try {
         results.push({
           suite: SUITE,
           name: 'verify from the SQLite store on its stored text (AuditTextSource)',
-          metrics: { 'records/s': await bestRate(count, 3, () => verifyStore(stored.store)), records: count },
-          notes: ['best of 3: the stored canonical text hashed as it is (the bench reads the rows; src/store/sqlite.ts does not offer readAuditRows yet)'],
+          metrics: { 'records/s': await bestRate(count, size.rounds, () => verifyStore(stored.store)), records: count },
+          notes: [`best of ${size.rounds}: the stored canonical text hashed as it is (the bench reads the rows; src/store/sqlite.ts does not offer readAuditRows yet)`],
         });
       } finally {
         stored.close();
@@ -206,13 +224,13 @@ export const run: BenchSuite = async () => {
       await store.close();
     }
 
-    const n = 100_000;
+    const n = size.chain;
     const { records, jsonl } = buildChain(n);
     results.push({
       suite: SUITE,
       name: 'verifyChain over records in memory (canonicalize + 2 SHA-256 each)',
-      metrics: { 'records/s': await bestRate(n, 3, () => verifyChain(records)), records: n },
-      notes: ['target ≥ 1,000,000 records/s; best of 3'],
+      metrics: { 'records/s': await bestRate(n, size.rounds, () => verifyChain(records)), records: n },
+      notes: [`target ≥ 1,000,000 records/s; best of ${size.rounds}`],
     });
     const text = jsonl.join('');
     const threads = defaultWorkers() + 1;
@@ -222,18 +240,18 @@ export const run: BenchSuite = async () => {
     results.push({
       suite: SUITE,
       name: 'verifyJsonl over an export stream (hash the exported bytes, no re-canonicalizing)',
-      metrics: { 'records/s': await bestRate(n, 5, () => verifyJsonl(Readable.from(textChunks()))), records: n, 'bytes/record': text.length / n, threads },
-      notes: ['target ≥ 1,000,000 records/s; best of 5; 64 KiB text chunks'],
+      metrics: { 'records/s': await bestRate(n, size.rounds + 2, () => verifyJsonl(Readable.from(textChunks()))), records: n, 'bytes/record': text.length / n, threads },
+      notes: [`target ≥ 1,000,000 records/s; best of ${size.rounds + 2}; 64 KiB text chunks`],
     });
     results.push({
       suite: SUITE,
       name: 'verifyJsonl over an export as bytes (as a file stream gives it)',
-      metrics: { 'records/s': await bestRate(n, 5, () => verifyJsonl(Readable.from(byteChunks()))), records: n, threads },
-      notes: ['best of 5; 64 KiB Buffer chunks, UTF-8 checked'],
+      metrics: { 'records/s': await bestRate(n, size.rounds + 2, () => verifyJsonl(Readable.from(byteChunks()))), records: n, threads },
+      notes: [`best of ${size.rounds + 2}; 64 KiB Buffer chunks, UTF-8 checked`],
     });
     const leafBytes = Math.round(jsonl.reduce((a, l) => a + Buffer.byteLength(l), 0) / n) - 247;
-    const one = await shaCeiling(1, leafBytes, 200_000);
-    const all = await shaCeiling(threads, leafBytes, 200_000);
+    const one = await shaCeiling(1, leafBytes, size.shaPerThread);
+    const all = await shaCeiling(threads, leafBytes, size.shaPerThread);
     results.push({
       suite: SUITE,
       name: `SHA-256 ceiling: leaf (${leafBytes + 1} B) + chain (144 B) hash per record, crypto.hash`,

@@ -5,20 +5,21 @@ import { seededRandom } from '../src/util/random.js';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { openAirlock } from '../src/airlock.js';
 import { verifyStore } from '../src/audit/log.js';
-import { openAcmeDb, resetAcme, snapshotAcme } from '../src/demo/acme/db.js';
+import { openAcmeDb, snapshotAcme } from '../src/demo/acme/db.js';
 import { ACME_SEED } from '../src/demo/acme/seed.js';
 import { ACME_SYSTEMS, createAcmeServer, FaultyTransport, parseFault, type AcmeSystem, type Fault } from '../src/demo/acme/server.js';
 import type { RunState } from '../src/orchestration/run-machine.js';
 import type { AuditRecord } from '../src/store/store.js';
 import type { Json, RunStatus, Sha256Hex } from '../src/types.js';
 import { AIRLOCK_ROOT } from '../src/util/package-root.js';
-import type { BenchResult } from './harness.js';
+import { sized, type BenchOptions, type BenchResult } from './harness.js';
+import { acmeCopy } from './workspace.js';
 
 /** The compiled worker the harness spawns (`npx tsc -p tsconfig.build.json` builds it). */
 export const CRASH_WORKER_JS = path.join(AIRLOCK_ROOT, 'dist', 'bench', 'crash-worker.js');
@@ -147,11 +148,7 @@ export interface CrashReport {
 
 /** A private copy of examples/acme with its own store and Acme database reset to the seed. */
 export function crashWorkspace(): { dir: string; acmeDb: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-crash-'));
-  cpSync(path.join(AIRLOCK_ROOT, 'examples', 'acme'), dir, { recursive: true, filter: (s) => !s.includes(`${path.sep}.airlock`) });
-  const acmeDb = path.join(dir, '.airlock', 'acme.db');
-  mkdirSync(path.dirname(acmeDb), { recursive: true });
-  resetAcme(acmeDb);
+  const { dir, acmeDb } = acmeCopy('crash');
   return { dir, acmeDb };
 }
 
@@ -749,9 +746,26 @@ export function crashOptionsFrom(argv: readonly string[], env: NodeJS.ProcessEnv
   };
 }
 
-/** The `crash` bench suite (bench/run.ts): one harness run with the default size. */
-export async function run(): Promise<readonly BenchResult[]> {
-  const r = await runCrashHarness(crashOptionsFrom([], process.env));
+/**
+ * A smoke run: one kill, which the worker takes itself right after one of its first 40 durable steps
+ * (so it lands inside a run, and the last worker resumes it), no fault. The same harness and checks;
+ * `test/crash` runs 8 kills, `npm run bench` 200.
+ */
+const SMOKE_CRASH: Partial<CrashOptions> = { kills: 1, startupShare: 0, afterVoteShare: 0, stepShare: 1, maxStep: 40, faultEvery: 0 };
+
+/** What failed, one line a property, for a report that is not crash-safe (none when it is). */
+function crashFailures(r: CrashReport): string[] {
+  if (crashSafe(r)) return [];
+  const c = r.checks;
+  return [
+    `not crash-safe: unended runs ${c.unended}, duplicated effects ${c.duplicatedEffects}, audit gaps ${c.auditGaps}, unreviewed unknown outcomes ${c.unreviewedUnknownOutcomes}, verify ${c.verify.ok ? 'ok' : 'FAILED'}, worker errors ${r.workerErrors.length}`,
+    ...r.workerErrors.slice(0, 5).map((e) => `worker error: ${e}`),
+  ];
+}
+
+/** The `crash` bench suite (bench/run.ts): one harness run with the default size (a smoke run: one kill). */
+export async function run(opts?: BenchOptions): Promise<readonly BenchResult[]> {
+  const r = await runCrashHarness({ ...crashOptionsFrom([], process.env), ...sized(opts, {}, SMOKE_CRASH) });
   const c = r.checks;
   return [
     {
@@ -764,6 +778,7 @@ export async function run(): Promise<readonly BenchResult[]> {
         `runs by status: ${Object.entries(c.byStatus).map(([k, n]) => `${k} ${n ?? 0}`).join(', ')}`,
         ...c.problems.slice(0, 10),
       ],
+      failures: crashFailures(r),
     },
   ];
 }

@@ -6,7 +6,7 @@
 // Both HTTP doors run in their own process (as deployed), so neither shares an event loop with the load generator.
 // This file doubles as that process for Airlock: `node dist/bench/doors.js serve-airlock <workspace>`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,10 +14,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { openAirlock, type Airlock } from '../src/airlock.js';
 import { INITIAL_LABELS } from '../src/context/labels.js';
-import { resetAcme } from '../src/demo/acme/db.js';
 import { generateApiKey } from '../src/identity/api-keys.js';
 import { createAuthenticator } from '../src/identity/authenticate.js';
 import { decide, type PolicyRequest } from '../src/policy/decide.js';
@@ -27,24 +25,41 @@ import type { Json, JsonObject, RunId } from '../src/types.js';
 import { hashJson } from '../src/util/hash.js';
 import { AIRLOCK_ROOT } from '../src/util/package-root.js';
 import { fsyncRate } from './audit.js';
-import { percentile, type BenchResult, type BenchSuite } from './harness.js';
+import { percentile, sized, type BenchOptions, type BenchResult, type BenchSuite } from './harness.js';
+import { httpSession, type HttpSession } from './mcp-client.js';
+import { acmeCopy, addApiKeys, editWorkspaceYaml, setServerLimit } from './workspace.js';
 
 const SUITE = 'doors';
 const ARGS = { order_id: '1182' } as const;
-/** Interleaved rounds: every door (and every part) is measured once per round, in a rotating order. */
-const ROUNDS = 4;
-/** Sequential calls per door per round for latency. */
-const LAT_CALLS = 200;
-/** Concurrent clients and total calls per door per round for throughput. */
+/** Concurrent clients per door for throughput. */
 const TPUT_CLIENTS = 8;
-const TPUT_CALLS = 800;
 /**
  * Calls per Airlock MCP session. The Acme workflow's step budget is 30, so a session (one run) is retired and a fresh
  * one used after 25 calls, as a real agent's would be; session setup is timed apart (`session_open_us`), never in a call.
  */
 const SESSION_CALLS = 25;
-/** Sequential MCP pings per door per round. */
-const PING_CALLS = 100;
+
+/** How much the suite measures. */
+interface DoorsSize {
+  /** Interleaved rounds: every door (and every part) is measured once per round, in a rotating order. */
+  readonly rounds: number;
+  /** Sequential calls per door per round for latency. */
+  readonly latCalls: number;
+  /** Total calls per door per round for throughput (from TPUT_CLIENTS clients). */
+  readonly tputCalls: number;
+  /** Sequential MCP pings per door per round. */
+  readonly pingCalls: number;
+  /** Session opens timed per door per round. */
+  readonly opens: number;
+  /** Warm-up before the rounds: latency calls and throughput calls per door. */
+  readonly warmLat: number;
+  readonly warmTput: number;
+  /** Scales the iteration counts of Airlock's parts (1: as measured). */
+  readonly parts: number;
+}
+
+const FULL: DoorsSize = { rounds: 4, latCalls: 200, tputCalls: 800, pingCalls: 100, opens: 4, warmLat: 100, warmTput: 160, parts: 1 };
+const SMOKE: DoorsSize = { rounds: 1, latCalls: 6, tputCalls: 16, pingCalls: 3, opens: 1, warmLat: 2, warmTput: 8, parts: 0.01 };
 
 type DoorKey = 'direct' | 'proxy' | 'airlock';
 
@@ -72,24 +87,18 @@ interface BenchWorkspace {
 }
 
 /**
- * A private copy of examples/acme with an API key for the agent and a per-minute call limit high enough for a
- * benchmark (the default, 120 per principal, would refuse it). Everything else (policies, tools, budgets) as shipped.
+ * A private copy of examples/acme with an API key for the agent (added to the keys the demo declares) and a per-minute
+ * call limit high enough for a benchmark (the default, 120 per principal, would refuse it). Everything else (policies,
+ * tools, budgets) as shipped.
  */
 function benchWorkspace(): BenchWorkspace {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-doors-'));
-  cpSync(path.join(AIRLOCK_ROOT, 'examples', 'acme'), dir, { recursive: true, filter: (s) => !s.includes(`${path.sep}.airlock`) });
-  const acmeDb = path.join(dir, '.airlock', 'acme.db');
-  resetAcme(acmeDb);
+  const ws = acmeCopy('bench-doors');
   const { key, sha256 } = generateApiKey();
-  const file = path.join(dir, 'airlock.yaml');
-  const text = readFileSync(file, 'utf8');
-  if (!/^identity:\n/m.test(text) || /^server:/m.test(text)) throw new Error(`unexpected shape of ${file}`);
-  const withKey = text.replace(
-    /^identity:\n/m,
-    `identity:\n  apiKeys:\n    - { id: bench-key, principal: "agent:refund-bot", sha256: "${sha256}" }\n`,
-  );
-  writeFileSync(file, `${withKey}\nserver:\n  limits:\n    callsPerMinute: 1000000000\n`);
-  return { dir, acmeDb, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  editWorkspaceYaml(ws.dir, (doc) => {
+    addApiKeys(doc, [{ id: 'bench-key', principal: 'agent:refund-bot', sha256 }]);
+    setServerLimit(doc, 'callsPerMinute', 1_000_000_000);
+  });
+  return { ...ws, key };
 }
 
 // --- processes ---------------------------------------------------------------------------------------------------------
@@ -239,24 +248,6 @@ async function checkOrder(client: Client, tool: string, door: string): Promise<v
   if (r.isError || total !== 8990) throw new Error(`${door}: ${tool} did not return order 1182: ${textOf(r).slice(0, 300)}`);
 }
 
-interface HttpSession {
-  readonly client: Client;
-  close(): Promise<void>;
-}
-
-async function httpSession(url: URL, headers: Record<string, string>): Promise<HttpSession> {
-  const client = new Client({ name: 'bench-doors', version: '1' });
-  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers } });
-  await client.connect(transport);
-  return {
-    client,
-    async close() {
-      await transport.terminateSession().catch(() => undefined);
-      await client.close().catch(() => undefined);
-    },
-  };
-}
-
 /**
  * CPU time (user + system, µs) a process has used so far, from /proc (Linux; USER_HZ = 100), or null elsewhere.
  * Wall time on a shared 2-core machine swings with the neighbours' load; CPU per call barely does.
@@ -332,7 +323,7 @@ async function directDoor(acmeDb: string): Promise<Door> {
 /** (b) mcp-proxy: one long-lived session per client (it keeps no per-session state worth rotating). */
 async function proxyDoor(url: URL, pid: number | undefined): Promise<Door> {
   const sessions: HttpSession[] = [];
-  for (let i = 0; i < TPUT_CLIENTS; i++) sessions.push(await httpSession(url, {}));
+  for (let i = 0; i < TPUT_CLIENTS; i++) sessions.push(await httpSession(url, {}, 'bench-doors'));
   const first = sessions[0] as HttpSession;
   await checkOrder(first.client, 'get_order', 'mcp-proxy');
   return {
@@ -346,7 +337,7 @@ async function proxyDoor(url: URL, pid: number | undefined): Promise<Door> {
       }, pid),
     async sessionOpen() {
       const t0 = performance.now();
-      const s = await httpSession(url, {});
+      const s = await httpSession(url, {}, 'bench-doors');
       const us = (performance.now() - t0) * 1000;
       await s.close();
       return us;
@@ -363,7 +354,7 @@ function airlockDoor(url: URL, key: string, pid: number | undefined): Door {
   const open = async (n: number): Promise<HttpSession[]> => {
     const out: HttpSession[] = [];
     for (let i = 0; i < n; i += TPUT_CLIENTS) {
-      out.push(...(await Promise.all(Array.from({ length: Math.min(TPUT_CLIENTS, n - i) }, () => httpSession(url, headers)))));
+      out.push(...(await Promise.all(Array.from({ length: Math.min(TPUT_CLIENTS, n - i) }, () => httpSession(url, headers, 'bench-doors')))));
     }
     return out;
   };
@@ -401,7 +392,7 @@ function airlockDoor(url: URL, key: string, pid: number | undefined): Door {
     },
     async sessionOpen() {
       const t0 = performance.now();
-      const s = await httpSession(url, headers);
+      const s = await httpSession(url, headers, 'bench-doors');
       const us = (performance.now() - t0) * 1000;
       await s.close();
       return us;
@@ -431,6 +422,7 @@ type PartKey =
 async function airlockParts(
   airlock: Airlock,
   key: string,
+  scale: number,
 ): Promise<{ measure: () => Promise<Map<PartKey, number[]>>; stateBytes: number }> {
   const authenticator = createAuthenticator(airlock.workspace);
   const header = `Bearer ${key}`;
@@ -546,9 +538,11 @@ async function airlockParts(
     return us;
   };
 
-  const loop = async (n: number, fn: () => unknown): Promise<number[]> => {
-    const lat: number[] = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
+  /** `k` iterations at full size, scaled; at least 2. */
+  const n = (k: number): number => Math.max(2, Math.round(k * scale));
+  const loop = async (count: number, fn: () => unknown): Promise<number[]> => {
+    const lat: number[] = new Array<number>(count);
+    for (let i = 0; i < count; i++) {
       const t0 = process.hrtime.bigint();
       const r = fn();
       if (r instanceof Promise) await r;
@@ -558,28 +552,28 @@ async function airlockParts(
   };
 
   // Warm every path once (JIT, statement caches, the connector process).
-  await loop(200, () => authenticator.authenticate(header));
-  await loop(200, () => decide(airlock.policies, request));
-  await loop(50, forward);
-  for (let i = 0; i < 5; i++) await auditCall();
+  await loop(n(200), () => authenticator.authenticate(header));
+  await loop(n(200), () => decide(airlock.policies, request));
+  await loop(n(50), forward);
+  for (let i = 0; i < n(5); i++) await auditCall();
   await runSave(run25, 2, false);
-  for (let i = 0; i < 10; i++) await sessionCall();
+  for (let i = 0; i < n(10); i++) await sessionCall();
 
   return {
     stateBytes: stateText.length,
     async measure() {
       const m = new Map<PartKey, number[]>();
-      m.set('auth', await loop(2000, () => authenticator.authenticate(header)));
-      m.set('decide', await loop(2000, () => decide(airlock.policies, request)));
-      m.set('rateLimit', await loop(2000, () => limiter.take('agent:refund-bot', (clock += step))));
-      m.set('forward', await loop(150, forward));
+      m.set('auth', await loop(n(2000), () => authenticator.authenticate(header)));
+      m.set('decide', await loop(n(2000), () => decide(airlock.policies, request)));
+      m.set('rateLimit', await loop(n(2000), () => limiter.take('agent:refund-bot', (clock += step))));
+      m.set('forward', await loop(n(150), forward));
       const sc: number[] = [];
-      for (let i = 0; i < 100; i++) sc.push(await sessionCall());
+      for (let i = 0; i < n(100); i++) sc.push(await sessionCall());
       m.set('sessionCall', sc);
       const intent: number[] = [];
       const outcome: number[] = [];
       const both: number[] = [];
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < n(40); i++) {
         const [a, b] = await auditCall();
         intent.push(a);
         outcome.push(b);
@@ -588,11 +582,11 @@ async function airlockParts(
       m.set('auditIntent', intent);
       m.set('auditOutcome', outcome);
       m.set('auditBoth', both);
-      m.set('runLoad25', await loop(200, () => runLoad(run25)));
-      m.set('runParse25', await loop(200, () => JSON.parse(stateText)));
-      m.set('runCheck25', await loop(200, () => jsonCheck.safeParse(stateValue)));
-      m.set('runSave25', await runSave(run25, 40, false));
-      m.set('runSave1000', await runSave(run1000, 10, true));
+      m.set('runLoad25', await loop(n(200), () => runLoad(run25)));
+      m.set('runParse25', await loop(n(200), () => JSON.parse(stateText)));
+      m.set('runCheck25', await loop(n(200), () => jsonCheck.safeParse(stateValue)));
+      m.set('runSave25', await runSave(run25, n(40), false));
+      m.set('runSave1000', await runSave(run1000, n(10), true));
       return m;
     },
   };
@@ -614,7 +608,8 @@ function median(xs: readonly number[]): number {
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export const run: BenchSuite = async () => {
+export const run: BenchSuite = async (opts?: BenchOptions) => {
+  const size = sized(opts, FULL, SMOKE);
   const started = performance.now();
   const ws = benchWorkspace();
   const partsWs = benchWorkspace();
@@ -624,26 +619,29 @@ export const run: BenchSuite = async () => {
   try {
     const fsyncs: number[] = [];
     // Same upstream binary and database file for all three doors; each door has its own upstream process.
-    const proxy = await startMcpProxy(ws.acmeDb);
-    children.push(proxy.child);
-    const al = await startAirlockProcess(ws.dir);
-    children.push(al.child);
+    // The two door processes start side by side (startup is not timed); whichever started is stopped at the end.
+    const [proxyStart, alStart] = await Promise.allSettled([startMcpProxy(ws.acmeDb), startAirlockProcess(ws.dir)]);
+    for (const started of [proxyStart, alStart]) if (started.status === 'fulfilled') children.push(started.value.child);
+    if (proxyStart.status === 'rejected') throw proxyStart.reason;
+    if (alStart.status === 'rejected') throw alStart.reason;
+    const proxy = proxyStart.value;
+    const al = alStart.value;
     doors.push(await directDoor(ws.acmeDb));
     doors.push(await proxyDoor(proxy.url, proxy.child.pid));
     const airlockD = airlockDoor(al.url, ws.key, al.child.pid);
     {
-      const s = await httpSession(al.url, { Authorization: `Bearer ${ws.key}` });
+      const s = await httpSession(al.url, { Authorization: `Bearer ${ws.key}` }, 'bench-doors');
       await checkOrder(s.client, 'orders.get_order', 'Airlock');
       await s.close();
     }
     doors.push(airlockD);
     partsAirlock = await openAirlock(partsWs.dir);
-    const parts = await airlockParts(partsAirlock, partsWs.key);
+    const parts = await airlockParts(partsAirlock, partsWs.key, size.parts);
 
     // Warm-up: JIT, connection pools, the upstream processes.
     for (const d of doors) {
-      await d.latency(100);
-      await d.throughput(TPUT_CLIENTS, 160);
+      await d.latency(size.warmLat);
+      await d.throughput(TPUT_CLIENTS, size.warmTput);
     }
 
     doorCpu.clear();
@@ -652,15 +650,15 @@ export const run: BenchSuite = async () => {
     const opens = new Map<DoorKey, number[]>(doors.map((d) => [d.key, []]));
     const pings = new Map<DoorKey, number[]>(doors.map((d) => [d.key, []]));
     const partSamples = new Map<PartKey, number[]>();
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < size.rounds; r++) {
       // Rotate the order so no door always runs first (or right after another's burst).
       const order = doors.map((_, i) => doors[(i + r) % doors.length] as Door);
-      for (const d of order) lat.get(d.key)?.push(...(await d.latency(LAT_CALLS)));
-      for (const d of order) pings.get(d.key)?.push(...(await d.ping(PING_CALLS)));
-      for (const d of order) tput.get(d.key)?.push(await d.throughput(TPUT_CLIENTS, TPUT_CALLS));
+      for (const d of order) lat.get(d.key)?.push(...(await d.latency(size.latCalls)));
+      for (const d of order) pings.get(d.key)?.push(...(await d.ping(size.pingCalls)));
+      for (const d of order) tput.get(d.key)?.push(await d.throughput(TPUT_CLIENTS, size.tputCalls));
       for (const d of order) {
         if (!d.sessionOpen) continue;
-        for (let i = 0; i < 4; i++) opens.get(d.key)?.push(await d.sessionOpen());
+        for (let i = 0; i < size.opens; i++) opens.get(d.key)?.push(await d.sessionOpen());
       }
       for (const [k, xs] of await parts.measure()) partSamples.set(k, [...(partSamples.get(k) ?? []), ...xs]);
       fsyncs.push(fsyncRate(ws.dir, 100));
@@ -759,7 +757,7 @@ export const run: BenchSuite = async () => {
           'ping_p50_us: an MCP `ping` through the same door (HTTP, auth, session lookup, MCP framing; no tool call)',
           'http_mcp_layer = (c) p50 - sessions.call p50 (Hono, auth, rate limit, MCP transport, client); gateway_other = sessions.call p50 - (decide + 2 audit commits + forwarding + 2 run loads + run save) p50 (argument validation, hashing, payload refs, spans, scheduling); proxy_hop = (b) p50 - (a) p50',
           `this disk: ${Math.round(fsyncPerS)} fdatasync/s (${round1(1e6 / fsyncPerS)} µs each; median of a 100 ms probe per round); ${os.cpus().length} CPUs; whole suite ${round1(wall)} s`,
-          `${ROUNDS} interleaved rounds, order rotated each round; latency: ${LAT_CALLS} sequential calls per door per round, p50/p99 over all ${ROUNDS * LAT_CALLS}; throughput: ${TPUT_CLIENTS} concurrent clients, ${TPUT_CALLS} calls per door per round, median of rounds`,
+          `${size.rounds} interleaved rounds, order rotated each round; latency: ${size.latCalls} sequential calls per door per round, p50/p99 over all ${size.rounds * size.latCalls}; throughput: ${TPUT_CLIENTS} concurrent clients, ${size.tputCalls} calls per door per round, median of rounds`,
           `doors (b) and (c) each run in their own process with their own upstream process; (a) multiplexes its concurrent callers on one stdio connection`,
           `Airlock: a fresh MCP session (run) every ${SESSION_CALLS} calls (the workflow's step budget is 30), opened before the timed calls; session_open_us = initialize round trip`,
           `parts are measured in this process on a second copy of the workspace (own store, own orders process), in the same rounds`,

@@ -1,24 +1,23 @@
 // A governed tool call vs a direct MCP SDK call to the same stdio server, side by side in one run.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { openAirlock } from '../src/airlock.js';
-import { resetAcme } from '../src/demo/acme/db.js';
 import { AIRLOCK_ROOT } from '../src/util/package-root.js';
 import type { RunId } from '../src/types.js';
-import { timeCalls, type BenchResult } from './harness.js';
+import { sized, timeCalls, type BenchOptions, type BenchResult } from './harness.js';
+import { acmeCopy } from './workspace.js';
 
-const N = 2000;
+/** Calls per side, and warm-up calls per round (4 rounds). */
+const FULL = { calls: 2000, warmup: 200 };
+const SMOKE = { calls: 20, warmup: 2 };
 
-/** Runs the comparison: the direct client and Airlock each call `orders.get_order` N times. */
-export async function run(): Promise<readonly BenchResult[]> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-gw-'));
+/** Runs the comparison: the direct client and Airlock each call `orders.get_order` the same number of times. */
+export async function run(opts?: BenchOptions): Promise<readonly BenchResult[]> {
+  const size = sized(opts, FULL, SMOKE);
+  const ws = acmeCopy('bench-gw');
   try {
-    cpSync(path.join(AIRLOCK_ROOT, 'examples', 'acme'), dir, { recursive: true, filter: (s) => !s.includes('.airlock') });
-    const db = path.join(dir, '.airlock', 'acme.db');
-    resetAcme(db);
+    const { dir, acmeDb: db } = ws;
     const server = path.join(AIRLOCK_ROOT, 'dist', 'src', 'demo', 'acme', 'server.js');
 
     const client = new Client({ name: 'bench', version: '1' });
@@ -44,8 +43,8 @@ export async function run(): Promise<readonly BenchResult[]> {
     const d: number[] = [];
     const g: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const a = await timeCalls(direct, N / rounds, 200);
-      const b = await timeCalls(governed, N / rounds, 200);
+      const a = await timeCalls(direct, size.calls / rounds, size.warmup);
+      const b = await timeCalls(governed, size.calls / rounds, size.warmup);
       d.push(a.p50, a.p99);
       g.push(b.p50, b.p99);
     }
@@ -66,6 +65,6 @@ export async function run(): Promise<readonly BenchResult[]> {
       },
     ];
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    ws.cleanup();
   }
 }

@@ -3,7 +3,7 @@ import { seededRandom } from '../src/util/random.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarEntity, CedarRequest, CedarValue, EngineResult, EntityUid } from '../src/policy/engine.js';
 import { compileFastEngine } from '../src/policy/fast/engine.js';
-import { timeCalls, type BenchResult, type BenchSuite } from './harness.js';
+import { sized, timeCalls, type BenchOptions, type BenchResult, type BenchSuite } from './harness.js';
 
 const NS = 'Airlock';
 const uid = (type: string, id: string): EntityUid => ({ type: `${NS}::${type}`, id });
@@ -103,7 +103,15 @@ function sameAnswer(a: EngineResult, b: cedar.AuthorizationAnswer): boolean {
   return a.decision === b.response.decision && ids(a.determining) === ids(b.response.diagnostics.reason) && a.errors.length === b.response.diagnostics.errors.length;
 }
 
-async function measure(n: number): Promise<BenchResult> {
+/** Timed calls per engine (and warm-up); a smoke run makes a few of each. */
+interface PolicySize {
+  readonly wasm: number;
+  readonly wasmWarmup: number;
+  readonly fast: number;
+  readonly fastWarmup: number;
+}
+
+async function measure(n: number, size: PolicySize): Promise<BenchResult> {
   const { policies, requests } = workload(n, 0xbe7c + n);
   const setId = `bench-policy-${n}`;
   const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
@@ -130,12 +138,12 @@ async function measure(n: number): Promise<BenchResult> {
     if (f.decision === 'allow') allows++;
   }
   let wi = 0;
-  const w = await timeCalls(() => wasm(wi++), n >= 1000 ? 1500 : 3000, 200);
+  const w = await timeCalls(() => wasm(wi++), n >= 1000 ? size.wasm / 2 : size.wasm, size.wasmWarmup);
   let fi = 0;
   const f = await timeCalls(() => {
     const x = requests[fi++ % requests.length] as Workload['requests'][number];
     return fast.authorize(x.request, x.entities);
-  }, 50_000, 5_000);
+  }, size.fast, size.fastWarmup);
   const round = (x: number): number => Math.round(x * 100) / 100;
   return {
     suite: 'policy',
@@ -152,6 +160,7 @@ async function measure(n: number): Promise<BenchResult> {
       `target: fast p99 < 20 µs at 200 policies; ${requests.length} distinct requests, ${allows} allowed; engines agree on ${agree}/${requests.length}`,
       'wasm: cedar-wasm statefulIsAuthorized over a preparsed set; fast: policies compiled from Cedar EST into indexed closures',
     ],
+    ...(agree < requests.length ? { failures: [`the engines disagree on ${requests.length - agree} of ${requests.length} requests (decision, determining policies or errors)`] } : {}),
   };
 }
 
@@ -159,7 +168,7 @@ async function measure(n: number): Promise<BenchResult> {
  * The whole `decide()` on the demo's real policy set (entity building, argument exposure, tier
  * rules, obligations), as the gateway calls it, for a refund that needs approval.
  */
-async function measureDecide(): Promise<BenchResult> {
+async function measureDecide(size: PolicySize): Promise<BenchResult> {
   const { loadAndCompile } = await import('../src/airlock.js');
   const { decide } = await import('../src/policy/decide.js');
   const { AIRLOCK_ROOT } = await import('../src/util/package-root.js');
@@ -174,7 +183,7 @@ async function measureDecide(): Promise<BenchResult> {
     args: { order_id: '1182', amount_cents: 4000, currency: 'EUR', reason: 'damaged' },
     labels: { classification: 'confidential' as const, trust: 'untrusted' as const },
   };
-  const t = await timeCalls(() => decide(compiled, request), 50_000, 5_000);
+  const t = await timeCalls(() => decide(compiled, request), size.fast, size.fastWarmup);
   return {
     suite: 'policy',
     name: `decide() end to end, demo policy set (${compiled.policies.size} policies, ${compiled.engine.name})`,
@@ -182,5 +191,14 @@ async function measureDecide(): Promise<BenchResult> {
   };
 }
 
-/** Measures both engines at 200 and 1,000 generated policies, then the whole decision on the demo set. */
-export const run: BenchSuite = async () => [await measure(200), await measure(1000), await measureDecide()];
+const FULL: PolicySize = { wasm: 3000, wasmWarmup: 200, fast: 50_000, fastWarmup: 5_000 };
+const SMOKE: PolicySize = { wasm: 20, wasmWarmup: 2, fast: 200, fastWarmup: 20 };
+
+/** Measures both engines at 200 and 1,000 generated policies (a smoke run: 200), then the whole decision on the demo set. */
+export const run: BenchSuite = async (opts?: BenchOptions) => {
+  const size = sized(opts, FULL, SMOKE);
+  const results: BenchResult[] = [];
+  for (const n of sized(opts, [200, 1000], [200])) results.push(await measure(n, size));
+  results.push(await measureDecide(size));
+  return results;
+};

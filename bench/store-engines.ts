@@ -7,11 +7,19 @@ import { PGlite } from '@electric-sql/pglite';
 import { GENESIS_HASH, prepareLeaf, sealLeaf, type SealedLeaf } from '../src/audit/chain.js';
 import type { Sha256Hex } from '../src/types.js';
 import { benchDraft, fsyncRate } from './audit.js';
-import type { BenchResult, BenchSuite } from './harness.js';
+import { sized, type BenchOptions, type BenchResult, type BenchSuite } from './harness.js';
 
 const SUITE = 'store-engines';
-const MS = 1500;
 const BATCH = 64;
+
+/** How long each insert run lasts (ms), and how many sealed rows it cycles through. */
+interface EnginesSize {
+  readonly ms: number;
+  readonly rows: number;
+}
+
+const FULL: EnginesSize = { ms: 1500, rows: 4096 };
+const SMOKE: EnginesSize = { ms: 50, rows: 256 };
 
 /** A pool of sealed audit rows to insert (the same for both engines). */
 function rows(n: number): SealedLeaf[] {
@@ -26,9 +34,9 @@ function rows(n: number): SealedLeaf[] {
 }
 
 /** Inserts rows (`batch` per transaction) for `ms`; rows per second. */
-async function timed(pool: readonly SealedLeaf[], batch: number, insert: (rs: readonly SealedLeaf[], seq0: number) => Promise<void> | void): Promise<number> {
+async function timed(pool: readonly SealedLeaf[], batch: number, ms: number, insert: (rs: readonly SealedLeaf[], seq0: number) => Promise<void> | void): Promise<number> {
   let seq = 0;
-  const end = performance.now() + MS;
+  const end = performance.now() + ms;
   const t0 = performance.now();
   while (performance.now() < end) {
     const rs = Array.from({ length: batch }, (_, i) => pool[(seq + i) % pool.length] as SealedLeaf);
@@ -40,7 +48,7 @@ async function timed(pool: readonly SealedLeaf[], batch: number, insert: (rs: re
 
 const DDL = 'CREATE TABLE audit (seq BIGINT PRIMARY KEY, leaf TEXT NOT NULL, prev_hash TEXT NOT NULL, leaf_hash TEXT NOT NULL, chain_hash TEXT NOT NULL)';
 
-async function sqlite(dir: string, pool: readonly SealedLeaf[], synchronous: 'FULL' | 'OFF', batch: number): Promise<number> {
+async function sqlite(dir: string, pool: readonly SealedLeaf[], synchronous: 'FULL' | 'OFF', batch: number, ms: number): Promise<number> {
   const db = new Database(path.join(dir, `sqlite-${synchronous}-${batch}.db`));
   try {
     db.pragma('journal_mode = WAL');
@@ -50,24 +58,24 @@ async function sqlite(dir: string, pool: readonly SealedLeaf[], synchronous: 'FU
     const tx = db.transaction((rs: readonly SealedLeaf[], seq0: number) => {
       rs.forEach((r, i) => ins.run(seq0 + i + 1, r.text, r.prevHash, r.leafHash, r.chainHash));
     });
-    return await timed(pool, batch, (rs, seq0) => tx.immediate(rs, seq0));
+    return await timed(pool, batch, ms, (rs, seq0) => tx.immediate(rs, seq0));
   } finally {
     db.close();
   }
 }
 
-async function pglite(dir: string, pool: readonly SealedLeaf[]): Promise<{ open: number; single: number; batched: number }> {
+async function pglite(dir: string, pool: readonly SealedLeaf[], ms: number): Promise<{ open: number; single: number; batched: number }> {
   const t0 = performance.now();
   const pg = await PGlite.create(path.join(dir, 'pglite'));
   const open = performance.now() - t0;
   try {
     await pg.exec(DDL);
-    const single = await timed(pool, 1, async (rs, seq0) => {
+    const single = await timed(pool, 1, ms, async (rs, seq0) => {
       const r = rs[0] as SealedLeaf;
       await pg.query('INSERT INTO audit VALUES ($1, $2, $3, $4, $5)', [seq0 + 1, r.text, r.prevHash, r.leafHash, r.chainHash]);
     });
     await pg.exec('TRUNCATE audit');
-    const batched = await timed(pool, BATCH, async (rs, seq0) => {
+    const batched = await timed(pool, BATCH, ms, async (rs, seq0) => {
       await pg.transaction(async (tx) => {
         for (const [i, r] of rs.entries()) {
           await tx.query('INSERT INTO audit VALUES ($1, $2, $3, $4, $5)', [seq0 + i + 1, r.text, r.prevHash, r.leafHash, r.chainHash]);
@@ -81,15 +89,16 @@ async function pglite(dir: string, pool: readonly SealedLeaf[]): Promise<{ open:
 }
 
 /** better-sqlite3 vs PGlite: rows/s for one commit per row and for 64 rows per commit. */
-export const run: BenchSuite = async () => {
+export const run: BenchSuite = async (opts?: BenchOptions) => {
+  const size = sized(opts, FULL, SMOKE);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-engines-'));
   try {
-    const pool = rows(4096);
-    const fsyncs = fsyncRate(dir, 1000);
-    const sqliteFull1 = await sqlite(dir, pool, 'FULL', 1);
-    const sqliteFullB = await sqlite(dir, pool, 'FULL', BATCH);
-    const sqliteOff1 = await sqlite(dir, pool, 'OFF', 1);
-    const pg = await pglite(dir, pool);
+    const pool = rows(size.rows);
+    const fsyncs = fsyncRate(dir, Math.min(1000, size.ms));
+    const sqliteFull1 = await sqlite(dir, pool, 'FULL', 1, size.ms);
+    const sqliteFullB = await sqlite(dir, pool, 'FULL', BATCH, size.ms);
+    const sqliteOff1 = await sqlite(dir, pool, 'OFF', 1, size.ms);
+    const pg = await pglite(dir, pool, size.ms);
     const result = (name: string, perRow: number, batched: number | null, notes: string[]): BenchResult => ({
       suite: SUITE,
       name,

@@ -1,0 +1,23 @@
+// An MCP SDK client session over Streamable HTTP, as the benches' well-behaved clients open one.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+/** An initialized session and how to end it (DELETE, then close; errors on the way out are ignored). */
+export interface HttpSession {
+  readonly client: Client;
+  close(): Promise<void>;
+}
+
+/** Opens a session at `url` (the `/mcp` endpoint) with `headers` on every request (e.g. `Authorization`). */
+export async function httpSession(url: URL, headers: Record<string, string>, name = 'bench-client'): Promise<HttpSession> {
+  const client = new Client({ name, version: '1' });
+  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+  await client.connect(transport);
+  return {
+    client,
+    async close() {
+      await transport.terminateSession().catch(() => undefined);
+      await client.close().catch(() => undefined);
+    },
+  };
+}
