@@ -50,6 +50,7 @@ describe('airlock init', () => {
     expect(filesIn('gw')).toEqual(['.airlock/.gitignore', 'airlock.yaml', 'policies/approvers.cedar', 'policies/starter.cedar', 'workflows/main.yaml']);
     expect(r.stdout).toMatch(/^ok: gateway workspace in /m);
     expect(r.stdout).toMatch(/^ {2}airlock -w gw validate /m);
+    expect(r.stdout).toMatch(/^ {2}\(edit gw\/airlock.yaml\) +add your MCP server under `connectors:`/m);
     expect(r.stdout).toMatch(/^ {2}airlock -w gw tools import CONNECTOR --out CONNECTOR.draft.yaml /m);
     expect(r.stdout).toMatch(/^ {2}airlock -w gw serve /m);
     expect(read('gw/airlock.yaml')).not.toMatch(/^models:/m);

@@ -78,13 +78,14 @@ export function initWorkspace(dir: string, opts: { readonly kind: WorkspaceKind;
   return { dir: abs, kind: opts.kind, files: written };
 }
 
-/** The commands to run next, for a workspace of `kind` reached with `prefix`. */
-export function nextSteps(kind: WorkspaceKind, prefix: string): string[] {
+/** The commands to run next, for a workspace of `kind` in `dir` reached with `prefix`. */
+export function nextSteps(kind: WorkspaceKind, prefix: string, dir: string): string[] {
+  const main = path.relative(process.cwd(), path.join(dir, WORKSPACE_FILE));
   const steps: [string, string][] =
     kind === 'gateway'
       ? [
           [`${prefix} validate`, 'it passes as it is'],
-          [`(edit ${WORKSPACE_FILE})`, 'add your MCP server under `connectors:` (there is a commented example)'],
+          [`(edit ${main})`, 'add your MCP server under `connectors:` (there is a commented example)'],
           [`${prefix} tools import CONNECTOR --out CONNECTOR.draft.yaml`, 'draft a contract per tool, and see what each means at the workflow\'s tier'],
           [`${prefix} keys create --principal agent:assistant --id laptop`, 'a key for your agent (or use `mcp` over stdio)'],
           [`${prefix} serve`, 'MCP at /mcp and the JSON API at /v1, for your agent'],
@@ -124,6 +125,6 @@ export function registerInitCommand(program: Command, helpers: InitCommandHelper
       helpers.out(`${green('ok')}: ${o.kind} workspace in ${result.dir}`);
       helpers.out(dim(`  wrote ${result.files.join(', ')}`));
       helpers.out('next:');
-      for (const line of nextSteps(o.kind, cliPrefix(result.dir))) helpers.out(line);
+      for (const line of nextSteps(o.kind, cliPrefix(result.dir), result.dir)) helpers.out(line);
     });
 }
