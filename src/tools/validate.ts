@@ -39,10 +39,12 @@ export class ArgumentValidator {
       fn = this.ajv.compile(contract.inputSchema);
       this.compiled.set(tool, fn);
     }
-    // INVARIANT: only a literal `true` passes; an async schema's promise (or anything else) is a failure.
+    const unchecked = [`${tool}: the arguments could not be checked against the contract's input schema`];
+    // INVARIANT: only a literal `true` passes. An `$async` schema answers with a promise (truthy): never called.
+    if ((fn as { $async?: unknown }).$async === true) return unchecked;
     if (fn(args) === true) return [];
     const problems = (fn.errors ?? []).map((e) => formatAjvError(tool, e));
-    return problems.length > 0 ? problems : [`${tool}: the arguments could not be checked against the contract's input schema`];
+    return problems.length > 0 ? problems : unchecked;
   }
 }
 
