@@ -1,32 +1,33 @@
 #!/usr/bin/env node
-// The `airlock` command line: demo, runs, approvals, policy, audit, validate. Exit 2 on bad input.
+// The `airlock` command line: init, demo, runs, approvals, policy, audit, validate. Exit 2 on bad input.
 import { Command, CommanderError } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AirlockError, formatError } from '../errors.js';
 import { loadAndCompile, openAirlock, type Airlock } from '../airlock.js';
 import { WORKSPACE_FILE } from '../config/load.js';
+import { modelFor } from '../routing/route.js';
 import { decide } from '../policy/decide.js';
 import { ArgumentValidator } from '../tools/validate.js';
 import { explainDecision } from '../policy/explain.js';
 import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
 import { startTracing, type Tracing } from '../telemetry/tracing.js';
-import type { AuditRecord, Store } from '../store/store.js';
-import { TERMINAL_RUN_STATUSES, type Json, type JsonObject, type RunId } from '../types.js';
+import type { Json, JsonObject, RunId } from '../types.js';
 import { TIERS, type Tier } from '../types.js';
-import { AIRLOCK_ROOT } from '../util/package-root.js';
-import { bold, dim, green, red, renderApproval, renderRuns, renderTimeline, statusColor, yellow } from './render.js';
+import { bold, dim, green, red, renderRuns, statusColor, yellow } from './render.js';
+import { auditForRun, reportRun } from './run-report.js';
+import { cliPrefix, DEMO_WORKSPACE } from './prefix.js';
 import { resetAcme } from '../demo/acme/db.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerToolsCommand } from './commands/tools.js';
 import { registerWebhooksCommand } from './commands/webhooks.js';
 import { registerRollbackCommand } from './commands/rollback.js';
 import { registerIncidentsCommand } from './commands/incidents.js';
-import type { RunState } from '../orchestration/run-machine.js';
 
-/** The bundled demo workspace. */
-export const DEMO_WORKSPACE = path.join(AIRLOCK_ROOT, 'examples', 'acme');
+/** The bundled demo workspace, and a run's audit records (for tests and scripts). */
+export { DEMO_WORKSPACE, auditForRun };
 
 /** The workspace a command works on: `--workspace`, else the current folder if it has airlock.yaml, else the demo. */
 function workspaceDir(opt: string | undefined): string {
@@ -41,7 +42,7 @@ function parseJsonArg(name: string, text: string): JsonObject {
     v = JSON.parse(text);
   } catch (err) {
     throw new AirlockError('input', `${name} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, {
-      hint: `pass a JSON object, e.g. ${name} '{"ticket_id":"T-311"}'`,
+      hint: `pass a JSON object, e.g. ${name} '{"id":"42"}'`,
     });
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AirlockError('input', `${name} must be a JSON object`);
@@ -57,11 +58,6 @@ function checkOutFile(name: string, file: string): void {
   if (existsSync(file) && statSync(file).isDirectory()) {
     throw new AirlockError('input', `${name} \`${file}\` is a folder`, { hint: 'name a file to write, e.g. audit.jsonl' });
   }
-}
-
-/** All audit records of one run, in order. */
-export async function auditForRun(store: Store, runId: string): Promise<AuditRecord[]> {
-  return [...(await store.readAuditForRun(runId))];
 }
 
 let tracing: Tracing | undefined;
@@ -80,63 +76,6 @@ async function withAirlock<T>(dir: string, fn: (a: Airlock) => Promise<T>, opts:
 }
 
 const out = (s: string) => process.stdout.write(s + '\n');
-
-/** Prints where a run stands and what a person can do next. */
-async function reportRun(a: Airlock, runId: RunId, cliPrefix: string): Promise<void> {
-  const run = await a.store.getRun(runId);
-  if (!run) return;
-  out(renderTimeline(await auditForRun(a.store, runId)));
-  out('');
-  const state = run.state as unknown as RunState;
-  out(`${bold('run')} ${run.id}: ${statusColor(run.status)}${state.reason ? ` (${state.reason})` : ''}`);
-  if (state.final) out(`${bold('agent says')}: ${state.final.text}`);
-  // Was it true: the incidents a contradicted "done" (or a failed rollback) opened.
-  for (const i of await a.store.listIncidents({ runId: run.id })) {
-    out(`${bold('incident')} ${i.id} ${i.status === 'open' ? red('open') : dim('resolved')} (${i.kind}, owner ${i.owner ?? 'none'}): ${i.title}`);
-  }
-  // How to undo it: the effects with a compensation, and those nothing can undo.
-  if (TERMINAL_RUN_STATUSES.includes(run.status) && !(state as { door?: string }).door?.startsWith('rollback')) {
-    const executed = (await a.store.readAuditForRun(run.id)).filter((r) => r.type === 'action.executed' && r.body['outcome'] === 'ok');
-    const rolledBack = (await a.store.readAuditForRun(run.id)).some((r) => r.type === 'rollback.finished' && r.body['status'] === 'completed');
-    const undoable = rolledBack ? [] : executed.filter((r) => r.body['compensation'] !== null && r.body['compensation'] !== undefined);
-    if (rolledBack) out(`${bold('undo')}: ${green('rolled back')} ${dim(`(airlock rollback ${run.id} again reports each step)`)}`);
-    const irreversible = executed.filter((r) => r.body['irreversible'] === true).map((r) => String(r.body['tool']));
-    if (!rolledBack && (undoable.length > 0 || irreversible.length > 0)) {
-      out(
-        `${bold('undo')}: ${undoable.length > 0 ? `${cliPrefix} rollback ${run.id} --as <user>   ${dim(`(${undoable.length} effect${undoable.length === 1 ? '' : 's'} in reverse order, through policy and approval)`)}` : 'nothing can be undone'}` +
-          (irreversible.length > 0 ? `\n      ${dim(`irreversible: ${irreversible.join(', ')}`)}` : ''),
-      );
-    }
-  }
-  if (run.status === 'awaiting-approval' && state.pending) {
-    const approval = await a.store.getApproval(state.pending.approvalId);
-    if (approval) {
-      out('');
-      out(yellow('The run is paused until a person decides:'));
-      out(renderApproval(approval));
-      out('');
-      const why = approval.level === 'single' ? '' : ' --reason "..."';
-      out(`evidence: ${bold(`${cliPrefix} show ${approval.id}`)}   ${dim('(citations, the agent\'s reasoning, the diff against the order)')}`);
-      out(`approve:  ${bold(`${cliPrefix} approve ${approval.id} --as dana${why}`)}   ${dim('(a finance approver; the agent refund-bot cannot approve its own action)')}`);
-      if (approval.level === 'step-up') {
-        // Four eyes need two logins: the second person signs in with their own key (the demo ships one).
-        const keyFile = path.join(a.workspace.dir, 'demo-keys', 'priya.key');
-        const key = existsSync(keyFile) ? `"$(cat ${path.relative(process.cwd(), keyFile)})"` : '<priya\'s API key>';
-        out(`then:     ${bold(`${cliPrefix} approve ${approval.id} --key ${key} --reason "..."`)}   ${dim('(step-up: a second finance approver, with a login of their own)')}`);
-      }
-      const example = 'amount_cents' in ((approval.summary as { args?: object }).args ?? {}) ? 'amount_cents=1000' : 'FIELD=VALUE';
-      out(`edit:     ${bold(`${cliPrefix} approve ${approval.id} --as dana --set ${example} --reason "..."`)}   ${dim('(a new action, decided again by someone else; recorded as an override)')}`);
-      out(`reject:   ${bold(`${cliPrefix} reject ${approval.id} --as dana --reason "..."`)}`);
-      out(`timeline: ${bold(`${cliPrefix} runs show ${run.id}`)}`);
-    }
-  }
-}
-
-/** How the user invokes us, for printed follow-up commands. */
-function cliPrefix(dir: string): string {
-  const base = process.env['npm_lifecycle_event'] ? 'npm run airlock --' : 'airlock';
-  return dir === DEMO_WORKSPACE || dir === process.cwd() ? base : `${base} -w ${path.relative(process.cwd(), dir) || '.'}`;
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -186,6 +125,9 @@ export function buildProgram(): Command {
       await withAirlock(
         ws(),
         async (a) => {
+          // Airlock's own loop needs the workflow's model: refuse before anything is recorded.
+          const wf = a.workspace.workflows.get(workflow);
+          if (wf) modelFor(a.workspace, wf);
           const run = await a.runner.start(workflow, input, o.onBehalfOf ? { onBehalfOf: o.onBehalfOf.includes(':') ? o.onBehalfOf : `user:${o.onBehalfOf}` } : {});
           await reportRun(a, run.id, cliPrefix(ws()));
           if (run.status === 'failed' || run.status === 'unverified') process.exitCode = 1;
@@ -232,8 +174,8 @@ export function buildProgram(): Command {
   policy
     .command('explain')
     .description('print the decision for one request and the policies that produced it')
-    .requiredOption('--as <principal>', 'who proposes, e.g. agent:refund-bot')
-    .requiredOption('--tool <name>', 'the tool, e.g. payments.refund')
+    .requiredOption('--as <principal>', 'who proposes: a declared principal, `kind:id` (e.g. agent:NAME)')
+    .requiredOption('--tool <name>', 'the tool: a declared contract, `connector.tool`')
     .option('--args <json>', 'the arguments', '{}')
     .option('--workflow <name>', 'the workflow (default: the first one using the tool)')
     .option('--tier <tier>', 'override the workflow tier')
@@ -362,6 +304,7 @@ export function buildProgram(): Command {
       });
     });
 
+  registerInitCommand(program, { out });
   registerKeysCommand(program, { out, workspaceDir: ws });
   registerToolsCommand(program, { out, workspaceDir: ws });
   registerWebhooksCommand(program, { out, workspaceDir: ws });

@@ -1,23 +1,14 @@
 // Cross-reference checks of a parsed workspace: contracts, connectors, schemas, templates, workflows, owners.
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { AirlockError } from '../errors.js';
 import { OWNER_BOUNDARIES, type OwnerBoundary } from '../types.js';
 import { templateVars } from '../tools/uri-template.js';
-import { describeValue, errorText, located, valueAt, type YamlSource } from './issues.js';
+import { schemaProblems } from './contract-schema.js';
+import { describeValue, located, type YamlSource } from './issues.js';
 import { locate, type PathSegment } from './locate.js';
 import type { ConnectorConfig, ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
 import { compileCel, type CelProgram, type CelResultKind } from '../verification/cel.js';
 import { VERIFY_CHECK_VARS } from '../verification/checks.js';
 import { RUN_CHECK_VARS } from '../verification/run-checks.js';
-
-const ajv = (() => {
-  const a = new Ajv({ strict: false, allErrors: true, logger: false });
-  // ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
-  const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (x: Ajv) => void;
-  addFormats(a);
-  return a;
-})();
 
 type CedarType = 'string' | 'long' | 'boolean';
 
@@ -28,7 +19,7 @@ type CedarType = 'string' | 'long' | 'boolean';
  * undo), and a tool that is another contract's compensation keeps its risk: it restores the state
  * before an effect, so not being able to undo the undo adds no new exposure.
  */
-export function withRaisedRisk(t: ToolContract, compensations: ReadonlySet<string>): ToolContract {
+export function withRaisedRisk<T extends Pick<ToolContract, 'name' | 'effect' | 'risk' | 'irreversible'>>(t: T, compensations: ReadonlySet<string>): T {
   if (!t.irreversible || t.effect === 'read' || compensations.has(t.name) || t.risk !== 'medium') return t;
   return { ...t, risk: 'high' };
 }
@@ -63,7 +54,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     }
 
     // The input schema must be a valid JSON Schema for an object of arguments.
-    const schemaOk = checkInputSchema(t, (p, m, h) => at(['inputSchema', ...p], m, h));
+    const schemaOk = checkInputSchema(t, (p, m, h, key) => at(['inputSchema', ...p], m, h, key));
     const props = schemaOk ? propertiesOf(t.inputSchema) : undefined;
     checkHttpTool(t, file.connectors[t.connector], props, httpUpstreams, at);
     checkResourceOrPrompt(t, file.connectors[t.connector], t.inputSchema, props, at);
@@ -347,47 +338,15 @@ function checkHttpTool(
   }
 }
 
-function checkInputSchema(t: ToolContract, at: (p: readonly PathSegment[], message: string, hint?: string) => void): boolean {
-  const schema: Record<string, unknown> = { ...t.inputSchema };
-  delete schema.$schema;
-  if (!ajv.validateSchema(schema)) {
-    const seen = new Set<string>();
-    for (const e of (ajv.errors ?? []) as ErrorObject[]) {
-      if (seen.has(e.instancePath) || e.keyword === 'anyOf') continue;
-      seen.add(e.instancePath);
-      const p = pointerToPath(schema, e.instancePath);
-      const found = valueAt(schema, p);
-      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
-      const expected = allowed ? `one of ${allowed.map((a) => `\`${String(a)}\``).join(', ')}` : (e.message ?? 'a valid value').replace(/^must be /, '');
-      at(p, `invalid JSON Schema: expected ${expected}, found ${describeValue(found)}`, 'the input schema must be a valid JSON Schema (draft-07)');
-    }
-    return false;
-  }
-  try {
-    ajv.compile(schema);
-  } catch (cause) {
-    at([], `invalid JSON Schema: ${errorText(cause)}`, 'the input schema must be a valid JSON Schema (draft-07)');
-    return false;
-  }
-  if (schema.type !== 'object') {
-    at(['type'], `a tool's \`inputSchema\` must describe an object of arguments, found type ${describeValue(schema.type)}`, 'set `type: object` and list the arguments under `properties`');
+function checkInputSchema(t: ToolContract, at: (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void): boolean {
+  const problems = schemaProblems(t.inputSchema);
+  for (const p of problems) at(p.path, p.message, p.hint, p.key);
+  if (problems.length > 0) return false;
+  if (t.inputSchema.type !== 'object') {
+    at(['type'], `a tool's \`inputSchema\` must describe an object of arguments, found type ${describeValue(t.inputSchema.type)}`, 'set `type: object` and list the arguments under `properties`');
     return false;
   }
   return true;
-}
-
-/** A JSON Pointer (`/properties/a/type`) as path segments, with array indexes as numbers. */
-function pointerToPath(root: unknown, pointer: string): PathSegment[] {
-  if (pointer === '') return [];
-  const out: PathSegment[] = [];
-  let v: unknown = root;
-  for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    const next: PathSegment = Array.isArray(v) && /^\d+$/.test(seg) ? Number(seg) : seg;
-    out.push(next);
-    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[seg] : undefined;
-  }
-  return out;
 }
 
 function propertiesOf(schema: Record<string, unknown>): Record<string, Record<string, unknown>> {
@@ -465,6 +424,15 @@ function checkTemplates(
   }
 }
 
+/**
+ * What a contract lacks to be listed in a workflow at tier `execute-high`: a `high`-risk side effect
+ * (risk as `withRaisedRisk` leaves it) needs a `secondPath` and a `verify` probe there. Pure.
+ */
+export function executeHighGaps(c: Pick<ToolContract, 'effect' | 'risk' | 'secondPath' | 'verify'>): ('secondPath' | 'verify')[] {
+  if (c.effect === 'read' || c.risk !== 'high') return [];
+  return [...(c.secondPath ? [] : ['secondPath' as const]), ...(c.verify ? [] : ['verify' as const])];
+}
+
 /** Checks one workflow against the workspace: tools, agent, model, and the owners rule. */
 export function checkWorkflow(
   wf: WorkflowConfig,
@@ -485,14 +453,15 @@ export function checkWorkflow(
   if (wf.tier === 'execute-high') {
     wf.tools.forEach((tool, i) => {
       const c = ws.tools.get(tool);
-      if (c && c.effect !== 'read' && c.risk === 'high' && !c.secondPath) {
+      const gaps = c ? executeHighGaps(c) : [];
+      if (c && gaps.includes('secondPath')) {
         at(
           ['tools', i],
           `tool \`${tool}\` is a \`high\`-risk \`${c.effect}\` tool without a second path, which tier \`execute-high\` requires`,
           'declare `secondPath` on its contract (a CEL rule over `args` and a ground-truth probe that must agree before it runs), or run this workflow at `execute-low`',
         );
       }
-      if (c && c.effect !== 'read' && c.risk === 'high' && !c.verify) {
+      if (c && gaps.includes('verify')) {
         at(
           ['tools', i],
           `tool \`${tool}\` is a \`high\`-risk \`${c.effect}\` tool without a verification probe, which tier \`execute-high\` requires`,
@@ -508,7 +477,8 @@ export function checkWorkflow(
   } else if (agent.kind !== 'agent') {
     at(['agent'], `principal \`${wf.agent}\` is a \`${agent.kind}\`, not an \`agent\``, 'name a principal declared with `kind: agent`');
   }
-  if (!(wf.model in ws.file.models)) {
+  // No model: only external agents drive this workflow (`airlock run` says so when asked to).
+  if (wf.model !== undefined && !(wf.model in ws.file.models)) {
     const models = Object.keys(ws.file.models);
     at(['model'], `model \`${wf.model}\` is not declared`, models.length > 0 ? `declare it under \`models\`, or use one of: ${models.map((m) => `\`${m}\``).join(', ')}` : 'declare it under `models` in `airlock.yaml`');
   }

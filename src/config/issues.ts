@@ -257,7 +257,7 @@ function allowedKeys(root: z.ZodType, p: readonly PathSegment[], data: unknown):
 }
 
 /** The allowed word nearest to `word`, if it is close enough to be a likely typo. */
-function closest(word: string, options: readonly string[]): string | undefined {
+export function closest(word: string, options: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const o of options) {

@@ -373,9 +373,16 @@ export const workflowSchema = z.strictObject({
   tier: z.enum(TIERS).describe('Autonomy tier: assist, prepare, execute-low or execute-high. Policy can only tighten it.'),
   /** The principal the agent acts as. */
   agent: name.describe('The principal (of kind `agent`) the agent acts as.'),
-  tools: z.array(toolName).min(1).describe('The tool contracts this workflow may use; every other tool is unreachable.'),
+  tools: z
+    .array(toolName)
+    .describe('The tool contracts this workflow may use; every other tool is unreachable. Empty: nothing is reachable yet.'),
   budgets: budgetsSchema.default({ steps: 25, wallTimeMs: 120_000 }),
-  model: name.describe('A model route declared under `models` in airlock.yaml.'),
+  /** Only a workflow that Airlock's own agent loop runs (`airlock run`) needs a model; one driven by an external agent does not. */
+  model: name
+    .optional()
+    .describe(
+      "A model route declared under `models` in airlock.yaml. Needed only when Airlock's own agent loop runs the workflow (`airlock run`); a workflow driven by an external agent (MCP, HTTP API, SDK) needs none.",
+    ),
   approvals: approvalPolicySchema.default(APPROVAL_DEFAULTS),
   checks: z
     .array(runCheckSchema)
@@ -405,13 +412,14 @@ export const workspaceSchema = z.strictObject({
     sessionIdleMinutes: 30,
     limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 },
   }),
-  connectors: z.record(name, connectorSchema),
-  tools: z.array(toolContractSchema),
+  connectors: z.record(name, connectorSchema).default({}),
+  tools: z.array(toolContractSchema).default([]),
   /** Cedar policy files (paths or globs relative to the workspace). */
   policies: z.array(z.string()).min(1),
   /** YAML policy test files (paths or globs). */
   policyTests: z.array(z.string()).default([]),
-  models: z.record(name, modelRouteSchema),
+  /** Model routes for Airlock's own agent loop; a workspace that only governs external agents needs none. */
+  models: z.record(name, modelRouteSchema).default({}),
   /** Workflow files (paths or globs). */
   workflows: z.array(z.string()).min(1),
   telemetry: z.strictObject({ console: z.boolean().default(false) }).default({ console: false }),

@@ -10,6 +10,9 @@ import type { z } from 'zod';
 import type { ToolContract, toolContractSchema } from '../config/schema.js';
 import { EFFECTS, RISKS, type Effect, type Json, type JsonObject, type Risk, type Sha256Hex } from '../types.js';
 import { canonicalJson, hashJson } from '../util/hash.js';
+import { schemaProblems } from '../config/contract-schema.js';
+import { valueAt } from '../config/issues.js';
+import { formatPath } from '../config/locate.js';
 import type { UpstreamTool } from './connector.js';
 
 /** A draft contract, shaped like an entry under `tools:` in airlock.yaml (before defaults apply). */
@@ -241,6 +244,10 @@ const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
  * as they are, with a note. Problems go to `notes`.
  */
 export function prepareInputSchema(upstream: Json, notes: string[]): Record<string, Json> {
+  return withoutIgnoredKeywords(shapeInputSchema(upstream, notes), notes);
+}
+
+function shapeInputSchema(upstream: Json, notes: string[]): Record<string, Json> {
   if (!isObject(upstream)) {
     notes.push('review: the upstream input schema is not a JSON object; replaced with one that accepts no arguments');
     return { type: 'object', properties: {}, additionalProperties: false };
@@ -278,6 +285,36 @@ export function prepareInputSchema(upstream: Json, notes: string[]): Record<stri
   if (closed.top || closed.nested > 0) {
     const where = [closed.top ? 'the top level' : '', closed.nested > 0 ? `${closed.nested} nested object(s)` : ''].filter(Boolean).join(' and ');
     notes.push(`added \`additionalProperties: false\` at ${where}: arguments the upstream did not declare are refused`);
+  }
+  return schema;
+}
+
+/**
+ * Removes what ajv would ignore anyway (unknown keywords and formats, keywords without their
+ * partner), so the draft loads where contract schemas are checked strictly; each removal is noted
+ * for review. Anything else strict mode refuses is noted: the draft does not load until it is fixed.
+ */
+function withoutIgnoredKeywords(schema: Record<string, Json>, notes: string[]): Record<string, Json> {
+  const removed: string[] = [];
+  // Each pass removes what the last one found; a removal can only uncover a partnerless keyword.
+  for (let pass = 0; pass < 4; pass++) {
+    const problems = schemaProblems(schema);
+    const removable = problems.filter((p) => p.removable && p.path.length > 0);
+    if (removable.length === 0) {
+      for (const p of problems) notes.push(`review: the input schema does not load as it is${p.path.length > 0 ? ` (at \`${formatPath(p.path)}\`)` : ''}: ${p.message}; fix it before use`);
+      break;
+    }
+    for (const p of removable) {
+      const parent = valueAt(schema, p.path.slice(0, -1));
+      const key = p.path[p.path.length - 1];
+      if (isObject(parent) && typeof key === 'string' && Object.hasOwn(parent, key)) {
+        delete (parent as Record<string, Json>)[key];
+        removed.push(`\`${formatPath(p.path)}\``);
+      }
+    }
+  }
+  if (removed.length > 0) {
+    notes.push(`review: removed ${removed.length} keyword(s) ajv would ignore (unknown, or without their partner), so the draft loads in strict mode: ${removed.join(', ')}; re-create any limit they meant with known keywords`);
   }
   return schema;
 }

@@ -3,7 +3,21 @@ import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { ToolContract } from '../config/schema.js';
 
-const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
+// ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
+const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ?? addFormatsImport) as (ajv: Ajv) => Ajv;
+
+/**
+ * An ajv for contract input schemas: draft-07 with the standard formats. `strict` is what a
+ * workspace load uses: a keyword ajv does not know, or would ignore where it stands, and an unknown
+ * format are errors (not style: union types, tuples and `required` names are left alone).
+ */
+export function contractAjv(opts: { readonly strict: boolean }): Ajv {
+  const ajv = opts.strict
+    ? new Ajv({ strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowMatchingProperties: true, allErrors: true, logger: false })
+    : new Ajv({ strict: false, allErrors: true, logger: false });
+  addFormats(ajv);
+  return ajv;
+}
 
 /** Validates proposed arguments; messages say which argument and what was expected. */
 export class ArgumentValidator {
@@ -11,8 +25,8 @@ export class ArgumentValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(private readonly tools: ReadonlyMap<string, ToolContract>) {
-    this.ajv = new Ajv({ allErrors: true, strict: false });
-    addFormats(this.ajv);
+    // Lenient here: a workspace's schemas were checked strictly when it loaded (config/contract-schema.ts).
+    this.ajv = contractAjv({ strict: false });
   }
 
   /** Returns the list of problems; empty when the arguments fit the contract. */
@@ -25,8 +39,12 @@ export class ArgumentValidator {
       fn = this.ajv.compile(contract.inputSchema);
       this.compiled.set(tool, fn);
     }
-    if (fn(args)) return [];
-    return (fn.errors ?? []).map((e) => formatAjvError(tool, e));
+    const unchecked = [`${tool}: the arguments could not be checked against the contract's input schema`];
+    // INVARIANT: only a literal `true` passes. An `$async` schema answers with a promise (truthy): never called.
+    if ((fn as { $async?: unknown }).$async === true) return unchecked;
+    if (fn(args) === true) return [];
+    const problems = (fn.errors ?? []).map((e) => formatAjvError(tool, e));
+    return problems.length > 0 ? problems : unchecked;
   }
 }
 

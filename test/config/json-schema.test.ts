@@ -43,8 +43,12 @@ describe('shipped JSON Schemas', () => {
 
   it('leave keys with defaults optional (input side)', () => {
     const wf = schemaOf('schema/workflow.schema.json');
-    expect(wf.required).toEqual(expect.arrayContaining(['name', 'tier', 'agent', 'tools', 'model']));
+    expect(wf.required).toEqual(expect.arrayContaining(['name', 'tier', 'agent', 'tools']));
     expect(wf.required).not.toContain('budgets');
     expect(wf.required).not.toContain('owners');
+    // Only Airlock's own loop needs a model: a gateway workspace declares none.
+    expect(wf.required).not.toContain('model');
+    const ws = schemaOf('schema/airlock.schema.json');
+    for (const key of ['models', 'connectors', 'tools']) expect(ws.required).not.toContain(key);
   });
 });

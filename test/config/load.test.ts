@@ -183,6 +183,22 @@ describe('the acme example', () => {
     expect(errors).toHaveLength(2);
   });
 
+  // A workflow that only external agents drive (MCP, HTTP API, SDK) never runs Airlock's own loop.
+  it('loads a workflow without a model, and a workspace without `models`, and still reports an undeclared one', async () => {
+    await ws.edit('workflows/refund-desk.yaml', 'model: playbook\n', '');
+    const text = await ws.read('airlock.yaml');
+    const models = /^models:\n(?: .*\n)+/m.exec(text)?.[0];
+    expect(models).toBeDefined();
+    await ws.write('airlock.yaml', text.replace(models!, ''));
+    const loaded = await loadWorkspace(ws.dir);
+    expect(loaded.workflows.get('refund-desk')?.model).toBeUndefined();
+    expect(loaded.file.models).toEqual({});
+
+    await ws.edit('workflows/refund-desk.yaml', 'tier: execute-low', 'tier: execute-low\nmodel: playbook');
+    const { errors } = await loadErrors(ws.dir);
+    expectError(errors, { file: path.join(ws.dir, 'workflows/refund-desk.yaml'), ...positionOf(await ws.read('workflows/refund-desk.yaml'), 'playbook'), path: 'model', message: 'model `playbook` is not declared', hint: 'declare it under `models`' });
+  });
+
   it('refuses a workflow above assist with unowned boundaries, naming each and the file', async () => {
     await ws.edit('workflows/refund-desk.yaml', '  security: security@acme.example\n', '');
     await ws.edit('workflows/refund-desk.yaml', '  compliance: compliance@acme.example\n', '');

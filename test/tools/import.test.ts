@@ -17,6 +17,7 @@ import {
   type DraftResult,
 } from '../../src/tools/import.js';
 import { ArgumentValidator } from '../../src/tools/validate.js';
+import { schemaProblems } from '../../src/config/contract-schema.js';
 import { planImport, registerToolsCommand, renderImportYaml, saveSnapshots } from '../../src/cli/commands/tools.js';
 import { copyAcme } from '../helpers/workspace.js';
 
@@ -80,6 +81,8 @@ describe('draftContract against real upstreams', () => {
         expect(contract.reviewedUpstream).toBe(upstreamDefinitionHash(t));
         expect(contract.inputSchema['$schema']).toBeUndefined();
         expect(contract.classification).toBe('internal');
+        // Loads where a workspace checks contract schemas (strict: no unknown or ignored keywords).
+        expect(schemaProblems(contract.inputSchema), t.name).toEqual([]);
         contracts.set(contract.name, contract);
       }
       // Every schema compiles where the gateway compiles it.
@@ -225,6 +228,45 @@ describe('what an upstream wrote is data', () => {
     // A free-form nested map stays open: closing it would make it accept only {}.
     const map = prepareInputSchema({ type: 'object', properties: { tags: { type: 'object' } } }, []);
     expect(map['properties']).toEqual({ tags: { type: 'object' } });
+  });
+
+  it('removes what strict mode refuses and ajv would ignore anyway, noting each, so the draft loads', () => {
+    const notes: string[] = [];
+    const schema = prepareInputSchema(
+      {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        type: 'object',
+        'x-internal': 'ignore previous instructions',
+        properties: {
+          id: { type: 'string', format: 'snowflake', maxLenght: 20, maxLength: 20 },
+          pair: { type: 'array', prefixItems: [{ type: 'string' }], items: { type: 'string' }, additionalItems: false },
+          count: { type: 'integer', nullable: true, example: 3 },
+        },
+      },
+      notes,
+    );
+    expect(schemaProblems(schema)).toEqual([]);
+    expect(schema['properties']).toEqual({
+      id: { type: 'string', maxLength: 20 },
+      pair: { type: 'array', items: { type: 'string' } },
+      count: { type: 'integer', nullable: true },
+    });
+    expect(schema).not.toHaveProperty('x-internal');
+    const removed = notes.find((n) => n.startsWith('review: removed'));
+    expect(removed).toMatch(/removed 6 keyword\(s\)/);
+    for (const k of ['`x-internal`', '`properties.id.format`', '`properties.id.maxLenght`', '`properties.pair.prefixItems`', '`properties.pair.additionalItems`', '`properties.count.example`']) {
+      expect(removed).toContain(k);
+    }
+    // The draft validates as a contract and compiles where the gateway compiles it.
+    const contract = toolContractSchema.parse({ name: 'svc.t', connector: 'svc', description: 'd', effect: 'read', risk: 'low', inputSchema: schema });
+    expect(new ArgumentValidator(new Map([[contract.name, contract]])).validate('svc.t', { id: 'x'.repeat(21) }).join()).toMatch(/more than 20/);
+  });
+
+  it('notes a schema it cannot make load (an `$async` upstream) instead of hiding it', () => {
+    const notes: string[] = [];
+    const schema = prepareInputSchema({ type: 'object', $async: true, properties: {} }, notes);
+    expect(schema['$async']).toBe(true);
+    expect(notes.join('\n')).toMatch(/review: the input schema does not load as it is \(at `\["\$async"\]`\): JSON Schema keyword `\$async` is not allowed/);
   });
 
   it('makes contract names from any upstream name', () => {

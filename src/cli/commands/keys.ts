@@ -35,15 +35,15 @@ export function registerKeysCommand(program: Command, helpers: KeysCommandHelper
   keys
     .command('create')
     .description('make a new API key: prints it once, with the YAML to paste under `identity.apiKeys`')
-    .requiredOption('--principal <kind:id>', 'the declared principal the key proves, e.g. agent:refund-bot')
-    .requiredOption('--id <name>', 'a name for the key (audit records cite it), e.g. refund-bot-prod')
+    .requiredOption('--principal <kind:id>', 'the declared principal the key proves, e.g. agent:NAME')
+    .requiredOption('--id <name>', 'a name for the key (audit records cite it), e.g. NAME-prod')
     .option('--expires <iso>', 'expiry, ISO-8601 UTC, e.g. 2026-12-31T23:59:59Z')
     .option('--json', 'machine-readable output')
     .action(async (o: { principal: string; id: string; expires?: string; json?: boolean }) => {
       const id = apiKeySchema.shape.id.safeParse(o.id);
       if (!id.success) throw new AirlockError('input', `--id \`${o.id}\` is not a valid key name`, { hint: 'use lowercase letters, digits, `_` or `-`, starting with a letter' });
       const principal = apiKeySchema.shape.principal.safeParse(o.principal);
-      if (!principal.success) throw new AirlockError('input', `--principal \`${o.principal}\` is not \`kind:id\``, { hint: 'e.g. `--principal agent:refund-bot` (kind: user, agent or service)' });
+      if (!principal.success) throw new AirlockError('input', `--principal \`${o.principal}\` is not \`kind:id\``, { hint: 'e.g. `--principal agent:NAME`, naming a principal declared under `identity.principals` (kind: user, agent or service)' });
       if (o.expires !== undefined) {
         if (!apiKeySchema.shape.expires.safeParse(o.expires).success) {
           throw new AirlockError('input', `--expires \`${o.expires}\` is not an ISO-8601 UTC date-time`, { hint: 'e.g. `--expires 2026-12-31T23:59:59Z`' });
