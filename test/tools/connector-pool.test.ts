@@ -1,0 +1,99 @@
+// A pooled MCP connector on a real stdio server that can block its own process: calls avoid a stuck process, a stuck one is
+// replaced, a read lost under it is retried once, a write never is. Outcomes and the server's own call log, never timings.
+import { writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { auditForRun } from '../../src/cli/main.js';
+import { verifyStore } from '../../src/audit/log.js';
+import { McpStdioConnector } from '../../src/tools/connectors/mcp-stdio.js';
+import type { ConnectorResult } from '../../src/tools/connector.js';
+import { alive, openTestUpstream, serverState, TEST_SERVER, upstreamCtx } from '../helpers/test-upstream.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function pidOf(r: ConnectorResult): number {
+  if (!r.ok) throw new Error(`call failed: ${r.message}`);
+  return (r.content as { pid: number }).pid;
+}
+
+describe('a pooled MCP connector', () => {
+  it('sends new calls to a healthy process, never behind one whose oldest call has run suspiciously long', async () => {
+    const state = serverState();
+    let now = 1_000_000;
+    const c = new McpStdioConnector('up', { command: process.execPath, args: [TEST_SERVER, '--state', state.dir], env: {} }, { pool: 2, now: () => now });
+    cleanups.push(state.cleanup, () => c.close());
+    const long = { timeoutMs: 60_000 };
+
+    // Two callers at once open both processes.
+    const [p0, p1] = (await Promise.all([c.call('pid', {}, long), c.call('pid', {}, long)])).map(pidOf) as [number, number];
+    expect(p0).not.toBe(p1);
+    // One process blocks itself; on the (fake) clock it has now been stuck for 5 s. (Its real
+    // time-out only ends the test if a call wrongly waits behind it: that call then fails.)
+    const stuck = c.call('block', {}, { timeoutMs: 10_000 });
+    now += 5_000;
+    // Concurrent callers all go to the other process: least busy, and never the suspect one even when it is less busy.
+    const reads = await Promise.all([1, 2, 3, 4].map(() => c.call('pid', {}, long)));
+    expect(reads.map(pidOf)).toEqual([p1, p1, p1, p1]);
+    writeFileSync(state.release, '');
+    await stuck;
+  });
+
+  it('replaces stuck processes; a read caught behind one is retried once and succeeds; a write caught behind one is not retried', async () => {
+    const state = serverState();
+    const { a, close } = await openTestUpstream({ state: state.dir, connector: 'pool: 2, timeoutMs: 30000' });
+    cleanups.push(state.cleanup, close);
+    const up = a.connectors.get('up');
+    const long = { timeoutMs: 30_000 };
+    const [p0, p1] = (await Promise.all([up.call('pid', {}, long), up.call('pid', {}, long)])).map(pidOf) as [number, number];
+    expect(new Set([p0, p1]).size).toBe(2);
+
+    // Both processes block; only their own (short) time-out ends each.
+    const stuck = [up.call('block', {}, { timeoutMs: 3000 }), up.call('block', {}, { timeoutMs: 3000 })];
+    // A read and a write through the gateway, each queued behind a blocked process.
+    const readCtx = upstreamCtx(a);
+    const writeCtx = upstreamCtx(a);
+    const [read, write] = await Promise.all([
+      a.gateway.propose(readCtx, { tool: 'up.pid', args: {} }),
+      a.gateway.propose(writeCtx, { tool: 'up.count', args: { note: 'caught' } }),
+    ]);
+    for (const s of await Promise.all(stuck)) expect(s).toMatchObject({ ok: false, failure: 'timeout' });
+
+    // The read ran again, on a fresh process.
+    expect(read).toMatchObject({ kind: 'executed' });
+    const fresh = read.kind === 'executed' ? (read.result as { pid: number }).pid : 0;
+    expect([p0, p1]).not.toContain(fresh);
+    // The write failed with its process and was not sent again: the upstream ran it at most once.
+    expect(write).toMatchObject({ kind: 'failed', failure: 'crash' });
+    expect(write.kind === 'failed' && write.message).toMatch(/connector `up` crash: the connection was given up after another call on it failed \(timeout\)/);
+    expect(state.calls().filter((c) => c.note === 'caught').length).toBeLessThanOrEqual(1);
+
+    // Both outcomes are on record.
+    const executed = async (runId: typeof readCtx.runId) => (await auditForRun(a.store, runId)).filter((r) => r.type === 'action.executed').map((r) => r.body);
+    expect(await executed(readCtx.runId)).toMatchObject([{ tool: 'up.pid', outcome: 'ok' }]);
+    expect(await executed(writeCtx.runId)).toMatchObject([{ tool: 'up.count', outcome: 'error', failure: 'crash' }]);
+    expect(await verifyStore(a.store)).toMatchObject({ ok: true });
+
+    // The stuck processes are gone, replaced by working ones.
+    expect(alive(p0)).toBe(false);
+    expect(alive(p1)).toBe(false);
+    const after = await a.gateway.propose(upstreamCtx(a), { tool: 'up.count', args: { note: 'after' } });
+    expect(after).toMatchObject({ kind: 'executed' });
+    expect(a.connectors.pids('up').some((p) => p === p0 || p === p1)).toBe(false);
+  });
+
+  it('a write caught behind a stuck process on a pool of one is not retried either; a read is, on the restarted process', async () => {
+    const state = serverState();
+    const c = new McpStdioConnector('up', { command: process.execPath, args: [TEST_SERVER, '--state', state.dir], env: {} });
+    cleanups.push(state.cleanup, () => c.close());
+    const p0 = pidOf(await c.call('pid', {}, { timeoutMs: 30_000 }));
+    const stuck = c.call('block', {}, { timeoutMs: 3000 });
+    const read = c.call('pid', {}, { timeoutMs: 30_000, retryable: true });
+    const write = c.call('count', { note: 'caught' }, { timeoutMs: 30_000, retryable: false });
+    expect(await stuck).toMatchObject({ ok: false, failure: 'timeout' });
+    expect(pidOf(await read)).not.toBe(p0);
+    expect(await write).toMatchObject({ ok: false, failure: 'crash' });
+    expect(state.calls()).toEqual([]);
+  });
+});
