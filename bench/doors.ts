@@ -23,6 +23,7 @@ import { createAuthenticator } from '../src/identity/authenticate.js';
 import { decide, type PolicyRequest } from '../src/policy/decide.js';
 import { RateLimiter } from '../src/server/limits.js';
 import { startHttpServer } from '../src/server/serve.js';
+import { fetchWithOwnSignal } from '../src/tools/connectors/fetch-signal.js';
 import type { Json, JsonObject, RunId } from '../src/types.js';
 import { hashJson } from '../src/util/hash.js';
 import { AIRLOCK_ROOT } from '../src/util/package-root.js';
@@ -246,7 +247,8 @@ interface HttpSession {
 
 async function httpSession(url: URL, headers: Record<string, string>): Promise<HttpSession> {
   const client = new Client({ name: 'bench-doors', version: '1' });
-  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+  // Its own signal per request: the SDK passes one long-lived signal to every fetch, on which Node's fetch leaves a listener each.
+  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: fetchWithOwnSignal() });
   await client.connect(transport);
   return {
     client,
