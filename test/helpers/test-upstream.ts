@@ -80,7 +80,13 @@ tools: [up.pid, up.count, up.block, up.deep, up.surrogate, up.deep_resource, up.
 model: playbook
 `,
   });
-  const a = await openAirlock(dir);
+  let a: Airlock;
+  try {
+    a = await openAirlock(dir);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     a,
     dir,

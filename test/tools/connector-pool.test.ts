@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditForRun } from '../../src/cli/main.js';
+import { AirlockError, formatError } from '../../src/errors.js';
 import { verifyStore } from '../../src/audit/log.js';
 import { McpStdioConnector } from '../../src/tools/connectors/mcp-stdio.js';
 import type { ConnectorResult } from '../../src/tools/connector.js';
@@ -19,6 +20,19 @@ function pidOf(r: ConnectorResult): number {
 }
 
 describe('a pooled MCP connector', () => {
+  it('refuses a pool size out of range, saying where', async () => {
+    const state = serverState();
+    cleanups.push(state.cleanup);
+    for (const pool of [0, 17, 1.5]) {
+      const err = await openTestUpstream({ state: state.dir, connector: `pool: ${pool}` }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(AirlockError);
+      expect(formatError(err as AirlockError)).toMatch(/airlock\.yaml:\d+:\d+ at `connectors\.up\.pool`/);
+    }
+  });
+
   it('sends new calls to a healthy process, never behind one whose oldest call has run suspiciously long', async () => {
     const state = serverState();
     let now = 1_000_000;
