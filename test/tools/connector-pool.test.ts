@@ -110,4 +110,17 @@ describe('a pooled MCP connector', () => {
     expect(await write).toMatchObject({ ok: false, failure: 'crash' });
     expect(state.calls()).toEqual([]);
   });
+
+  it('does not retry a read that was in flight when the connector closed (no process is started again)', async () => {
+    const state = serverState();
+    const c = new McpStdioConnector('up', { command: process.execPath, args: [TEST_SERVER, '--state', state.dir], env: {} });
+    cleanups.push(state.cleanup, () => c.close());
+    pidOf(await c.call('pid', {}, { timeoutMs: 30_000 }));
+    const stuck = c.call('block', {}, { timeoutMs: 30_000 });
+    const read = c.call('pid', {}, { timeoutMs: 30_000, retryable: true });
+    await c.close();
+    expect(await read).toMatchObject({ ok: false, failure: 'crash' });
+    expect(await stuck).toMatchObject({ ok: false });
+    expect(c.pids()).toEqual([]);
+  });
 });

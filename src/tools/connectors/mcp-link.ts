@@ -262,11 +262,14 @@ export class McpLink {
     }
   }
 
-  /** Closes the connection (the next request opens a fresh one). */
+  /** Closes the connection (the next request opens a fresh one); calls in flight fail, no fault is counted. */
   async close(): Promise<void> {
     const live = this.live;
     this.live = null;
-    if (live) this.closing = live.client.close().catch(() => undefined);
+    if (live) {
+      live.lost ??= { cause: null };
+      this.closing = live.client.close().catch(() => undefined);
+    }
     await this.closing;
   }
 

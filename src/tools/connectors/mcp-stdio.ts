@@ -31,6 +31,8 @@ export class McpStdioConnector implements Connector {
   readonly name: string;
   private readonly links: readonly McpLink[];
   private readonly now: () => number;
+  /** Counts `close()`s: a call that was in flight when the connector closed is not retried (that would start a process again). */
+  private closings = 0;
 
   constructor(name: string, launch: StdioLaunch | HttpLaunch, opts: McpConnectorOptions = {}) {
     this.name = name;
@@ -63,8 +65,9 @@ export class McpStdioConnector implements Connector {
   }
 
   private async request(what: string, opts: CallOptions, send: Send): Promise<ConnectorResult> {
+    const closings = this.closings;
     const first = await this.pick().attempt(what, opts.timeoutMs, send);
-    if (first.result.ok || !first.lostUnder || opts.retryable !== true) return first.result;
+    if (first.result.ok || !first.lostUnder || opts.retryable !== true || closings !== this.closings) return first.result;
     // Lost under another call's fault, and safe to run again: once more, on a healthy connection.
     const second = await this.pick().attempt(what, opts.timeoutMs, send);
     if (second.result.ok) return second.result;
@@ -141,6 +144,7 @@ export class McpStdioConnector implements Connector {
   }
 
   async close(): Promise<void> {
+    this.closings++;
     await Promise.all(this.links.map((l) => l.close()));
   }
 }
