@@ -6,6 +6,7 @@ import { auditForRun } from '../../src/cli/main.js';
 import { AirlockError, formatError } from '../../src/errors.js';
 import { verifyStore } from '../../src/audit/log.js';
 import { McpStdioConnector } from '../../src/tools/connectors/mcp-stdio.js';
+import { NormalisedConnector } from '../../src/tools/connectors/normalise.js';
 import type { ConnectorResult } from '../../src/tools/connector.js';
 import { alive, openTestUpstream, serverState, TEST_SERVER, upstreamCtx } from '../helpers/test-upstream.js';
 
@@ -59,28 +60,35 @@ describe('a pooled MCP connector', () => {
     const { a, close } = await openTestUpstream({ state: state.dir, connector: 'pool: 2, timeoutMs: 30000' });
     cleanups.push(state.cleanup, close);
     const up = a.connectors.get('up');
+    const pooled = (up as NormalisedConnector).inner as McpStdioConnector;
     const long = { timeoutMs: 30_000 };
     const [p0, p1] = (await Promise.all([up.call('pid', {}, long), up.call('pid', {}, long)])).map(pidOf) as [number, number];
     expect(new Set([p0, p1]).size).toBe(2);
 
-    // Both processes block; only their own (short) time-out ends each.
-    const stuck = [up.call('block', {}, { timeoutMs: 3000 }), up.call('block', {}, { timeoutMs: 3000 })];
+    // Both processes block.
+    const stuck = [up.call('block', {}, long), up.call('block', {}, long)];
     // A read and a write through the gateway, each queued behind a blocked process.
     const readCtx = upstreamCtx(a);
     const writeCtx = upstreamCtx(a);
-    const [read, write] = await Promise.all([
-      a.gateway.propose(readCtx, { tool: 'up.pid', args: {} }),
-      a.gateway.propose(writeCtx, { tool: 'up.count', args: { note: 'caught' } }),
-    ]);
-    for (const s of await Promise.all(stuck)) expect(s).toMatchObject({ ok: false, failure: 'timeout' });
+    const read = a.gateway.propose(readCtx, { tool: 'up.pid', args: {} });
+    const write = a.gateway.propose(writeCtx, { tool: 'up.count', args: { note: 'caught' } });
+    for (let i = 0; pooled.load < 4; i++) {
+      if (i > 3000) throw new Error('the read and the write never reached the connector');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Then one call on each process times out: that is how a stuck process is found out, and replaced.
+    const probes = [up.call('pid', {}, { timeoutMs: 500 }), up.call('pid', {}, { timeoutMs: 500 })];
+    for (const p of await Promise.all(probes)) expect(p).toMatchObject({ ok: false, failure: 'timeout' });
+    for (const s of await Promise.all(stuck)) expect(s).toMatchObject({ ok: false, failure: 'crash' });
 
     // The read ran again, on a fresh process.
-    expect(read).toMatchObject({ kind: 'executed' });
-    const fresh = read.kind === 'executed' ? (read.result as { pid: number }).pid : 0;
-    expect([p0, p1]).not.toContain(fresh);
+    const r = await read;
+    expect(r).toMatchObject({ kind: 'executed' });
+    expect([p0, p1]).not.toContain(r.kind === 'executed' ? (r.result as { pid: number }).pid : p0);
     // The write failed with its process and was not sent again: the upstream ran it at most once.
-    expect(write).toMatchObject({ kind: 'failed', failure: 'crash' });
-    expect(write.kind === 'failed' && write.message).toMatch(/connector `up` crash: the connection was given up after another call on it failed \(timeout\)/);
+    const w = await write;
+    expect(w).toMatchObject({ kind: 'failed', failure: 'crash' });
+    expect(w.kind === 'failed' && w.message).toMatch(/connector `up` crash: the connection was given up after another call on it failed \(timeout\)/);
     expect(state.calls().filter((c) => c.note === 'caught').length).toBeLessThanOrEqual(1);
 
     // Both outcomes are on record.

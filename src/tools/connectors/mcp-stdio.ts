@@ -41,6 +41,11 @@ export class McpStdioConnector implements Connector {
     this.links = Array.from({ length: size }, () => new McpLink(name, launch, this.now));
   }
 
+  /** Requests in progress across its connections, for operators and tests. */
+  get load(): number {
+    return this.links.reduce((n, l) => n + l.load, 0);
+  }
+
   /** The ids of the live server processes (stdio connections), for operators and tests. */
   pids(): number[] {
     return this.links.map((l) => l.pid()).filter((p): p is number => p !== null);
