@@ -74,6 +74,23 @@ export const serverSchema = z.strictObject({
     .default({ maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 }),
 });
 
+/**
+ * How many connections (server processes, or HTTP sessions) an MCP connector may open. Calls go to
+ * the least busy healthy one, so one stuck call does not hold up the others. Default 1: an MCP
+ * server may keep state in its process (a memory server, caches, per-session data), which separate
+ * processes would not share; raise it only for servers whose state lives elsewhere (the Acme demo's
+ * servers share one SQLite file and may be pooled).
+ */
+const mcpPool = z
+  .number()
+  .int()
+  .min(1)
+  .max(16)
+  .default(1)
+  .describe(
+    'How many connections (processes, or HTTP sessions) this MCP connector may open; calls go to the least busy healthy one. Default 1: raise it only for servers that keep no state of their own in the process.',
+  );
+
 export const connectorSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('mcp-stdio'),
@@ -82,6 +99,7 @@ export const connectorSchema = z.discriminatedUnion('kind', [
     args: z.array(z.string()).default([]).describe('Arguments; the same `${...}` variables are expanded.'),
     env: z.record(z.string(), z.string()).default({}),
     timeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    pool: mcpPool,
   }),
   z.strictObject({
     kind: z.literal('mcp-http'),
@@ -92,6 +110,7 @@ export const connectorSchema = z.discriminatedUnion('kind', [
       .record(z.string(), z.union([z.string(), z.strictObject({ env: z.string().min(1), prefix: z.string().default('') })]))
       .default({}),
     timeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    pool: mcpPool,
   }),
   z.strictObject({
     /**

@@ -1,4 +1,4 @@
-// The connector seam: how the gateway reaches a real system. MCP over stdio today; HTTP and built-ins later.
+// The connector seam: how the gateway reaches a real system (an MCP server over stdio or HTTP, an HTTP API, the caller's own process).
 import type { Json, JsonObject } from '../types.js';
 
 /** What a connector call produced. Failures are values: the gateway audits them and tells the agent. */
@@ -33,15 +33,29 @@ export interface UpstreamResource {
   readonly mimeType?: string;
 }
 
+/** How one upstream request is made. */
+export interface CallOptions {
+  /** How long the upstream has to answer. */
+  readonly timeoutMs: number;
+  /**
+   * The request may run twice (the gateway sets it for contracts whose effect is `read`): a call
+   * lost only because its connection was discarded under it (another call on it timed out, or it
+   * crashed while an older call was running) is retried once on a healthy connection. Never set
+   * for writes: their outcome stays unknown. Default false.
+   */
+  readonly retryable?: boolean;
+}
+
+/** One real system as the gateway reaches it; the pool hands out each one with its results normalised. */
 export interface Connector {
   readonly name: string;
   /** Calls one upstream tool; never throws for a tool or transport failure, returns it. */
-  call(tool: string, args: { readonly [k: string]: Json }, opts: { timeoutMs: number }): Promise<ConnectorResult>;
+  call(tool: string, args: { readonly [k: string]: Json }, opts: CallOptions): Promise<ConnectorResult>;
   listTools(): Promise<readonly UpstreamTool[]>;
   /** MCP upstreams: reads one resource (result content `{ contents }`). */
-  readResource?(uri: string, opts: { timeoutMs: number }): Promise<ConnectorResult>;
+  readResource?(uri: string, opts: CallOptions): Promise<ConnectorResult>;
   /** MCP upstreams: renders one prompt (result content `{ description?, messages }`). */
-  getPrompt?(name: string, args: Readonly<Record<string, string>>, opts: { timeoutMs: number }): Promise<ConnectorResult>;
+  getPrompt?(name: string, args: Readonly<Record<string, string>>, opts: CallOptions): Promise<ConnectorResult>;
   listResources?(): Promise<readonly UpstreamResource[]>;
   close(): Promise<void>;
 }

@@ -803,17 +803,18 @@ export class Gateway {
 
   /** One upstream request: a tool call, a resource read or a prompt, as the contract says. */
   private async callUpstream(connector: Connector, contract: ToolContract, upstream: string, args: JsonObject, timeoutMs: number) {
+    const retryable = contract.effect === 'read';
     if (contract.resource) {
       if (!connector.readResource) return unsupported(connector.name, 'resources');
-      return connector.readResource(expandTemplate(contract.resource, args), { timeoutMs });
+      return connector.readResource(expandTemplate(contract.resource, args), { timeoutMs, retryable });
     }
     if (contract.prompt) {
       if (!connector.getPrompt) return unsupported(connector.name, 'prompts');
       const strings: Record<string, string> = {};
       for (const [k, v] of Object.entries(args)) strings[k] = typeof v === 'string' ? v : JSON.stringify(v);
-      return connector.getPrompt(contract.prompt, strings, { timeoutMs });
+      return connector.getPrompt(contract.prompt, strings, { timeoutMs, retryable });
     }
-    return connector.call(upstream, args, { timeoutMs });
+    return connector.call(upstream, args, { timeoutMs, retryable });
   }
 
   /** The concrete compensating action for an executed effect, or null for reads and irreversible effects. */
@@ -864,7 +865,7 @@ export class Gateway {
     if (!probe) return Promise.resolve({ ok: false, failure: 'tool-error', message: `probe tool \`${name}\` is not declared` });
     return this.deps.connectors
       .get(probe.connector)
-      .call(upstreamNameOf(probe), args, { timeoutMs: probe.timeoutMs ?? this.connectorTimeout(probe.connector) });
+      .call(upstreamNameOf(probe), args, { timeoutMs: probe.timeoutMs ?? this.connectorTimeout(probe.connector), retryable: probe.effect === 'read' });
   }
 
   private connectorTimeout(name: string): number {

@@ -58,11 +58,17 @@ describe('command line', () => {
   });
 });
 
+/**
+ * For a crash, which must come back as a closed connection: far longer than reporting a crash
+ * takes, so a loaded machine cannot turn it into a time-out (a crash noticed only by waiting would fail).
+ */
+const CRASH_TIMEOUT_MS = 30_000;
+
 describe('fault injection', () => {
   it('crash: the process exits when the tool is called, before any effect', async () => {
     const s = await start('payments', 'refund:crash');
     const closed = new Promise<void>((resolve) => (s.client.onclose = resolve));
-    await expect(s.client.callTool({ name: 'refund', arguments: refund }, undefined, { timeout: 5000 })).rejects.toThrow(
+    await expect(s.client.callTool({ name: 'refund', arguments: refund }, undefined, { timeout: CRASH_TIMEOUT_MS })).rejects.toThrow(
       /connection closed/i,
     );
     await closed;
@@ -93,7 +99,7 @@ describe('fault injection', () => {
   it('crash-after: the effect commits, the answer is lost, and an idempotent retry finds the original', async () => {
     const s = await start('payments', 'refund:crash-after');
     const args = { ...refund, idempotency_key: 'run-7:refund' };
-    await expect(s.client.callTool({ name: 'refund', arguments: args }, undefined, { timeout: 5000 })).rejects.toThrow(
+    await expect(s.client.callTool({ name: 'refund', arguments: args }, undefined, { timeout: CRASH_TIMEOUT_MS })).rejects.toThrow(
       /connection closed/i,
     );
     expect(refundRows()).toBe(1);

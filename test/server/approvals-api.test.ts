@@ -43,8 +43,9 @@ describe('approvals over HTTP', () => {
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   }
 
+  /** Polls until `probe` answers: a generous cap (30 s) for a loaded machine; no timing is asserted. */
   async function eventually<T>(probe: () => T | undefined, what: string): Promise<T> {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 1200; i++) {
       const v = probe();
       if (v !== undefined) return v;
       await new Promise((r) => setTimeout(r, 25));

@@ -191,7 +191,8 @@ describe('MCP over stdio (`airlock mcp`)', () => {
       // The client went away: the run is finished, not left running.
       const { openSqliteStore } = await import('../../src/store/sqlite.js');
       let status = '';
-      for (let i = 0; i < 50 && status !== 'completed'; i++) {
+      // Polls until the server has closed the run (a generous cap for a loaded machine; no timing is asserted).
+      for (let i = 0; i < 300 && status !== 'completed'; i++) {
         await new Promise((r) => setTimeout(r, 100));
         const store = await openSqliteStore(path.join(ws.dir, '.airlock', 'airlock.db'));
         status = (await store.listRuns())[0]?.status ?? '';

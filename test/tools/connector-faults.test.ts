@@ -9,13 +9,16 @@ import { auditForRun } from '../../src/cli/main.js';
 import { INITIAL_LABELS } from '../../src/context/labels.js';
 import { openAcmeDb, snapshotAcme } from '../../src/demo/acme/db.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
-import type { CallContext, GatewayOutcome } from '../../src/tools/gateway.js';
+import type { CallContext } from '../../src/tools/gateway.js';
 import type { AuditRecord } from '../../src/store/store.js';
 import type { RunId } from '../../src/types.js';
 import { requireBuild } from '../cli/cli-helpers.js';
 import { copyAcme } from '../helpers/workspace.js';
 
-const TIMEOUT_MS = 1500;
+/** For faults that must be reported as what they are (a crash, garbage): far longer than any such report takes. */
+const LONG_TIMEOUT_MS = 30_000;
+/** For a hang, which only a timeout can end (long enough for the warm server's other calls on a loaded machine). */
+const HANG_TIMEOUT_MS = 3000;
 
 let open: { a: Airlock; ws: ReturnType<typeof copyAcme> }[] = [];
 afterEach(async () => {
@@ -63,8 +66,7 @@ const search = { tool: 'documents.search', args: { query: 'refund' } };
 
 /** The pid of the connector's live server process (null when none is running). */
 function serverPid(a: Airlock, name: string): number | null {
-  const c = a.connectors.get(name) as unknown as { client: { transport?: { pid?: number | null } } | null };
-  return c.client?.transport?.pid ?? null;
+  return a.connectors.pids(name)[0] ?? null;
 }
 
 function alive(pid: number): boolean {
@@ -74,12 +76,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function timed(p: Promise<GatewayOutcome>): Promise<{ out: GatewayOutcome; ms: number }> {
-  const t = Date.now();
-  const out = await p;
-  return { out, ms: Date.now() - t };
 }
 
 /** The audit records of one call, by type. */
@@ -97,16 +93,16 @@ async function expectAuditedFailure(a: Airlock, ctx: CallContext, failure: strin
 }
 
 describe('a connector that fails mid-call', () => {
-  it('crash: outcome failed/crash, audited with outcome error, and the next call starts a fresh server', async () => {
-    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:crash' }, timeoutMs: TIMEOUT_MS });
+  it('crash: outcome failed/crash (not a timeout), audited with outcome error, and the next call starts a fresh server', async () => {
+    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:crash' }, timeoutMs: LONG_TIMEOUT_MS });
     const ctx = ctxFor(a);
-    const { out, ms } = await timed(a.gateway.propose(ctx, getDoc));
+    const out = await a.gateway.propose(ctx, getDoc);
+    // Reported as a crash: had Airlock waited for the (long) timeout, the failure would be `timeout`.
     expect(out).toMatchObject({ kind: 'failed', failure: 'crash' });
     if (out.kind !== 'failed') throw new Error('unreachable');
     expect(out.message).toMatch(/connector `documents` crash: .*Connection closed/);
     // The server's own last words come with it, for the operator.
     expect(out.message).toMatch(/fault injected: crashing on `get`/);
-    expect(ms).toBeLessThan(TIMEOUT_MS);
     await expectAuditedFailure(a, ctx, 'crash');
 
     const next = await a.gateway.propose(ctxFor(a), search);
@@ -114,20 +110,17 @@ describe('a connector that fails mid-call', () => {
     expect(await verifyStore(a.store)).toMatchObject({ ok: true });
   });
 
-  it('hang: outcome failed/timeout within the connector\'s timeoutMs; the hung server is stopped and the next call works', async () => {
-    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:hang' }, timeoutMs: TIMEOUT_MS });
-    // Warm up, so the timing below is the call's alone, not the server's start.
+  it('hang: outcome failed/timeout; the hung server is stopped and the next call works', async () => {
+    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:hang' }, timeoutMs: HANG_TIMEOUT_MS });
     expect(await a.gateway.propose(ctxFor(a), search)).toMatchObject({ kind: 'executed' });
     const hungPid = serverPid(a, 'documents');
     expect(hungPid).not.toBeNull();
 
     const ctx = ctxFor(a);
-    const { out, ms } = await timed(a.gateway.propose(ctx, getDoc));
+    const out = await a.gateway.propose(ctx, getDoc);
     expect(out).toMatchObject({ kind: 'failed', failure: 'timeout' });
     if (out.kind !== 'failed') throw new Error('unreachable');
     expect(out.message).toMatch(/connector `documents` timeout: .*timed out/i);
-    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
-    expect(ms).toBeLessThan(TIMEOUT_MS + 3000); // the timeout, then stopping the hung process
     await expectAuditedFailure(a, ctx, 'timeout');
     // The hung process is not left behind.
     expect(alive(hungPid!)).toBe(false);
@@ -138,16 +131,16 @@ describe('a connector that fails mid-call', () => {
   });
 
   it('garbage on stdout: outcome failed/protocol at once (not after the timeout), contained; the next call works', async () => {
-    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:garbage' }, timeoutMs: 10_000 });
+    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:garbage' }, timeoutMs: LONG_TIMEOUT_MS });
     expect(await a.gateway.propose(ctxFor(a), search)).toMatchObject({ kind: 'executed' });
     const brokenPid = serverPid(a, 'documents');
 
     const ctx = ctxFor(a);
-    const { out, ms } = await timed(a.gateway.propose(ctx, getDoc));
+    const out = await a.gateway.propose(ctx, getDoc);
+    // `protocol`, not `timeout`: the broken line failed the call at once.
     expect(out).toMatchObject({ kind: 'failed', failure: 'protocol' });
     if (out.kind !== 'failed') throw new Error('unreachable');
     expect(out.message).toMatch(/connector `documents` protocol: the server broke the MCP protocol: .*not valid JSON/);
-    expect(ms).toBeLessThan(5000);
     await expectAuditedFailure(a, ctx, 'protocol');
     expect(alive(brokenPid!)).toBe(false);
 
@@ -179,7 +172,7 @@ describe('a connector that fails mid-call', () => {
 
 describe('a connector that dies after the effect (crash-after)', () => {
   it('the write happened but the answer was lost: audited as an error, never as not executed', async () => {
-    const a = await airlockWith({ env: { ACME_FAULT: 'tickets.comment:crash-after' }, timeoutMs: TIMEOUT_MS }, 'tickets');
+    const a = await airlockWith({ env: { ACME_FAULT: 'tickets.comment:crash-after' }, timeoutMs: LONG_TIMEOUT_MS }, 'tickets');
     const ctx = ctxFor(a);
     const out = await a.gateway.propose(ctx, { tool: 'tickets.comment', args: { ticket_id: 'T-311', body: 'looking into it' } });
     expect(out).toMatchObject({ kind: 'failed', failure: 'crash' });
@@ -199,7 +192,7 @@ describe('a connector that dies after the effect (crash-after)', () => {
 
 describe('a run whose tool call fails', () => {
   it('gets the error as a tool result and continues to its next step', async () => {
-    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:crash' }, timeoutMs: TIMEOUT_MS });
+    const a = await airlockWith({ env: { ACME_FAULT: 'documents.get:crash' }, timeoutMs: LONG_TIMEOUT_MS });
     const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
     // Both documents.get calls crashed; the run went on to propose the refund (which needs approval).
     expect(run.status).toBe('awaiting-approval');

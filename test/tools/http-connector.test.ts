@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Json } from '../../src/types.js';
 import type { ConnectorResult } from '../../src/tools/connector.js';
 import { HttpConnector, type HttpConnectorConfig, type HttpToolContract } from '../../src/tools/connectors/http.js';
+import { NormalisedConnector } from '../../src/tools/connectors/normalise.js';
 import { ConnectorPool } from '../../src/tools/connectors/pool.js';
 import type { ToolContract } from '../../src/config/schema.js';
 
@@ -105,6 +106,14 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end('{not json');
     }
+    if (path === '/api/v1/deep') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(`{"value":${'['.repeat(10_000)}0${']'.repeat(10_000)}}`);
+    }
+    if (path === '/api/v1/surrogate') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{"note":"lone \\ud800 here","k\\udfff":1}');
+    }
     if (path === '/api/v1/empty') {
       res.writeHead(204);
       return res.end();
@@ -158,6 +167,8 @@ function contracts(): HttpToolContract[] {
     get('text', '/text'),
     get('bad_json', '/bad-json'),
     get('empty', '/empty'),
+    get('deep', '/deep'),
+    get('surrogate', '/surrogate'),
     { name: 'api.undeclared', description: 'No request declared.', inputSchema: { type: 'object' } },
   ];
 }
@@ -438,6 +449,16 @@ describe('responses and faults', () => {
     expect(await call(connector(), 'empty')).toEqual({ ok: true, content: null, text: '' });
   });
 
+  it('reports a JSON body nested deeper than Airlock accepts as a protocol fault naming its depth (before redacting it)', async () => {
+    const f = failure(await call(connector(), 'deep'));
+    expect(f.failure).toBe('protocol');
+    expect(f.message).toContain('connector `api`: GET /deep answered with a result nested 10001 levels deep, more than the 64 Airlock accepts');
+  });
+
+  it('returns lone surrogates in a JSON body escaped as text', async () => {
+    expect(await call(connector(), 'surrogate')).toMatchObject({ ok: true, content: { note: 'lone \\ud800 here', 'k\\udfff': 1 } });
+  });
+
   it('reports a JSON content type with an invalid body as a protocol fault', async () => {
     const f = failure(await call(connector(), 'bad_json'));
     expect(f.failure).toBe('protocol');
@@ -471,7 +492,9 @@ describe('ConnectorPool', () => {
     process.env.API_TOKEN = TOKEN;
     try {
       const c = pool.get('api');
-      expect(c).toBeInstanceOf(HttpConnector);
+      // Handed out with its results normalised, like every connector of the pool.
+      expect(c).toBeInstanceOf(NormalisedConnector);
+      expect((c as NormalisedConnector).inner).toBeInstanceOf(HttpConnector);
       expect(pool.get('api')).toBe(c);
       const res = await c.call('get_item', { id: 'z' }, { timeoutMs: 5_000 });
       expect(res.ok).toBe(true);

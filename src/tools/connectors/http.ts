@@ -1,9 +1,10 @@
 // Connector to an HTTP API with pinned egress: every request goes to the workspace's declared origin, built from declared templates.
 import { isDotSegment, parsePathTemplate, type PathTemplatePart } from '../../config/checks.js';
 import { resolveHeaders } from './headers.js';
+import { normaliseResult } from './normalise.js';
 import type { ConnectorConfig, HttpToolSpec, ToolContract } from '../../config/schema.js';
 import type { Json } from '../../types.js';
-import type { Connector, ConnectorResult, UpstreamTool } from '../connector.js';
+import type { CallOptions, Connector, ConnectorResult, UpstreamTool } from '../connector.js';
 
 /** The `http` variant of a workspace connector. */
 export type HttpConnectorConfig = Extract<ConnectorConfig, { kind: 'http' }>;
@@ -80,7 +81,7 @@ export class HttpConnector implements Connector {
     return { ok: true, tool: t.name, spec: t.http, parts, listed: { name: upstream, description: t.description, inputSchema: t.inputSchema as Json } };
   }
 
-  async call(tool: string, args: { readonly [k: string]: Json }, opts: { timeoutMs: number }): Promise<ConnectorResult> {
+  async call(tool: string, args: { readonly [k: string]: Json }, opts: CallOptions): Promise<ConnectorResult> {
     const refuse = (message: string): ConnectorResult => ({ ok: false, failure: 'tool-error', message: `connector \`${this.name}\`: ${message}; no request was sent` });
     if (this.baseProblem !== null) return refuse(this.baseProblem);
     const route = this.routes.get(tool);
@@ -157,7 +158,10 @@ export class HttpConnector implements Connector {
       } catch {
         return fail('protocol', 'answered with a JSON content type but a body that is not valid JSON');
       }
-      return { ok: true, content: secrets.length > 0 ? redactJson(parsed, redact) : parsed, text: redact(text) };
+      // Bounded before the (recursive) redaction walks it; the pool normalises the result again, at no cost.
+      const bounded = normaliseResult({ ok: true, content: parsed, text }, this.name, what);
+      if (!bounded.ok) return bounded;
+      return { ok: true, content: secrets.length > 0 ? redactJson(bounded.content, redact) : bounded.content, text: redact(bounded.text) };
     } catch (err) {
       if (timeout.aborted) return fail('timeout', `timed out after ${opts.timeoutMs} ms`);
       if (abort.signal.aborted) return fail('crash', 'was cancelled: the connector was closed');

@@ -1,182 +1,85 @@
-// Connector to an MCP server: a child process over stdio, or a remote one over Streamable HTTP; timeouts and restart after faults.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { ResolvedHeaders } from './headers.js';
+// Connector to an MCP server (child processes over stdio, or sessions over Streamable HTTP): a pool of connections, dispatch to the least busy healthy one, one retry for reads.
 import type { Json, JsonObject } from '../../types.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { Connector, ConnectorResult, UpstreamResource, UpstreamTool } from '../connector.js';
+import type { CallOptions, Connector, ConnectorResult, UpstreamResource, UpstreamTool } from '../connector.js';
+import { McpLink, type HttpLaunch, type Send, type StdioLaunch } from './mcp-link.js';
 
-/** How to start the server: already interpolated (no `${...}` left). */
-export interface StdioLaunch {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-  readonly cwd?: string;
-}
+export type { HttpLaunch, StdioLaunch } from './mcp-link.js';
 
-/** How to reach a remote MCP server over Streamable HTTP; headers are resolved per connection. */
-export interface HttpLaunch {
-  readonly url: string;
-  readonly headers: () => ResolvedHeaders;
+/**
+ * A connection whose oldest call has run this long (ms) is suspect: a new call goes to another
+ * connection when there is one, rather than queue behind what may be a stuck process.
+ */
+export const SUSPECT_AFTER_MS = 1000;
+
+/** Options of an MCP connector. */
+export interface McpConnectorOptions {
+  /** How many connections (processes, or HTTP sessions) it may open; default 1. */
+  readonly pool?: number;
+  /** The clock (ms since epoch) for backoff and suspicion; tests pass a fake one. */
+  readonly now?: () => number;
 }
 
 /**
- * One MCP server connection (a child process, or an HTTP session). Opened lazily on the first call;
- * after a crash, a timeout or a protocol error it is discarded and the next call opens a fresh one.
+ * One MCP server, reached through up to `pool` connections (each opened on demand). A call goes to
+ * the least busy connection that is not backing off, preferring one whose oldest call has not run
+ * suspiciously long and one already open. A connection that fails (crash, time-out, protocol error)
+ * is given up and replaced; a call lost only because its connection was given up under it is
+ * retried once on a healthy connection when the caller says it is retryable (reads); others
+ * (writes) report the failure, their effect unknown.
  */
 export class McpStdioConnector implements Connector {
   readonly name: string;
-  private readonly launch: StdioLaunch | HttpLaunch;
-  private client: Client | null = null;
-  private starting: Promise<Client> | null = null;
-  /** The current process's last stderr output (reset for each new process). */
-  private stderrTail = '';
-  /** Settles when the last discarded process has been closed. */
-  private closing: Promise<void> = Promise.resolve();
-  /** Calls waiting on the current process; a protocol fault aborts them at once instead of letting them time out. */
-  private readonly inflight = new Set<AbortController>();
-  /** Faults in a row (start failures, crashes, time-outs, protocol errors); a success resets it. */
-  private failures = 0;
-  /** No restart before this time (ms since epoch): a crashing server is not restarted in a tight loop. */
-  private retryAt = 0;
+  private readonly links: readonly McpLink[];
+  private readonly now: () => number;
+  /** Counts `close()`s: a call that was in flight when the connector closed is not retried (that would start a process again). */
+  private closings = 0;
 
-  constructor(name: string, launch: StdioLaunch | HttpLaunch) {
+  constructor(name: string, launch: StdioLaunch | HttpLaunch, opts: McpConnectorOptions = {}) {
     this.name = name;
-    this.launch = launch;
+    this.now = opts.now ?? Date.now;
+    const size = Math.max(1, Math.floor(opts.pool ?? 1));
+    this.links = Array.from({ length: size }, () => new McpLink(name, launch, this.now));
   }
 
-  private async connect(): Promise<Client> {
-    if (this.client) return this.client;
-    if (this.starting) return this.starting;
-    this.starting = (async () => {
-      this.stderrTail = '';
-      const launch = this.launch;
-      let transport: Transport;
-      if ('url' in launch) {
-        const headers = launch.headers();
-        if (!headers.ok) throw new Error(headers.message);
-        transport = new StreamableHTTPClientTransport(new URL(launch.url), { requestInit: { headers: headers.headers, redirect: 'error' } });
-      } else {
-        const stdio = new StdioClientTransport({
-          command: launch.command,
-          args: [...launch.args],
-          env: { ...getDefaultEnvironment(), ...launch.env },
-          stderr: 'pipe',
-          ...(launch.cwd ? { cwd: launch.cwd } : {}),
-        });
-        stdio.stderr?.on('data', (chunk: Buffer) => {
-          this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
-        });
-        transport = stdio;
-      }
-      const client = new Client({ name: 'airlock', version: '0.1.0' }, { capabilities: {} });
-      client.onclose = () => {
-        if (this.client === client) this.client = null;
-      };
-      // A server that writes something other than JSON-RPC on stdout is broken: the SDK reports the
-      // unparseable line here and would otherwise leave the call waiting until its timeout.
-      client.onerror = (err: Error) => {
-        // Over HTTP, errors of the optional event stream are not faults of the calls in flight.
-        if (this.client !== client || 'url' in launch) return;
-        const fault = new ProtocolFault(describe(err));
-        for (const c of this.inflight) c.abort(fault);
-        void this.discard();
-      };
-      try {
-        await client.connect(transport, { timeout: 15_000 });
-      } catch (err) {
-        await transport.close().catch(() => undefined);
-        throw err;
-      }
-      this.client = client;
-      return client;
-    })();
-    try {
-      return await this.starting;
-    } finally {
-      this.starting = null;
+  /** Requests in progress across its connections, for operators and tests. */
+  get load(): number {
+    return this.links.reduce((n, l) => n + l.load, 0);
+  }
+
+  /** The ids of the live server processes (stdio connections), for operators and tests. */
+  pids(): number[] {
+    return this.links.map((l) => l.pid()).filter((p): p is number => p !== null);
+  }
+
+  /** The connection a new call should use (synchronous, so concurrent calls spread out). */
+  private pick(): McpLink {
+    const rank = (l: McpLink): number[] => [
+      l.backingOff ? 1 : 0,
+      l.oldestAge() >= SUSPECT_AFTER_MS ? 1 : 0,
+      l.load,
+      l.started ? 0 : 1,
+    ];
+    let best = this.links[0] as McpLink;
+    let bestRank = rank(best);
+    for (const l of this.links.slice(1)) {
+      const r = rank(l);
+      const i = r.findIndex((x, k) => x !== bestRank[k]);
+      if (i >= 0 && (r[i] as number) < (bestRank[i] as number)) [best, bestRank] = [l, r];
     }
+    return best;
   }
 
-  /**
-   * Counts a fault and sets when the next restart may happen: the first restart is immediate, then
-   * 250 ms, 500 ms, 1 s ... up to 30 s between attempts.
-   */
-  private noteFault(): void {
-    this.failures++;
-    const delay = this.failures <= 1 ? 0 : Math.min(30_000, 250 * 2 ** (this.failures - 2));
-    this.retryAt = Date.now() + delay;
+  private async request(what: string, opts: CallOptions, send: Send): Promise<ConnectorResult> {
+    const closings = this.closings;
+    const first = await this.pick().attempt(what, opts.timeoutMs, send);
+    if (first.result.ok || !first.lostUnder || opts.retryable !== true || closings !== this.closings) return first.result;
+    // Lost under another call's fault, and safe to run again: once more, on a healthy connection.
+    const second = await this.pick().attempt(what, opts.timeoutMs, send);
+    if (second.result.ok) return second.result;
+    return { ...second.result, message: `${second.result.message} (retried once after: ${first.result.message})` };
   }
 
-  /** Drops the current process so the next call starts a fresh one. */
-  private async discard(): Promise<void> {
-    const c = this.client;
-    this.client = null;
-    // A discard already under way (e.g. started by a protocol fault) is waited for, not skipped.
-    if (c) this.closing = c.close().catch(() => undefined);
-    await this.closing;
-  }
-
-  /**
-   * Runs one request on the live process with the connector's fault handling: backoff before a
-   * restart, a timeout, protocol faults aborting at once, and the process discarded after any fault.
-   */
-  private async request(
-    what: string,
-    opts: { timeoutMs: number },
-    send: (client: Client, options: { timeout: number; signal: AbortSignal }) => Promise<ConnectorResult>,
-  ): Promise<ConnectorResult> {
-    let client: Client;
-    const wait = this.client ? 0 : this.retryAt - Date.now();
-    if (wait > 0) {
-      return {
-        ok: false,
-        failure: 'crash',
-        message: `connector \`${this.name}\` failed ${this.failures} times in a row; next restart in ${wait} ms${this.stderrHint()}`,
-      };
-    }
-    try {
-      client = await this.connect();
-    } catch (err) {
-      this.noteFault();
-      return { ok: false, failure: 'crash', message: `could not start connector \`${this.name}\`: ${describe(err)}${this.stderrHint()}` };
-    }
-    const abort = new AbortController();
-    this.inflight.add(abort);
-    try {
-      const result = await send(client, { timeout: opts.timeoutMs, signal: abort.signal });
-      this.failures = 0;
-      return result;
-    } catch (err) {
-      const reason: unknown = abort.signal.reason;
-      const protocolFault = abort.signal.aborted && reason instanceof ProtocolFault;
-      const message = protocolFault ? reason.message : describe(err);
-      // The server answered with a JSON-RPC error (an unknown resource, bad prompt arguments): its own refusal.
-      if (!protocolFault && err instanceof McpError && err.code !== ErrorCode.RequestTimeout && err.code !== ErrorCode.ConnectionClosed) {
-        return { ok: false, failure: 'tool-error', message: `${what}: ${message}` };
-      }
-      const failure: 'timeout' | 'crash' | 'protocol' = protocolFault
-        ? 'protocol'
-        : /timed? ?out/i.test(message)
-          ? 'timeout'
-          : /closed|EPIPE|exited|not connected/i.test(message)
-            ? 'crash'
-            : 'protocol';
-      this.noteFault();
-      await this.discard();
-      return { ok: false, failure, message: `connector \`${this.name}\` ${failure}: ${message}${this.stderrHint()}` };
-    } finally {
-      this.inflight.delete(abort);
-    }
-  }
-
-  async call(
-    tool: string,
-    args: { readonly [k: string]: Json },
-    opts: { timeoutMs: number },
-  ): Promise<ConnectorResult> {
+  async call(tool: string, args: { readonly [k: string]: Json }, opts: CallOptions): Promise<ConnectorResult> {
     return this.request(`tool \`${tool}\``, opts, async (client, options) => {
       const res = await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, options);
       const text = Array.isArray(res.content)
@@ -190,7 +93,7 @@ export class McpStdioConnector implements Connector {
     });
   }
 
-  async readResource(uri: string, opts: { timeoutMs: number }): Promise<ConnectorResult> {
+  async readResource(uri: string, opts: CallOptions): Promise<ConnectorResult> {
     return this.request(`resource \`${uri}\``, opts, async (client, options) => {
       const res = await client.readResource({ uri }, options);
       const contents = res.contents.map((c) => ({ ...c })) as unknown as Json;
@@ -199,7 +102,7 @@ export class McpStdioConnector implements Connector {
     });
   }
 
-  async getPrompt(name: string, args: Readonly<Record<string, string>>, opts: { timeoutMs: number }): Promise<ConnectorResult> {
+  async getPrompt(name: string, args: Readonly<Record<string, string>>, opts: CallOptions): Promise<ConnectorResult> {
     return this.request(`prompt \`${name}\``, opts, async (client, options) => {
       const res = await client.getPrompt({ name, arguments: { ...args } }, options);
       const text = res.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
@@ -212,7 +115,7 @@ export class McpStdioConnector implements Connector {
   }
 
   async listResources(): Promise<readonly UpstreamResource[]> {
-    const client = await this.connect();
+    const client = await this.pick().client();
     const out: UpstreamResource[] = [];
     let cursor: string | undefined;
     do {
@@ -226,7 +129,7 @@ export class McpStdioConnector implements Connector {
   }
 
   async listTools(): Promise<readonly UpstreamTool[]> {
-    const client = await this.connect();
+    const client = await this.pick().client();
     const out: UpstreamTool[] = [];
     let cursor: string | undefined;
     do {
@@ -246,33 +149,9 @@ export class McpStdioConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    await this.discard();
+    this.closings++;
+    await Promise.all(this.links.map((l) => l.close()));
   }
-
-  private stderrHint(): string {
-    // Enough lines to keep an error followed by its hint and usage text (the error comes first).
-    const tail = this.stderrTail
-      .trim()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-8)
-      .map((l) => l.trim())
-      .join(' | ')
-      .slice(-1000);
-    return tail ? ` (server stderr: ${tail})` : '';
-  }
-}
-
-/** The server broke the protocol (e.g. a non-JSON line on stdout); carried as an abort reason. */
-class ProtocolFault extends Error {
-  constructor(detail: string) {
-    super(`the server broke the MCP protocol: ${detail}`);
-    this.name = 'ProtocolFault';
-  }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function parseJsonOr(text: string): Json {
