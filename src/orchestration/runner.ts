@@ -48,6 +48,8 @@ export class Runner {
     }
     const agent = this.deps.principal(`agent:${workflow.agent}`);
     const onBehalfOf = opts.onBehalfOf ? this.deps.principal(opts.onBehalfOf) : undefined;
+    // A workflow with no model for Airlock's own loop is refused before anything is recorded.
+    const model = this.deps.modelFor(workflow);
     const id = this.deps.newRunId();
     const t = now().toISOString();
     const state = initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS);
@@ -59,7 +61,7 @@ export class Runner {
       },
     ]);
     await store.createRun(record);
-    return this.drive(record);
+    return this.drive(record, model);
   }
 
   /** Continues a run from the store: after an approval decision, a restart or a crash. */
@@ -81,10 +83,10 @@ export class Runner {
     return saved;
   }
 
-  private async drive(start: RunRecord): Promise<RunRecord> {
+  private async drive(start: RunRecord, resolved?: Model): Promise<RunRecord> {
     const workflow = this.deps.workspace.workflows.get(start.workflow);
     if (!workflow) throw new AirlockError('config', `run \`${start.id}\` belongs to workflow \`${start.workflow}\`, which is no longer declared`);
-    const model = this.deps.modelFor(workflow);
+    const model = resolved ?? this.deps.modelFor(workflow);
     return withSpan(`invoke_agent ${workflow.name}`, async (span) => {
       span.setAttributes({
         'gen_ai.operation.name': 'invoke_agent',

@@ -237,7 +237,11 @@ async function approverFor(a: Airlock, o: { as?: string | undefined; key?: strin
     }
     return { principal: res.principal, auth: { issuer: res.issuer, subject: res.subject, method: res.method, amr: res.amr, authTime: res.authTime ?? null } };
   }
-  if (o.as === undefined) throw new AirlockError('input', 'say who decides: --as USER, or --key with your own API key', { hint: 'for example --as dana' });
+  if (o.as === undefined) {
+    const people = a.workspace.file.identity.principals.filter((p) => p.kind === 'user').map((p) => p.id);
+    const example = people[0] ? `for example --as ${people[0]} (people in this workspace: ${people.slice(0, 8).join(', ')})` : 'declare people (kind: user) under identity.principals first';
+    throw new AirlockError('input', 'say who decides: --as USER, or --key with your own API key', { hint: example });
+  }
   return localApprover(a.principal(o.as));
 }
 
