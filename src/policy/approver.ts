@@ -5,7 +5,7 @@ import type { ToolContract } from '../config/schema.js';
 import type { ApprovalLevel, Labels, Principal, Tier } from '../types.js';
 import { APPROVE_ACTION, GRANT_ACTION } from './cedar-schema.js';
 import type { CompiledPolicies } from './compile.js';
-import { buildCedarRequest, callContext, exposeArgs, principalRef } from './decide.js';
+import { buildCedarRequest, callContext, exposeArgs, principalRef, refusedReasons } from './decide.js';
 import type { CedarValue } from './engine.js';
 
 /** How a person proved who they are for this decision. */
@@ -121,6 +121,7 @@ function evaluate(
 ): Eligibility {
   const { cedarRequest, entities } = buildCedarRequest(compiled, principal, action, tool, context);
   const result = compiled.engine.authorize(cedarRequest, entities);
+  if (result.refused !== undefined) return { allowed: false, policyIds: [], reasons: refusedReasons(result.refused, 'the person is not eligible') };
   const determining = result.determining.map((id) => ({ id, policy: compiled.policies.get(id) }));
   if (result.errors.length > 0) {
     // INVARIANT: an evaluation error may have skipped a forbid; eligibility fails closed.

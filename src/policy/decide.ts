@@ -6,6 +6,7 @@ import { CALL_ACTION, principalEntity, principalUid, roleEntity, toolEntity, typ
 import type { CompiledPolicies } from './compile.js';
 import type { CedarEntity, CedarRequest, CedarValue, EntityUid } from './engine.js';
 import { principalRef } from '../identity/principal.js';
+import { hasLoneSurrogate } from '../util/json.js';
 
 /** One proposed action as the policy boundary sees it, after authentication and argument validation. */
 export interface PolicyRequest {
@@ -33,6 +34,22 @@ export { principalRef };
  * wins), then the tier tightens. Evaluation errors become reasons and fail closed; never throws.
  */
 export function decide(compiled: CompiledPolicies, request: PolicyRequest): Decision {
+  try {
+    return decideUnguarded(compiled, request);
+  } catch (e) {
+    // INVARIANT: decide never throws; input it cannot even read (a throwing getter, a malformed request) is denied.
+    return {
+      kind: 'deny',
+      basis: {
+        policyIds: [],
+        policySetHash: compiled.policySetHash,
+        reasons: [`the request could not be decided (${e instanceof Error ? e.message : String(e)}), so the action is denied (failing closed)`],
+      },
+    };
+  }
+}
+
+function decideUnguarded(compiled: CompiledPolicies, request: PolicyRequest): Decision {
   const { tool } = request;
   const hash = compiled.policySetHash;
   const deny = (reasons: readonly string[], policyIds: readonly string[] = []): Decision => ({
@@ -49,6 +66,7 @@ export function decide(compiled: CompiledPolicies, request: PolicyRequest): Deci
 
   const { cedarRequest, entities } = buildCedarCall(compiled, request, args.values);
   const result = compiled.engine.authorize(cedarRequest, entities);
+  if (result.refused !== undefined) return deny(refusedReasons(result.refused));
   const determining = result.determining.map((id) => ({ id, policy: compiled.policies.get(id) }));
   const errorReasons = [...result.errors];
 
@@ -101,6 +119,11 @@ export function decide(compiled: CompiledPolicies, request: PolicyRequest): Deci
   }
 }
 
+/** The reasons for a request the engine refused to evaluate (data Cedar refuses): what, and that it fails closed. */
+export function refusedReasons(why: string, outcome = 'the action is denied'): string[] {
+  return [`the request cannot be evaluated: ${why}`, `Cedar refuses such data, so ${outcome} (failing closed)`];
+}
+
 /** The stricter of two obligations: none < `single` < `reauth` < `step-up`. */
 export function stricter(a: ApprovalLevel | undefined, b: ApprovalLevel | undefined): ApprovalLevel | undefined {
   if (a === undefined) return b;
@@ -147,6 +170,7 @@ export function exposeArgs(
 ): { readonly ok: true; readonly values: Record<string, CedarValue> } | { readonly ok: false; readonly reasons: string[] } {
   const values: Record<string, CedarValue> = {};
   const reasons: string[] = [];
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) return { ok: false, reasons: ['the arguments are not an object'] };
   for (const [field, type] of Object.entries(tool.expose)) {
     if (!Object.hasOwn(args, field)) continue;
     const raw = args[field];
@@ -160,7 +184,7 @@ export function exposeArgs(
 
 const DESCRIBE: Readonly<Record<ExposeType, string>> = {
   long: 'a whole number (policy sees it as a Cedar `Long`)',
-  string: 'a string',
+  string: 'a string of valid Unicode text (no lone UTF-16 surrogate)',
   boolean: 'a boolean',
 };
 
@@ -174,7 +198,8 @@ function coerce(type: ExposeType, v: unknown): CedarValue | undefined {
       }
       return undefined;
     case 'string':
-      if (typeof v === 'string') return v;
+      // A lone surrogate is not text: Cedar refuses it, and it must not reach a rule as something else.
+      if (typeof v === 'string') return hasLoneSurrogate(v) ? undefined : v;
       if (typeof v === 'number' && Number.isFinite(v)) return String(v);
       if (typeof v === 'boolean') return String(v);
       return undefined;
