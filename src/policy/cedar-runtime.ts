@@ -3,11 +3,19 @@
 // a thousand such throws every later call fails with `memory access out of bounds`. A fresh copy of the
 // JS glue instantiates its own module, so one bad call never poisons the process.
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import type * as CedarWasm from '@cedar-policy/cedar-wasm/nodejs';
 import { AirlockError } from '../errors.js';
 
 /** The cedar-wasm API (the `@cedar-policy/cedar-wasm/nodejs` module). */
 export type Cedar = typeof CedarWasm;
+
+// INVARIANT: optimized code never inlines a call into wasm. Node 20's V8 aborts the whole process ("unreachable
+// code" in Deoptimizer::DoComputeBuiltinContinuation) when code that inlined a JS-to-wasm call returning a JS
+// object (every cedar-wasm export) is deoptimized during that call, which JavaScript run inside it (cedar-wasm's
+// own JSON.parse and JSON.stringify, a getter in the data) can cause. The flag is read when code is optimized,
+// so setting it here, before cedar-wasm is loaded or called, covers every call.
+setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
 const load = createRequire(import.meta.url);
 const MODULE = load.resolve('@cedar-policy/cedar-wasm/nodejs');

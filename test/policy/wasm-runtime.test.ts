@@ -1,5 +1,8 @@
 // cedar-wasm breaks after about a thousand throws ('memory access out of bounds' on every later call);
 // Airlock refuses such input before calling it, and replaces an instance that throws anyway.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cedarReplacements, cedarWasm, type Cedar } from '../../src/policy/cedar-runtime.js';
 import { compilePolicies } from '../../src/policy/compile.js';
@@ -68,5 +71,34 @@ describe('cedar-wasm instances', () => {
     expect(cedarWasm()).toBe(instance);
     expect(cedarReplacements()).toBe(replaced);
     expect(engine.authorize(good(1), [])).toEqual({ decision: 'allow', determining: ['p'], errors: [] });
+  });
+});
+
+describe('calls into cedar-wasm from optimized code', () => {
+  it('a caller deoptimized during a cedar-wasm call does not abort the process', () => {
+    // Runs in a child (built module: `npx tsc -p tsconfig.build.json`): without the flag cedar-runtime sets, V8 aborts it.
+    const runtime = fileURLToPath(new URL('../../dist/src/policy/cedar-runtime.js', import.meta.url));
+    expect(existsSync(runtime), `${runtime} is missing: build first (npx tsc -p tsconfig.build.json)`).toBe(true);
+    const script = `
+      import { cedarWasm } from ${JSON.stringify(pathToFileURL(runtime).href)};
+      const holder = { v: 1 };
+      let trigger = false;
+      const call = { principal: { type: 'A::U', id: 'u' }, action: { type: 'A::Action', id: 'call' }, resource: { type: 'A::T', id: 't' },
+        policies: { staticPolicies: { p: 'permit(principal, action, resource);' } }, entities: [] };
+      // Hot, so optimized with the call into wasm; a getter run inside the call changes what the optimized caller assumed.
+      function caller(context) {
+        const r = cedarWasm().isAuthorized({ ...call, context });
+        return holder.v + (r.type === 'success' ? 1 : 0);
+      }
+      for (let i = 0; i < 30000; i++) {
+        if (i === 20000 || i === 25000) trigger = true;
+        caller({ x: { toJSON() { if (trigger) { trigger = false; holder.v = i % 2 ? 'text' : { o: 1 }; } return 1; } } });
+      }
+      console.log('done');
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).not.toMatch(/Fatal error|unreachable code/);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('done');
   });
 });
