@@ -122,10 +122,11 @@ function evaluate(
   const { cedarRequest, entities } = buildCedarRequest(compiled, principal, action, tool, context);
   const result = compiled.engine.authorize(cedarRequest, entities);
   if (result.refused !== undefined) return { allowed: false, policyIds: [], reasons: refusedReasons(result.refused, 'the person is not eligible') };
-  const determining = result.determining.map((id) => ({ id, policy: compiled.policies.get(id) }));
+  // INVARIANT: the answer is the same whichever engine gave it (cedar-wasm lists policies in no fixed order).
+  const determining = [...result.determining].sort().map((id) => ({ id, policy: compiled.policies.get(id) }));
   if (result.errors.length > 0) {
     // INVARIANT: an evaluation error may have skipped a forbid; eligibility fails closed.
-    return { allowed: false, policyIds: result.determining, reasons: [...result.errors, 'policy evaluation failed, so the person is not eligible (failing closed)'] };
+    return { allowed: false, policyIds: determining.map((d) => d.id), reasons: [...[...result.errors].sort(), 'policy evaluation failed, so the person is not eligible (failing closed)'] };
   }
   if (result.decision === 'deny') {
     const forbids = determining.filter((d) => d.policy?.effect !== 'permit');

@@ -67,8 +67,9 @@ function decideUnguarded(compiled: CompiledPolicies, request: PolicyRequest): De
   const { cedarRequest, entities } = buildCedarCall(compiled, request, args.values);
   const result = compiled.engine.authorize(cedarRequest, entities);
   if (result.refused !== undefined) return deny(refusedReasons(result.refused));
-  const determining = result.determining.map((id) => ({ id, policy: compiled.policies.get(id) }));
-  const errorReasons = [...result.errors];
+  // INVARIANT: the basis is the same whichever engine answered (cedar-wasm lists policies in no fixed order).
+  const determining = [...result.determining].sort().map((id) => ({ id, policy: compiled.policies.get(id) }));
+  const errorReasons = [...result.errors].sort();
 
   if (result.decision === 'deny') {
     const forbids = determining.filter((d) => d.policy?.effect !== 'permit');
