@@ -19,7 +19,7 @@ const ajv = (() => {
   return a;
 })();
 
-type CedarType = 'string' | 'long' | 'boolean';
+type CedarType = 'string' | 'long' | 'boolean' | 'decimal';
 
 /**
  * An irreversible side effect of medium risk is raised to high: what cannot be undone is not
@@ -407,6 +407,7 @@ function jsonTypesOf(prop: Record<string, unknown>): string[] | undefined {
 function fitsCedarType(prop: Record<string, unknown>, type: CedarType): boolean {
   const types = jsonTypesOf(prop);
   if (types === undefined || types.length === 0) return false;
+  if (type === 'decimal') return types.every((t) => t === 'number' || t === 'integer');
   const want = type === 'long' ? 'integer' : type;
   return types.every((t) => t === want);
 }
@@ -417,7 +418,7 @@ function describeSchemaType(prop: Record<string, unknown>): string {
 }
 
 function jsonTypeFor(type: CedarType): string {
-  return type === 'long' ? '`type: integer`' : `\`type: ${type}\``;
+  return type === 'long' ? '`type: integer`' : type === 'decimal' ? '`type: number`' : `\`type: ${type}\``;
 }
 
 /** Arguments handed to a compensation or probe must fit that tool's input schema's keys. */

@@ -220,9 +220,9 @@ export const toolContractSchema = z
     inputSchema: jsonSchema.describe('JSON Schema (draft-07) of the arguments: an object, ideally with `additionalProperties: false`.'),
     /** Argument fields policy may see, each a top-level argument name with its Cedar type. */
     expose: z
-      .record(z.string(), z.enum(['string', 'long', 'boolean']))
+      .record(z.string(), z.enum(['string', 'long', 'boolean', 'decimal']))
       .default({})
-      .describe('Argument fields policy may see (`context.args`), each a top-level argument with its Cedar type.'),
+      .describe('Argument fields policy may see (`context.args`), each a top-level argument with its Cedar type (`decimal`: at most 4 digits after the point, e.g. an amount in euros).'),
     compensation: compensationSchema.optional().describe('The call that undoes this one (templates: `$args.x`, `$result.x`).'),
     irreversible: z.boolean().default(false).describe('Nothing can undo this tool; raises its risk. Needed when a non-read tool has no compensation.'),
     idempotencyKey: z

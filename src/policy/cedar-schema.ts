@@ -32,18 +32,20 @@ export const PRINCIPAL_ENTITY_TYPE: Readonly<Record<PrincipalKind, string>> = {
   service: ENTITY_TYPES.service,
 };
 
-/** The type a contract can expose an argument as. */
-export type ExposeType = 'string' | 'long' | 'boolean';
+/** The type a contract can expose an argument as (`decimal`: Cedar's decimal extension type, 4 digits after the point). */
+export type ExposeType = 'string' | 'long' | 'boolean' | 'decimal';
 
-const CEDAR_TYPE: Readonly<Record<ExposeType, 'String' | 'Long' | 'Boolean'>> = {
-  string: 'String',
-  long: 'Long',
-  boolean: 'Boolean',
+const CEDAR_TYPE: Readonly<Record<ExposeType, CedarSchemaType>> = {
+  string: { type: 'String' },
+  long: { type: 'Long' },
+  boolean: { type: 'Boolean' },
+  decimal: { type: 'Extension', name: 'decimal' },
 };
 
 /** A Cedar JSON schema type (the subset Airlock generates). */
 export type CedarSchemaType =
   | { readonly type: 'String' | 'Long' | 'Boolean'; readonly required?: boolean }
+  | { readonly type: 'Extension'; readonly name: 'decimal'; readonly required?: boolean }
   | {
       readonly type: 'Record';
       readonly required?: boolean;
@@ -100,7 +102,7 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
  */
 export function buildCedarSchema(contracts: readonly ToolContract[]): CedarSchemaJson {
   const args: Record<string, CedarSchemaType> = {};
-  for (const [field, type] of exposedFields(contracts)) args[field] = { type: CEDAR_TYPE[type], required: false };
+  for (const [field, type] of exposedFields(contracts)) args[field] = { ...CEDAR_TYPE[type], required: false };
   const str = { type: 'String' } as const;
   const long = { type: 'Long' } as const;
   const optional = <T extends object>(t: T) => ({ ...t, required: false });

@@ -7,6 +7,7 @@ import type { CompiledPolicies } from './compile.js';
 import type { CedarEntity, CedarRequest, CedarValue, EntityUid } from './engine.js';
 import { principalRef } from '../identity/principal.js';
 import { hasLoneSurrogate } from '../util/json.js';
+import { DECIMAL_DIGITS, DECIMAL_MAX, DECIMAL_MIN, toDecimal } from './decimal.js';
 
 /** One proposed action as the policy boundary sees it, after authentication and argument validation. */
 export interface PolicyRequest {
@@ -177,7 +178,11 @@ export function exposeArgs(
     const raw = args[field];
     if (raw === undefined) continue;
     const v = coerce(type, raw);
-    if (v === undefined) reasons.push(`argument \`${field}\` must be ${DESCRIBE[type]}, got \`${preview(raw)}\``);
+    if (v === undefined) {
+      const d = type === 'decimal' ? toDecimal(raw) : undefined;
+      const why = d !== undefined && 'error' in d ? ` (${d.error})` : '';
+      reasons.push(`argument \`${field}\` must be ${DESCRIBE[type]}, got \`${preview(raw)}\`${why}`);
+    }
     else values[field] = v;
   }
   return reasons.length > 0 ? { ok: false, reasons } : { ok: true, values };
@@ -187,6 +192,7 @@ const DESCRIBE: Readonly<Record<ExposeType, string>> = {
   long: 'a whole number (policy sees it as a Cedar `Long`)',
   string: 'a string of valid Unicode text (no lone UTF-16 surrogate)',
   boolean: 'a boolean',
+  decimal: `a number with at most ${DECIMAL_DIGITS} digits after the point, from ${DECIMAL_MIN} to ${DECIMAL_MAX} (policy sees it as a Cedar \`decimal\`)`,
 };
 
 function coerce(type: ExposeType, v: unknown): CedarValue | undefined {
@@ -208,6 +214,10 @@ function coerce(type: ExposeType, v: unknown): CedarValue | undefined {
       if (typeof v === 'boolean') return v;
       if (v === 'true' || v === 'false') return v === 'true';
       return undefined;
+    case 'decimal': {
+      const d = toDecimal(v);
+      return 'value' in d ? d.value : undefined;
+    }
   }
 }
 

@@ -1,10 +1,19 @@
-// Cedar's `decimal` extension type: parsing decimal text exactly as Cedar does. Pure.
+// Cedar's `decimal` extension type: parsing and the value Airlock hands Cedar for an exposed decimal argument. Pure.
 
 /** Cedar stores a decimal as a 64-bit integer of ten-thousandths: at most 4 digits after the point. */
 export const DECIMAL_DIGITS = 4;
 const SCALE = 10n ** BigInt(DECIMAL_DIGITS);
 const I64_MAX = 9223372036854775807n;
 const I64_MIN = -9223372036854775808n;
+
+/** The smallest and largest decimal Cedar can hold, as text. */
+export const DECIMAL_MIN = '-922337203685477.5808';
+export const DECIMAL_MAX = '922337203685477.5807';
+
+/** Cedar's JSON form of a decimal value: `{ "__extn": { "fn": "decimal", "arg": "99.99" } }`. */
+export interface DecimalValue {
+  readonly __extn: { readonly fn: 'decimal'; readonly arg: string };
+}
 
 const DECIMAL_TEXT = /^(-?)([0-9]+)\.([0-9]+)$/;
 
@@ -25,4 +34,35 @@ export function parseDecimal(text: string): { readonly scaled: bigint } | { read
   const scaled = sign === '-' ? -magnitude : magnitude;
   if (scaled > I64_MAX || scaled < I64_MIN) return overflow;
   return { scaled };
+}
+
+/**
+ * An argument as a Cedar decimal, or why it cannot be one. Accepts a JSON number (as JavaScript prints it,
+ * which is also what the upstream receives) or a string of digits with an optional point; at most 4 digits
+ * after the point, within Cedar's range. `99.99` → `decimal("99.99")`, `5` → `decimal("5.0")`.
+ */
+export function toDecimal(v: unknown): { readonly value: DecimalValue } | { readonly error: string } {
+  let text: string;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return { error: `${String(v)} is not a number Cedar can hold` };
+    text = String(v === 0 ? 0 : v);
+    // JavaScript prints very small and very large numbers with an exponent.
+    if (text.includes('e')) {
+      return Math.abs(v) < 1 ? { error: `it has more than ${DECIMAL_DIGITS} digits after the point` } : { error: `it is outside Cedar's decimal range (${DECIMAL_MIN} to ${DECIMAL_MAX})` };
+    }
+  } else if (typeof v === 'string') {
+    text = v;
+  } else {
+    return { error: 'it is not a number' };
+  }
+  const m = /^(-?[0-9]+)(?:\.([0-9]+))?$/.exec(text);
+  if (m === null) return { error: `\`${text.length > 40 ? `${text.slice(0, 37)}...` : text}\` is not a plain decimal number` };
+  const arg = `${m[1] as string}.${m[2] ?? '0'}`;
+  const parsed = parseDecimal(arg);
+  if ('error' in parsed) {
+    return (m[2]?.length ?? 0) > DECIMAL_DIGITS
+      ? { error: `it has more than ${DECIMAL_DIGITS} digits after the point` }
+      : { error: `it is outside Cedar's decimal range (${DECIMAL_MIN} to ${DECIMAL_MAX})` };
+  }
+  return { value: { __extn: { fn: 'decimal', arg } } };
 }

@@ -1,6 +1,7 @@
 // Renders a decision and its request as readable text: what was decided, by which policies, and why.
 import type { Decision } from '../types.js';
 import type { CompiledPolicies } from './compile.js';
+import type { CedarValue } from './engine.js';
 import { exposeArgs, principalRef, type PolicyRequest } from './decide.js';
 
 /**
@@ -21,7 +22,7 @@ export function explainDecision(decision: Decision, request: PolicyRequest, comp
   );
   const seen = exposeArgs(tool, request.args);
   if (seen.ok) {
-    const shown = Object.entries(seen.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    const shown = Object.entries(seen.values).map(([k, v]) => `${k}=${cedarText(v)}`);
     lines.push(`args:     ${shown.length > 0 ? shown.join(' ') : '(none exposed to policy)'}`);
   }
   if (decision.basis.policyIds.length === 0) {
@@ -43,4 +44,10 @@ export function explainDecision(decision: Decision, request: PolicyRequest, comp
   if (decision.basis.reasons.length === 0) lines.push('  - (none given)');
   lines.push(`policy set: ${decision.basis.policySetHash}`);
   return lines.join('\n');
+}
+
+/** A Cedar value as a policy would write it: JSON, except a decimal as `decimal("99.99")`. */
+function cedarText(v: CedarValue): string {
+  const x = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as { __extn?: { fn: string; arg: string } }).__extn : undefined;
+  return x ? `${x.fn}(${JSON.stringify(x.arg)})` : JSON.stringify(v);
 }

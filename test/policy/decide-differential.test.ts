@@ -12,14 +12,16 @@ import { contract } from './fixtures.js';
 
 
 const CONTRACTS: readonly ToolContract[] = [
-  contract({ name: 't.pay', effect: 'financial', risk: 'medium', expose: { amount: 'long', currency: 'string', note: 'string' } }),
+  contract({ name: 't.pay', effect: 'financial', risk: 'medium', expose: { amount: 'long', currency: 'string', note: 'string', price: 'decimal' } }),
   contract({ name: 't.mail', effect: 'egress', risk: 'high', expose: { to: 'string', urgent: 'boolean' } }),
   contract({ name: 't.read', effect: 'read', risk: 'low', expose: { path: 'string' } }),
   contract({ name: 't.write', effect: 'write', risk: 'low', expose: { path: 'string', amount: 'long' } }),
-  contract({ name: 't.ship', effect: 'write', risk: 'high', irreversible: true, expose: { note: 'string', urgent: 'boolean' } }),
+  contract({ name: 't.ship', effect: 'write', risk: 'high', irreversible: true, expose: { note: 'string', urgent: 'boolean', price: 'decimal' } }),
   contract({ name: 't.wipe', effect: 'destructive', risk: 'critical' }),
 ];
-const FIELDS: Readonly<Record<string, 'long' | 'string' | 'boolean'>> = { amount: 'long', currency: 'string', note: 'string', to: 'string', urgent: 'boolean', path: 'string' };
+type FieldType = 'long' | 'string' | 'boolean' | 'decimal';
+const FIELDS: Readonly<Record<string, FieldType>> = { amount: 'long', currency: 'string', note: 'string', to: 'string', urgent: 'boolean', path: 'string', price: 'decimal' };
+const DECIMALS = ['0.0', '0.01', '99.99', '99.9900', '100.0', '-0.5', '922337203685477.5807'];
 const ROLES = ['r0', 'r1', 'r2'];
 const PRINCIPALS: readonly Principal[] = [
   { kind: 'agent', id: 'a0', roles: ['r0'] },
@@ -65,6 +67,11 @@ class CondGen {
       case 'boolean':
         test = g.chance(0.5) ? v : `${v} == ${g.pick(['true', 'false'])}`;
         break;
+      case 'decimal': {
+        const lit = `decimal(${JSON.stringify(g.pick(DECIMALS))})`;
+        test = g.chance(0.8) ? `${v}.${g.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'])}(${lit})` : `${v} ${g.pick(['==', '!='])} ${lit}`;
+        break;
+      }
       default:
         test = g.chance(0.6) ? `${v} like ${pattern(g)}` : `${v} ${g.pick(['==', '!='])} ${JSON.stringify(g.pick(STRINGS))}`;
     }
@@ -120,9 +127,11 @@ function policySet(g: Gen, n: number): string {
   return out.join('\n\n');
 }
 
-function argValue(g: Gen, type: 'long' | 'string' | 'boolean'): unknown {
-  if (g.chance(0.05)) return g.pick([1.5, 'x\uD800', null, true, 2 ** 60]); // refused by exposeArgs or the boundary
+function argValue(g: Gen, type: FieldType): unknown {
+  if (g.chance(0.05)) return g.pick([1.5, 'x\uD800', null, true, 2 ** 60, 0.00001, 99.99999]); // refused by exposeArgs or the boundary
   switch (type) {
+    case 'decimal':
+      return g.pick([0, 0.01, 5, 99.98, 99.99, 99.991, 100, 100.5, -0.5, 12345.6789, '99.99', '100']);
     case 'long':
       return g.chance(0.3) ? g.pick([2 ** 40, 2 ** 45, Number.MAX_SAFE_INTEGER]) : g.pick([0, 1, 99, 100, 4999, 5000, 5001, 10000, -1]);
     case 'boolean':
@@ -135,7 +144,7 @@ function argValue(g: Gen, type: 'long' | 'string' | 'boolean'): unknown {
 function genRequest(g: Gen): PolicyRequest {
   const tool = g.pick(CONTRACTS);
   const args: Record<string, unknown> = {};
-  for (const [field, type] of Object.entries(tool.expose)) if (g.chance(0.8)) args[field] = argValue(g, type as 'long' | 'string' | 'boolean');
+  for (const [field, type] of Object.entries(tool.expose)) if (g.chance(0.8)) args[field] = argValue(g, type);
   if (g.chance(0.3)) args['unexposed'] = 'ignored';
   return {
     principal: g.pick(PRINCIPALS),
@@ -161,7 +170,7 @@ function comparable(d: Decision): unknown {
 describe('decide(): production engine vs cedar-wasm, on schema-validated policies', () => {
   it('agrees on 30,000 decisions over 300 generated policy sets', () => {
     const g = new Gen(0xdec1de);
-    const stats: Record<string, number> = { allow: 0, deny: 0, approval: 0, suggest: 0, evaluationErrors: 0, failedClosed: 0, explicitPermit: 0 };
+    const stats: Record<string, number> = { allow: 0, deny: 0, approval: 0, suggest: 0, evaluationErrors: 0, failedClosed: 0, explicitPermit: 0, byDecimalRule: 0 };
     let compared = 0;
     const mismatches: string[] = [];
     for (let s = 0; s < 300 && mismatches.length === 0; s++) {
@@ -179,6 +188,7 @@ describe('decide(): production engine vs cedar-wasm, on schema-validated policie
         if (want.basis.reasons.some((r) => r.includes('failed to evaluate'))) stats['evaluationErrors']!++;
         if (want.basis.reasons.some((r) => r.includes('failing closed'))) stats['failedClosed']!++;
         if (want.basis.reasons.some((r) => r.includes('needs an explicit permit'))) stats['explicitPermit']!++;
+        if (want.basis.policyIds.some((id) => wasm.policies.get(id)?.text.includes('context.args.price.') === true)) stats['byDecimalRule']!++;
         if (JSON.stringify(comparable(want)) !== JSON.stringify(comparable(got))) {
           mismatches.push(`set ${s}, request ${q}\ncedar-wasm: ${JSON.stringify(want)}\nproduction: ${JSON.stringify(got)}\nargs: ${JSON.stringify(request.args)}\npolicies:\n${text}`);
           break;
@@ -191,6 +201,7 @@ describe('decide(): production engine vs cedar-wasm, on schema-validated policie
     for (const k of ['allow', 'deny', 'approval', 'suggest']) expect(stats[k], k).toBeGreaterThan(compared * 0.03);
     expect(stats['evaluationErrors']).toBeGreaterThan(compared * 0.01);
     expect(stats['failedClosed']).toBeGreaterThan(20);
+    expect(stats['byDecimalRule']).toBeGreaterThan(compared * 0.005);
     expect(stats['explicitPermit']).toBeGreaterThan(compared * 0.005);
   }, 180_000);
 });

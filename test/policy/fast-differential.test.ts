@@ -97,6 +97,7 @@ function genWorld(g: Gen): CedarEntity[] {
     if (g.chance(0.6)) attrs.tags = g.subset(WORDS, 0.2);
     if (g.chance(0.4)) attrs.manager = ref(uid('User', g.pick(USERS)));
     if (g.chance(0.1)) attrs.level = 'high'; // a type error waiting to happen
+    if (g.chance(0.5)) attrs.budget = g.chance(0.9) ? decimalValue(g) : 7; // a decimal, or a Long where a decimal is expected
     out.push({ uid: uid('User', u), attrs, parents: g.subset(ROLES, 0.35).map((r) => uid('Role', r)) });
   }
   for (const a of AGENTS) {
@@ -136,6 +137,14 @@ function entitiesFor(g: Gen, world: readonly CedarEntity[], r: CedarRequest): Ce
   return world.filter((e) => (own(e.uid) || hierarchy(e.uid) || g.chance(0.15)) && g.chance(keep));
 }
 
+/** Decimal text Cedar accepts: signs, zeros, the range's ends, every number of digits after the point. */
+const DECIMALS = ['0.0', '99.99', '99.9900', '100.0', '-0.5', '-0.0', '0.0001', '-99.99', '007.50', '922337203685477.5807', '-922337203685477.5808', '1.5'];
+
+/** A Cedar decimal value in its JSON form. */
+function decimalValue(g: Gen): CedarValue {
+  return { __extn: { fn: 'decimal', arg: g.pick(DECIMALS) } };
+}
+
 /** A random string over `LIKE_CHARS`, up to `max` characters. */
 function likeString(g: Gen, max = 10): string {
   let out = '';
@@ -169,6 +178,7 @@ function likePattern(g: Gen): string {
 function genContext(g: Gen): Record<string, CedarValue> {
   const ctx: Record<string, CedarValue> = {
     s: likeString(g),
+    price: g.chance(0.85) ? decimalValue(g) : g.pick([1, 'cheap']),
     workflow: g.pick(['refund', 'support', 'a*b']),
     tier: g.pick(['assist', 'prepare', 'execute-low', 'execute-high']),
     amount: g.pick([0, 1, 7, 50, 4000, -3, 2 ** 31, 2 ** 40, 2 ** 52, -(2 ** 53 - 1), 2 ** 53 - 1]),
@@ -204,6 +214,13 @@ class ExprGen {
 
   bool(d: number): string {
     const g = this.g;
+    // Decimal comparisons: the methods, `==`, and `<` (a type error on decimals).
+    if (g.chance(0.06)) {
+      const op = g.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual', '==', '!=', '<']);
+      const l = this.dec(d - 1);
+      const r = this.dec(d - 1);
+      return op.length <= 2 ? `(${l}) ${op} (${r})` : `(${l}).${op}(${r})`;
+    }
     // `like` on strings that often match its pattern (the widened generator: prefix, middles, suffix).
     if (g.chance(0.08)) return `${g.pick(['context.s', 'context.s', 'principal.email', 'context.args.reason'])} like ${this.pattern()}`;
     const k = g.int(d <= 0 ? 6 : 24);
@@ -348,8 +365,26 @@ class ExprGen {
     }
   }
 
+  /** An expression of (mostly) type decimal: literals (now and then malformed), context and attribute values. */
+  dec(d: number): string {
+    const g = this.g;
+    switch (g.int(d <= 0 ? 4 : 5)) {
+      case 0:
+        return `decimal(${cedarString(g.chance(0.9) ? g.pick(DECIMALS) : g.pick(['1.23456', '1', 'x', '922337203685477.5808']))})`;
+      case 1:
+        return 'context.price';
+      case 2:
+        return g.pick(['principal.budget', 'context.price', 'context.amount']);
+      case 3:
+        return `decimal(${g.pick(['context.s', '"12.5"', 'context.workflow'])})`;
+      default:
+        return `if (${this.bool(d - 1)}) then (${this.dec(d - 1)}) else (${this.dec(d - 1)})`;
+    }
+  }
+
   any(d: number): string {
     if (this.g.chance(0.03)) return 'context.addr';
+    if (this.g.chance(0.05)) return this.dec(d);
     switch (this.g.int(6)) {
       case 0:
         return this.bool(d);
@@ -664,6 +699,26 @@ describe('fast engine: tricky cases', () => {
     );
   });
 
+  it('decimal: compared by value with its methods and ==; < and mixed types are type errors; a malformed literal errors', () => {
+    const d = (arg: string): CedarValue => ({ __extn: { fn: 'decimal', arg } });
+    check(
+      {
+        eq: 'permit(principal, action, resource) when { context.p == decimal("99.9900") && context.p != decimal("99.98") };',
+        lte: 'permit(principal, action, resource) when { context.p.lessThanOrEqual(decimal("99.99")) && !context.p.lessThan(decimal("99.99")) };',
+        neg: 'permit(principal, action, resource) when { decimal("-0.5").lessThan(decimal("-0.0")) && context.min.lessThan(context.p) };',
+        text: 'permit(principal, action, resource) when { decimal(context.t).greaterThanOrEqual(context.p) };',
+        set: 'permit(principal, action, resource) when { [decimal("1.0"), context.p].contains(decimal("99.990")) };',
+        long: 'forbid(principal, action, resource) when { context.p == 99 };',
+        lt: 'forbid(principal, action, resource) when { context.p < decimal("100.0") };',
+        mixed: 'forbid(principal, action, resource) when { context.p.lessThan(100) };',
+        bad: 'forbid(principal, action, resource) when { context.p.lessThan(decimal("1.23456")) };',
+        over: 'forbid(principal, action, resource) when { decimal("922337203685477.5808") == context.p };',
+      },
+      req({ p: d('99.99'), min: d('-922337203685477.5808'), t: '100.0' }),
+      { decision: 'allow', determining: ['eq', 'lte', 'neg', 'set', 'text'], errored: ['bad', 'lt', 'mixed', 'over'] },
+    );
+  });
+
   it('a satisfied forbid overrides permits and alone determines the deny', () => {
     check(
       {
@@ -678,7 +733,7 @@ describe('fast engine: tricky cases', () => {
   it('refuses what it does not compile, so the caller falls back', () => {
     for (const text of [
       'permit(principal, action, resource) when { ip("10.0.0.1").isLoopback() };',
-      'permit(principal, action, resource) when { context.d < decimal("1.5") };',
+      'permit(principal, action, resource) when { context.d < datetime("2024-01-01") };',
       'permit(principal == ?principal, action, resource);',
       'permit(principal, action, resource) when { context.n > 9223372036854775807 };',
       'permit(principal, action, resource) when { resource.hasTag("a") };',
