@@ -68,14 +68,34 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     checkHttpTool(t, file.connectors[t.connector], props, httpUpstreams, at);
     checkResourceOrPrompt(t, file.connectors[t.connector], t.inputSchema, props, at);
 
-    for (const [field, type] of Object.entries(t.expose)) {
-      const prop = props?.[field];
-      if (props !== undefined && prop === undefined) {
-        at(['expose', field], `exposed field \`${field}\` is not a property of the tool's \`inputSchema\``, `add \`${field}\` to \`inputSchema.properties\` or remove it from \`expose\``, true);
+    let eachField: string | undefined;
+    for (const [field, entry] of Object.entries(t.expose)) {
+      const type = typeof entry === 'string' ? entry : entry.type;
+      const source = typeof entry === 'string' ? undefined : entry.each;
+      if (source !== undefined) {
+        if (eachField !== undefined) {
+          at(['expose', field], `fields \`${eachField}\` and \`${field}\` both expose elements of an array argument`, 'a contract may expose the elements of one array argument (the call is decided once per element)', true);
+        }
+        eachField = field;
+      }
+      const arg = source ?? field;
+      const declared = props?.[arg];
+      if (props !== undefined && declared === undefined) {
+        at(['expose', field, ...(source === undefined ? [] : ['each'])], `exposed ${source === undefined ? 'field' : 'array argument'} \`${arg}\` is not a property of the tool's \`inputSchema\``, `add \`${arg}\` to \`inputSchema.properties\` or remove it from \`expose\``, source === undefined);
         continue;
       }
+      let prop = declared;
+      if (prop !== undefined && source !== undefined) {
+        const items = prop['items'];
+        if (prop['type'] !== 'array' || typeof items !== 'object' || items === null || Array.isArray(items)) {
+          at(['expose', field, 'each'], `\`${source}\` is not an array property with \`items\` in the tool's \`inputSchema\``, `declare \`${source}: { type: array, items: { ${jsonTypeFor(type).replace(/`/g, '')} } }\`, or expose a plain field`);
+          continue;
+        }
+        prop = items as Record<string, unknown>;
+      }
       if (prop !== undefined && !fitsCedarType(prop, type)) {
-        at(['expose', field], `exposed field \`${field}\` is \`${type}\` but its \`inputSchema\` property is not (${describeSchemaType(prop)})`, `make the property ${jsonTypeFor(type)} or expose it with a matching type`);
+        const what = source === undefined ? 'its `inputSchema` property' : `the \`items\` of \`${source}\``;
+        at(['expose', field], `exposed field \`${field}\` is \`${type}\` but ${what} is not (${describeSchemaType(prop)})`, `make ${source === undefined ? 'the property' : 'the items'} ${jsonTypeFor(type)} or expose it with a matching type`);
       }
       const seen = exposedType.get(field);
       if (seen !== undefined && seen.type !== type) {

@@ -42,6 +42,14 @@ const CEDAR_TYPE: Readonly<Record<ExposeType, CedarSchemaType>> = {
   decimal: { type: 'Extension', name: 'decimal' },
 };
 
+/** How a contract exposes one field: a type, or `{ type, each }` (each element of an array argument in turn). */
+export type ExposeEntry = ToolContract['expose'][string];
+
+/** The Cedar type of an exposed field and, for `{ type, each }`, the array argument its values come from. */
+export function exposedAs(entry: ExposeEntry): { readonly type: ExposeType; readonly each?: string } {
+  return typeof entry === 'string' ? { type: entry } : entry;
+}
+
 /** A Cedar JSON schema type (the subset Airlock generates). */
 export type CedarSchemaType =
   | { readonly type: 'String' | 'Long' | 'Boolean'; readonly required?: boolean }
@@ -68,7 +76,8 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
   const fields = new Map<string, { type: ExposeType; tool: string }>();
   const errors: AirlockError[] = [];
   for (const c of contracts) {
-    for (const [field, type] of Object.entries(c.expose)) {
+    for (const [field, entry] of Object.entries(c.expose)) {
+      const { type } = exposedAs(entry);
       const seen = fields.get(field);
       if (seen === undefined) fields.set(field, { type, tool: c.name });
       else if (seen.type !== type) {

@@ -2,7 +2,7 @@
 // which of them decided, and why.
 import type { ApprovalLevel, Decision } from '../types.js';
 import type { CompiledPolicies } from './compile.js';
-import { buildCedarCall, exposeArgs, principalRef, stricter, type PolicyRequest } from './decide.js';
+import { buildCedarCall, decide, exposeArgs, exposedRecords, principalRef, stricter, type PolicyRequest } from './decide.js';
 import type { CedarEngine, CedarValue } from './engine.js';
 import { createWasmEngine } from './wasm-engine.js';
 
@@ -31,9 +31,11 @@ function permitEngine(compiled: CompiledPolicies): CedarEngine | null {
  * come from evaluating the permits alone.
  */
 export function matchingPolicies(compiled: CompiledPolicies, request: PolicyRequest): PolicyMatches | null {
-  const args = exposeArgs(request.tool, request.args);
-  if (!args.ok) return null;
-  const { cedarRequest, entities } = buildCedarCall(compiled, request, args.values);
+  const exposed = exposedRecords(request.tool, request.args);
+  const [only] = exposed.ok ? exposed.records : [];
+  // A call decided element by element has matches per element: ask with one element at a time.
+  if (!exposed.ok || exposed.records.length !== 1 || only === undefined) return null;
+  const { cedarRequest, entities } = buildCedarCall(compiled, request, only.values);
   const all = compiled.engine.authorize(cedarRequest, entities);
   if (all.refused !== undefined) return null;
   const sorted = (ids: readonly string[]) => [...ids].sort();
@@ -64,10 +66,22 @@ export function explainDecision(decision: Decision, request: PolicyRequest, comp
   const seen = exposeArgs(tool, request.args);
   if (seen.ok) {
     const shown = Object.entries(seen.values).map(([k, v]) => `${k}=${cedarText(v)}`);
+    if (seen.each) shown.push(`${seen.each.field}=each of ${seen.each.source}: ${seen.each.values.map(cedarText).join(', ') || '(none)'}`);
     lines.push(`args:     ${shown.length > 0 ? shown.join(' ') : '(none exposed to policy)'}`);
   }
-  const matches = compiled ? matchingPolicies(compiled, request) : null;
-  if (compiled && matches) lines.push(...matchLines(decision, compiled, matches));
+  const each = seen.ok && seen.each !== undefined && seen.each.values.length > 0 ? seen.each : undefined;
+  const matches = compiled && !each ? matchingPolicies(compiled, request) : null;
+  if (compiled && each) {
+    // One decision per element; the strictest stands. Each element is explained as a call with that element alone.
+    each.raw.forEach((raw, i) => {
+      const one: PolicyRequest = { ...request, args: { ...request.args, [each.source]: [raw] } };
+      const d = decide(compiled, one);
+      lines.push(`element ${each.source}[${i}] (${each.field}=${cedarText(each.values[i] as CedarValue)}): ${d.kind}${d.kind === 'approval' ? ` (${d.level})` : ''}`);
+      const m = matchingPolicies(compiled, one);
+      for (const l of m ? matchLines(d, compiled, m) : basisLines(d, compiled)) lines.push(`  ${l}`);
+    });
+    lines.push(`decided:  each element of \`${each.source}\` on its own; the strictest decision stands`);
+  } else if (compiled && matches) lines.push(...matchLines(decision, compiled, matches));
   else lines.push(...basisLines(decision, compiled));
   lines.push('reasons:');
   for (const r of decision.basis.reasons) lines.push(`  - ${r}`);

@@ -15,6 +15,9 @@ const CONTRACTS: readonly ToolContract[] = [
   contract({ name: 't.pay', effect: 'financial', risk: 'medium', expose: { amount: 'long', currency: 'string', note: 'string', price: 'decimal' } }),
   contract({ name: 't.mail', effect: 'egress', risk: 'high', expose: { to: 'string', urgent: 'boolean' } }),
   contract({ name: 't.read', effect: 'read', risk: 'low', expose: { path: 'string' } }),
+  // Decided once per element of `paths`, each seen as `path`: the strictest decision stands.
+  contract({ name: 't.readmany', effect: 'read', risk: 'low', expose: { path: { type: 'string', each: 'paths' }, amount: 'long' } }),
+  contract({ name: 't.sendmany', effect: 'egress', risk: 'medium', expose: { to: { type: 'string', each: 'recipients' }, urgent: 'boolean' } }),
   contract({ name: 't.write', effect: 'write', risk: 'low', expose: { path: 'string', amount: 'long' } }),
   contract({ name: 't.ship', effect: 'write', risk: 'high', irreversible: true, expose: { note: 'string', urgent: 'boolean', price: 'decimal' } }),
   contract({ name: 't.wipe', effect: 'destructive', risk: 'critical' }),
@@ -144,7 +147,11 @@ function argValue(g: Gen, type: FieldType): unknown {
 function genRequest(g: Gen): PolicyRequest {
   const tool = g.pick(CONTRACTS);
   const args: Record<string, unknown> = {};
-  for (const [field, type] of Object.entries(tool.expose)) if (g.chance(0.8)) args[field] = argValue(g, type);
+  for (const [field, entry] of Object.entries(tool.expose)) {
+    if (!g.chance(0.8)) continue;
+    if (typeof entry === 'string') args[field] = argValue(g, entry);
+    else args[entry.each] = g.chance(0.05) ? argValue(g, entry.type) : Array.from({ length: g.int(5) }, () => argValue(g, entry.type));
+  }
   if (g.chance(0.3)) args['unexposed'] = 'ignored';
   return {
     principal: g.pick(PRINCIPALS),
@@ -170,7 +177,7 @@ function comparable(d: Decision): unknown {
 describe('decide(): production engine vs cedar-wasm, on schema-validated policies', () => {
   it('agrees on 30,000 decisions over 300 generated policy sets', () => {
     const g = new Gen(0xdec1de);
-    const stats: Record<string, number> = { allow: 0, deny: 0, approval: 0, suggest: 0, evaluationErrors: 0, failedClosed: 0, explicitPermit: 0, byDecimalRule: 0 };
+    const stats: Record<string, number> = { allow: 0, deny: 0, approval: 0, suggest: 0, evaluationErrors: 0, failedClosed: 0, explicitPermit: 0, byDecimalRule: 0, deniedForAnElement: 0, listPassed: 0 };
     let compared = 0;
     const mismatches: string[] = [];
     for (let s = 0; s < 300 && mismatches.length === 0; s++) {
@@ -189,6 +196,8 @@ describe('decide(): production engine vs cedar-wasm, on schema-validated policie
         if (want.basis.reasons.some((r) => r.includes('failing closed'))) stats['failedClosed']!++;
         if (want.basis.reasons.some((r) => r.includes('needs an explicit permit'))) stats['explicitPermit']!++;
         if (want.basis.policyIds.some((id) => wasm.policies.get(id)?.text.includes('context.args.price.') === true)) stats['byDecimalRule']!++;
+        if (want.basis.reasons.some((r) => r.startsWith('element `'))) stats['deniedForAnElement']!++;
+        if (Array.isArray(request.args['paths'] ?? request.args['recipients']) && want.kind !== 'deny') stats['listPassed']!++;
         if (JSON.stringify(comparable(want)) !== JSON.stringify(comparable(got))) {
           mismatches.push(`set ${s}, request ${q}\ncedar-wasm: ${JSON.stringify(want)}\nproduction: ${JSON.stringify(got)}\nargs: ${JSON.stringify(request.args)}\npolicies:\n${text}`);
           break;
@@ -198,10 +207,12 @@ describe('decide(): production engine vs cedar-wasm, on schema-validated policie
     console.log(`decide-differential: ${compared} decisions`, stats);
     expect(mismatches.join('\n')).toBe('');
     expect(compared).toBe(30_000);
-    for (const k of ['allow', 'deny', 'approval', 'suggest']) expect(stats[k], k).toBeGreaterThan(compared * 0.03);
+    for (const k of ['allow', 'deny', 'approval', 'suggest']) expect(stats[k], k).toBeGreaterThan(compared * 0.02);
     expect(stats['evaluationErrors']).toBeGreaterThan(compared * 0.01);
     expect(stats['failedClosed']).toBeGreaterThan(20);
     expect(stats['byDecimalRule']).toBeGreaterThan(compared * 0.005);
+    expect(stats['deniedForAnElement']).toBeGreaterThan(compared * 0.01);
+    expect(stats['listPassed']).toBeGreaterThan(compared * 0.005);
     expect(stats['explicitPermit']).toBeGreaterThan(compared * 0.005);
   }, 180_000);
 });
