@@ -12,6 +12,27 @@ export interface CedarInputCheck {
   readonly otherExtensions: boolean;
 }
 
+/** Entities checked once and deep-frozen (`sealCedarEntity`): their contents need no second look. */
+const sealed = new WeakSet<CedarEntity>();
+
+/**
+ * Checks an entity Airlock builds once and reuses (tools, roles, declared principals) and deep-freezes it,
+ * so later requests skip walking its attributes. Returns the problem, or null when sealed.
+ */
+export function sealCedarEntity(entity: CedarEntity): string | null {
+  const { problem } = cedarInputProblem({ principal: entity.uid, action: entity.uid, resource: entity.uid, context: {} }, [entity]);
+  if (problem !== null) return problem;
+  deepFreeze(entity);
+  sealed.add(entity);
+  return null;
+}
+
+function deepFreeze(v: unknown): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
+}
+
 /** Extension functions Cedar's JSON escape `{ "__extn": { fn, arg } }` may name. */
 const EXTENSIONS: ReadonlySet<string> = new Set(['decimal', 'ip', 'datetime', 'duration']);
 /** Identifiers Cedar reserves: no entity type name may have one as a component. */
@@ -53,12 +74,16 @@ function check(request: CedarRequest, entities: readonly CedarEntity[], state: {
   for (let i = 0; i < entities.length; i++) {
     const e = entities[i] as CedarEntity;
     const where = `entities[${i}]`;
-    if (!isPlainObject(e as unknown)) return `${where} is not an entity object`;
-    const up = uidProblem(e.uid, `${where}.uid`);
-    if (up) return up;
+    const isSealed = sealed.has(e);
+    if (!isSealed) {
+      if (!isPlainObject(e as unknown)) return `${where} is not an entity object`;
+      const up = uidProblem(e.uid, `${where}.uid`);
+      if (up) return up;
+    }
     const key = uidKey(e.uid);
     if (byUid.has(key)) return `${where}: duplicate entity \`${uidText(e.uid)}\``;
     byUid.set(key, e);
+    if (isSealed) continue;
     if (!Object.hasOwn(e, 'attrs')) return `${where} (\`${uidText(e.uid)}\`) has no \`attrs\``;
     if (!isPlainObject(e.attrs as unknown) || isEscape(e.attrs)) return `${where}.attrs is not a record`;
     const ap = valueProblem(e.attrs, `${where}.attrs`, state);
@@ -96,8 +121,20 @@ function uidText(u: EntityUid): string {
   return `${u.type}::${JSON.stringify(u.id)}`;
 }
 
+/** Type names already judged (few distinct ones reach the boundary); cleared when it grows past a bound. */
+const typeProblems = new Map<string, string | null>();
+
 /** Why `type` is not an entity type name Cedar parses (`Ns::Type`, ASCII identifiers, none reserved), or null. */
 export function entityTypeProblem(type: string): string | null {
+  const known = typeProblems.get(type);
+  if (known !== undefined) return known;
+  const problem = judgeType(type);
+  if (typeProblems.size >= 1024) typeProblems.clear();
+  typeProblems.set(type, problem);
+  return problem;
+}
+
+function judgeType(type: string): string | null {
   for (const part of type.split('::')) {
     if (!IDENT.test(part)) return `\`${type.slice(0, 100)}\` is not a Cedar entity type name`;
     if (RESERVED.has(part)) return `\`${type.slice(0, 100)}\` is not a Cedar entity type name (\`${part}\` is reserved)`;
@@ -116,53 +153,81 @@ function uidProblem(u: unknown, where: string): string | null {
   return null;
 }
 
-/** Why a Cedar value (record, set, string, Long, bool, entity reference, extension value) is refused, or null. */
+/**
+ * Why a Cedar value (record, set, string, Long, bool, entity reference, extension value) is refused, or null.
+ * The path in a message is built only when there is one; a cycle shows as nesting past the depth limit and
+ * is then named as a cycle.
+ */
 function valueProblem(root: unknown, rootPath: string, state: { otherExtensions: boolean }): string | null {
-  const onPath = new Set<object>();
-  const walk = (v: unknown, path: string, depth: number): string | null => {
-    if (depth > MAX_JSON_DEPTH) return `${path} is nested deeper than ${MAX_JSON_DEPTH} levels`;
+  /** `keys[i]` leads from `chain[i]` to the value at depth i + 1. */
+  const keys: (string | number)[] = [];
+  const chain: object[] = [];
+  const at = (depth: number): string => {
+    let p = rootPath;
+    for (let i = 0; i < depth; i++) {
+      const k = keys[i] as string | number;
+      p += typeof k === 'number' ? `[${k}]` : `.${k.slice(0, 100)}`;
+    }
+    return p;
+  };
+  const walk = (v: unknown, depth: number): string | null => {
+    if (depth > MAX_JSON_DEPTH) {
+      // The shallowest object met a second time on the way down is where the value refers back to itself.
+      for (let i = 1; i < chain.length; i++) if (chain.indexOf(chain[i] as object) < i) return `${at(i)} refers back to itself (a cycle)`;
+      return `${at(depth)} is nested deeper than ${MAX_JSON_DEPTH} levels`;
+    }
     switch (typeof v) {
       case 'boolean':
         return null;
       case 'string':
-        return hasLoneSurrogate(v) ? `${path} holds a lone UTF-16 surrogate, which is not valid Unicode text` : null;
+        return loneSurrogate(v) ? `${at(depth)} holds a lone UTF-16 surrogate, which is not valid Unicode text` : null;
       case 'number':
         if (Number.isSafeInteger(v)) return null;
-        if (Number.isInteger(v)) return `${path} is ${String(v)}, past 2^53: a JavaScript number that large is already rounded (pass a smaller whole number)`;
-        return `${path} is ${String(v)}: Cedar has no fractions, NaN or infinities (a Long is a whole number; use a \`decimal\` for fractions)`;
+        if (Number.isInteger(v)) return `${at(depth)} is ${String(v)}, past 2^53: a JavaScript number that large is already rounded (pass a smaller whole number)`;
+        return `${at(depth)} is ${String(v)}: Cedar has no fractions, NaN or infinities (a Long is a whole number; use a \`decimal\` for fractions)`;
       case 'object':
         break;
       default:
-        return `${path} is a ${typeof v}, which Cedar cannot hold`;
+        return `${at(depth)} is a ${typeof v}, which Cedar cannot hold`;
     }
-    if (v === null) return `${path} is null: Cedar has no null (leave the attribute out instead)`;
-    if (onPath.has(v)) return `${path} refers back to itself (a cycle)`;
+    if (v === null) return `${at(depth)} is null: Cedar has no null (leave the attribute out instead)`;
+    chain[depth] = v;
+    chain.length = depth + 1;
     if (Array.isArray(v)) {
-      onPath.add(v);
       for (let i = 0; i < v.length; i++) {
-        const p = walk(v[i], `${path}[${i}]`, depth + 1);
+        keys[depth] = i;
+        const p = walk(v[i], depth + 1);
         if (p) return p;
       }
-      onPath.delete(v);
       return null;
     }
-    if (!isPlainObject(v)) return `${path} is not a plain object`;
-    if (Object.hasOwn(v, '__expr')) return `${path} uses the \`__expr\` escape, which Cedar no longer supports`;
-    if (Object.hasOwn(v, '__entity')) {
-      if (Object.keys(v).length !== 1) return `${path} mixes \`__entity\` with other keys`;
-      return uidProblem(v.__entity, `${path}.__entity`);
+    if (!isPlainObject(v)) return `${at(depth)} is not a plain object`;
+    if (hasOwn.call(v, '__expr')) return `${at(depth)} uses the \`__expr\` escape, which Cedar no longer supports`;
+    if (hasOwn.call(v, '__entity')) {
+      if (Object.keys(v).length !== 1) return `${at(depth)} mixes \`__entity\` with other keys`;
+      return uidProblem(v.__entity, `${at(depth)}.__entity`);
     }
-    if (Object.hasOwn(v, '__extn')) return extensionProblem(v, path, state);
-    onPath.add(v);
-    for (const [k, x] of Object.entries(v)) {
-      if (hasLoneSurrogate(k)) return `${path} has a key holding a lone UTF-16 surrogate, which is not valid Unicode text`;
-      const p = walk(x, `${path}.${k.slice(0, 100)}`, depth + 1);
+    if (hasOwn.call(v, '__extn')) return extensionProblem(v, at(depth), state);
+    for (const k in v) {
+      if (!hasOwn.call(v, k)) continue;
+      if (loneSurrogate(k)) return `${at(depth)} has a key holding a lone UTF-16 surrogate, which is not valid Unicode text`;
+      keys[depth] = k;
+      const p = walk(v[k], depth + 1);
       if (p) return p;
     }
-    onPath.delete(v);
     return null;
   };
-  return walk(root, rootPath, 0);
+  return walk(root, 0);
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** `hasLoneSurrogate`, without a regular expression for the common case: most strings have no surrogate at all. */
+function loneSurrogate(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    if ((s.charCodeAt(i) & 0xf800) === 0xd800) return hasLoneSurrogate(s);
+  }
+  return false;
 }
 
 function extensionProblem(v: Record<string, unknown>, path: string, state: { otherExtensions: boolean }): string | null {
@@ -182,6 +247,16 @@ function extensionProblem(v: Record<string, unknown>, path: string, state: { oth
 
 /** Cedar refuses entities whose parents form a cycle (an entity its own ancestor). Iterative. */
 function cycleProblem(byUid: ReadonlyMap<string, CedarEntity>): string | null {
+  // Common case first: no entity is its own parent and no parent present here has parents of its own.
+  let deep = false;
+  for (const [key, entity] of byUid) {
+    for (const parent of entity.parents) {
+      const pk = uidKey(parent);
+      if (pk === key) return `the entities' parents form a cycle through \`${uidText(parent)}\``;
+      if ((byUid.get(pk)?.parents.length ?? 0) > 0) deep = true;
+    }
+  }
+  if (!deep) return null;
   const DONE = 2;
   const ACTIVE = 1;
   const mark = new Map<string, number>();

@@ -15,6 +15,7 @@ import {
   type ExposeType,
 } from './cedar-schema.js';
 import type { CedarEngine, CedarEntity } from './engine.js';
+import { sealCedarEntity } from './cedar-input.js';
 import { withCedar } from './cedar-runtime.js';
 import { createWasmEngine } from './wasm-engine.js';
 import { compileFastEngineFromJson } from './fast/engine.js';
@@ -161,6 +162,8 @@ export function compilePolicies(
   const principalEntities = new Map(
     principals.map((p) => [`${p.kind}:${p.id}`, principalEntity({ kind: p.kind, id: p.id, roles: p.roles })] as const),
   );
+  // Checked once here and frozen, so the engines' boundary check skips their attributes on every request.
+  for (const e of [...principalEntities.values(), ...roleEntities.values(), ...toolEntities.values()]) sealCedarEntity(e);
   return {
     policies,
     schema,
