@@ -6,8 +6,9 @@ const SCALE = 10n ** BigInt(DECIMAL_DIGITS);
 const I64_MAX = 9223372036854775807n;
 const I64_MIN = -9223372036854775808n;
 
-/** The smallest and largest decimal Cedar can hold, as text. */
+/** The smallest decimal Cedar can hold, as text. */
 export const DECIMAL_MIN = '-922337203685477.5808';
+/** The largest decimal Cedar can hold, as text. */
 export const DECIMAL_MAX = '922337203685477.5807';
 
 /** Cedar's JSON form of a decimal value: `{ "__extn": { "fn": "decimal", "arg": "99.99" } }`. */
