@@ -3,6 +3,7 @@ import type { AirlockError } from '../errors.js';
 import { OWNER_BOUNDARIES, type OwnerBoundary } from '../types.js';
 import { templateVars } from '../tools/uri-template.js';
 import { schemaProblems } from './contract-schema.js';
+import { checkExpose, type ExposedTypes } from './expose-checks.js';
 import { describeValue, located, type YamlSource } from './issues.js';
 import { locate, type PathSegment } from './locate.js';
 import type { ConnectorConfig, ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
@@ -10,7 +11,6 @@ import { compileCel, type CelProgram, type CelResultKind } from '../verification
 import { VERIFY_CHECK_VARS } from '../verification/checks.js';
 import { RUN_CHECK_VARS } from '../verification/run-checks.js';
 
-type CedarType = 'string' | 'long' | 'boolean';
 
 /**
  * An irreversible side effect of medium risk is raised to high: what cannot be undone is not
@@ -40,7 +40,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     }
   });
   const connectors = Object.keys(file.connectors);
-  const exposedType = new Map<string, { type: CedarType; tool: string }>();
+  const exposedType: ExposedTypes = new Map();
   checkHttpConnectors(file, src, errors);
   /** Per http connector: upstream name → the first tool calling it (one upstream, one request shape). */
   const httpUpstreams = new Map<string, Map<string, ToolContract>>();
@@ -59,22 +59,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     checkHttpTool(t, file.connectors[t.connector], props, httpUpstreams, at);
     checkResourceOrPrompt(t, file.connectors[t.connector], t.inputSchema, props, at);
 
-    for (const [field, type] of Object.entries(t.expose)) {
-      const prop = props?.[field];
-      if (props !== undefined && prop === undefined) {
-        at(['expose', field], `exposed field \`${field}\` is not a property of the tool's \`inputSchema\``, `add \`${field}\` to \`inputSchema.properties\` or remove it from \`expose\``, true);
-        continue;
-      }
-      if (prop !== undefined && !fitsCedarType(prop, type)) {
-        at(['expose', field], `exposed field \`${field}\` is \`${type}\` but its \`inputSchema\` property is not (${describeSchemaType(prop)})`, `make the property ${jsonTypeFor(type)} or expose it with a matching type`);
-      }
-      const seen = exposedType.get(field);
-      if (seen !== undefined && seen.type !== type) {
-        at(['expose', field], `exposed field \`${field}\` is \`${type}\` here but \`${seen.type}\` in \`${seen.tool}\``, 'policies see all exposed fields in one `context.args` record: give a field the same type everywhere, or rename it');
-      } else if (seen === undefined) {
-        exposedType.set(field, { type, tool: t.name });
-      }
-    }
+    checkExpose(t, props, exposedType, at);
 
     if (t.idempotencyKey !== undefined && props !== undefined) {
       const prop = props[t.idempotencyKey];
@@ -352,31 +337,6 @@ function checkInputSchema(t: ToolContract, at: (p: readonly PathSegment[], messa
 function propertiesOf(schema: Record<string, unknown>): Record<string, Record<string, unknown>> {
   const props = schema.properties;
   return props !== null && typeof props === 'object' ? (props as Record<string, Record<string, unknown>>) : {};
-}
-
-/** The JSON types a property schema allows, from `type`, `enum` or `const`. */
-function jsonTypesOf(prop: Record<string, unknown>): string[] | undefined {
-  if (typeof prop.type === 'string') return [prop.type];
-  if (Array.isArray(prop.type)) return prop.type.map(String);
-  const values = Array.isArray(prop.enum) ? prop.enum : 'const' in prop ? [prop.const] : undefined;
-  if (values === undefined) return undefined;
-  return [...new Set(values.map((v) => (typeof v === 'number' && Number.isInteger(v) ? 'integer' : v === null ? 'null' : typeof v)))];
-}
-
-function fitsCedarType(prop: Record<string, unknown>, type: CedarType): boolean {
-  const types = jsonTypesOf(prop);
-  if (types === undefined || types.length === 0) return false;
-  const want = type === 'long' ? 'integer' : type;
-  return types.every((t) => t === want);
-}
-
-function describeSchemaType(prop: Record<string, unknown>): string {
-  const types = jsonTypesOf(prop);
-  return types === undefined ? 'it declares no type' : `it allows ${types.map((t) => `\`${t}\``).join(', ')}`;
-}
-
-function jsonTypeFor(type: CedarType): string {
-  return type === 'long' ? '`type: integer`' : `\`type: ${type}\``;
 }
 
 /** Arguments handed to a compensation or probe must fit that tool's input schema's keys. */

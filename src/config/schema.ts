@@ -230,6 +230,9 @@ export const previewSchema = z.strictObject({
     .describe('Rows of `{ label, proposed, current }`; templates may use `$args.x` and `$probe.x`.'),
 });
 
+/** The Cedar type an argument is exposed to policy as. */
+const exposeType = z.enum(['string', 'long', 'boolean', 'decimal']);
+
 export const toolContractSchema = z
   .strictObject({
     name: toolName.describe('`connector.tool_name`, unique in the workspace.'),
@@ -244,11 +247,24 @@ export const toolContractSchema = z
     /** Trust of what the tool returns: content written by outsiders is untrusted. */
     trust: z.enum(TRUST).default('trusted').describe('Trust of what the tool returns: content written by outsiders is untrusted.'),
     inputSchema: jsonSchema.describe('JSON Schema (draft-07) of the arguments: an object, ideally with `additionalProperties: false`.'),
-    /** Argument fields policy may see, each a top-level argument name with its Cedar type. */
+    /** Argument fields policy may see, each a top-level argument name with its Cedar type, or each element of an array argument. */
     expose: z
-      .record(z.string(), z.enum(['string', 'long', 'boolean']))
+      .record(
+        z.string(),
+        z.union([
+          exposeType,
+          z
+            .strictObject({
+              type: exposeType,
+              each: z.string().min(1).describe('The array argument whose elements policy sees, one at a time, under this field name.'),
+            })
+            .describe('Each element of an array argument, in turn: the call is decided once per element and the strictest decision stands.'),
+        ]),
+      )
       .default({})
-      .describe('Argument fields policy may see (`context.args`), each a top-level argument with its Cedar type.'),
+      .describe(
+        'Argument fields policy may see (`context.args`), each a top-level argument with its Cedar type (`decimal`: at most 4 digits after the point, e.g. an amount in euros), or `{ type, each: <array argument> }`.',
+      ),
     compensation: compensationSchema.optional().describe('The call that undoes this one (templates: `$args.x`, `$result.x`).'),
     irreversible: z.boolean().default(false).describe('Nothing can undo this tool; raises its risk. Needed when a non-read tool has no compensation.'),
     idempotencyKey: z

@@ -5,7 +5,8 @@ import type { ToolContract } from '../config/schema.js';
 import type { ApprovalLevel, Labels, Principal, Tier } from '../types.js';
 import { APPROVE_ACTION, GRANT_ACTION } from './cedar-schema.js';
 import type { CompiledPolicies } from './compile.js';
-import { buildCedarRequest, callContext, exposeArgs, principalRef } from './decide.js';
+import { buildCedarRequest, callContext, principalRef, refusedReasons } from './decide.js';
+import { exposedRecords, type ExposedRecord } from './expose.js';
 import type { CedarValue } from './engine.js';
 
 /** How a person proved who they are for this decision. */
@@ -58,18 +59,37 @@ export function decideApprover(compiled: CompiledPolicies, req: ApproveRequest):
   if (who === req.requester) return refuse(`\`${who}\` requested this action and cannot approve it`);
   if (req.onBehalfOf !== null && who === req.onBehalfOf) return refuse(`the agent acts for \`${who}\`, who therefore cannot approve it`);
   if (req.editedBy && who === req.editedBy) return refuse(`\`${who}\` wrote these arguments (an edit) and cannot also approve them: another eligible person decides`);
-  const args = exposeArgs(req.tool, req.args);
-  if (!args.ok) return refuse(args.reasons.join('; '));
-  const context: Record<string, CedarValue> = {
-    ...callContext({ workflow: req.workflow, tier: req.tier, labels: req.labels, onBehalfOf: req.onBehalfOf ?? undefined }, args.values),
-    requester: req.requester,
-    ...(req.editedBy ? { editedBy: req.editedBy } : {}),
-    level: req.level,
-    ...authContext(req.auth, req.authAgeSeconds),
-  };
-  return evaluate(compiled, req.approver, APPROVE_ACTION, req.tool, context, {
-    noPermit: `no policy lets \`${who}\` approve \`${req.tool.name}\` in workflow \`${req.workflow}\` (who may approve is policy: permit \`Airlock::Action::"approve"\`)`,
+  const exposed = exposedRecords(req.tool, req.args);
+  if (!exposed.ok) return refuse(exposed.reasons.join('; '));
+  const noPermit = `no policy lets \`${who}\` approve \`${req.tool.name}\` in workflow \`${req.workflow}\` (who may approve is policy: permit \`Airlock::Action::"approve"\`)`;
+  return everyRecord(exposed.records, (args) => {
+    const context: Record<string, CedarValue> = {
+      ...callContext({ workflow: req.workflow, tier: req.tier, labels: req.labels, onBehalfOf: req.onBehalfOf ?? undefined }, args),
+      requester: req.requester,
+      ...(req.editedBy ? { editedBy: req.editedBy } : {}),
+      level: req.level,
+      ...authContext(req.auth, req.authAgeSeconds),
+    };
+    return evaluate(compiled, req.approver, APPROVE_ACTION, req.tool, context, { noPermit });
   });
+}
+
+/**
+ * Eligibility over every record of exposed arguments (one per element of a list a contract exposes
+ * element by element): eligible only for all of them; the first refusal stands, named by its element.
+ */
+function everyRecord(records: readonly ExposedRecord[], judge: (args: Readonly<Record<string, CedarValue>>) => Eligibility): Eligibility {
+  const allowed: Eligibility[] = [];
+  for (const r of records) {
+    const e = judge(r.values);
+    if (!e.allowed) return r.element === undefined ? e : { ...e, reasons: e.reasons.map((x) => `${r.element}: ${x}`) };
+    allowed.push(e);
+  }
+  return {
+    allowed: true,
+    policyIds: [...new Set(allowed.flatMap((e) => e.policyIds))].sort(),
+    reasons: [...new Set(allowed.flatMap((e) => e.reasons))],
+  };
 }
 
 /** A standing grant as the grantor's policy sees it: its bounds are the largest action it covers. */
@@ -92,18 +112,19 @@ export function decideGrant(compiled: CompiledPolicies, req: GrantRequest): Elig
   if (req.grantor.kind !== 'user') {
     return { allowed: false, policyIds: [], reasons: [`\`${who}\` is not a person: only people grant standing approvals`] };
   }
-  const args = exposeArgs(req.tool, req.boundArgs);
-  if (!args.ok) return { allowed: false, policyIds: [], reasons: args.reasons };
-  const context: Record<string, CedarValue> = {
-    workflow: req.workflow,
-    tier: req.tier,
-    args: args.values,
-    durationMinutes: req.durationMinutes,
-    ...(req.maxUses === null ? {} : { maxUses: req.maxUses }),
-    ...authContext(req.auth, req.authAgeSeconds),
-  };
-  return evaluate(compiled, req.grantor, GRANT_ACTION, req.tool, context, {
-    noPermit: `no policy lets \`${who}\` grant standing approval of \`${req.tool.name}\` in workflow \`${req.workflow}\` (permit \`Airlock::Action::"grant"\`)`,
+  const exposed = exposedRecords(req.tool, req.boundArgs);
+  if (!exposed.ok) return { allowed: false, policyIds: [], reasons: exposed.reasons };
+  const noPermit = `no policy lets \`${who}\` grant standing approval of \`${req.tool.name}\` in workflow \`${req.workflow}\` (permit \`Airlock::Action::"grant"\`)`;
+  return everyRecord(exposed.records, (args) => {
+    const context: Record<string, CedarValue> = {
+      workflow: req.workflow,
+      tier: req.tier,
+      args,
+      durationMinutes: req.durationMinutes,
+      ...(req.maxUses === null ? {} : { maxUses: req.maxUses }),
+      ...authContext(req.auth, req.authAgeSeconds),
+    };
+    return evaluate(compiled, req.grantor, GRANT_ACTION, req.tool, context, { noPermit });
   });
 }
 
@@ -121,10 +142,12 @@ function evaluate(
 ): Eligibility {
   const { cedarRequest, entities } = buildCedarRequest(compiled, principal, action, tool, context);
   const result = compiled.engine.authorize(cedarRequest, entities);
-  const determining = result.determining.map((id) => ({ id, policy: compiled.policies.get(id) }));
+  if (result.refused !== undefined) return { allowed: false, policyIds: [], reasons: refusedReasons(result.refused, 'the person is not eligible') };
+  // INVARIANT: the answer is the same whichever engine gave it (cedar-wasm lists policies in no fixed order).
+  const determining = [...result.determining].sort().map((id) => ({ id, policy: compiled.policies.get(id) }));
   if (result.errors.length > 0) {
     // INVARIANT: an evaluation error may have skipped a forbid; eligibility fails closed.
-    return { allowed: false, policyIds: result.determining, reasons: [...result.errors, 'policy evaluation failed, so the person is not eligible (failing closed)'] };
+    return { allowed: false, policyIds: determining.map((d) => d.id), reasons: [...[...result.errors].sort(), 'policy evaluation failed, so the person is not eligible (failing closed)'] };
   }
   if (result.decision === 'deny') {
     const forbids = determining.filter((d) => d.policy?.effect !== 'permit');

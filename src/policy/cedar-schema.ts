@@ -32,18 +32,28 @@ export const PRINCIPAL_ENTITY_TYPE: Readonly<Record<PrincipalKind, string>> = {
   service: ENTITY_TYPES.service,
 };
 
-/** The type a contract can expose an argument as. */
-export type ExposeType = 'string' | 'long' | 'boolean';
+/** The type a contract can expose an argument as (`decimal`: Cedar's decimal extension type, 4 digits after the point). */
+export type ExposeType = 'string' | 'long' | 'boolean' | 'decimal';
 
-const CEDAR_TYPE: Readonly<Record<ExposeType, 'String' | 'Long' | 'Boolean'>> = {
-  string: 'String',
-  long: 'Long',
-  boolean: 'Boolean',
+const CEDAR_TYPE: Readonly<Record<ExposeType, CedarSchemaType>> = {
+  string: { type: 'String' },
+  long: { type: 'Long' },
+  boolean: { type: 'Boolean' },
+  decimal: { type: 'Extension', name: 'decimal' },
 };
+
+/** How a contract exposes one field: a type, or `{ type, each }` (each element of an array argument in turn). */
+export type ExposeEntry = ToolContract['expose'][string];
+
+/** The Cedar type of an exposed field and, for `{ type, each }`, the array argument its values come from. */
+export function exposedAs(entry: ExposeEntry): { readonly type: ExposeType; readonly each?: string } {
+  return typeof entry === 'string' ? { type: entry } : entry;
+}
 
 /** A Cedar JSON schema type (the subset Airlock generates). */
 export type CedarSchemaType =
   | { readonly type: 'String' | 'Long' | 'Boolean'; readonly required?: boolean }
+  | { readonly type: 'Extension'; readonly name: 'decimal'; readonly required?: boolean }
   | {
       readonly type: 'Record';
       readonly required?: boolean;
@@ -66,7 +76,8 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
   const fields = new Map<string, { type: ExposeType; tool: string }>();
   const errors: AirlockError[] = [];
   for (const c of contracts) {
-    for (const [field, type] of Object.entries(c.expose)) {
+    for (const [field, entry] of Object.entries(c.expose)) {
+      const { type } = exposedAs(entry);
       const seen = fields.get(field);
       if (seen === undefined) fields.set(field, { type, tool: c.name });
       else if (seen.type !== type) {
@@ -100,7 +111,7 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
  */
 export function buildCedarSchema(contracts: readonly ToolContract[]): CedarSchemaJson {
   const args: Record<string, CedarSchemaType> = {};
-  for (const [field, type] of exposedFields(contracts)) args[field] = { type: CEDAR_TYPE[type], required: false };
+  for (const [field, type] of exposedFields(contracts)) args[field] = { ...CEDAR_TYPE[type], required: false };
   const str = { type: 'String' } as const;
   const long = { type: 'Long' } as const;
   const optional = <T extends object>(t: T) => ({ ...t, required: false });

@@ -1,6 +1,6 @@
 // Loads Cedar policy files: parse, assign ids, check annotations, validate against the schema, hash.
 // Runs once when a workspace loads; every problem in every file is reported at once.
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { PrincipalConfig, ToolContract } from '../config/schema.js';
 import { AirlockError, AirlockErrors, type Location } from '../errors.js';
 import { APPROVAL_LEVELS, type ApprovalLevel, type Sha256Hex } from '../types.js';
@@ -15,6 +15,8 @@ import {
   type ExposeType,
 } from './cedar-schema.js';
 import type { CedarEngine, CedarEntity } from './engine.js';
+import { sealCedarEntity } from './cedar-input.js';
+import { withCedar } from './cedar-runtime.js';
 import { createWasmEngine } from './wasm-engine.js';
 import { compileFastEngineFromJson } from './fast/engine.js';
 
@@ -124,7 +126,7 @@ export function compilePolicies(
   for (const p of policies.values()) texts[p.id] = p.text;
   const warnings: string[] = [];
   if (policies.size > 0) {
-    const answer = cedar.validate({ schema: schema as unknown as cedar.Schema, policies: { staticPolicies: texts }, validationSettings: { mode: 'strict' } });
+    const answer = withCedar((c) => c.validate({ schema: schema as unknown as cedar.Schema, policies: { staticPolicies: texts }, validationSettings: { mode: 'strict' } }));
     if (answer.type === 'failure') {
       throw new AirlockError('internal', `the generated cedar schema was rejected: ${answer.errors.map((e) => e.message).join('; ')}`);
     }
@@ -160,6 +162,8 @@ export function compilePolicies(
   const principalEntities = new Map(
     principals.map((p) => [`${p.kind}:${p.id}`, principalEntity({ kind: p.kind, id: p.id, roles: p.roles })] as const),
   );
+  // Checked once here and frozen, so the engines' boundary check skips their attributes on every request.
+  for (const e of [...principalEntities.values(), ...roleEntities.values(), ...toolEntities.values()]) sealCedarEntity(e);
   return {
     policies,
     schema,
@@ -178,7 +182,7 @@ export function compilePolicies(
 /** Parses one file into policies with their start offsets (UTF-16 index); problems go to `errors`. */
 function parseFile(source: PolicySource, errors: AirlockError[]): { policy: CompiledPolicy; start: number }[] {
   const { text } = source;
-  const parts = cedar.policySetTextToParts(text);
+  const parts = withCedar((c) => c.policySetTextToParts(text));
   if (parts.type === 'failure') {
     for (const e of parts.errors) {
       const loc = e.sourceLocations?.[0];
@@ -202,7 +206,7 @@ function parseFile(source: PolicySource, errors: AirlockError[]): { policy: Comp
     const found = text.indexOf(part, cursor);
     const start = found >= 0 ? found : cursor;
     if (found >= 0) cursor = found + part.length;
-    const json = cedar.policyToJson(part);
+    const json = withCedar((c) => c.policyToJson(part));
     if (json.type === 'failure') {
       for (const e of json.errors) errors.push(policyError(e.message, source, start, hintOf(e)));
       return;

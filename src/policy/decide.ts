@@ -1,11 +1,12 @@
 // The policy decision: one pure function from a compiled policy set and a request to a Decision.
 // No clock, no IO, no randomness; Cedar answers, then Airlock's effect, risk and tier rules tighten.
 import type { ToolContract } from '../config/schema.js';
-import { APPROVAL_LEVELS, type ApprovalLevel, type Basis, type Decision, type Labels, type Principal, type Tier } from '../types.js';
-import { CALL_ACTION, principalEntity, principalUid, roleEntity, toolEntity, type ExposeType } from './cedar-schema.js';
+import { APPROVAL_LEVELS, type ApprovalLevel, type Basis, type Decision, type Labels, type Principal, type Sha256Hex, type Tier } from '../types.js';
+import { CALL_ACTION, principalEntity, principalUid, roleEntity, toolEntity } from './cedar-schema.js';
 import type { CompiledPolicies } from './compile.js';
 import type { CedarEntity, CedarRequest, CedarValue, EntityUid } from './engine.js';
 import { principalRef } from '../identity/principal.js';
+import { exposeArgs, exposedRecords } from './expose.js';
 
 /** One proposed action as the policy boundary sees it, after authentication and argument validation. */
 export interface PolicyRequest {
@@ -25,7 +26,7 @@ export interface PolicyRequest {
 /** Effects that need a permit naming the tool in its scope, never a blanket `resource`. */
 export const EXPLICIT_PERMIT_EFFECTS: readonly string[] = ['destructive', 'egress', 'financial'];
 
-export { principalRef };
+export { principalRef, exposeArgs, exposedRecords };
 
 /**
  * Decides one request: deny by default, forbids win, critical risk always denies, destructive /
@@ -33,6 +34,22 @@ export { principalRef };
  * wins), then the tier tightens. Evaluation errors become reasons and fail closed; never throws.
  */
 export function decide(compiled: CompiledPolicies, request: PolicyRequest): Decision {
+  try {
+    return decideUnguarded(compiled, request);
+  } catch (e) {
+    // INVARIANT: decide never throws; input it cannot even read (a throwing getter, a malformed request) is denied.
+    return {
+      kind: 'deny',
+      basis: {
+        policyIds: [],
+        policySetHash: compiled.policySetHash,
+        reasons: [`the request could not be decided (${e instanceof Error ? e.message : String(e)}), so the action is denied (failing closed)`],
+      },
+    };
+  }
+}
+
+function decideUnguarded(compiled: CompiledPolicies, request: PolicyRequest): Decision {
   const { tool } = request;
   const hash = compiled.policySetHash;
   const deny = (reasons: readonly string[], policyIds: readonly string[] = []): Decision => ({
@@ -44,13 +61,49 @@ export function decide(compiled: CompiledPolicies, request: PolicyRequest): Deci
     return deny([`\`${tool.name}\` has critical risk: critical actions are never executed through an agent`]);
   }
 
-  const args = exposeArgs(tool, request.args);
-  if (!args.ok) return deny(args.reasons);
+  const exposed = exposedRecords(tool, request.args);
+  if (!exposed.ok) return deny(exposed.reasons);
+  const [only] = exposed.records;
+  if (exposed.records.length === 1 && only !== undefined) return decideRecord(compiled, request, only.values);
+  // INVARIANT: a call exposing each element of a list is decided per element; it stands only as far as every element does.
+  return strictestOf(
+    hash,
+    exposed.records.map((r) => ({ element: r.element ?? '', decision: decideRecord(compiled, request, r.values) })),
+  );
+}
 
-  const { cedarRequest, entities } = buildCedarCall(compiled, request, args.values);
+/**
+ * The strictest of per-element decisions: any deny denies (its reasons named by element), then a
+ * suggestion, then the strictest approval, else allow. Policy ids are the union, reasons deduplicated.
+ */
+export function strictestOf(policySetHash: Sha256Hex, parts: readonly { readonly element: string; readonly decision: Decision }[]): Decision {
+  const ids = (ps: typeof parts) => [...new Set(ps.flatMap((p) => p.decision.basis.policyIds))].sort();
+  const denied = parts.filter((p) => p.decision.kind === 'deny');
+  if (denied.length > 0) {
+    const reasons = [...new Set(denied.flatMap((p) => p.decision.basis.reasons.map((r) => `${p.element}: ${r}`)))];
+    return { kind: 'deny', basis: { policyIds: ids(denied), policySetHash, reasons } };
+  }
+  const basis: Basis = { policyIds: ids(parts), policySetHash, reasons: [...new Set(parts.flatMap((p) => p.decision.basis.reasons))] };
+  if (parts.some((p) => p.decision.kind === 'suggest')) return { kind: 'suggest', basis };
+  let level: ApprovalLevel | undefined;
+  for (const p of parts) if (p.decision.kind === 'approval') level = stricter(level, p.decision.level);
+  return level === undefined ? { kind: 'allow', basis } : { kind: 'approval', basis, level };
+}
+
+/** Decides one record of exposed arguments (the whole call, or one element of a list). */
+function decideRecord(compiled: CompiledPolicies, request: PolicyRequest, args: Readonly<Record<string, CedarValue>>): Decision {
+  const { tool } = request;
+  const hash = compiled.policySetHash;
+  const deny = (reasons: readonly string[], policyIds: readonly string[] = []): Decision => ({
+    kind: 'deny',
+    basis: { policyIds, policySetHash: hash, reasons },
+  });
+  const { cedarRequest, entities } = buildCedarCall(compiled, request, args);
   const result = compiled.engine.authorize(cedarRequest, entities);
-  const determining = result.determining.map((id) => ({ id, policy: compiled.policies.get(id) }));
-  const errorReasons = [...result.errors];
+  if (result.refused !== undefined) return deny(refusedReasons(result.refused));
+  // INVARIANT: the basis is the same whichever engine answered (cedar-wasm lists policies in no fixed order).
+  const determining = [...result.determining].sort().map((id) => ({ id, policy: compiled.policies.get(id) }));
+  const errorReasons = [...result.errors].sort();
 
   if (result.decision === 'deny') {
     const forbids = determining.filter((d) => d.policy?.effect !== 'permit');
@@ -101,6 +154,11 @@ export function decide(compiled: CompiledPolicies, request: PolicyRequest): Deci
   }
 }
 
+/** The reasons for a request the engine refused to evaluate (data Cedar refuses): what, and that it fails closed. */
+export function refusedReasons(why: string, outcome = 'the action is denied'): string[] {
+  return [`the request cannot be evaluated: ${why}`, `Cedar refuses such data, so ${outcome} (failing closed)`];
+}
+
 /** The stricter of two obligations: none < `single` < `reauth` < `step-up`. */
 export function stricter(a: ApprovalLevel | undefined, b: ApprovalLevel | undefined): ApprovalLevel | undefined {
   if (a === undefined) return b;
@@ -135,64 +193,6 @@ export function applyTier(tier: Tier, tool: Pick<ToolContract, 'effect' | 'risk'
         ? atLeast('step-up', 'tier `execute-high`: a `high`-risk action needs step-up approval')
         : fromPolicy();
   }
-}
-
-/**
- * The arguments policy sees: only the contract's exposed fields, coerced to their Cedar types.
- * Absent fields are left out; a value that cannot be coerced (a fraction for a `long`) is a reason to deny.
- */
-export function exposeArgs(
-  tool: Pick<ToolContract, 'expose'>,
-  args: Readonly<Record<string, unknown>>,
-): { readonly ok: true; readonly values: Record<string, CedarValue> } | { readonly ok: false; readonly reasons: string[] } {
-  const values: Record<string, CedarValue> = {};
-  const reasons: string[] = [];
-  for (const [field, type] of Object.entries(tool.expose)) {
-    if (!Object.hasOwn(args, field)) continue;
-    const raw = args[field];
-    if (raw === undefined) continue;
-    const v = coerce(type, raw);
-    if (v === undefined) reasons.push(`argument \`${field}\` must be ${DESCRIBE[type]}, got \`${preview(raw)}\``);
-    else values[field] = v;
-  }
-  return reasons.length > 0 ? { ok: false, reasons } : { ok: true, values };
-}
-
-const DESCRIBE: Readonly<Record<ExposeType, string>> = {
-  long: 'a whole number (policy sees it as a Cedar `Long`)',
-  string: 'a string',
-  boolean: 'a boolean',
-};
-
-function coerce(type: ExposeType, v: unknown): CedarValue | undefined {
-  switch (type) {
-    case 'long':
-      if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
-      if (typeof v === 'string' && /^-?\d{1,16}$/.test(v)) {
-        const n = Number(v);
-        return Number.isSafeInteger(n) ? n : undefined;
-      }
-      return undefined;
-    case 'string':
-      if (typeof v === 'string') return v;
-      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-      if (typeof v === 'boolean') return String(v);
-      return undefined;
-    case 'boolean':
-      if (typeof v === 'boolean') return v;
-      if (v === 'true' || v === 'false') return v === 'true';
-      return undefined;
-  }
-}
-
-function preview(v: unknown): string {
-  let s: string;
-  try {
-    s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
-  } catch {
-    s = String(v);
-  }
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
 /** The Cedar request for `call` and the entities it needs: the principal, its roles and the tool, nothing more. */

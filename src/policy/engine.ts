@@ -7,13 +7,14 @@ export interface EntityUid {
   readonly id: string;
 }
 
-/** Cedar values in Cedar's JSON form (records, sets as arrays, entity refs as `{ __entity }`). */
+/** Cedar values in Cedar's JSON form (records, sets as arrays, entity refs as `{ __entity }`, extension values as `{ __extn }`). */
 export type CedarValue =
   | boolean
   | number
   | string
   | readonly CedarValue[]
   | { readonly __entity: EntityUid }
+  | { readonly __extn: { readonly fn: string; readonly arg: string } }
   | { readonly [k: string]: CedarValue };
 
 export interface CedarEntity {
@@ -34,9 +35,22 @@ export interface EngineResult {
   readonly decision: 'allow' | 'deny';
   readonly determining: readonly string[];
   readonly errors: readonly string[];
+  /**
+   * Set when the engine refused the input without evaluating any policy (data Cedar refuses, such as a
+   * lone surrogate or a fraction): why. The decision is then `deny` and `errors` says the same.
+   */
+  readonly refused?: string;
 }
 
-/** One compiled policy set, answering requests with exact Cedar semantics. */
+/** The answer for input an engine refuses to evaluate: deny, no determining policy, the reason as an error. */
+export function refusedResult(why: string): EngineResult {
+  return { decision: 'deny', determining: [], errors: [`cedar refuses the request: ${why}`], refused: why };
+}
+
+/**
+ * One compiled policy set, answering requests with exact Cedar semantics. INVARIANT: `authorize` never
+ * throws; input Cedar refuses is answered with `refusedResult`.
+ */
 export interface CedarEngine {
   readonly name: string;
   authorize(request: CedarRequest, entities: readonly CedarEntity[]): EngineResult;

@@ -1,11 +1,13 @@
-// A CedarEngine over the official cedar-wasm build, with the policy set preparsed once and cached.
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+// A CedarEngine over the official cedar-wasm build, with the policy set preparsed once per wasm instance.
+import type * as CedarWasm from '@cedar-policy/cedar-wasm/nodejs';
 import { AirlockError } from '../errors.js';
-import type { CedarEngine, CedarEntity, CedarRequest, EngineResult } from './engine.js';
+import { cedarInputProblem } from './cedar-input.js';
+import { withCedar, type Cedar } from './cedar-runtime.js';
+import { refusedResult, type CedarEngine, type CedarEntity, type CedarRequest, type EngineResult } from './engine.js';
 
 /** The Cedar version the wasm engine evaluates with (e.g. `4.13.0`). */
 export function cedarVersion(): string {
-  return cedar.getCedarVersion();
+  return withCedar((c) => c.getCedarVersion());
 }
 
 /**
@@ -13,32 +15,48 @@ export function cedarVersion(): string {
  * `policies` maps policy id → policy text (already parsed and validated by `compilePolicies`);
  * `setId` names the preparsed set in cedar-wasm's cache: equal ids must mean equal policies
  * (use the policy-set hash). Throws `AirlockError('internal')` if the policies do not parse.
+ * Input cedar-wasm refuses is refused before the call (`cedarInputProblem`), and an instance that
+ * throws anyway is replaced (`withCedar`), the set preparsed again in the fresh one.
  */
 export function createWasmEngine(policies: Readonly<Record<string, string>>, setId: string): CedarEngine {
   const pset = `airlock-${setId}`;
-  const parsed = cedar.preparsePolicySet(pset, { staticPolicies: { ...policies } });
-  if (parsed.type === 'failure') {
-    throw new AirlockError('internal', `cedar-wasm refused a policy set that compiled: ${parsed.errors.map((e) => e.message).join('; ')}`);
-  }
+  const texts = { ...policies };
+  /** The instances this set is preparsed in (a replaced instance starts empty). */
+  const parsedIn = new WeakSet<Cedar>();
+  const prepare = (c: Cedar): void => {
+    if (parsedIn.has(c)) return;
+    const parsed = c.preparsePolicySet(pset, { staticPolicies: texts });
+    if (parsed.type === 'failure') {
+      throw new AirlockError('internal', `cedar-wasm refused a policy set that compiled: ${parsed.errors.map((e) => e.message).join('; ')}`);
+    }
+    parsedIn.add(c);
+  };
+  withCedar(prepare);
   return {
-    name: `cedar-wasm ${cedar.getCedarVersion()}`,
+    name: `cedar-wasm ${cedarVersion()}`,
     authorize(request: CedarRequest, entities: readonly CedarEntity[]): EngineResult {
-      let answer: cedar.AuthorizationAnswer;
+      const { problem } = cedarInputProblem(request, entities);
+      if (problem !== null) return refusedResult(problem);
+      let answer: CedarWasm.AuthorizationAnswer;
       try {
-        answer = cedar.statefulIsAuthorized({
-          principal: request.principal,
-          action: request.action,
-          resource: request.resource,
-          context: request.context as cedar.Context,
-          preparsedPolicySetId: pset,
-          entities: entities as unknown as cedar.EntityJson[],
+        answer = withCedar((c) => {
+          prepare(c);
+          return c.statefulIsAuthorized({
+            principal: request.principal,
+            action: request.action,
+            resource: request.resource,
+            context: request.context as CedarWasm.Context,
+            preparsedPolicySetId: pset,
+            entities: entities as unknown as CedarWasm.EntityJson[],
+          });
         });
       } catch (e) {
         // INVARIANT: the engine never throws on a request; a failure is a deny with a diagnostic.
         return { decision: 'deny', determining: [], errors: [`cedar-wasm failed: ${e instanceof Error ? e.message : String(e)}`] };
       }
       if (answer.type === 'failure') {
-        return { decision: 'deny', determining: [], errors: answer.errors.map((e) => `cedar rejected the request: ${e.message}`) };
+        const why = answer.errors.map((e) => e.message).join('; ');
+        return refusedResult(why);
       }
       const { decision, diagnostics } = answer.response;
       return {

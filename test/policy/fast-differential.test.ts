@@ -1,9 +1,10 @@
 // Differential tests of the compiled fast Cedar engine against cedar-wasm, plus unit tests of the compiler's tricky cases.
-import { seededRandom } from '../../src/util/random.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { describe, expect, it } from 'vitest';
+import { Gen } from '../helpers/gen.js';
 import type { CedarEntity, CedarRequest, CedarValue, EngineResult, EntityUid } from '../../src/policy/engine.js';
 import { compileFastEngine, erroredPolicyId } from '../../src/policy/fast/engine.js';
+import { createWasmEngine } from '../../src/policy/wasm-engine.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Comparing with cedar-wasm
@@ -59,21 +60,6 @@ function both(policies: Record<string, string>, request: CedarRequest, entities:
 // A seeded generator of worlds, policies and requests
 
 
-class Gen {
-  constructor(readonly r: () => number) {}
-  int(n: number): number {
-    return Math.floor(this.r() * n);
-  }
-  chance(p: number): boolean {
-    return this.r() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)] as T;
-  }
-  subset<T>(xs: readonly T[], p: number): T[] {
-    return xs.filter(() => this.chance(p));
-  }
-}
 
 const NS = 'Airlock';
 const uid = (type: string, id: string): EntityUid => ({ type: `${NS}::${type}`, id });
@@ -88,6 +74,8 @@ const GROUPS = ['g0', 'g1', 'g2'];
 const ACTIONS = ['call', 'read', 'write'];
 const WORDS = ['read', 'write', 'low', 'high', 'mcp', 'http', 'public', 'internal', 'a*b', 'x@y.z', 'é😀', '', 'ab', 'b\\a'];
 const CHARS = ['a', 'b', '*', '@', '.', 'é', '😀', '\\'];
+/** What `like` patterns and the strings they are matched against are mostly made of: few letters, so matches are common. */
+const LIKE_CHARS = ['a', 'b', 'a', 'b', 'a', 'b', '*', '😀'];
 const ATTRS = ['level', 'email', 'active', 'tags', 'manager', 'effect', 'risk', 'limit', 'missing'];
 
 /** Escapes a string for a Cedar string literal. */
@@ -109,6 +97,7 @@ function genWorld(g: Gen): CedarEntity[] {
     if (g.chance(0.6)) attrs.tags = g.subset(WORDS, 0.2);
     if (g.chance(0.4)) attrs.manager = ref(uid('User', g.pick(USERS)));
     if (g.chance(0.1)) attrs.level = 'high'; // a type error waiting to happen
+    if (g.chance(0.5)) attrs.budget = g.chance(0.9) ? decimalValue(g) : 7; // a decimal, or a Long where a decimal is expected
     out.push({ uid: uid('User', u), attrs, parents: g.subset(ROLES, 0.35).map((r) => uid('Role', r)) });
   }
   for (const a of AGENTS) {
@@ -148,8 +137,48 @@ function entitiesFor(g: Gen, world: readonly CedarEntity[], r: CedarRequest): Ce
   return world.filter((e) => (own(e.uid) || hierarchy(e.uid) || g.chance(0.15)) && g.chance(keep));
 }
 
+/** Decimal text Cedar accepts: signs, zeros, the range's ends, every number of digits after the point. */
+const DECIMALS = ['0.0', '99.99', '99.9900', '100.0', '-0.5', '-0.0', '0.0001', '-99.99', '007.50', '922337203685477.5807', '-922337203685477.5808', '1.5'];
+
+/** A Cedar decimal value in its JSON form. */
+function decimalValue(g: Gen): CedarValue {
+  return { __extn: { fn: 'decimal', arg: g.pick(DECIMALS) } };
+}
+
+/** A random string over `LIKE_CHARS`, up to `max` characters. */
+function likeString(g: Gen, max = 10): string {
+  let out = '';
+  for (let i = g.int(max + 1); i > 0; i--) out += g.pick(LIKE_CHARS);
+  return out;
+}
+
+/** A piece of literal pattern text (escaped for a Cedar string), 1 to 3 characters over `LIKE_CHARS`. */
+function likePiece(g: Gen): string {
+  let out = '';
+  for (let i = 1 + g.int(3); i > 0; i--) {
+    const c = g.pick(LIKE_CHARS);
+    out += c === '*' ? '\\*' : c;
+  }
+  return out;
+}
+
+/**
+ * A structured `like` pattern: an optional literal prefix, then wildcards around 0 to 3 literal middles, then an
+ * optional literal suffix (`ab*b*ba`, `*a*ab*`, `b*a*a*b`...): the shapes where placing the middles goes wrong.
+ */
+function likePattern(g: Gen): string {
+  const prefix = g.chance(0.6) ? likePiece(g) : '';
+  const suffix = g.chance(0.6) ? likePiece(g) : '';
+  let out = `${prefix}*`;
+  for (let i = g.int(4); i > 0; i--) out += `${likePiece(g)}*`.repeat(g.chance(0.1) ? 2 : 1);
+  if (g.chance(0.1)) out += '*';
+  return `"${out}${suffix}"`;
+}
+
 function genContext(g: Gen): Record<string, CedarValue> {
   const ctx: Record<string, CedarValue> = {
+    s: likeString(g),
+    price: g.chance(0.85) ? decimalValue(g) : g.pick([1, 'cheap']),
     workflow: g.pick(['refund', 'support', 'a*b']),
     tier: g.pick(['assist', 'prepare', 'execute-low', 'execute-high']),
     amount: g.pick([0, 1, 7, 50, 4000, -3, 2 ** 31, 2 ** 40, 2 ** 52, -(2 ** 53 - 1), 2 ** 53 - 1]),
@@ -164,6 +193,8 @@ function genContext(g: Gen): Record<string, CedarValue> {
   ctx.args = args;
   if (g.chance(0.5)) ctx.onBehalfOf = g.pick(['C-1042', 'a@x.com']);
   if (g.chance(0.5)) ctx.target = ref(g.chance(0.5) ? uid('ToolGroup', g.pick(GROUPS)) : uid('Tool', g.pick(TOOLS)));
+  // Now and then an extension value only cedar-wasm evaluates: in production the fast path hands these to its fallback.
+  if (g.chance(0.1)) ctx.addr = { __extn: { fn: 'ip', arg: g.pick(['10.0.0.1', '192.168.0.0/16', '::1']) } } as unknown as CedarValue;
   return ctx;
 }
 
@@ -183,6 +214,15 @@ class ExprGen {
 
   bool(d: number): string {
     const g = this.g;
+    // Decimal comparisons: the methods, `==`, and `<` (a type error on decimals).
+    if (g.chance(0.06)) {
+      const op = g.pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual', '==', '!=', '<']);
+      const l = this.dec(d - 1);
+      const r = this.dec(d - 1);
+      return op.length <= 2 ? `(${l}) ${op} (${r})` : `(${l}).${op}(${r})`;
+    }
+    // `like` on strings that often match its pattern (the widened generator: prefix, middles, suffix).
+    if (g.chance(0.08)) return `${g.pick(['context.s', 'context.s', 'principal.email', 'context.args.reason'])} like ${this.pattern()}`;
     const k = g.int(d <= 0 ? 6 : 24);
     switch (k) {
       case 0:
@@ -272,7 +312,7 @@ class ExprGen {
       case 1:
         return g.pick(['resource.risk', 'resource.effect', 'resource.connector', 'principal.email', 'context.tier', 'context.workflow']);
       case 2:
-        return g.pick(['context.args.reason', 'context.onBehalfOf', 'context.labels.classification', 'context.args.nested.deep']);
+        return g.pick(['context.args.reason', 'context.onBehalfOf', 'context.labels.classification', 'context.args.nested.deep', 'context.s', 'context.s']);
       default:
         return `if (${this.bool(d - 1)}) then (${this.str(d - 1)}) else (${this.str(d - 1)})`;
     }
@@ -325,7 +365,26 @@ class ExprGen {
     }
   }
 
+  /** An expression of (mostly) type decimal: literals (now and then malformed), context and attribute values. */
+  dec(d: number): string {
+    const g = this.g;
+    switch (g.int(d <= 0 ? 4 : 5)) {
+      case 0:
+        return `decimal(${cedarString(g.chance(0.9) ? g.pick(DECIMALS) : g.pick(['1.23456', '1', 'x', '922337203685477.5808']))})`;
+      case 1:
+        return 'context.price';
+      case 2:
+        return g.pick(['principal.budget', 'context.price', 'context.amount']);
+      case 3:
+        return `decimal(${g.pick(['context.s', '"12.5"', 'context.workflow'])})`;
+      default:
+        return `if (${this.bool(d - 1)}) then (${this.dec(d - 1)}) else (${this.dec(d - 1)})`;
+    }
+  }
+
   any(d: number): string {
+    if (this.g.chance(0.03)) return 'context.addr';
+    if (this.g.chance(0.05)) return this.dec(d);
     switch (this.g.int(6)) {
       case 0:
         return this.bool(d);
@@ -343,6 +402,7 @@ class ExprGen {
   }
 
   pattern(): string {
+    if (this.g.chance(0.6)) return likePattern(this.g);
     const n = this.g.int(5);
     let out = '';
     for (let i = 0; i < n; i++) {
@@ -397,11 +457,12 @@ function genPolicySet(g: Gen, n: number): Record<string, string> {
 // The differential run
 
 describe('fast engine vs cedar-wasm (differential)', () => {
-  it('agrees on decision, determining policies and errored policies over 100,000 generated requests', () => {
+  it('agrees on decision, determining policies and errored policies over 100,000 generated requests, alone and as in production (with the cedar-wasm fallback)', () => {
     const SETS = 400;
     const REQUESTS = 250;
-    const g = new Gen(seededRandom(0xa1c0c));
+    const g = new Gen(0xa1c0c);
     let compared = 0;
+    let fallbackCalls = 0;
     const stats = { allow: 0, deny: 0, withErrors: 0, withDetermining: 0 };
     const mismatches: string[] = [];
     for (let s = 0; s < SETS && mismatches.length < 3; s++) {
@@ -411,34 +472,90 @@ describe('fast engine vs cedar-wasm (differential)', () => {
       if (parsed.type === 'failure') throw new Error(`generated an unparsable set: ${parsed.errors.map((x) => x.message).join('; ')}\n${Object.values(policies).join('\n')}`);
       const compiled = compileFastEngine(policies);
       if ('unsupported' in compiled) throw new Error(`fast engine refused a generated set: ${compiled.unsupported}`);
+      // As `compilePolicies` sets it up: the fast path, with cedar-wasm for values only it evaluates.
+      const wasm = createWasmEngine(policies, setId);
+      const fallback = { name: wasm.name, authorize: (r: CedarRequest, e: readonly CedarEntity[]) => (fallbackCalls++, wasm.authorize(r, e)) };
+      const production = compileFastEngine(policies, { fallback });
+      if ('unsupported' in production) throw new Error(production.unsupported);
       const world = genWorld(g);
       for (let q = 0; q < REQUESTS; q++) {
         const request = genRequest(g);
         const entities = entitiesFor(g, world, request);
         const want = wasmCall(setId, request, entities);
-        const got = normaliseFast(compiled.engine.authorize(request, entities));
+        const got = normaliseFast(production.engine.authorize(request, entities));
+        // Alone, the fast path refuses values only cedar-wasm evaluates (an `ip` in the context); otherwise it must agree too.
+        const alone = hasIp(request) ? got : normaliseFast(compiled.engine.authorize(request, entities));
         compared++;
         stats[want.decision]++;
         if (want.errored.length > 0) stats.withErrors++;
         if (want.determining.length > 0) stats.withDetermining++;
-        if (JSON.stringify(want) !== JSON.stringify(got)) {
+        if (JSON.stringify(want) !== JSON.stringify(got) || JSON.stringify(want) !== JSON.stringify(alone)) {
           mismatches.push(
-            `set ${s}, request ${q}\nwasm: ${JSON.stringify(want)}\nfast: ${JSON.stringify(got)}\nrequest: ${JSON.stringify(request)}\n` +
+            `set ${s}, request ${q}\nwasm: ${JSON.stringify(want)}\nproduction: ${JSON.stringify(got)}\nfast alone: ${JSON.stringify(alone)}\nrequest: ${JSON.stringify(request)}\n` +
               `policies:\n${Object.entries(policies).map(([id, t]) => `  ${id}: ${t}`).join('\n')}\nentities: ${JSON.stringify(entities)}`,
           );
           break;
         }
       }
     }
-    console.log(`fast-differential: ${compared} requests`, stats);
+    console.log(`fast-differential: ${compared} requests, ${fallbackCalls} answered by the fallback`, stats);
     expect(mismatches.join('\n\n')).toBe('');
     expect(compared).toBeGreaterThanOrEqual(100_000);
-    // The generator must exercise both decisions and the error path in earnest.
+    // The generator must exercise both decisions, the error path and the fallback in earnest.
     expect(stats.allow).toBeGreaterThan(compared * 0.1);
     expect(stats.deny).toBeGreaterThan(compared * 0.1);
     expect(stats.withErrors).toBeGreaterThan(compared * 0.1);
-  }, 180_000);
+    expect(fallbackCalls).toBeGreaterThan(compared * 0.03);
+    expect(fallbackCalls).toBeLessThan(compared * 0.3);
+  }, 240_000);
+
+  it('like: patterns with a prefix, middles and a suffix agree with cedar-wasm on strings they often match', () => {
+    const g = new Gen(0x11ce);
+    let compared = 0;
+    let matched = 0;
+    const shapes = { multiMiddle: 0, prefixMiddleSuffix: 0 };
+    const mismatches: string[] = [];
+    for (let s = 0; s < 60 && mismatches.length === 0; s++) {
+      const policies: Record<string, string> = {};
+      for (let i = 0; i < 40; i++) {
+        const pattern = likePattern(g);
+        const body = pattern.slice(1, -1).replace(/\\\*/g, '');
+        const pieces = body.split('*');
+        if (pieces.length >= 4) shapes.multiMiddle++;
+        if (pieces.length >= 3 && pieces[0] !== '' && pieces[pieces.length - 1] !== '') shapes.prefixMiddleSuffix++;
+        policies[`p${i}`] = `permit(principal, action, resource) when { context.s like ${pattern} };`;
+      }
+      const setId = `like-diff-${s}`;
+      const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
+      if (parsed.type === 'failure') throw new Error(parsed.errors.map((x) => x.message).join('; '));
+      const compiled = compileFastEngine(policies);
+      if ('unsupported' in compiled) throw new Error(compiled.unsupported);
+      for (let q = 0; q < 200; q++) {
+        const request = req({ s: likeString(g, 12) });
+        const want = wasmCall(setId, request, baseEntities);
+        const got = normaliseFast(compiled.engine.authorize(request, baseEntities));
+        compared++;
+        matched += want.determining.length;
+        if (JSON.stringify(want) !== JSON.stringify(got)) {
+          const differ = [...new Set([...want.determining, ...got.determining])].filter((id) => want.determining.includes(id) !== got.determining.includes(id));
+          mismatches.push(`string ${JSON.stringify(request.context['s'])}: ${differ.map((id) => `${policies[id]} (cedar-wasm: ${want.determining.includes(id)})`).join('; ')}`);
+          break;
+        }
+      }
+    }
+    expect(mismatches.join('\n')).toBe('');
+    expect(compared).toBe(12_000);
+    // Matches must be common (not a test of non-matching), and the tricky shapes present.
+    expect(matched).toBeGreaterThan(compared * 40 * 0.05);
+    expect(shapes.multiMiddle).toBeGreaterThan(200);
+    expect(shapes.prefixMiddleSuffix).toBeGreaterThan(200);
+  }, 60_000);
 });
+
+/** True when a request's context carries an `ip` extension value (only cedar-wasm evaluates those). */
+function hasIp(request: CedarRequest): boolean {
+  return JSON.stringify(request.context).includes('"fn":"ip"');
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tricky cases, each checked against cedar-wasm as well as against the expected answer
@@ -582,6 +699,26 @@ describe('fast engine: tricky cases', () => {
     );
   });
 
+  it('decimal: compared by value with its methods and ==; < and mixed types are type errors; a malformed literal errors', () => {
+    const d = (arg: string): CedarValue => ({ __extn: { fn: 'decimal', arg } });
+    check(
+      {
+        eq: 'permit(principal, action, resource) when { context.p == decimal("99.9900") && context.p != decimal("99.98") };',
+        lte: 'permit(principal, action, resource) when { context.p.lessThanOrEqual(decimal("99.99")) && !context.p.lessThan(decimal("99.99")) };',
+        neg: 'permit(principal, action, resource) when { decimal("-0.5").lessThan(decimal("-0.0")) && context.min.lessThan(context.p) };',
+        text: 'permit(principal, action, resource) when { decimal(context.t).greaterThanOrEqual(context.p) };',
+        set: 'permit(principal, action, resource) when { [decimal("1.0"), context.p].contains(decimal("99.990")) };',
+        long: 'forbid(principal, action, resource) when { context.p == 99 };',
+        lt: 'forbid(principal, action, resource) when { context.p < decimal("100.0") };',
+        mixed: 'forbid(principal, action, resource) when { context.p.lessThan(100) };',
+        bad: 'forbid(principal, action, resource) when { context.p.lessThan(decimal("1.23456")) };',
+        over: 'forbid(principal, action, resource) when { decimal("922337203685477.5808") == context.p };',
+      },
+      req({ p: d('99.99'), min: d('-922337203685477.5808'), t: '100.0' }),
+      { decision: 'allow', determining: ['eq', 'lte', 'neg', 'set', 'text'], errored: ['bad', 'lt', 'mixed', 'over'] },
+    );
+  });
+
   it('a satisfied forbid overrides permits and alone determines the deny', () => {
     check(
       {
@@ -596,7 +733,7 @@ describe('fast engine: tricky cases', () => {
   it('refuses what it does not compile, so the caller falls back', () => {
     for (const text of [
       'permit(principal, action, resource) when { ip("10.0.0.1").isLoopback() };',
-      'permit(principal, action, resource) when { context.d < decimal("1.5") };',
+      'permit(principal, action, resource) when { context.d < datetime("2024-01-01") };',
       'permit(principal == ?principal, action, resource);',
       'permit(principal, action, resource) when { context.n > 9223372036854775807 };',
       'permit(principal, action, resource) when { resource.hasTag("a") };',

@@ -32,7 +32,10 @@ function gatewayWorkspace(): { dir: string; keys: Record<'agent' | 'alex', strin
     ].join('\n'),
   );
   if (after === before) throw new Error('examples/mcp-gateway/airlock.yaml no longer has `apiKeys: []` to fill in');
-  writeFileSync(file, after);
+  // A careless edit loosens read_multiple_files' schema (its only `items: *relpath`): policy must still hold the line.
+  const loosened = after.replace('          items: *relpath\n', '          items: { type: string, minLength: 1 }\n');
+  if (loosened === after) throw new Error('examples/mcp-gateway/airlock.yaml no longer has `items: *relpath` under read_multiple_files');
+  writeFileSync(file, loosened);
   return { dir, keys: { agent: agent.key, alex: alex.key }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -140,6 +143,31 @@ describe('examples/mcp-gateway: an MCP client governed by Airlock', () => {
     const write = await call('files.write_file', { path: '../escaped.txt', content: 'x' });
     expect(textOf(write)).toMatch(/invalid arguments/);
     expect(existsSync(path.join(ws.dir, 'escaped.txt'))).toBe(false);
+  });
+
+  it('decides a multi-file read once per path: one `../` among good paths is denied by policy, nothing crosses, and it is audited', async () => {
+    writeFileSync(path.join(ws.dir, 'secret.txt'), 'TOP-SECRET-OUTSIDE-DATA\n');
+    const attack = await call('files.read_multiple_files', { paths: ['notes/welcome.md', '../secret.txt', 'notes/groceries.txt'] });
+    expect(attack.isError).toBe(true);
+    // Not refused by the (loosened) schema: denied by the policy, for the one bad element.
+    expect(airlockOf(attack).status).toBe('denied');
+    expect(textOf(attack)).toMatch(/denied by Airlock: element `paths\[1\]` \(`"\.\.\/secret\.txt"`\): file paths must stay inside the shared folder/);
+    expect(textOf(attack)).toMatch(/policies: files-path-confined/);
+    // Nothing crossed: no content at all came back, and the upstream was never called.
+    const answer = JSON.stringify(attack);
+    expect(answer).not.toContain('TOP-SECRET');
+    expect(answer).not.toContain(readFileSync(data('notes/welcome.md'), 'utf8').split('\n')[0]);
+    const records = await airlock.store.readAudit(1, 100_000);
+    const decision = records.filter((r) => r.type === 'action.decision' && r.body['tool'] === 'files.read_multiple_files');
+    expect(decision).toHaveLength(1);
+    expect(decision[0]?.body).toMatchObject({ decision: 'deny', policyIds: ['files-path-confined'] });
+    expect(records.some((r) => r.type === 'action.intent' && r.body['tool'] === 'files.read_multiple_files' && r.body['actionHash'] === decision[0]?.body['actionHash'])).toBe(true);
+    expect(records.some((r) => r.type === 'action.executed' && r.body['tool'] === 'files.read_multiple_files')).toBe(false);
+
+    // The loosened schema still lets good reads through, and policy allows them.
+    const good = await call('files.read_multiple_files', { paths: ['notes/welcome.md', 'notes/groceries.txt'] });
+    expect(good.isError).toBeFalsy();
+    expect(textOf(good)).toContain(readFileSync(data('notes/groceries.txt'), 'utf8').split('\n')[0]);
   });
 
   it('holds a memory deletion for step-up approval: two people, then it runs once', async () => {

@@ -1,4 +1,5 @@
 // Compiles Cedar JSON EST condition expressions into JavaScript closures with Cedar's evaluation semantics.
+import { parseDecimal } from '../decimal.js';
 import type { CedarEntity, CedarRequest, CedarValue, EntityUid } from '../engine.js';
 
 /** A runtime value: Cedar JSON values, plus `bigint` for Longs outside JavaScript's safe-integer range. */
@@ -135,6 +136,34 @@ function isExtn(v: Value): boolean {
   return isObj(v) && (v as { __extn?: unknown }).__extn !== undefined;
 }
 
+type ExtnValue = { readonly __extn: { readonly fn: string; readonly arg: string } };
+
+/** Decimal values seen so far, with their value in ten-thousandths (parsed once per value object). */
+const DECIMALS = new WeakMap<object, bigint>();
+
+/** The value of a Cedar `decimal` in ten-thousandths, or undefined for anything else. */
+function decimalOf(v: Value): bigint | undefined {
+  if (!isObj(v)) return undefined;
+  const cached = DECIMALS.get(v);
+  if (cached !== undefined) return cached;
+  const x = (v as Partial<ExtnValue>).__extn;
+  if (x === undefined || x.fn !== 'decimal') return undefined;
+  const parsed = parseDecimal(x.arg);
+  // INVARIANT: the engine boundary refused malformed decimals (cedarInputProblem), so this parse succeeds.
+  if ('error' in parsed) throw new EvalError(`error while evaluating \`decimal\` extension function: ${parsed.error}`);
+  DECIMALS.set(v, parsed.scaled);
+  return parsed.scaled;
+}
+
+/** A decimal value built by `decimal("…")` in a policy: the JSON form, with its parsed value cached. */
+function makeDecimal(arg: string): Value {
+  const parsed = parseDecimal(arg);
+  if ('error' in parsed) throw new EvalError(`error while evaluating \`decimal\` extension function: ${parsed.error}`);
+  const v = Object.freeze({ __extn: Object.freeze({ fn: 'decimal', arg }) });
+  DECIMALS.set(v, parsed.scaled);
+  return v;
+}
+
 
 function isLong(v: Value): v is number | bigint {
   return typeof v === 'number' || typeof v === 'bigint';
@@ -147,7 +176,7 @@ function typeName(v: Value): string {
   if (typeof v === 'string') return 'string';
   if (Array.isArray(v)) return 'set';
   if (isEntity(v)) return 'entity';
-  if (isExtn(v)) return 'extension value';
+  if (isExtn(v)) return (v as ExtnValue).__extn.fn;
   return 'record';
 }
 
@@ -185,8 +214,12 @@ function valueEquals(a: Value, b: Value): boolean {
   const ax = (a as { __extn?: unknown }).__extn !== undefined;
   const bx = (b as { __extn?: unknown }).__extn !== undefined;
   if (ax || bx) {
-    if (ax && bx) throw new NeedsFallback('equality of extension values');
-    return false;
+    if (!ax || !bx) return false;
+    const ad = decimalOf(a);
+    const bd = decimalOf(b);
+    if (ad !== undefined && bd !== undefined) return ad === bd;
+    if (ad !== undefined || bd !== undefined) return false;
+    throw new NeedsFallback('equality of extension values');
   }
   const ar = a as RecordValue;
   const br = b as RecordValue;
@@ -222,9 +255,14 @@ function toBig(v: number | bigint): bigint {
 }
 
 function checkLongs(a: Value, b: Value): void {
-  if (isExtn(a) || isExtn(b)) throw new NeedsFallback('arithmetic or comparison on an extension value');
-  if (!isLong(a)) throw typeError('long', a);
-  if (!isLong(b)) throw typeError('long', b);
+  checkLong(a);
+  checkLong(b);
+}
+
+function checkLong(v: Value): void {
+  // Cedar's `<` also orders datetimes and durations (only cedar-wasm evaluates those); never decimals.
+  if (isExtn(v) && decimalOf(v) === undefined) throw new NeedsFallback('arithmetic or comparison on an extension value');
+  if (!isLong(v)) throw typeError('long', v);
 }
 
 // INVARIANT: the number path is exact: for safe-integer operands, a float result within ±MAX_SAFE is the exact result.
@@ -258,7 +296,7 @@ function mul(a: Value, b: Value): Value {
 function neg(a: Value): Value {
   if (typeof a === 'number') return a === 0 ? 0 : -a;
   if (typeof a === 'bigint') return normalizeLong(-a);
-  if (isExtn(a)) throw new NeedsFallback('negation of an extension value');
+  if (isExtn(a) && decimalOf(a) === undefined) throw new NeedsFallback('negation of an extension value');
   throw typeError('long', a);
 }
 
@@ -564,6 +602,13 @@ function compile(e: unknown): Compiled {
         return out as CedarValue;
       };
     }
+    case 'decimal':
+      return compileDecimal(est);
+    case 'lessThan':
+    case 'lessThanOrEqual':
+    case 'greaterThan':
+    case 'greaterThanOrEqual':
+      return compileDecimalCompare(est, op);
     case 'getTag':
     case 'hasTag':
       throw new Unsupported(`entity tags (\`${op}\`)`);
@@ -715,5 +760,50 @@ function compileIs(est: Est): Compiled {
     const v = l(env);
     if (asUid(v).type !== type) return false;
     return evalIn(env, v, r(env));
+  };
+}
+
+/** `decimal("…")`: a literal argument is parsed once, when the policy compiles (an error still surfaces per request). */
+function compileDecimal(est: Est): Compiled {
+  const args = est.decimal;
+  if (!Array.isArray(args) || args.length !== 1) throw new Unsupported('malformed `decimal`');
+  const arg = args[0] as Est;
+  if (typeof arg === 'object' && arg !== null && typeof arg.Value === 'string') {
+    try {
+      const v = makeDecimal(arg.Value);
+      return () => v;
+    } catch (e) {
+      if (!(e instanceof EvalError)) throw e;
+      return () => {
+        throw e;
+      };
+    }
+  }
+  const a = compile(arg);
+  return (env) => {
+    const s = a(env);
+    if (typeof s !== 'string') throw typeError('string', s);
+    return makeDecimal(s);
+  };
+}
+
+/** The decimal comparison methods: `a.lessThan(b)`, `lessThanOrEqual`, `greaterThan`, `greaterThanOrEqual`. */
+function compileDecimalCompare(est: Est, op: 'lessThan' | 'lessThanOrEqual' | 'greaterThan' | 'greaterThanOrEqual'): Compiled {
+  const args = est[op];
+  if (!Array.isArray(args) || args.length !== 2) throw new Unsupported(`malformed \`${op}\``);
+  const l = compile(args[0]);
+  const r = compile(args[1]);
+  const operand = (v: Value): bigint => {
+    const d = decimalOf(v);
+    if (d !== undefined) return d;
+    if (isExtn(v)) throw new NeedsFallback(`\`${op}\` on an extension value other than decimal`);
+    throw typeError('decimal', v);
+  };
+  const test: (a: bigint, b: bigint) => boolean =
+    op === 'lessThan' ? (a, b) => a < b : op === 'lessThanOrEqual' ? (a, b) => a <= b : op === 'greaterThan' ? (a, b) => a > b : (a, b) => a >= b;
+  return (env) => {
+    const a = l(env);
+    const b = r(env);
+    return test(operand(a), operand(b));
   };
 }

@@ -1,6 +1,8 @@
 // The fast Cedar engine: a policy set compiled from Cedar's JSON EST into indexed JavaScript closures.
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import type { CedarEngine, CedarEntity, CedarRequest, EngineResult, EntityUid } from '../engine.js';
+import type * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { withCedar } from '../cedar-runtime.js';
+import { cedarInputProblem } from '../cedar-input.js';
+import { refusedResult, type CedarEngine, type CedarEntity, type CedarRequest, type EngineResult, type EntityUid } from '../engine.js';
 import { EvalEnv, EvalError, NeedsFallback, compileCondition, entityUid } from './compile-expr.js';
 
 /** Policies to compile: `{ id, text }` pairs, an id → text map, or one policy-set text (ids: `@id`, else Cedar's `policyN`). */
@@ -9,8 +11,8 @@ export type FastPolicyInput = readonly { readonly id: string; readonly text: str
 /** Options for `compileFastEngine`. */
 export interface FastEngineOptions {
   /**
-   * The engine that answers a request whose data reaches an operation the fast path does not model exactly
-   * (extension values such as `{ __extn: ... }` compared or ordered). Without one, such a policy counts as errored.
+   * The engine that answers a request whose data holds extension values other than `decimal` (`ip`, `datetime`,
+   * `duration`), which only cedar-wasm checks and compares. Without one, such a request is refused.
    */
   readonly fallback?: CedarEngine;
 }
@@ -38,7 +40,7 @@ export function compileFastEngine(input: FastPolicyInput, options: FastEngineOpt
   if ('unsupported' in pairs) return pairs;
   const jsons: { id: string; json: cedar.PolicyJson }[] = [];
   for (const { id, text } of pairs.pairs) {
-    const r = cedar.policyToJson(text);
+    const r = withCedar((c) => c.policyToJson(text));
     if (r.type === 'failure') return { unsupported: `policy \`${id}\` does not parse: ${r.errors.map((e) => e.message).join('; ')}` };
     jsons.push({ id, json: r.json });
   }
@@ -48,14 +50,14 @@ export function compileFastEngine(input: FastPolicyInput, options: FastEngineOpt
 function toPairs(input: FastPolicyInput): { pairs: { id: string; text: string }[] } | { unsupported: string } {
   let pairs: { id: string; text: string }[];
   if (typeof input === 'string') {
-    const parts = cedar.policySetTextToParts(input);
+    const parts = withCedar((c) => c.policySetTextToParts(input));
     if (parts.type === 'failure') return { unsupported: `the policy set does not parse: ${parts.errors.map((e) => e.message).join('; ')}` };
     if (parts.policy_templates.length > 0) return { unsupported: 'templates' };
     // policySetTextToParts returns the policies sorted by Cedar's generated ids (`policy0`, `policy1`, `policy10`...).
     const generated = parts.policies.map((_, i) => `policy${i}`).sort();
     pairs = [];
     for (const [i, text] of parts.policies.entries()) {
-      const est = cedar.policyToJson(text);
+      const est = withCedar((c) => c.policyToJson(text));
       const annotated = est.type === 'success' ? est.json.annotations?.id : undefined;
       pairs.push({ id: annotated ?? (generated[i] as string), text });
     }
@@ -274,6 +276,14 @@ class FastEngine implements CedarEngine {
   }
 
   authorize(request: CedarRequest, entities: readonly CedarEntity[]): EngineResult {
+    // INVARIANT: the fast path evaluates only what cedar-wasm accepts (and refuses the rest, as cedar-wasm does).
+    const input = cedarInputProblem(request, entities);
+    if (input.problem !== null) return refusedResult(input.problem);
+    if (input.otherExtensions) {
+      return this.fallback !== undefined
+        ? this.fallback.authorize(request, entities)
+        : refusedResult('`ip`, `datetime` and `duration` values need the cedar-wasm fallback, and this engine has none');
+    }
     const env = new EvalEnv(request, entities);
     // INVARIANT: authorize is synchronous and calls nothing that re-enters it, so one epoch counter suffices.
     const epoch = ++this.epoch;
