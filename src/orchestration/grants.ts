@@ -4,6 +4,9 @@
 // action), counted with a compare-and-set, and recorded apart from per-action approvals.
 import type { ToolContract, Workspace } from '../config/schema.js';
 import { exposeArgs } from '../policy/decide.js';
+import { exposedAs } from '../policy/cedar-schema.js';
+import { parseDecimal, toDecimal } from '../policy/decimal.js';
+import type { CedarValue } from '../policy/engine.js';
 import { decideApprover, decideGrant } from '../policy/approver.js';
 import type { GrantBound, GrantRecord } from '../store/store.js';
 import type { Json, JsonObject, Principal, Sha256Hex } from '../types.js';
@@ -45,8 +48,8 @@ export function grantSpecProblems(workspace: Workspace, spec: GrantSpec): string
   if (!spec.reason.trim()) problems.push('a grant needs a reason');
   if (contract) {
     for (const [field, bound] of Object.entries(spec.bounds)) {
-      const type = contract.expose[field];
-      if (type === undefined) {
+      const entry = contract.expose[field];
+      if (entry === undefined) {
         const exposed = Object.keys(contract.expose);
         problems.push(`\`${field}\` is not an exposed argument of \`${contract.name}\`${exposed.length ? ` (exposed: ${exposed.join(', ')})` : ' (it exposes none)'}`);
         continue;
@@ -61,8 +64,20 @@ export function grantSpecProblems(workspace: Workspace, spec: GrantSpec): string
         problems.push(`bound on \`${field}\` must be exactly one of \`max\` or \`equals\``);
         continue;
       }
-      if (bound.max !== undefined && (type !== 'long' || !Number.isSafeInteger(bound.max))) {
-        problems.push(`\`max\` applies to whole-number arguments; \`${field}\` is a \`${type}\`${type === 'long' ? ' and the bound must be a whole number' : ''}`);
+      const { type, each } = exposedAs(entry);
+      if (each !== undefined) {
+        problems.push(`\`${field}\` exposes each element of \`${each}\` in turn: a grant bounds single arguments only`);
+        continue;
+      }
+      if (bound.max !== undefined) {
+        const ok = type === 'long' ? Number.isSafeInteger(bound.max) : type === 'decimal' ? 'value' in toDecimal(bound.max) : false;
+        if (!ok) {
+          problems.push(
+            type === 'long' || type === 'decimal'
+              ? `the \`max\` of \`${field}\` must be ${type === 'long' ? 'a whole number' : 'a decimal with at most 4 digits after the point'}, got \`${JSON.stringify(bound.max)}\``
+              : `\`max\` applies to number arguments; \`${field}\` is a \`${type}\``,
+          );
+        }
       }
       if (bound.equals !== undefined && exposeArgs(contract, { [field]: bound.equals }).ok === false) {
         problems.push(`\`${field}\` must equal a ${type}, got \`${JSON.stringify(bound.equals)}\``);
@@ -86,13 +101,43 @@ export function outsideBounds(contract: Pick<ToolContract, 'expose'>, bounds: Gr
   for (const [field, b] of Object.entries(bounds)) {
     const v = exposed.values[field];
     if (v === undefined) return `\`${field}\` is absent`;
-    if (b.max !== undefined && !(typeof v === 'number' && v <= b.max)) return `\`${field}\` ${String(v)} is above ${b.max}`;
+    if (b.max !== undefined && !atMost(v, b.max)) return `\`${field}\` ${shown(v)} is above ${b.max}`;
     if (b.equals !== undefined) {
-      const want = exposeArgs(contract, { [field]: b.equals });
-      if (!want.ok || want.values[field] !== v) return `\`${field}\` is not ${JSON.stringify(b.equals)}`;
+      const fixed = exposeArgs(contract, { [field]: b.equals });
+      const want = fixed.ok ? fixed.values[field] : undefined;
+      if (want === undefined || !sameValue(want, v)) return `\`${field}\` is not ${JSON.stringify(b.equals)}`;
     }
   }
   return null;
+}
+
+/** A decimal as ten-thousandths (exact), a Long as is; null for anything else. */
+function scaled(v: CedarValue | number): bigint | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) * 10_000n : null;
+  const arg = (v as { __extn?: { fn?: unknown; arg?: unknown } }).__extn;
+  if (arg?.fn !== 'decimal' || typeof arg.arg !== 'string') return null;
+  const p = parseDecimal(arg.arg);
+  return 'scaled' in p ? p.scaled : null;
+}
+
+/** Whether an exposed Long or decimal is at most `max`, compared exactly. */
+function atMost(v: CedarValue, max: number): boolean {
+  const a = scaled(v);
+  const m = toDecimal(max);
+  const b = 'value' in m ? scaled(m.value) : null;
+  return a !== null && b !== null && a <= b;
+}
+
+/** Whether two exposed values are the same (decimals by value: `5.0` is `5.00`). */
+function sameValue(a: CedarValue, b: CedarValue): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  const x = scaled(a);
+  return x !== null && x === scaled(b);
+}
+
+function shown(v: CedarValue): string {
+  const arg = (v as { __extn?: { arg?: unknown } }).__extn?.arg;
+  return typeof arg === 'string' ? arg : String(v);
 }
 
 export interface GrantDeps extends ApprovalDeps {
