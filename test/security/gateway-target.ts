@@ -87,6 +87,12 @@ export class Target {
 
   /** A raw JSON-RPC POST into `client`'s session (or a new one when `client` is null). */
   async raw(client: Client | null, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: { error?: { code: number; message: string } } }> {
+    const res = await this.rawText(client, JSON.stringify(body), headers);
+    return { status: res.status, json: res.body ? (JSON.parse(res.body) as { error?: { code: number; message: string } }) : {} };
+  }
+
+  /** A raw POST of JSON text into `client`'s session: the answer's status, content type and text, whatever they are. */
+  async rawText(client: Client | null, text: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
     const t = client?.transport as StreamableHTTPClientTransport | undefined;
     const res = await fetch(`${this.server.url}/mcp`, {
       method: 'POST',
@@ -97,10 +103,9 @@ export class Target {
         ...(t?.sessionId ? { 'mcp-session-id': t.sessionId, 'mcp-protocol-version': t.protocolVersion ?? '2025-06-18' } : {}),
         ...headers,
       },
-      body: JSON.stringify(body),
+      body: text,
     });
-    const text = await res.text();
-    return { status: res.status, json: text ? (JSON.parse(text) as { error?: { code: number; message: string } }) : {} };
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
   }
 
   data(rel: string): string {

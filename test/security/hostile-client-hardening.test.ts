@@ -2,7 +2,6 @@
 // nothing a hostile request carries reaches the store unvalidated, no other caller's call fails,
 // every upstream execution has its outcome record, batches count as their calls, and a principal
 // cannot hold runs open without bound.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/audit/log.js';
@@ -12,22 +11,6 @@ import { AGENT, Target, statusOf, textOf } from './gateway-target.js';
 
 /** `{"a":{"a":...1}}` nested `depth` levels, as JSON text (never built as an object). */
 const deepJson = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
-
-/** POSTs raw JSON text into `client`'s MCP session. */
-async function rawPost(target: Target, client: Client | null, text: string, key = target.keys.agent): Promise<{ status: number; type: string; body: string }> {
-  const t = client?.transport as StreamableHTTPClientTransport | undefined;
-  const res = await fetch(`${target.server.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${key}`,
-      ...(t?.sessionId ? { 'mcp-session-id': t.sessionId, 'mcp-protocol-version': t.protocolVersion ?? '2025-06-18' } : {}),
-    },
-    body: text,
-  });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
-}
 
 async function api(target: Target, method: string, route: string, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${target.server.url}/v1${route}`, {
@@ -68,7 +51,7 @@ describe('a hostile client beside well-behaved ones', () => {
     const attacks = Array.from({ length: 12 }, (_, i) => {
       const deepArgs = `{"jsonrpc":"2.0","id":${700 + i},"method":"tools/call","params":{"name":"memory.create_entities","arguments":{"entities":[],"x":${deepJson(5000)}}}}`;
       const deepElsewhere = `{"jsonrpc":"2.0","id":${800 + i},"method":"ping","params":{"_meta":${deepJson(20_000)}}}`;
-      return [rawPost(target, hostile, deepArgs), rawPost(target, hostile, deepElsewhere), api(target, 'POST', '/actions', `{"tool":"memory.read_graph","arguments":${deepJson(5000)}}`)];
+      return [target.rawText(hostile, deepArgs), target.rawText(hostile, deepElsewhere), api(target, 'POST', '/actions', `{"tool":"memory.read_graph","arguments":${deepJson(5000)}}`)];
     }).flat();
     const [goodResults, attackResults] = await Promise.all([goodCalls, Promise.all(attacks)]);
 
@@ -100,7 +83,7 @@ describe('a hostile client beside well-behaved ones', () => {
   it('refuses lone surrogates in arguments and tool names clearly, each audited', async () => {
     const agent = await target.connect(target.keys.agent);
     const mark = await target.mark();
-    const inArgs = await rawPost(target, agent, '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"files.read_text_file","arguments":{"path":"notes/\\ud800.md"}}}');
+    const inArgs = await target.rawText(agent, '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"files.read_text_file","arguments":{"path":"notes/\\ud800.md"}}}');
     expect(inArgs.status).toBe(200);
     const result = (JSON.parse(inArgs.body) as { result: { isError: boolean; content: { text: string }[] } }).result;
     expect(result.isError).toBe(true);
@@ -138,7 +121,7 @@ describe('limits that hold however requests are packed', () => {
       method: 'tools/call',
       params: { name: 'memory.create_entities', arguments: { entities: [{ name: `Batch-${i}`, entityType: 'spam', observations: ['x'] }] } },
     }));
-    const r = await rawPost(target, agent, JSON.stringify(batch));
+    const r = await target.rawText(agent, JSON.stringify(batch));
     expect(r.status).toBe(429);
     expect(JSON.parse(r.body)).toMatchObject({ error: { code: -32029 } });
     expect(target.snapshot()).toEqual(before);
@@ -152,7 +135,7 @@ describe('limits that hold however requests are packed', () => {
     const mark = await target.mark();
     const sessions = [await target.connect(target.keys.agent), await target.connect(target.keys.agent)];
     // The batch test's session is still open: three runs are held now.
-    const refusedSession = await rawPost(target, null, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }));
+    const refusedSession = await target.rawText(null, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }));
     expect(refusedSession.status).toBe(429);
     expect(JSON.parse(refusedSession.body)).toMatchObject({ error: { code: -32029, message: expect.stringMatching(/already holds 3 open runs \(at most 3\)/) } });
     const refusedRun = await api(target, 'POST', '/runs', '{}');
