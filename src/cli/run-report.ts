@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Airlock } from '../airlock.js';
 import { hashApiKey } from '../identity/api-keys.js';
-import { eligibility, latestRevision, localApprover } from '../orchestration/approvals.js';
+import { eligibility, latestRevision, localApprover } from '../gateway/approvals/decide.js';
 import type { RunState } from '../orchestration/run-machine.js';
 import type { ApprovalRecord, AuditRecord, Store } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type RunId } from '../types.js';

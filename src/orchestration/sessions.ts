@@ -9,7 +9,7 @@ import type { RunRecord, Store } from '../store/store.js';
 import type { Json, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
-import type { Gateway, GatewayOutcome, Proposal, VerificationResult } from '../tools/gateway.js';
+import type { Gateway, GatewayOutcome, Proposal, VerificationResult } from '../gateway/gateway.js';
 import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
@@ -17,7 +17,7 @@ import type { ToolView } from './model.js';
 import { exhaustedBudget, initialState, type ExternalDoor, type RunState } from './run-machine.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { storableArgs, toResult } from './results.js';
-import { withdrawApprovals, type Notify } from './approvals.js';
+import { withdrawApprovals, type Notify } from '../gateway/approvals/decide.js';
 import { checkRefusals } from './incidents.js';
 import { recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
 

@@ -5,7 +5,7 @@
 // store's compare-and-set makes each escalation, expiry and delivery attempt happen once.
 import type { Logger } from 'pino';
 import type { Airlock } from '../airlock.js';
-import { sweepApprovals } from '../orchestration/approval-sweep.js';
+import { sweepApprovals } from '../gateway/approvals/sweep.js';
 
 export interface Housekeeping {
   /** One pass now (also what the timer runs). */

@@ -3,10 +3,10 @@
 // escalation and expiry, standing grants, the evidence bundle, webhooks queued, and durable resume.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock } from '../../src/airlock.js';
-import { localApprover, editApproval, vote, type Approver } from '../../src/orchestration/approvals.js';
-import { sweepApprovals } from '../../src/orchestration/approval-sweep.js';
-import { approvalStats } from '../../src/orchestration/approval-stats.js';
-import { createGrant, revokeGrant } from '../../src/orchestration/grants.js';
+import { localApprover, editApproval, vote, type Approver } from '../../src/gateway/approvals/decide.js';
+import { sweepApprovals } from '../../src/gateway/approvals/sweep.js';
+import { approvalStats } from '../../src/gateway/approvals/stats.js';
+import { createGrant, revokeGrant } from '../../src/gateway/approvals/grants.js';
 import type { AcmeSnapshot } from '../../src/demo/acme/db.js';
 import type { RunRecord } from '../../src/store/store.js';
 import type { ApprovalId, JsonObject } from '../../src/types.js';

@@ -3,12 +3,12 @@
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { buildEvidence, compareRows, diffFromProbe, EXCERPT_CHARS, selectCitations, toCitation, type EvidenceDeps } from '../../src/approvals/evidence.js';
+import { buildEvidence, compareRows, diffFromProbe, EXCERPT_CHARS, selectCitations, toCitation, type EvidenceDeps } from '../../src/gateway/approvals/evidence.js';
 import { renderEvidence } from '../../src/cli/render.js';
 import { toolContractSchema, type ToolContract } from '../../src/config/schema.js';
 import { INITIAL_LABELS } from '../../src/context/labels.js';
 import type { AuditRecord } from '../../src/store/store.js';
-import type { CallContext } from '../../src/tools/gateway.js';
+import type { CallContext } from '../../src/gateway/gateway.js';
 import type { Json, JsonObject, RunId, Sha256Hex } from '../../src/types.js';
 import { requireBuild } from '../cli/cli-helpers.js';
 import { copyExample, expectError, loadErrors, positionOf, type TempWorkspace } from '../config/helpers.js';

@@ -1,7 +1,7 @@
 // Grant bounds on every kind of exposed argument: whole numbers, decimals (compared exactly), strings;
 // a field exposing each element of a list cannot be bounded, and says so.
 import { describe, expect, it } from 'vitest';
-import { grantSpecProblems, outsideBounds, type GrantSpec } from '../../src/orchestration/grants.js';
+import { grantSpecProblems, outsideBounds, type GrantSpec } from '../../src/gateway/approvals/grants.js';
 import type { ToolContract, Workspace } from '../../src/config/schema.js';
 
 const contract: Pick<ToolContract, 'expose'> = {

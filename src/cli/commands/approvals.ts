@@ -3,12 +3,12 @@
 import type { Command } from 'commander';
 import type { Airlock } from '../../airlock.js';
 import { AirlockError } from '../../errors.js';
-import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../orchestration/approvals.js';
+import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../gateway/approvals/decide.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
 import { rollbackMeta } from '../../orchestration/rollback.js';
-import { approvalStats } from '../../orchestration/approval-stats.js';
-import { sweepApprovals } from '../../orchestration/approval-sweep.js';
-import { createGrant, revokeGrant, type GrantSpec } from '../../orchestration/grants.js';
+import { approvalStats } from '../../gateway/approvals/stats.js';
+import { sweepApprovals } from '../../gateway/approvals/sweep.js';
+import { createGrant, revokeGrant, type GrantSpec } from '../../gateway/approvals/grants.js';
 import type { GrantBound, GrantRecord } from '../../store/store.js';
 import type { ApprovalId, Json, JsonObject, RunId } from '../../types.js';
 import { bold, dim, green, red, renderApproval, renderEvidence, yellow } from '../render.js';

@@ -21,17 +21,17 @@ import { canonicalJson, hashJson, sha256Hex } from '../util/hash.js';
 import { joinLabels } from '../context/labels.js';
 import { compileCelCached, evalCel } from '../verification/cel.js';
 import { checkVerification, type CheckOutcome } from '../verification/checks.js';
-import { resolveTemplate } from './template.js';
+import { resolveTemplate } from '../tools/template.js';
 import { jsonProblem } from '../util/json.js';
-import type { DriftGuard } from './drift.js';
-import type { Connector, ConnectorResult } from './connector.js';
-import { expandTemplate } from './uri-template.js';
-import { upstreamNameOf } from './import.js';
-import type { ConnectorPool } from './connectors/pool.js';
-import { ArgumentValidator } from './validate.js';
+import type { DriftGuard } from '../tools/drift.js';
+import type { Connector, ConnectorResult } from '../tools/connector.js';
+import { expandTemplate } from '../tools/uri-template.js';
+import { upstreamNameOf } from '../tools/import.js';
+import type { ConnectorPool } from '../tools/connectors/pool.js';
+import { ArgumentValidator } from '../tools/validate.js';
 import type { AuditWriter} from '../audit/writer.js';
 import { principalRef, type AuditItem } from '../audit/writer.js';
-import { approvalEventData, latestRevision, obligationMet, recordedAuth, type Notify } from '../orchestration/approvals.js';
+import { approvalEventData, latestRevision, obligationMet, recordedAuth, type Notify } from './approvals/decide.js';
 import { decideApprover } from '../policy/approver.js';
 
 /** Who is calling, inside which run. */

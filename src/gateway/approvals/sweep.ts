@@ -2,10 +2,10 @@
 // workflow's next owner; past its final deadline it expires and the step is denied. `airlock serve`
 // sweeps on a timer; `airlock approvals sweep` does one pass (for cron). Any process may sweep:
 // every change is a compare-and-set, so two sweepers never escalate or expire one approval twice.
-import type { WorkflowConfig } from '../config/schema.js';
-import type { ApprovalRecord } from '../store/store.js';
-import type { ApprovalId, RunId } from '../types.js';
-import { approvalEventData, expireApproval, type ApprovalDeps } from './approvals.js';
+import type { WorkflowConfig } from '../../config/schema.js';
+import type { ApprovalRecord } from '../../store/store.js';
+import type { ApprovalId, RunId } from '../../types.js';
+import { approvalEventData, expireApproval, type ApprovalDeps } from './decide.js';
 
 /** The next routing of an approval due to escalate, or null when it is not due or nobody is left. Pure. */
 export function escalationStep(

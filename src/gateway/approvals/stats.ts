@@ -1,7 +1,7 @@
 // What the approval path measures for the pilot: per approver, how often they approve and how long
 // they take (a rubber stamp approves everything in seconds); overall, overrides (edits and
 // rejections), escalations, expiries, and standing-grant uses counted apart from approvals. Pure.
-import type { ApprovalRecord, GrantRecord } from '../store/store.js';
+import type { ApprovalRecord, GrantRecord } from '../../store/store.js';
 
 export interface ApproverStats {
   readonly approver: string;

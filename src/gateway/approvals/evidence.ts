@@ -1,12 +1,12 @@
 // The evidence bundle a human approver sees for a prepared action: what the run read (cited), why the
 // agent wants it, the exact arguments, and each proposed value beside the current one (the contract's
 // `preview`). Citation selection and diff rows are pure; `buildEvidence` does the reads around them.
-import type { ToolContract, Workspace } from '../config/schema.js';
-import type { AuditRecord, Store } from '../store/store.js';
-import type { ConnectorResult } from '../tools/connector.js';
-import { resolveTemplate, type TemplateScope } from '../tools/template.js';
-import type { Json, JsonObject, RunId, Sha256Hex, Trust } from '../types.js';
-import { jsonEqual } from '../verification/checks.js';
+import type { ToolContract, Workspace } from '../../config/schema.js';
+import type { AuditRecord, Store } from '../../store/store.js';
+import type { ConnectorResult } from '../../tools/connector.js';
+import { resolveTemplate, type TemplateScope } from '../../tools/template.js';
+import type { Json, JsonObject, RunId, Sha256Hex, Trust } from '../../types.js';
+import { jsonEqual } from '../../verification/checks.js';
 
 /** At most this many earlier reads are cited (the newest ones). */
 export const MAX_CITATIONS = 10;

@@ -2,17 +2,17 @@
 // refund-desk for the next hour"). Granting is itself decided by policy (Cedar's `grant` action)
 // and audited; each use is re-checked (the grantor must still be able to approve that very
 // action), counted with a compare-and-set, and recorded apart from per-action approvals.
-import type { ToolContract, Workspace } from '../config/schema.js';
-import { exposeArgs } from '../policy/decide.js';
-import { exposedAs } from '../policy/cedar-schema.js';
-import { parseDecimal, toDecimal } from '../policy/decimal.js';
-import type { CedarValue } from '../policy/engine.js';
-import { decideApprover, decideGrant } from '../policy/approver.js';
-import type { GrantBound, GrantRecord } from '../store/store.js';
-import type { Json, JsonObject, Principal, Sha256Hex } from '../types.js';
-import { principalRef } from '../audit/writer.js';
-import type { CallContext, GrantCover } from '../tools/gateway.js';
-import { authAgeSeconds, authBody, recordedAuth, type ApprovalDeps, type Approver } from './approvals.js';
+import type { ToolContract, Workspace } from '../../config/schema.js';
+import { exposeArgs } from '../../policy/decide.js';
+import { exposedAs } from '../../policy/cedar-schema.js';
+import { parseDecimal, toDecimal } from '../../policy/decimal.js';
+import type { CedarValue } from '../../policy/engine.js';
+import { decideApprover, decideGrant } from '../../policy/approver.js';
+import type { GrantBound, GrantRecord } from '../../store/store.js';
+import type { Json, JsonObject, Principal, Sha256Hex } from '../../types.js';
+import { principalRef } from '../../audit/writer.js';
+import type { CallContext, GrantCover } from '../gateway.js';
+import { authAgeSeconds, authBody, recordedAuth, type ApprovalDeps, type Approver } from './decide.js';
 
 /** What an owner asks to grant. */
 export interface GrantSpec {

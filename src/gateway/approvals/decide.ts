@@ -2,17 +2,17 @@
 // people, or one freshly re-authenticated), justifications, approver edits (overrides), expiry, and
 // the audit of every attempt. The gateway creates approvals and consumes them; this decides them.
 import { userInfo, hostname } from 'node:os';
-import { AirlockError } from '../errors.js';
-import { APPROVAL_DEFAULTS, type ApprovalPolicy, type ToolContract, type Workspace } from '../config/schema.js';
-import type { ApprovalRecord, ApprovalVote, Store } from '../store/store.js';
-import type { ApprovalId, ApprovalLevel, Json, JsonObject, Labels, Principal, RunId, Tier } from '../types.js';
-import { RISKS } from '../types.js';
-import type { AuditWriter } from '../audit/writer.js';
-import { principalRef, type AuditItem } from '../audit/writer.js';
-import type { CompiledPolicies } from '../policy/compile.js';
-import { decideApprover, type ApproverAuth, type Eligibility } from '../policy/approver.js';
-import { hashJson } from '../util/hash.js';
-import type { Gateway } from '../tools/gateway.js';
+import { AirlockError } from '../../errors.js';
+import { APPROVAL_DEFAULTS, type ApprovalPolicy, type ToolContract, type Workspace } from '../../config/schema.js';
+import type { ApprovalRecord, ApprovalVote, Store } from '../../store/store.js';
+import type { ApprovalId, ApprovalLevel, Json, JsonObject, Labels, Principal, RunId, Tier } from '../../types.js';
+import { RISKS } from '../../types.js';
+import type { AuditWriter } from '../../audit/writer.js';
+import { principalRef, type AuditItem } from '../../audit/writer.js';
+import type { CompiledPolicies } from '../../policy/compile.js';
+import { decideApprover, type ApproverAuth, type Eligibility } from '../../policy/approver.js';
+import { hashJson } from '../../util/hash.js';
+import type { Gateway } from '../gateway.js';
 
 /** A person deciding, with how they proved it. */
 export interface Approver {

@@ -1,0 +1,357 @@
+// The audit trail's vocabulary: every record type Airlock writes, its body, a builder and a typed
+// reader. Pure. Bodies are key for key what earlier versions wrote, so old trails verify and read.
+import type { AuditPayload, AuditRecord } from '../store/store.js';
+import type { ApprovalLevel, Json, JsonObject } from '../types.js';
+
+/** Why a proposed (or approved) action did not execute: a closed set, shown to people and counted by incidents. */
+export const NOT_EXECUTED_REASONS = [
+  // refused before any decision
+  'invalid-arguments',
+  'unknown-tool',
+  'tool-drift',
+  // decided against
+  'denied',
+  'suggested',
+  'edit-denied',
+  // a person's decision, or nobody's in time
+  'rejected',
+  'expired',
+  // an approved action refused at execution
+  'approval-missing',
+  'approval-mismatch',
+  'approval-not-approved',
+  'approval-expired',
+  'approval-used',
+  'approval-insufficient',
+  'denied-at-execution',
+  'second-path-disagreed',
+  // limits of a run
+  'concurrency-limit',
+] as const;
+export type NotExecutedReason = (typeof NOT_EXECUTED_REASONS)[number];
+
+/** Why a door refused a request before any run saw it (or for a run, without a proposal). */
+export const REQUEST_REFUSALS = ['too-large', 'rate-limit', 'malformed', 'open-runs-limit', 'session-hijack', 'no-workflow'] as const;
+export type RequestRefusal = (typeof REQUEST_REFUSALS)[number];
+
+/** How an approver proved who they are, as votes, refusals and grants record it. */
+export type AuthFields = {
+  readonly issuer: string | null;
+  readonly subject: string | null;
+  readonly authMethod: string;
+  readonly authTime: string | null;
+};
+
+type Body = { readonly [k: string]: Json | undefined };
+
+/** The body of each record type. Optional fields are those only some writers give. */
+export type RecordBodies = {
+  'run.started': {
+    readonly workflow: string;
+    readonly tier: string;
+    readonly door?: string;
+    readonly rollbackOf?: string;
+    readonly inputHash: string;
+    readonly policySetHash: string;
+    readonly owners: Json;
+    readonly instance?: string;
+  };
+  'run.status': { readonly from: string; readonly to: string; readonly reason: string | null };
+  'run.budget-exhausted': { readonly reason: string; readonly steps: number; readonly activeMs?: number };
+  'run.checked': { readonly checks: readonly { readonly name: string; readonly status: string; readonly evidence: Json }[] };
+  'run.finished': {
+    readonly status: string;
+    readonly reason: string | null;
+    readonly steps: number;
+    readonly activeMs: number | null;
+    readonly claim: string | null;
+    readonly verifications: Json;
+    readonly endedBy?: 'session' | 'recovery';
+  };
+  'action.intent': {
+    readonly tool: string;
+    readonly step: number;
+    readonly toolDefHash?: string;
+    readonly argsHash: string | null;
+    readonly argsBytes?: number;
+    readonly argsPreview?: string;
+    readonly actionHash?: string;
+    readonly labels?: JsonObject;
+    readonly idempotencyKey?: string;
+    readonly reasoning?: string;
+    readonly revisionOf?: string;
+    readonly revisedBy?: string;
+  };
+  'action.decision': {
+    readonly tool: string;
+    readonly actionHash: string;
+    readonly approvalId?: string;
+    readonly recheck?: boolean;
+    readonly decision: string;
+    readonly level?: ApprovalLevel;
+    readonly policyIds: readonly string[];
+    readonly policySetHash: string;
+    readonly reasons: readonly string[];
+  };
+  'action.not-executed': {
+    readonly tool?: string;
+    readonly resource?: string;
+    readonly prompt?: string;
+    readonly step?: number;
+    readonly actionHash?: string;
+    readonly approvalId?: string | null;
+    readonly why: NotExecutedReason;
+    readonly code?: string;
+    readonly reasons: readonly string[];
+    readonly reviewedUpstream?: Json;
+    readonly liveUpstream?: Json;
+  };
+  'action.second-path': { readonly tool: string; readonly actionHash: string; readonly status: string; readonly check: string; readonly message: string; readonly probe?: string };
+  'action.authorized': {
+    readonly tool: string;
+    readonly actionHash: string;
+    readonly approvalId: string | null;
+    readonly grantId?: string;
+    readonly idempotencyKey?: string;
+    readonly executor: 'caller';
+  };
+  'action.executed': {
+    readonly tool: string;
+    readonly actionHash: string;
+    readonly approvalId?: string | null;
+    readonly grantId?: string;
+    readonly idempotencyKey?: string;
+    readonly outcome: 'ok' | 'error';
+    readonly failure?: string;
+    readonly message?: string;
+    readonly resultHash?: string | null;
+    readonly compensation?: Json;
+    readonly irreversible?: boolean;
+    readonly reportedBy?: 'caller';
+  };
+  'action.verified': { readonly tool: string; readonly actionHash: string; readonly probe: string; readonly status: string; readonly evidence: Json };
+  /** A ground-truth read made for Airlock's own checks (verification, second path, evidence, run checks), not by the agent. */
+  'probe.read': {
+    readonly probe: string;
+    readonly purpose: 'verification' | 'second-path' | 'evidence' | 'run-check';
+    readonly argsHash: string;
+    readonly outcome: 'ok' | 'error';
+    readonly resultHash?: string;
+    readonly failure?: string;
+    readonly message?: string;
+  };
+  'approval.requested': {
+    readonly approvalId: string;
+    readonly actionHash: string;
+    readonly tool: string;
+    readonly level: ApprovalLevel;
+    readonly expiresAt: string;
+    readonly summaryHash: string;
+    readonly assignee: string | null;
+    readonly editedFrom?: string;
+    readonly editedBy?: string;
+  };
+  'approval.decided': AuthFields & {
+    readonly approvalId: string;
+    readonly actionHash: string;
+    readonly vote: 'approve' | 'reject';
+    readonly reason: string | null;
+    readonly status: string;
+    readonly votes: number;
+    readonly needed: number;
+    readonly policyIds: readonly string[];
+    readonly summaryHash: string | null;
+    readonly decisionSeconds: number;
+  };
+  'approval.refused': AuthFields & {
+    readonly approvalId: string;
+    readonly actionHash: string;
+    readonly attempted: string;
+    readonly reason: string;
+    readonly policyIds: readonly string[];
+  };
+  'approval.vote-lost': { readonly approvalId: string; readonly vote: string; readonly reason: string };
+  'approval.escalated': { readonly approvalId: string; readonly actionHash: string; readonly from: string | null; readonly to: string | null; readonly escalations: number };
+  'approval.expired': {
+    readonly approvalId: string;
+    readonly actionHash: string;
+    readonly expiresAt: string;
+    readonly votes: number;
+    readonly unused?: boolean;
+    readonly voided?: string;
+  };
+  'approval.withdrawn': { readonly approvalId: string; readonly actionHash: string; readonly was: string; readonly votes: number; readonly reason: string };
+  'approval.consumed': {
+    readonly approvalId: string;
+    readonly actionHash: string;
+    readonly tool: string;
+    readonly step: number;
+    readonly consumedAt: string;
+    readonly idempotencyKey?: string;
+  };
+  'override.recorded':
+    | { readonly kind: 'rejected'; readonly approvalId: string; readonly proposedActionHash: string; readonly by: string; readonly reason: string | null }
+    | (AuthFields & {
+        readonly kind: 'edited';
+        readonly approvalId: string;
+        readonly revisedApprovalId: string;
+        readonly proposedActionHash: string;
+        readonly chosenActionHash: string;
+        readonly changedFields: readonly string[];
+        readonly by: string;
+        readonly reason: string;
+      });
+  'grant.created': AuthFields & {
+    readonly grantId: string;
+    readonly workflow: string;
+    readonly tool: string;
+    readonly bounds: Json;
+    readonly expiresAt: string;
+    readonly maxUses: number | null;
+    readonly reason: string;
+    readonly policyIds: readonly string[];
+  };
+  'grant.refused': AuthFields & {
+    readonly grantId?: string;
+    readonly workflow?: string;
+    readonly tool?: string;
+    readonly bounds?: Json;
+    readonly attempted?: string;
+    readonly reason: string;
+    readonly policyIds?: readonly string[];
+  };
+  'grant.revoked': AuthFields & { readonly grantId: string; readonly reason: string; readonly uses: number };
+  'grant.used': {
+    readonly grantId: string;
+    readonly actionHash: string;
+    readonly tool: string;
+    readonly grantor: string;
+    readonly uses: number;
+    readonly maxUses: number | null;
+    readonly policyIds: readonly string[];
+  };
+  'grant.not-applied': { readonly grantId: string; readonly actionHash: string; readonly reasons: readonly string[] };
+  'request.refused': {
+    readonly door: string;
+    readonly why?: RequestRefusal;
+    readonly reason: string;
+    readonly route?: string;
+    readonly status?: number;
+    readonly credential?: string | null;
+    readonly requested?: string;
+    readonly issues?: readonly string[];
+  };
+  'incident.opened': {
+    readonly incidentId: string;
+    readonly kind: string;
+    readonly key: string;
+    readonly title: string;
+    readonly boundary: string;
+    readonly owner: string | null;
+    readonly evidence: Json;
+  };
+  'incident.resolved': { readonly incidentId: string; readonly kind: string; readonly resolution: string; readonly resolvedAt: string };
+  'incident.refused': { readonly incidentId: string; readonly attempted: string; readonly reason: string };
+  'rollback.started': {
+    readonly rollbackOf: string;
+    readonly rollbackRunId: string;
+    readonly attempt: number;
+    readonly resumed: boolean;
+    readonly requestedBy: string;
+    readonly effects: number;
+  };
+  'rollback.compensating': { readonly rollbackOf: string; readonly effectSeq: number; readonly tool: string; readonly compensation: string };
+  'rollback.step': {
+    readonly rollbackOf: string;
+    readonly rollbackRunId: string;
+    readonly step: number;
+    readonly effectSeq: number;
+    readonly tool: string;
+    readonly compensation: Json;
+    readonly outcome: string;
+    readonly detail: string;
+    readonly approvalId: string | null;
+    readonly executed: boolean;
+  };
+  'rollback.finished': {
+    readonly rollbackOf: string;
+    readonly rollbackRunId: string;
+    readonly attempt: number;
+    readonly status: string;
+    readonly reason: string | null;
+    readonly incidentId: string | null;
+    readonly steps: Json;
+  };
+};
+
+/** Every record type, in the order the docs list them (tested against docs/internals.md). */
+export const RECORD_TYPES = [
+  'run.started',
+  'run.status',
+  'run.budget-exhausted',
+  'run.checked',
+  'run.finished',
+  'action.intent',
+  'action.decision',
+  'action.not-executed',
+  'action.second-path',
+  'action.authorized',
+  'action.executed',
+  'action.verified',
+  'probe.read',
+  'approval.requested',
+  'approval.decided',
+  'approval.refused',
+  'approval.vote-lost',
+  'approval.escalated',
+  'approval.expired',
+  'approval.withdrawn',
+  'approval.consumed',
+  'override.recorded',
+  'grant.created',
+  'grant.refused',
+  'grant.revoked',
+  'grant.used',
+  'grant.not-applied',
+  'request.refused',
+  'incident.opened',
+  'incident.resolved',
+  'incident.refused',
+  'rollback.started',
+  'rollback.compensating',
+  'rollback.step',
+  'rollback.finished',
+] as const satisfies readonly (keyof RecordBodies)[];
+
+export type RecordType = (typeof RECORD_TYPES)[number];
+// INVARIANT: the list names every type the vocabulary defines (a type added to one and not the other fails to compile).
+type Missing = Exclude<keyof RecordBodies, RecordType>;
+const _everyTypeListed: [Missing] extends [never] ? true : Missing = true;
+void _everyTypeListed;
+
+/** One record to append: a known type, its body (fields left `undefined` are dropped), payloads by hash. */
+export interface TypedItem<T extends RecordType = RecordType> {
+  readonly type: T;
+  readonly body: { readonly [k: string]: Json };
+  readonly payloads?: readonly AuditPayload[];
+}
+
+/** Builds a record of type `type`: the one way writers spell a record (checked against its body type). */
+export function rec<T extends RecordType>(type: T, body: RecordBodies[T] & Body, payloads?: readonly AuditPayload[]): TypedItem<T> {
+  const clean: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(body)) if (v !== undefined) clean[k] = v;
+  return payloads && payloads.length > 0 ? { type, body: clean, payloads } : { type, body: clean };
+}
+
+/** A stored record of a known type, its body typed (stored bodies were written by `rec`, or by earlier versions key for key). */
+export type TypedRecord<T extends RecordType> = Omit<AuditRecord, 'type' | 'body'> & { readonly type: T; readonly body: RecordBodies[T] };
+
+/** Whether `r` is of type `type` (narrows its body). */
+export function isRecord<T extends RecordType>(r: AuditRecord, type: T): r is AuditRecord & TypedRecord<T> {
+  return r.type === type;
+}
+
+/** The records of type `type`, in order, bodies typed. */
+export function recordsOf<T extends RecordType>(records: readonly AuditRecord[], type: T): TypedRecord<T>[] {
+  return records.filter((r): r is AuditRecord & TypedRecord<T> => r.type === type);
+}
