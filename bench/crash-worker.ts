@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { openAirlock, type Airlock } from '../src/airlock.js';
 import { createAuthenticator } from '../src/identity/authenticate.js';
-import { localApprover, vote, type Approver } from '../src/gateway/approvals/decide.js';
+import { localApprover, vote, type Approver } from '../src/gateway/approvals/vote.js';
 import type { HistoryItem, Model, ModelInput, ModelTurn } from '../src/orchestration/model.js';
 import type { RunState } from '../src/orchestration/run-machine.js';
 import type { RunRecord } from '../src/store/store.js';

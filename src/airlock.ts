@@ -19,7 +19,8 @@ import { Sessions } from './orchestration/sessions.js';
 import { compileVisibility } from './policy/visibility.js';
 import { createNotifier, type Notifier } from './notify/notifier.js';
 import type { ApprovalId, Principal, RunId } from './types.js';
-import type { Notify, ReviseDeps } from './gateway/approvals/decide.js';
+import type { Notify } from './gateway/approvals/events.js';
+import type { ReviseDeps } from './gateway/approvals/vote.js';
 import { StandingGrants, type GrantDeps } from './gateway/approvals/grants.js';
 import { buildEvidence } from './gateway/approvals/evidence.js';
 import { concludeRun } from './orchestration/conclude.js';
@@ -90,7 +91,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
         {
           store,
           workspace,
-          readTool: (probe, args) => gateway.readProbe(probe.name, args),
+          readTool: (probe, args, runId) => gateway.probe(probe.name, args, 'evidence', { runId, principal: null }),
         },
         input,
       ),
@@ -98,7 +99,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   });
   const approvalDeps = { ...base, gateway, principal, newGrantId: () => `grt_${randomBytes(6).toString('hex')}` };
   const newRunId = () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId;
-  const conclude = (runId: RunId, state: RunState, agent: Principal) => concludeRun({ store, audit, now, workspace, readTool: (tool, args) => gateway.readProbe(tool, args) }, runId, state, agent);
+  const conclude = (runId: RunId, state: RunState, agent: Principal) => concludeRun({ store, audit, now, workspace, readTool: (tool, args) => gateway.probe(tool, args, 'run-check', { runId, principal: null }) }, runId, state, agent);
   const sessions = new Sessions({
     workspace,
     store,

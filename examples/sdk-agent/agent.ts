@@ -6,7 +6,7 @@ import { Agent, Runner, tool, type RunItem } from '@openai/agents-core';
 import { ScriptedModel, assistantMessage, functionCall } from '@openai/agents-core/testing';
 import { z } from 'zod';
 import { governOpenAIAgentsTool, localDecisionPoint, openAirlock } from '../../src/sdk/index.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import type { ApprovalId } from '../../src/types.js';
 import { AIRLOCK_ROOT } from '../../src/util/package-root.js';
 

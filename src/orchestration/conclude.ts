@@ -14,7 +14,7 @@ export interface ConcludeDeps {
   readonly audit: AuditWriter;
   readonly now: () => Date;
   readonly workspace: Workspace;
-  /** Reads ground truth through a declared read tool (the gateway's `readProbe`). */
+  /** Reads ground truth through a declared read tool (the gateway's `probe`, audited as a read). */
   readonly readTool: ReadTool;
 }
 

@@ -2,7 +2,7 @@
 import type { Json, JsonObject } from '../types.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { jsonProblem } from '../util/json.js';
-import type { GatewayOutcome } from '../gateway/gateway.js';
+import type { GatewayOutcome } from '../gateway/types.js';
 import type { ToolResultStatus } from './model.js';
 
 /** What the model is told about an outcome. Denials carry their reasons so the agent can change course. */

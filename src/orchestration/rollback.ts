@@ -10,7 +10,8 @@ import { TERMINAL_RUN_STATUSES } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
-import type { Gateway, GatewayOutcome } from '../gateway/gateway.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { GatewayOutcome } from '../gateway/types.js';
 import { canTransition, initialState, type RunState } from './run-machine.js';
 import { openIncident } from './incidents.js';
 

@@ -7,14 +7,16 @@ import type { RunRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId, RunStatus } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
-import type { Gateway, GatewayOutcome } from '../gateway/gateway.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { GatewayOutcome } from '../gateway/types.js';
 import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
 import { storableArgs, toResult } from './results.js';
 import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
-import { expireApproval, latestRevision, type Notify } from '../gateway/approvals/decide.js';
+import { expireApproval, latestRevision } from '../gateway/approvals/lifecycle.js';
+import { type Notify } from '../gateway/approvals/events.js';
 import { openUnknownOutcomes } from './recovery.js';
 
 export interface RunnerDeps {

@@ -3,7 +3,7 @@
 // escalation and expiry, standing grants, the evidence bundle, webhooks queued, and durable resume.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock } from '../../src/airlock.js';
-import { localApprover, editApproval, vote, type Approver } from '../../src/gateway/approvals/decide.js';
+import { localApprover, editApproval, vote, type Approver } from '../../src/gateway/approvals/vote.js';
 import { sweepApprovals } from '../../src/gateway/approvals/sweep.js';
 import { approvalStats } from '../../src/gateway/approvals/stats.js';
 import { createGrant, revokeGrant } from '../../src/gateway/approvals/grants.js';

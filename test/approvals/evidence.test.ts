@@ -8,7 +8,7 @@ import { renderEvidence } from '../../src/cli/render.js';
 import { toolContractSchema, type ToolContract } from '../../src/config/schema.js';
 import { INITIAL_LABELS } from '../../src/context/labels.js';
 import type { AuditRecord } from '../../src/store/store.js';
-import type { CallContext } from '../../src/gateway/gateway.js';
+import type { CallContext } from '../../src/gateway/types.js';
 import type { Json, JsonObject, RunId, Sha256Hex } from '../../src/types.js';
 import { requireBuild } from '../cli/cli-helpers.js';
 import { copyExample, expectError, loadErrors, positionOf, type TempWorkspace } from '../config/helpers.js';

@@ -1,7 +1,7 @@
 // End to end on the real demo: MCP servers as child processes, Cedar, approval, resume in a new Airlock, verify.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { auditForRun } from '../../src/cli/main.js';
 import { verifyStore } from '../../src/audit/log.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';

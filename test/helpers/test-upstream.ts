@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import type { CallContext } from '../../src/gateway/gateway.js';
+import type { CallContext } from '../../src/gateway/types.js';
 import type { RunId } from '../../src/types.js';
 import { scratchWorkspace } from './workspace.js';
 

@@ -457,17 +457,19 @@ function genPolicySet(g: Gen, n: number): Record<string, string> {
 // The differential run
 
 describe('fast engine vs cedar-wasm (differential)', () => {
-  it('agrees on decision, determining policies and errored policies over 100,000 generated requests, alone and as in production (with the cedar-wasm fallback)', () => {
-    const SETS = 400;
+  // 100,000 generated requests in four parts of 25,000 (400 policy sets in all), each part its own test
+  // with its own seed, so that a slow machine never turns one long test into a timeout.
+  for (const [part, seed] of [[1, 0xa1c0c], [2, 0xa1c0d], [3, 0xa1c0e], [4, 0xa1c0f]] as const) it(`agrees on decision, determining policies and errored policies over 25,000 generated requests (part ${part} of 4), alone and as in production (with the cedar-wasm fallback)`, () => {
+    const SETS = 100;
     const REQUESTS = 250;
-    const g = new Gen(0xa1c0c);
+    const g = new Gen(seed);
     let compared = 0;
     let fallbackCalls = 0;
     const stats = { allow: 0, deny: 0, withErrors: 0, withDetermining: 0 };
     const mismatches: string[] = [];
     for (let s = 0; s < SETS && mismatches.length < 3; s++) {
       const policies = genPolicySet(g, 4 + g.int(20));
-      const setId = `fast-diff-${s}`;
+      const setId = `fast-diff-${part}-${s}`;
       const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
       if (parsed.type === 'failure') throw new Error(`generated an unparsable set: ${parsed.errors.map((x) => x.message).join('; ')}\n${Object.values(policies).join('\n')}`);
       const compiled = compileFastEngine(policies);
@@ -498,9 +500,9 @@ describe('fast engine vs cedar-wasm (differential)', () => {
         }
       }
     }
-    console.log(`fast-differential: ${compared} requests, ${fallbackCalls} answered by the fallback`, stats);
+    console.log(`fast-differential part ${part}: ${compared} requests, ${fallbackCalls} answered by the fallback`, stats);
     expect(mismatches.join('\n\n')).toBe('');
-    expect(compared).toBeGreaterThanOrEqual(100_000);
+    expect(compared).toBeGreaterThanOrEqual(25_000);
     // The generator must exercise both decisions, the error path and the fallback in earnest.
     expect(stats.allow).toBeGreaterThan(compared * 0.1);
     expect(stats.deny).toBeGreaterThan(compared * 0.1);

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { rollbackMeta, rollbackRun, rollbackRunId, type RollbackReport } from '../../src/orchestration/rollback.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
 import { verifyStore } from '../../src/audit/log.js';

@@ -2,7 +2,7 @@
 // compensation stops the rollback (and opens one incident), a process that died mid-compensation is
 // picked up without repeating the undo, and two rollbacks of one run never run at once.
 import { afterEach, describe, expect, it } from 'vitest';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { ROLLBACK_LEASE_MS, rollbackRun, rollbackRunId, type RollbackDeps, type RollbackReport } from '../../src/orchestration/rollback.js';
 import { AirlockError } from '../../src/errors.js';
 import type { Gateway } from '../../src/gateway/gateway.js';

@@ -2,7 +2,7 @@
 // one suite, run against each implementation, then the two compared value for value and record for record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { governTool, localDecisionPoint, remoteDecisionPoint, type DecisionPoint, type Governed } from '../../src/sdk/index.js';
 import type { ApprovalId } from '../../src/types.js';
 import { normalizeRecord, sdkFixture, type SdkFixture } from './fixtures.js';

@@ -3,7 +3,7 @@ import { Agent, RunContext, Runner, tool, type RunItem } from '@openai/agents-co
 import { ScriptedModel, assistantMessage, functionCall } from '@openai/agents-core/testing';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { governOpenAIAgentsTool, localDecisionPoint, remoteDecisionPoint, type DecisionPoint } from '../../src/sdk/index.js';
 import type { ApprovalId } from '../../src/types.js';
 import { normalizeRecord, sdkFixture, type SdkFixture } from './fixtures.js';

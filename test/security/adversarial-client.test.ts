@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/audit/log.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { AGENT, Target, approvalOf, statusOf, textOf } from './gateway-target.js';
 
 describe('a hostile MCP client against the served gateway', () => {

@@ -1,11 +1,11 @@
 // Invariant 4 against a hostile model and hostile callers: approvals bind to the exact action, run and
 // requester, are single-use, expire, need distinct eligible people, and resolve races to one outcome.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import type { AcmeSnapshot } from '../../src/demo/acme/db.js';
 import type { RunRecord } from '../../src/store/store.js';
 import type { ApprovalId, JsonObject } from '../../src/types.js';
-import type { GatewayOutcome, Proposal } from '../../src/gateway/gateway.js';
+import type { GatewayOutcome, Proposal } from '../../src/gateway/types.js';
 import { attacker } from './attacker.js';
 import { expectChainIntact, openHostile, recordsOf, refund, results, stateOf, type Hostile } from './harness.js';
 

@@ -10,7 +10,7 @@ import { verifyStore } from '../../src/audit/log.js';
 import type { AuditRecord, RunRecord } from '../../src/store/store.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
 import type { HistoryItem, ToolResultStatus } from '../../src/orchestration/model.js';
-import type { CallContext } from '../../src/gateway/gateway.js';
+import type { CallContext } from '../../src/gateway/types.js';
 import type { JsonObject, RunId } from '../../src/types.js';
 import { copyAcme } from '../helpers/workspace.js';
 import { AttackRegistry, ScriptedAttacker, type AttackProposal, type AttackStep } from './attacker.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { verifyStore } from '../../src/audit/log.js';
 import { openAcmeDb, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
 import { governTool, localDecisionPoint, remoteDecisionPoint, type DecisionPoint, type Governed } from '../../src/sdk/index.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { verifyStore } from '../../src/audit/log.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
 import type { ApprovalId } from '../../src/types.js';
 

@@ -9,7 +9,7 @@ import { auditForRun } from '../../src/cli/main.js';
 import { INITIAL_LABELS } from '../../src/context/labels.js';
 import { openAcmeDb, snapshotAcme } from '../../src/demo/acme/db.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
-import type { CallContext } from '../../src/gateway/gateway.js';
+import type { CallContext } from '../../src/gateway/types.js';
 import type { AuditRecord } from '../../src/store/store.js';
 import type { RunId } from '../../src/types.js';
 import { requireBuild } from '../cli/cli-helpers.js';

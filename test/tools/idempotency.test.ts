@@ -1,8 +1,8 @@
 // Exactly-once effects: every call of a contract with `idempotencyKey` carries Airlock's key, derived
 // from the run, the step and the action hash, written ahead in the intent; the agent cannot choose it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
-import { idempotencyKey } from '../../src/gateway/gateway.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
+import { idempotencyKey } from '../../src/gateway/action.js';
 import type { RunId, Sha256Hex } from '../../src/types.js';
 import { openHostile, recordsOf, refund, stateOf, type Hostile } from '../security/harness.js';
 

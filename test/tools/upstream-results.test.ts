@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/audit/log.js';
 import { auditForRun } from '../../src/cli/main.js';
 import type { Airlock } from '../../src/airlock.js';
-import type { CallContext } from '../../src/gateway/gateway.js';
+import type { CallContext } from '../../src/gateway/types.js';
 import { MAX_JSON_DEPTH } from '../../src/util/json.js';
 import { openTestUpstream, serverState, startHttpTestServer, upstreamCtx } from '../helpers/test-upstream.js';
 

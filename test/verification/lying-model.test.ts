@@ -1,7 +1,7 @@
 // "Done" needs evidence: a scripted model that claims success after the payment system refused its
 // refund ends the run unverified, with an incident linked to the run and the failing check.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import { ScriptedAttacker } from '../security/attacker.js';
 import { openHostile, recordsOf, refund, stateOf, type Hostile } from '../security/harness.js';
 

@@ -1,7 +1,7 @@
 // Run-level checks: the pure steps, a probe that fails or throws, and the Acme checks against the real demo servers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { localApprover, vote } from '../../src/gateway/approvals/decide.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
 import type { RunCheckSpec } from '../../src/config/schema.js';
 import type { ConnectorResult } from '../../src/tools/connector.js';

@@ -2,8 +2,8 @@
 // over ground truth must agree; its verdict is shown to the approvers, and a disagreement that appears
 // after they approved stops the execution for a person to look again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Approver } from '../../src/gateway/approvals/decide.js';
-import { vote } from '../../src/gateway/approvals/decide.js';
+import type { Approver } from '../../src/gateway/approvals/vote.js';
+import { vote } from '../../src/gateway/approvals/vote.js';
 import type { ApprovalId } from '../../src/types.js';
 import { editFile, openHostile, recordsOf, refund, results, stateOf, type Hostile } from '../security/harness.js';
 import path from 'node:path';

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { Airlock } from '../../airlock.js';
 import { AirlockError } from '../../errors.js';
-import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../gateway/approvals/decide.js';
+import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../gateway/approvals/vote.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
 import { rollbackMeta } from '../../orchestration/rollback.js';
 import { approvalStats } from '../../gateway/approvals/stats.js';

@@ -21,7 +21,7 @@ export interface EvidenceDeps {
   readonly store: Store;
   readonly workspace: Workspace;
   /** Calls a declared read tool through its connector (the gateway passes this in); never a side effect. */
-  readonly readTool: (contract: ToolContract, args: JsonObject) => Promise<ConnectorResult>;
+  readonly readTool: (contract: ToolContract, args: JsonObject, runId: RunId) => Promise<ConnectorResult>;
 }
 
 /** What the evidence is for: the prepared action and the run it belongs to. */
@@ -52,7 +52,7 @@ export async function buildEvidence(deps: EvidenceDeps, input: EvidenceInput): P
     ),
   );
   const reasoning = input.reasoning?.trim() ? truncate(input.reasoning, REASONING_CHARS) : null;
-  return { citations, reasoning, args: input.args, diff: await previewDiff(deps, input.contract, input.args) };
+  return { citations, reasoning, args: input.args, diff: await previewDiff(deps, input.contract, input.args, input.runId) };
 }
 
 /** One earlier read to cite, as the audit trail records it (its payloads not yet fetched). */
@@ -155,7 +155,7 @@ export function diffFromProbe(spec: PreviewSpec, args: JsonObject, probeArgs: Js
 }
 
 /** Runs the contract's preview probe and compares; null when the contract declares no preview. */
-async function previewDiff(deps: EvidenceDeps, contract: ToolContract, args: JsonObject): Promise<Json> {
+async function previewDiff(deps: EvidenceDeps, contract: ToolContract, args: JsonObject, runId: RunId): Promise<Json> {
   const spec = contract.preview;
   if (!spec) return null;
   const probe = deps.workspace.tools.get(spec.probe);
@@ -166,7 +166,7 @@ async function previewDiff(deps: EvidenceDeps, contract: ToolContract, args: Jso
   const callArgs = probeArgs.value as JsonObject;
   let res: ConnectorResult;
   try {
-    res = await deps.readTool(probe, callArgs);
+    res = await deps.readTool(probe, callArgs, runId);
   } catch (cause) {
     // The diff is advice for the approver: a probe that breaks must not stop the approval request.
     res = { ok: false, failure: 'crash', message: cause instanceof Error ? cause.message : String(cause) };

@@ -11,8 +11,9 @@ import { decideApprover, decideGrant } from '../../policy/approver.js';
 import type { GrantBound, GrantRecord } from '../../store/store.js';
 import type { Json, JsonObject, Principal, Sha256Hex } from '../../types.js';
 import { principalRef } from '../../audit/writer.js';
-import type { CallContext, GrantCover } from '../gateway.js';
-import { authAgeSeconds, authBody, recordedAuth, type ApprovalDeps, type Approver } from './decide.js';
+import type { CallContext, GrantCover } from '../types.js';
+import { authAgeSeconds, authBody, recordedAuth } from './rules.js';
+import { type ApprovalDeps, type Approver } from './vote.js';
 
 /** What an owner asks to grant. */
 export interface GrantSpec {

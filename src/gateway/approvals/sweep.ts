@@ -5,7 +5,9 @@
 import type { WorkflowConfig } from '../../config/schema.js';
 import type { ApprovalRecord } from '../../store/store.js';
 import type { ApprovalId, RunId } from '../../types.js';
-import { approvalEventData, expireApproval, type ApprovalDeps } from './decide.js';
+import { approvalEventData } from './events.js';
+import { expireApproval } from './lifecycle.js';
+import { type ApprovalDeps } from './vote.js';
 
 /** The next routing of an approval due to escalate, or null when it is not due or nobody is left. Pure. */
 export function escalationStep(

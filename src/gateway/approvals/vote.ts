@@ -1,30 +1,25 @@
-// Human decisions on pending approvals: who may decide (Cedar's `approve` action), step-up (two
-// people, or one freshly re-authenticated), justifications, approver edits (overrides), expiry, and
-// the audit of every attempt. The gateway creates approvals and consumes them; this decides them.
+// People deciding pending approvals: who may (Cedar's `approve` action), votes and step-up (two
+// people, or one freshly re-authenticated), justifications, approver edits (overrides), and the
+// audit of every attempt. The gateway creates approvals and consumes them; this decides them.
 import { userInfo, hostname } from 'node:os';
 import { AirlockError } from '../../errors.js';
-import { APPROVAL_DEFAULTS, type ApprovalPolicy, type ToolContract, type Workspace } from '../../config/schema.js';
+import { APPROVAL_DEFAULTS, type ApprovalPolicy, type Workspace } from '../../config/schema.js';
 import type { ApprovalRecord, ApprovalVote, Store } from '../../store/store.js';
-import type { ApprovalId, ApprovalLevel, Json, JsonObject, Labels, Principal, RunId, Tier } from '../../types.js';
-import { RISKS } from '../../types.js';
+import type { ApprovalId, JsonObject, Principal } from '../../types.js';
 import type { AuditWriter } from '../../audit/writer.js';
 import { principalRef, type AuditItem } from '../../audit/writer.js';
 import type { CompiledPolicies } from '../../policy/compile.js';
 import { decideApprover, type ApproverAuth, type Eligibility } from '../../policy/approver.js';
-import { hashJson } from '../../util/hash.js';
-import type { Gateway } from '../gateway.js';
+import type { Reviser } from '../types.js';
+import { approvalEventData, type Notify } from './events.js';
+import { expireApproval } from './lifecycle.js';
+import { approvalsNeeded, authAgeSeconds, authBody, needsJustification, reauthRefusal, stateRefusal, summaryHash, summaryView } from './rules.js';
 
 /** A person deciding, with how they proved it. */
 export interface Approver {
   readonly principal: Principal;
   readonly auth: ApproverAuth;
 }
-
-/** Approval lifecycle events, as webhooks carry them. */
-export type ApprovalEvent = 'approval.requested' | 'approval.decided' | 'approval.expired' | 'approval.escalated' | 'approval.withdrawn';
-
-/** Queues a notification (webhooks); never throws for delivery problems. */
-export type Notify = (event: ApprovalEvent, data: JsonObject) => Promise<void>;
 
 export interface ApprovalDeps {
   readonly store: Store;
@@ -43,11 +38,6 @@ export type VoteOutcome =
   | { readonly kind: 'recorded'; readonly approval: ApprovalRecord; readonly decided: boolean }
   | { readonly kind: 'refused'; readonly reason: string; readonly status: 403 | 409 | 422; readonly policyIds: readonly string[] };
 
-/** Approvals a level needs from distinct eligible people. */
-export function approvalsNeeded(level: ApprovalLevel): number {
-  return level === 'step-up' ? 2 : 1;
-}
-
 /** The CLI's approver: the declared person named with `--as`, vouched for by the local OS account. */
 export function localApprover(principal: Principal): Approver {
   let subject: string;
@@ -57,41 +47,6 @@ export function localApprover(principal: Principal): Approver {
     subject = 'unknown';
   }
   return { principal, auth: { issuer: `local:${hostname()}`, subject, method: 'local', amr: [], authTime: null } };
-}
-
-/** The fields of an approval's summary that decisions read (the summary is what the approver saw). */
-export interface SummaryView {
-  readonly args: JsonObject;
-  readonly workflow: string;
-  readonly tier: Tier;
-  readonly labels: Labels;
-  readonly onBehalfOf: string | null;
-  readonly step: number;
-  readonly reasoning: string | null;
-}
-
-/** Reads the decision-relevant fields of a summary; a summary that lacks them is corrupt. */
-export function summaryView(a: ApprovalRecord): SummaryView {
-  const s = a.summary as { [k: string]: Json };
-  const labels = s['labels'] as { classification?: string; trust?: string } | undefined;
-  if (typeof s !== 'object' || s === null || typeof s['args'] !== 'object' || !labels || typeof s['tier'] !== 'string') {
-    throw new AirlockError('store-corrupt', `approval \`${a.id}\` has an unreadable summary`, { hint: 'restore the store from a backup' });
-  }
-  const evidence = s['evidence'] as { reasoning?: Json } | undefined;
-  return {
-    args: s['args'] as JsonObject,
-    workflow: typeof s['workflow'] === 'string' ? s['workflow'] : a.workflow,
-    tier: s['tier'] as Tier,
-    labels: labels as Labels,
-    onBehalfOf: typeof s['onBehalfOf'] === 'string' ? s['onBehalfOf'] : null,
-    step: typeof s['step'] === 'number' ? s['step'] : 0,
-    reasoning: typeof evidence?.reasoning === 'string' ? evidence.reasoning : null,
-  };
-}
-
-/** The hash of what an approver is shown: recorded with each vote. */
-export function summaryHash(a: ApprovalRecord): string {
-  return hashJson(a.summary);
 }
 
 /** The approval policy of the approval's workflow (the defaults when the workflow is gone). */
@@ -118,45 +73,6 @@ export function eligibility(deps: Pick<ApprovalDeps, 'policies' | 'workspace'>, 
     editedBy: a.editedBy,
     level: a.level,
   });
-}
-
-/** Seconds since the approver authenticated, or null when the credential does not say. */
-export function authAgeSeconds(auth: ApproverAuth, now: Date): number | null {
-  if (auth.authTime === null) return null;
-  const t = Date.parse(auth.authTime);
-  return Number.isFinite(t) ? Math.max(0, (now.getTime() - t) / 1000) : null;
-}
-
-/**
- * Why this approval's state refuses any decision now (409), or null. Pure.
- */
-export function stateRefusal(a: ApprovalRecord, now: Date): string | null {
-  if (a.status === 'edited') return `approval \`${a.id}\` was replaced by an edited action (\`${a.supersededBy ?? '?'}\`); decide that one`;
-  if (a.status !== 'pending') return `approval \`${a.id}\` is already ${a.status}`;
-  if (Date.parse(a.expiresAt) <= now.getTime()) return `approval \`${a.id}\` expired at ${a.expiresAt}`;
-  return null;
-}
-
-/** Whether approving `tool` needs a written justification under the workflow's approval policy. Pure. */
-export function needsJustification(policy: ApprovalPolicy, tool: Pick<ToolContract, 'risk'> | undefined, level: ApprovalLevel): boolean {
-  if (level !== 'single') return true;
-  return tool !== undefined && RISKS.indexOf(tool.risk) >= RISKS.indexOf(policy.justifyFrom);
-}
-
-/**
- * Why this approver's credential does not satisfy a `reauth` obligation, or null if it does. Pure.
- * Only an identity provider's login counts (a JWT with `auth_time`), and it must be recent.
- */
-export function reauthRefusal(policy: ApprovalPolicy, auth: ApproverAuth, now: Date): string | null {
-  const maxSeconds = policy.reauthMaxAgeMinutes * 60;
-  if (auth.method !== 'jwt' || auth.authTime === null) {
-    return `this action needs step-up by re-authentication: sign in again with the identity provider and approve with that token (its \`auth_time\` must be under ${policy.reauthMaxAgeMinutes} minutes old); ${auth.method === 'jwt' ? 'the token carries no `auth_time`' : `a \`${auth.method}\` credential cannot re-authenticate`}`;
-  }
-  const age = authAgeSeconds(auth, now);
-  if (age === null || age > maxSeconds) {
-    return `this action needs a recent re-authentication: the login behind this token is ${age === null ? 'of unknown age' : `${Math.round(age / 60)} minutes old`}, at most ${policy.reauthMaxAgeMinutes} allowed; sign in again and retry`;
-  }
-  return null;
 }
 
 /** How often a vote is re-applied after losing a race to a concurrent vote before it gives up. */
@@ -272,120 +188,6 @@ export async function vote(
   }
 }
 
-/**
- * Whether recorded votes meet an obligation (pure): `single` one approval; `step-up` two by
- * different people with different logins; `reauth` one whose identity-provider login was at most
- * `reauthMaxAgeMinutes` old when they voted. Used again at execution, when the obligation may have
- * changed since the approval was given.
- */
-export function obligationMet(level: ApprovalLevel, votes: readonly ApprovalVote[], policy: Pick<ApprovalPolicy, 'reauthMaxAgeMinutes'>): boolean {
-  const approves = votes.filter((v) => v.decision === 'approve');
-  switch (level) {
-    case 'single':
-      return approves.length >= 1;
-    case 'step-up': {
-      const people = new Set(approves.map((v) => v.approver));
-      const logins = new Set(approves.map((v) => `${v.issuer ?? '?'}\u0000${v.subject ?? '?'}`));
-      return people.size >= 2 && logins.size >= 2;
-    }
-    case 'reauth':
-      return approves.some((v) => {
-        if (!v.authMethod?.startsWith('jwt') || v.authTime === null) return false;
-        const age = (Date.parse(v.time) - Date.parse(v.authTime)) / 1000;
-        return Number.isFinite(age) && age <= policy.reauthMaxAgeMinutes * 60;
-      });
-  }
-}
-
-/** A recorded authentication (a vote's, a grant's `grantorAuth`) as the approver policy saw it. */
-export function recordedAuth(r: { readonly issuer?: Json; readonly subject?: Json; readonly authMethod?: Json; readonly authTime?: Json }): ApproverAuth {
-  const [method, ...amr] = (typeof r.authMethod === 'string' ? r.authMethod : 'local').split('+');
-  return {
-    issuer: typeof r.issuer === 'string' ? r.issuer : 'unknown',
-    subject: typeof r.subject === 'string' ? r.subject : 'unknown',
-    method: method === 'jwt' || method === 'api-key' ? method : 'local',
-    amr,
-    authTime: typeof r.authTime === 'string' ? r.authTime : null,
-  };
-}
-
-/** The audit fields naming how a person authenticated (never the credential itself). */
-export function authBody(auth: ApproverAuth): JsonObject {
-  return { issuer: auth.issuer, subject: auth.subject, authMethod: [auth.method, ...auth.amr].join('+'), authTime: auth.authTime };
-}
-
-/**
- * Marks a pending approval expired (compare-and-set), audits it and notifies. Returns false if it
- * was no longer pending (decided or expired meanwhile by another process).
- */
-export async function expireApproval(deps: Pick<ApprovalDeps, 'store' | 'audit' | 'notify'>, a: ApprovalRecord): Promise<boolean> {
-  const updated = await deps.store.updateApproval(a.id, 'pending', { status: 'expired', escalateAt: null });
-  if (!updated) return false;
-  await deps.audit.append({ runId: a.runId, principal: null }, [
-    { type: 'approval.expired', body: { approvalId: a.id, actionHash: a.actionHash, expiresAt: a.expiresAt, votes: a.decisions.length } },
-  ]);
-  await deps.notify?.('approval.expired', approvalEventData(updated));
-  return true;
-}
-
-/**
- * Withdraws the approvals of run `runId` that nobody will use any more because the run ended first
- * (its session closed, its process died): pending ones (people are no longer asked) and approved
- * ones not yet used. Each is a compare-and-set, audited `approval.withdrawn` with the reason and
- * announced to webhooks. Returns the ids withdrawn.
- */
-export async function withdrawApprovals(deps: Pick<ApprovalDeps, 'store' | 'audit' | 'notify'>, runId: RunId, reason: string): Promise<ApprovalId[]> {
-  const out: ApprovalId[] = [];
-  for (const a of await deps.store.listApprovals({ runId })) {
-    if (a.status !== 'pending' && a.status !== 'approved') continue;
-    const updated = await deps.store.updateApproval(a.id, a.status, { status: 'withdrawn', escalateAt: null });
-    if (!updated) continue;
-    await deps.audit.append({ runId, principal: null }, [
-      { type: 'approval.withdrawn', body: { approvalId: a.id, actionHash: a.actionHash, was: a.status, votes: a.decisions.length, reason } },
-    ]);
-    await deps.notify?.('approval.withdrawn', { ...approvalEventData(updated), reason });
-    out.push(a.id);
-  }
-  return out;
-}
-
-/**
- * The approval that finally stands for `a`: follows approver edits (`supersededBy`) to the last one.
- * A chain longer than `limit` or a missing link is corrupt.
- */
-export async function latestRevision(store: Store, a: ApprovalRecord, limit = 20): Promise<ApprovalRecord> {
-  let cur = a;
-  for (let i = 0; cur.status === 'edited'; i++) {
-    if (i >= limit || cur.supersededBy === null) {
-      throw new AirlockError('store-corrupt', `approval \`${a.id}\` has a broken chain of edits at \`${cur.id}\``, { hint: 'review it with `airlock show`' });
-    }
-    const next = await store.getApproval(cur.supersededBy);
-    if (!next) throw new AirlockError('store-corrupt', `approval \`${cur.id}\` was replaced by \`${cur.supersededBy}\`, which does not exist`);
-    cur = next;
-  }
-  return cur;
-}
-
-/** What a webhook says about an approval: ids, tool, state, routing; never the arguments (fetch them, authenticated). */
-export function approvalEventData(a: ApprovalRecord): JsonObject {
-  return {
-    approvalId: a.id,
-    runId: a.runId,
-    workflow: a.workflow,
-    tool: a.tool,
-    level: a.level,
-    status: a.status,
-    requester: a.requester,
-    assignee: a.assignee,
-    escalations: a.escalations,
-    expiresAt: a.expiresAt,
-    summaryHash: summaryHash(a),
-    votes: a.decisions.map((d) => ({ approver: d.approver, decision: d.decision, time: d.time })),
-    ...(a.supersededBy ? { supersededBy: a.supersededBy } : {}),
-    ...(a.editedFrom ? { editedFrom: a.editedFrom } : {}),
-  };
-}
-
 /** What came of an approver's edit. */
 export type ReviseOutcome =
   | { readonly kind: 'refused'; readonly reason: string; readonly status: 403 | 409 | 422; readonly policyIds: readonly string[] }
@@ -399,7 +201,7 @@ export type ReviseOutcome =
 
 /** The slice of the gateway an edit needs (type-only, so orchestration does not depend on tools at load). */
 export interface ReviseDeps extends ApprovalDeps {
-  readonly gateway: Pick<Gateway, 'reviseAction'>;
+  readonly gateway: Reviser;
   readonly principal: (ref: string) => Principal;
 }
 

@@ -1,0 +1,132 @@
+// The governed action's shapes: who calls (CallContext), what is proposed, what comes of it, and
+// what the gateway is built from. Types only.
+import type { CompiledPolicies } from '../policy/compile.js';
+import type { Store } from '../store/store.js';
+import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
+import type { ApprovalId, ApprovalLevel, Decision, Json, JsonObject, Labels, Principal, RunId, Sha256Hex } from '../types.js';
+import type { CheckOutcome } from '../verification/checks.js';
+import type { DriftGuard } from '../tools/drift.js';
+import type { ConnectorPool } from '../tools/connectors/pool.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { ApprovalRecord } from '../store/store.js';
+import type { Notify } from './approvals/events.js';
+
+/** Who is calling, inside which run. */
+export interface CallContext {
+  readonly runId: RunId;
+  readonly workflow: WorkflowConfig;
+  readonly principal: Principal;
+  readonly onBehalfOf?: Principal | undefined;
+  /** The run's labels before this call (the join of everything read so far). */
+  readonly labels: Labels;
+  /** Step number within the run, for the audit trail and idempotency keys. */
+  readonly step: number;
+  /**
+   * `execute` (default): Airlock calls the tool. `authorize`: the caller executes it itself (an API
+   * gateway, an in-process SDK tool) and only asks; an allowed action is recorded as authorized.
+   */
+  readonly mode?: 'execute' | 'authorize';
+  /**
+   * When true, an executed outcome is returned before its audit record is durable; the caller must
+   * await `outcome.committed` (it lets the record share one commit with the caller's run save).
+   */
+  readonly deferOutcomeCommit?: boolean;
+}
+
+/** A tool call the agent wants to make. Only data: nothing here is trusted. */
+export interface Proposal {
+  readonly tool: string;
+  readonly args: JsonObject;
+  /** The agent's stated reason, recorded (truncated) with the intent for reviewers. */
+  readonly reasoning?: string | undefined;
+}
+
+/** What the contract's probe said about an executed action. */
+export interface VerificationResult {
+  readonly probe: string;
+  readonly outcome: CheckOutcome | { readonly status: 'error'; readonly message: string };
+}
+
+/** What the second path of a high-risk step said, as recorded. */
+export interface SecondPathResult {
+  readonly status: 'passed' | 'failed' | 'error';
+  readonly check: string;
+  readonly message: string;
+}
+
+/** Everything that can come of a proposal. None of these is thrown. */
+export type GatewayOutcome =
+  | {
+      readonly kind: 'executed';
+      readonly result: Json;
+      readonly labels: Labels;
+      readonly actionHash: Sha256Hex;
+      readonly decision: Decision;
+      readonly verification: VerificationResult | null;
+      readonly approvalId: ApprovalId | null;
+      /** The standing grant that stood in for an approval, if one did. */
+      readonly grantId?: string;
+      /** When an approver edited the arguments: what was executed instead of what was proposed. */
+      readonly revisedArgs?: JsonObject;
+      /** Only with `deferOutcomeCommit`: settles when the outcome record is durable. */
+      readonly committed?: Promise<void>;
+    }
+  | { readonly kind: 'denied'; readonly reasons: readonly string[]; readonly policyIds: readonly string[]; readonly actionHash: Sha256Hex | null }
+  | { readonly kind: 'invalid'; readonly errors: readonly string[] }
+  | { readonly kind: 'suggested'; readonly actionHash: Sha256Hex; readonly decision: Decision }
+  | {
+      readonly kind: 'pending-approval';
+      readonly approvalId: ApprovalId;
+      readonly level: ApprovalLevel;
+      readonly actionHash: Sha256Hex;
+      readonly decision: Decision;
+    }
+  | { readonly kind: 'failed'; readonly failure: string; readonly message: string; readonly actionHash: Sha256Hex }
+  | {
+      /** `authorize` mode: the caller may now execute this exact action itself, once. */
+      readonly kind: 'authorized';
+      readonly actionHash: Sha256Hex;
+      readonly decision: Decision;
+      readonly approvalId: ApprovalId | null;
+      readonly grantId?: string;
+      /** For a contract with `idempotencyKey`: the key the caller must send upstream, so a retry never repeats the effect. */
+      readonly idempotencyKey?: string;
+      /** The run's labels once the caller has the result. */
+      readonly labels: Labels;
+    };
+
+/** What the gateway is built from (the composition root wires it, tests give fakes). */
+export interface GatewayDeps {
+  readonly workspace: Workspace;
+  readonly policies: CompiledPolicies;
+  readonly store: Store;
+  readonly connectors: ConnectorPool;
+  readonly audit: AuditWriter;
+  readonly now: () => Date;
+  readonly newApprovalId: () => ApprovalId;
+  /** Compares reviewed upstream definitions with the live ones (tool drift); absent: no check. */
+  readonly driftGuard?: Pick<DriftGuard, 'checkContract' | 'invalidate'>;
+  /** Builds what an approver is shown (citations, reasoning, diff against ground truth); absent: arguments only. */
+  readonly evidence?: (input: { runId: RunId; contract: ToolContract; args: JsonObject; reasoning: string | null }) => Promise<JsonObject>;
+  /** Standing grants: an owner's pre-approval that may cover a `single` obligation; absent: none. */
+  readonly grants?: GrantCover;
+  /** Queues approval notifications (webhooks); absent: none. */
+  readonly notify?: Notify | undefined;
+}
+
+/** What the gateway asks of standing grants: whether one covers this action now, counting the use if so. */
+export interface GrantCover {
+  cover(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<{ readonly grantId: string; readonly uses: number } | null>;
+}
+
+
+/** What came of an approver's edit turned into a new action. */
+export type RevisedAction =
+  | { readonly kind: 'created'; readonly approval: ApprovalRecord }
+  | { readonly kind: 'invalid'; readonly errors: readonly string[] }
+  | { readonly kind: 'denied'; readonly reasons: readonly string[] };
+
+/** What deciding an edit asks of the gateway: turn the approver's arguments into a new, decided action. */
+export interface Reviser {
+  reviseAction(original: ApprovalRecord, args: JsonObject, ctx: CallContext, edit: { readonly by: string; readonly reason: string }): Promise<RevisedAction>;
+}
