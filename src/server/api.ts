@@ -17,7 +17,9 @@ import { wwwAuthenticate, type AuthResult } from '../identity/authenticate.js';
 import type { ApprovalRecord, GrantRecord, RunRecord } from '../store/store.js';
 import type { ApprovalId, Json, JsonObject, RunId, Sha256Hex } from '../types.js';
 import type { GatewayOutcome, VerificationResult } from '../tools/gateway.js';
-import * as S from './api-schemas.js';
+import * as Approvals from './api-approval-schemas.js';
+import { ErrorResponse } from './api-common-schemas.js';
+import * as Runs from './api-run-schemas.js';
 import { RateLimiter } from './limits.js';
 import { requestProblem } from '../util/json.js';
 
@@ -42,7 +44,7 @@ export interface ApiEnv {
 
 type C = Context<ApiEnv>;
 type Out<T extends z.ZodType> = z.infer<T>;
-type ErrorBody = Out<typeof S.ErrorResponse>;
+type ErrorBody = Out<typeof ErrorResponse>;
 
 /** The API's responses are never cached: they carry decisions, results and approvals. */
 const NO_STORE = 'no-store';
@@ -50,7 +52,8 @@ const NO_STORE = 'no-store';
 /**
  * The `/v1` routes of the HTTP API. Every route authenticates first (401/403 with a
  * `WWW-Authenticate: Bearer` challenge); bodies are JSON checked by the strict schemas of
- * api-schemas.ts (400 unparseable, 422 invalid); refusals by the door are audited.
+ * api-run-schemas.ts and api-approval-schemas.ts (400 unparseable, 422 invalid); refusals by
+ * the door are audited.
  */
 export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, opts: ApiOptions = {}): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -163,7 +166,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   }
 
   /** Null while the caller is under its calls-per-minute limit; else the audited 429. */
-  async function overRate(c: C, req: S.ActionRequestBody): Promise<Response | null> {
+  async function overRate(c: C, req: Runs.ActionRequestBody): Promise<Response | null> {
     const who = principalRef(c.get('auth').principal);
     if (rate.take(who, airlock.now().getTime())) return null;
     const runId = await existingRunId(req);
@@ -176,7 +179,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
    * The run a proposal acts in: the named one (which this credential must drive, for the same
    * user) or a new one. A response when it is refused.
    */
-  async function runFor(c: C, req: S.ActionRequestBody): Promise<{ runId: RunId } | { response: Response }> {
+  async function runFor(c: C, req: Runs.ActionRequestBody): Promise<{ runId: RunId } | { response: Response }> {
     if (req.runId === undefined) {
       const opened = await openRun(c, req.workflow);
       return 'response' in opened ? opened : { runId: opened.run.id };
@@ -205,7 +208,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     return { run: owned.run };
   }
 
-  async function openRun(c: C, workflowName: string | undefined): Promise<{ run: RunRecord; tier: string; tools: Out<typeof S.ToolViewSchema>[] } | { response: Response }> {
+  async function openRun(c: C, workflowName: string | undefined): Promise<{ run: RunRecord; tier: string; tools: Out<typeof Runs.ToolViewSchema>[] } | { response: Response }> {
     const auth = c.get('auth');
     const workflow = sessions.resolveWorkflow(auth.principal, workflowName);
     if ('kind' in workflow) return { response: await refuseSession(c, workflow, null) };
@@ -228,7 +231,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     runId: RunId,
     o: Extract<GatewayOutcome, { kind: 'pending-approval' }>,
     route: 'actions' | 'decisions',
-  ): Promise<Omit<Out<typeof S.ActionPending>, 'outcome'>> {
+  ): Promise<Omit<Out<typeof Runs.ActionPending>, 'outcome'>> {
     const a = await store.getApproval(o.approvalId);
     c.header('Location', `${mountPrefix(c)}/approvals/${o.approvalId}`);
     return {
@@ -245,11 +248,11 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   // ---- runs ----------------------------------------------------------------------------------
 
   app.post('/runs', async (c) => {
-    const body = await readBody(c, S.OpenRunRequest);
+    const body = await readBody(c, Runs.OpenRunRequest);
     if (!body.ok) return body.response;
     const opened = await openRun(c, body.value.workflow);
     if ('response' in opened) return opened.response;
-    const res: Out<typeof S.RunOpened> = { runId: opened.run.id, workflow: opened.run.workflow, tier: opened.tier, tools: opened.tools };
+    const res: Out<typeof Runs.RunOpened> = { runId: opened.run.id, workflow: opened.run.workflow, tier: opened.tier, tools: opened.tools };
     c.header('Location', `${mountPrefix(c)}/runs/${opened.run.id}`);
     return c.json(res, 201);
   });
@@ -281,7 +284,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
 
   app.post('/actions', async (c) => {
     const auth = c.get('auth');
-    const body = await readBody(c, S.ActionRequest);
+    const body = await readBody(c, Runs.ActionRequest);
     if (!body.ok) return body.response;
     const req = body.value;
     const limited = await overRate(c, req);
@@ -297,7 +300,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   async function actionResponse(c: C, runId: RunId, o: Exclude<SessionCallResult, SessionRefusal>): Promise<Response> {
     switch (o.kind) {
       case 'executed': {
-        const res: Out<typeof S.ActionExecuted> = {
+        const res: Out<typeof Runs.ActionExecuted> = {
           runId,
           outcome: 'executed',
           result: o.result,
@@ -310,7 +313,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         return c.json(res, 200);
       }
       case 'denied': {
-        const res: Out<typeof S.ActionDenied> = {
+        const res: Out<typeof Runs.ActionDenied> = {
           runId,
           outcome: 'denied',
           error: 'denied by policy',
@@ -321,21 +324,21 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         return c.json(res, 403);
       }
       case 'invalid': {
-        const res: Out<typeof S.ActionInvalid> = { runId, outcome: 'invalid', error: 'invalid arguments', errors: [...o.errors] };
+        const res: Out<typeof Runs.ActionInvalid> = { runId, outcome: 'invalid', error: 'invalid arguments', errors: [...o.errors] };
         return c.json(res, 422);
       }
       case 'pending-approval': {
-        const res: Out<typeof S.ActionPending> = { ...(await pending(c, runId, o, 'actions')), outcome: 'pending-approval' };
+        const res: Out<typeof Runs.ActionPending> = { ...(await pending(c, runId, o, 'actions')), outcome: 'pending-approval' };
         return c.json(res, 202);
       }
       case 'suggested': {
         const note = 'recorded as a suggestion for a person; not executed at this autonomy tier';
-        const res: Out<typeof S.ActionSuggested> = { runId, outcome: 'suggested', actionHash: o.actionHash, note };
+        const res: Out<typeof Runs.ActionSuggested> = { runId, outcome: 'suggested', actionHash: o.actionHash, note };
         return c.json(res, 200);
       }
       case 'failed': {
         const unknownEffect = o.failure !== 'tool-error';
-        const res: Out<typeof S.ActionFailed> = {
+        const res: Out<typeof Runs.ActionFailed> = {
           runId,
           outcome: 'failed',
           error: unknownEffect ? 'the tool call failed; its effect is unknown' : 'the tool reported an error',
@@ -354,7 +357,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
 
   app.post('/decisions', async (c) => {
     const auth = c.get('auth');
-    const body = await readBody(c, S.DecisionRequest);
+    const body = await readBody(c, Runs.DecisionRequest);
     if (!body.ok) return body.response;
     const req = body.value;
     const limited = await overRate(c, req);
@@ -366,7 +369,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     if (o.kind === 'refused') return refuseSession(c, o, runId);
     switch (o.kind) {
       case 'authorized': {
-        const res: Out<typeof S.DecisionAllow> = {
+        const res: Out<typeof Runs.DecisionAllow> = {
           runId,
           decision: 'allow',
           actionHash: o.actionHash,
@@ -377,11 +380,11 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         return c.json(res, 200);
       }
       case 'pending-approval': {
-        const res: Out<typeof S.DecisionPending> = { ...(await pending(c, runId, o, 'decisions')), decision: 'approval-required' };
+        const res: Out<typeof Runs.DecisionPending> = { ...(await pending(c, runId, o, 'decisions')), decision: 'approval-required' };
         return c.json(res, 202);
       }
       case 'denied': {
-        const res: Out<typeof S.DecisionRefused> = {
+        const res: Out<typeof Runs.DecisionRefused> = {
           runId,
           decision: 'deny',
           error: 'denied by policy',
@@ -392,7 +395,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         return c.json(res, 403);
       }
       case 'suggested': {
-        const res: Out<typeof S.DecisionRefused> = {
+        const res: Out<typeof Runs.DecisionRefused> = {
           runId,
           decision: 'suggest',
           error: 'recorded as a suggestion for a person; do not execute it at this autonomy tier',
@@ -403,7 +406,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         return c.json(res, 403);
       }
       case 'invalid': {
-        const res: Out<typeof S.DecisionRefused> = { runId, decision: 'invalid', error: 'invalid arguments', reasons: [...o.errors], policyIds: [], actionHash: null };
+        const res: Out<typeof Runs.DecisionRefused> = { runId, decision: 'invalid', error: 'invalid arguments', reasons: [...o.errors], policyIds: [], actionHash: null };
         return c.json(res, 422);
       }
       case 'executed':
@@ -415,7 +418,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
 
   app.post('/outcomes', async (c) => {
     const auth = c.get('auth');
-    const body = await readBody(c, S.OutcomeRequest);
+    const body = await readBody(c, Runs.OutcomeRequest);
     if (!body.ok) return body.response;
     const req = body.value;
     const runId = req.runId as RunId;
@@ -433,7 +436,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         actionHash: req.actionHash,
       });
     }
-    const res: Out<typeof S.OutcomeRecorded> = { runId, actionHash: req.actionHash, recorded: true };
+    const res: Out<typeof Runs.OutcomeRecorded> = { runId, actionHash: req.actionHash, recorded: true };
     return c.json(res, 200);
   });
 
@@ -444,14 +447,14 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     if (auth.principal.kind !== 'user') {
       return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: only people see and decide approvals`), null);
     }
-    const q = S.ApprovalsQuery.safeParse(c.req.query());
+    const q = Approvals.ApprovalsQuery.safeParse(c.req.query());
     if (!q.success) {
       const issues = q.error.issues.map((i) => ({ path: issuePath(i.path), code: i.code, message: issueMessage(i) }));
       return refuse(c, 422, { error: `the query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, null);
     }
     const list = await store.listApprovals({ status: q.data.status ?? 'pending', ...(q.data.runId ? { runId: q.data.runId as RunId } : {}) });
     // A person sees the approvals they may decide, or took part in; evidence may hold confidential data.
-    const res: Out<typeof S.ApprovalList> = { approvals: list.filter((a) => mayView(a, auth)).map(approvalView) };
+    const res: Out<typeof Approvals.ApprovalList> = { approvals: list.filter((a) => mayView(a, auth)).map(approvalView) };
     return c.json(res, 200);
   });
 
@@ -474,7 +477,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   for (const decision of ['approve', 'reject'] as const) {
     app.post(`/approvals/:approvalId/${decision}`, async (c) => {
       const auth = c.get('auth');
-      const body = await readBody(c, decision === 'approve' ? S.ApproveRequest : S.RejectRequest);
+      const body = await readBody(c, decision === 'approve' ? Approvals.ApproveRequest : Approvals.RejectRequest);
       if (!body.ok) return body.response;
       const id = c.req.param('approvalId') as ApprovalId;
       const before = await store.getApproval(id);
@@ -487,7 +490,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         const revised = await editApproval(airlock.approvalDeps, id, approver, edit, reason);
         if (revised.kind === 'refused') return c.json(errorBody(revised.reason, undefined, before.runId), revised.status);
         void airlock.notifier.deliverDue().catch(() => undefined);
-        const res: Out<typeof S.VoteRecorded> = {
+        const res: Out<typeof Approvals.VoteRecorded> = {
           approval: approvalView(revised.revised),
           decided: false,
           run: { runId: before.runId, status: (await store.getRun(before.runId))?.status ?? 'unknown', resumed: false },
@@ -501,7 +504,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
       let approval = outcome.approval;
       const run = await store.getRun(before.runId);
       const state = run?.state as unknown as RunState | undefined;
-      let runPart: Out<typeof S.VoteRecorded>['run'] = { runId: before.runId, status: run?.status ?? 'unknown', resumed: false };
+      let runPart: Out<typeof Approvals.VoteRecorded>['run'] = { runId: before.runId, status: run?.status ?? 'unknown', resumed: false };
       let next: string | undefined;
       if (outcome.decided && run && state && !state.door) {
         // Airlock's own (model-driven) run waits on this decision: continue it now.
@@ -524,7 +527,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
         next = `needs ${needed} more approval${needed === 1 ? '' : 's'} from a different eligible person`;
       }
       void airlock.notifier.deliverDue().catch(() => undefined);
-      const res: Out<typeof S.VoteRecorded> = {
+      const res: Out<typeof Approvals.VoteRecorded> = {
         approval: approvalView(approval),
         decided: outcome.decided,
         run: runPart,
@@ -547,13 +550,13 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   app.get('/grants', async (c) => {
     const auth = c.get('auth');
     if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: only people see grants`), null);
-    const res: Out<typeof S.GrantList> = { grants: (await store.listGrants()).map(grantView) };
+    const res: Out<typeof Approvals.GrantList> = { grants: (await store.listGrants()).map(grantView) };
     return c.json(res, 200);
   });
 
   app.post('/grants', async (c) => {
     const auth = c.get('auth');
-    const body = await readBody(c, S.GrantRequest);
+    const body = await readBody(c, Approvals.GrantRequest);
     if (!body.ok) return body.response;
     const g = body.value;
     const res = await createGrant(airlock.approvalDeps, approverOf(auth), {
@@ -571,7 +574,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
 
   app.post('/grants/:grantId/revoke', async (c) => {
     const auth = c.get('auth');
-    const body = await readBody(c, S.RejectRequest);
+    const body = await readBody(c, Approvals.RejectRequest);
     if (!body.ok) return body.response;
     const res = await revokeGrant(airlock.approvalDeps, c.req.param('grantId'), approverOf(auth), body.value.reason);
     if (res.kind === 'refused') return c.json(errorBody(res.reason), res.status);
@@ -583,7 +586,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person`), null);
     const wf = c.req.query('workflow');
     const stats = approvalStats(await store.listApprovals(), await store.listGrants(), wf);
-    const res: Out<typeof S.ApprovalStats> = { ...stats, byStatus: { ...stats.byStatus }, approvers: [...stats.approvers] };
+    const res: Out<typeof Approvals.ApprovalStats> = { ...stats, byStatus: { ...stats.byStatus }, approvers: [...stats.approvers] };
     return c.json(res, 200);
   });
 
@@ -604,7 +607,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   });
 
   /** The run as its agent or a person sees it: no arguments or results, only what came of each call. */
-  async function runView(run: RunRecord): Promise<Out<typeof S.RunView>> {
+  async function runView(run: RunRecord): Promise<Out<typeof Runs.RunView>> {
     const state = run.state as unknown as RunState;
     const pending = await store.listApprovals({ runId: run.id, status: 'pending' });
     return {
@@ -636,7 +639,7 @@ const MAX_REASON = 500;
 /** Body fields that name who acts: never accepted from a request body. */
 const IDENTITY_FIELDS = new Set(['principal', 'requester', 'approver', 'onBehalfOf', 'on_behalf_of', 'agent', 'user', 'actor', 'sub']);
 
-function proposalOf(req: S.ActionRequestBody): { tool: string; args: JsonObject; reasoning?: string } {
+function proposalOf(req: Runs.ActionRequestBody): { tool: string; args: JsonObject; reasoning?: string } {
   return { tool: req.tool, args: req.arguments as JsonObject, ...(req.reasoning !== undefined ? { reasoning: req.reasoning } : {}) };
 }
 
@@ -655,7 +658,7 @@ function mountPrefix(c: Context): string {
   return i > 0 ? route.slice(0, i) : '';
 }
 
-function followUp(c: Context, runId: RunId, approvalId: ApprovalId, route: 'actions' | 'decisions'): Out<typeof S.ActionPending>['next'] {
+function followUp(c: Context, runId: RunId, approvalId: ApprovalId, route: 'actions' | 'decisions'): Out<typeof Runs.ActionPending>['next'] {
   const prefix = mountPrefix(c);
   return {
     approval: `GET ${prefix}/approvals/${approvalId}`,
@@ -666,7 +669,7 @@ function followUp(c: Context, runId: RunId, approvalId: ApprovalId, route: 'acti
 }
 
 
-function approvalView(a: ApprovalRecord): Out<typeof S.ApprovalView> {
+function approvalView(a: ApprovalRecord): Out<typeof Approvals.ApprovalView> {
   return {
     approvalId: a.id,
     runId: a.runId,
@@ -698,7 +701,7 @@ function approvalView(a: ApprovalRecord): Out<typeof S.ApprovalView> {
   };
 }
 
-function grantView(g: GrantRecord): Out<typeof S.GrantView> {
+function grantView(g: GrantRecord): Out<typeof Approvals.GrantView> {
   return { ...g, grantId: g.id, bounds: g.bounds, policyIds: [...g.policyIds] };
 }
 
@@ -710,7 +713,7 @@ function approverOf(auth: Authenticated): Approver {
   };
 }
 
-function verificationView(v: VerificationResult): Out<typeof S.ActionExecuted>['verification'] {
+function verificationView(v: VerificationResult): Out<typeof Runs.ActionExecuted>['verification'] {
   const o = v.outcome;
   switch (o.status) {
     case 'passed':
