@@ -30,7 +30,7 @@ export interface JsonlScan {
 }
 
 /**
- * Accepts record lines `{"record":<text>,"prevHash":…,"leafHash":…,"chainHash":…}` (log.ts `exportLine`)
+ * Accepts record lines `{"record":<text>,"prevHash":…,"leafHash":…,"chainHash":…}` (export-line.ts `exportLine`)
  * from the start of `b` (whole lines, the last one with or without its newline) while each is intact
  * and in its place: seq one past the previous record's (the first record's seq is taken as claimed),
  * prevHash the previous record's chainHash (the first's taken as claimed), `sha256(0x00 || text)` equal

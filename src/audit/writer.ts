@@ -3,7 +3,7 @@ import type { AuditDraft, AuditPayload, AuditRecord, RunRecord, Store } from '..
 import type { Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
-import { payloadOf } from './log.js';
+import { payloadOf } from './payload.js';
 import { AirlockError } from '../errors.js';
 import { recordableJson } from '../util/json.js';
 

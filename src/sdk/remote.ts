@@ -1,7 +1,8 @@
 // The remote decision point: the SDK in another process, over the HTTP API (`POST /v1/runs`, then
 // `/v1/decisions` and `/v1/outcomes`). Same values as the local one; the server keeps the audit trail.
 import { jsonProblem } from '../util/json.js';
-import * as S from '../server/api-schemas.js';
+import { ErrorResponse } from '../server/api-common-schemas.js';
+import * as Runs from '../server/api-run-schemas.js';
 import {
   argsShapeProblem,
   errorText,
@@ -58,7 +59,7 @@ export function remoteDecisionPoint(opts: RemoteDecisionPointOptions): DecisionP
   async function open(): Promise<{ runId: string } | { refused: AuthorizeResult }> {
     opening ??= (async () => {
       const a = await send('POST', '/runs', opts.workflow === undefined ? {} : { workflow: opts.workflow });
-      const opened = 'failed' in a ? null : S.RunOpened.safeParse(a.body);
+      const opened = 'failed' in a ? null : Runs.RunOpened.safeParse(a.body);
       if (!('failed' in a) && a.status === 201 && opened?.success) {
         runId = opened.data.runId;
         return { runId };
@@ -98,7 +99,7 @@ export function remoteDecisionPoint(opts: RemoteDecisionPointOptions): DecisionP
         ...(outcome.outcome === 'ok' ? reportableResult(outcome.result) : { message: outcome.message.slice(0, 2000) }),
       });
       if ('failed' in a) return { ok: false, message: a.failed };
-      if (a.status === 200 && S.OutcomeRecorded.safeParse(a.body).success) return { ok: true };
+      if (a.status === 200 && Runs.OutcomeRecorded.safeParse(a.body).success) return { ok: true };
       return { ok: false, message: errorOf(a.body) ?? `HTTP ${a.status}` };
     },
 
@@ -107,10 +108,10 @@ export function remoteDecisionPoint(opts: RemoteDecisionPointOptions): DecisionP
       const run = await opening;
       if ('refused' in run) return { runId: null, status: null };
       const closed = await send('POST', `/runs/${encodeURIComponent(run.runId)}/close`);
-      const view = 'failed' in closed ? null : S.RunView.safeParse(closed.body);
+      const view = 'failed' in closed ? null : Runs.RunView.safeParse(closed.body);
       if (view?.success) return { runId: run.runId, status: view.data.status };
       const now = await send('GET', `/runs/${encodeURIComponent(run.runId)}`);
-      const current = 'failed' in now ? null : S.RunView.safeParse(now.body);
+      const current = 'failed' in now ? null : Runs.RunView.safeParse(now.body);
       return { runId: run.runId, status: current?.success ? current.data.status : null };
     },
   };
@@ -119,15 +120,15 @@ export function remoteDecisionPoint(opts: RemoteDecisionPointOptions): DecisionP
 /** `POST /decisions` answered: the same values the local decision point returns. */
 function decisionAnswer(runId: string, a: { status: number; body: unknown }): AuthorizeResult {
   if (a.status === 200) {
-    const allow = S.DecisionAllow.safeParse(a.body);
+    const allow = Runs.DecisionAllow.safeParse(a.body);
     if (allow.success) return { ok: true, grant: { runId, actionHash: allow.data.actionHash, approvalId: allow.data.approvalId } };
   }
   if (a.status === 202) {
-    const p = S.DecisionPending.safeParse(a.body);
+    const p = Runs.DecisionPending.safeParse(a.body);
     if (p.success) return refusal({ status: 'pending', approvalId: p.data.approvalId, level: p.data.level, reasons: p.data.reasons });
   }
   if (a.status === 403 || a.status === 422) {
-    const r = S.DecisionRefused.safeParse(a.body);
+    const r = Runs.DecisionRefused.safeParse(a.body);
     if (r.success) {
       switch (r.data.decision) {
         case 'deny':
@@ -156,6 +157,6 @@ function doorRefusal(a: Answer): AuthorizeResult {
 }
 
 function errorOf(body: unknown): string | undefined {
-  const e = S.ErrorResponse.safeParse(body);
+  const e = ErrorResponse.safeParse(body);
   return e.success ? e.data.error : undefined;
 }

@@ -1,6 +1,6 @@
 // The OpenAPI 3.1 document of the HTTP JSON API, generated from the same zod schemas the routes validate with.
 import { z } from 'zod';
-import { API_ROUTES, API_SCHEMAS, type ApiSchemaName, type ResponseDoc, type RouteDoc } from './api-schemas.js';
+import { API_ROUTES, API_SCHEMAS, type ApiSchemaName, type ResponseDoc, type RouteDoc } from './api-route-table.js';
 
 /** Where the generated document is shipped, relative to the package root (scripts/gen-openapi.js writes it). */
 export const OPENAPI_FILE = 'schema/openapi.json';

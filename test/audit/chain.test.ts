@@ -2,18 +2,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ChainVerifier,
-  chainHash,
-  GENESIS_HASH,
-  leafHash,
-  leafText,
-  prepareLeaf,
-  sealLeaf,
-  verifyChain,
-  type ChainedRecord,
-  type LeafFields,
-} from '../../src/audit/chain.js';
+import { chainHash, GENESIS_HASH, leafHash, leafText, prepareLeaf, sealLeaf, type ChainedRecord, type LeafFields } from '../../src/audit/chain.js';
+import { ChainVerifier, verifyChain } from '../../src/audit/chain-verifier.js';
 import type { Json, Sha256Hex } from '../../src/types.js';
 import { canonicalJson } from '../../src/util/hash.js';
 

@@ -2,8 +2,11 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ChainVerifier, GENESIS_HASH, prepareLeaf, sealLeaf, type ChainVerdict } from '../../src/audit/chain.js';
-import { exportLine, payloadLine, payloadOf, verifyJsonl, verifyJsonlWith, type JsonlTuning, type JsonlVerifyOptions } from '../../src/audit/log.js';
+import { GENESIS_HASH, prepareLeaf, sealLeaf } from '../../src/audit/chain.js';
+import { ChainVerifier, type ChainVerdict } from '../../src/audit/chain-verifier.js';
+import { exportLine, payloadLine } from '../../src/audit/export-line.js';
+import { payloadOf } from '../../src/audit/payload.js';
+import { verifyJsonl, verifyJsonlWith, type JsonlTuning, type JsonlVerifyOptions } from '../../src/audit/verify-jsonl.js';
 import { warmWorkers, type ScanWorker } from '../../src/audit/parallel.js';
 import type { AuditRecord } from '../../src/store/store.js';
 import type { Json, Sha256Hex } from '../../src/types.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyJsonl } from '../../src/audit/log.js';
+import { verifyJsonl } from '../../src/audit/verify-jsonl.js';
 import { copyAcme, groundTruth } from '../helpers/workspace.js';
 import { airlock, requireBuild } from './cli-helpers.js';
 

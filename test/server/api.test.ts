@@ -11,7 +11,10 @@ import { createAuthenticator } from '../../src/identity/authenticate.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
 import { createApiRoutes } from '../../src/server/api.js';
 import { RateLimiter } from '../../src/server/limits.js';
-import * as S from '../../src/server/api-schemas.js';
+import * as Approvals from '../../src/server/api-approval-schemas.js';
+import { ErrorResponse } from '../../src/server/api-common-schemas.js';
+import { API_ROUTES, API_SCHEMAS } from '../../src/server/api-route-table.js';
+import * as Runs from '../../src/server/api-run-schemas.js';
 import { apiJsonSchema, OPENAPI_FILE, openApiDocument } from '../../src/server/openapi.js';
 import type { AuditRecord } from '../../src/store/store.js';
 import type { RunId } from '../../src/types.js';
@@ -73,7 +76,7 @@ describe('HTTP API', () => {
       const r = await call('POST', '/v1/runs', undefined, {});
       expect(r.status).toBe(401);
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer /);
-      expect(S.ErrorResponse.parse(r.json).error).toBe('authentication required');
+      expect(ErrorResponse.parse(r.json).error).toBe('authentication required');
       expect(r.json['hint']).toBeTypeOf('string');
     });
 
@@ -103,7 +106,7 @@ describe('HTTP API', () => {
 
       const list = await call('GET', '/v1/approvals?status=pending', keys.dana);
       expect(list.status).toBe(200);
-      const approvals = S.ApprovalList.parse(list.json).approvals;
+      const approvals = Approvals.ApprovalList.parse(list.json).approvals;
       const mine = approvals.find((a) => a.runId === run.id);
       expect(mine).toMatchObject({ tool: 'payments.refund', status: 'pending', level: 'single', requester: 'agent:refund-bot' });
 
@@ -112,7 +115,7 @@ describe('HTTP API', () => {
 
       const voted = await call('POST', `/v1/approvals/${mine!.approvalId}/approve`, keys.dana, { reason: 'matches the ticket' });
       expect(voted.status).toBe(200);
-      const v = S.VoteRecorded.parse(voted.json);
+      const v = Approvals.VoteRecorded.parse(voted.json);
       expect(v.decided).toBe(true);
       expect(v.approval.status).toBe('consumed');
       expect(v.run).toMatchObject({ runId: run.id, resumed: true, status: 'verified' });
@@ -127,7 +130,7 @@ describe('HTTP API', () => {
     it('opens a run and sees its workflow tools', async () => {
       const r = await call('POST', '/v1/runs', keys.bot, {});
       expect(r.status).toBe(201);
-      const opened = S.RunOpened.parse(r.json);
+      const opened = Runs.RunOpened.parse(r.json);
       runId = opened.runId as RunId;
       expect(opened).toMatchObject({ workflow: 'refund-desk', tier: 'execute-low' });
       expect(opened.tools.map((t) => t.name)).toContain('payments.refund');
@@ -140,7 +143,7 @@ describe('HTTP API', () => {
     it('a read action executes', async () => {
       const r = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'tickets.get_ticket', arguments: { ticket_id: 'T-311' } });
       expect(r.status).toBe(200);
-      const done = S.ActionExecuted.parse(r.json);
+      const done = Runs.ActionExecuted.parse(r.json);
       expect(done.outcome).toBe('executed');
       expect(done.result).toMatchObject({ id: 'T-311', order_id: '1182' });
       expect(done.actionHash).toMatch(/^[0-9a-f]{64}$/);
@@ -149,7 +152,7 @@ describe('HTTP API', () => {
     it('the refund waits for a person: 202 with an approval id and how to follow up', async () => {
       const r = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.refund', arguments: REFUND });
       expect(r.status).toBe(202);
-      const p = S.ActionPending.parse(r.json);
+      const p = Runs.ActionPending.parse(r.json);
       approvalId = p.approvalId;
       expect(p).toMatchObject({ outcome: 'pending-approval', level: 'single', runId });
       expect(p.next.approval).toBe(`GET /v1/approvals/${approvalId}`);
@@ -160,7 +163,7 @@ describe('HTTP API', () => {
       // The requesting agent may follow its own approval; another agent may not.
       const seen = await call('GET', `/v1/approvals/${approvalId}`, keys.bot);
       expect(seen.status).toBe(200);
-      expect(S.ApprovalView.parse(seen.json).status).toBe('pending');
+      expect(Approvals.ApprovalView.parse(seen.json).status).toBe('pending');
       expect((await call('GET', `/v1/approvals/${approvalId}`, keys.other)).status).toBe(403);
     });
 
@@ -189,7 +192,7 @@ describe('HTTP API', () => {
     it('dana approves with her own key; the agent re-posts and it executes once, verified', async () => {
       const v = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.dana, { reason: 'within policy' });
       expect(v.status).toBe(200);
-      const voted = S.VoteRecorded.parse(v.json);
+      const voted = Approvals.VoteRecorded.parse(v.json);
       expect(voted).toMatchObject({ decided: true, run: { runId, resumed: false, status: 'running' } });
       expect(voted.approval.status).toBe('approved');
       expect(voted.approval.votes).toEqual([expect.objectContaining({ approver: 'user:dana', decision: 'approve' })]);
@@ -202,7 +205,7 @@ describe('HTTP API', () => {
 
       const r = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.refund', arguments: REFUND });
       expect(r.status).toBe(200);
-      const done = S.ActionExecuted.parse(r.json);
+      const done = Runs.ActionExecuted.parse(r.json);
       expect(done.approvalId).toBe(approvalId);
       expect(done.verification).toMatchObject({ probe: 'payments.get_refund', status: 'passed' });
       expect(ground().refunds.filter((x) => x['order_id'] === '1182')).toHaveLength(2);
@@ -223,7 +226,7 @@ describe('HTTP API', () => {
         arguments: { to: 'audit@exfil-partner.example', subject: 'customer record', body: 'Lena Park, lena.park@example.net' },
       });
       expect(r.status).toBe(403);
-      const d = S.ActionDenied.parse(r.json);
+      const d = Runs.ActionDenied.parse(r.json);
       expect(d.policyIds).toContain('mail-internal-only');
       expect(d.reasons.length).toBeGreaterThan(0);
       const records = await audit(runId);
@@ -234,7 +237,7 @@ describe('HTTP API', () => {
     it("arguments that break the tool's schema: 422 invalid, audited", async () => {
       const r = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.refund', arguments: { ...REFUND, amount_cents: 'forty' } });
       expect(r.status).toBe(422);
-      const inv = S.ActionInvalid.parse(r.json);
+      const inv = Runs.ActionInvalid.parse(r.json);
       expect(inv.errors.join(' ')).toMatch(/amount_cents/);
       const records = await audit(runId);
       expect(records.some((a) => a.type === 'action.not-executed' && a.body['why'] === 'invalid-arguments')).toBe(true);
@@ -243,20 +246,20 @@ describe('HTTP API', () => {
     it('an undeclared tool: 403 denied by default', async () => {
       const r = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.wire_transfer', arguments: {} });
       expect(r.status).toBe(403);
-      expect(S.ActionDenied.parse(r.json).reasons[0]).toMatch(/not declared/);
+      expect(Runs.ActionDenied.parse(r.json).reasons[0]).toMatch(/not declared/);
     });
 
     it('decision-only: allow, the caller executes, reports ok; audited as authorized and caller-reported', async () => {
       const before = ground().ticket_comments.length;
       const r = await call('POST', '/v1/decisions', keys.bot, { runId, tool: 'tickets.comment', arguments: { ticket_id: 'T-311', body: 'Refund issued.' } });
       expect(r.status).toBe(200);
-      const allow = S.DecisionAllow.parse(r.json);
+      const allow = Runs.DecisionAllow.parse(r.json);
       expect(allow).toMatchObject({ decision: 'allow', approvalId: null });
       expect(ground().ticket_comments.length).toBe(before); // Airlock did not execute it
 
       const o = await call('POST', '/v1/outcomes', keys.bot, { runId, actionHash: allow.actionHash, outcome: 'ok', result: { comment_id: 'TC-9' } });
       expect(o.status).toBe(200);
-      expect(S.OutcomeRecorded.parse(o.json)).toMatchObject({ recorded: true, actionHash: allow.actionHash });
+      expect(Runs.OutcomeRecorded.parse(o.json)).toMatchObject({ recorded: true, actionHash: allow.actionHash });
 
       const records = await audit(runId);
       expect(records.some((a) => a.type === 'action.authorized' && a.body['actionHash'] === allow.actionHash)).toBe(true);
@@ -272,13 +275,13 @@ describe('HTTP API', () => {
     it('decision-only: refunds need approval (202), outside mail is denied (403), bad arguments 422', async () => {
       const p = await call('POST', '/v1/decisions', keys.bot, { runId, tool: 'payments.refund', arguments: { ...REFUND, amount_cents: 1000 } });
       expect(p.status).toBe(202);
-      expect(S.DecisionPending.parse(p.json).decision).toBe('approval-required');
+      expect(Runs.DecisionPending.parse(p.json).decision).toBe('approval-required');
       const d = await call('POST', '/v1/decisions', keys.bot, { runId, tool: 'mail.send', arguments: { to: 'x@evil.example', subject: 's', body: 'b' } });
       expect(d.status).toBe(403);
-      expect(S.DecisionRefused.parse(d.json)).toMatchObject({ decision: 'deny', policyIds: expect.arrayContaining(['mail-internal-only']) });
+      expect(Runs.DecisionRefused.parse(d.json)).toMatchObject({ decision: 'deny', policyIds: expect.arrayContaining(['mail-internal-only']) });
       const i = await call('POST', '/v1/decisions', keys.bot, { runId, tool: 'tickets.comment', arguments: { ticket_id: 'T-311' } });
       expect(i.status).toBe(422);
-      expect(S.DecisionRefused.parse(i.json).decision).toBe('invalid');
+      expect(Runs.DecisionRefused.parse(i.json).decision).toBe('invalid');
     });
 
     it('reporting an action that was never authorized: 409, audited', async () => {
@@ -294,7 +297,7 @@ describe('HTTP API', () => {
     it('a body that claims a principal: 422 naming the field, audited with the authenticated principal', async () => {
       const r = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'tickets.get_ticket', arguments: { ticket_id: 'T-311' }, principal: 'user:dana' });
       expect(r.status).toBe(422);
-      const e = S.ErrorResponse.parse(r.json);
+      const e = ErrorResponse.parse(r.json);
       expect(e.issues).toEqual([expect.objectContaining({ path: '', code: 'unrecognized_keys', message: 'unknown field `principal`' })]);
       expect(e.hint).toMatch(/credential/);
       const records = await audit(runId);
@@ -307,7 +310,7 @@ describe('HTTP API', () => {
       const body = `{"runId":"${runId}","tool":"payments.refund","arguments":{"order_id":"1182","amount_cents":4000,"currency":"EUR","reason":"x","__proto__":{"admin":true}}}`;
       const r = await call('POST', '/v1/actions', keys.bot, body);
       expect(r.status).toBe(422);
-      expect(S.ErrorResponse.parse(r.json).issues).toEqual([expect.objectContaining({ path: 'arguments.__proto__', code: 'forbidden_key' })]);
+      expect(ErrorResponse.parse(r.json).issues).toEqual([expect.objectContaining({ path: 'arguments.__proto__', code: 'forbidden_key' })]);
       expect(ground()).toEqual(before);
       const records = await audit(runId);
       expect(records.some((a) => a.type === 'request.refused' && a.body['status'] === 422 && JSON.stringify(a.body).includes('forbidden_key'))).toBe(true);
@@ -316,14 +319,14 @@ describe('HTTP API', () => {
     it('zod issues list each path', async () => {
       const r = await call('POST', '/v1/actions', keys.bot, { runId: 'run x', tool: '', arguments: [] });
       expect(r.status).toBe(422);
-      const paths = S.ErrorResponse.parse(r.json).issues?.map((i) => i.path);
+      const paths = ErrorResponse.parse(r.json).issues?.map((i) => i.path);
       expect(paths).toEqual(expect.arrayContaining(['runId', 'tool', 'arguments']));
     });
 
     it('a body that is not JSON: 400 saying where', async () => {
       const r = await call('POST', '/v1/actions', keys.bot, '{"runId": "x",\n  tool: 1}');
       expect(r.status).toBe(400);
-      const e = S.ErrorResponse.parse(r.json);
+      const e = ErrorResponse.parse(r.json);
       expect(e.error).toMatch(/^the request body is not valid JSON/);
       expect(e.where).toEqual({ position: 17, line: 2, column: 3 });
     });
@@ -351,7 +354,7 @@ describe('HTTP API', () => {
       for (const key of [keys.bot, keys.dana]) {
         const r = await call('GET', `/v1/runs/${runId}`, key);
         expect(r.status).toBe(200);
-        const run = S.RunView.parse(r.json);
+        const run = Runs.RunView.parse(r.json);
         expect(run).toMatchObject({ runId, workflow: 'refund-desk', status: 'running', door: 'http-api', agent: 'agent:refund-bot' });
         expect(run.steps).toBe(run.history.length);
         expect(run.history[0]).toMatchObject({ tool: 'tickets.get_ticket', status: 'ok' });
@@ -372,7 +375,7 @@ describe('HTTP API', () => {
     it('closing ends the run verified; later actions are 409', async () => {
       const r = await call('POST', `/v1/runs/${runId}/close`, keys.bot);
       expect(r.status).toBe(200);
-      expect(S.RunView.parse(r.json).status).toBe('verified');
+      expect(Runs.RunView.parse(r.json).status).toBe('verified');
       const late = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'tickets.get_ticket', arguments: { ticket_id: 'T-311' } });
       expect(late.status).toBe(409);
       const records = await audit(runId);
@@ -392,31 +395,31 @@ describe('HTTP API', () => {
     it('step-up needs two different people; one person cannot vote twice', async () => {
       const p = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.refund', arguments: { ...REFUND, amount_cents: 6000 } });
       expect(p.status).toBe(202);
-      const { approvalId, level } = S.ActionPending.parse(p.json);
+      const { approvalId, level } = Runs.ActionPending.parse(p.json);
       expect(level).toBe('step-up');
       const unjustified = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.priya, {});
       expect(unjustified.status).toBe(422);
       expect(unjustified.json['error']).toMatch(/justification/);
       const first = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.priya, { reason: 'order total checked' });
       expect(first.status).toBe(200);
-      expect(S.VoteRecorded.parse(first.json)).toMatchObject({ decided: false, next: 'needs 1 more approval from a different eligible person' });
+      expect(Approvals.VoteRecorded.parse(first.json)).toMatchObject({ decided: false, next: 'needs 1 more approval from a different eligible person' });
       const twice = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.priya, { reason: 'again' });
       expect(twice.status).toBe(403);
       expect(twice.json['error']).toMatch(/already voted/);
       const second = await call('POST', `/v1/approvals/${approvalId}/approve`, keys.dana, { reason: 'agreed' });
-      expect(S.VoteRecorded.parse(second.json)).toMatchObject({ decided: true, approval: { status: 'approved', needed: 2 } });
+      expect(Approvals.VoteRecorded.parse(second.json)).toMatchObject({ decided: true, approval: { status: 'approved', needed: 2 } });
     });
 
     it('a rejection goes back to the agent when it re-posts', async () => {
       const args = { ...REFUND, amount_cents: 1500 };
       const p = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.refund', arguments: args });
-      const { approvalId } = S.ActionPending.parse(p.json);
+      const { approvalId } = Runs.ActionPending.parse(p.json);
       const rejected = await call('POST', `/v1/approvals/${approvalId}/reject`, keys.dana, { reason: 'the customer was already refunded' });
       expect(rejected.status).toBe(200);
-      expect(S.VoteRecorded.parse(rejected.json)).toMatchObject({ decided: true, approval: { status: 'rejected' } });
+      expect(Approvals.VoteRecorded.parse(rejected.json)).toMatchObject({ decided: true, approval: { status: 'rejected' } });
       const again = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'payments.refund', arguments: args });
       expect(again.status).toBe(403);
-      expect(S.ActionDenied.parse(again.json).reasons[0]).toMatch(/already refunded/);
+      expect(Runs.ActionDenied.parse(again.json).reasons[0]).toMatch(/already refunded/);
     });
 
     it('tool calls over the per-principal rate: 429 with Retry-After, audited', async () => {
@@ -473,7 +476,7 @@ describe('HTTP API', () => {
     });
 
     it('every documented route is served', async () => {
-      for (const route of S.API_ROUTES) {
+      for (const route of API_ROUTES) {
         const url = `/v1${route.path.replace(/\{[A-Za-z]+\}/g, 'x_missing')}`;
         const r = await call(route.method.toUpperCase(), url, keys.dana, route.method === 'post' ? { reason: 'r' } : undefined);
         expect(String(r.json['error'] ?? ''), `${route.method} ${route.path}`).not.toMatch(/^no route/);
@@ -496,21 +499,21 @@ describe('OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.securitySchemes['bearer']).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearer: [] }]);
-    for (const route of S.API_ROUTES) {
+    for (const route of API_ROUTES) {
       const op = doc.paths[route.path]?.[route.method];
       expect(op, `${route.method} ${route.path}`).toBeDefined();
       expect(Object.keys(op!.responses)).toEqual(expect.arrayContaining([...Object.keys(route.responses), '401', '403']));
     }
-    expect(Object.keys(doc.paths).sort()).toEqual([...new Set(S.API_ROUTES.map((r) => r.path))].sort());
+    expect(Object.keys(doc.paths).sort()).toEqual([...new Set(API_ROUTES.map((r) => r.path))].sort());
   });
 
   it("each request body is exactly the zod schema's JSON Schema", () => {
-    for (const route of S.API_ROUTES) {
+    for (const route of API_ROUTES) {
       if (!route.body) continue;
       const op = doc.paths[route.path]![route.method]!;
       const refd = op.requestBody!.content['application/json']!.schema.$ref;
       expect(refd).toBe(`#/components/schemas/${route.body}`);
-      const { $schema: _, ...expected } = z.toJSONSchema(S.API_SCHEMAS[route.body], { io: 'input' }) as Record<string, unknown>;
+      const { $schema: _, ...expected } = z.toJSONSchema(API_SCHEMAS[route.body], { io: 'input' }) as Record<string, unknown>;
       expect(doc.components.schemas[route.body]).toEqual(expected);
       expect(expected['additionalProperties']).toBe(false);
     }

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { startHttpServer, type RunningServer } from '../../src/server/serve.js';
 import { verifyWebhookSignature } from '../../src/notify/signature.js';
-import * as S from '../../src/server/api-schemas.js';
+import * as Approvals from '../../src/server/api-approval-schemas.js';
+import * as Runs from '../../src/server/api-run-schemas.js';
 import { doorWorkspace, type DoorWorkspace } from './fixtures.js';
 import { startReceiver, type Receiver } from '../notify/receiver.js';
 
@@ -56,11 +57,11 @@ describe('approvals over HTTP', () => {
   it('an edit over HTTP is a new, re-decided action; the agent re-posting its proposal gets what the approver chose, once', async () => {
     const p = await call('POST', '/v1/actions', ws.keys['refund-bot'], { tool: 'payments.refund', arguments: REFUND, reasoning: 'photo of the damage' });
     expect(p.status).toBe(202);
-    const pending = S.ActionPending.parse(p.json);
+    const pending = Runs.ActionPending.parse(p.json);
 
     // The approver sees the evidence, and the hash of what they see.
     const view = await call('GET', `/v1/approvals/${pending.approvalId}`, ws.keys.dana);
-    const approval = S.ApprovalView.parse(view.json);
+    const approval = Approvals.ApprovalView.parse(view.json);
     expect(approval.summary).toMatchObject({ evidence: { reasoning: 'photo of the damage', args: REFUND } });
     expect(approval.summaryHash).toMatch(/^[0-9a-f]{64}$/);
 
@@ -77,21 +78,21 @@ describe('approvals over HTTP', () => {
     expect((await call('POST', `/v1/approvals/${pending.approvalId}/approve`, ws.keys.dana, { arguments: { ...REFUND, amount_cents: 2500 } })).status).toBe(422);
     const edited = await call('POST', `/v1/approvals/${pending.approvalId}/approve`, ws.keys.dana, { arguments: { ...REFUND, amount_cents: 2500 }, reason: 'one item only' });
     expect(edited.status).toBe(200);
-    const replaced = S.VoteRecorded.parse(edited.json);
+    const replaced = Approvals.VoteRecorded.parse(edited.json);
     expect(replaced.replaced).toMatchObject({ approvalId: pending.approvalId, status: 'edited', supersededBy: replaced.approval.approvalId });
     expect(replaced.approval).toMatchObject({ status: 'pending', editedFrom: pending.approvalId, votes: [] });
     // dana wrote the new arguments, so priya decides them.
     expect((await call('POST', `/v1/approvals/${replaced.approval.approvalId}/approve`, ws.keys.dana, { reason: 'mine' })).status).toBe(403);
     const decided = await call('POST', `/v1/approvals/${replaced.approval.approvalId}/approve`, ws.keys.priya, { reason: 'one item, agreed' });
     expect(decided.status).toBe(200);
-    const voted = S.VoteRecorded.parse(decided.json);
+    const voted = Approvals.VoteRecorded.parse(decided.json);
     expect(voted.approval).toMatchObject({ status: 'approved', votes: [{ approver: 'user:priya', authMethod: 'api-key', issuer: 'airlock', subject: 'priya-key' }] });
     // sam is not eligible, so he may not even read it (its evidence may hold confidential data).
     expect((await call('GET', `/v1/approvals/${replaced.approval.approvalId}`, ws.keys.sam)).status).toBe(403);
 
     const again = await call('POST', '/v1/actions', ws.keys['refund-bot'], { runId: pending.runId, tool: 'payments.refund', arguments: REFUND });
     expect(again.status).toBe(200);
-    const executed = S.ActionExecuted.parse(again.json);
+    const executed = Runs.ActionExecuted.parse(again.json);
     expect(executed).toMatchObject({ approvalId: voted.approval.approvalId, revisedArguments: { amount_cents: 2500 }, verification: { status: 'passed' } });
     const thrice = await call('POST', '/v1/actions', ws.keys['refund-bot'], { runId: pending.runId, tool: 'payments.refund', arguments: REFUND });
     expect(thrice.status).toBe(202); // used once; the same proposal again needs a new approval
@@ -105,15 +106,15 @@ describe('approvals over HTTP', () => {
     expect(bad.status).toBe(422);
     const made = await call('POST', '/v1/grants', ws.keys.priya, { workflow: 'refund-desk', tool: 'payments.refund', bounds: { amount_cents: { max: 2000 }, currency: { equals: 'EUR' } }, durationMinutes: 30, maxUses: 1, reason: 'backlog' });
     expect(made.status).toBe(201);
-    const grant = S.GrantView.parse(made.json);
+    const grant = Approvals.GrantView.parse(made.json);
     expect(grant).toMatchObject({ grantor: 'user:priya', uses: 0, status: 'active', policyIds: ['finance-grants-small-refunds'] });
     const covered = await call('POST', '/v1/actions', ws.keys['refund-bot'], { tool: 'payments.refund', arguments: { ...REFUND, amount_cents: 1500 } });
     expect(covered.status).toBe(200);
-    expect(S.ActionExecuted.parse(covered.json)).toMatchObject({ grantId: grant.grantId, approvalId: null });
-    const list = S.GrantList.parse((await call('GET', '/v1/grants', ws.keys.dana)).json);
+    expect(Runs.ActionExecuted.parse(covered.json)).toMatchObject({ grantId: grant.grantId, approvalId: null });
+    const list = Approvals.GrantList.parse((await call('GET', '/v1/grants', ws.keys.dana)).json);
     expect(list.grants.find((g) => g.grantId === grant.grantId)?.uses).toBe(1);
     expect((await call('GET', '/v1/grants', ws.keys['refund-bot'])).status).toBe(403);
-    const stats = S.ApprovalStats.parse((await call('GET', '/v1/approval-stats?workflow=refund-desk', ws.keys.dana)).json);
+    const stats = Approvals.ApprovalStats.parse((await call('GET', '/v1/approval-stats?workflow=refund-desk', ws.keys.dana)).json);
     expect(stats).toMatchObject({ grants: { uses: 1 }, overrides: { edited: 1 } });
     expect(stats.approvers.find((a) => a.approver === 'user:priya')).toMatchObject({ votes: 1, approvals: 1 });
     expect((await call('POST', `/v1/grants/${grant.grantId}/revoke`, ws.keys.priya, { reason: 'done' })).status).toBe(200);

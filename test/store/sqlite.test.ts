@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyChain } from '../../src/audit/chain.js';
+import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';

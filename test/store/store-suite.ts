@@ -1,6 +1,7 @@
 // The shared Store suite: every implementation (SQLite now, PostgreSQL later) must pass it unchanged.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chainHash, GENESIS_HASH, leafHash, verifyChain } from '../../src/audit/chain.js';
+import { chainHash, GENESIS_HASH, leafHash } from '../../src/audit/chain.js';
+import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
 import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, InstanceLease, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';

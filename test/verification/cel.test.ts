@@ -1,6 +1,7 @@
 // CEL for verification: compile errors with positions, static types, evaluation over JSON, and the bounds.
 import { describe, expect, it } from 'vitest';
-import { CEL_LIMITS, compileCel, evalCel, type CelProgram } from '../../src/verification/cel.js';
+import { compileCel, evalCel, type CelProgram } from '../../src/verification/cel.js';
+import { CEL_LIMITS } from '../../src/verification/cel-limits.js';
 import type { Json } from '../../src/types.js';
 
 function program(source: string, vars: readonly string[], result: 'bool' | 'any' = 'any'): CelProgram {

@@ -1,0 +1,215 @@
+// The API's approval routes, for people: approvals and votes (edits included), standing grants, approval statistics.
+import type { Hono } from 'hono';
+import type { Airlock } from '../airlock.js';
+import { AirlockError } from '../errors.js';
+import { principalRef } from '../identity/principal.js';
+import { approvalStats } from '../gateway/approvals/stats.js';
+import { approvalsNeeded, summaryHash, summaryView } from '../gateway/approvals/rules.js';
+import { editApproval, eligibility, vote, type Approver, type VoteOutcome } from '../gateway/approvals/vote.js';
+import { createGrant, revokeGrant } from '../gateway/approvals/grants.js';
+import type { RunState } from '../orchestration/run-machine.js';
+import type { ApprovalRecord, GrantRecord } from '../store/store.js';
+import type { ApprovalId, JsonObject, RunId } from '../types.js';
+import * as Approvals from './api-approval-schemas.js';
+import type { ApiDoor, ApiEnv, Authenticated, Out } from './api-door.js';
+import { errorBody, issueMessage, issuePath, mountPrefix, printable } from './api-messages.js';
+
+/** Adds the approval routes (`/approvals`, `/grants`, `/approval-stats`) to `app`. */
+export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoor): void {
+  const { store } = airlock;
+  const { refuse, readBody } = door;
+
+  // ---- approvals (people decide) --------------------------------------------------------------
+
+  app.get('/approvals', async (c) => {
+    const auth = c.get('auth');
+    if (auth.principal.kind !== 'user') {
+      return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: only people see and decide approvals`), null);
+    }
+    const q = Approvals.ApprovalsQuery.safeParse(c.req.query());
+    if (!q.success) {
+      const issues = q.error.issues.map((i) => ({ path: issuePath(i.path), code: i.code, message: issueMessage(i) }));
+      return refuse(c, 422, { error: `the query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, null);
+    }
+    const list = await store.listApprovals({ status: q.data.status ?? 'pending', ...(q.data.runId ? { runId: q.data.runId as RunId } : {}) });
+    // A person sees the approvals they may decide, or took part in; evidence may hold confidential data.
+    const res: Out<typeof Approvals.ApprovalList> = { approvals: list.filter((a) => mayView(a, auth)).map(approvalView) };
+    return c.json(res, 200);
+  });
+
+  app.get('/approvals/:approvalId', async (c) => {
+    const auth = c.get('auth');
+    const id = c.req.param('approvalId') as ApprovalId;
+    const approval = await store.getApproval(id);
+    if (!approval) return c.json(errorBody(`approval \`${printable(id)}\` does not exist`), 404);
+    if (!mayView(approval, auth)) {
+      return refuse(
+        c,
+        403,
+        errorBody(`\`${principalRef(auth.principal)}\` may not see approval \`${id}\`: only people eligible to decide it, those who took part, and its requester in its own run`),
+        approval.runId,
+      );
+    }
+    return c.json(approvalView(approval), 200);
+  });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    app.post(`/approvals/:approvalId/${decision}`, async (c) => {
+      const auth = c.get('auth');
+      const body = await readBody(c, decision === 'approve' ? Approvals.ApproveRequest : Approvals.RejectRequest);
+      if (!body.ok) return body.response;
+      const id = c.req.param('approvalId') as ApprovalId;
+      const before = await store.getApproval(id);
+      if (!before) return refuse(c, 404, errorBody(`approval \`${printable(id)}\` does not exist`, `list pending approvals with GET ${mountPrefix(c)}/approvals`), null);
+      const approver = approverOf(auth);
+      const reason = body.value.reason ?? null;
+      const edit = 'arguments' in body.value ? (body.value.arguments as JsonObject | undefined) : undefined;
+      // vote() and editApproval() check eligibility (policy) and audit every refused attempt.
+      if (edit) {
+        const revised = await editApproval(airlock.approvalDeps, id, approver, edit, reason);
+        if (revised.kind === 'refused') return c.json(errorBody(revised.reason, undefined, before.runId), revised.status);
+        void airlock.notifier.deliverDue().catch(() => undefined);
+        const res: Out<typeof Approvals.VoteRecorded> = {
+          approval: approvalView(revised.revised),
+          decided: false,
+          run: { runId: before.runId, status: (await store.getRun(before.runId))?.status ?? 'unknown', resumed: false },
+          replaced: approvalView(revised.original),
+          next: `you wrote these arguments, so another eligible person decides them: POST ${mountPrefix(c)}/approvals/${revised.revised.id}/approve`,
+        };
+        return c.json(res, 200);
+      }
+      const outcome: VoteOutcome = await vote(airlock.approvalDeps, id, approver, decision, reason);
+      if (outcome.kind === 'refused') return c.json(errorBody(outcome.reason, undefined, before.runId), outcome.status);
+      let approval = outcome.approval;
+      const run = await store.getRun(before.runId);
+      const state = run?.state as unknown as RunState | undefined;
+      let runPart: Out<typeof Approvals.VoteRecorded>['run'] = { runId: before.runId, status: run?.status ?? 'unknown', resumed: false };
+      let next: string | undefined;
+      if (outcome.decided && run && state && !state.door) {
+        // Airlock's own (model-driven) run waits on this decision: continue it now.
+        try {
+          const resumed = await airlock.runner.resume(run.id);
+          runPart = { runId: run.id, status: resumed.status, resumed: true };
+          approval = (await store.getApproval(approval.id)) ?? approval; // the resumed run may have consumed it
+        } catch (err) {
+          if (!(err instanceof AirlockError)) throw err;
+          const latest = await store.getRun(run.id);
+          runPart = { runId: run.id, status: latest?.status ?? 'unknown', resumed: false, resumeError: err.message };
+        }
+      } else if (outcome.decided && state?.door) {
+        next =
+          approval.status === 'approved'
+            ? `the agent POSTs the same action again in run ${before.runId}; it executes once${approval.editedFrom ? ' (with the edited arguments)' : ''}`
+            : 'the agent is told why when it POSTs the same action again';
+      } else if (!outcome.decided) {
+        const needed = approvalsNeeded(approval.level) - approval.decisions.filter((d) => d.decision === 'approve').length;
+        next = `needs ${needed} more approval${needed === 1 ? '' : 's'} from a different eligible person`;
+      }
+      void airlock.notifier.deliverDue().catch(() => undefined);
+      const res: Out<typeof Approvals.VoteRecorded> = {
+        approval: approvalView(approval),
+        decided: outcome.decided,
+        run: runPart,
+        ...(next ? { next } : {}),
+      };
+      return c.json(res, 200);
+    });
+  }
+
+  /** Who may read an approval (its arguments and evidence): eligible deciders, participants, and the requesting agent for its own run. */
+  function mayView(a: ApprovalRecord, auth: Authenticated): boolean {
+    const who = principalRef(auth.principal);
+    if (auth.principal.kind !== 'user') return a.requester === who && (auth.onBehalfOf ? principalRef(auth.onBehalfOf) : null) === (summaryView(a).onBehalfOf ?? null);
+    if (a.editedBy === who || a.decisions.some((d) => d.approver === who)) return true;
+    return eligibility(airlock.approvalDeps, a, approverOf(auth), airlock.now()).allowed;
+  }
+
+  // ---- standing grants and approval statistics (people only) -----------------------------------
+
+  app.get('/grants', async (c) => {
+    const auth = c.get('auth');
+    if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: only people see grants`), null);
+    const res: Out<typeof Approvals.GrantList> = { grants: (await store.listGrants()).map(grantView) };
+    return c.json(res, 200);
+  });
+
+  app.post('/grants', async (c) => {
+    const auth = c.get('auth');
+    const body = await readBody(c, Approvals.GrantRequest);
+    if (!body.ok) return body.response;
+    const g = body.value;
+    const res = await createGrant(airlock.approvalDeps, approverOf(auth), {
+      workflow: g.workflow,
+      tool: g.tool,
+      bounds: g.bounds,
+      durationMinutes: g.durationMinutes,
+      maxUses: g.maxUses ?? null,
+      reason: g.reason,
+    });
+    if (res.kind === 'refused') return c.json(errorBody(res.reason), res.status === 404 || res.status === 409 ? 422 : res.status);
+    c.header('Location', `${mountPrefix(c)}/grants/${res.grant.id}`);
+    return c.json(grantView(res.grant), 201);
+  });
+
+  app.post('/grants/:grantId/revoke', async (c) => {
+    const auth = c.get('auth');
+    const body = await readBody(c, Approvals.RejectRequest);
+    if (!body.ok) return body.response;
+    const res = await revokeGrant(airlock.approvalDeps, c.req.param('grantId'), approverOf(auth), body.value.reason);
+    if (res.kind === 'refused') return c.json(errorBody(res.reason), res.status);
+    return c.json(grantView(res.grant), 200);
+  });
+
+  app.get('/approval-stats', async (c) => {
+    const auth = c.get('auth');
+    if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person`), null);
+    const wf = c.req.query('workflow');
+    const stats = approvalStats(await store.listApprovals(), await store.listGrants(), wf);
+    const res: Out<typeof Approvals.ApprovalStats> = { ...stats, byStatus: { ...stats.byStatus }, approvers: [...stats.approvers] };
+    return c.json(res, 200);
+  });
+}
+
+function approvalView(a: ApprovalRecord): Out<typeof Approvals.ApprovalView> {
+  return {
+    approvalId: a.id,
+    runId: a.runId,
+    tool: a.tool,
+    requester: a.requester,
+    level: a.level,
+    status: a.status,
+    createdAt: a.createdAt,
+    expiresAt: a.expiresAt,
+    needed: approvalsNeeded(a.level),
+    votes: a.decisions.map((d) => ({
+      approver: d.approver,
+      decision: d.decision,
+      reason: d.reason,
+      time: d.time,
+      issuer: d.issuer,
+      subject: d.subject,
+      authMethod: d.authMethod,
+      authTime: d.authTime,
+      summaryHash: d.summaryHash,
+    })),
+    summary: a.summary,
+    summaryHash: summaryHash(a),
+    assignee: a.assignee,
+    escalations: a.escalations,
+    editedFrom: a.editedFrom,
+    supersededBy: a.supersededBy,
+    consumedAt: a.consumedAt,
+  };
+}
+
+function grantView(g: GrantRecord): Out<typeof Approvals.GrantView> {
+  return { ...g, grantId: g.id, bounds: g.bounds, policyIds: [...g.policyIds] };
+}
+
+/** The person behind an authenticated request, with how they proved it (recorded with each vote). */
+function approverOf(auth: Authenticated): Approver {
+  return {
+    principal: auth.principal,
+    auth: { issuer: auth.issuer, subject: auth.subject, method: auth.method, amr: auth.amr, authTime: auth.authTime ?? null },
+  };
+}
