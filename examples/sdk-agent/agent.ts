@@ -2,13 +2,11 @@
 // governed by Airlock. A scripted model stands in for the LLM (deterministic, no network, no key).
 // Run: `npm run build && node dist/examples/sdk-agent/agent.js [workspace-folder]`.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Agent, Runner, tool, type RunItem } from '@openai/agents-core';
 import { ScriptedModel, assistantMessage, functionCall } from '@openai/agents-core/testing';
 import { z } from 'zod';
-import { governOpenAIAgentsTool, localDecisionPoint, openAirlock } from '../../src/sdk/index.js';
-import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
-import type { ApprovalId } from '../../src/types.js';
-import { AIRLOCK_ROOT } from '../../src/util/package-root.js';
+import { governOpenAIAgentsTool, localApprover, localDecisionPoint, openAirlock, vote, type RunId } from 'airlock';
 
 // ---- the app: its own data and functions. Airlock never sees or calls them. ----------------------
 
@@ -69,9 +67,9 @@ export async function main(dir: string, print: (line: string) => void = console.
     showToolOutputs((await runner.run(agent, 'Customer C-7: invoice INV-1001 arrived damaged. Credit me and close my account.')).newItems, print);
 
     // A person approves the credit (in real life: the console, `airlock approve ID --as user:robin`, or POST /v1/approvals/ID/approve).
-    const [pending] = await airlock.store.listApprovals({ status: 'pending', ...(dp.runId ? { runId: dp.runId as never } : {}) });
+    const [pending] = await airlock.store.listApprovals({ status: 'pending', ...(dp.runId ? { runId: dp.runId as RunId } : {}) });
     if (!pending) throw new Error('expected the credit to wait for approval');
-    await vote(airlock.approvalDeps, pending.id as ApprovalId, localApprover(airlock.principal('user:robin')), 'approve', 'damage confirmed on the photo');
+    await vote(airlock.approvalDeps, pending.id, localApprover(airlock.principal('user:robin')), 'approve', 'damage confirmed on the photo');
     print(`\n2. robin approves ${pending.id}; the agent calls again with the same arguments`);
     model.enqueue([functionCall('issue_credit', CREDIT, { callId: 'call_4' })], [assistantMessage('Credited 25.00.')]);
     showToolOutputs((await runner.run(agent, 'The credit was approved; please issue it.')).newItems, print);
@@ -94,8 +92,10 @@ function showToolOutputs(items: readonly RunItem[], print: (line: string) => voi
 }
 
 // Run when started as a program (not when imported by a test).
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  main(process.argv[2] ?? path.join(AIRLOCK_ROOT, 'examples/sdk-agent')).catch((err: unknown) => {
+// Without an argument: this example's workspace, in the package `airlock` resolves to.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const packageRoot = path.dirname(fileURLToPath(import.meta.resolve('airlock/package.json')));
+  main(process.argv[2] ?? path.join(packageRoot, 'examples/sdk-agent')).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });

@@ -1,7 +1,7 @@
 // Cross-reference checks of a parsed workspace: contracts, connectors, schemas, templates, workflows, owners.
 import type { AirlockError } from '../errors.js';
 import { OWNER_BOUNDARIES, type OwnerBoundary } from '../types.js';
-import { templateVars } from '../tools/uri-template.js';
+import { templateVars } from '../util/uri-template.js';
 import { schemaProblems } from './contract-schema.js';
 import { checkExpose, type ExposedTypes } from './expose-checks.js';
 import { describeValue, located, type YamlSource } from './issues.js';

@@ -1,8 +1,24 @@
 // Strict checks of a contract's input schema: a valid draft-07 schema whose every keyword and format ajv knows and applies, each problem at its path.
-import type { ErrorObject } from 'ajv';
-import { contractAjv } from '../tools/validate.js';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsImport from 'ajv-formats';
 import { closest, describeValue, errorText, valueAt } from './issues.js';
 import type { PathSegment } from './locate.js';
+
+// ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
+const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ?? addFormatsImport) as (ajv: Ajv) => Ajv;
+
+/**
+ * An ajv for contract input schemas: draft-07 with the standard formats. `strict` is what a
+ * workspace load uses: a keyword ajv does not know, or would ignore where it stands, and an unknown
+ * format are errors (not style: union types, tuples and `required` names are left alone).
+ */
+export function contractAjv(opts: { readonly strict: boolean }): Ajv {
+  const ajv = opts.strict
+    ? new Ajv({ strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowMatchingProperties: true, allErrors: true, logger: false })
+    : new Ajv({ strict: false, allErrors: true, logger: false });
+  addFormats(ajv);
+  return ajv;
+}
 
 /** One problem in a schema: where (a path inside the schema), what, and what to do. */
 export interface SchemaProblem {

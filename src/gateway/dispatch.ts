@@ -9,7 +9,7 @@ import type { JsonObject } from '../types.js';
 import type { ConnectorResult } from '../tools/connector.js';
 import type { ConnectorPool } from '../tools/connectors/pool.js';
 import { upstreamNameOf } from '../tools/import.js';
-import { expandTemplate } from '../tools/uri-template.js';
+import { expandTemplate } from '../util/uri-template.js';
 
 /** Why Airlock reads ground truth: the purpose recorded with each probe read. */
 export type ProbePurpose = 'verification' | 'second-path' | 'evidence' | 'run-check';

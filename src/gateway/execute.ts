@@ -7,7 +7,7 @@ import { rec } from '../audit/records.js';
 import type { ApprovalId, Decision, Json, JsonObject, Labels, Sha256Hex } from '../types.js';
 import { joinLabels } from '../context/labels.js';
 import type { DriftGuard } from '../tools/drift.js';
-import { resolveTemplate } from '../tools/template.js';
+import { resolveTemplate } from '../util/template.js';
 import { idempotencyKey, notExecuted } from './action.js';
 import type { Dispatcher } from './dispatch.js';
 import { verifyExecution } from './verify.js';

@@ -4,7 +4,7 @@ import type { ToolContract, WorkflowConfig } from '../config/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { rec } from '../audit/records.js';
 import type { Json, JsonObject, Sha256Hex } from '../types.js';
-import { resolveTemplate } from '../tools/template.js';
+import { resolveTemplate } from '../util/template.js';
 import { compileCelCached, evalCel } from '../verification/cel.js';
 import { checkVerification } from '../verification/checks.js';
 import type { ReadProbe } from './dispatch.js';

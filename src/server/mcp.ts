@@ -18,7 +18,7 @@ import {
 import type { Airlock } from '../airlock.js';
 import type { WorkflowConfig } from '../config/schema.js';
 import type { Json, JsonObject, Principal, RunId } from '../types.js';
-import { matchTemplate } from '../tools/uri-template.js';
+import { matchTemplate } from '../util/uri-template.js';
 import type { SessionCallResult, SessionRefusal } from '../orchestration/sessions.js';
 import { toResult } from '../orchestration/results.js';
 

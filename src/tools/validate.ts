@@ -1,23 +1,7 @@
 // Argument validation against each tool contract's JSON Schema (ajv), compiled once per workspace.
-import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
-import addFormatsImport from 'ajv-formats';
+import type { Ajv, ValidateFunction, ErrorObject } from 'ajv';
+import { contractAjv } from '../config/contract-schema.js';
 import type { ToolContract } from '../config/schema.js';
-
-// ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
-const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ?? addFormatsImport) as (ajv: Ajv) => Ajv;
-
-/**
- * An ajv for contract input schemas: draft-07 with the standard formats. `strict` is what a
- * workspace load uses: a keyword ajv does not know, or would ignore where it stands, and an unknown
- * format are errors (not style: union types, tuples and `required` names are left alone).
- */
-export function contractAjv(opts: { readonly strict: boolean }): Ajv {
-  const ajv = opts.strict
-    ? new Ajv({ strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowMatchingProperties: true, allErrors: true, logger: false })
-    : new Ajv({ strict: false, allErrors: true, logger: false });
-  addFormats(ajv);
-  return ajv;
-}
 
 /** Validates proposed arguments; messages say which argument and what was expected. */
 export class ArgumentValidator {

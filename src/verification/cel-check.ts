@@ -1,13 +1,12 @@
 // The static check of a CEL expression against declared variables: names, overloads, fields, size and comprehension nesting (pure).
-import { celEnv, type CelType, type parse } from '@bufbuild/cel';
+import { celEnv, type CelType } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
-import type { CelFieldRef } from './cel.js';
+import type { CelExpr, CelFieldRef } from './cel-types.js';
 import { STEP } from './cel-iterations.js';
 import { CEL_LIMITS } from './cel-limits.js';
 import { article, OPERATORS, SHORT_TYPES } from './cel-messages.js';
 
 /** The parsed syntax tree of an expression. */
-export type CelExpr = ReturnType<typeof parse>['expr'];
 
 /** A problem the static check found: what, at which expression id, and what to do. */
 export class CheckError extends Error {

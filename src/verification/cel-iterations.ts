@@ -1,5 +1,5 @@
 // The iteration budget of an evaluation: a counter spliced into every comprehension of a compiled expression (pure).
-import type { CelExpr } from './cel-check.js';
+import type { CelExpr } from './cel-types.js';
 
 /** The name of the iteration counter spliced into every comprehension; `@` keeps it out of reach of the source. */
 export const STEP = '@airlock_step';

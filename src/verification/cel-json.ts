@@ -1,7 +1,7 @@
 // JSON in and out of CEL: the values bound to an expression's variables, bounded by CEL_LIMITS, and its result back as JSON (pure).
 import { celType, isCelList, isCelMap, isCelType, isCelUint, type CelInput, type CelValue } from '@bufbuild/cel';
 import type { Json } from '../types.js';
-import type { CelEvalResult } from './cel.js';
+import type { CelEvalResult } from './cel-types.js';
 import { CEL_LIMITS } from './cel-limits.js';
 import { article, SHORT_TYPES } from './cel-messages.js';
 

@@ -1,6 +1,6 @@
 // How CEL errors read in Airlock: positions as line and column, parse and runtime errors in words, names of types and operators (pure).
 import type { CelError, parse } from '@bufbuild/cel';
-import type { CelCompileResult } from './cel.js';
+import type { CelCompileResult } from './cel-types.js';
 
 type SourceInfo = NonNullable<ReturnType<typeof parse>['sourceInfo']>;
 

@@ -1,6 +1,6 @@
 // Verification checks (pure): compare what ground truth says with what the action was meant to do.
 import type { Json } from '../types.js';
-import { lookup, resolveTemplate, type TemplateScope } from '../tools/template.js';
+import { lookup, resolveTemplate, type TemplateScope } from '../util/template.js';
 import { compileCelCached, evalCel } from './cel.js';
 
 export interface Mismatch {

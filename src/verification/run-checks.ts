@@ -1,6 +1,5 @@
 // Run-level checks: when a run ends, probe ground truth and judge the claimed end state with CEL (pure parts, one IO seam).
 import type { RunCheckSpec } from '../config/schema.js';
-import type { ConnectorResult } from '../tools/connector.js';
 import type { Json, JsonObject } from '../types.js';
 import { compileCelCached, evalCel, type CelResultKind } from './cel.js';
 
@@ -26,7 +25,10 @@ export interface RunCheckContext {
 }
 
 /** Calls a read tool of the workflow (the probe). Failures are values; a throw is caught and becomes an `error`. */
-export type ReadTool = (tool: string, args: JsonObject) => Promise<ConnectorResult>;
+export type ReadTool = (tool: string, args: JsonObject) => Promise<ProbeResult>;
+
+/** What a probe read gave: the content, or why it failed (a connector's result has this shape). */
+export type ProbeResult = { readonly ok: true; readonly content: Json } | { readonly ok: false; readonly message: string };
 
 /** What a check saw: enough for a reviewer to redo it by hand. */
 export interface RunCheckEvidence {
@@ -73,11 +75,11 @@ export async function runChecks(checks: readonly RunCheckSpec[], ctx: RunCheckCo
       results.push(judgeRunCheck(check, ctx));
       continue;
     }
-    let res: ConnectorResult;
+    let res: ProbeResult;
     try {
       res = await readTool(step.tool, step.args);
     } catch (e) {
-      res = { ok: false, failure: 'crash', message: e instanceof Error ? e.message : String(e) };
+      res = { ok: false, message: e instanceof Error ? e.message : String(e) };
     }
     results.push(
       res.ok

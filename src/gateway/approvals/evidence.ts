@@ -4,7 +4,7 @@
 import type { ToolContract, Workspace } from '../../config/schema.js';
 import type { AuditRecord, Store } from '../../store/store.js';
 import type { ConnectorResult } from '../../tools/connector.js';
-import { resolveTemplate, type TemplateScope } from '../../tools/template.js';
+import { resolveTemplate, type TemplateScope } from '../../util/template.js';
 import type { Json, JsonObject, RunId, Sha256Hex, Trust } from '../../types.js';
 import { jsonEqual } from '../../verification/checks.js';
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { AirlockError } from '../../errors.js';
 import type { Json, JsonObject } from '../../types.js';
 import type { HistoryItem, Model, ModelInput, ModelTurn } from '../../orchestration/model.js';
-import { resolveTemplate } from '../../tools/template.js';
+import { resolveTemplate } from '../../util/template.js';
 
 const stepSchema = z.union([
   z.strictObject({ call: z.string().min(1), args: z.record(z.string(), z.unknown()).default({}), reasoning: z.string().optional() }),
