@@ -16,7 +16,10 @@ import {
   type ImportEdge,
   type ImportGraph,
 } from './import-graph.js';
-import table from './layers.json' with { type: 'json' };
+import layersJson from './layers.json' with { type: 'json' };
+
+/** layers.json: the layers, lowest first, and the upward imports still allowed while they are being fixed. */
+const table = layersJson as { readonly layers: typeof layersJson.layers; readonly pending: readonly { readonly import: string; readonly fix: string }[] };
 
 const SRC = importGraph(AIRLOCK_ROOT, sourceFiles(AIRLOCK_ROOT, 'src'));
 
