@@ -25,6 +25,8 @@ import { StandingGrants, type GrantDeps } from './gateway/approvals/grants.js';
 import { buildEvidence } from './gateway/approvals/evidence.js';
 import { concludeRun } from './orchestration/conclude.js';
 import type { RunState } from './orchestration/run-machine.js';
+import { afterDecision, type RunFate } from './orchestration/after-decision.js';
+import type { ApprovalRecord } from './store/store.js';
 
 /** An opened workspace with everything needed to govern runs in it. Close it when done. */
 export interface Airlock {
@@ -44,6 +46,8 @@ export interface Airlock {
   readonly approvalDeps: ReviseDeps & GrantDeps;
   /** The declared principal for `kind:id` (or a bare id, looked up among all kinds). */
   principal(ref: string): Principal;
+  /** Moves a run on after people decided one of its approvals (orchestration/after-decision.ts): the one place that says what happens next. */
+  afterDecision(approval: Pick<ApprovalRecord, 'runId'>, decided: boolean): Promise<RunFate>;
   close(): Promise<void>;
 }
 
@@ -141,6 +145,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     now,
     approvalDeps,
     principal,
+    afterDecision: (approval, decided) => afterDecision({ store, resume: (id) => runner.resume(id) }, approval, decided),
     async close() {
       await sessions.stop();
       await connectors.closeAll();

@@ -40,7 +40,7 @@ export async function afterDecision(deps: AfterDecisionDeps, approval: Pick<Appr
   const rollback = rollbackMeta(run);
   if (rollback) return { kind: 'rollback', runId, status: run.status, rollbackOf: rollback.of };
   if (state.door) return { kind: 'external', runId, status: run.status };
-  if (run.status !== 'awaiting-approval') return { kind: 'waiting', runId, status: run.status };
+  // Airlock's own run: `resume` continues it from whatever it waits on (nothing, if it already ended).
   try {
     return { kind: 'resumed', runId, run: await deps.resume(runId) };
   } catch (err) {

@@ -1,13 +1,11 @@
 // The API's approval routes, for people: approvals and votes (edits included), standing grants, approval statistics.
 import type { Hono } from 'hono';
 import type { Airlock } from '../airlock.js';
-import { AirlockError } from '../errors.js';
 import { principalRef } from '../identity/principal.js';
 import { approvalStats } from '../gateway/approvals/stats.js';
 import { approvalsNeeded, summaryHash, summaryView } from '../gateway/approvals/rules.js';
 import { editApproval, eligibility, vote, type Approver, type VoteOutcome } from '../gateway/approvals/vote.js';
 import { createGrant, revokeGrant } from '../gateway/approvals/grants.js';
-import type { RunState } from '../orchestration/run-machine.js';
 import type { ApprovalRecord, GrantRecord } from '../store/store.js';
 import type { ApprovalId, JsonObject, RunId } from '../types.js';
 import * as Approvals from './api-approval-schemas.js';
@@ -81,22 +79,15 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
       const outcome: VoteOutcome = await vote(airlock.approvalDeps, id, approver, decision, reason);
       if (outcome.kind === 'refused') return c.json(errorBody(outcome.reason, undefined, before.runId), outcome.status);
       let approval = outcome.approval;
-      const run = await store.getRun(before.runId);
-      const state = run?.state as unknown as RunState | undefined;
-      let runPart: Out<typeof Approvals.VoteRecorded>['run'] = { runId: before.runId, status: run?.status ?? 'unknown', resumed: false };
+      // What becomes of the run is decided in one place (orchestration/after-decision.ts).
+      const fate = await airlock.afterDecision(approval, outcome.decided);
+      let runPart: Out<typeof Approvals.VoteRecorded>['run'] = { runId: before.runId, status: fate.kind === 'resumed' ? fate.run.status : fate.status, resumed: fate.kind === 'resumed' };
       let next: string | undefined;
-      if (outcome.decided && run && state && !state.door) {
-        // Airlock's own (model-driven) run waits on this decision: continue it now.
-        try {
-          const resumed = await airlock.runner.resume(run.id);
-          runPart = { runId: run.id, status: resumed.status, resumed: true };
-          approval = (await store.getApproval(approval.id)) ?? approval; // the resumed run may have consumed it
-        } catch (err) {
-          if (!(err instanceof AirlockError)) throw err;
-          const latest = await store.getRun(run.id);
-          runPart = { runId: run.id, status: latest?.status ?? 'unknown', resumed: false, resumeError: err.message };
-        }
-      } else if (outcome.decided && state?.door) {
+      if (fate.kind === 'resumed') {
+        approval = (await store.getApproval(approval.id)) ?? approval; // the resumed run may have consumed it
+      } else if (fate.kind === 'resume-failed') {
+        runPart = { ...runPart, resumeError: fate.error };
+      } else if (fate.kind === 'external' || fate.kind === 'rollback') {
         next =
           approval.status === 'approved'
             ? `the agent POSTs the same action again in run ${before.runId}; it executes once${approval.editedFrom ? ' (with the edited arguments)' : ''}`

@@ -19,7 +19,7 @@ export function startHousekeeping(airlock: Airlock, opts: { intervalMs?: number;
   let running: Promise<void> | null = null;
   const pass = async (): Promise<void> => {
     try {
-      const swept = await sweepApprovals({ ...airlock.approvalDeps, resume: (id) => airlock.runner.resume(id) });
+      const swept = await sweepApprovals({ ...airlock.approvalDeps, after: (a) => airlock.afterDecision(a, true) });
       if (swept.escalated.length + swept.expired.length > 0) opts.log?.info({ escalated: swept.escalated, expired: swept.expired }, 'approval deadlines');
     } catch (err) {
       opts.log?.error({ err }, 'approval sweep failed; retrying on the next pass');

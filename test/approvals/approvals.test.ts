@@ -229,13 +229,13 @@ describe('approvals', () => {
       const { run, id } = await paused({ order_id: '1201', amount_cents: 1400 });
       expect(await h.a.store.getApproval(id)).toMatchObject({ assignee: 'dana@acme.example', escalations: 0 });
       h.advance(11 * MINUTE);
-      const first = await sweepApprovals({ ...deps(), resume: (r) => h.a.runner.resume(r) });
+      const first = await sweepApprovals({ ...deps(), after: (a) => h.a.afterDecision(a, true) });
       expect(first.escalated).toContainEqual({ approvalId: id, to: 'maria@acme.example' });
       expect(await h.a.store.getApproval(id)).toMatchObject({ status: 'pending', assignee: 'maria@acme.example', escalations: 1, escalateAt: null });
       // A second sweep has nobody further to escalate to.
       expect((await sweepApprovals(deps())).escalated.map((e) => e.approvalId)).not.toContain(id);
       h.advance(50 * MINUTE);
-      const last = await sweepApprovals({ ...deps(), resume: (r) => h.a.runner.resume(r) });
+      const last = await sweepApprovals({ ...deps(), after: (a) => h.a.afterDecision(a, true) });
       expect(last.expired).toContain(id);
       const after = await h.a.store.getRun(run.id);
       expect(results(after!).find((r) => r.tool === 'payments.refund')?.status).toBe('expired');

@@ -5,7 +5,7 @@ import type { Airlock } from '../../airlock.js';
 import { AirlockError } from '../../errors.js';
 import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../gateway/approvals/vote.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
-import { rollbackMeta } from '../../orchestration/rollback.js';
+import { afterDecision } from '../../orchestration/after-decision.js';
 import { approvalStats } from '../../gateway/approvals/stats.js';
 import { sweepApprovals } from '../../gateway/approvals/sweep.js';
 import { createGrant, revokeGrant, type GrantSpec } from '../../gateway/approvals/grants.js';
@@ -74,7 +74,7 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
     .description('escalate approvals past their escalation time and expire those past their deadline (run from cron; `serve` does it itself)')
     .action(async () => {
       await h.withAirlock(ws(), async (a) => {
-        const r = await sweepApprovals({ ...a.approvalDeps, resume: (id) => a.runner.resume(id) });
+        const r = await sweepApprovals({ ...a.approvalDeps, after: (ap) => a.afterDecision(ap, true) });
         for (const e of r.escalated) out(`${yellow('escalated')} ${e.approvalId} to ${e.to}`);
         for (const id of r.expired) out(`${red('expired')} ${id}`);
         if (r.escalated.length + r.expired.length === 0) out('nothing due');
@@ -140,19 +140,23 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
             return;
           }
           out(`${res.approval.status === 'approved' ? green('approved') : red('rejected')} ${res.approval.id} by user:${approver.principal.id} ${dim(`(${approver.auth.method})`)}`);
-          const run = await a.store.getRun(res.approval.runId);
-          if (run && !(run.state as { door?: unknown }).door) {
-            out(`resuming run ${run.id}`);
+          // What becomes of the run is decided in one place (orchestration/after-decision.ts); the run goes
+          // first, slow webhook receivers wait (their deliveries are queued).
+          const fate = await afterDecision({ store: a.store, resume: (runId) => {
+            out(`resuming run ${runId}`);
             out('');
-            // The run goes first; slow webhook receivers wait (their deliveries are queued).
-            const resumed = await a.runner.resume(run.id);
-            await h.reportRun(a, resumed.id);
+            return a.runner.resume(runId);
+          } }, res.approval, true);
+          if (fate.kind === 'resumed') {
+            await h.reportRun(a, fate.runId);
             // As `airlock run`: exit 1 when the run ends failed or unverified.
-            if (resumed.status === 'failed' || resumed.status === 'unverified') process.exitCode = 1;
-          } else if (run && rollbackMeta(run)) {
-            out(`run ${run.id} rolls back run ${rollbackMeta(run)?.of}: continue it with ${bold(`airlock rollback ${rollbackMeta(run)?.of} --as <user>`)}`);
-          } else if (run) {
-            out(dim(`run ${run.id} is driven by an external agent: it ${res.approval.status === 'approved' ? 'executes the action once when the agent calls it again' : 'hears why on its next call'}`));
+            if (fate.run.status === 'failed' || fate.run.status === 'unverified') process.exitCode = 1;
+          } else if (fate.kind === 'resume-failed') {
+            throw new AirlockError('config', `run ${fate.runId} could not continue: ${fate.error}`);
+          } else if (fate.kind === 'rollback') {
+            out(`run ${fate.runId} rolls back run ${fate.rollbackOf}: continue it with ${bold(`airlock rollback ${fate.rollbackOf} --as <user>`)}`);
+          } else if (fate.kind === 'external') {
+            out(dim(`run ${fate.runId} is driven by an external agent: it ${res.approval.status === 'approved' ? 'executes the action once when the agent calls it again' : 'hears why on its next call'}`));
           }
           await deliverQuietly(a);
         }, h.traceOpt());

@@ -4,7 +4,7 @@
 // every change is a compare-and-set, so two sweepers never escalate or expire one approval twice.
 import type { WorkflowConfig } from '../../config/schema.js';
 import type { ApprovalRecord } from '../../store/store.js';
-import type { ApprovalId, RunId } from '../../types.js';
+import type { ApprovalId } from '../../types.js';
 import { approvalEventData } from './events.js';
 import { expireApproval } from './lifecycle.js';
 import { type ApprovalDeps } from './vote.js';
@@ -33,22 +33,21 @@ export interface SweepResult {
 }
 
 /**
- * One pass over pending approvals: expires those past their deadline (and lets the run that waits
- * on one hear so through `resume`), escalates those past their escalation time.
+ * One pass over pending approvals: expires those past their deadline (and hands each to `after`,
+ * which moves its run on: orchestration/after-decision.ts), escalates those past their escalation time.
  */
-export async function sweepApprovals(deps: ApprovalDeps & { readonly resume?: (runId: RunId) => Promise<unknown> }): Promise<SweepResult> {
+export async function sweepApprovals(deps: ApprovalDeps & { readonly after?: (approval: ApprovalRecord) => Promise<unknown> }): Promise<SweepResult> {
   const now = deps.now();
   const expired: ApprovalId[] = [];
   const escalated: { approvalId: ApprovalId; to: string }[] = [];
   for (const a of await deps.store.listApprovals({ status: 'pending' })) {
     if (Date.parse(a.expiresAt) <= now.getTime()) {
-      if (await expireApproval(deps, a)) {
+      const gone = await expireApproval(deps, a);
+      if (gone) {
         expired.push(a.id);
         // Airlock's own run waiting on it records the denial and goes on (the agent hears why);
         // an external agent's run hears it on its next call.
-        const run = await deps.store.getRun(a.runId);
-        const ownRun = run?.status === 'awaiting-approval' && !(run.state as { door?: unknown }).door;
-        if (ownRun) await deps.resume?.(a.runId);
+        await deps.after?.(gone);
       }
       continue;
     }

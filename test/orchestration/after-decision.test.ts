@@ -1,0 +1,40 @@
+// What becomes of a run after a decision on its approval, decided in one place for the CLI, the API and the sweep.
+import { describe, expect, it } from 'vitest';
+import { afterDecision } from '../../src/orchestration/after-decision.js';
+import { AirlockError } from '../../src/errors.js';
+import type { RunRecord, Store } from '../../src/store/store.js';
+import type { Json, RunId } from '../../src/types.js';
+
+function storeWith(run: RunRecord | null): Pick<Store, 'getRun'> {
+  return { getRun: () => Promise.resolve(run) };
+}
+const run = (state: Record<string, Json>, status: RunRecord['status'] = 'awaiting-approval'): RunRecord => ({
+  id: 'run_1' as RunId,
+  workflow: 'w',
+  status,
+  version: 3,
+  createdAt: 't',
+  updatedAt: 't',
+  state,
+});
+
+describe('afterDecision', () => {
+  it("continues Airlock's own run at once, and says when it could not", async () => {
+    const own = run({ agent: 'a' });
+    const resumed: RunId[] = [];
+    const fate = await afterDecision({ store: storeWith(own) as Store, resume: (id) => (resumed.push(id), Promise.resolve({ ...own, status: 'verified' })) }, { runId: own.id }, true);
+    expect(fate).toMatchObject({ kind: 'resumed', runId: 'run_1', run: { status: 'verified' } });
+    expect(resumed).toEqual(['run_1']);
+    const failed = await afterDecision({ store: storeWith(own) as Store, resume: () => Promise.reject(new AirlockError('config', 'workflow `w` is no longer declared')) }, { runId: own.id }, true);
+    expect(failed).toEqual({ kind: 'resume-failed', runId: 'run_1', status: 'awaiting-approval', error: 'workflow `w` is no longer declared' });
+  });
+
+  it("leaves an external agent's run to the agent, a rollback run to whoever rolls back, and an undecided vote waiting", async () => {
+    const never = () => Promise.reject(new Error('must not resume'));
+    expect(await afterDecision({ store: storeWith(run({ door: 'mcp-http' }, 'running')) as Store, resume: never }, { runId: 'run_1' as RunId }, true)).toEqual({ kind: 'external', runId: 'run_1', status: 'running' });
+    const rb = run({ door: 'rollback', rollback: { of: 'run_0', attempt: 1 } }, 'awaiting-approval');
+    expect(await afterDecision({ store: storeWith(rb) as Store, resume: never }, { runId: rb.id }, true)).toEqual({ kind: 'rollback', runId: 'run_1', status: 'awaiting-approval', rollbackOf: 'run_0' });
+    expect(await afterDecision({ store: storeWith(run({})) as Store, resume: never }, { runId: 'run_1' as RunId }, false)).toEqual({ kind: 'waiting', runId: 'run_1', status: 'awaiting-approval' });
+    expect(await afterDecision({ store: storeWith(null) as Store, resume: never }, { runId: 'run_1' as RunId }, true)).toEqual({ kind: 'waiting', runId: 'run_1', status: 'unknown' });
+  });
+});
