@@ -355,3 +355,47 @@ export function isRecord<T extends RecordType>(r: AuditRecord, type: T): r is Au
 export function recordsOf<T extends RecordType>(records: readonly AuditRecord[], type: T): TypedRecord<T>[] {
   return records.filter((r): r is AuditRecord & TypedRecord<T> => r.type === type);
 }
+
+/** What each record type says, in one line: the source of the table in docs/internals.md (`npm run gen`). */
+export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
+  'run.started': 'a run began: workflow, tier, door (for an external agent), owners, policy-set hash, the serving instance',
+  'run.status': 'a run changed status (`from`, `to`, why)',
+  'run.budget-exhausted': 'a budget stopped the run, between steps',
+  'run.checked': "the workflow's run-level checks against ground truth, when the agent said done",
+  'run.finished': 'a run ended: status, reason, steps, the claim, verifications; `endedBy` for external runs (`session` or `recovery`)',
+  'action.intent': 'a proposed call, written ahead: tool, step, argument hash (a hash and a preview only when refused before any decision), action hash, labels, idempotency key',
+  'action.decision': 'the decision on an action: allow, deny, approval (level) or suggest, with policy ids, reasons and the policy-set hash; `recheck` at execution',
+  'action.not-executed': 'why an action did not run: one of the closed set of reasons (`NOT_EXECUTED_REASONS`)',
+  'action.second-path': "the second path's verdict on a high-risk step (passed, failed, error)",
+  'action.authorized': '`authorize` mode: the caller may execute this action itself, once',
+  'action.executed': 'the outcome of a call: ok (result hash, compensation, irreversible) or error (failure, message); `reportedBy: caller` in authorize mode',
+  'action.verified': "the contract's verification against ground truth (passed, failed, error) and its evidence",
+  'probe.read': 'a read of ground truth Airlock made for its own checks (verification, second path, evidence, run check), not the agent',
+  'approval.requested': 'people are asked: approval id, level, deadline, the hash of what they are shown, who it is routed to',
+  'approval.decided': 'a vote: approve or reject, with the voter, how they authenticated, the summary hash they saw, the time taken',
+  'approval.refused': 'a vote or edit that was refused (not eligible, wrong state, missing justification)',
+  'approval.vote-lost': 'a vote written ahead that lost a race to a concurrent one (it is re-checked and re-applied)',
+  'approval.escalated': 'undecided, it went to the next owner',
+  'approval.expired': 'its deadline passed (undecided, or approved and unused), or the second path voided it',
+  'approval.withdrawn': 'its run ended first, so nobody will use it',
+  'approval.consumed': 'an approval was used by an execution (written ahead; single use)',
+  'override.recorded': 'a person changed what the agent proposed (edited) or refused it (rejected)',
+  'grant.created': 'a standing grant: its bounds, duration, uses and grantor',
+  'grant.refused': 'a grant (or its revocation) that was refused',
+  'grant.revoked': 'a grant was revoked',
+  'grant.used': 'a standing grant stood in for an approval',
+  'grant.not-applied': 'a grant that would have covered an action no longer did (its grantor is no longer eligible)',
+  'request.refused': 'a door refused a request: too large, rate, malformed, open-run cap, session hijack, no workflow',
+  'incident.opened': 'an incident for a person, routed to the owner of its boundary',
+  'incident.resolved': 'a person resolved an incident, with a note',
+  'incident.refused': 'an attempt to resolve an incident was refused',
+  'rollback.started': 'a rollback of a run began (or resumed)',
+  'rollback.compensating': 'a compensation is about to be proposed (a marker, so a re-run knows)',
+  'rollback.step': 'what came of undoing one effect',
+  'rollback.finished': 'a rollback ended: completed, awaiting approval, or failed',
+};
+
+/** The record-type table of docs/internals.md, as `npm run gen` writes it between its markers. */
+export function recordTypesTable(): string {
+  return ['| record type | what it says |', '|---|---|', ...RECORD_TYPES.map((t) => `| \`${t}\` | ${RECORD_DOCS[t]} |`)].join('\n');
+}

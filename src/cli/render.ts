@@ -110,6 +110,14 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
       case 'approval.expired':
         out.push(`${seq} ${t}   ${red('approval expired')} ${str(b['approvalId'])}`);
         break;
+      case 'approval.withdrawn':
+        out.push(`${seq} ${t}   ${yellow('approval withdrawn')} ${str(b['approvalId'])}: ${oneLine(str(b['reason']))}`);
+        break;
+      case 'probe.read':
+        out.push(
+          `${seq} ${t}   ${dim(`read ${str(b['probe'])} for ${str(b['purpose'])}`)}${str(b['outcome']) === 'ok' ? '' : ` ${red('failed')}: ${oneLine(str(b['message']))}`}`,
+        );
+        break;
       case 'action.executed':
         out.push(
           str(b['outcome']) === 'ok'

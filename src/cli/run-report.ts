@@ -10,6 +10,7 @@ import type { RunState } from '../orchestration/run-machine.js';
 import type { ApprovalRecord, AuditRecord, Store } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type RunId } from '../types.js';
 import { bold, dim, green, red, renderApproval, renderTimeline, statusColor, yellow } from './render.js';
+import { recordsOf } from '../audit/records.js';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -34,11 +35,11 @@ export async function reportRun(a: Airlock, runId: RunId, prefix: string): Promi
   // How to undo it: the effects with a compensation, and those nothing can undo.
   if (TERMINAL_RUN_STATUSES.includes(run.status) && !(state as { door?: string }).door?.startsWith('rollback')) {
     const records = await a.store.readAuditForRun(run.id);
-    const executed = records.filter((r) => r.type === 'action.executed' && r.body['outcome'] === 'ok');
-    const rolledBack = records.some((r) => r.type === 'rollback.finished' && r.body['status'] === 'completed');
-    const undoable = rolledBack ? [] : executed.filter((r) => r.body['compensation'] !== null && r.body['compensation'] !== undefined);
+    const executed = recordsOf(records, 'action.executed').filter((r) => r.body.outcome === 'ok');
+    const rolledBack = recordsOf(records, 'rollback.finished').some((r) => r.body.status === 'completed');
+    const undoable = rolledBack ? [] : executed.filter((r) => r.body.compensation !== null && r.body.compensation !== undefined);
     if (rolledBack) out(`${bold('undo')}: ${green('rolled back')} ${dim(`(airlock rollback ${run.id} again reports each step)`)}`);
-    const irreversible = executed.filter((r) => r.body['irreversible'] === true).map((r) => String(r.body['tool']));
+    const irreversible = executed.filter((r) => r.body.irreversible === true).map((r) => r.body.tool);
     if (!rolledBack && (undoable.length > 0 || irreversible.length > 0)) {
       out(
         `${bold('undo')}: ${undoable.length > 0 ? `${prefix} rollback ${run.id} --as <user>   ${dim(`(${undoable.length} effect${undoable.length === 1 ? '' : 's'} in reverse order, through policy and approval)`)}` : 'nothing can be undone'}` +

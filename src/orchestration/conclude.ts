@@ -8,6 +8,7 @@ import type { Json, JsonObject, Principal, RunId, RunStatus, Sha256Hex } from '.
 import { runChecks, type ReadTool, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
 import { finalStatus, type RunState } from './run-machine.js';
 import { checkRefusals, openIncident } from './incidents.js';
+import { isRecord, rec } from '../audit/records.js';
 
 export interface ConcludeDeps {
   readonly store: Store;
@@ -59,7 +60,7 @@ export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunSt
     const actions = await executedActions(deps.store, runId);
     checks = await runChecks(specs, { input: state.input, actions }, deps.readTool);
     await deps.audit.append({ runId, principal: agent }, [
-      { type: 'run.checked', body: { checks: checks.map((c) => ({ name: c.name, status: c.status, evidence: c.evidence as unknown as Json })) } },
+      rec('run.checked', { checks: checks.map((c) => ({ name: c.name, status: c.status, evidence: c.evidence as unknown as Json })) }),
     ]);
   }
   const conclusion = conclusionOf(state, checks);
@@ -91,16 +92,16 @@ export async function executedActions(store: Store, runId: RunId): Promise<RunAc
   };
   const actions: RunAction[] = [];
   for (const r of records) {
-    if (r.type === 'action.intent' && typeof r.body['actionHash'] === 'string' && typeof r.body['argsHash'] === 'string') {
-      argsOf.set(r.body['actionHash'], r.body['argsHash']);
+    if (isRecord(r, 'action.intent') && typeof r.body.actionHash === 'string' && typeof r.body.argsHash === 'string') {
+      argsOf.set(r.body.actionHash, r.body.argsHash);
     }
-    if (r.type === 'action.executed') {
-      const args = await payload(argsOf.get(String(r.body['actionHash'])));
+    if (isRecord(r, 'action.executed')) {
+      const args = await payload(argsOf.get(r.body.actionHash));
       actions.push({
-        tool: String(r.body['tool']),
+        tool: r.body.tool,
         args: (args !== null && typeof args === 'object' && !Array.isArray(args) ? args : {}) as JsonObject,
-        result: await payload(r.body['resultHash']),
-        ok: r.body['outcome'] === 'ok',
+        result: await payload(r.body.resultHash),
+        ok: r.body.outcome === 'ok',
       });
     }
   }

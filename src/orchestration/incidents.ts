@@ -7,6 +7,7 @@ import type { IncidentKind, IncidentRecord, Store } from '../store/store.js';
 import type { Json, OwnerBoundary, Principal, RunId } from '../types.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
+import { isRecord, rec, recordsOf, type NotExecutedReason } from '../audit/records.js';
 
 /** What opening and resolving incidents needs (an `Airlock` has all of it). */
 export interface IncidentDeps {
@@ -76,10 +77,7 @@ export async function openIncident(deps: IncidentDeps, spec: IncidentSpec): Prom
   // Another process opened the same incident first: theirs stands, and it is already audited.
   if (stored.id !== draft.id) return { incident: stored, opened: false };
   await deps.audit.append({ runId: spec.runId, principal: spec.openedBy ?? null }, [
-    {
-      type: 'incident.opened',
-      body: { incidentId: stored.id, kind: stored.kind, key, title: stored.title, boundary, owner, evidence: stored.evidence },
-    },
+    rec('incident.opened', { incidentId: stored.id, kind: stored.kind, key, title: stored.title, boundary, owner, evidence: stored.evidence }),
   ]);
   return { incident: stored, opened: true };
 }
@@ -99,7 +97,7 @@ export async function resolveIncident(deps: IncidentDeps, id: string, by: Princi
   if (!incident) throw new AirlockError('not-found', `incident \`${id}\` does not exist`, { hint: 'list incidents with `airlock incidents --all`' });
   const who = principalRef(by);
   const refused = async (status: 403 | 409 | 422, reason: string): Promise<ResolveOutcome> => {
-    await deps.audit.append({ runId: incident.runId, principal: by }, [{ type: 'incident.refused', body: { incidentId: id, attempted: 'resolve', reason } }]);
+    await deps.audit.append({ runId: incident.runId, principal: by }, [rec('incident.refused', { incidentId: id, attempted: 'resolve', reason })]);
     return { kind: 'refused', reason, status };
   };
   if (by.kind !== 'user') return refused(403, `\`${who}\` is not a person: only people resolve incidents`);
@@ -109,7 +107,7 @@ export async function resolveIncident(deps: IncidentDeps, id: string, by: Princi
   const updated = await deps.store.updateIncident(id, 'open', { status: 'resolved', resolvedAt, resolvedBy: who, resolution: note.trim() });
   if (!updated) return refused(409, `incident \`${id}\` was resolved by someone else first`);
   await deps.audit.append({ runId: incident.runId, principal: by }, [
-    { type: 'incident.resolved', body: { incidentId: id, kind: incident.kind, resolution: note.trim(), resolvedAt } },
+    rec('incident.resolved', { incidentId: id, kind: incident.kind, resolution: note.trim(), resolvedAt }),
   ]);
   return { kind: 'resolved', incident: updated };
 }
@@ -125,7 +123,7 @@ export const REFUSAL_THRESHOLD = 3;
  * (invalid arguments), an unknown tool, a limit. Not people's decisions (rejected, expired), not the
  * tier's suggestions, not Airlock's own faults (drift, a second path).
  */
-const REFUSED = new Set(['denied', 'denied-at-execution', 'invalid-arguments', 'unknown-tool', 'concurrency-limit']);
+const REFUSED: ReadonlySet<string> = new Set<NotExecutedReason>(['denied', 'denied-at-execution', 'invalid-arguments', 'unknown-tool', 'concurrency-limit']);
 
 /**
  * Opens a `policy-violations` incident (to security) when run `runId` had at least `threshold`
@@ -137,12 +135,10 @@ const REFUSED = new Set(['denied', 'denied-at-execution', 'invalid-arguments', '
 export async function checkRefusals(deps: IncidentDeps, runId: RunId, threshold = REFUSAL_THRESHOLD): Promise<IncidentRecord | null> {
   if (!Number.isInteger(threshold) || threshold < 1) throw new AirlockError('input', `the refusal threshold must be a whole number of at least 1, got ${threshold}`);
   const records = await deps.store.readAuditForRun(runId);
-  const refused = records.filter(
-    (r) => (r.type === 'action.not-executed' && REFUSED.has(String(r.body['why']))) || r.type === 'request.refused',
-  );
+  const refused = records.filter((r) => (isRecord(r, 'action.not-executed') && REFUSED.has(r.body.why)) || isRecord(r, 'request.refused'));
   if (refused.length < threshold) return null;
   const policyIds = new Map<Json | undefined, Json>();
-  for (const r of records) if (r.type === 'action.decision') policyIds.set(r.body['actionHash'], r.body['policyIds'] ?? []);
+  for (const r of recordsOf(records, 'action.decision')) policyIds.set(r.body.actionHash, [...r.body.policyIds]);
   const earlier = (await deps.store.listIncidents({ runId })).find((i) => i.kind === 'policy-violations' && i.key === POLICY_VIOLATIONS_KEY);
   if (earlier) return earlier;
   const { incident } = await openIncident(deps, {

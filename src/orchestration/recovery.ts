@@ -7,6 +7,7 @@ import type { AuditRecord, InstanceLease, RunRecord, Store } from '../store/stor
 import type { Json, RunId } from '../types.js';
 import type { RunState } from './run-machine.js';
 import { openIncident } from './incidents.js';
+import { isRecord } from '../audit/records.js';
 
 /** A call handed to a connector (intent and permission on record) whose outcome was never recorded. */
 export interface UnsettledIntent {
@@ -36,10 +37,10 @@ export function unsettledIntents(records: readonly AuditRecord[]): UnsettledInte
     let calls = open.get(hash);
     if (!calls) open.set(hash, (calls = []));
     const last = calls[calls.length - 1];
-    if (r.type === 'action.intent') calls.push({ rec: r, waiting: false });
-    else if (r.type === 'action.decision' && r.body['recheck'] !== true && r.body['decision'] === 'approval' && last) last.waiting = true;
-    else if (r.type === 'approval.requested') calls.pop();
-    else if (r.type === 'approval.consumed' || r.type === 'grant.used') {
+    if (isRecord(r, 'action.intent')) calls.push({ rec: r, waiting: false });
+    else if (isRecord(r, 'action.decision') && r.body.recheck !== true && r.body.decision === 'approval' && last) last.waiting = true;
+    else if (isRecord(r, 'approval.requested')) calls.pop();
+    else if (isRecord(r, 'approval.consumed') || isRecord(r, 'grant.used')) {
       if (!last) calls.push({ rec: r, waiting: false });
       else last.waiting = false;
     } else if (SETTLING.has(r.type)) calls.pop();

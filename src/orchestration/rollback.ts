@@ -14,6 +14,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
 import { canTransition, initialState, type RunState } from './run-machine.js';
 import { openIncident } from './incidents.js';
+import { isRecord, rec, recordsOf } from '../audit/records.js';
 
 /** What a rollback needs (an `Airlock` has all of it). */
 export interface RollbackDeps {
@@ -190,9 +191,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
       throw e;
     }
     await deps.audit.append({ runId: rb.id, principal: agent, onBehalfOf: requester }, [
-      {
-        type: 'run.started',
-        body: {
+      rec('run.started', {
           workflow: workflow.name,
           tier: workflow.tier,
           door: 'rollback',
@@ -200,8 +199,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
           inputHash: hashJson({ rollbackOf: runId }),
           policySetHash: deps.policies.policySetHash,
           owners: workflow.owners as Json,
-        },
-      },
+        }),
     ]);
     resumed = false;
   }
@@ -211,10 +209,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
     await deps.audit.append({ runId, principal: requester }, items);
   };
   await both([
-    {
-      type: 'rollback.started',
-      body: { rollbackOf: runId, rollbackRunId: rb.id, attempt: rbMeta.attempt, resumed, requestedBy: who, effects: effects.length },
-    },
+    rec('rollback.started', { rollbackOf: runId, rollbackRunId: rb.id, attempt: rbMeta.attempt, resumed, requestedBy: who, effects: effects.length }),
   ]);
 
   const steps: RollbackStep[] = [];
@@ -236,7 +231,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
         const st = rb.state as unknown as RollbackRunState;
         rb = await heartbeat(deps, rb, { ...st, steps: st.steps + 1, rollback: { ...st.rollback, lease: lease() } });
         await deps.audit.append({ runId: rb.id, principal: requester }, [
-          { type: 'rollback.compensating', body: { rollbackOf: runId, effectSeq: e.seq, tool: e.tool, compensation: compensation.tool } },
+          rec('rollback.compensating', { rollbackOf: runId, effectSeq: e.seq, tool: e.tool, compensation: compensation.tool }),
         ]);
         const outcome = await deps.gateway.propose(
           // The step is the effect's place in the rollback, the same in every attempt: a retry in this run
@@ -249,9 +244,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
       steps.push(step);
       if (step.outcome !== 'already-undone') {
         await both([
-          {
-            type: 'rollback.step',
-            body: {
+          rec('rollback.step', {
               rollbackOf: runId,
               rollbackRunId: rb.id,
               step: n,
@@ -263,8 +256,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
               approvalId: step.approvalId,
               // An executed compensation is never proposed again, whatever came of its verification.
               executed: step.undoneIn === rb.id,
-            },
-          },
+            }),
         ]);
       }
       if (step.outcome === 'pending-approval') stopped = { status: 'awaiting-approval', step };
@@ -302,10 +294,10 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
   const st = rb.state as unknown as RollbackRunState;
   rb = await saveRollback(deps, rb, rbStatus, { ...st, reason, rollback: { ...st.rollback, lease: null } }, requester);
   const summary = steps.map((s) => ({ step: s.step, effectSeq: s.effectSeq, tool: s.tool, outcome: s.outcome }));
-  await both([{ type: 'rollback.finished', body: { rollbackOf: runId, rollbackRunId: rb.id, attempt: rbMeta.attempt, status, reason, incidentId, steps: summary } }]);
+  await both([rec('rollback.finished', { rollbackOf: runId, rollbackRunId: rb.id, attempt: rbMeta.attempt, status, reason, incidentId, steps: summary })]);
   if (rbStatus !== 'awaiting-approval') {
     await deps.audit.append({ runId: rb.id, principal: agent, onBehalfOf: requester }, [
-      { type: 'run.finished', body: { status: rbStatus, reason, steps: st.steps, activeMs: null, claim: null, verifications: [] } },
+      rec('run.finished', { status: rbStatus, reason, steps: st.steps, activeMs: null, claim: null, verifications: [] }),
     ]);
   }
   return { runId, rollbackRunId: rb.id, status, steps, incidentId, noop: false };
@@ -331,21 +323,21 @@ function declared(workspace: Workspace, kind: Principal['kind'], id: string): Pr
 /** The run's executed effects in order, from its `action.executed` records (reads left out). */
 function effectsOf(workspace: Workspace, records: readonly AuditRecord[]): Effect[] {
   const out: Effect[] = [];
-  for (const r of records) {
-    if (r.type !== 'action.executed' || r.body['outcome'] !== 'ok') continue;
-    const tool = String(r.body['tool']);
-    if (r.body['reportedBy'] === 'caller') {
+  for (const r of recordsOf(records, 'action.executed')) {
+    if (r.body.outcome !== 'ok') continue;
+    const tool = r.body.tool;
+    if (r.body.reportedBy === 'caller') {
       // Authorize mode: the caller executed it; Airlock recorded no compensation and holds no connector for it.
       const contract = workspace.tools.get(tool);
       if (contract?.effect !== 'read') out.push({ seq: r.seq, tool, kind: 'caller', compensation: null, missing: null });
       continue;
     }
-    const comp = r.body['compensation'];
+    const comp = r.body.compensation;
     if (isObject(comp) && typeof comp['tool'] === 'string') {
       const args = comp['args'];
       if (isObject(args)) out.push({ seq: r.seq, tool, kind: 'compensable', compensation: { tool: comp['tool'], args }, missing: null });
       else out.push({ seq: r.seq, tool, kind: 'unresolved', compensation: null, missing: typeof comp['unresolved'] === 'string' ? comp['unresolved'] : 'an argument' });
-    } else if (r.body['irreversible'] === true) {
+    } else if (r.body.irreversible === true) {
       out.push({ seq: r.seq, tool, kind: 'irreversible', compensation: null, missing: null });
     }
     // Neither a compensation nor irreversible: a read (configuration requires one of them for every other effect).
@@ -373,15 +365,14 @@ async function undoneEffects(store: Store, attempts: readonly RunRecord[]): Prom
   for (const rb of attempts) {
     const records = await store.readAuditForRun(rb.id);
     for (const [i, r] of records.entries()) {
-      const seq = r.body['effectSeq'];
-      if (typeof seq !== 'number') continue;
-      if (r.type === 'rollback.step' && (r.body['outcome'] === 'undone' || r.body['executed'] === true)) undone.set(seq, rb.id);
-      if (r.type !== 'rollback.compensating') continue;
+      if (isRecord(r, 'rollback.step') && (r.body.outcome === 'undone' || r.body.executed === true)) undone.set(r.body.effectSeq, rb.id);
+      if (!isRecord(r, 'rollback.compensating')) continue;
+      const seq = r.body.effectSeq;
       // Everything up to the next marker is this compensation's: the gateway's records, then the step record.
       const end = records.findIndex((x, j) => j > i && x.type === 'rollback.compensating');
       const window = records.slice(i + 1, end === -1 ? undefined : end);
-      const recorded = window.some((x) => x.type === 'rollback.step' && x.body['effectSeq'] === seq);
-      if (!recorded && window.some((x) => x.type === 'action.executed' && x.body['outcome'] === 'ok' && x.body['tool'] === r.body['compensation'])) {
+      const recorded = recordsOf(window, 'rollback.step').some((x) => x.body.effectSeq === seq);
+      if (!recorded && recordsOf(window, 'action.executed').some((x) => x.body.outcome === 'ok' && x.body.tool === r.body.compensation)) {
         undone.set(seq, rb.id);
       }
     }
@@ -459,7 +450,7 @@ async function saveRollback(deps: RollbackDeps, rb: RunRecord, status: RunStatus
   const next = await heartbeat(deps, { ...rb, status }, state);
   if (status !== rb.status) {
     const agent = declared(deps.workspace, 'agent', state.agent);
-    await deps.audit.append({ runId: rb.id, principal: agent, onBehalfOf: requester }, [{ type: 'run.status', body: { from: rb.status, to: status, reason: state.reason } }]);
+    await deps.audit.append({ runId: rb.id, principal: agent, onBehalfOf: requester }, [rec('run.status', { from: rb.status, to: status, reason: state.reason })]);
   }
   return next;
 }

@@ -18,6 +18,7 @@ import { conclusionOf, type Conclusion } from './conclude.js';
 import { expireApproval, latestRevision } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
 import { openUnknownOutcomes } from './recovery.js';
+import { rec } from '../audit/records.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -57,10 +58,7 @@ export class Runner {
     const state = initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS);
     const record: RunRecord = { id, workflow: workflow.name, status: 'queued', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
     await this.deps.audit.append({ runId: id, principal: agent, onBehalfOf }, [
-      {
-        type: 'run.started',
-        body: { workflow: workflow.name, tier: workflow.tier, inputHash: hashJson(input), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json },
-      },
+      rec('run.started', { workflow: workflow.name, tier: workflow.tier, inputHash: hashJson(input), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json }),
     ]);
     await store.createRun(record);
     return this.drive(record, model);
@@ -161,14 +159,14 @@ export class Runner {
           if (Date.parse(approval.expiresAt) > this.deps.now().getTime()) return record; // still waiting
           await expireApproval(this.deps, approval);
           await this.deps.audit.append(subject, [
-            { type: 'action.not-executed', body: { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: ['the approval expired before anyone decided'] } },
+            rec('action.not-executed', { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: ['the approval expired before anyone decided'] }),
           ]);
           status = 'expired';
           content = { error: 'approval expired before anyone decided; the action was not executed' };
         } else if (approval.status === 'rejected') {
           const why = approval.decisions.find((d) => d.decision === 'reject');
           await this.deps.audit.append(subject, [
-            { type: 'action.not-executed', body: { tool: pending.tool, approvalId: approval.id, why: 'rejected', reasons: [why?.reason ?? 'rejected'] } },
+            rec('action.not-executed', { tool: pending.tool, approvalId: approval.id, why: 'rejected', reasons: [why?.reason ?? 'rejected'] }),
           ]);
           status = 'rejected';
           content = { error: 'rejected by an approver', reason: why?.reason ?? null, approver: why?.approver ?? null };
@@ -183,7 +181,7 @@ export class Runner {
           if (approval.status === 'expired') {
             // Expired while nobody resumed the run (a late vote marks it): the non-execution is still audited.
             await this.deps.audit.append(subject, [
-              { type: 'action.not-executed', body: { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: [`the approval expired at ${approval.expiresAt} before it was used`] } },
+              rec('action.not-executed', { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: [`the approval expired at ${approval.expiresAt} before it was used`] }),
             ]);
           }
           status = 'expired';
@@ -204,7 +202,7 @@ export class Runner {
       const exhausted = exhaustedBudget(state, workflow.budgets);
       if (exhausted) {
         state = { ...state, reason: exhausted };
-        await this.deps.audit.append(subject, [{ type: 'run.budget-exhausted', body: { reason: exhausted, steps: state.steps, activeMs: state.activeMs } }]);
+        await this.deps.audit.append(subject, [rec('run.budget-exhausted', { reason: exhausted, steps: state.steps, activeMs: state.activeMs })]);
         record = await this.save(record, 'failed', state, true);
         return record;
       }
@@ -293,7 +291,7 @@ export class Runner {
       state: state as unknown as Json,
     };
     const items = [
-      ...(status !== prev.status ? [{ type: 'run.status', body: { from: prev.status, to: status, reason: state.reason } }] : []),
+      ...(status !== prev.status ? [rec('run.status', { from: prev.status, to: status, reason: state.reason })] : []),
       ...(finished ? [finishItem(status, state)] : []),
     ];
     // INVARIANT: a status change and its audit records are queued in the same tick, so the store's
@@ -308,15 +306,12 @@ export class Runner {
 
 /** The `run.finished` record of a run ending in `status`. */
 function finishItem(status: RunStatus, state: RunState): AuditItem {
-  return {
-    type: 'run.finished',
-    body: {
+  return rec('run.finished', {
       status,
       reason: state.reason,
       steps: state.steps,
       activeMs: state.activeMs,
       claim: state.final?.claim ?? null,
       verifications: state.verifications.map((v) => ({ ...v })),
-    },
-  };
+    });
 }

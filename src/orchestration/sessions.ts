@@ -22,6 +22,7 @@ import { withdrawApprovals } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
 import { checkRefusals } from './incidents.js';
 import { recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
+import { rec } from '../audit/records.js';
 
 /** A call the session layer refused before the gateway saw it (not your run, budget, too many at once). */
 export interface SessionRefusal {
@@ -114,7 +115,7 @@ export class Sessions {
     const held = this.openPerPrincipal.get(who) ?? 0;
     if (held >= cap) {
       const reason = `\`${who}\` already holds ${held} open runs (at most ${cap}); close one (DELETE its MCP session, or POST /v1/runs/{id}/close) or let idle ones end`;
-      await this.deps.audit.append({ runId: null, principal }, [{ type: 'request.refused', body: { door, why: 'open-runs-limit', reason } }]);
+      await this.deps.audit.append({ runId: null, principal }, [rec('request.refused', { door, why: 'open-runs-limit', reason })]);
       return { kind: 'refused', status: 429, reason };
     }
     // INVARIANT: the slot is taken before the first await, so concurrent opens cannot pass the cap together.
@@ -132,10 +133,7 @@ export class Sessions {
       };
       const record: RunRecord = { id, workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
       await this.deps.audit.append({ runId: id, principal, onBehalfOf }, [
-        {
-          type: 'run.started',
-          body: { workflow: workflow.name, tier: workflow.tier, door, inputHash: hashJson({}), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json, instance: this.instance.id },
-        },
+        rec('run.started', { workflow: workflow.name, tier: workflow.tier, door, inputHash: hashJson({}), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json, instance: this.instance.id }),
       ]);
       await this.deps.store.createRun(record);
       return record;
@@ -193,13 +191,13 @@ export class Sessions {
     const elapsed = this.deps.now().getTime() - Date.parse(run.createdAt);
     const exhausted = exhaustedBudget({ ...state, activeMs: elapsed }, workflow.budgets);
     if (exhausted) {
-      await this.finish(run, { ...state, reason: exhausted }, 'failed', [{ type: 'run.budget-exhausted', body: { reason: exhausted, steps: state.steps } }]);
+      await this.finish(run, { ...state, reason: exhausted }, 'failed', [rec('run.budget-exhausted', { reason: exhausted, steps: state.steps })]);
       return { kind: 'refused', status: 429, reason: `${exhausted}; the run is over` };
     }
     const busy = this.inFlight.get(runId) ?? 0;
     if (busy >= this.deps.concurrentCallsPerRun) {
       await this.deps.audit.append({ runId, principal }, [
-        { type: 'action.not-executed', body: { tool: String(proposal.tool).slice(0, 200), why: 'concurrency-limit', reasons: [`more than ${this.deps.concurrentCallsPerRun} calls at once in one run`] } },
+        rec('action.not-executed', { tool: String(proposal.tool).slice(0, 200), why: 'concurrency-limit', reasons: [`more than ${this.deps.concurrentCallsPerRun} calls at once in one run`] }),
       ]);
       await checkRefusals(this.deps, runId);
       return { kind: 'refused', status: 429, reason: `at most ${this.deps.concurrentCallsPerRun} calls at once in one run` };
@@ -400,11 +398,8 @@ export class Sessions {
     const principal = this.principalOf(`agent:${state.agent}`);
     await this.deps.audit.commitRun(next, { runId: run.id, principal }, [
       ...extra,
-      { type: 'run.status', body: { from: run.status, to: status, reason: state.reason } },
-      {
-        type: 'run.finished',
-        body: { status, reason: state.reason, steps: state.steps, activeMs: null, claim: state.final?.claim ?? null, verifications: state.verifications.map((v) => ({ ...v })), endedBy },
-      },
+      rec('run.status', { from: run.status, to: status, reason: state.reason }),
+      rec('run.finished', { status, reason: state.reason, steps: state.steps, activeMs: null, claim: state.final?.claim ?? null, verifications: state.verifications.map((v) => ({ ...v })), endedBy }),
     ]);
     this.forget(run.id);
     return next;

@@ -12,6 +12,7 @@ import { requestProblem } from '../util/json.js';
 import { errorBody, issueMessage, issuePath, jsonErrorPlace, lowerFirst, type ErrorBody } from './api-messages.js';
 import type * as Runs from './api-run-schemas.js';
 import type { RateLimiter } from './limits.js';
+import { rec } from '../audit/records.js';
 
 /** A request's caller, as the credential proves it. */
 export type Authenticated = Extract<AuthResult, { ok: true }>;
@@ -47,10 +48,7 @@ export function apiDoor(airlock: Airlock, rate: RateLimiter) {
   async function refuse(c: ApiContext, status: ContentfulStatusCode, body: ErrorBody, runId: RunId | null, extra: JsonObject = {}): Promise<Response> {
     const auth = c.get('auth');
     await airlock.audit.append({ runId, principal: auth.principal, onBehalfOf: auth.onBehalfOf }, [
-      {
-        type: 'request.refused',
-        body: { door: 'http-api', route: `${c.req.method} ${c.req.routePath}`, status, reason: body.error.slice(0, MAX_REASON), credential: auth.credentialId, ...extra },
-      },
+      rec('request.refused', { door: 'http-api', route: `${c.req.method} ${c.req.routePath}`, status, reason: body.error.slice(0, MAX_REASON), credential: auth.credentialId, ...extra }),
     ]);
     return c.json(body, status);
   }

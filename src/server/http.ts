@@ -12,6 +12,7 @@ import type { Principal, RunId } from '../types.js';
 import { createGovernedMcpServer, MCP_REFUSAL_CODES, type McpBinding } from './mcp.js';
 import { RateLimiter } from './limits.js';
 import { countMethod, screenMcpBody } from './door-checks.js';
+import { rec, type RequestRefusal } from '../audit/records.js';
 
 /** Checks an `Authorization` header; the door's only source of identity. */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -77,8 +78,8 @@ export function createHttpApp(
   };
 
   /** Audits a refusal at the door, with the caller's run when the request names its session. */
-  const refuseAudited = async (principal: Principal | null, runId: RunId | null, why: string, reason: string): Promise<void> => {
-    await airlock.audit.append({ runId, principal }, [{ type: 'request.refused', body: { door: 'mcp-http', why, reason } }]);
+  const refuseAudited = async (principal: Principal | null, runId: RunId | null, why: RequestRefusal, reason: string): Promise<void> => {
+    await airlock.audit.append({ runId, principal }, [rec('request.refused', { door: 'mcp-http', why, reason })]);
   };
 
   app.all('/mcp', async (c) => {

@@ -21,6 +21,7 @@ import type { Json, JsonObject, Principal, RunId } from '../types.js';
 import { matchTemplate } from '../util/uri-template.js';
 import type { SessionCallResult, SessionRefusal } from '../orchestration/sessions.js';
 import { toResult } from '../orchestration/results.js';
+import { rec } from '../audit/records.js';
 
 /** JSON-RPC error codes for refusals before the gateway (server-defined range -32000..-32099). */
 export const MCP_REFUSAL_CODES: Readonly<Record<SessionRefusal['status'], number>> = {
@@ -158,7 +159,7 @@ export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): 
       }
     }
     await airlock.audit.append({ runId: binding.runId, principal: binding.principal }, [
-      { type: 'action.not-executed', body: { resource: req.params.uri.slice(0, 500), why: 'unknown-tool', reasons: ['no resource contract of this workflow covers this URI (deny by default)'] } },
+      rec('action.not-executed', { resource: req.params.uri.slice(0, 500), why: 'unknown-tool', reasons: ['no resource contract of this workflow covers this URI (deny by default)'] }),
     ]);
     throw new McpError(ErrorCode.InvalidParams, `resource \`${req.params.uri.slice(0, 200)}\` is not declared for workflow \`${binding.workflow.name}\` (deny by default)`);
   });
@@ -186,7 +187,7 @@ export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): 
     const c = airlock.workspace.tools.get(req.params.name);
     if (!c?.prompt || !binding.workflow.tools.includes(c.name)) {
       await airlock.audit.append({ runId: binding.runId, principal: binding.principal }, [
-        { type: 'action.not-executed', body: { prompt: req.params.name.slice(0, 200), why: 'unknown-tool', reasons: ['no prompt contract of this workflow has this name (deny by default)'] } },
+        rec('action.not-executed', { prompt: req.params.name.slice(0, 200), why: 'unknown-tool', reasons: ['no prompt contract of this workflow has this name (deny by default)'] }),
       ]);
       throw new McpError(ErrorCode.InvalidParams, `prompt \`${req.params.name.slice(0, 200)}\` is not declared for workflow \`${binding.workflow.name}\` (deny by default)`);
     }

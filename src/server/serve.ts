@@ -16,6 +16,7 @@ import { createGovernedMcpServer } from './mcp.js';
 import { createHttpApp, type MountRoutes } from './http.js';
 import { mountApi } from './mount.js';
 import { startHousekeeping } from './housekeeping.js';
+import { rec, type RequestRefusal } from '../audit/records.js';
 
 /** A listening server: its base URL and how to stop it. */
 export interface RunningServer {
@@ -83,8 +84,8 @@ export async function runStdioMcp(
   const run = await airlock.sessions.open(wf, principal, 'mcp-stdio');
   const limits = airlock.workspace.file.server.limits;
   const rate = new RateLimiter(limits.callsPerMinute);
-  const refuse = async (id: string | number | null, why: string, code: number, message: string, reason: string): Promise<void> => {
-    await airlock.audit.append({ runId: run.id, principal }, [{ type: 'request.refused', body: { door: 'mcp-stdio', why, reason } }]);
+  const refuse = async (id: string | number | null, why: RequestRefusal, code: number, message: string, reason: string): Promise<void> => {
+    await airlock.audit.append({ runId: run.id, principal }, [rec('request.refused', { door: 'mcp-stdio', why, reason })]);
     await transport.send({ jsonrpc: '2.0', id: id ?? null, error: { code, message } } as unknown as JSONRPCMessage);
   };
   const transport = new BoundedStdioTransport(

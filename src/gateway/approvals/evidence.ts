@@ -7,6 +7,7 @@ import type { ConnectorResult } from '../../tools/connector.js';
 import { resolveTemplate, type TemplateScope } from '../../util/template.js';
 import type { Json, JsonObject, RunId, Sha256Hex, Trust } from '../../types.js';
 import { jsonEqual } from '../../verification/checks.js';
+import { isRecord } from '../../audit/records.js';
 
 /** At most this many earlier reads are cited (the newest ones). */
 export const MAX_CITATIONS = 10;
@@ -79,22 +80,22 @@ export function selectCitations(
   const argsByAction = new Map<string, string | null>();
   const picked: CitationSource[] = [];
   for (const r of records) {
-    const b = r.body;
-    const action = typeof b['actionHash'] === 'string' ? b['actionHash'] : null;
-    if (r.type === 'action.intent') {
-      if (action !== null) argsByAction.set(action, typeof b['argsHash'] === 'string' ? b['argsHash'] : null);
+    if (isRecord(r, 'action.intent')) {
+      if (typeof r.body.actionHash === 'string') argsByAction.set(r.body.actionHash, typeof r.body.argsHash === 'string' ? r.body.argsHash : null);
       continue;
     }
-    const resultHash = b['resultHash'];
-    if (r.type !== 'action.executed' || b['outcome'] !== 'ok' || typeof resultHash !== 'string') continue;
-    const tool = typeof b['tool'] === 'string' ? b['tool'] : '';
+    if (!isRecord(r, 'action.executed')) continue;
+    const b = r.body;
+    const resultHash = b.resultHash;
+    if (b.outcome !== 'ok' || typeof resultHash !== 'string') continue;
+    const tool = typeof b.tool === 'string' ? b.tool : '';
     const contract = tools.get(tool);
     if (contract?.effect !== 'read') continue;
     const source: CitationSource = {
       tool,
-      argsHash: action === null ? null : (argsByAction.get(action) ?? null),
+      argsHash: typeof b.actionHash === 'string' ? (argsByAction.get(b.actionHash) ?? null) : null,
       resultHash,
-      trust: b['reportedBy'] === 'caller' ? 'untrusted' : contract.trust,
+      trust: b.reportedBy === 'caller' ? 'untrusted' : contract.trust,
     };
     const same = picked.findIndex(
       (p) => p.tool === source.tool && p.argsHash === source.argsHash && p.resultHash === source.resultHash && p.trust === source.trust,

@@ -14,6 +14,7 @@ import { principalRef } from '../../audit/writer.js';
 import type { CallContext, GrantCover } from '../types.js';
 import { authAgeSeconds, authBody, recordedAuth } from './rules.js';
 import { type ApprovalDeps, type Approver } from './vote.js';
+import { rec } from '../../audit/records.js';
 
 /** What an owner asks to grant. */
 export interface GrantSpec {
@@ -150,7 +151,7 @@ export async function createGrant(deps: GrantDeps, grantor: Approver, spec: Gran
   const who = principalRef(grantor.principal);
   const refused = async (status: 403 | 422, reason: string, policyIds: readonly string[] = []): Promise<GrantOutcome> => {
     await deps.audit.append({ runId: null, principal: grantor.principal }, [
-      { type: 'grant.refused', body: { workflow: spec.workflow, tool: spec.tool, bounds: spec.bounds as unknown as Json, reason, policyIds: [...policyIds], ...authBody(grantor.auth) } },
+      rec('grant.refused', { workflow: spec.workflow, tool: spec.tool, bounds: spec.bounds as unknown as Json, reason, policyIds: [...policyIds], ...authBody(grantor.auth) }),
     ]);
     return { kind: 'refused', reason, status, policyIds };
   };
@@ -188,9 +189,7 @@ export async function createGrant(deps: GrantDeps, grantor: Approver, spec: Gran
   };
   // Write-ahead: the grant is on the record before it can be used.
   await deps.audit.append({ runId: null, principal: grantor.principal }, [
-    {
-      type: 'grant.created',
-      body: {
+    rec('grant.created', {
         grantId: grant.id,
         workflow: grant.workflow,
         tool: grant.tool,
@@ -200,8 +199,7 @@ export async function createGrant(deps: GrantDeps, grantor: Approver, spec: Gran
         reason: grant.reason,
         policyIds: [...grant.policyIds],
         ...authBody(grantor.auth),
-      },
-    },
+      }),
   ]);
   await deps.store.createGrant(grant);
   return { kind: 'created', grant };
@@ -211,7 +209,7 @@ export async function createGrant(deps: GrantDeps, grantor: Approver, spec: Gran
 export async function revokeGrant(deps: ApprovalDeps, id: string, by: Approver, reason: string): Promise<GrantOutcome> {
   const g = await deps.store.getGrant(id);
   const refused = async (status: 403 | 404 | 409 | 422, why: string): Promise<GrantOutcome> => {
-    await deps.audit.append({ runId: null, principal: by.principal }, [{ type: 'grant.refused', body: { grantId: id, attempted: 'revoke', reason: why, ...authBody(by.auth) } }]);
+    await deps.audit.append({ runId: null, principal: by.principal }, [rec('grant.refused', { grantId: id, attempted: 'revoke', reason: why, ...authBody(by.auth) })]);
     return { kind: 'refused', reason: why, status, policyIds: [] };
   };
   if (!g) return refused(404, `grant \`${id}\` does not exist`);
@@ -235,7 +233,7 @@ export async function revokeGrant(deps: ApprovalDeps, id: string, by: Approver, 
   }
   const revoked = await deps.store.revokeGrant(id);
   if (!revoked) return refused(409, `grant \`${id}\` is already ${g.status}`);
-  await deps.audit.append({ runId: null, principal: by.principal }, [{ type: 'grant.revoked', body: { grantId: id, reason: reason.trim(), uses: revoked.uses, ...authBody(by.auth) } }]);
+  await deps.audit.append({ runId: null, principal: by.principal }, [rec('grant.revoked', { grantId: id, reason: reason.trim(), uses: revoked.uses, ...authBody(by.auth) })]);
   return { kind: 'created', grant: revoked };
 }
 
@@ -276,7 +274,7 @@ export class StandingGrants implements GrantCover {
           level: 'single',
         });
         if (!still.allowed) {
-          await this.deps.audit.append(ctx, [{ type: 'grant.not-applied', body: { grantId: g.id, actionHash: hash, reasons: [...still.reasons] } }]);
+          await this.deps.audit.append(ctx, [rec('grant.not-applied', { grantId: g.id, actionHash: hash, reasons: [...still.reasons] })]);
           break;
         }
         // INVARIANT: uses are counted with a compare-and-set, so max uses holds under concurrent calls.
@@ -288,10 +286,7 @@ export class StandingGrants implements GrantCover {
           continue;
         }
         await this.deps.audit.append(ctx, [
-          {
-            type: 'grant.used',
-            body: { grantId: g.id, actionHash: hash, tool: contract.name, grantor: g.grantor, uses: used.uses, maxUses: used.maxUses, policyIds: [...still.policyIds] },
-          },
+          rec('grant.used', { grantId: g.id, actionHash: hash, tool: contract.name, grantor: g.grantor, uses: used.uses, maxUses: used.maxUses, policyIds: [...still.policyIds] }),
         ]);
         return { grantId: g.id, uses: used.uses };
       }

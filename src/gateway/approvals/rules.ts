@@ -8,6 +8,7 @@ import type { ApprovalRecord, ApprovalVote } from '../../store/store.js';
 import type { ApprovalLevel, Json, JsonObject, Labels, Tier } from '../../types.js';
 import { RISKS } from '../../types.js';
 import { hashJson } from '../../util/hash.js';
+import type { AuthFields } from '../../audit/records.js';
 
 /** Approvals a level needs from distinct eligible people. */
 export function approvalsNeeded(level: ApprovalLevel): number {
@@ -126,7 +127,7 @@ export function recordedAuth(r: { readonly issuer?: Json; readonly subject?: Jso
 }
 
 /** The audit fields naming how a person authenticated (never the credential itself). */
-export function authBody(auth: ApproverAuth): JsonObject {
+export function authBody(auth: ApproverAuth): AuthFields {
   return { issuer: auth.issuer, subject: auth.subject, authMethod: [auth.method, ...auth.amr].join('+'), authTime: auth.authTime };
 }
 

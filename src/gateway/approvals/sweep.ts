@@ -8,6 +8,7 @@ import type { ApprovalId } from '../../types.js';
 import { approvalEventData } from './events.js';
 import { expireApproval } from './lifecycle.js';
 import { type ApprovalDeps } from './vote.js';
+import { rec } from '../../audit/records.js';
 
 /** The next routing of an approval due to escalate, or null when it is not due or nobody is left. Pure. */
 export function escalationStep(
@@ -57,7 +58,7 @@ export async function sweepApprovals(deps: ApprovalDeps & { readonly after?: (ap
     const updated = await deps.store.updateApproval(a.id, { status: 'pending', votes: a.decisions.length, escalations: a.escalations }, { status: 'pending', ...step });
     if (!updated) continue; // decided or escalated by someone else meanwhile
     await deps.audit.append({ runId: a.runId, principal: null }, [
-      { type: 'approval.escalated', body: { approvalId: a.id, actionHash: a.actionHash, from: a.assignee, to: step.assignee, escalations: step.escalations } },
+      rec('approval.escalated', { approvalId: a.id, actionHash: a.actionHash, from: a.assignee, to: step.assignee, escalations: step.escalations }),
     ]);
     await deps.notify?.('approval.escalated', approvalEventData(updated));
     escalated.push({ approvalId: a.id, to: step.assignee });

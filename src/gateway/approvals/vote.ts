@@ -14,6 +14,7 @@ import type { Reviser } from '../types.js';
 import { approvalEventData, type Notify } from './events.js';
 import { expireApproval } from './lifecycle.js';
 import { approvalsNeeded, authAgeSeconds, authBody, needsJustification, reauthRefusal, stateRefusal, summaryHash, summaryView } from './rules.js';
+import { rec } from '../../audit/records.js';
 
 /** A person deciding, with how they proved it. */
 export interface Approver {
@@ -98,10 +99,7 @@ export async function vote(
     const now = deps.now();
     const refused = async (status: 403 | 409 | 422, why: string, policyIds: readonly string[] = []): Promise<VoteOutcome> => {
       await deps.audit.append({ runId: approval.runId, principal: approver.principal }, [
-        {
-          type: 'approval.refused',
-          body: { approvalId: id, actionHash: approval.actionHash, attempted: decision, reason: why, policyIds: [...policyIds], ...authBody(approver.auth) },
-        },
+        rec('approval.refused', { approvalId: id, actionHash: approval.actionHash, attempted: decision, reason: why, policyIds: [...policyIds], ...authBody(approver.auth) }),
       ]);
       return { kind: 'refused', reason: why, status, policyIds };
     };
@@ -148,9 +146,7 @@ export async function vote(
     const approvals = decisions.filter((d) => d.decision === 'approve').length;
     const status = decision === 'reject' ? 'rejected' : approvals >= approvalsNeeded(approval.level) ? 'approved' : 'pending';
     const items: AuditItem[] = [
-      {
-        type: 'approval.decided',
-        body: {
+      rec('approval.decided', {
           approvalId: id,
           actionHash: approval.actionHash,
           vote: decision,
@@ -162,12 +158,11 @@ export async function vote(
           summaryHash: v.summaryHash,
           decisionSeconds: Math.max(0, (now.getTime() - Date.parse(approval.createdAt)) / 1000),
           ...authBody(approver.auth),
-        },
-      },
+        }),
     ];
     // A rejection is the human overriding the agent: counted with edits in the pilot's override rate.
     if (decision === 'reject') {
-      items.push({ type: 'override.recorded', body: { kind: 'rejected', approvalId: id, proposedActionHash: approval.actionHash, by: who, reason: v.reason } });
+      items.push(rec('override.recorded', { kind: 'rejected', approvalId: id, proposedActionHash: approval.actionHash, by: who, reason: v.reason }));
     }
     // INVARIANT: write-ahead: the decision is on record before it takes effect, so a crash between the
     // two can leave a recorded vote that never landed (said so below when it loses a race), never a
@@ -177,7 +172,7 @@ export async function vote(
     const updated = await deps.store.updateApproval(id, { status: 'pending', votes: approval.decisions.length }, { status, decisions });
     if (!updated) {
       await deps.audit.append({ runId: approval.runId, principal: approver.principal }, [
-        { type: 'approval.vote-lost', body: { approvalId: id, vote: decision, reason: 'another decision landed first; the vote is re-checked and re-applied' } },
+        rec('approval.vote-lost', { approvalId: id, vote: decision, reason: 'another decision landed first; the vote is re-checked and re-applied' }),
       ]);
       if (attempt < VOTE_ATTEMPTS) continue; // someone else voted first: re-read and re-check
       const latest = await deps.store.getApproval(id);
@@ -224,7 +219,7 @@ export async function editApproval(
   const now = deps.now();
   const refused = async (status: 403 | 409 | 422, why: string, policyIds: readonly string[] = []): Promise<ReviseOutcome> => {
     await deps.audit.append({ runId: approval.runId, principal: approver.principal }, [
-      { type: 'approval.refused', body: { approvalId: id, actionHash: approval.actionHash, attempted: 'edit', reason: why, policyIds: [...policyIds], ...authBody(approver.auth) } },
+      rec('approval.refused', { approvalId: id, actionHash: approval.actionHash, attempted: 'edit', reason: why, policyIds: [...policyIds], ...authBody(approver.auth) }),
     ]);
     return { kind: 'refused', reason: why, status, policyIds };
   };
@@ -261,9 +256,7 @@ export async function editApproval(
   }
   const changed = Object.keys({ ...s.args, ...args }).filter((k) => JSON.stringify(s.args[k]) !== JSON.stringify(args[k])).sort();
   await deps.audit.append({ runId: approval.runId, principal: approver.principal }, [
-    {
-      type: 'override.recorded',
-      body: {
+    rec('override.recorded', {
         kind: 'edited',
         approvalId: id,
         revisedApprovalId: made.approval.id,
@@ -273,8 +266,7 @@ export async function editApproval(
         by: principalRef(approver.principal),
         reason: reason.trim(),
         ...authBody(approver.auth),
-      },
-    },
+      }),
   ]);
   await deps.notify?.('approval.decided', approvalEventData(replaced));
   // INVARIANT: whoever wrote the arguments cannot also approve them: another eligible person decides the edit.
