@@ -19,6 +19,7 @@ import { Sessions } from './orchestration/sessions.js';
 import { compileVisibility } from './policy/visibility.js';
 import { createNotifier, type Notifier } from './notify/notifier.js';
 import type { ApprovalId, Principal, RunId } from './types.js';
+import { resolvePrincipal } from './identity/principal.js';
 import type { Notify } from './gateway/approvals/events.js';
 import type { ReviseDeps } from './gateway/approvals/vote.js';
 import { StandingGrants, type GrantDeps } from './gateway/approvals/grants.js';
@@ -116,6 +117,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     concurrentCallsPerRun: workspace.file.server.limits.concurrentCallsPerRun,
     conclude,
     notify: notifyLate,
+    principal,
   });
   const runner = new Runner({
     workspace,
@@ -154,23 +156,16 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   };
 }
 
-/** Resolves `kind:id` or a bare id to a declared principal; unknown ones are an input error. */
+/** Resolves `kind:id` or a bare id to a declared principal (identity/principal.ts); an undeclared one is an input error. */
 function principalLookup(workspace: Workspace): (ref: string) => Principal {
-  const byRef = new Map<string, Principal>();
-  const byId = new Map<string, Principal[]>();
-  for (const p of workspace.file.identity.principals) {
-    const principal: Principal = { kind: p.kind, id: p.id, roles: p.roles };
-    byRef.set(`${p.kind}:${p.id}`, principal);
-    byId.set(p.id, [...(byId.get(p.id) ?? []), principal]);
-  }
+  const principals = workspace.file.identity.principals;
   return (ref) => {
-    const exact = byRef.get(ref) ?? (ref.includes(':') ? undefined : byId.get(ref)?.[0]);
-    if (!exact) {
-      throw new AirlockError('input', `principal \`${ref}\` is not declared in the workspace`, {
-        hint: `declared: ${[...byRef.keys()].join(', ')}`,
-      });
-    }
-    return exact;
+    const r = resolvePrincipal(principals, ref);
+    if (r.ok) return r.principal;
+    const declared = principals.map((p) => `${p.kind}:${p.id}`).join(', ');
+    throw new AirlockError('input', r.reason === 'wrong-kind' ? `principal \`${ref}\` is declared with kind \`${r.declaredKind ?? '?'}\`` : `principal \`${ref}\` is not declared in the workspace`, {
+      hint: `declared: ${declared}`,
+    });
   };
 }
 

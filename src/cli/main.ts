@@ -25,6 +25,7 @@ import { registerToolsCommand } from './commands/tools.js';
 import { registerWebhooksCommand } from './commands/webhooks.js';
 import { registerRollbackCommand } from './commands/rollback.js';
 import { registerIncidentsCommand } from './commands/incidents.js';
+import { resolvePrincipal } from '../identity/principal.js';
 
 /** The bundled demo workspace, and a run's audit records (for tests and scripts). */
 export { DEMO_WORKSPACE, auditForRun };
@@ -203,13 +204,13 @@ export function buildProgram(): Command {
       }
       // Only declared principals can propose anything: resolve `kind:id` or a bare id the way `approve --as` does.
       const principals = workspace.file.identity.principals;
-      const declared = o.as.includes(':') ? principals.find((p) => `${p.kind}:${p.id}` === o.as) : principals.find((p) => p.id === o.as);
-      if (!declared) {
-        throw new AirlockError('input', `principal \`${o.as}\` is not declared in the workspace`, {
+      const declared = resolvePrincipal(principals, o.as);
+      if (!declared.ok) {
+        throw new AirlockError('input', `principal \`${o.as}\` is not declared in the workspace${declared.reason === 'wrong-kind' ? ` as that kind (it is \`${declared.declaredKind ?? '?'}\`)` : ''}`, {
           hint: `declared: ${principals.map((p) => `${p.kind}:${p.id}`).join(', ')}`,
         });
       }
-      const principal = { kind: declared.kind, id: declared.id, roles: declared.roles };
+      const principal = declared.principal;
       if (!['public', 'internal', 'confidential', 'restricted'].includes(o.classification)) throw new AirlockError('input', `classification \`${o.classification}\` is not one of public, internal, confidential, restricted`);
       if (!['trusted', 'untrusted'].includes(o.trust)) throw new AirlockError('input', `trust \`${o.trust}\` is not trusted or untrusted`);
       const request = {

@@ -8,7 +8,8 @@ import { AirlockError, AirlockErrors } from '../errors.js';
 import type { Principal } from '../types.js';
 import { sha256Hex } from '../util/hash.js';
 import { API_KEY_PREFIX, createApiKeyTable, isApiKeyFormat } from './api-keys.js';
-import { identityIssues, resolvePrincipal, type IdentityIssue } from './config-check.js';
+import { identityIssues, type IdentityIssue } from './config-check.js';
+import { resolvePrincipal } from './principal.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt.js';
 
 /** How the caller proved who they are. */

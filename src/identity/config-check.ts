@@ -1,6 +1,6 @@
 // Pure checks of the workspace's identity section, and resolving a `kind:id` or bare id to a declared principal.
-import type { PrincipalConfig, WorkspaceFile } from '../config/schema.js';
-import type { Principal, PrincipalKind } from '../types.js';
+import type { WorkspaceFile } from '../config/schema.js';
+import { resolvePrincipal } from './principal.js';
 
 /** One problem in the identity configuration, with the path inside airlock.yaml it is about. */
 export interface IdentityIssue {
@@ -28,33 +28,6 @@ export const ASYMMETRIC_ALGORITHMS: readonly string[] = [
   'EdDSA',
   'Ed25519',
 ];
-
-const KINDS: readonly PrincipalKind[] = ['user', 'agent', 'service'];
-
-/** A reference to a principal: `kind:id` (the kind must match) or a bare id. */
-export type PrincipalLookup =
-  | { readonly ok: true; readonly principal: Principal }
-  | { readonly ok: false; readonly reason: 'undeclared' | 'wrong-kind'; readonly declaredKind?: PrincipalKind };
-
-/**
- * Resolves `ref` (`agent:refund-bot` or `refund-bot`) to the declared principal, with its roles
- * from the workspace. A `kind:` prefix must match the declared kind.
- */
-export function resolvePrincipal(principals: readonly PrincipalConfig[], ref: string): PrincipalLookup {
-  let kind: PrincipalKind | undefined;
-  let id = ref;
-  const colon = ref.indexOf(':');
-  if (colon >= 0) {
-    const k = ref.slice(0, colon);
-    if (!(KINDS as readonly string[]).includes(k)) return { ok: false, reason: 'undeclared' };
-    kind = k as PrincipalKind;
-    id = ref.slice(colon + 1);
-  }
-  const declared = principals.find((p) => p.id === id);
-  if (declared === undefined) return { ok: false, reason: 'undeclared' };
-  if (kind !== undefined && declared.kind !== kind) return { ok: false, reason: 'wrong-kind', declaredKind: declared.kind };
-  return { ok: true, principal: Object.freeze({ kind: declared.kind, id: declared.id, roles: Object.freeze([...declared.roles]) }) };
-}
 
 /** True for hosts that never leave the machine (a JWKS there may be served over plain http). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -90,6 +63,14 @@ export function identityIssues(file: WorkspaceFile): IdentityIssue[] {
       });
     }
   };
+
+  // INVARIANT: one id names one principal (bare ids are how people and keys refer to principals).
+  const ids = new Map<string, number>();
+  principals.forEach((p, i) => {
+    const first = ids.get(p.id);
+    if (first === undefined) ids.set(p.id, i);
+    else issues.push({ path: ['identity', 'principals', i, 'id'], message: `principal id \`${p.id}\` is declared twice (also at \`identity.principals[${first}]\`)`, hint: 'give each principal its own id: `--as`, API keys and tokens name principals by id' });
+  });
 
   const keyIds = new Map<string, number>();
   const hashes = new Map<string, number>();

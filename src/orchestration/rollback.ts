@@ -15,6 +15,7 @@ import type { GatewayOutcome } from '../gateway/types.js';
 import { canTransition, initialState, type RunState } from './run-machine.js';
 import { openIncident } from './incidents.js';
 import { isRecord, rec, recordsOf } from '../audit/records.js';
+import { resolvePrincipal } from '../identity/principal.js';
 
 /** What a rollback needs (an `Airlock` has all of it). */
 export interface RollbackDeps {
@@ -316,8 +317,8 @@ function declaredPerson(workspace: Workspace, p: Principal): Principal {
 }
 
 function declared(workspace: Workspace, kind: Principal['kind'], id: string): Principal | null {
-  const p = workspace.file.identity.principals.find((x) => x.kind === kind && x.id === id);
-  return p ? { kind: p.kind, id: p.id, roles: p.roles } : null;
+  const r = resolvePrincipal(workspace.file.identity.principals, `${kind}:${id}`);
+  return r.ok ? r.principal : null;
 }
 
 /** The run's executed effects in order, from its `action.executed` records (reads left out). */

@@ -50,6 +50,8 @@ export interface SessionDeps {
   readonly notify?: Notify | undefined;
   /** This process as a lease holder (default: a fresh id on this host and pid). */
   readonly instance?: InstanceIdentity;
+  /** The declared principal for a reference (identity/principal.ts); an undeclared one is an error. */
+  readonly principal: (ref: string) => Principal;
 }
 
 const MAX_STORED_RESULT = 4096;
@@ -336,9 +338,7 @@ export class Sessions {
   }
 
   private principalOf(ref: string): Principal {
-    const [kind, id] = ref.split(':', 2) as [Principal['kind'], string];
-    const p = this.deps.workspace.file.identity.principals.find((x) => x.kind === kind && x.id === id);
-    return { kind, id, roles: p?.roles ?? [] };
+    return this.deps.principal(ref);
   }
 
   /** Appends the call and its result to the run; compare-and-set, retried when calls race. */

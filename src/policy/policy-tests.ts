@@ -8,6 +8,7 @@ import { decideApprover, decideGrant } from './approver.js';
 import { APPROVAL_LEVELS, CLASSIFICATIONS, TIERS, TRUST, type Decision, type Labels, type Principal, type PrincipalKind } from '../types.js';
 import type { CompiledPolicies, PolicySource } from './compile.js';
 import { decide, type PolicyRequest } from './decide.js';
+import { resolvePrincipal } from '../identity/principal.js';
 
 const principalRefSchema = z
   .string()
@@ -170,9 +171,9 @@ function runCase(
   if (!workflow) {
     return fail(`unknown workflow \`${c.request.workflow}\` (declared: ${[...workspace.workflows.keys()].map((w) => `\`${w}\``).join(', ') || 'none'})`);
   }
-  const principal = resolvePrincipal(workspace, c.request.principal);
+  const principal = testPrincipal(workspace, c.request.principal);
   if (typeof principal === 'string') return fail(principal);
-  const onBehalfOf = c.request.onBehalfOf === undefined ? undefined : resolvePrincipal(workspace, c.request.onBehalfOf);
+  const onBehalfOf = c.request.onBehalfOf === undefined ? undefined : testPrincipal(workspace, c.request.onBehalfOf);
   if (typeof onBehalfOf === 'string') return fail(onBehalfOf);
 
   const tool = workspace.tools.get(c.request.tool);
@@ -271,12 +272,12 @@ function gatewayDeny(compiled: CompiledPolicies, reason: string): Decision {
 }
 
 /** `kind:id` or a declared `id` → a Principal with its declared roles; a string is an error message. */
-function resolvePrincipal(workspace: Pick<Workspace, 'file'>, ref: string): Principal | string {
+function testPrincipal(workspace: Pick<Workspace, 'file'>, ref: string): Principal | string {
   const colon = ref.indexOf(':');
   const kind = colon >= 0 ? (ref.slice(0, colon) as PrincipalKind) : undefined;
   const id = colon >= 0 ? ref.slice(colon + 1) : ref;
-  const declared = workspace.file.identity.principals.find((p) => p.id === id && (kind === undefined || p.kind === kind));
-  if (declared) return { kind: declared.kind, id: declared.id, roles: declared.roles };
+  const declared = resolvePrincipal(workspace.file.identity.principals, ref);
+  if (declared.ok) return declared.principal;
   if (kind === undefined) return `unknown principal \`${ref}\`; write \`kind:id\` (e.g. \`agent:${id}\`) to test an undeclared one`;
   // INVARIANT: an undeclared principal has no roles, so only policies naming it exactly can match.
   return { kind, id, roles: [] };

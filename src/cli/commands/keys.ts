@@ -4,7 +4,7 @@ import { apiKeySchema } from '../../config/schema.js';
 import { loadWorkspace } from '../../config/load.js';
 import { AirlockError } from '../../errors.js';
 import { generateApiKey, hashApiKey, isApiKeyFormat } from '../../identity/api-keys.js';
-import { resolvePrincipal } from '../../identity/config-check.js';
+import { resolvePrincipal } from '../../identity/principal.js';
 
 /** What `registerKeysCommand` needs from the program that hosts it. */
 export interface KeysCommandHelpers {

@@ -5,7 +5,7 @@
 import type { ToolContract } from '../../config/schema.js';
 import type { ApprovalRecord, ApprovalVote } from '../../store/store.js';
 import type { ApprovalId, Decision, JsonObject, Sha256Hex } from '../../types.js';
-import { principalRef } from '../../identity/principal.js';
+import { principalRef, resolvePrincipal } from '../../identity/principal.js';
 import type { CompiledPolicies } from '../../policy/compile.js';
 import { decideApprover } from '../../policy/approver.js';
 import type { Workspace } from '../../config/schema.js';
@@ -109,13 +109,12 @@ function stillEligible(
   approval: ApprovalRecord,
   v: ApprovalVote,
 ): boolean {
-  const [kind, id] = v.approver.split(':', 2);
-  const declared = deps.workspace.file.identity.principals.find((p) => p.kind === kind && p.id === id);
-  if (!declared) return false;
+  const declared = resolvePrincipal(deps.workspace.file.identity.principals, v.approver);
+  if (!declared.ok) return false;
   const auth = recordedAuth(v);
   const age = auth.authTime === null ? null : Math.max(0, (Date.parse(v.time) - Date.parse(auth.authTime)) / 1000);
   return decideApprover(deps.policies, {
-    approver: { kind: declared.kind, id: declared.id, roles: declared.roles },
+    approver: declared.principal,
     auth,
     authAgeSeconds: Number.isFinite(age) ? age : null,
     tool: contract,
