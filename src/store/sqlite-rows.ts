@@ -272,17 +272,12 @@ export function filters(opts: Readonly<Record<string, string | undefined>>): { w
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
 
-/** The fields of an update that were given (undefined ones leave the stored value alone). */
-export function definedFields<T extends object>(update: T): Partial<T> {
-  return Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 function nullableString(v: unknown): boolean {
   return v === null || typeof v === 'string';
 }
 
 /** JSON text parsed; undefined when it is not JSON. */
-export function parseJson(text: string): Json | undefined {
+function parseJson(text: string): Json | undefined {
   try {
     return JSON.parse(text) as Json;
   } catch {

@@ -1,11 +1,6 @@
-// How the SQLite store hands its writes to the writer: group-committed per macrotask, on the main thread (inline) or in a worker thread that owns the write connection.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { AirlockError } from '../errors.js';
-import { AIRLOCK_ROOT } from '../util/package-root.js';
-import { DOING, fromWire, type SqliteWriter, type WireError, type WriteOp, type WriteResult } from './sqlite-writer.js';
+// How the SQLite store hands its writes to the writer: group-committed, on this thread (inline) or in the process's writer thread, which owns the write connections.
+import { writerThread, type Waiting, type WriterInit, type WriterThread } from './sqlite-thread.js';
+import type { SqliteWriter, WriteOp, WriteResult } from './sqlite-writer.js';
 
 /** Where writes go. Writes submitted together commit in one transaction (one fsync), each under its own savepoint. */
 export interface WriteChannel {
@@ -15,36 +10,9 @@ export interface WriteChannel {
   close(): Promise<void>;
 }
 
-/** A message to the writer thread. */
-export type ToWriter = { readonly kind: 'write'; readonly items: readonly { readonly id: number; readonly op: WriteOp }[] } | { readonly kind: 'close' };
-
-/** One write's outcome as it crosses back from the writer thread. */
-export type WireOutcome =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: WireError };
-
-/** A message from the writer thread. */
-export type FromWriter =
-  | { readonly kind: 'ready' }
-  | { readonly kind: 'failed'; readonly error: WireError }
-  | { readonly kind: 'done'; readonly results: readonly WireOutcome[] }
-  | { readonly kind: 'closed' };
-
-/** What the writer thread is started with. */
-export interface WriterInit {
-  readonly file: string;
-  readonly busyTimeoutMs: number;
-}
-
-interface Queued {
-  readonly op: WriteOp;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (e: unknown) => void;
-}
-
 /** Collects the writes submitted until `schedule` runs its callback, and sends them on together. */
 abstract class Batches implements WriteChannel {
-  private queue: Queued[] = [];
+  private queue: Waiting[] = [];
   private scheduled = false;
 
   constructor(private readonly schedule: (send: () => void) => void) {}
@@ -55,20 +23,20 @@ abstract class Batches implements WriteChannel {
       // INVARIANT: every write queued before the batch is sent shares its transaction and its fsync.
       if (!this.scheduled) {
         this.scheduled = true;
-        this.schedule(() => this.sendQueued());
+        this.schedule(() => this.sendWaiting());
       }
     });
   }
 
   /** Sends what is queued now (close() calls it so that nothing accepted is left behind). */
-  protected sendQueued(): void {
+  protected sendWaiting(): void {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
     if (batch.length > 0) this.send(batch);
   }
 
-  protected abstract send(batch: readonly Queued[]): void;
+  protected abstract send(batch: readonly Waiting[]): void;
   abstract close(): Promise<void>;
 }
 
@@ -81,7 +49,7 @@ export class InlineWrites extends Batches {
     super((send) => setImmediate(send));
   }
 
-  protected send(batch: readonly Queued[]): void {
+  protected send(batch: readonly Waiting[]): void {
     const out = this.writer.commit(batch.map((q) => q.op));
     batch.forEach((q, i) => {
       const r = out[i];
@@ -91,34 +59,20 @@ export class InlineWrites extends Batches {
   }
 
   close(): Promise<void> {
-    this.sendQueued();
+    this.sendWaiting();
     return Promise.resolve();
   }
 }
 
 /**
- * The writer thread's module: beside this one in dist/, or the built copy when this runs from source
- * (tests); a `store` error saying to build when it is missing.
- */
-export function writerModule(): string {
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.js') ? path.join(path.dirname(here), 'sqlite-worker.js') : path.join(AIRLOCK_ROOT, 'dist', 'src', 'store', 'sqlite-worker.js');
-  if (!existsSync(file)) {
-    throw new AirlockError('store', `the store's writer thread \`${file}\` is missing`, {
-      hint: "build Airlock first (`npm run build`), or open the store with `{ writer: 'inline' }`",
-      location: { file },
-    });
-  }
-  return file;
-}
-
-/**
- * Writes committed by a worker thread that owns the write connection, so fsync waits never block
- * this thread. Writes are sent once the current job's microtasks have run (callers woken by one
- * commit's answers send their next writes together); the thread commits everything that reached it
- * while its last commit ran in one transaction. A thread that failed is replaced at the next write.
+ * Writes committed by the process's writer thread (sqlite-thread.ts), which holds this store's
+ * write connection, so fsync waits never block this thread. Writes are sent once the current job's
+ * microtasks have run (callers woken by one commit's answers send their next writes together); the
+ * thread commits everything of this store that reached it while its last commit ran in one transaction.
  */
 export class ThreadWrites extends Batches {
+  private static stores = 0;
+  private readonly store = ++ThreadWrites.stores;
   private thread: WriterThread | null = null;
 
   private constructor(
@@ -128,140 +82,32 @@ export class ThreadWrites extends Batches {
     super(queueMicrotask);
   }
 
-  /** Starts the writer thread on `init.file` (already migrated); rejects with its error if it cannot open the file. */
+  /** Opens the store's write connection in the writer thread (starting it if none runs); rejects with the store's error if it cannot. */
   static async start(module: string, init: WriterInit): Promise<ThreadWrites> {
     const writes = new ThreadWrites(module, init);
-    await writes.started().ready;
+    await writes.attach().opened;
     return writes;
   }
 
-  protected send(batch: readonly Queued[]): void {
-    this.started().post(batch);
-  }
-
-  private started(): WriterThread {
-    this.thread ??= new WriterThread(this.module, this.init, (gone) => {
-      if (this.thread === gone) this.thread = null;
-    });
-    return this.thread;
+  protected send(batch: readonly Waiting[]): void {
+    const thread = this.thread && !this.thread.gone ? this.thread : this.attach().thread;
+    thread.post(this.store, batch, this.init.file);
   }
 
   close(): Promise<void> {
-    this.sendQueued();
-    return this.thread ? this.thread.close() : Promise.resolve();
+    this.sendWaiting();
+    return this.thread && !this.thread.gone ? this.thread.close(this.store) : Promise.resolve();
   }
-}
 
-/** One writer thread and the writes it has not answered yet. It holds the process open only while writes are in flight. */
-class WriterThread {
-  /** Settles when the thread has opened the file (or failed to). */
-  readonly ready: Promise<void>;
-  private readonly worker: Worker;
-  private markReady: (error: AirlockError | null) => void = () => undefined;
-  private readonly waiting = new Map<number, Queued>();
-  private nextId = 0;
-  /** Set once the thread is gone (closed, or failed): what it had not answered failed with it. */
-  private gone = false;
-  private closing: Promise<void> | null = null;
-  private onClosed: () => void = () => undefined;
-
-  constructor(
-    module: string,
-    private readonly init: WriterInit,
-    private readonly onGone: (t: WriterThread) => void,
-  ) {
-    this.ready = new Promise((resolve, reject) => {
-      this.markReady = (error) => (error ? reject(error) : resolve());
+  /** Opens this store's connection in the current writer thread (again, after a thread failed or an open was refused). */
+  private attach(): { thread: WriterThread; opened: Promise<void> } {
+    const thread = writerThread(this.module);
+    this.thread = thread;
+    const opened = thread.open(this.store, this.init);
+    // A refused open is tried again at the next write; the writes sent meanwhile fail with its error.
+    opened.catch(() => {
+      if (this.thread === thread) this.thread = null;
     });
-    // Nobody may wait for a restarted thread: its failure reaches the writes it fails instead.
-    this.ready.catch(() => undefined);
-    this.worker = new Worker(pathToFileURL(module), { workerData: init satisfies WriterInit });
-    this.worker.on('message', (m: FromWriter) => this.receive(m));
-    this.worker.on('error', (e) => this.stop(this.failure(`failed: ${e.message}`, e)));
-    this.worker.on('exit', (code) => this.stop(this.failure(`exited (code ${code})`)));
-  }
-
-  /** Sends a batch; messages wait in the thread's port until it has opened the file. */
-  post(batch: readonly Queued[]): void {
-    const items = batch.map((q) => {
-      const id = ++this.nextId;
-      this.waiting.set(id, q);
-      return { id, op: q.op };
-    });
-    this.worker.ref();
-    try {
-      this.worker.postMessage({ kind: 'write', items } satisfies ToWriter);
-    } catch {
-      // Something in the batch cannot be cloned: post each write alone so that only that one fails.
-      for (const item of items) {
-        try {
-          this.worker.postMessage({ kind: 'write', items: [item] } satisfies ToWriter);
-        } catch (e) {
-          this.settle(item.id, (q) =>
-            q.reject(new AirlockError('input', `cannot ${DOING[item.op.op]}: ${(e as Error).message}`, { hint: 'store records hold JSON only', cause: e })),
-          );
-        }
-      }
-    }
-  }
-
-  /** Commits what was posted, closes the write connection and ends the thread. */
-  close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      if (this.gone) {
-        resolve();
-        return;
-      }
-      this.onClosed = resolve;
-      this.worker.ref();
-      this.worker.postMessage({ kind: 'close' } satisfies ToWriter);
-    });
-    return this.closing;
-  }
-
-  private receive(m: FromWriter): void {
-    switch (m.kind) {
-      case 'ready':
-        this.markReady(null);
-        if (this.waiting.size === 0 && !this.closing) this.worker.unref();
-        return;
-      case 'failed':
-        this.stop(fromWire(m.error));
-        return;
-      case 'done':
-        for (const r of m.results) this.settle(r.id, (q) => (r.ok ? q.resolve(r.value) : q.reject(fromWire(r.error))));
-        return;
-      case 'closed':
-        this.stop(null);
-    }
-  }
-
-  /** Settles one waiting write; lets the process exit once none is left. */
-  private settle(id: number, how: (q: Queued) => void): void {
-    const q = this.waiting.get(id);
-    if (!q) return;
-    this.waiting.delete(id);
-    how(q);
-    if (this.waiting.size === 0 && !this.closing) this.worker.unref();
-  }
-
-  /** The thread is gone: the writes it had not answered fail with `error`, and the next write starts another thread. */
-  private stop(error: AirlockError | null): void {
-    if (this.gone) return;
-    this.gone = true;
-    this.markReady(error ?? this.failure('closed before it was ready'));
-    for (const q of this.waiting.values()) q.reject(error ?? this.failure('closed before answering'));
-    this.waiting.clear();
-    this.onGone(this);
-    this.onClosed();
-    if (error) void this.worker.terminate();
-  }
-
-  private failure(why: string, cause?: unknown): AirlockError {
-    return new AirlockError('store', `the writer thread of store \`${this.init.file}\` ${why}`, {
-      hint: 'a write it had not confirmed may or may not be stored: read it back before retrying; if this repeats, report it as a bug',
-      location: { file: this.init.file },
-      ...(cause === undefined ? {} : { cause }),
-    });
+    return { thread, opened };
   }
 }

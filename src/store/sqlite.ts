@@ -37,7 +37,8 @@ import {
 } from './sqlite-rows.js';
 import { DOING, type RunColumns, type SealedHashes, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
 import { SqliteWriter } from './sqlite-writer.js';
-import { InlineWrites, ThreadWrites, writerModule, type WriteChannel } from './sqlite-writes.js';
+import { writerModule } from './sqlite-thread.js';
+import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
 export { auditRecord, type AuditRow } from './sqlite-rows.js';

@@ -161,6 +161,28 @@ describe('sqlite store: the writer thread', () => {
     }
   });
 
+  it('serves every store of the process, two on one file among them: one chain per file, and closing one leaves the others writing', async () => {
+    const shared = freshPath();
+    const a = await openSqliteStore(shared);
+    const b = await openSqliteStore(shared);
+    const c = await openSqliteStore(freshPath());
+    try {
+      const waves = Array.from({ length: 20 }, (_, i) => [a.appendAudit([draft(i, { principal: 'agent:a' })]), b.appendAudit([draft(i, { principal: 'agent:b' })]), c.appendAudit([draft(i)])]);
+      await Promise.all(waves.flat());
+      await a.close();
+      expect((await b.appendAudit([draft(99, { principal: 'agent:b' })]))[0]?.seq).toBe(41);
+      expect((await c.appendAudit([draft(99)]))[0]?.seq).toBe(21);
+      const chain = await b.readAudit(1, 100);
+      expect(chain.filter((r) => r.principal === 'agent:a')).toHaveLength(20);
+      expect(await verifyChain(chain)).toMatchObject({ ok: true, count: 41 });
+      expect(await verifyChain(await c.readAudit(1, 100))).toMatchObject({ ok: true, count: 21 });
+    } finally {
+      await a.close();
+      await b.close();
+      await c.close();
+    }
+  });
+
   it('fails only the caller whose write cannot cross to the thread', async () => {
     await withThreadStore(async (s) => {
       const good = Array.from({ length: 10 }, (_, i) => s.appendAudit([draft(i)]));
