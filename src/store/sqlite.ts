@@ -1,4 +1,4 @@
-// The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced); writes group-committed by a writer thread (or inline), reads on this thread.
+// The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced); writes group-committed on this thread or by a writer thread, reads on this thread.
 import { prepareLeaf, AUDIT_SCHEMA_VERSION, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
 import type { ApprovalId, ApprovalStatus, RunId, RunStatus, Sha256Hex } from '../types.js';
@@ -48,11 +48,13 @@ export interface SqliteStoreOptions {
   /** How long to wait for another process's write lock before `store-locked` (default 5000 ms). */
   readonly busyTimeoutMs?: number;
   /**
-   * Where writes commit. `thread` (the default): a worker thread that owns the write connection, so
-   * an fsync never blocks this thread's event loop. `inline`: on this thread (each group commit
-   * blocks the event loop for its fsync; kept to compare against, see docs/benchmarks.md).
+   * Where writes commit. `inline` (the default): on this thread; each group commit blocks the event
+   * loop for its fsync. `thread`: in the process's writer thread, which owns the write connection,
+   * so fsync waits never block this thread, at about 0.1 ms more per durable commit and more CPU per
+   * write (docs/benchmarks.md, `store-writes`: it pays off with many concurrent sessions that keep
+   * this thread busy, or a disk with slow fsync).
    */
-  readonly writer?: 'thread' | 'inline';
+  readonly writer?: 'inline' | 'thread';
 }
 
 /**
@@ -71,7 +73,7 @@ export async function openSqliteStore(file: string, opts: SqliteStoreOptions = {
     db?.close();
     throw storeError(e, file, 'open');
   }
-  if ((opts.writer ?? 'thread') === 'inline') return new SqliteStore(db, file, new InlineWrites(new SqliteWriter(db, file)));
+  if ((opts.writer ?? 'inline') === 'inline') return new SqliteStore(db, file, new InlineWrites(new SqliteWriter(db, file)));
   try {
     const writes = await ThreadWrites.start(writerModule(), { file, busyTimeoutMs });
     // INVARIANT: this thread's connection only reads; every write goes through the writer thread.

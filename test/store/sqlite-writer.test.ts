@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/chain.js';
 import { AirlockError } from '../../src/errors.js';
-import { openSqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite.js';
+import { openSqliteStore as openStore, type SqliteStoreOptions } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import type { ApprovalId, RunId } from '../../src/types.js';
 import { approval, delivery, draft, grant, incident, notification, rejection, run } from './store-suite.js';
@@ -15,6 +15,9 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-writer-'));
 let n = 0;
 const freshPath = (): string => path.join(tmp, `t${++n}`, 'airlock.db');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A store whose writes go through the writer thread (unless `opts` says otherwise). */
+const openSqliteStore = (file: string, opts: SqliteStoreOptions = {}): Promise<Store> => openStore(file, { writer: 'thread', ...opts });
 
 /** What a caller can see of an error, with the store's own path written as `<file>`. */
 function visible(e: AirlockError, file: string): Record<string, unknown> {

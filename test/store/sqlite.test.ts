@@ -20,10 +20,10 @@ const freshPath = (): string => path.join(tmp, `t${++n}`, '.airlock', 'airlock.d
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Writer = NonNullable<SqliteStoreOptions['writer']>;
-const WRITERS: readonly Writer[] = ['thread', 'inline'];
+const WRITERS: readonly Writer[] = ['inline', 'thread'];
 
-storeSuite('sqlite (writer thread)', () => openStore(freshPath()));
-storeSuite('sqlite (inline writes)', () => openStore(freshPath(), { writer: 'inline' }));
+storeSuite('sqlite (inline writes)', () => openStore(freshPath()));
+storeSuite('sqlite (writer thread)', () => openStore(freshPath(), { writer: 'thread' }));
 
 async function failure(p: Promise<unknown>): Promise<AirlockError> {
   try {
