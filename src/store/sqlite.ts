@@ -35,8 +35,7 @@ import {
   type IdRecordRow,
   type RunRow,
 } from './sqlite-rows.js';
-import { DOING, type RunColumns, type SealedHashes, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
-import { SqliteWriter } from './sqlite-writer.js';
+import { DOING, SqliteWriter, type RunColumns, type SealedHashes, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 
