@@ -10,6 +10,7 @@ export const SUITES: Readonly<Record<string, () => Promise<{ run: BenchSuite }>>
   policy: () => import('./policy.js'),
   audit: () => import('./audit.js'),
   'store-engines': () => import('./store-engines.js'),
+  'store-writes': () => import('./store-writes.js'),
   gateway: () => import('./gateway.js'),
   doors: () => import('./doors.js'),
   crash: () => import('./crash.js'),

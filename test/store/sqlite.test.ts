@@ -9,9 +9,9 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
-import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite.js';
+import { openSqliteStore as openStore, SQLITE_SCHEMA_VERSION, type SqliteStoreOptions } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
-import type { RunId } from '../../src/types.js';
+import type { ApprovalId, RunId } from '../../src/types.js';
 import { draft, storeSuite } from './store-suite.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-sqlite-'));
@@ -19,7 +19,11 @@ let n = 0;
 const freshPath = (): string => path.join(tmp, `t${++n}`, '.airlock', 'airlock.db');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-storeSuite('sqlite', () => openSqliteStore(freshPath()));
+type Writer = NonNullable<SqliteStoreOptions['writer']>;
+const WRITERS: readonly Writer[] = ['inline', 'thread'];
+
+storeSuite('sqlite (inline writes)', () => openStore(freshPath()));
+storeSuite('sqlite (writer thread)', () => openStore(freshPath(), { writer: 'thread' }));
 
 async function failure(p: Promise<unknown>): Promise<AirlockError> {
   try {
@@ -31,8 +35,8 @@ async function failure(p: Promise<unknown>): Promise<AirlockError> {
   throw new Error('expected the promise to reject');
 }
 
-async function withStore<T>(file: string, fn: (s: Store) => Promise<T>): Promise<T> {
-  const s = await openSqliteStore(file);
+async function withStoreOpts<T>(file: string, fn: (s: Store) => Promise<T>, opts: SqliteStoreOptions = {}): Promise<T> {
+  const s = await openStore(file, opts);
   try {
     return await fn(s);
   } finally {
@@ -40,7 +44,10 @@ async function withStore<T>(file: string, fn: (s: Store) => Promise<T>): Promise
   }
 }
 
-describe('sqlite store on disk', () => {
+describe.each(WRITERS)('sqlite store on disk (writer: %s)', (writer) => {
+  const withStore = <T>(file: string, fn: (s: Store) => Promise<T>): Promise<T> => withStoreOpts(file, fn, { writer });
+  const openSqliteStore = (file: string, opts: SqliteStoreOptions = {}): Promise<Store> => openStore(file, { writer, ...opts });
+
   it('creates folder, file and schema on first use, durable settings on, data kept across reopen', async () => {
     const file = freshPath();
     await withStore(file, async (s) => {
@@ -164,7 +171,7 @@ describe('sqlite store on disk', () => {
     await withStore(file, (s) => s.appendAudit([draft(0)]));
     const perProcess = 300;
     const barrier = path.join(tmp, `barrier-${n}`);
-    const child = spawnAppender(file, perProcess, barrier);
+    const child = spawnAppender(file, perProcess, barrier, writer);
     await withStore(file, async (s) => {
       // Start together: wait for the child to open the store, then let both go.
       while (!existsSync(`${barrier}.ready`)) await new Promise((r) => setTimeout(r, 2));
@@ -199,6 +206,7 @@ function spawnAppender(
   file: string,
   count: number,
   barrier: string,
+  writer: Writer,
 ): Promise<{ code: number | null; stderr: string }> {
   const dir = mkdtempSync(path.join(tmp, 'child-'));
   const tsPath = createRequire(import.meta.url).resolve('typescript');
@@ -234,7 +242,7 @@ export async function load(url, ctx, next) {
     path.join(dir, 'child.mjs'),
     `const { openSqliteStore } = await import(${JSON.stringify(storeUrl)});
 const { existsSync, writeFileSync } = await import('node:fs');
-const store = await openSqliteStore(process.argv[2]);
+const store = await openSqliteStore(process.argv[2], { writer: process.argv[5] });
 const count = Number(process.argv[3]);
 const barrier = process.argv[4];
 writeFileSync(barrier + '.ready', '');
@@ -251,7 +259,7 @@ await store.close();
   );
   const proc = spawn(
     process.execPath,
-    ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, path.join(dir, 'child.mjs'), file, String(count), barrier],
+    ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, path.join(dir, 'child.mjs'), file, String(count), barrier, writer],
     // The test runner's NODE_OPTIONS would load vitest hooks into the child.
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
   );

@@ -23,7 +23,8 @@ export function draft(i: number, over: Partial<AuditDraft> = {}): AuditDraft {
   };
 }
 
-function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
+/** A run record with sensible defaults. */
+export function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
   return {
     id: id as RunId,
     workflow: 'refund-desk',
@@ -36,7 +37,8 @@ function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
   };
 }
 
-function approval(id: string, over: Partial<ApprovalRecord> = {}): ApprovalRecord {
+/** A pending approval with sensible defaults. */
+export function approval(id: string, over: Partial<ApprovalRecord> = {}): ApprovalRecord {
   return {
     id: id as ApprovalId,
     runId: 'run_1' as RunId,
@@ -66,7 +68,8 @@ function ballot(approver: string, decision: 'approve' | 'reject', reason: string
   return { approver, decision, reason, time: '2025-01-01T00:10:00.000Z', issuer: 'local:test', subject: 'tester', authMethod: 'local', authTime: null, summaryHash: 'b'.repeat(64) };
 }
 
-function grant(id: string, over: Partial<GrantRecord> = {}): GrantRecord {
+/** An active standing grant with sensible defaults. */
+export function grant(id: string, over: Partial<GrantRecord> = {}): GrantRecord {
   return {
     id,
     workflow: 'refund-desk',
@@ -85,7 +88,8 @@ function grant(id: string, over: Partial<GrantRecord> = {}): GrantRecord {
   };
 }
 
-function notification(id: string, over: Partial<NotificationRecord> = {}): NotificationRecord {
+/** A pending notification with sensible defaults. */
+export function notification(id: string, over: Partial<NotificationRecord> = {}): NotificationRecord {
   return {
     id,
     webhook: 'approvals-channel',
@@ -100,7 +104,8 @@ function notification(id: string, over: Partial<NotificationRecord> = {}): Notif
   };
 }
 
-function delivery(notificationId: string, attempt: number, over: Partial<DeliveryRecord> = {}): DeliveryRecord {
+/** A failed delivery attempt with sensible defaults. */
+export function delivery(notificationId: string, attempt: number, over: Partial<DeliveryRecord> = {}): DeliveryRecord {
   return {
     notificationId,
     webhook: 'approvals-channel',
@@ -118,7 +123,8 @@ async function allAudit(store: Store): Promise<AuditRecord[]> {
   return [...(await store.readAudit(1, 1_000_000))];
 }
 
-async function rejection(p: Promise<unknown>): Promise<AirlockError> {
+/** The AirlockError `p` rejects with (fails the test if it resolves or rejects with anything else). */
+export async function rejection(p: Promise<unknown>): Promise<AirlockError> {
   try {
     await p;
   } catch (e) {
@@ -128,7 +134,8 @@ async function rejection(p: Promise<unknown>): Promise<AirlockError> {
   throw new Error('expected the promise to reject');
 }
 
-function incident(id: string, over: Partial<IncidentRecord> = {}): IncidentRecord {
+/** An open incident with sensible defaults. */
+export function incident(id: string, over: Partial<IncidentRecord> = {}): IncidentRecord {
   return {
     id,
     runId: 'run_1' as RunId,

@@ -1,0 +1,206 @@
+// The SQLite file itself: opening a connection (WAL, every commit fsynced), the schema migrations, and SQLite failures as store errors.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { AirlockError } from '../errors.js';
+
+// Migrations by version: MIGRATIONS[n] takes the file from version n to n + 1.
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  -- leaf: the canonical JSON of the record without its hashes, exactly what leaf_hash covers.
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    leaf TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    leaf_hash TEXT NOT NULL,
+    chain_hash TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only: UPDATE is refused'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only: DELETE is refused'); END;
+  -- Payloads live apart from the chain (retention may delete them); seq: the record that first referred to it.
+  CREATE TABLE audit_payloads (hash TEXT PRIMARY KEY, data TEXT NOT NULL, seq INTEGER NOT NULL) STRICT;
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    state TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX runs_by_status ON runs (status, created_at);
+  CREATE INDEX runs_by_created ON runs (created_at);
+  -- record: the whole ApprovalRecord as JSON; status is kept in its own column for compare-and-set.
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX approvals_by_status ON approvals (status, created_at);
+  CREATE INDEX approvals_by_run ON approvals (run_id, created_at);
+  `,
+  // 2: an index of audit records by run (the chain itself is untouched), backfilled from the leaves.
+  `
+  CREATE TABLE audit_by_run (run_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (run_id, seq)) STRICT, WITHOUT ROWID;
+  INSERT INTO audit_by_run (run_id, seq)
+    SELECT json_extract(leaf, '$.runId'), seq FROM audit WHERE json_extract(leaf, '$.runId') IS NOT NULL;
+  `,
+  // 3: the run index is where each run starts (one row per run, not per record: a row per record
+  // cost ~40% of group-commit throughput); a run's records are read from there by their runId.
+  `
+  CREATE TABLE audit_run_start (run_id TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+  INSERT INTO audit_run_start (run_id, first_seq) SELECT run_id, min(seq) FROM audit_by_run GROUP BY run_id;
+  DROP TABLE audit_by_run;
+  `,
+  // 4: standing grants, and the webhook outbox with its delivery log.
+  `
+  CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    status TEXT NOT NULL,
+    uses INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX grants_by_tool ON grants (workflow, tool, status);
+  CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX notifications_due ON notifications (status, next_attempt_at);
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    notification_id TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX deliveries_by_notification ON deliveries (notification_id, id);
+  `,
+  // 5: incidents; at most one open incident per (run, kind, key), so a re-run never opens a duplicate.
+  `
+  CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX incidents_by_status ON incidents (status, created_at);
+  CREATE INDEX incidents_by_run ON incidents (run_id, created_at);
+  CREATE UNIQUE INDEX incidents_open_once ON incidents (run_id, kind, dedupe_key) WHERE status = 'open';
+  `,
+  // 6: instance leases: which processes drive runs, so a dead one's runs are found and ended.
+  `
+  CREATE TABLE leases (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
+  `,
+];
+
+/** The schema version this code writes; `meta.schema_version` in the file. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens a connection to `file` with the store's durable settings (WAL, `synchronous=FULL`), waiting
+ * up to `busyTimeoutMs` for another connection's write lock. Each connection sets its own
+ * `synchronous`, so every connection that writes must be opened here. SQLite failures are thrown raw.
+ */
+export function openConnection(file: string, busyTimeoutMs: number): Database.Database {
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL in WAL mode: the WAL is fsynced at every commit, so an acknowledged append survives power loss.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** Creates the folder that will hold the store file; a `store` error naming it when that fails. */
+export function makeStoreFolder(file: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw new AirlockError('store', `cannot create the folder for the store \`${file}\``, {
+      hint: 'check the path and its permissions (store.path in airlock.yaml)',
+      location: { file },
+      cause: e,
+    });
+  }
+}
+
+/** Brings the file to `SQLITE_SCHEMA_VERSION` (creating the schema on first use) under the write lock; a no-op, without the lock, when it is there already. */
+export function migrate(db: Database.Database, file: string): void {
+  // Read-only first: an up-to-date store needs no write lock, so readers work while a writer runs.
+  try {
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (row && Number(row.value) === MIGRATIONS.length) return;
+  } catch {
+    // no meta table yet: a new store, migrated below under the write lock
+  }
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    const current = row ? Number(row.value) : 0;
+    if (!Number.isInteger(current) || current < 0) {
+      throw new AirlockError('store-corrupt', `store \`${file}\` has an unreadable schema version \`${row?.value}\``, {
+        hint: 'restore the file from a backup',
+        location: { file },
+      });
+    }
+    if (current > MIGRATIONS.length) {
+      throw new AirlockError(
+        'store',
+        `store \`${file}\` has schema version ${current}; this Airlock knows up to ${MIGRATIONS.length}`,
+        { hint: 'upgrade Airlock to open this store', location: { file } },
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
+    db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(MIGRATIONS.length));
+  }).immediate();
+}
+
+/** Maps a SQLite failure to the error tree: locked and corrupt files get their own codes and hints. */
+export function storeError(e: unknown, file: string, doing: string): AirlockError {
+  if (e instanceof AirlockError) return e;
+  const code = (e as { code?: unknown }).code;
+  const detail = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'))) {
+    return new AirlockError('store-locked', `store \`${file}\` is locked by another process (${doing})`, {
+      hint: 'another Airlock process is holding a write lock; wait for it to finish, or stop it, then retry',
+      location: { file },
+      retryable: true,
+      cause: e,
+    });
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
+    return new AirlockError('store-corrupt', `store \`${file}\` is not a valid Airlock database: ${detail}`, {
+      hint: 'point store.path in airlock.yaml at another file, or restore this one from a backup (never edit it by hand)',
+      location: { file },
+      cause: e,
+    });
+  }
+  return new AirlockError('store', `store \`${file}\` failed to ${doing}: ${detail}`, {
+    hint: 'check free disk space and file permissions',
+    location: { file },
+    cause: e,
+  });
+}
+
+/** True for a SQLite constraint failure (a unique key, a CHECK). */
+export function isConstraint(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
+}

@@ -1,0 +1,448 @@
+// The store's writes on one connection: every write handed over together commits in one transaction (one fsync), each under a savepoint of its own.
+// Writes travel as plain data (`WriteOp`: strings and numbers, records already serialised), so the same batch can run on the
+// main thread (inline) or in the writer thread (sqlite-worker.ts); errors travel back as `WireError`.
+import type Database from 'better-sqlite3';
+import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
+import { AirlockError, type ErrorCode, type Location } from '../errors.js';
+import type { ApprovalStatus, Sha256Hex } from '../types.js';
+import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord } from './store.js';
+import { isConstraint, storeError } from './sqlite-file.js';
+import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
+
+/** An audit leaf as it crosses to the writer: canonicalised already, without the body object (its text is `bodyText`). */
+export type WireLeaf = Omit<PreparedLeaf, 'body'>;
+
+/** A run's columns, its state serialised already. */
+export interface RunColumns {
+  readonly id: string;
+  readonly workflow: string;
+  readonly status: string;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly stateText: string;
+}
+
+/** What an approval's compare-and-set expects to find. */
+export interface ApprovalWant {
+  readonly status: ApprovalStatus;
+  readonly votes?: number | undefined;
+  readonly escalations?: number | undefined;
+}
+
+/** One write, as data. Records are JSON text (`record`, `update`), serialised by the caller before it is queued. */
+export type WriteOp =
+  | { readonly op: 'append'; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
+  | { readonly op: 'save-run'; readonly run: RunColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
+  | { readonly op: 'create-run'; readonly run: RunColumns }
+  | { readonly op: 'delete-payload'; readonly hash: string }
+  | { readonly op: 'create-approval'; readonly id: string; readonly runId: string; readonly status: string; readonly createdAt: string; readonly record: string }
+  | { readonly op: 'update-approval'; readonly id: string; readonly want: ApprovalWant; readonly update: string }
+  | {
+      readonly op: 'create-grant';
+      readonly id: string;
+      readonly workflow: string;
+      readonly tool: string;
+      readonly status: string;
+      readonly uses: number;
+      readonly createdAt: string;
+      readonly record: string;
+    }
+  | { readonly op: 'use-grant'; readonly id: string; readonly expectedUses: number }
+  | { readonly op: 'revoke-grant'; readonly id: string }
+  | { readonly op: 'enqueue-notifications'; readonly rows: readonly NotificationColumns[] }
+  | { readonly op: 'claim-notification'; readonly id: string; readonly expectedAttempts: number; readonly leaseUntil: string }
+  | { readonly op: 'finish-notification'; readonly id: string; readonly attempt: number; readonly update: string; readonly delivery: string }
+  | {
+      readonly op: 'create-incident';
+      readonly id: string;
+      readonly runId: string;
+      readonly kind: string;
+      readonly key: string;
+      readonly status: string;
+      readonly createdAt: string;
+      readonly record: string;
+    }
+  | { readonly op: 'update-incident'; readonly id: string; readonly expected: IncidentStatus; readonly update: string }
+  | { readonly op: 'renew-lease'; readonly id: string; readonly startedAt: string; readonly record: string }
+  | { readonly op: 'drop-lease'; readonly id: string };
+
+/** A queued notification's columns. */
+export interface NotificationColumns {
+  readonly id: string;
+  readonly status: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly createdAt: string;
+  readonly record: string;
+}
+
+/** Where one appended record landed: its seq and hashes (the caller still holds the rest of it). */
+export interface SealedHashes {
+  readonly seq: number;
+  readonly prevHash: Sha256Hex;
+  readonly leafHash: Sha256Hex;
+  readonly chainHash: Sha256Hex;
+}
+
+/** What each kind of write answers. `null`: done; a record or null for a compare-and-set; an incident already open. */
+export interface WriteResult {
+  readonly append: readonly SealedHashes[];
+  readonly 'save-run': readonly SealedHashes[];
+  readonly 'create-run': null;
+  readonly 'delete-payload': null;
+  readonly 'create-approval': null;
+  readonly 'update-approval': ApprovalRecord | null;
+  readonly 'create-grant': null;
+  readonly 'use-grant': GrantRecord | null;
+  readonly 'revoke-grant': GrantRecord | null;
+  readonly 'enqueue-notifications': null;
+  readonly 'claim-notification': NotificationRecord | null;
+  readonly 'finish-notification': null;
+  /** null: inserted as given; else the incident already open for its (run, kind, key). */
+  readonly 'create-incident': IncidentRecord | null;
+  readonly 'update-incident': IncidentRecord | null;
+  readonly 'renew-lease': null;
+  readonly 'drop-lease': null;
+}
+
+/** How each write is named in its error messages ("store `x` failed to <doing>"). */
+export const DOING: Readonly<Record<WriteOp['op'], string>> = {
+  append: 'append audit records',
+  'save-run': 'save a run',
+  'create-run': 'create a run',
+  'delete-payload': 'delete a payload',
+  'create-approval': 'create an approval',
+  'update-approval': 'update an approval',
+  'create-grant': 'create a grant',
+  'use-grant': 'use a grant',
+  'revoke-grant': 'revoke a grant',
+  'enqueue-notifications': 'queue notifications',
+  'claim-notification': 'claim a notification',
+  'finish-notification': 'record a delivery',
+  'create-incident': 'open an incident',
+  'update-incident': 'update an incident',
+  'renew-lease': 'renew an instance lease',
+  'drop-lease': 'drop an instance lease',
+};
+
+/** One write's outcome. */
+export type WriteOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: AirlockError };
+
+/** An `AirlockError` as plain data, to cross a thread: code, message, hint, location and retryable survive; the cause keeps its name, message and code. */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly hint: string | undefined;
+  readonly retryable: boolean;
+  readonly location: Location | undefined;
+  readonly cause: { readonly name: string; readonly message: string; readonly code: string | undefined } | undefined;
+}
+
+/** `e` as plain data (`fromWire` turns it back). */
+export function toWire(e: AirlockError): WireError {
+  const c = e.cause;
+  const code = (c as { code?: unknown } | undefined)?.code;
+  return {
+    code: e.code,
+    message: e.message,
+    hint: e.hint,
+    retryable: e.retryable,
+    location: e.location,
+    cause: c instanceof Error ? { name: c.name, message: c.message, code: typeof code === 'string' ? code : undefined } : undefined,
+  };
+}
+
+/** The `AirlockError` that `toWire` wrote down. */
+export function fromWire(w: WireError): AirlockError {
+  let cause: Error | undefined;
+  if (w.cause) {
+    cause = Object.assign(new Error(w.cause.message), { name: w.cause.name }, w.cause.code === undefined ? {} : { code: w.cause.code });
+  }
+  return new AirlockError(w.code, w.message, {
+    ...(w.hint === undefined ? {} : { hint: w.hint }),
+    ...(w.location === undefined ? {} : { location: w.location }),
+    retryable: w.retryable,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The audit head while a batch commits: advanced only past items that applied. */
+interface Chain {
+  seq: number;
+  prev: Sha256Hex;
+}
+
+// sealLeaf reads only the canonical text of the body, never the body itself.
+const NO_BODY = Object.freeze({});
+
+/** The write side of one store file, on one connection. Used from a single thread. */
+export class SqliteWriter {
+  private readonly rows: RowReader;
+  /** `applyUnwrapped` as a nested transaction: a savepoint per item. */
+  private readonly applyOne: (op: WriteOp, chain: Chain, fresh: Set<string>) => unknown;
+  /** Runs whose start is already indexed (bounded: forgetting one only costs an INSERT OR IGNORE). */
+  private knownRuns = new Set<string>();
+  private readonly stmt: {
+    head: Database.Statement<[], { seq: number; chain_hash: string }>;
+    insertAudit: Database.Statement<[number, string, string, string, string]>;
+    insertPayload: Database.Statement<[string, string, number]>;
+    insertRunStart: Database.Statement<[string, number]>;
+    deletePayload: Database.Statement<[string]>;
+    insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
+    updateRun: Database.Statement<[string, string, number, string, string, string, number]>;
+    getRunVersion: Database.Statement<[string], Pick<RunRow, 'version'>>;
+    insertApproval: Database.Statement<[string, string, string, string, string]>;
+    getApproval: Database.Statement<[string], ApprovalRow>;
+    casApproval: Database.Statement<[string, string, string, string]>;
+  };
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+  ) {
+    this.rows = new RowReader(file);
+    this.applyOne = db.transaction(this.applyUnwrapped.bind(this));
+    this.stmt = {
+      head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
+      insertAudit: db.prepare('INSERT INTO audit (seq, leaf, prev_hash, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?)'),
+      insertPayload: db.prepare('INSERT OR IGNORE INTO audit_payloads (hash, data, seq) VALUES (?, ?, ?)'),
+      insertRunStart: db.prepare('INSERT OR IGNORE INTO audit_run_start (run_id, first_seq) VALUES (?, ?)'),
+      deletePayload: db.prepare('DELETE FROM audit_payloads WHERE hash = ?'),
+      insertRun: db.prepare('INSERT INTO runs (id, workflow, status, version, created_at, updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      updateRun: db.prepare('UPDATE runs SET workflow = ?, status = ?, version = ?, updated_at = ?, state = ? WHERE id = ? AND version = ?'),
+      getRunVersion: db.prepare('SELECT version FROM runs WHERE id = ?'),
+      insertApproval: db.prepare('INSERT INTO approvals (id, run_id, status, created_at, record) VALUES (?, ?, ?, ?, ?)'),
+      getApproval: db.prepare('SELECT id, status, record FROM approvals WHERE id = ?'),
+      casApproval: db.prepare('UPDATE approvals SET status = ?, record = ? WHERE id = ? AND status = ?'),
+    };
+  }
+
+  /**
+   * Commits `batch` in one IMMEDIATE transaction (one fsync) and answers each write in order.
+   * INVARIANT: one write never fails another: each is a savepoint of its own, and the audit chain
+   * advances only past items that applied. If the transaction itself fails (the file is locked past
+   * the busy timeout, the disk refuses the commit), every write in it fails with that error.
+   */
+  commit(batch: readonly WriteOp[]): WriteOutcome[] {
+    const results: WriteOutcome[] = [];
+    // Runs first seen in this commit; remembered only once it has committed.
+    const fresh = new Set<string>();
+    try {
+      this.db
+        .transaction(() => {
+          // The head is read inside the write transaction: other processes' appends are already in it.
+          const head = this.stmt.head.get();
+          const chain: Chain = { seq: head?.seq ?? 0, prev: (head?.chain_hash ?? GENESIS_HASH) as Sha256Hex };
+          for (const op of batch) {
+            try {
+              results.push({ ok: true, value: this.applyOne(op, chain, fresh) });
+            } catch (e) {
+              results.push({ ok: false, error: storeError(e, this.file, DOING[op.op]) });
+            }
+          }
+        })
+        .immediate();
+    } catch (e) {
+      return batch.map((op) => ({ ok: false, error: storeError(e, this.file, DOING[op.op]) }));
+    }
+    for (const r of fresh) this.rememberRun(r);
+    return results;
+  }
+
+  private rememberRun(runId: string): void {
+    if (this.knownRuns.size >= 10_000) this.knownRuns = new Set();
+    this.knownRuns.add(runId);
+  }
+
+  /** One write inside the batch's transaction; throws to roll back its savepoint. */
+  private applyUnwrapped(op: WriteOp, chain: Chain, fresh: Set<string>): WriteResult[WriteOp['op']] {
+    switch (op.op) {
+      case 'append':
+        return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
+      case 'save-run':
+        this.saveRun(op.run);
+        return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
+      case 'create-run':
+        this.insertUnique('run', op.run.id, 'run ids are unique; create the run under a new id', () => {
+          const r = op.run;
+          this.stmt.insertRun.run(r.id, r.workflow, r.status, r.version, r.createdAt, r.updatedAt, r.stateText);
+        });
+        return null;
+      case 'delete-payload':
+        this.stmt.deletePayload.run(op.hash);
+        return null;
+      case 'create-approval':
+        this.insertUnique('approval', op.id, 'approval ids are unique; create it under a new id', () => {
+          this.stmt.insertApproval.run(op.id, op.runId, op.status, op.createdAt, op.record);
+        });
+        return null;
+      case 'update-approval':
+        return this.updateApproval(op.id, op.want, op.update);
+      case 'create-grant':
+        this.insertUnique('grant', op.id, 'grant ids are unique', () => {
+          this.db
+            .prepare('INSERT INTO grants (id, workflow, tool, status, uses, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            .run(op.id, op.workflow, op.tool, op.status, op.uses, op.createdAt, op.record);
+        });
+        return null;
+      case 'use-grant':
+        return this.changeGrant(op.id, (g) => (g.status === 'active' && g.uses === op.expectedUses ? { ...g, uses: g.uses + 1 } : null));
+      case 'revoke-grant':
+        return this.changeGrant(op.id, (g) => (g.status === 'active' ? { ...g, status: 'revoked' } : null));
+      case 'enqueue-notifications': {
+        const insert = this.db.prepare(
+          'INSERT OR IGNORE INTO notifications (id, status, attempts, next_attempt_at, created_at, record) VALUES (?, ?, ?, ?, ?, ?)',
+        );
+        for (const n of op.rows) insert.run(n.id, n.status, n.attempts, n.nextAttemptAt, n.createdAt, n.record);
+        return null;
+      }
+      case 'claim-notification':
+        return this.claimNotification(op.id, op.expectedAttempts, op.leaseUntil);
+      case 'finish-notification':
+        this.finishNotification(op.id, op.attempt, op.update, op.delivery);
+        return null;
+      case 'create-incident':
+        return this.createIncident(op);
+      case 'update-incident':
+        return this.updateIncident(op.id, op.expected, op.update);
+      case 'renew-lease':
+        this.db
+          .prepare('INSERT INTO leases (id, started_at, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record')
+          .run(op.id, op.startedAt, op.record);
+        return null;
+      case 'drop-lease':
+        this.db.prepare('DELETE FROM leases WHERE id = ?').run(op.id);
+        return null;
+    }
+  }
+
+  /** Seals and inserts one caller's records at the chain's head, then moves the head past them. */
+  private appendLeaves(leaves: readonly WireLeaf[], payloads: readonly (readonly AuditPayload[])[], chain: Chain, fresh: Set<string>): SealedHashes[] {
+    let { seq, prev } = chain;
+    const runs: string[] = [];
+    const out = leaves.map((leaf, i): SealedHashes => {
+      seq += 1;
+      const s = sealLeaf({ ...leaf, body: NO_BODY }, seq, prev);
+      prev = s.chainHash;
+      this.stmt.insertAudit.run(seq, s.text, s.prevHash, s.leafHash, s.chainHash);
+      if (leaf.runId && !this.knownRuns.has(leaf.runId) && !fresh.has(leaf.runId) && !runs.includes(leaf.runId)) {
+        this.stmt.insertRunStart.run(leaf.runId, seq);
+        runs.push(leaf.runId);
+      }
+      for (const pl of payloads[i] ?? []) this.stmt.insertPayload.run(pl.hash, pl.data, seq);
+      return { seq, prevHash: s.prevHash, leafHash: s.leafHash, chainHash: s.chainHash };
+    });
+    chain.seq = seq;
+    chain.prev = prev;
+    for (const r of runs) fresh.add(r);
+    return out;
+  }
+
+  /** A run save's compare-and-set: applies only on the version after the stored one. */
+  private saveRun(r: RunColumns): void {
+    const changed = this.stmt.updateRun.run(r.workflow, r.status, r.version, r.updatedAt, r.stateText, r.id, r.version - 1).changes;
+    if (changed === 1) return;
+    const stored = this.stmt.getRunVersion.get(r.id);
+    if (!stored) throw new AirlockError('not-found', `run \`${r.id}\` does not exist`, { hint: 'create it with createRun first' });
+    throw new AirlockError('conflict', `run \`${r.id}\` is at version ${stored.version}; this save expected version ${r.version - 1}`, {
+      hint: 'someone else saved the run first: reload it, re-apply the transition, save again',
+    });
+  }
+
+  /** An INSERT whose unique key is the id: a `conflict` naming the id when it is taken. */
+  private insertUnique(what: string, id: string, hint: string, insert: () => void): void {
+    try {
+      insert();
+    } catch (e) {
+      if (isConstraint(e)) throw new AirlockError('conflict', `${what} \`${id}\` already exists`, { hint });
+      throw e;
+    }
+  }
+
+  private updateApproval(id: string, want: ApprovalWant, updateText: string): ApprovalRecord | null {
+    const row = this.stmt.getApproval.get(id);
+    if (!row) {
+      throw new AirlockError('not-found', `approval \`${id}\` does not exist`, { hint: 'list pending approvals with `airlock approvals`' });
+    }
+    if (row.status !== want.status) return null;
+    const current = this.rows.approval(row);
+    // A vote counted against a stale list of votes would overwrite a concurrent one (a lost step-up vote).
+    if (want.votes !== undefined && current.decisions.length !== want.votes) return null;
+    // Two sweepers escalating the same approval: only the first one's escalation counts.
+    if (want.escalations !== undefined && current.escalations !== want.escalations) return null;
+    const next = { ...current, ...(JSON.parse(updateText) as Partial<ApprovalRecord>) } as ApprovalRecord;
+    // INVARIANT: the WHERE on status (and the vote count, read inside this IMMEDIATE transaction)
+    // makes this a compare-and-set even across processes.
+    const changed = this.stmt.casApproval.run(next.status, JSON.stringify(next), id, want.status).changes;
+    return changed === 1 ? next : null;
+  }
+
+  /** Read-modify-write of one grant inside the IMMEDIATE transaction (a compare-and-set across processes). */
+  private changeGrant(id: string, change: (g: GrantRecord) => GrantRecord | null): GrantRecord | null {
+    const row = this.db.prepare('SELECT id, record FROM grants WHERE id = ?').get(id) as IdRecordRow | undefined;
+    if (!row) throw new AirlockError('not-found', `grant \`${id}\` does not exist`, { hint: 'list grants with `airlock grants`' });
+    const next = change(this.rows.record('grants', row, grantSchema));
+    if (!next) return null;
+    this.db.prepare('UPDATE grants SET status = ?, uses = ?, record = ? WHERE id = ?').run(next.status, next.uses, JSON.stringify(next), id);
+    return next;
+  }
+
+  private claimNotification(id: string, expectedAttempts: number, leaseUntil: string): NotificationRecord | null {
+    const row = this.db.prepare('SELECT id, record FROM notifications WHERE id = ?').get(id) as IdRecordRow | undefined;
+    if (!row) return null;
+    const n = this.rows.record('notifications', row, notificationSchema);
+    if (n.status !== 'pending' || n.attempts !== expectedAttempts) return null;
+    const next: NotificationRecord = { ...n, attempts: n.attempts + 1, nextAttemptAt: leaseUntil };
+    this.db
+      .prepare('UPDATE notifications SET attempts = ?, next_attempt_at = ?, record = ? WHERE id = ?')
+      .run(next.attempts, next.nextAttemptAt, JSON.stringify(next), id);
+    return next;
+  }
+
+  private finishNotification(id: string, attempt: number, updateText: string, deliveryText: string): void {
+    const row = this.db.prepare('SELECT id, record FROM notifications WHERE id = ?').get(id) as IdRecordRow | undefined;
+    if (!row) throw new AirlockError('not-found', `notification \`${id}\` does not exist`);
+    const current = this.rows.record('notifications', row, notificationSchema);
+    // Only the attempt that holds the claim may settle it: a late finisher (paused past its lease
+    // while another process took over) only adds its row to the delivery log.
+    if (current.attempts === attempt) {
+      const next = { ...current, ...(JSON.parse(updateText) as Partial<NotificationRecord>) } as NotificationRecord;
+      this.db
+        .prepare('UPDATE notifications SET status = ?, next_attempt_at = ?, record = ? WHERE id = ?')
+        .run(next.status, next.nextAttemptAt, JSON.stringify(next), id);
+    }
+    this.db.prepare('INSERT INTO deliveries (notification_id, record) VALUES (?, ?)').run(id, deliveryText);
+  }
+
+  private createIncident(i: Extract<WriteOp, { op: 'create-incident' }>): IncidentRecord | null {
+    if (this.db.prepare('SELECT 1 FROM incidents WHERE id = ?').get(i.id)) {
+      throw new AirlockError('conflict', `incident \`${i.id}\` already exists`, { hint: 'incident ids are unique' });
+    }
+    // INVARIANT: the partial unique index keeps one open incident per (run, kind, key), across processes too.
+    const open = this.db
+      .prepare("SELECT id, record FROM incidents WHERE run_id = ? AND kind = ? AND dedupe_key = ? AND status = 'open'")
+      .get(i.runId, i.kind, i.key) as IdRecordRow | undefined;
+    if (open) return this.rows.record('incidents', open, incidentSchema) as IncidentRecord;
+    this.db
+      .prepare('INSERT INTO incidents (id, run_id, kind, dedupe_key, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(i.id, i.runId, i.kind, i.key, i.status, i.createdAt, i.record);
+    return null;
+  }
+
+  private updateIncident(id: string, expected: IncidentStatus, updateText: string): IncidentRecord | null {
+    const row = this.db.prepare('SELECT id, record FROM incidents WHERE id = ?').get(id) as IdRecordRow | undefined;
+    if (!row) throw new AirlockError('not-found', `incident \`${id}\` does not exist`, { hint: 'list incidents with `airlock incidents --all`' });
+    const current = this.rows.record('incidents', row, incidentSchema) as IncidentRecord;
+    if (current.status !== expected) return null;
+    const next = { ...current, ...(JSON.parse(updateText) as Partial<IncidentRecord>) } as IncidentRecord;
+    // Reopening would break the one-open-per-key rule if a newer one is open: the index refuses it.
+    try {
+      this.db.prepare('UPDATE incidents SET status = ?, record = ? WHERE id = ? AND status = ?').run(next.status, JSON.stringify(next), id, expected);
+    } catch (e) {
+      if (isConstraint(e)) return null;
+      throw e;
+    }
+    return next;
+  }
+}
