@@ -19,7 +19,7 @@ export type ReadProbe = (name: string, args: JsonObject, purpose: ProbePurpose, 
 
 /** Upstream requests for the gateway and everything that reads ground truth. */
 export class Dispatcher {
-  constructor(private readonly deps: { readonly workspace: Workspace; readonly connectors: ConnectorPool; readonly audit: AuditWriter }) {}
+  constructor(private readonly deps: { readonly workspace: Workspace; readonly connectors: Pick<ConnectorPool, 'get'>; readonly audit: AuditWriter }) {}
 
   /** How long a call to `contract` may take: its own timeout, else its connector's, else 10 s. */
   timeoutOf(contract: ToolContract): number {

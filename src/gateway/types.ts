@@ -100,7 +100,8 @@ export interface GatewayDeps {
   readonly workspace: Workspace;
   readonly policies: CompiledPolicies;
   readonly store: Store;
-  readonly connectors: ConnectorPool;
+  /** Where connectors come from (the workspace's pool; a fake in gateway unit tests). */
+  readonly connectors: Pick<ConnectorPool, 'get'>;
   readonly audit: AuditWriter;
   readonly now: () => Date;
   readonly newApprovalId: () => ApprovalId;
