@@ -1,7 +1,7 @@
 // Text rendering for the CLI: run timelines from the audit trail, approvals and their evidence, run lists. Pure.
 import type { ApprovalRecord, AuditRecord, RunRecord } from '../store/store.js';
 import type { Json } from '../types.js';
-import type { RunState } from '../orchestration/run-machine.js';
+import { runStateOf } from '../orchestration/run-state.js';
 
 const color = process.stdout.isTTY && !process.env['NO_COLOR'];
 const paint = (code: string) => (s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -195,7 +195,7 @@ export function renderRuns(runs: readonly RunRecord[]): string {
   if (runs.length === 0) return 'no runs yet';
   return runs
     .map((r) => {
-      const st = r.state as unknown as RunState;
+      const st = runStateOf(r);
       return `${r.id}  ${statusColor(r.status.padEnd(17))} ${r.workflow.padEnd(14)} steps ${String(st.steps).padStart(3)}  ${dim(r.updatedAt)}${st.reason ? dim(`  ${st.reason}`) : ''}`;
     })
     .join('\n');

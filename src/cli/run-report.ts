@@ -6,11 +6,11 @@ import type { Airlock } from '../airlock.js';
 import { hashApiKey } from '../identity/api-keys.js';
 import { eligibility, localApprover } from '../gateway/approvals/vote.js';
 import { latestRevision } from '../gateway/approvals/lifecycle.js';
-import type { RunState } from '../orchestration/run-machine.js';
 import type { ApprovalRecord, AuditRecord, Store } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type RunId } from '../types.js';
 import { bold, dim, green, red, renderApproval, renderTimeline, statusColor, yellow } from './render.js';
 import { recordsOf } from '../audit/records.js';
+import { runStateOf } from '../orchestration/run-state.js';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -25,7 +25,7 @@ export async function reportRun(a: Airlock, runId: RunId, prefix: string): Promi
   if (!run) return;
   out(renderTimeline(await auditForRun(a.store, runId)));
   out('');
-  const state = run.state as unknown as RunState;
+  const state = runStateOf(run);
   out(`${bold('run')} ${run.id}: ${statusColor(run.status)}${state.reason ? ` (${state.reason})` : ''}`);
   if (state.final) out(`${bold('agent says')}: ${state.final.text}`);
   // Was it true: the incidents a contradicted "done" (or a failed rollback) opened.
@@ -33,7 +33,7 @@ export async function reportRun(a: Airlock, runId: RunId, prefix: string): Promi
     out(`${bold('incident')} ${i.id} ${i.status === 'open' ? red('open') : dim('resolved')} (${i.kind}, owner ${i.owner ?? 'none'}): ${i.title}`);
   }
   // How to undo it: the effects with a compensation, and those nothing can undo.
-  if (TERMINAL_RUN_STATUSES.includes(run.status) && !(state as { door?: string }).door?.startsWith('rollback')) {
+  if (TERMINAL_RUN_STATUSES.includes(run.status) && state.driver !== 'rollback') {
     const records = await a.store.readAuditForRun(run.id);
     const executed = recordsOf(records, 'action.executed').filter((r) => r.body.outcome === 'ok');
     const rolledBack = recordsOf(records, 'rollback.finished').some((r) => r.body.status === 'completed');

@@ -4,8 +4,8 @@
 import { AirlockError } from '../errors.js';
 import type { ApprovalRecord, RunRecord, Store } from '../store/store.js';
 import type { RunId, RunStatus } from '../types.js';
-import type { RunState } from './run-machine.js';
 import { rollbackMeta } from './rollback.js';
+import { runStateOf } from './run-state.js';
 
 /** Where a run stands after a decision on one of its approvals. */
 export type RunFate =
@@ -36,7 +36,7 @@ export async function afterDecision(deps: AfterDecisionDeps, approval: Pick<Appr
   const run = await deps.store.getRun(runId);
   if (!run) return { kind: 'waiting', runId, status: 'unknown' };
   if (!decided) return { kind: 'waiting', runId, status: run.status };
-  const state = run.state as unknown as RunState;
+  const state = runStateOf(run);
   const rollback = rollbackMeta(run);
   if (rollback) return { kind: 'rollback', runId, status: run.status, rollbackOf: rollback.of };
   if (state.door) return { kind: 'external', runId, status: run.status };

@@ -5,9 +5,9 @@ import type { Workspace } from '../config/schema.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AuditRecord, InstanceLease, RunRecord, Store } from '../store/store.js';
 import type { Json, RunId } from '../types.js';
-import type { RunState } from './run-machine.js';
 import { openIncident } from './incidents.js';
 import { isRecord } from '../audit/records.js';
+import { runStateOf } from './run-state.js';
 
 /** A call handed to a connector (intent and permission on record) whose outcome was never recorded. */
 export interface UnsettledIntent {
@@ -153,8 +153,8 @@ export async function recoverOrphans(deps: RecoveryDeps): Promise<RecoveryReport
   const ended: RunId[] = [];
   const incidents: string[] = [];
   for (const run of await deps.store.listRuns({ status: 'running' })) {
-    const state = run.state as unknown as RunState;
-    if (!state.door || (state.door as string) === 'rollback') continue;
+    const state = runStateOf(run);
+    if (state.driver !== 'agent') continue;
     if (state.instance !== undefined && live.has(state.instance)) continue;
     const who = state.instance ? `instance \`${state.instance}\`` : 'a process that kept no lease';
     try {
@@ -167,7 +167,7 @@ export async function recoverOrphans(deps: RecoveryDeps): Promise<RecoveryReport
   }
   // A dead instance's lease goes once none of its runs is left running.
   const stillDriven = new Set(
-    (await deps.store.listRuns({ status: 'running' })).map((r) => (r.state as unknown as RunState).instance).filter((i): i is string => typeof i === 'string'),
+    (await deps.store.listRuns({ status: 'running' })).map((r) => runStateOf(r)).flatMap((s) => (s.driver === 'agent' && s.instance ? [s.instance] : [])),
   );
   for (const l of leases) if (!live.has(l.id) && !stillDriven.has(l.id)) await deps.store.dropLease(l.id);
   return { ended, incidents };

@@ -12,7 +12,8 @@ import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
-import { canTransition, initialState, type RunState } from './run-machine.js';
+import { canTransition, initialState, type RollbackMeta, type RollbackRunState } from './run-machine.js';
+import { runStateOf, saveRunState } from './run-state.js';
 import { openIncident } from './incidents.js';
 import { isRecord, rec, recordsOf } from '../audit/records.js';
 import { resolvePrincipal } from '../identity/principal.js';
@@ -70,23 +71,8 @@ export interface RollbackReport {
   readonly noop: boolean;
 }
 
-/** The rollback part of a rollback run's state. */
-export interface RollbackMeta {
-  /** The run being rolled back. */
-  readonly of: RunId;
-  /** 1 for the first rollback run of `of`; a new run is opened after one ends failed. */
-  readonly attempt: number;
-  /** Who asked first (`user:<id>`); each re-run's requester is in its `rollback.started` record. */
-  readonly requestedBy: string;
-  /** The process working on it now, until when; a crashed holder's lease runs out. */
-  readonly lease: { readonly holder: string; readonly until: string } | null;
-}
-
-/**
- * A rollback run's state: a run state (so every reader of runs understands it) whose `door` marks it
- * as driven by the rollback, never by the runner's model loop or an external agent's session.
- */
-export type RollbackRunState = Omit<RunState, 'door'> & { readonly door: 'rollback'; readonly rollback: RollbackMeta };
+/** A rollback run's state and its rollback part (run-machine.ts has them with the other drivers). */
+export type { RollbackMeta, RollbackRunState };
 
 /** How long one process holds a rollback run before another may take it over. */
 export const ROLLBACK_LEASE_MS = 5 * 60_000;
@@ -98,8 +84,8 @@ export function rollbackRunId(runId: RunId, n: number): RunId {
 
 /** The rollback part of a run's state, or null when the run is not a rollback run. */
 export function rollbackMeta(run: RunRecord): RollbackMeta | null {
-  const st = run.state as { door?: unknown; rollback?: RollbackMeta } | null;
-  return st && st.door === 'rollback' && st.rollback && typeof st.rollback.of === 'string' ? st.rollback : null;
+  const st = runStateOf(run);
+  return st.driver === 'rollback' ? st.rollback : null;
 }
 
 /** One executed effect of the original run, as its `action.executed` record describes it. */
@@ -143,7 +129,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
   }
   const workflow = deps.workspace.workflows.get(run.workflow);
   if (!workflow) throw new AirlockError('config', `run \`${runId}\` belongs to workflow \`${run.workflow}\`, which is no longer declared`);
-  const state = run.state as unknown as RunState;
+  const state = runStateOf(run);
   const agent = declared(deps.workspace, 'agent', state.agent);
   if (!agent) throw new AirlockError('config', `the agent \`agent:${state.agent}\` of run \`${runId}\` is no longer declared`);
 
@@ -165,7 +151,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
   let resumed: boolean;
   if (latest && !TERMINAL_RUN_STATUSES.includes(latest.status)) {
     // Stopped at an approval, or interrupted: the same run continues, so the same compensation keeps its action hash.
-    const st = latest.state as unknown as RollbackRunState;
+    const st = rollbackStateOf(latest);
     if (latest.status === 'running' && st.rollback.lease && Date.parse(st.rollback.lease.until) > deps.now().getTime()) {
       throw new AirlockError('conflict', `a rollback of run \`${runId}\` is in progress (rollback run \`${latest.id}\`, held until ${st.rollback.lease.until})`, {
         hint: 'wait for it to finish, then re-run to see where it stands',
@@ -179,6 +165,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
     const t = deps.now().toISOString();
     const rbState: RollbackRunState = {
       ...initialState(workflow.name, { rollbackOf: runId }, agent.id, who, state.labels),
+      driver: 'rollback',
       door: 'rollback',
       rollback: { of: runId, attempt, requestedBy: who, lease: lease() },
     };
@@ -204,7 +191,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
     ]);
     resumed = false;
   }
-  const rbMeta = (rb.state as unknown as RollbackRunState).rollback;
+  const rbMeta = rollbackStateOf(rb).rollback;
   const both = async (items: readonly AuditItem[]): Promise<void> => {
     await deps.audit.append({ runId: rb.id, principal: requester }, items);
     await deps.audit.append({ runId, principal: requester }, items);
@@ -229,7 +216,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
       } else {
         // A compensation to propose. The run's version moves first: a process that lost its lease stops here.
         const compensation = e.compensation as { readonly tool: string; readonly args: JsonObject };
-        const st = rb.state as unknown as RollbackRunState;
+        const st = rollbackStateOf(rb);
         rb = await heartbeat(deps, rb, { ...st, steps: st.steps + 1, rollback: { ...st.rollback, lease: lease() } });
         await deps.audit.append({ runId: rb.id, principal: requester }, [
           rec('rollback.compensating', { rollbackOf: runId, effectSeq: e.seq, tool: e.tool, compensation: compensation.tool }),
@@ -266,7 +253,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
   } catch (e) {
     // This process cannot go on (the store or a connector failed under it): let the next re-run take over
     // at once instead of waiting for the lease. A process that dies here leaves the lease to run out.
-    const st = rb.state as unknown as RollbackRunState;
+    const st = rollbackStateOf(rb);
     await heartbeat(deps, rb, { ...st, reason: `interrupted: ${e instanceof Error ? e.message : String(e)}`, rollback: { ...st.rollback, lease: null } }).catch(() => undefined);
     throw e;
   }
@@ -292,7 +279,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
       : status === 'awaiting-approval'
         ? `waiting for approval \`${stopped?.step.approvalId ?? '?'}\` of step ${stopped?.step.step ?? '?'}`
         : `step ${stopped?.step.step ?? '?'} (${stopped?.step.tool ?? '?'}) ${stopped?.step.outcome ?? 'failed'}: ${stopped?.step.detail ?? ''}`;
-  const st = rb.state as unknown as RollbackRunState;
+  const st = rollbackStateOf(rb);
   rb = await saveRollback(deps, rb, rbStatus, { ...st, reason, rollback: { ...st.rollback, lease: null } }, requester);
   const summary = steps.map((s) => ({ step: s.step, effectSeq: s.effectSeq, tool: s.tool, outcome: s.outcome }));
   await both([rec('rollback.finished', { rollbackOf: runId, rollbackRunId: rb.id, attempt: rbMeta.attempt, status, reason, incidentId, steps: summary })]);
@@ -432,28 +419,30 @@ function stepFor(e: Effect, n: number, compensation: { readonly tool: string; re
 }
 
 /** Saves a rollback run's new state without changing its status; a conflict means another process took it over. */
-async function heartbeat(deps: RollbackDeps, rb: RunRecord, state: RollbackRunState): Promise<RunRecord> {
-  const next: RunRecord = { ...rb, version: rb.version + 1, updatedAt: deps.now().toISOString(), state: state as unknown as Json };
+async function heartbeat(deps: RollbackDeps, rb: RunRecord, state: RollbackRunState, records: Parameters<typeof saveRunState>[3] = null): Promise<RunRecord> {
   try {
-    await deps.store.saveRun(next);
+    return await saveRunState(deps, rb, { status: rb.status, state }, records);
   } catch (e) {
     if (e instanceof AirlockError && e.code === 'conflict') {
       throw new AirlockError('conflict', `another process took over rollback run \`${rb.id}\``, { hint: 're-run to see where it stands', retryable: true });
     }
     throw e;
   }
-  return next;
 }
 
 /** Moves a rollback run to `status` (a legal run transition) with `state`, auditing the change. */
 async function saveRollback(deps: RollbackDeps, rb: RunRecord, status: RunStatus, state: RollbackRunState, requester: Principal): Promise<RunRecord> {
   if (!canTransition(rb.status, status)) throw new AirlockError('internal', `illegal run transition ${rb.status} → ${status} for rollback run \`${rb.id}\``);
-  const next = await heartbeat(deps, { ...rb, status }, state);
-  if (status !== rb.status) {
-    const agent = declared(deps.workspace, 'agent', state.agent);
-    await deps.audit.append({ runId: rb.id, principal: agent, onBehalfOf: requester }, [rec('run.status', { from: rb.status, to: status, reason: state.reason })]);
-  }
-  return next;
+  // The status change and its record commit together (run-state.ts), or neither does.
+  const records = status === rb.status ? null : { subject: { runId: rb.id, principal: declared(deps.workspace, 'agent', state.agent), onBehalfOf: requester }, items: [rec('run.status', { from: rb.status, to: status, reason: state.reason })] };
+  return heartbeat(deps, { ...rb, status }, state, records);
+}
+
+/** The state of a rollback run; any other run here is a store inconsistency. */
+function rollbackStateOf(run: RunRecord): RollbackRunState {
+  const st = runStateOf(run);
+  if (st.driver !== 'rollback') throw new AirlockError('store-corrupt', `run \`${run.id}\` is not a rollback run`, { hint: 'rollback runs are named RUN-rollback-N; restore the store from a backup' });
+  return st;
 }
 
 function isObject(v: Json | undefined): v is JsonObject {

@@ -1,11 +1,11 @@
 // The run as a state machine (pure): its serialisable state, legal status changes, budgets and the next work.
-import type { ApprovalId, JsonObject, Labels, RunStatus } from '../types.js';
+import type { ApprovalId, JsonObject, Labels, RunId, RunStatus } from '../types.js';
 import type { Budgets } from '../config/schema.js';
 import type { HistoryItem } from './model.js';
 
-/** Everything a run needs to resume in another process. Versioned for stored-state migrations. */
-export interface RunState {
-  readonly schema: 1;
+/** What every run's state holds, whoever drives it. Versioned for stored-state upgrades (run-state.ts). */
+export interface RunStateBase {
+  readonly schema: 2;
   readonly workflow: string;
   readonly input: JsonObject;
   /** The agent principal's id. */
@@ -13,11 +13,14 @@ export interface RunState {
   /** The user the agent acts for, if any (`user:dana`). */
   readonly onBehalfOf: string | null;
   readonly labels: Labels;
+  /** Airlock's own loop: the whole conversation; an external run: its recent calls (the audit trail keeps them all). */
   readonly history: readonly HistoryItem[];
-  /** Model turns taken. */
+  /** Model turns taken (an external run: calls made). */
   readonly steps: number;
   /** Milliseconds spent running (time waiting for a human does not count). */
   readonly activeMs: number;
+  /** Tool calls sent to the gateway: the budget's counter, kept in state (never derived from a bounded history). */
+  readonly toolCalls: number;
   /** The call waiting for a human. */
   readonly pending: { readonly approvalId: ApprovalId; readonly callId: string; readonly tool: string; readonly args: JsonObject } | null;
   /** A call that was handed to the gateway and has not come back: set before, cleared after. */
@@ -26,13 +29,43 @@ export interface RunState {
   readonly final: { readonly text: string; readonly claim: 'done' | 'gave-up' } | null;
   /** Why the run failed or was stopped, in words. */
   readonly reason: string | null;
-  /** Set when an external agent drives the run (MCP, HTTP API, SDK): no model is called for it. */
-  readonly door?: ExternalDoor;
-  /** The process (its instance lease id) serving an externally driven run; when it is gone, the run is ended for review. */
-  readonly instance?: string;
-  /** Tool calls sent to the gateway (a counter, not derived from the bounded history). */
-  readonly toolCalls?: number;
 }
+
+/** A run Airlock's own agent loop drives (a model proposes each step). */
+export interface ModelRunState extends RunStateBase {
+  readonly driver: 'model';
+  readonly door?: undefined;
+}
+
+/** A run an external agent drives (MCP, HTTP API, SDK): no model is called for it. */
+export interface AgentRunState extends RunStateBase {
+  readonly driver: 'agent';
+  readonly door: ExternalDoor;
+  /** The process (its instance lease id) serving it; when it is gone, the run is ended for review. */
+  readonly instance?: string | undefined;
+}
+
+/** A rollback run: a finished run's compensations, proposed on a person's request (rollback.ts). */
+export interface RollbackRunState extends RunStateBase {
+  readonly driver: 'rollback';
+  readonly door: 'rollback';
+  readonly rollback: RollbackMeta;
+}
+
+/** Where a rollback run stands: what it rolls back, which attempt, who asked, who holds it now. */
+export interface RollbackMeta {
+  /** The run being rolled back. */
+  readonly of: RunId;
+  /** 1 for the first rollback run of `of`; a new run is opened after one ends failed. */
+  readonly attempt: number;
+  /** Who asked first (`user:<id>`); each re-run's requester is in its `rollback.started` record. */
+  readonly requestedBy: string;
+  /** The process working on it now and until when (a lease against concurrent rollbacks). */
+  readonly lease?: { readonly holder: string; readonly until: string } | null | undefined;
+}
+
+/** Everything a run needs to resume in another process, by who drives it. */
+export type RunState = ModelRunState | AgentRunState | RollbackRunState;
 
 /** The ways an external agent reaches the one decision point. */
 export type ExternalDoor = 'mcp-http' | 'mcp-stdio' | 'http-api' | 'sdk';
@@ -58,9 +91,7 @@ export function exhaustedBudget(state: RunState, budgets: Budgets): string | nul
   if (state.steps >= budgets.steps) return `step budget of ${budgets.steps} exhausted`;
   if (state.activeMs >= budgets.wallTimeMs) return `wall-time budget of ${budgets.wallTimeMs} ms exhausted`;
   if (budgets.toolCalls !== undefined) {
-    // External runs keep a bounded history: their counter is the truth, not the history's length.
-    const calls = state.toolCalls ?? state.history.filter((h) => h.kind === 'tool_call').length;
-    if (calls >= budgets.toolCalls) return `tool-call budget of ${budgets.toolCalls} exhausted`;
+    if (state.toolCalls >= budgets.toolCalls) return `tool-call budget of ${budgets.toolCalls} exhausted`;
   }
   return null;
 }
@@ -86,10 +117,11 @@ export function nextWork(status: RunStatus, state: RunState): Work {
   return 'none';
 }
 
-/** A fresh run's state. */
-export function initialState(workflow: string, input: JsonObject, agent: string, onBehalfOf: string | null, labels: Labels): RunState {
+/** A fresh run's state, for Airlock's own loop (external and rollback runs add their driver's fields). */
+export function initialState(workflow: string, input: JsonObject, agent: string, onBehalfOf: string | null, labels: Labels): ModelRunState {
   return {
-    schema: 1,
+    schema: 2,
+    driver: 'model',
     workflow,
     input,
     agent,
@@ -98,6 +130,7 @@ export function initialState(workflow: string, input: JsonObject, agent: string,
     history: [],
     steps: 0,
     activeMs: 0,
+    toolCalls: 0,
     pending: null,
     inFlight: null,
     verifications: [],

@@ -19,6 +19,7 @@ import { expireApproval, latestRevision } from '../gateway/approvals/lifecycle.j
 import { type Notify } from '../gateway/approvals/events.js';
 import { openUnknownOutcomes } from './recovery.js';
 import { rec } from '../audit/records.js';
+import { runStateOf, saveRunState } from './run-state.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -78,7 +79,7 @@ export class Runner {
     if (!canTransition(record.status, 'cancelled') || record.status === 'cancelled') {
       throw new AirlockError('conflict', `run \`${runId}\` is ${record.status} and cannot be cancelled`);
     }
-    const state = { ...(record.state as unknown as RunState), reason: `cancelled by ${by}: ${reason}` };
+    const state = { ...runStateOf(record), reason: `cancelled by ${by}: ${reason}` };
     const saved = await this.save(record, 'cancelled', state, true);
     return saved;
   }
@@ -98,7 +99,7 @@ export class Runner {
       const end = await this.loop(start, workflow, model);
       span.setAttribute('airlock.run.status', end.status);
       // An unverified "done" is visible in the trace too: the run's reason and its open incidents.
-      const reason = (end.state as unknown as RunState).reason;
+      const reason = runStateOf(end).reason;
       if (reason) span.setAttribute('airlock.run.reason', reason);
       if (end.status === 'unverified' || end.status === 'failed') {
         const incidents = await this.deps.store.listIncidents({ runId: end.id, status: 'open' });
@@ -110,7 +111,7 @@ export class Runner {
 
   private async loop(start: RunRecord, workflow: WorkflowConfig, model: Model): Promise<RunRecord> {
     let record = start;
-    let state = record.state as unknown as RunState;
+    let state = runStateOf(record);
     const agent = this.deps.principal(`agent:${state.agent}`);
     const onBehalfOf = state.onBehalfOf ? this.deps.principal(state.onBehalfOf) : undefined;
     const tools: ToolView[] = workflow.tools.flatMap((name) => {
@@ -242,7 +243,7 @@ export class Runner {
       // The run state is stored as JSON: arguments JSON cannot hold are kept as a note, and the
       // gateway (which gets the originals) refuses and audits them.
       const call: HistoryItem = { kind: 'tool_call', id: callId, tool: String(turn.tool), args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) };
-      state = { ...state, history: [...state.history, call], inFlight: { callId, tool: String(turn.tool) } };
+      state = { ...state, history: [...state.history, call], toolCalls: state.toolCalls + 1, inFlight: { callId, tool: String(turn.tool) } };
       record = await this.save(record, 'running', state);
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
@@ -283,23 +284,12 @@ export class Runner {
     if (!canTransition(prev.status, status)) {
       throw new AirlockError('internal', `illegal run transition ${prev.status} → ${status} for run \`${prev.id}\``);
     }
-    const next: RunRecord = {
-      ...prev,
-      status,
-      version: prev.version + 1,
-      updatedAt: this.deps.now().toISOString(),
-      state: state as unknown as Json,
-    };
     const items = [
       ...(status !== prev.status ? [rec('run.status', { from: prev.status, to: status, reason: state.reason })] : []),
       ...(finished ? [finishItem(status, state)] : []),
     ];
-    // INVARIANT: a status change and its audit records are queued in the same tick, so the store's
-    // group commit writes them in one transaction: a crash leaves both or neither.
-    const saved = this.deps.store.saveRun(next);
-    const audited = items.length > 0 ? this.deps.audit.append({ runId: prev.id, principal: this.deps.principal(`agent:${state.agent}`) }, items) : null;
-    await Promise.all([saved, audited]);
-    return next;
+    // INVARIANT: a status change and its audit records commit in one transaction, or neither does.
+    return saveRunState(this.deps, prev, { status, state }, { subject: { runId: prev.id, principal: this.deps.principal(`agent:${state.agent}`) }, items });
   }
 
 }

@@ -15,7 +15,8 @@ import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
 import type { ToolView } from './model.js';
-import { exhaustedBudget, initialState, type ExternalDoor, type RunState } from './run-machine.js';
+import { exhaustedBudget, initialState, type AgentRunState, type ExternalDoor, type RunState } from './run-machine.js';
+import { runStateOf, saveRunState } from './run-state.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { storableArgs, toResult } from './results.js';
 import { withdrawApprovals } from '../gateway/approvals/lifecycle.js';
@@ -127,11 +128,11 @@ export class Sessions {
     try {
       await this.keepLease();
       const t = this.deps.now().toISOString();
-      const state: RunState = {
+      const state: AgentRunState = {
         ...initialState(workflow.name, {}, principal.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS),
+        driver: 'agent',
         door,
         instance: this.instance.id,
-        toolCalls: 0,
       };
       const record: RunRecord = { id, workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
       await this.deps.audit.append({ runId: id, principal, onBehalfOf }, [
@@ -172,9 +173,9 @@ export class Sessions {
   async owned(runId: RunId, principal: Principal): Promise<{ run: RunRecord; state: RunState; workflow: WorkflowConfig } | SessionRefusal> {
     const run = await this.deps.store.getRun(runId);
     if (!run) return { kind: 'refused', status: 404, reason: `run \`${runId}\` does not exist` };
-    const state = run.state as unknown as RunState;
+    const state = runStateOf(run);
     // A rollback run is Airlock's own (compensations on a person's request): no agent drives it.
-    if (!state.door || (state.door as string) === 'rollback' || principal.kind !== 'agent' || state.agent !== principal.id) {
+    if (state.driver !== 'agent' || principal.kind !== 'agent' || state.agent !== principal.id) {
       return { kind: 'refused', status: 403, reason: `run \`${runId}\` is not driven by \`${principalRef(principal)}\`` };
     }
     if (run.status !== 'running') return { kind: 'refused', status: 409, reason: `run \`${runId}\` is ${run.status}` };
@@ -251,9 +252,9 @@ export class Sessions {
       const run = known ?? (await this.deps.store.getRun(runId));
       known = undefined;
       if (!run) return;
-      const next = change(run.state as unknown as RunState);
+      const next = change(runStateOf(run));
       try {
-        await this.deps.store.saveRun({ ...run, version: run.version + 1, updatedAt: this.deps.now().toISOString(), state: next as unknown as Json });
+        await saveRunState(this.deps, run, { status: run.status, state: next });
         return;
       } catch (err) {
         if (err instanceof AirlockError && err.code === 'conflict') continue;
@@ -284,7 +285,7 @@ export class Sessions {
       this.forget(runId);
       return run;
     }
-    return this.conclude(run, run.state as unknown as RunState, `session ended by Airlock: ${why}`);
+    return this.conclude(run, runStateOf(run), `session ended by Airlock: ${why}`);
   }
 
   /** Ends every run served through `doors` whose last request is `idleMs` or more ago. Returns the runs ended. */
@@ -332,7 +333,7 @@ export class Sessions {
 
   /** Ends an orphaned run for review: failed, its approvals withdrawn. Throws `conflict` when it moved on. */
   private async endOrphan(run: RunRecord, reason: string): Promise<void> {
-    const state = { ...(run.state as unknown as RunState), reason };
+    const state: RunState = { ...runStateOf(run), reason };
     await this.commitEnd(run, state, 'failed', [], 'recovery');
     await withdrawApprovals(this.deps, run.id, 'the run ended when the process serving it stopped');
   }
@@ -355,7 +356,7 @@ export class Sessions {
       return {
         ...state,
         steps: state.steps + 1,
-        toolCalls: (state.toolCalls ?? state.history.filter((h) => h.kind === 'tool_call').length) + 1,
+        toolCalls: state.toolCalls + 1,
         // The audit trail holds every call; the run keeps the recent ones, so each call costs the same.
         history: [
           ...state.history.slice(-(MAX_EXTERNAL_HISTORY - 2)),
@@ -374,7 +375,7 @@ export class Sessions {
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       try {
         // A call that raced this end may have saved the run meanwhile: its steps stand, this end decides the rest.
-        const merged: RunState = current === run ? state : { ...(current.state as unknown as RunState), final: state.final, reason: state.reason };
+        const merged: RunState = current === run ? state : { ...runStateOf(current), final: state.final, reason: state.reason };
         const ended = await this.commitEnd(current, merged, status, extra, 'session');
         await withdrawApprovals(this.deps, run.id, `the run ended (${status}) before the action was used`);
         return ended;
@@ -394,13 +395,17 @@ export class Sessions {
 
   /** The run's end as one commit: the saved status and the records saying so, or neither. */
   private async commitEnd(run: RunRecord, state: RunState, status: RunRecord['status'], extra: AuditItem[], endedBy: 'session' | 'recovery'): Promise<RunRecord> {
-    const next: RunRecord = { ...run, status, version: run.version + 1, updatedAt: this.deps.now().toISOString(), state: state as unknown as Json };
     const principal = this.principalOf(`agent:${state.agent}`);
-    await this.deps.audit.commitRun(next, { runId: run.id, principal }, [
-      ...extra,
-      rec('run.status', { from: run.status, to: status, reason: state.reason }),
-      rec('run.finished', { status, reason: state.reason, steps: state.steps, activeMs: null, claim: state.final?.claim ?? null, verifications: state.verifications.map((v) => ({ ...v })), endedBy }),
-    ]);
+    // One meaning of wall time for every driver: how long the run was open, not waiting for a person.
+    const activeMs = Math.max(0, this.deps.now().getTime() - Date.parse(run.createdAt));
+    const next = await saveRunState(this.deps, run, { status, state: { ...state, activeMs } }, {
+      subject: { runId: run.id, principal },
+      items: [
+        ...extra,
+        rec('run.status', { from: run.status, to: status, reason: state.reason }),
+        rec('run.finished', { status, reason: state.reason, steps: state.steps, activeMs, claim: state.final?.claim ?? null, verifications: state.verifications.map((v) => ({ ...v })), endedBy }),
+      ],
+    });
     this.forget(run.id);
     return next;
   }

@@ -3,7 +3,6 @@ import type { Context, Hono } from 'hono';
 import type { Airlock } from '../airlock.js';
 import { AirlockError } from '../errors.js';
 import { principalRef } from '../identity/principal.js';
-import type { RunState } from '../orchestration/run-machine.js';
 import type { SessionCallResult, SessionRefusal } from '../orchestration/sessions.js';
 import type { RunRecord } from '../store/store.js';
 import type { GatewayOutcome, VerificationResult } from '../gateway/types.js';
@@ -11,6 +10,7 @@ import type { ApprovalId, Json, JsonObject, RunId, Sha256Hex } from '../types.js
 import type { ApiContext, ApiDoor, ApiEnv, Out } from './api-door.js';
 import { errorBody, mountPrefix, printable } from './api-messages.js';
 import * as Runs from './api-run-schemas.js';
+import { runStateOf } from '../orchestration/run-state.js';
 
 /** Adds the run routes (`/runs`, `/actions`, `/decisions`, `/outcomes`) to `app`. */
 export function mountRunRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoor): void {
@@ -54,7 +54,7 @@ export function mountRunRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoo
     const runId = c.req.param('runId') as RunId;
     const run = await store.getRun(runId);
     if (!run) return refuse(c, 404, errorBody(`run \`${printable(runId)}\` does not exist`), null, { requested: printable(runId) });
-    const state = run.state as unknown as RunState;
+    const state = runStateOf(run);
     const mine = auth.principal.kind === 'agent' && state.agent === auth.principal.id;
     if (!mine && auth.principal.kind !== 'user') {
       return refuse(c, 403, errorBody(`run \`${runId}\` is not driven by \`${principalRef(auth.principal)}\``, 'an agent sees only its own runs'), runId);
@@ -234,7 +234,7 @@ export function mountRunRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoo
 
   /** The run as its agent or a person sees it: no arguments or results, only what came of each call. */
   async function runView(run: RunRecord): Promise<Out<typeof Runs.RunView>> {
-    const state = run.state as unknown as RunState;
+    const state = runStateOf(run);
     const pending = await store.listApprovals({ runId: run.id, status: 'pending' });
     return {
       runId: run.id,

@@ -4,23 +4,27 @@ import { afterDecision } from '../../src/orchestration/after-decision.js';
 import { AirlockError } from '../../src/errors.js';
 import type { RunRecord, Store } from '../../src/store/store.js';
 import type { Json, RunId } from '../../src/types.js';
+import { initialState } from '../../src/orchestration/run-machine.js';
+import { INITIAL_LABELS } from '../../src/context/labels.js';
 
 function storeWith(run: RunRecord | null): Pick<Store, 'getRun'> {
   return { getRun: () => Promise.resolve(run) };
 }
-const run = (state: Record<string, Json>, status: RunRecord['status'] = 'awaiting-approval'): RunRecord => ({
+let version = 0;
+/** A stored run of `driver`, its state complete as run-state.ts parses it. */
+const run = (driver: Record<string, Json>, status: RunRecord['status'] = 'awaiting-approval'): RunRecord => ({
   id: 'run_1' as RunId,
   workflow: 'w',
   status,
-  version: 3,
+  version: ++version,
   createdAt: 't',
   updatedAt: 't',
-  state,
+  state: { ...(initialState('w', {}, 'a', null, INITIAL_LABELS) as unknown as Record<string, Json>), ...driver },
 });
 
 describe('afterDecision', () => {
   it("continues Airlock's own run at once, and says when it could not", async () => {
-    const own = run({ agent: 'a' });
+    const own = run({});
     const resumed: RunId[] = [];
     const fate = await afterDecision({ store: storeWith(own) as Store, resume: (id) => (resumed.push(id), Promise.resolve({ ...own, status: 'verified' })) }, { runId: own.id }, true);
     expect(fate).toMatchObject({ kind: 'resumed', runId: 'run_1', run: { status: 'verified' } });
@@ -31,8 +35,8 @@ describe('afterDecision', () => {
 
   it("leaves an external agent's run to the agent, a rollback run to whoever rolls back, and an undecided vote waiting", async () => {
     const never = () => Promise.reject(new Error('must not resume'));
-    expect(await afterDecision({ store: storeWith(run({ door: 'mcp-http' }, 'running')) as Store, resume: never }, { runId: 'run_1' as RunId }, true)).toEqual({ kind: 'external', runId: 'run_1', status: 'running' });
-    const rb = run({ door: 'rollback', rollback: { of: 'run_0', attempt: 1 } }, 'awaiting-approval');
+    expect(await afterDecision({ store: storeWith(run({ driver: 'agent', door: 'mcp-http' }, 'running')) as Store, resume: never }, { runId: 'run_1' as RunId }, true)).toEqual({ kind: 'external', runId: 'run_1', status: 'running' });
+    const rb = run({ driver: 'rollback', door: 'rollback', rollback: { of: 'run_0', attempt: 1, requestedBy: 'user:dana', lease: null } }, 'awaiting-approval');
     expect(await afterDecision({ store: storeWith(rb) as Store, resume: never }, { runId: rb.id }, true)).toEqual({ kind: 'rollback', runId: 'run_1', status: 'awaiting-approval', rollbackOf: 'run_0' });
     expect(await afterDecision({ store: storeWith(run({})) as Store, resume: never }, { runId: 'run_1' as RunId }, false)).toEqual({ kind: 'waiting', runId: 'run_1', status: 'awaiting-approval' });
     expect(await afterDecision({ store: storeWith(null) as Store, resume: never }, { runId: 'run_1' as RunId }, true)).toEqual({ kind: 'waiting', runId: 'run_1', status: 'unknown' });

@@ -19,7 +19,8 @@ describe('run machine', () => {
     expect(exhaustedBudget(base, budgets)).toBeNull();
     expect(exhaustedBudget({ ...base, steps: 5 }, budgets)).toMatch(/step budget/);
     expect(exhaustedBudget({ ...base, activeMs: 1000 }, budgets)).toMatch(/wall-time/);
-    const calls: RunState = { ...base, history: [{ kind: 'tool_call', id: 'c1', tool: 't.x', args: {} }] };
+    // The counter in state is what counts (an external run's history is bounded); the runner keeps both.
+    const calls: RunState = { ...base, history: [{ kind: 'tool_call', id: 'c1', tool: 't.x', args: {} }], toolCalls: 1 };
     expect(exhaustedBudget(calls, { ...budgets, toolCalls: 1 })).toMatch(/tool-call budget/);
   });
 
