@@ -79,15 +79,30 @@ export class AuditWriter {
   }
 
   private async recorded(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<readonly AuditRecord[]>): Promise<readonly AuditRecord[]> {
-    try {
-      return await write(drafts);
-    } catch (e) {
-      // `input` from the store: a draft had no canonical form (checked before queueing); nothing was written.
-      if (!(e instanceof AirlockError) || e.code !== 'input' || !/^audit draft/.test(e.message)) throw e;
-      return write(drafts.map(recordable));
+    let current = drafts;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write(current);
+      } catch (e) {
+        if (!(e instanceof AirlockError)) throw e;
+        // `input` from the store: a draft had no canonical form (checked before queueing); nothing was written.
+        if (e.code === 'input' && /^audit draft/.test(e.message) && current === drafts) {
+          current = drafts.map(recordable);
+          continue;
+        }
+        // A transient fault (another process holds the write lock): the record still matters, so wait and retry.
+        if (e.retryable && e.code === 'store-locked' && attempt < LOCKED_RETRIES) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          continue;
+        }
+        throw e;
+      }
     }
   }
 }
+
+/** How often a record is re-sent when the store is locked by another process (50 ms, 100 ms, ... between). */
+const LOCKED_RETRIES = 5;
 
 /** A draft whose body is escaped and bounded (`recordableJson`); the envelope strings too. */
 function recordable(d: AuditDraft): AuditDraft {

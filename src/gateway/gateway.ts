@@ -8,7 +8,7 @@ import type { ApprovalRecord, AuditRecord } from '../store/store.js';
 import type { ToolContract } from '../config/schema.js';
 import type { ApprovalId, Decision, Json, JsonObject, Sha256Hex } from '../types.js';
 import { hashJson } from '../util/hash.js';
-import { jsonProblem } from '../util/json.js';
+import { escapeLoneSurrogates, hasLoneSurrogate, jsonProblem } from '../util/json.js';
 import { ArgumentValidator } from '../tools/validate.js';
 import { isRecord, rec, recordsOf } from '../audit/records.js';
 import { actionHash, decisionRecord, intentRecord, notExecuted } from './action.js';
@@ -60,6 +60,8 @@ export class Gateway implements Reviser {
       return admitted.outcome;
     }
     const { contract, toolDefHash } = admitted;
+    // The agent's reasoning is free text from outside: recorded, shown to people and hashed, so made recordable first.
+    const reasoning = reasoningText(proposal.reasoning);
     const argsRef = audit.payloadRef(proposal.args, ctx.labels.classification);
     // A tool whose upstream definition changed since review is denied before anyone is asked to approve it.
     const drift = await this.deps.driftGuard?.checkContract(contract);
@@ -78,7 +80,7 @@ export class Gateway implements Reviser {
       'airlock.policy.ids': [...decision.basis.policyIds],
       'airlock.policy_set.hash': decision.basis.policySetHash,
     });
-    const intent = intentRecord(contract, ctx, hash, toolDefHash, argsRef, { reasoning: proposal.reasoning });
+    const intent = intentRecord(contract, ctx, hash, toolDefHash, argsRef, { reasoning });
     const decided = decisionRecord(contract.name, hash, decision);
 
     switch (decision.kind) {
@@ -110,7 +112,7 @@ export class Gateway implements Reviser {
           await audit.append(ctx, [intent, decided, notExecuted('rejected', [reason], { tool: contract.name, actionHash: hash, approvalId: prior.id })]);
           return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: hash };
         }
-        const ask = { contract, args: proposal.args, hash, decision, reasoning: proposal.reasoning ?? null };
+        const ask = { contract, args: proposal.args, hash, decision, reasoning: reasoning ?? null };
         // A standing grant may stand in for one person's approval (never for step-up or re-authentication).
         if (decision.level === 'single' && this.deps.grants) {
           await audit.append(ctx, [intent, decided]);
@@ -285,4 +287,11 @@ export class Gateway implements Reviser {
   private get consuming() {
     return { ...this.deps, probe: this.probe };
   }
+}
+
+/** The agent's stated reason as Airlock keeps it: text only, lone surrogates written out, at most 4,000 characters. */
+function reasoningText(r: unknown): string | undefined {
+  if (typeof r !== 'string' || r === '') return undefined;
+  const text = r.length > 4000 ? r.slice(0, 4000) : r;
+  return hasLoneSurrogate(text) ? escapeLoneSurrogates(text) : text;
 }

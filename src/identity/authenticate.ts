@@ -185,7 +185,13 @@ export function createAuthenticator(workspace: Workspace, deps: AuthenticatorDep
         if (jwt === undefined || jwtConfig === undefined) {
           return fail(401, 'invalid', 'JWT authentication is not configured in this workspace', 'use an Airlock API key, or configure `identity.jwt`');
         }
-        return withJwt(token, jwt, jwtConfig);
+        try {
+          return await withJwt(token, jwt, jwtConfig);
+        } catch (err) {
+          // Only an unreachable key set is the server's problem; anything else this token caused is the token's.
+          if (err instanceof AirlockError) throw err;
+          return fail(401, 'malformed', 'the bearer token could not be read as a JWT', AUTH_HINT);
+        }
       }
       return fail(401, 'malformed', 'the bearer token is neither an Airlock API key nor a JWT', AUTH_HINT);
     },

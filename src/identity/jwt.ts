@@ -92,7 +92,10 @@ export function createJwtVerifier(config: JwtConfig, workspaceDir: string, deps:
       // RFC 7515 §4.1.11: a token marking header parameters critical must be refused unless each is
       // understood; Airlock understands none, and says so rather than blaming the algorithm.
       if (header.crit !== undefined) {
-        const names = Array.isArray(header.crit) ? header.crit.map((c) => `\`${String(c).slice(0, 64)}\``).join(', ') : '(malformed)';
+        // The header is untrusted JSON: only strings are shown, and only the first few (no walk into nested values).
+        const names = Array.isArray(header.crit)
+          ? header.crit.slice(0, 8).map((c: unknown) => (typeof c === 'string' ? `\`${c.slice(0, 64)}\`` : '(not a string)')).join(', ')
+          : '(malformed)';
         return {
           ok: false,
           reason: 'invalid',

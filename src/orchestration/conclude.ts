@@ -8,6 +8,7 @@ import type { Json, JsonObject, Principal, RunId, RunStatus, Sha256Hex } from '.
 import { runChecks, type ReadTool, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
 import { finalStatus, type RunState } from './run-machine.js';
 import { checkRefusals, openIncident } from './incidents.js';
+import { openUnknownOutcomes } from './recovery.js';
 import { isRecord, rec } from '../audit/records.js';
 
 export interface ConcludeDeps {
@@ -78,6 +79,8 @@ export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunSt
     });
   }
   await checkRefusals(deps, runId);
+  // A call whose outcome was never recorded (its record failed to commit) is a person's to look at.
+  await openUnknownOutcomes(deps, runId);
   return conclusion;
 }
 

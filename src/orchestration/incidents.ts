@@ -115,6 +115,9 @@ export async function resolveIncident(deps: IncidentDeps, id: string, by: Princi
 /** The incident key `checkRefusals` uses: one policy-violations incident per run. */
 export const POLICY_VIOLATIONS_KEY = 'denied-actions';
 
+/** How many refusals an incident's evidence lists (the rest are counted in `total`). */
+const MAX_EVIDENCE_REFUSALS = 50;
+
 /** Refused actions in one run at which a `policy-violations` incident opens. */
 export const REFUSAL_THRESHOLD = 3;
 
@@ -148,7 +151,9 @@ export async function checkRefusals(deps: IncidentDeps, runId: RunId, threshold 
     title: `${refused.length} attempts refused by Airlock in run ${runId} (threshold ${threshold})`,
     evidence: {
       threshold,
-      refused: refused.map((r) => ({
+      // Bounded: a flood of refusals is counted, and the first ones shown (the trail holds them all).
+      total: refused.length,
+      refused: refused.slice(0, MAX_EVIDENCE_REFUSALS).map((r) => ({
         seq: r.seq,
         tool: r.body['tool'] ?? null,
         why: r.body['why'] ?? null,

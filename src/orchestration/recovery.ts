@@ -147,12 +147,15 @@ export interface RecoveryDeps extends LooseEndDeps {
  */
 export async function recoverOrphans(deps: RecoveryDeps): Promise<RecoveryReport> {
   const nowMs = deps.now().getTime();
+  // INVARIANT: runs first, then leases. A process takes its lease before it opens a run, so any run
+  // listed here has its lease in the list read after it: a live process's run is never taken for an orphan.
+  const running = await deps.store.listRuns({ status: 'running' });
   const leases = await deps.store.listLeases();
   const live = new Set(leases.filter((l) => l.id === deps.self.id || leaseLive(l, nowMs, deps.self.host, deps.alive)).map((l) => l.id));
   live.add(deps.self.id);
   const ended: RunId[] = [];
   const incidents: string[] = [];
-  for (const run of await deps.store.listRuns({ status: 'running' })) {
+  for (const run of running) {
     const state = runStateOf(run);
     if (state.driver !== 'agent') continue;
     if (state.instance !== undefined && live.has(state.instance)) continue;

@@ -75,6 +75,8 @@ interface LiveRun {
 /** Opens, drives and closes externally driven runs. One instance per process; state lives in the store. */
 export class Sessions {
   private readonly inFlight = new Map<string, number>();
+  /** The last state change queued for each run by this process: the next one waits for it. */
+  private readonly updating = new Map<RunId, Promise<void>>();
   private readonly live = new Map<RunId, LiveRun>();
   private readonly openPerPrincipal = new Map<string, number>();
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -244,8 +246,24 @@ export class Sessions {
     return res;
   }
 
-  /** Applies `change` to the stored run state; compare-and-set, retried when calls race. */
-  private async update(runId: RunId, change: (state: RunState) => RunState, loaded?: RunRecord): Promise<void> {
+  /**
+   * Applies `change` to the stored run state. Changes to one run from this process go one after
+   * another (so calls in flight together never exhaust the retries, whatever `concurrentCallsPerRun`
+   * is); the compare-and-set still settles races with other processes.
+   */
+  private update(runId: RunId, change: (state: RunState) => RunState, loaded?: RunRecord): Promise<void> {
+    const before = this.updating.get(runId) ?? Promise.resolve();
+    const mine = before.then(() => this.updateNow(runId, change, loaded));
+    const settled = mine.catch(() => undefined);
+    this.updating.set(runId, settled);
+    void settled.then(() => {
+      if (this.updating.get(runId) === settled) this.updating.delete(runId);
+    });
+    return mine;
+  }
+
+  /** One compare-and-set of the run state, retried when another process changed the run first. */
+  private async updateNow(runId: RunId, change: (state: RunState) => RunState, loaded?: RunRecord): Promise<void> {
     let known = loaded;
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       // The first attempt may use the run the caller already loaded; a conflict means it moved on.
@@ -286,6 +304,21 @@ export class Sessions {
       return run;
     }
     return this.conclude(run, runStateOf(run), `session ended by Airlock: ${why}`);
+  }
+
+  /** Whether this process still serves run `runId` (it opened it and it has not ended). */
+  serving(runId: RunId): boolean {
+    return this.live.has(runId);
+  }
+
+  /**
+   * Ends a run that never really began (its door refused the request that opened it): `cancelled`,
+   * with `why`, and its slot is free again. Never throws for a run that moved on.
+   */
+  async discard(runId: RunId, why: string): Promise<void> {
+    const run = await this.deps.store.getRun(runId);
+    if (!run || run.status !== 'running') return this.forget(runId);
+    await this.commitEnd(run, { ...runStateOf(run), reason: why }, 'cancelled', [], 'session').catch(() => this.forget(runId));
   }
 
   /** Ends every run served through `doors` whose last request is `idleMs` or more ago. Returns the runs ended. */

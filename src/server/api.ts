@@ -11,6 +11,7 @@ import { apiDoor, type ApiEnv } from './api-door.js';
 import { errorBody, notFound } from './api-messages.js';
 import { mountRunRoutes } from './api-run-routes.js';
 import { RateLimiter } from './limits.js';
+import { rec } from '../audit/records.js';
 
 /** Turns an `Authorization` header into a principal (identity/authenticate.ts, or a fake in tests). */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -65,8 +66,15 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     '*',
     bodyLimit({
       maxSize: maxBytes,
-      // The rest of the body is never read, so the connection cannot carry another request: say so.
-      onError: (c) => c.json(errorBody(`the request body is larger than ${maxBytes} bytes`, 'send less, or raise `server.limits.maxRequestBytes`'), 413, { Connection: 'close' }),
+      // Audited as at the MCP door (the caller is authenticated by now). The rest of the body is never
+      // read, so the connection cannot carry another request: say so.
+      onError: async (c) => {
+        const auth = c.get('auth');
+        await airlock.audit.append({ runId: null, principal: auth.principal, onBehalfOf: auth.onBehalfOf }, [
+          rec('request.refused', { door: 'http-api', why: 'too-large', route: `${c.req.method} ${c.req.path.slice(0, 200)}`, status: 413, reason: `request body larger than ${maxBytes} bytes`, credential: auth.credentialId }),
+        ]);
+        return c.json(errorBody(`the request body is larger than ${maxBytes} bytes`, 'send less, or raise `server.limits.maxRequestBytes`'), 413, { Connection: 'close' });
+      },
     }),
   );
 

@@ -16,11 +16,20 @@ export interface DoorRefusal {
   readonly reason: string;
 }
 
-/** How many messages of `method` a JSON-RPC message or batch holds. */
-export function countMethod(body: unknown, method: string): number {
-  const one = (m: unknown) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === method;
+/** How many messages of `method` (one name, or any of several) a JSON-RPC message or batch holds. A shallow look. */
+export function countMethod(body: unknown, method: string | ReadonlySet<string>): number {
+  const one = (m: unknown) => {
+    const name = typeof m === 'object' && m !== null ? (m as { method?: unknown }).method : undefined;
+    return typeof name === 'string' && (typeof method === 'string' ? name === method : method.has(name));
+  };
   return Array.isArray(body) ? body.filter(one).length : one(body) ? 1 : 0;
 }
+
+/**
+ * The MCP methods that reach an upstream or the gateway, each counted against `callsPerMinute`:
+ * tool calls, resource reads and prompts (governed actions), and the listings that ask upstreams.
+ */
+export const RATED_METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get', 'resources/list']);
 
 /** Why a JSON-RPC message (or batch) holds a malformed tools/call, or null. */
 export function malformedToolCall(body: unknown): string | null {
@@ -37,20 +46,16 @@ export function malformedToolCall(body: unknown): string | null {
 }
 
 /**
- * Screens one parsed body at an MCP door, in order: its shape is bounded (no `__proto__` key, no
- * absurd nesting), its tool calls fit the principal's rate (each call of a batch counts, all or
- * none), and, with `toolCalls`, each tool call is well-formed. Null when it may pass.
+ * Screens one parsed body at an MCP door, in order: its calls fit the principal's rate (every
+ * rated method counts, each of a batch, all or none; checked first because it is a shallow look),
+ * its shape is bounded (no `__proto__` key, no absurd nesting), and, with `toolCalls`, each tool call
+ * is well-formed. Null when it may pass.
  */
 export function screenMcpBody(
   body: unknown,
   opts: { readonly rate: RateLimiter; readonly who: string; readonly nowMs: number; readonly perMinute: number; readonly toolCalls: boolean },
 ): DoorRefusal | null {
-  const bad = requestProblem(body);
-  if (bad) {
-    const reason = `${bad.path || 'the body'}: ${bad.message}`;
-    return { why: 'malformed', status: 400, code: bad.code === 'forbidden_key' ? -32602 : -32600, message: `invalid request: ${reason}`, reason };
-  }
-  const calls = countMethod(body, 'tools/call');
+  const calls = countMethod(body, RATED_METHODS);
   if (calls > 0 && !opts.rate.take(opts.who, opts.nowMs, calls)) {
     return {
       why: 'rate-limit',
@@ -59,6 +64,11 @@ export function screenMcpBody(
       message: `rate limit: at most ${opts.perMinute} tool calls per minute for ${opts.who}`,
       reason: `more than ${opts.perMinute} calls per minute (${calls} in this request)`,
     };
+  }
+  const bad = requestProblem(body);
+  if (bad) {
+    const reason = `${bad.path || 'the body'}: ${bad.message}`;
+    return { why: 'malformed', status: 400, code: bad.code === 'forbidden_key' ? -32602 : -32600, message: `invalid request: ${reason}`, reason };
   }
   const malformed = opts.toolCalls ? malformedToolCall(body) : null;
   if (malformed) return { why: 'malformed', status: 400, code: -32602, message: `invalid tools/call: ${malformed}`, reason: malformed };

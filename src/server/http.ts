@@ -13,6 +13,7 @@ import { createGovernedMcpServer, MCP_REFUSAL_CODES, type McpBinding } from './m
 import { RateLimiter } from './limits.js';
 import { countMethod, screenMcpBody } from './door-checks.js';
 import { rec, type RequestRefusal } from '../audit/records.js';
+import { checkRefusals } from '../orchestration/incidents.js';
 
 /** Checks an `Authorization` header; the door's only source of identity. */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -80,6 +81,8 @@ export function createHttpApp(
   /** Audits a refusal at the door, with the caller's run when the request names its session. */
   const refuseAudited = async (principal: Principal | null, runId: RunId | null, why: RequestRefusal, reason: string): Promise<void> => {
     await airlock.audit.append({ runId, principal }, [rec('request.refused', { door: 'mcp-http', why, reason })]);
+    // Refusals of any kind count towards the run's repeated-refusals incident, as they happen.
+    if (runId) await checkRefusals(airlock, runId);
   };
 
   app.all('/mcp', async (c) => {
@@ -121,6 +124,12 @@ export function createHttpApp(
       }
     }
     if (session) {
+      // A session lives as long as its run: ended by the agent over the API, a budget or recovery, it is gone.
+      if (!airlock.sessions.serving(session.binding.runId)) {
+        live.delete(sid as string);
+        void session.transport.close().catch(() => undefined);
+        return rpcError(c, 404, -32004, `the run of MCP session \`${(sid as string).slice(0, 100)}\` has ended; initialize a new session`);
+      }
       session.lastSeen = Date.now();
       return session.transport.handleRequest(c.req.raw, body === undefined ? undefined : { parsedBody: body });
     }
@@ -135,10 +144,12 @@ export function createHttpApp(
     const run = await airlock.sessions.tryOpen(wf, principal, 'mcp-http', auth.onBehalfOf);
     if ('kind' in run) return rpcError(c, 429, MCP_REFUSAL_CODES[429], run.reason, { 'Retry-After': '60' });
     const binding: McpBinding = { principal, onBehalfOf: auth.onBehalfOf, workflow: wf, runId: run.id };
+    let initialized = false;
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
+        initialized = true;
         live.set(id, { transport, binding, lastSeen: Date.now() });
       },
       onsessionclosed: async (id) => {
@@ -148,7 +159,13 @@ export function createHttpApp(
     });
     const server = createGovernedMcpServer(airlock, binding);
     await server.connect(transport);
-    return transport.handleRequest(c.req.raw, { parsedBody: body });
+    const answer = await transport.handleRequest(c.req.raw, { parsedBody: body });
+    if (!initialized) {
+      // The SDK refused the initialize (headers, protocol version, shape): no session, so no run either.
+      await transport.close().catch(() => undefined);
+      await airlock.sessions.discard(run.id, `the MCP initialize request was refused (HTTP ${answer.status})`);
+    }
+    return answer;
   });
 
   mount?.(app, { authenticate, rateLimiter: rate });
@@ -158,6 +175,12 @@ export function createHttpApp(
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const [id, s] of live) {
+      if (!airlock.sessions.serving(s.binding.runId)) {
+        // Its run ended another way (the API, a budget, recovery): the session goes too.
+        live.delete(id);
+        void s.transport.close().catch(() => undefined);
+        continue;
+      }
       if (now - s.lastSeen < idleMs) continue;
       live.delete(id);
       void s.transport.close().catch(() => undefined);

@@ -22,6 +22,7 @@ import { matchTemplate } from '../util/uri-template.js';
 import type { SessionCallResult, SessionRefusal } from '../orchestration/sessions.js';
 import { toResult } from '../orchestration/results.js';
 import { rec } from '../audit/records.js';
+import { checkRefusals } from '../orchestration/incidents.js';
 
 /** JSON-RPC error codes for refusals before the gateway (server-defined range -32000..-32099). */
 export const MCP_REFUSAL_CODES: Readonly<Record<SessionRefusal['status'], number>> = {
@@ -161,6 +162,7 @@ export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): 
     await airlock.audit.append({ runId: binding.runId, principal: binding.principal }, [
       rec('action.not-executed', { resource: req.params.uri.slice(0, 500), why: 'unknown-tool', reasons: ['no resource contract of this workflow covers this URI (deny by default)'] }),
     ]);
+    await checkRefusals(airlock, binding.runId);
     throw new McpError(ErrorCode.InvalidParams, `resource \`${req.params.uri.slice(0, 200)}\` is not declared for workflow \`${binding.workflow.name}\` (deny by default)`);
   });
   server.setRequestHandler(ListPromptsRequestSchema, async () => {
@@ -189,6 +191,7 @@ export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): 
       await airlock.audit.append({ runId: binding.runId, principal: binding.principal }, [
         rec('action.not-executed', { prompt: req.params.name.slice(0, 200), why: 'unknown-tool', reasons: ['no prompt contract of this workflow has this name (deny by default)'] }),
       ]);
+      await checkRefusals(airlock, binding.runId);
       throw new McpError(ErrorCode.InvalidParams, `prompt \`${req.params.name.slice(0, 200)}\` is not declared for workflow \`${binding.workflow.name}\` (deny by default)`);
     }
     const result = (await governed(req.params.name, (req.params.arguments ?? {}) as JsonObject)) as { description?: string; messages?: unknown };

@@ -17,6 +17,7 @@ import { createHttpApp, type MountRoutes } from './http.js';
 import { mountApi } from './mount.js';
 import { startHousekeeping } from './housekeeping.js';
 import { rec, type RequestRefusal } from '../audit/records.js';
+import { checkRefusals } from '../orchestration/incidents.js';
 
 /** A listening server: its base URL and how to stop it. */
 export interface RunningServer {
@@ -86,6 +87,7 @@ export async function runStdioMcp(
   const rate = new RateLimiter(limits.callsPerMinute);
   const refuse = async (id: string | number | null, why: RequestRefusal, code: number, message: string, reason: string): Promise<void> => {
     await airlock.audit.append({ runId: run.id, principal }, [rec('request.refused', { door: 'mcp-stdio', why, reason })]);
+    await checkRefusals(airlock, run.id);
     await transport.send({ jsonrpc: '2.0', id: id ?? null, error: { code, message } } as unknown as JSONRPCMessage);
   };
   const transport = new BoundedStdioTransport(
@@ -94,6 +96,11 @@ export async function runStdioMcp(
       // Nothing of an oversized message is kept: its size is recorded, never its content.
       onOversized: ({ bytes, id }) =>
         void refuse(id, 'too-large', -32013, `message larger than ${limits.maxRequestBytes} bytes`, `message of ${bytes} bytes, larger than ${limits.maxRequestBytes}`).catch(
+          () => undefined,
+        ),
+      // JSON-RPC's answers for a line that is not JSON (-32700) or not one message (-32600, batches included).
+      onUnreadable: (kind, detail) =>
+        void refuse(null, 'malformed', kind === 'parse' ? -32700 : -32600, kind === 'parse' ? 'parse error: the line is not JSON' : 'invalid request: not one JSON-RPC message', `${kind}: ${detail}`).catch(
           () => undefined,
         ),
     },

@@ -4,8 +4,8 @@
 // would buffer it and then drop the whole session.
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** What an oversized line is known by: its size and, when it could be found, its JSON-RPC id. */
 export interface OversizedLine {
@@ -37,6 +37,8 @@ export class BoundedStdioTransport implements Transport {
       readonly maxMessageBytes: number;
       /** Called for each line over the limit, after it ended; the caller answers and audits it. */
       readonly onOversized: (line: OversizedLine) => void;
+      /** Called for a line that is not one JSON-RPC message (`parse`: not JSON; `invalid`: JSON, not a message); the caller answers. */
+      readonly onUnreadable?: (kind: 'parse' | 'invalid', detail: string) => void;
     },
     private readonly stdin: Readable = process.stdin,
     private readonly stdout: Writable = process.stdout,
@@ -64,6 +66,12 @@ export class BoundedStdioTransport implements Transport {
     this.chunks = [];
     this.onclose?.();
     return Promise.resolve();
+  }
+
+  /** A line that is not a message: the caller answers it (JSON-RPC wants -32700 / -32600), else it is an error event. */
+  private unreadable(kind: 'parse' | 'invalid', err: unknown): void {
+    if (this.opts.onUnreadable) this.opts.onUnreadable(kind, detailOf(err));
+    else this.onerror?.(err instanceof Error ? err : new Error(String(err)));
   }
 
   private take(chunk: Buffer): void {
@@ -107,15 +115,27 @@ export class BoundedStdioTransport implements Transport {
     }
     const line = Buffer.concat(chunks).toString('utf8').replace(/\r$/, '');
     if (line.trim() === '') return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (err) {
+      this.unreadable('parse', err);
+      return;
+    }
     let message: JSONRPCMessage;
     try {
-      message = deserializeMessage(line);
+      message = JSONRPCMessageSchema.parse(raw);
     } catch (err) {
-      this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+      this.unreadable('invalid', err);
       return;
     }
     this.onmessage?.(message);
   }
+}
+
+/** What an unreadable line's error says, in a line. */
+function detailOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]?.slice(0, 300) ?? '';
 }
 
 /**

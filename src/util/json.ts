@@ -73,21 +73,38 @@ export const MAX_REQUEST_DEPTH = MAX_JSON_DEPTH + 4;
  * never stripped, by every door alike. (Lone surrogates are the gateway's to refuse, in arguments.)
  */
 export function requestProblem(value: unknown, maxDepth = MAX_REQUEST_DEPTH): RequestProblem | null {
-  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '', depth: 0 }];
+  // Containers only go on the stack, each with a link to its parent: a path is spelt out only for a
+  // problem, so a large flat body costs one pass and no strings.
+  interface Node {
+    readonly v: object;
+    readonly depth: number;
+    readonly parent: Node | null;
+    readonly key: string | number | null;
+  }
+  const pathOf = (node: Node | null, last?: string | number): string => {
+    const keys: (string | number)[] = last === undefined ? [] : [last];
+    for (let n = node; n && n.key !== null; n = n.parent) keys.push(n.key);
+    return keys.reverse().reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${printableKey(k)}` : printableKey(k)), '');
+  };
+  if (value === null || typeof value !== 'object') return null;
+  const stack: Node[] = [{ v: value, depth: 0, parent: null, key: null }];
   while (stack.length > 0) {
-    const { v, path, depth } = stack.pop() as { v: unknown; path: string; depth: number };
-    if (v === null || typeof v !== 'object') continue;
-    if (depth >= maxDepth) return { path, code: 'too_deep', message: `is nested deeper than ${maxDepth} levels` };
-    const join = (k: string | number) => (typeof k === 'number' ? `${path}[${k}]` : path ? `${path}.${printableKey(k)}` : printableKey(k));
+    const node = stack.pop() as Node;
+    if (node.depth >= maxDepth) return { path: pathOf(node), code: 'too_deep', message: `is nested deeper than ${maxDepth} levels` };
+    const v = node.v;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: join(i), depth: depth + 1 });
+      for (let i = v.length - 1; i >= 0; i--) {
+        const x: unknown = v[i];
+        if (x !== null && typeof x === 'object') stack.push({ v: x, depth: node.depth + 1, parent: node, key: i });
+      }
       continue;
     }
-    if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return { path: join('__proto__'), code: 'forbidden_key', message: '`__proto__` is not an acceptable key' };
-    const entries = Object.entries(v);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [k, x] = entries[i] as [string, unknown];
-      stack.push({ v: x, path: join(k), depth: depth + 1 });
+    if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return { path: pathOf(node, '__proto__'), code: 'forbidden_key', message: '`__proto__` is not an acceptable key' };
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i] as string;
+      const x: unknown = (v as Record<string, unknown>)[k];
+      if (x !== null && typeof x === 'object') stack.push({ v: x, depth: node.depth + 1, parent: node, key: k });
     }
   }
   return null;
@@ -149,8 +166,15 @@ export function recordableJson(value: unknown, maxDepth = MAX_JSON_DEPTH, maxNod
     const out: Record<string, Json> = {};
     put(out);
     for (const [k, x] of Object.entries(v)) {
-      const key = hasLoneSurrogate(k) ? escapeLoneSurrogates(k) : k;
+      let key = hasLoneSurrogate(k) ? escapeLoneSurrogates(k) : k;
       if (key !== k) changed = true;
+      // Nothing lost: a key that collides once escaped (`"\ud800"` beside a literal `\ud800`) is kept apart.
+      if (Object.hasOwn(out, key)) {
+        let n = 2;
+        while (Object.hasOwn(out, `${key}#${n}`)) n++;
+        key = `${key}#${n}`;
+        changed = true;
+      }
       // Keys are created in order now (and `__proto__` as plain data), filled in as the work runs.
       Object.defineProperty(out, key, { value: null, enumerable: true, writable: true, configurable: true });
       work.push(() => fix(x, depth + 1, (y) => (out[key] = y), work));

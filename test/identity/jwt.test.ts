@@ -197,6 +197,14 @@ describe.each(sources)('JWT verified against $name', ({ source }) => {
     expect(r.error).toBe('the token marks header parameters critical (`crit`: `urn:example:policy`) that Airlock does not understand');
   });
 
+  it('a token header nested thousands of levels deep is refused with 401, never a stack overflow', async () => {
+    let crit = '"x"';
+    for (let i = 0; i < 5000; i++) crit = `[${crit}]`;
+    const header = Buffer.from(`{"alg":"ES256","kid":"ec-1","crit":${crit}}`).toString('base64url');
+    const r = failure(await bearer(`${header}.${b64({ sub: 'dana' })}.c2ln`));
+    expect(r.status).toBe(401);
+  });
+
   it('an unknown kid: 401', async () => {
     expect(failure(await bearer(await sign(rogue, { sub: 'refund-bot' })))).toMatchObject({ status: 401, reason: 'invalid' });
   });

@@ -158,3 +158,102 @@ describe('limits that hold however requests are packed', () => {
     expect((run?.state as { final?: { text?: string } }).final?.text).toMatch(/session ended by Airlock: idle for 0 minutes/);
   });
 });
+
+describe('what an independent review found (each a regression test)', () => {
+  const target = new Target({ maxRequestBytes: 64 * 1024, callsPerMinute: 5, concurrentCallsPerRun: 4, openRunsPerPrincipal: 3 });
+  const init = (over: Record<string, unknown> = {}) =>
+    JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' }, ...over } });
+
+  beforeAll(async () => {
+    await target.start();
+  });
+  afterAll(async () => {
+    if (target.airlock) expect((await verifyStore(target.airlock.store)).ok).toBe(true);
+    await target.stop();
+  });
+
+  it('counts resource reads and prompts against callsPerMinute too: a batch of 20 unknown prompts runs nothing', async () => {
+    const agent = await target.connect(target.keys.agent);
+    const mark = await target.mark();
+    const batch = Array.from({ length: 20 }, (_, i) => ({ jsonrpc: '2.0', id: 300 + i, method: i % 2 ? 'prompts/get' : 'resources/read', params: i % 2 ? { name: `nope-${i}` } : { uri: `file:///nope/${i}` } }));
+    const r = await target.rawText(agent, JSON.stringify(batch));
+    expect(r.status).toBe(429);
+    const records = await target.since(mark);
+    expect(records.filter((x) => x.type === 'action.not-executed')).toEqual([]);
+    expect(records.filter((x) => x.type === 'request.refused').map((x) => x.body['why'])).toEqual(['rate-limit']);
+    await (agent.transport as StreamableHTTPClientTransport).terminateSession();
+  });
+
+  it('an initialize the SDK refuses leaves no run and no taken slot behind', async () => {
+    const refused = [
+      await target.rawText(null, init({ protocolVersion: 'not-a-version', clientInfo: undefined })),
+      await target.rawText(null, init(), { accept: 'text/plain' }),
+      await target.rawText(null, init(), { 'content-type': 'text/plain' }),
+      await target.rawText(null, init(), { accept: 'text/plain' }),
+    ];
+    expect(refused.map((x) => x.status).every((s) => s >= 400)).toBe(true);
+    // All three slots are still free: three sessions open.
+    const ok = [await target.connect(target.keys.agent), await target.connect(target.keys.agent), await target.connect(target.keys.agent)];
+    expect(ok).toHaveLength(3);
+    const cancelled = (await target.airlock.store.listRuns({ status: 'cancelled' })).filter((r) => JSON.stringify(r.state).includes('initialize request was refused'));
+    expect(cancelled.length).toBe(refused.length);
+    for (const c of ok) await (c.transport as StreamableHTTPClientTransport).terminateSession();
+  });
+
+  it('a session whose run ended another way (closed over the API) is gone, and its slot with it', async () => {
+    const agent = await target.connect(target.keys.agent);
+    const runId = (await target.airlock.store.listRuns({ status: 'running' }))[0]!.id;
+    const closed = await fetch(`${target.server.url}/v1/runs/${runId}/close`, { method: 'POST', headers: { authorization: `Bearer ${target.keys.agent}` } });
+    expect(closed.status).toBe(200);
+    const after = await target.rawText(agent, JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }));
+    expect(after.status).toBe(404);
+    expect(JSON.parse(after.body)).toMatchObject({ error: { code: -32004, message: expect.stringMatching(/has ended; initialize a new session/) } });
+    expect(target.airlock.sessions.openRuns().get(AGENT) ?? 0).toBe(0);
+  });
+
+  it('a lone surrogate in the reasoning is recorded escaped: the approval is asked, nothing is lost', async () => {
+    const res = await fetch(`${target.server.url}/v1/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${target.keys.agent}` },
+      body: '{"tool":"files.write_file","arguments":{"path":"notes/r.md","content":"x"},"reasoning":"why \\ud800 not"}',
+    });
+    expect(res.status).toBe(202);
+    const { runId, approvalId } = (await res.json()) as { runId: RunId; approvalId: string };
+    const trail = await target.airlock.store.readAuditForRun(runId);
+    expect(trail.find((r) => r.type === 'action.intent')?.body['reasoning']).toBe('why \\ud800 not');
+    expect(trail.some((r) => r.type === 'approval.requested' && r.body['approvalId'] === approvalId)).toBe(true);
+    await fetch(`${target.server.url}/v1/runs/${runId}/close`, { method: 'POST', headers: { authorization: `Bearer ${target.keys.agent}` } });
+  });
+
+  it('an oversized API request is audited like one at the MCP door', async () => {
+    const mark = await target.mark();
+    const res = await fetch(`${target.server.url}/v1/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${target.keys.agent}` },
+      body: JSON.stringify({ tool: 'files.write_file', arguments: { path: 'notes/big.md', content: 'A'.repeat(100_000) } }),
+    });
+    expect(res.status).toBe(413);
+    expect((await target.since(mark)).map((r) => [r.type, r.body['why'], r.body['door']])).toEqual([['request.refused', 'too-large', 'http-api']]);
+  });
+});
+
+describe('many calls at once in one run', () => {
+  const target = new Target({ maxRequestBytes: 1_048_576, callsPerMinute: 100_000, concurrentCallsPerRun: 16 });
+  beforeAll(async () => {
+    await target.start();
+  });
+  afterAll(async () => {
+    await target.stop();
+  });
+
+  it('records every one of 16 concurrent calls (no retries exhausted, no call reported failed that ran)', async () => {
+    const agent = await target.connect(target.keys.agent);
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => agent.callTool({ name: 'memory.read_graph', arguments: {} }).then(() => 'ok', (e: Error) => e.message + String(i))));
+      expect(answers.filter((a) => a !== 'ok')).toEqual([]);
+    }
+    const runId = (await target.airlock.store.listRuns({ status: 'running' }))[0]!.id;
+    const state = (await target.airlock.store.getRun(runId))!.state as { toolCalls: number };
+    expect(state.toolCalls).toBe(48);
+  });
+});

@@ -19,7 +19,7 @@ class LineClient {
 
   constructor(
     readonly stdin: PassThrough,
-    stdout: PassThrough,
+    readonly stdout: PassThrough,
   ) {
     stdout.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString('utf8');
@@ -48,6 +48,8 @@ class LineClient {
     return this.request('tools/call', { name, arguments: args });
   }
 }
+
+const stdoutOf = (c: LineClient): PassThrough => c.stdout;
 
 describe('`airlock mcp` (stdio) applies the server limits', () => {
   let ws: DoorWorkspace;
@@ -110,6 +112,24 @@ describe('`airlock mcp` (stdio) applies the server limits', () => {
     expect(result.content[0]?.text).toMatch(/invalid arguments: arguments\.order_id holds a lone UTF-16 surrogate/);
     const records = await airlock.store.readAuditForRun(runId);
     expect(records.filter((x) => x.type === 'action.not-executed').at(-1)?.body).toMatchObject({ why: 'invalid-arguments' });
+  });
+
+  it('answers a line that is not JSON, and a batch, as JSON-RPC says (-32700, -32600), and the session goes on', async () => {
+    const answered = new Promise<Record<string, unknown>[]>((resolve) => {
+      const got: Record<string, unknown>[] = [];
+      const listen = (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n').filter((l) => l.trim())) {
+          const m = JSON.parse(line) as Record<string, unknown>;
+          if (m['id'] === null) got.push(m);
+        }
+        if (got.length >= 2) resolve(got);
+      };
+      stdoutOf(client).on('data', listen);
+    });
+    client.stdin.write('this is not json\n[{"jsonrpc":"2.0","id":77,"method":"ping"}]\n');
+    expect((await answered).map((m) => (m['error'] as { code: number }).code)).toEqual([-32700, -32600]);
+    const ok = await client.request('ping', {});
+    expect(ok['result']).toEqual({});
   });
 
   it('counts tool calls against callsPerMinute like the HTTP door', async () => {

@@ -80,3 +80,19 @@ describe('recordableJson on what only in-process callers can send', () => {
     expect(JSON.stringify(r.value)).toContain('$truncated');
   });
 });
+
+describe('recordableJson keeps every key', () => {
+  it('keeps apart a key with a lone surrogate and a literal key that escapes to the same text', () => {
+    const r = recordableJson(JSON.parse('{"\\ud800":"lone","\\\\ud800":"literal"}') as unknown);
+    expect(Object.values(r.value as object).sort()).toEqual(['literal', 'lone']);
+    expect(Object.keys(r.value as object)).toHaveLength(2);
+  });
+});
+
+describe('requestProblem on large flat bodies', () => {
+  it('walks a 500,000-element array of numbers and finds nothing to refuse', () => {
+    expect(requestProblem(new Array(500_000).fill(0))).toBeNull();
+    expect(requestProblem([0, 1, { a: [{ __proto__: null, ok: 1 }] }])).toBeNull();
+    expect(requestProblem([0, 1, JSON.parse('{"a":[{"__proto__":1}]}')])?.path).toBe('[2].a[0].__proto__');
+  });
+});

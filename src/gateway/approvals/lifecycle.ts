@@ -53,10 +53,16 @@ export async function expireApproval(
  */
 export async function withdrawApprovals(deps: LifecycleDeps, runId: RunId, reason: string): Promise<ApprovalId[]> {
   const out: ApprovalId[] = [];
-  for (const a of await deps.store.listApprovals({ runId })) {
-    if (a.status !== 'pending' && a.status !== 'approved') continue;
-    const updated = await deps.store.updateApproval(a.id, a.status, { status: 'withdrawn', escalateAt: null });
-    if (!updated) continue;
+  for (const listed of await deps.store.listApprovals({ runId })) {
+    // A vote may move it (pending → approved) between reading and withdrawing: read again and retry.
+    let a: ApprovalRecord | null = listed;
+    let updated: ApprovalRecord | null = null;
+    for (let attempt = 0; attempt < 3 && a && (a.status === 'pending' || a.status === 'approved'); attempt++) {
+      updated = await deps.store.updateApproval(a.id, a.status, { status: 'withdrawn', escalateAt: null });
+      if (updated) break;
+      a = await deps.store.getApproval(a.id);
+    }
+    if (!updated || !a) continue;
     await deps.audit.append({ runId, principal: null }, [rec('approval.withdrawn', { approvalId: a.id, actionHash: a.actionHash, was: a.status, votes: a.decisions.length, reason })]);
     await deps.notify?.('approval.withdrawn', { ...approvalEventData(updated), reason });
     out.push(a.id);

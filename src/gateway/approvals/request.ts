@@ -7,6 +7,7 @@ import { rec } from '../../audit/records.js';
 import type { ApprovalRecord, Store } from '../../store/store.js';
 import type { ApprovalId, Decision, Json, JsonObject, RunId, Sha256Hex } from '../../types.js';
 import { hashJson } from '../../util/hash.js';
+import { recordableJson } from '../../util/json.js';
 import { principalRef } from '../../identity/principal.js';
 import { labelsBody } from '../action.js';
 import { runSecondPath, secondPathApplies, type VerifyDeps } from '../verify.js';
@@ -73,6 +74,9 @@ export async function requestApproval(deps: RequestDeps, ctx: CallContext, ask: 
   // Routed to the first owner named for approvals; escalates to the next after `escalateAfterMinutes`.
   const owners = policy.escalateTo.map((b) => ctx.workflow.owners[b]).filter((o): o is string => typeof o === 'string');
   const escalateAt = policy.escalateAfterMinutes !== undefined && owners.length > 1 ? new Date(now.getTime() + policy.escalateAfterMinutes * 60_000).toISOString() : null;
+  // What people are shown is hashed and stored: anything that came from outside is recordable by now,
+  // and this makes sure of it (a summary that cannot be hashed must not lose the records before it).
+  const shown = recordableJson(summary).value as Record<string, Json>;
   const record: ApprovalRecord = {
     id,
     runId: ctx.runId,
@@ -83,7 +87,7 @@ export async function requestApproval(deps: RequestDeps, ctx: CallContext, ask: 
     status: 'pending',
     createdAt: now.toISOString(),
     expiresAt,
-    summary,
+    summary: shown,
     decisions: [],
     workflow: ctx.workflow.name,
     assignee: owners[0] ?? null,
@@ -102,7 +106,7 @@ export async function requestApproval(deps: RequestDeps, ctx: CallContext, ask: 
       tool: contract.name,
       level: decision.level,
       expiresAt,
-      summaryHash: hashJson(summary),
+      summaryHash: hashJson(shown),
       assignee: record.assignee,
       ...(edit ? { editedFrom: edit.from.id, editedBy: edit.by } : {}),
     }),
