@@ -80,7 +80,7 @@ export class AuditWriter {
 
   private async recorded(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<readonly AuditRecord[]>): Promise<readonly AuditRecord[]> {
     let current = drafts;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       try {
         return await write(current);
       } catch (e) {
@@ -90,19 +90,12 @@ export class AuditWriter {
           current = drafts.map(recordable);
           continue;
         }
-        // A transient fault (another process holds the write lock): the record still matters, so wait and retry.
-        if (e.retryable && e.code === 'store-locked' && attempt < LOCKED_RETRIES) {
-          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-          continue;
-        }
+        // (A lock held by another process is waited out by the store's busy timeout before it says so.)
         throw e;
       }
     }
   }
 }
-
-/** How often a record is re-sent when the store is locked by another process (50 ms, 100 ms, ... between). */
-const LOCKED_RETRIES = 5;
 
 /** A draft whose body is escaped and bounded (`recordableJson`); the envelope strings too. */
 function recordable(d: AuditDraft): AuditDraft {

@@ -22,7 +22,7 @@ import { storableArgs, toResult } from './results.js';
 import { withdrawApprovals } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
 import { checkRefusals } from './incidents.js';
-import { recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
+import { openUnknownOutcomes, recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
 import { rec } from '../audit/records.js';
 
 /** A call the session layer refused before the gateway saw it (not your run, budget, too many at once). */
@@ -214,7 +214,18 @@ export class Sessions {
       const outcome = await this.deps.gateway.propose(ctx, proposal);
       // The run save is queued in the same tick as the outcome record: one commit, one fsync for both.
       const saved = this.record(run, proposal, outcome);
-      await Promise.all([outcome.kind === 'executed' ? outcome.committed : undefined, saved]);
+      if (outcome.kind === 'executed') {
+        try {
+          await outcome.committed;
+        } catch (err) {
+          // The call ran upstream and its outcome could not be recorded: never "retry", and a person is told.
+          await saved.catch(() => undefined);
+          await openUnknownOutcomes(this.deps, runId).catch(() => undefined);
+          const why = err instanceof Error ? err.message : String(err);
+          return { kind: 'failed', failure: 'unrecorded', message: `the call ran, but its outcome could not be recorded (${why}); do not retry it: an incident asks a person to check`, actionHash: outcome.actionHash };
+        }
+      }
+      await saved;
       // Repeated refusals of any kind (policy, contract, unknown tools) open an incident as they happen.
       if (outcome.kind === 'denied' || outcome.kind === 'invalid') await checkRefusals(this.deps, runId);
       return outcome;
