@@ -1,5 +1,5 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { AuditDraft, AuditPayload, AuditRecord, RunRecord, Store } from '../store/store.js';
+import type { AuditDraft, AuditPayload, AuditRecord, RunRecord, RunStep, Store } from '../store/store.js';
 import type { Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
@@ -61,8 +61,8 @@ export class AuditWriter {
    * Saves `run` (compare-and-set on its version) with the items that say what changed, in one
    * transaction: both land or neither (a refused save is a `conflict` and writes no record).
    */
-  async commitRun(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<readonly AuditRecord[]> {
-    return this.recorded(this.drafts(subject, items), (drafts) => this.store.saveRunWithAudit(run, drafts));
+  async commitRun(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[], steps: readonly RunStep[] = []): Promise<readonly AuditRecord[]> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.saveRunWithAudit(run, drafts, steps));
   }
 
   private drafts(subject: AuditSubject | null, items: readonly AuditItem[]): AuditDraft[] {

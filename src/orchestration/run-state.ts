@@ -4,10 +4,11 @@
 // version: what a process saved itself, it does not parse again.
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import type { RunRecord } from '../store/store.js';
+import type { RunRecord, RunStep, Store } from '../store/store.js';
 import { CLASSIFICATIONS, TRUST, type Json, type RunStatus } from '../types.js';
 import type { AuditItem, AuditSubject, AuditWriter } from '../audit/writer.js';
 import type { RunState } from './run-machine.js';
+import type { HistoryItem } from './model.js';
 
 /** The doors through which an external agent drives a run. */
 export const EXTERNAL_DOORS = ['mcp-http', 'mcp-stdio', 'http-api', 'sdk'] as const;
@@ -118,16 +119,35 @@ export interface RunSaveDeps {
 /**
  * The one way a run's state is saved, whoever drives it: a compare-and-set on the version `prev` was
  * read at, committed together with the records that say what changed (`items`; none for a plain
- * step), or not at all (`conflict` when another writer moved the run on). Returns the saved run.
+ * step) and the steps it appends beside the run, or not at all (`conflict` when another writer moved
+ * the run on). Returns the saved run.
  */
 export async function saveRunState(
   deps: RunSaveDeps,
   prev: RunRecord,
   change: { readonly status: RunStatus; readonly state: RunState },
   records: { readonly subject: AuditSubject; readonly items: readonly AuditItem[] } | null = null,
+  steps: readonly RunStep[] = [],
 ): Promise<RunRecord> {
   const next: RunRecord = { ...prev, status: change.status, version: prev.version + 1, updatedAt: deps.now().toISOString(), state: change.state as unknown as Json };
-  await deps.audit.commitRun(next, records?.subject ?? null, records?.items ?? []);
+  await deps.audit.commitRun(next, records?.subject ?? null, records?.items ?? [], steps);
   rememberRunState(next, change.state);
   return next;
+}
+
+/**
+ * A run's whole history: what its state holds (a model-driven run, which hands it to the model) then
+ * the steps kept beside it (an external agent's calls, appended one row each). A stored step is a
+ * trust boundary too: one that does not parse is `store-corrupt`, naming the run and the step.
+ */
+export async function runHistory(store: Pick<Store, 'listRunSteps'>, run: Pick<RunRecord, 'id' | 'version' | 'state'>): Promise<readonly HistoryItem[]> {
+  const state = runStateOf(run);
+  // Two rows per call at most: the call and its result.
+  const steps = state.toolCalls > 0 ? await store.listRunSteps(run.id, { limit: 2 * state.toolCalls }) : [];
+  const kept = steps.map((step) => {
+    const parsed = historyItem.safeParse(step.item);
+    if (!parsed.success) throw new AirlockError('store-corrupt', `step ${step.n} of run \`${run.id}\` is invalid: ${parsed.error.issues[0]?.message ?? 'unreadable'}`);
+    return parsed.data as HistoryItem;
+  });
+  return [...state.history, ...kept];
 }

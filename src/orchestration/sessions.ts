@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
-import type { RunRecord, Store } from '../store/store.js';
+import type { RunRecord, RunStep, Store } from '../store/store.js';
 import type { Json, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
@@ -14,7 +14,7 @@ import type { GatewayOutcome, Proposal, VerificationResult } from '../gateway/ty
 import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
-import type { ToolView } from './model.js';
+import type { HistoryItem, ToolView } from './model.js';
 import { exhaustedBudget, initialState, type AgentRunState, type ExternalDoor, type RunState } from './run-machine.js';
 import { runStateOf, saveRunState } from './run-state.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
@@ -57,13 +57,22 @@ export interface SessionDeps {
 
 const MAX_STORED_RESULT = 4096;
 const SAVE_ATTEMPTS = 8;
-/** History items an externally driven run keeps (the audit trail keeps them all). */
-const MAX_EXTERNAL_HISTORY = 200;
 /** How long a lease lasts without renewal, and how often it is renewed while runs are served. */
 export const LEASE_TTL_MS = 60_000;
 const LEASE_RENEW_MS = 15_000;
 /** Runs ended at once when many end together (shutdown, an idle sweep). */
 const END_CONCURRENCY = 16;
+
+/** A change of a run's state, with the steps it appends beside the run. */
+interface RunChange {
+  readonly state: RunState;
+  readonly steps: readonly RunStep[];
+}
+
+/** One history item as a stored step (history items are JSON by construction; the type only lacks the index signature). */
+function stepOf(n: number, item: HistoryItem): RunStep {
+  return { n, item: item as unknown as Json };
+}
 
 /** A run this process serves: who drives it, through which door, and when it was last used. */
 interface LiveRun {
@@ -250,8 +259,8 @@ export class Sessions {
     if (res.ok && res.verification) {
       const v = res.verification;
       await this.update(runId, (st) => ({
-        ...st,
-        verifications: [...st.verifications, { callId: `r${st.verifications.length + 1}`, tool: v.probe, status: v.outcome.status }],
+        state: { ...st, verifications: [...st.verifications, { callId: `r${st.verifications.length + 1}`, tool: v.probe, status: v.outcome.status }] },
+        steps: [],
       }));
     }
     return res;
@@ -262,7 +271,7 @@ export class Sessions {
    * another (so calls in flight together never exhaust the retries, whatever `concurrentCallsPerRun`
    * is); the compare-and-set still settles races with other processes.
    */
-  private update(runId: RunId, change: (state: RunState) => RunState, loaded?: RunRecord): Promise<void> {
+  private update(runId: RunId, change: (state: RunState) => RunChange, loaded?: RunRecord): Promise<void> {
     const before = this.updating.get(runId) ?? Promise.resolve();
     const mine = before.then(() => this.updateNow(runId, change, loaded));
     const settled = mine.catch(() => undefined);
@@ -274,7 +283,7 @@ export class Sessions {
   }
 
   /** One compare-and-set of the run state, retried when another process changed the run first. */
-  private async updateNow(runId: RunId, change: (state: RunState) => RunState, loaded?: RunRecord): Promise<void> {
+  private async updateNow(runId: RunId, change: (state: RunState) => RunChange, loaded?: RunRecord): Promise<void> {
     let known = loaded;
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       // The first attempt may use the run the caller already loaded; a conflict means it moved on.
@@ -283,7 +292,7 @@ export class Sessions {
       if (!run) return;
       const next = change(runStateOf(run));
       try {
-        await saveRunState(this.deps, run, { status: run.status, state: next });
+        await saveRunState(this.deps, run, { status: run.status, state: next.state }, null, next.steps);
         return;
       } catch (err) {
         if (err instanceof AirlockError && err.code === 'conflict') continue;
@@ -398,17 +407,18 @@ export class Sessions {
       const callId = `c${state.steps + 1}`;
       const v = outcome.kind === 'executed' ? outcome.verification : null;
       return {
-        ...state,
-        steps: state.steps + 1,
-        toolCalls: state.toolCalls + 1,
-        // The audit trail holds every call; the run keeps the recent ones, so each call costs the same.
-        history: [
-          ...state.history.slice(-(MAX_EXTERNAL_HISTORY - 2)),
-          { kind: 'tool_call', id: callId, tool, args },
-          { kind: 'tool_result', id: callId, tool, status, content: stored },
+        state: {
+          ...state,
+          steps: state.steps + 1,
+          toolCalls: state.toolCalls + 1,
+          labels: outcome.kind === 'executed' || outcome.kind === 'authorized' ? outcome.labels : state.labels,
+          verifications: v ? [...state.verifications, { callId, tool, status: v.outcome.status }] : state.verifications,
+        },
+        // The call and its result go beside the run (appended, never rewritten), so each call saves the same small state.
+        steps: [
+          stepOf(2 * state.steps + 1, { kind: 'tool_call', id: callId, tool, args }),
+          stepOf(2 * state.steps + 2, { kind: 'tool_result', id: callId, tool, status, content: stored }),
         ],
-        labels: outcome.kind === 'executed' || outcome.kind === 'authorized' ? outcome.labels : state.labels,
-        verifications: v ? [...state.verifications, { callId, tool, status: v.outcome.status }] : state.verifications,
       };
     }, loaded);
   }

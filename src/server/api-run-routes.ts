@@ -10,7 +10,7 @@ import type { ApprovalId, Json, JsonObject, RunId, Sha256Hex } from '../types.js
 import type { ApiContext, ApiDoor, ApiEnv, Out } from './api-door.js';
 import { errorBody, mountPrefix, printable } from './api-messages.js';
 import * as Runs from './api-run-schemas.js';
-import { runStateOf } from '../orchestration/run-state.js';
+import { runHistory, runStateOf } from '../orchestration/run-state.js';
 
 /** Adds the run routes (`/runs`, `/actions`, `/decisions`, `/outcomes`) to `app`. */
 export function mountRunRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoor): void {
@@ -248,7 +248,7 @@ export function mountRunRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoo
       steps: state.steps,
       verifications: state.verifications.map((v) => ({ callId: v.callId, tool: v.tool, status: v.status })),
       pendingApprovals: pending.map((a) => a.id),
-      history: state.history.flatMap((h) => (h.kind === 'tool_result' ? [{ callId: h.id, tool: h.tool, status: h.status }] : [])),
+      history: (await runHistory(store, run)).flatMap((h) => (h.kind === 'tool_result' ? [{ callId: h.id, tool: h.tool, status: h.status }] : [])),
       final: state.final ? { text: state.final.text, claim: state.final.claim } : null,
       reason: state.reason,
       incidents: (await store.listIncidents({ runId: run.id })).map((i) => ({ incidentId: i.id, kind: i.kind, status: i.status, title: i.title, owner: i.owner })),

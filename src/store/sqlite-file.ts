@@ -104,6 +104,10 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE leases (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
   `,
+  // 7: the steps of a run, one row each, appended with the run's save: a long run's saves stay small.
+  `
+  CREATE TABLE run_steps (run_id TEXT NOT NULL, n INTEGER NOT NULL, item TEXT NOT NULL, PRIMARY KEY (run_id, n)) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes; `meta.schema_version` in the file. */

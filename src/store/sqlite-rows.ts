@@ -186,6 +186,13 @@ export class RowReader {
     return parsed.data as unknown as ApprovalRecord;
   }
 
+  /** A JSON column read back as JSON; unreadable text is `store-corrupt`, naming the row. */
+  json(table: string, id: string, text: string): Json {
+    const v = parseJson(text);
+    if (v === undefined) throw this.corrupt(table, id, 'unreadable JSON');
+    return v as Json;
+  }
+
   /** A JSON `record` column read back through its schema (stored JSON is a trust boundary). */
   record<T>(table: string, row: IdRecordRow, schema: z.ZodType<T>, checkId = true): T {
     const parsed = schema.safeParse(parseJson(row.record));

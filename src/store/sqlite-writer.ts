@@ -33,7 +33,14 @@ export interface ApprovalWant {
 /** One write, as data. Records are JSON text (`record`, `update`), serialised by the caller before it is queued. */
 export type WriteOp =
   | { readonly op: 'append'; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
-  | { readonly op: 'save-run'; readonly run: RunColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
+  | {
+      readonly op: 'save-run';
+      readonly run: RunColumns;
+      readonly leaves: readonly WireLeaf[];
+      readonly payloads: readonly (readonly AuditPayload[])[];
+      /** Steps appended with the save (their items serialised already). */
+      readonly steps?: readonly { readonly n: number; readonly item: string }[];
+    }
   | { readonly op: 'create-run'; readonly run: RunColumns }
   | { readonly op: 'delete-payload'; readonly hash: string }
   | { readonly op: 'create-approval'; readonly id: string; readonly runId: string; readonly status: string; readonly createdAt: string; readonly record: string }
@@ -190,6 +197,7 @@ export class SqliteWriter {
     insertRunStart: Database.Statement<[string, number]>;
     deletePayload: Database.Statement<[string]>;
     insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
+    insertRunStep: Database.Statement<[string, number, string]>;
     updateRun: Database.Statement<[string, string, number, string, string, string, number]>;
     getRunVersion: Database.Statement<[string], Pick<RunRow, 'version'>>;
     insertApproval: Database.Statement<[string, string, string, string, string]>;
@@ -210,6 +218,7 @@ export class SqliteWriter {
       insertRunStart: db.prepare('INSERT OR IGNORE INTO audit_run_start (run_id, first_seq) VALUES (?, ?)'),
       deletePayload: db.prepare('DELETE FROM audit_payloads WHERE hash = ?'),
       insertRun: db.prepare('INSERT INTO runs (id, workflow, status, version, created_at, updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertRunStep: db.prepare('INSERT INTO run_steps (run_id, n, item) VALUES (?, ?, ?)'),
       updateRun: db.prepare('UPDATE runs SET workflow = ?, status = ?, version = ?, updated_at = ?, state = ? WHERE id = ? AND version = ?'),
       getRunVersion: db.prepare('SELECT version FROM runs WHERE id = ?'),
       insertApproval: db.prepare('INSERT INTO approvals (id, run_id, status, created_at, record) VALUES (?, ?, ?, ?, ?)'),
@@ -262,6 +271,11 @@ export class SqliteWriter {
         return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
       case 'save-run':
         this.saveRun(op.run);
+        for (const step of op.steps ?? []) {
+          this.insertUnique('run step', `${op.run.id}#${step.n}`, 'steps are numbered once per run: the save that made it is already stored', () => {
+            this.stmt.insertRunStep.run(op.run.id, step.n, step.item);
+          });
+        }
         return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
       case 'create-run':
         this.insertUnique('run', op.run.id, 'run ids are unique; create the run under a new id', () => {

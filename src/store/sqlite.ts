@@ -17,6 +17,7 @@ import type {
   AuditDraft,
   AuditRecord,
   RunRecord,
+  RunStep,
   StoredAuditRow,
   Store,
 } from './store.js';
@@ -94,6 +95,7 @@ class SqliteStore implements Store {
     readAuditRows: Database.Statement<[number, number], StoredAuditRow>;
     getPayload: Database.Statement<[string], { data: string }>;
     getRun: Database.Statement<[string], RunRow>;
+    listRunSteps: Database.Statement<[string, number, number], { n: number; item: string }>;
     getApproval: Database.Statement<[string], ApprovalRow>;
   };
 
@@ -118,6 +120,7 @@ class SqliteStore implements Store {
       readAudit: db.prepare('SELECT seq, leaf, prev_hash, leaf_hash, chain_hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?'),
       getPayload: db.prepare('SELECT data FROM audit_payloads WHERE hash = ?'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+      listRunSteps: db.prepare('SELECT n, item FROM run_steps WHERE run_id = ? AND n < ? ORDER BY n DESC LIMIT ?'),
       getApproval: db.prepare('SELECT id, status, record FROM approvals WHERE id = ?'),
     };
   }
@@ -177,21 +180,30 @@ class SqliteStore implements Store {
     return this.saveRunWithAudit(run, []).then(() => undefined);
   }
 
-  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]> {
+  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[], steps: readonly RunStep[] = []): Promise<readonly AuditRecord[]> {
     if (this.closed) return Promise.reject(this.closedError());
     let columns: RunColumns;
     let leaves: PreparedLeaf[];
+    let stepRows: { n: number; item: string }[];
     try {
       // Serialised here, before it is queued: a state that cannot be stored fails only its own caller.
       columns = runColumns(run);
       leaves = drafts.map((d, i) => prepareDraft(d, i));
+      stepRows = steps.map((s) => ({ n: s.n, item: serialiseStep(run.id, s) }));
     } catch (e) {
       return Promise.reject(e);
     }
-    // Joins the group commit: a run save and the audit records beside it share one fsync, and apply together or not at all.
+    // Joins the group commit: a run save, its steps and the audit records beside it share one fsync, and apply together or not at all.
     return this.writes
-      .submit({ op: 'save-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []) })
+      .submit({ op: 'save-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []), ...(stepRows.length > 0 ? { steps: stepRows } : {}) })
       .then((sealed) => records(leaves, sealed));
+  }
+
+  listRunSteps(runId: RunId, opts: { readonly before?: number; readonly limit?: number } = {}): Promise<readonly RunStep[]> {
+    return this.read('read the steps of a run', () => {
+      const rows = this.stmt.listRunSteps.all(runId, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 200);
+      return rows.reverse().map((r) => ({ n: r.n, item: this.rows.json('run_steps', `${runId}#${r.n}`, r.item) }));
+    });
   }
 
   getRun(id: RunId): Promise<RunRecord | null> {
@@ -444,6 +456,13 @@ function records(leaves: readonly PreparedLeaf[], sealed: readonly SealedHashes[
       chainHash: s.chainHash,
     };
   });
+}
+
+/** A step's item as stored (JSON text); an `input` error naming the run when it has none. */
+function serialiseStep(runId: string, step: RunStep): string {
+  const text = JSON.stringify(step.item);
+  if (text === undefined || !Number.isSafeInteger(step.n) || step.n < 1) throw new AirlockError('input', `step ${String(step.n)} of run \`${runId}\` cannot be stored`);
+  return text;
 }
 
 /** A run's columns, its state serialised (an `input` error naming the run when it has no JSON form). */

@@ -41,6 +41,15 @@ export interface StoredAuditRow {
   readonly chainHash: string;
 }
 
+/**
+ * One step of a run, kept beside it (an external agent's call, or its result): appended with the run
+ * save that made it, numbered from 1 per run, never rewritten, so saving a long run stays small.
+ */
+export interface RunStep {
+  readonly n: number;
+  readonly item: Json;
+}
+
 export interface RunRecord {
   readonly id: RunId;
   readonly workflow: string;
@@ -257,7 +266,9 @@ export interface Store {
    * `saveRun` and `appendAudit` as one: the records are appended only if the save applies, in the
    * same transaction (a status change and the records saying so land together or not at all).
    */
-  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
+  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[], steps?: readonly RunStep[]): Promise<readonly AuditRecord[]>;
+  /** A run's steps (appended with its saves), in order: the last `limit` (default 200) before step `before`, if given. */
+  listRunSteps(runId: RunId, opts?: { readonly before?: number; readonly limit?: number }): Promise<readonly RunStep[]>;
   getRun(id: RunId): Promise<RunRecord | null>;
   /** Newest first (createdAt descending, then id descending). */
   listRuns(opts?: { status?: RunStatus; limit?: number }): Promise<readonly RunRecord[]>;

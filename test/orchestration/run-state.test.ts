@@ -2,8 +2,8 @@
 // version upgraded, and each stored version parsed once.
 import { describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
-import { runStateOf, upgradeRunState } from '../../src/orchestration/run-state.js';
-import type { RunRecord } from '../../src/store/store.js';
+import { runHistory, runStateOf, upgradeRunState } from '../../src/orchestration/run-state.js';
+import type { RunRecord, RunStep } from '../../src/store/store.js';
 import type { Json, RunId } from '../../src/types.js';
 
 /** A state as version 1 stored it: no driver, no tool-call counter. */
@@ -54,5 +54,17 @@ describe('run state', () => {
     const first = runStateOf(r);
     expect(runStateOf({ ...r })).toBe(first);
     expect(runStateOf({ ...r, version: 2 })).not.toBe(first);
+  });
+
+  it('reads the history from the state, then the steps kept beside the run, refusing a step that does not parse', async () => {
+    const r = row(v1({ door: 'sdk', schema: 1 }));
+    const steps: RunStep[] = [
+      { n: 3, item: { kind: 'tool_call', id: 'c2', tool: 'orders.get_order', args: { order_id: '1183' } } },
+      { n: 4, item: { kind: 'tool_result', id: 'c2', tool: 'orders.get_order', status: 'denied', content: null } },
+    ];
+    const store = { listRunSteps: () => Promise.resolve(steps) };
+    expect((await runHistory(store, r)).map((h) => (h.kind === 'final' ? h.kind : `${h.kind}:${h.id}`))).toEqual(['tool_call:c1', 'tool_result:c1', 'tool_call:c2', 'tool_result:c2']);
+    const tampered = { listRunSteps: () => Promise.resolve([{ n: 3, item: { kind: 'tool_call', id: 'c2', tool: 'x', args: 'not an object' } }]) };
+    await expect(runHistory(tampered, row(v1({ door: 'sdk' })))).rejects.toThrow(/step 3 of run `run_\d+` is invalid/);
   });
 });

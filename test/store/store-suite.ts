@@ -295,6 +295,41 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.getRun('run_a' as RunId))?.status).toBe('completed');
       });
 
+      it('appends steps beside a run with its save, none when the save is refused, and lists them in order', async () => {
+        await store.createRun(run('run_a'));
+        await store.createRun(run('run_b'));
+        const step = (n: number): { n: number; item: Json } => ({ n, item: { kind: 'tool_call', id: `c${n}`, args: { n } } });
+        await store.saveRunWithAudit(run('run_a', { version: 2 }), [], [step(1), step(2)]);
+        await store.saveRunWithAudit(run('run_b', { version: 2 }), [], [step(1)]);
+        await store.saveRunWithAudit(run('run_a', { version: 3 }), [draft(1, { runId: 'run_a' })], [step(3), step(4)]);
+        // A stale save writes neither its steps nor its records.
+        const stale = await rejection(store.saveRunWithAudit(run('run_a', { version: 3 }), [draft(2, { runId: 'run_a' })], [step(5)]));
+        expect(stale.code).toBe('conflict');
+        expect((await store.listRunSteps('run_a' as RunId)).map((s) => s.n)).toEqual([1, 2, 3, 4]);
+        expect((await store.listRunSteps('run_a' as RunId))[3]).toEqual(step(4));
+        expect((await store.listRunSteps('run_b' as RunId)).map((s) => s.n)).toEqual([1]);
+        // The last `limit` before `before`, still oldest first.
+        expect((await store.listRunSteps('run_a' as RunId, { limit: 2 })).map((s) => s.n)).toEqual([3, 4]);
+        expect((await store.listRunSteps('run_a' as RunId, { before: 4, limit: 2 })).map((s) => s.n)).toEqual([2, 3]);
+        expect(await store.listRunSteps('run_nope' as RunId)).toEqual([]);
+        expect((await allAudit(store)).map((r) => r.runId)).toEqual(['run_a']);
+      });
+
+      it('refuses a step numbered twice, and the save it came with, without failing the callers beside it', async () => {
+        await store.createRun(run('run_a'));
+        await store.createRun(run('run_b'));
+        await store.saveRunWithAudit(run('run_a', { version: 2 }), [], [{ n: 1, item: 'first' }]);
+        const [dup, other] = await Promise.allSettled([
+          store.saveRunWithAudit(run('run_a', { version: 3, status: 'completed' }), [draft(1, { runId: 'run_a' })], [{ n: 1, item: 'again' }]),
+          store.saveRunWithAudit(run('run_b', { version: 2 }), [draft(2, { runId: 'run_b' })], [{ n: 1, item: 'b' }]),
+        ]);
+        expect(dup.status).toBe('rejected');
+        expect(other.status).toBe('fulfilled');
+        expect(await store.listRunSteps('run_a' as RunId)).toEqual([{ n: 1, item: 'first' }]);
+        expect((await store.getRun('run_a' as RunId))?.version).toBe(2);
+        expect((await allAudit(store)).map((r) => r.runId)).toEqual(['run_b']);
+      });
+
       it('lets exactly one of concurrent saves of the same version win', async () => {
         await store.createRun(run('run_a'));
         const saves = await Promise.allSettled(
