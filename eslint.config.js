@@ -62,7 +62,7 @@ export default tseslint.config(
   },
   {
     // Pure decisions in the middle: no IO, no store, no network.
-    files: ['src/policy/decide.ts', 'src/policy/approver.ts', 'src/orchestration/run-machine.ts', 'src/verification/checks.ts', 'src/context/labels.ts', 'src/tools/template.ts', 'src/tools/uri-template.ts', 'src/verification/cel*.ts', 'src/audit/chain-verifier.ts'],
+    files: ['src/policy/decide.ts', 'src/policy/approver.ts', 'src/orchestration/run-machine.ts', 'src/orchestration/run-transition.ts', 'src/verification/checks.ts', 'src/context/labels.ts', 'src/tools/template.ts', 'src/tools/uri-template.ts', 'src/verification/cel*.ts', 'src/audit/chain-verifier.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', '**/store/**', '**/connectors/**'], message: 'pure decision code does no IO' }] }],
     },

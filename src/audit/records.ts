@@ -374,7 +374,7 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'approval.requested': 'people are asked: approval id, level, deadline, the hash of what they are shown, who it is routed to',
   'approval.decided': 'a vote: approve or reject, with the voter, how they authenticated, the summary hash they saw, the time taken',
   'approval.refused': 'a vote or edit that was refused (not eligible, wrong state, missing justification)',
-  'approval.vote-lost': 'a vote written ahead that lost a race to a concurrent one (it is re-checked and re-applied)',
+  'approval.vote-lost': 'in older trails only: a vote written ahead that lost a race (a vote and its record now commit together, so a lost vote leaves none)',
   'approval.escalated': 'undecided, it went to the next owner',
   'approval.expired': 'its deadline passed (undecided, or approved and unused), or the second path voided it',
   'approval.withdrawn': 'its run ended first, so nobody will use it',

@@ -1,6 +1,6 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { AuditDraft, AuditPayload, AuditRecord, RunRecord, RunStep, Store } from '../store/store.js';
-import type { Classification, Json, Principal, RunId } from '../types.js';
+import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, RunRecord, RunStep, Store } from '../store/store.js';
+import type { ApprovalId, Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
 import { payloadOf } from './payload.js';
@@ -65,6 +65,25 @@ export class AuditWriter {
     return this.recorded(this.drafts(subject, items), (drafts) => this.store.saveRunWithAudit(run, drafts, steps));
   }
 
+  /** Creates `run` with the items that say it started, in one transaction (an existing id: `conflict`, no record). */
+  async createRun(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<readonly AuditRecord[]> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.createRun(run, drafts));
+  }
+
+  /**
+   * An approval's compare-and-set (`Store.updateApproval`) with the items that say what changed:
+   * the records land only if the update does, in the same transaction. Null: it had moved on.
+   */
+  async commitApproval(
+    id: ApprovalId,
+    expected: ApprovalExpectation,
+    update: ApprovalUpdate,
+    subject: AuditSubject | null,
+    items: readonly AuditItem[],
+  ): Promise<ApprovalRecord | null> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.updateApproval(id, expected, update, drafts));
+  }
+
   private drafts(subject: AuditSubject | null, items: readonly AuditItem[]): AuditDraft[] {
     const time = this.now().toISOString();
     return items.map((it) => ({
@@ -78,7 +97,7 @@ export class AuditWriter {
     }));
   }
 
-  private async recorded(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<readonly AuditRecord[]>): Promise<readonly AuditRecord[]> {
+  private async recorded<T>(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<T>): Promise<T> {
     let current = drafts;
     for (;;) {
       try {

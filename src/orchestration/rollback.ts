@@ -12,7 +12,8 @@ import type { AuditItem, AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
-import { canTransition, initialState, type RollbackMeta, type RollbackRunState } from './run-machine.js';
+import { initialState, type RollbackMeta, type RollbackRunState } from './run-machine.js';
+import { transition, type RunEvent } from './run-transition.js';
 import { runStateOf, saveRunState } from './run-state.js';
 import { openIncident } from './incidents.js';
 import { isRecord, rec, recordsOf } from '../audit/records.js';
@@ -158,7 +159,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
         retryable: true,
       });
     }
-    rb = await saveRollback(deps, latest, 'running', { ...st, reason: null, rollback: { ...st.rollback, lease: lease() } }, requester);
+    rb = await saveRollback(deps, latest, requester, { type: 'started', clearReason: true }, { type: 'leased', lease: lease() });
     resumed = true;
   } else {
     const attempt = attempts.length + 1;
@@ -171,15 +172,9 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
     };
     rb = { id: rollbackRunId(runId, attempt), workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: rbState as unknown as Json };
     try {
-      await deps.store.createRun(rb);
-    } catch (e) {
-      if (e instanceof AirlockError && e.code === 'conflict') {
-        throw new AirlockError('conflict', `another rollback of run \`${runId}\` started at the same time`, { hint: 're-run to continue it', retryable: true });
-      }
-      throw e;
-    }
-    await deps.audit.append({ runId: rb.id, principal: agent, onBehalfOf: requester }, [
-      rec('run.started', {
+      // The rollback run and its `run.started` record land together, or neither does.
+      await deps.audit.createRun(rb, { runId: rb.id, principal: agent, onBehalfOf: requester }, [
+        rec('run.started', {
           workflow: workflow.name,
           tier: workflow.tier,
           door: 'rollback',
@@ -188,7 +183,13 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
           policySetHash: deps.policies.policySetHash,
           owners: workflow.owners as Json,
         }),
-    ]);
+      ]);
+    } catch (e) {
+      if (e instanceof AirlockError && e.code === 'conflict') {
+        throw new AirlockError('conflict', `another rollback of run \`${runId}\` started at the same time`, { hint: 're-run to continue it', retryable: true });
+      }
+      throw e;
+    }
     resumed = false;
   }
   const rbMeta = rollbackStateOf(rb).rollback;
@@ -216,8 +217,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
       } else {
         // A compensation to propose. The run's version moves first: a process that lost its lease stops here.
         const compensation = e.compensation as { readonly tool: string; readonly args: JsonObject };
-        const st = rollbackStateOf(rb);
-        rb = await heartbeat(deps, rb, { ...st, steps: st.steps + 1, rollback: { ...st.rollback, lease: lease() } });
+        rb = await saveRollback(deps, rb, requester, { type: 'step' }, { type: 'leased', lease: lease() });
         await deps.audit.append({ runId: rb.id, principal: requester }, [
           rec('rollback.compensating', { rollbackOf: runId, effectSeq: e.seq, tool: e.tool, compensation: compensation.tool }),
         ]);
@@ -253,8 +253,7 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
   } catch (e) {
     // This process cannot go on (the store or a connector failed under it): let the next re-run take over
     // at once instead of waiting for the lease. A process that dies here leaves the lease to run out.
-    const st = rollbackStateOf(rb);
-    await heartbeat(deps, rb, { ...st, reason: `interrupted: ${e instanceof Error ? e.message : String(e)}`, rollback: { ...st.rollback, lease: null } }).catch(() => undefined);
+    await saveRollback(deps, rb, requester, { type: 'noted', reason: `interrupted: ${e instanceof Error ? e.message : String(e)}` }, { type: 'leased', lease: null }).catch(() => undefined);
     throw e;
   }
 
@@ -279,15 +278,11 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
       : status === 'awaiting-approval'
         ? `waiting for approval \`${stopped?.step.approvalId ?? '?'}\` of step ${stopped?.step.step ?? '?'}`
         : `step ${stopped?.step.step ?? '?'} (${stopped?.step.tool ?? '?'}) ${stopped?.step.outcome ?? 'failed'}: ${stopped?.step.detail ?? ''}`;
-  const st = rollbackStateOf(rb);
-  rb = await saveRollback(deps, rb, rbStatus, { ...st, reason, rollback: { ...st.rollback, lease: null } }, requester);
+  // The rollback run's end and its `run.status` / `run.finished` records commit together, or none of them.
+  const end: RunEvent = rbStatus === 'awaiting-approval' ? { type: 'paused', reason: reason ?? '' } : { type: 'ended', status: rbStatus, reason };
+  rb = await saveRollback(deps, rb, requester, { type: 'leased', lease: null }, end);
   const summary = steps.map((s) => ({ step: s.step, effectSeq: s.effectSeq, tool: s.tool, outcome: s.outcome }));
   await both([rec('rollback.finished', { rollbackOf: runId, rollbackRunId: rb.id, attempt: rbMeta.attempt, status, reason, incidentId, steps: summary })]);
-  if (rbStatus !== 'awaiting-approval') {
-    await deps.audit.append({ runId: rb.id, principal: agent, onBehalfOf: requester }, [
-      rec('run.finished', { status: rbStatus, reason, steps: st.steps, activeMs: null, claim: null, verifications: [] }),
-    ]);
-  }
   return { runId, rollbackRunId: rb.id, status, steps, incidentId, noop: false };
 }
 
@@ -419,23 +414,21 @@ function stepFor(e: Effect, n: number, compensation: { readonly tool: string; re
 }
 
 /** Saves a rollback run's new state without changing its status; a conflict means another process took it over. */
-async function heartbeat(deps: RollbackDeps, rb: RunRecord, state: RollbackRunState, records: Parameters<typeof saveRunState>[3] = null): Promise<RunRecord> {
+/**
+ * Applies `events` to a rollback run in the one state machine and commits it with the records that
+ * say what changed. The run's version moves on each save: a process that lost the run stops here.
+ */
+async function saveRollback(deps: RollbackDeps, rb: RunRecord, requester: Principal, ...events: RunEvent[]): Promise<RunRecord> {
+  const next = transition({ status: rb.status, state: rollbackStateOf(rb) }, ...events);
+  const records = next.records.length === 0 ? null : { subject: { runId: rb.id, principal: declared(deps.workspace, 'agent', next.state.agent), onBehalfOf: requester }, items: next.records };
   try {
-    return await saveRunState(deps, rb, { status: rb.status, state }, records);
+    return await saveRunState(deps, rb, next, records);
   } catch (e) {
     if (e instanceof AirlockError && e.code === 'conflict') {
       throw new AirlockError('conflict', `another process took over rollback run \`${rb.id}\``, { hint: 're-run to see where it stands', retryable: true });
     }
     throw e;
   }
-}
-
-/** Moves a rollback run to `status` (a legal run transition) with `state`, auditing the change. */
-async function saveRollback(deps: RollbackDeps, rb: RunRecord, status: RunStatus, state: RollbackRunState, requester: Principal): Promise<RunRecord> {
-  if (!canTransition(rb.status, status)) throw new AirlockError('internal', `illegal run transition ${rb.status} → ${status} for rollback run \`${rb.id}\``);
-  // The status change and its record commit together (run-state.ts), or neither does.
-  const records = status === rb.status ? null : { subject: { runId: rb.id, principal: declared(deps.workspace, 'agent', state.agent), onBehalfOf: requester }, items: [rec('run.status', { from: rb.status, to: status, reason: state.reason })] };
-  return heartbeat(deps, { ...rb, status }, state, records);
 }
 
 /** The state of a rollback run; any other run here is a store inconsistency. */

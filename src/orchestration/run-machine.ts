@@ -1,4 +1,4 @@
-// The run as a state machine (pure): its serialisable state, legal status changes, budgets and the next work.
+// The run's rules (pure): its serialisable state by driver, legal status changes, budgets and the next work. The events that change a run are applied in run-transition.ts.
 import type { ApprovalId, JsonObject, Labels, RunId, RunStatus } from '../types.js';
 import type { Budgets } from '../config/schema.js';
 import type { HistoryItem } from './model.js';

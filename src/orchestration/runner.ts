@@ -4,16 +4,17 @@ import { withSpan } from '../telemetry/spans.js';
 import { AirlockError } from '../errors.js';
 import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
-import type { Json, JsonObject, Principal, RunId, RunStatus } from '../types.js';
+import type { Json, JsonObject, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
-import type { AuditItem, AuditWriter } from '../audit/writer.js';
+import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
-import type { HistoryItem, Model, ToolResultStatus, ToolView } from './model.js';
+import type { Model, ToolResultStatus, ToolView } from './model.js';
 import { storableArgs, toResult } from './results.js';
 import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
+import { transition, type RunEvent } from './run-transition.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { expireApproval, latestRevision } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
@@ -43,7 +44,7 @@ export class Runner {
 
   /** Starts a run of `workflowName` on `input` and drives it until it pauses or ends. */
   async start(workflowName: string, input: JsonObject, opts: { onBehalfOf?: string } = {}): Promise<RunRecord> {
-    const { workspace, store, now } = this.deps;
+    const { workspace, now } = this.deps;
     const workflow = workspace.workflows.get(workflowName);
     if (!workflow) {
       throw new AirlockError('not-found', `workflow \`${workflowName}\` is not declared`, {
@@ -58,10 +59,10 @@ export class Runner {
     const t = now().toISOString();
     const state = initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS);
     const record: RunRecord = { id, workflow: workflow.name, status: 'queued', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
-    await this.deps.audit.append({ runId: id, principal: agent, onBehalfOf }, [
+    // The run and its `run.started` record land together, or neither does.
+    await this.deps.audit.createRun(record, { runId: id, principal: agent, onBehalfOf }, [
       rec('run.started', { workflow: workflow.name, tier: workflow.tier, inputHash: hashJson(input), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json }),
     ]);
-    await store.createRun(record);
     return this.drive(record, model);
   }
 
@@ -79,9 +80,7 @@ export class Runner {
     if (!canTransition(record.status, 'cancelled') || record.status === 'cancelled') {
       throw new AirlockError('conflict', `run \`${runId}\` is ${record.status} and cannot be cancelled`);
     }
-    const state = { ...runStateOf(record), reason: `cancelled by ${by}: ${reason}` };
-    const saved = await this.save(record, 'cancelled', state, true);
-    return saved;
+    return this.save(record, { type: 'ended', status: 'cancelled', reason: `cancelled by ${by}: ${reason}` });
   }
 
   private async drive(start: RunRecord, resolved?: Model): Promise<RunRecord> {
@@ -127,6 +126,16 @@ export class Runner {
       return d;
     };
 
+    /** Applies `events` to the run as loaded, saves it with the records saying what changed, and reloads. */
+    // Active time counted between saves rides on the next one.
+    let carried: RunEvent[] = [];
+    const step = async (...events: RunEvent[]): Promise<RunRecord> => {
+      record = await this.save(record, ...carried, ...events);
+      carried = [];
+      state = runStateOf(record);
+      return record;
+    };
+
     for (;;) {
       const work = nextWork(record.status, state);
       if (work === 'none') return record;
@@ -134,9 +143,8 @@ export class Runner {
       if (work === 'recover-in-flight') {
         // A call was handed to the gateway and the process died before its result was saved.
         // Whether the effect happened is unknown here: stop and ask for a review, never guess.
-        const inflight = state.inFlight;
-        state = { ...state, inFlight: null, reason: `interrupted during \`${inflight?.tool ?? '?'}\`; review the audit trail and ground truth before retrying` };
-        record = await this.save(record, 'failed', state, true);
+        const tool = state.inFlight?.tool ?? '?';
+        await step({ type: 'ended', status: 'failed', reason: `interrupted during \`${tool}\`; review the audit trail and ground truth before retrying` });
         // Each call that may have reached an upstream with no outcome on record is an incident naming it.
         await openUnknownOutcomes(this.deps, record.id);
         return record;
@@ -144,40 +152,32 @@ export class Runner {
 
       if (work === 'check-approval') {
         const pending = state.pending;
-        if (!pending) {
-          state = { ...state, reason: 'awaiting approval without a pending action' };
-          record = await this.save(record, 'failed', state);
-          return record;
-        }
+        if (!pending) return step({ type: 'ended', status: 'failed', reason: 'awaiting approval without a pending action' });
         const asked = await this.deps.store.getApproval(pending.approvalId);
         if (!asked) throw new AirlockError('store', `approval \`${pending.approvalId}\` of run \`${record.id}\` is missing`);
         // An approver may have edited the arguments: the latest revision is what stands.
         const approval = await latestRevision(this.deps.store, asked);
         const revisedArgs = approval.id === asked.id ? null : (approval.summary as { args: JsonObject }).args;
-        let status: ToolResultStatus;
-        let content: Json;
+        let answer: RunEvent & { type: 'call-returned' };
+        const refused = (status: ToolResultStatus, content: Json): RunEvent & { type: 'call-returned' } => ({ type: 'call-returned', id: pending.callId, tool: pending.tool, status, content });
         if (approval.status === 'pending') {
           if (Date.parse(approval.expiresAt) > this.deps.now().getTime()) return record; // still waiting
           await expireApproval(this.deps, approval);
           await this.deps.audit.append(subject, [
             rec('action.not-executed', { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: ['the approval expired before anyone decided'] }),
           ]);
-          status = 'expired';
-          content = { error: 'approval expired before anyone decided; the action was not executed' };
+          answer = refused('expired', { error: 'approval expired before anyone decided; the action was not executed' });
         } else if (approval.status === 'rejected') {
           const why = approval.decisions.find((d) => d.decision === 'reject');
           await this.deps.audit.append(subject, [
             rec('action.not-executed', { tool: pending.tool, approvalId: approval.id, why: 'rejected', reasons: [why?.reason ?? 'rejected'] }),
           ]);
-          status = 'rejected';
-          content = { error: 'rejected by an approver', reason: why?.reason ?? null, approver: why?.approver ?? null };
+          answer = refused('rejected', { error: 'rejected by an approver', reason: why?.reason ?? null, approver: why?.approver ?? null });
         } else if (approval.status === 'approved') {
-          state = { ...state, inFlight: { callId: pending.callId, tool: pending.tool } };
-          record = await this.save(record, 'running', state);
+          await step({ type: 'approved-call-sent' });
           const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
           const outcome = await this.deps.gateway.executeApproved(ctx, { tool: pending.tool, args: revisedArgs ?? pending.args }, approval.id);
-          ({ status, content } = toResult(outcome.kind === 'executed' && revisedArgs ? { ...outcome, revisedArgs } : outcome));
-          state = this.absorb(state, pending.callId, pending.tool, outcome);
+          answer = returned(pending.callId, pending.tool, outcome.kind === 'executed' && revisedArgs ? { ...outcome, revisedArgs } : outcome);
         } else {
           if (approval.status === 'expired') {
             // Expired while nobody resumed the run (a late vote marks it): the non-execution is still audited.
@@ -185,29 +185,17 @@ export class Runner {
               rec('action.not-executed', { tool: pending.tool, approvalId: approval.id, why: 'expired', reasons: [`the approval expired at ${approval.expiresAt} before it was used`] }),
             ]);
           }
-          status = 'expired';
-          content = { error: `approval is ${approval.status}; the action was not executed` };
+          answer = refused('expired', { error: `approval is ${approval.status}; the action was not executed` });
         }
-        state = {
-          ...state,
-          inFlight: null,
-          pending: null,
-          history: [...state.history, { kind: 'tool_result', id: pending.callId, tool: pending.tool, status, content }],
-        };
-        record = await this.save(record, 'running', state);
+        await step(answer);
         continue;
       }
 
       // work === 'call-model'
-      state = { ...state, activeMs: state.activeMs + elapsed() };
-      const exhausted = exhaustedBudget(state, workflow.budgets);
-      if (exhausted) {
-        state = { ...state, reason: exhausted };
-        await this.deps.audit.append(subject, [rec('run.budget-exhausted', { reason: exhausted, steps: state.steps, activeMs: state.activeMs })]);
-        record = await this.save(record, 'failed', state, true);
-        return record;
-      }
-      if (record.status === 'queued') record = await this.save(record, 'running', state);
+      carried = [...carried, { type: 'time', ms: elapsed() }];
+      const exhausted = exhaustedBudget(transition({ status: record.status, state }, ...carried).state, workflow.budgets);
+      if (exhausted) return step({ type: 'budget-exhausted', reason: exhausted });
+      if (record.status === 'queued') await step({ type: 'started' });
 
       const turn = await withSpan(`chat ${model.model}`, async (span) => {
         span.setAttributes({
@@ -222,46 +210,27 @@ export class Runner {
         span.setAttribute('gen_ai.response.finish_reasons', [t.kind === 'final' ? 'stop' : 'tool_calls']);
         return t;
       });
-      state = { ...state, steps: state.steps + 1 };
 
       if (turn.kind === 'final') {
-        state = {
-          ...state,
-          final: { text: turn.text, claim: turn.claim },
-          history: [...state.history, { kind: 'final', text: turn.text, claim: turn.claim }],
-          activeMs: state.activeMs + elapsed(),
-        };
         // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
-        const concluded = this.deps.conclude ? await this.deps.conclude(record.id, state, agent) : conclusionOf(state, []);
-        if (concluded.reason) state = { ...state, reason: concluded.reason };
-        const status = concluded.status;
-        record = await this.save(record, status, state, true);
-        return record;
+        const claimed: RunEvent[] = [{ type: 'step' }, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
+        const claimedState = transition({ status: record.status, state }, ...carried, ...claimed).state;
+        const concluded = this.deps.conclude ? await this.deps.conclude(record.id, claimedState, agent) : conclusionOf(claimedState, []);
+        return step(...claimed, { type: 'ended', status: concluded.status, reason: concluded.reason });
       }
 
       const callId = `c${state.history.filter((h) => h.kind === 'tool_call').length + 1}`;
+      const tool = String(turn.tool);
       // The run state is stored as JSON: arguments JSON cannot hold are kept as a note, and the
       // gateway (which gets the originals) refuses and audits them.
-      const call: HistoryItem = { kind: 'tool_call', id: callId, tool: String(turn.tool), args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) };
-      state = { ...state, history: [...state.history, call], toolCalls: state.toolCalls + 1, inFlight: { callId, tool: String(turn.tool) } };
-      record = await this.save(record, 'running', state);
+      await step({ type: 'step' }, { type: 'call-sent', id: callId, tool, args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) });
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
       const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args, reasoning: turn.reasoning });
       if (outcome.kind === 'pending-approval') {
-        state = {
-          ...state,
-          inFlight: null,
-          pending: { approvalId: outcome.approvalId, callId, tool: turn.tool, args: turn.args },
-          activeMs: state.activeMs + elapsed(),
-        };
-        record = await this.save(record, 'awaiting-approval', state);
-        return record;
+        return step({ type: 'approval-awaited', approvalId: outcome.approvalId, id: callId, tool: turn.tool, args: turn.args }, { type: 'time', ms: elapsed() });
       }
-      const { status, content } = toResult(outcome);
-      state = this.absorb(state, callId, turn.tool, outcome);
-      state = { ...state, inFlight: null, history: [...state.history, { kind: 'tool_result', id: callId, tool: turn.tool, status, content }] };
-      record = await this.save(record, 'running', state);
+      await step(returned(callId, turn.tool, outcome));
     }
   }
 
@@ -269,39 +238,18 @@ export class Runner {
     return { runId, workflow, principal: agent, onBehalfOf, labels: state.labels, step: state.steps };
   }
 
-  /** Folds an outcome's labels and verification into the run state. */
-  private absorb(state: RunState, callId: string, tool: string, outcome: GatewayOutcome): RunState {
-    if (outcome.kind !== 'executed') return state;
-    const v = outcome.verification;
-    return {
-      ...state,
-      labels: outcome.labels,
-      verifications: v ? [...state.verifications, { callId, tool, status: v.outcome.status }] : state.verifications,
-    };
-  }
-
-  private async save(prev: RunRecord, status: RunStatus, state: RunState, finished = false): Promise<RunRecord> {
-    if (!canTransition(prev.status, status)) {
-      throw new AirlockError('internal', `illegal run transition ${prev.status} → ${status} for run \`${prev.id}\``);
-    }
-    const items = [
-      ...(status !== prev.status ? [rec('run.status', { from: prev.status, to: status, reason: state.reason })] : []),
-      ...(finished ? [finishItem(status, state)] : []),
-    ];
+  /** Applies `events` to `prev` in the one state machine and commits the change with its records, or nothing. */
+  private async save(prev: RunRecord, ...events: RunEvent[]): Promise<RunRecord> {
+    const next = transition({ status: prev.status, state: runStateOf(prev) }, ...events);
     // INVARIANT: a status change and its audit records commit in one transaction, or neither does.
-    return saveRunState(this.deps, prev, { status, state }, { subject: { runId: prev.id, principal: this.deps.principal(`agent:${state.agent}`) }, items });
+    return saveRunState(this.deps, prev, next, { subject: { runId: prev.id, principal: this.deps.principal(`agent:${next.state.agent}`) }, items: next.records }, next.steps);
   }
-
 }
 
-/** The `run.finished` record of a run ending in `status`. */
-function finishItem(status: RunStatus, state: RunState): AuditItem {
-  return rec('run.finished', {
-      status,
-      reason: state.reason,
-      steps: state.steps,
-      activeMs: state.activeMs,
-      claim: state.final?.claim ?? null,
-      verifications: state.verifications.map((v) => ({ ...v })),
-    });
+/** The answer to a call as the model is told it, with what it read or did (labels, verification). */
+function returned(id: string, tool: string, outcome: GatewayOutcome): RunEvent & { type: 'call-returned' } {
+  const { status, content } = toResult(outcome);
+  if (outcome.kind !== 'executed') return { type: 'call-returned', id, tool, status, content };
+  const v = outcome.verification;
+  return { type: 'call-returned', id, tool, status, content, labels: outcome.labels, ...(v ? { verification: v.outcome.status } : {}) };
 }

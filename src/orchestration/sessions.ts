@@ -5,17 +5,18 @@
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
-import type { RunRecord, RunStep, Store } from '../store/store.js';
+import type { RunRecord, Store } from '../store/store.js';
 import type { Json, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome, Proposal, VerificationResult } from '../gateway/types.js';
-import type { AuditItem, AuditWriter } from '../audit/writer.js';
+import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
-import type { HistoryItem, ToolView } from './model.js';
+import type { ToolView } from './model.js';
 import { exhaustedBudget, initialState, type AgentRunState, type ExternalDoor, type RunState } from './run-machine.js';
+import { transition, type RunEvent } from './run-transition.js';
 import { runStateOf, saveRunState } from './run-state.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { storableArgs, toResult } from './results.js';
@@ -62,17 +63,6 @@ export const LEASE_TTL_MS = 60_000;
 const LEASE_RENEW_MS = 15_000;
 /** Runs ended at once when many end together (shutdown, an idle sweep). */
 const END_CONCURRENCY = 16;
-
-/** A change of a run's state, with the steps it appends beside the run. */
-interface RunChange {
-  readonly state: RunState;
-  readonly steps: readonly RunStep[];
-}
-
-/** One history item as a stored step (history items are JSON by construction; the type only lacks the index signature). */
-function stepOf(n: number, item: HistoryItem): RunStep {
-  return { n, item: item as unknown as Json };
-}
 
 /** A run this process serves: who drives it, through which door, and when it was last used. */
 interface LiveRun {
@@ -146,10 +136,10 @@ export class Sessions {
         instance: this.instance.id,
       };
       const record: RunRecord = { id, workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
-      await this.deps.audit.append({ runId: id, principal, onBehalfOf }, [
+      // The run and its `run.started` record land together, or neither does.
+      await this.deps.audit.createRun(record, { runId: id, principal, onBehalfOf }, [
         rec('run.started', { workflow: workflow.name, tier: workflow.tier, door, inputHash: hashJson({}), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json, instance: this.instance.id }),
       ]);
-      await this.deps.store.createRun(record);
       return record;
     } catch (err) {
       this.forget(id);
@@ -205,7 +195,7 @@ export class Sessions {
     const elapsed = this.deps.now().getTime() - Date.parse(run.createdAt);
     const exhausted = exhaustedBudget({ ...state, activeMs: elapsed }, workflow.budgets);
     if (exhausted) {
-      await this.finish(run, { ...state, reason: exhausted }, 'failed', [rec('run.budget-exhausted', { reason: exhausted, steps: state.steps })]);
+      await this.finish(run, [{ type: 'budget-exhausted', reason: exhausted, endedBy: 'session' }]);
       return { kind: 'refused', status: 429, reason: `${exhausted}; the run is over` };
     }
     const busy = this.inFlight.get(runId) ?? 0;
@@ -258,10 +248,7 @@ export class Sessions {
     const res = await this.deps.gateway.reportOutcome({ runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps }, report);
     if (res.ok && res.verification) {
       const v = res.verification;
-      await this.update(runId, (st) => ({
-        state: { ...st, verifications: [...st.verifications, { callId: `r${st.verifications.length + 1}`, tool: v.probe, status: v.outcome.status }] },
-        steps: [],
-      }));
+      await this.update(runId, () => [{ type: 'verified', tool: v.probe, status: v.outcome.status }]);
     }
     return res;
   }
@@ -271,7 +258,7 @@ export class Sessions {
    * another (so calls in flight together never exhaust the retries, whatever `concurrentCallsPerRun`
    * is); the compare-and-set still settles races with other processes.
    */
-  private update(runId: RunId, change: (state: RunState) => RunChange, loaded?: RunRecord): Promise<void> {
+  private update(runId: RunId, change: (state: RunState) => readonly RunEvent[], loaded?: RunRecord): Promise<void> {
     const before = this.updating.get(runId) ?? Promise.resolve();
     const mine = before.then(() => this.updateNow(runId, change, loaded));
     const settled = mine.catch(() => undefined);
@@ -283,16 +270,17 @@ export class Sessions {
   }
 
   /** One compare-and-set of the run state, retried when another process changed the run first. */
-  private async updateNow(runId: RunId, change: (state: RunState) => RunChange, loaded?: RunRecord): Promise<void> {
+  private async updateNow(runId: RunId, change: (state: RunState) => readonly RunEvent[], loaded?: RunRecord): Promise<void> {
     let known = loaded;
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       // The first attempt may use the run the caller already loaded; a conflict means it moved on.
       const run = known ?? (await this.deps.store.getRun(runId));
       known = undefined;
       if (!run) return;
-      const next = change(runStateOf(run));
+      const state = runStateOf(run);
+      const next = transition({ status: run.status, state }, ...change(state));
       try {
-        await saveRunState(this.deps, run, { status: run.status, state: next.state }, null, next.steps);
+        await saveRunState(this.deps, run, next, null, next.steps);
         return;
       } catch (err) {
         if (err instanceof AirlockError && err.code === 'conflict') continue;
@@ -338,7 +326,7 @@ export class Sessions {
   async discard(runId: RunId, why: string): Promise<void> {
     const run = await this.deps.store.getRun(runId);
     if (!run || run.status !== 'running') return this.forget(runId);
-    await this.commitEnd(run, { ...runStateOf(run), reason: why }, 'cancelled', [], 'session').catch(() => this.forget(runId));
+    await this.commitEnd(run, [{ type: 'ended', status: 'cancelled', reason: why, endedBy: 'session' }]).catch(() => this.forget(runId));
   }
 
   /** Ends every run served through `doors` whose last request is `idleMs` or more ago. Returns the runs ended. */
@@ -376,18 +364,17 @@ export class Sessions {
   }
 
   private async conclude(run: RunRecord, current: RunState, how: string): Promise<RunRecord> {
-    let state: RunState = { ...current, final: { text: how, claim: 'done' } };
     // The end of a session is the external agent's "done": the workflow's run-level checks read ground truth first.
+    const claimed: RunEvent = { type: 'claimed', text: how, claim: 'done' };
+    const state = transition({ status: run.status, state: current }, claimed).state;
     const agent = this.principalOf(`agent:${state.agent}`);
     const concluded = this.deps.conclude ? await this.deps.conclude(run.id, state, agent) : conclusionOf(state, []);
-    if (concluded.reason) state = { ...state, reason: concluded.reason };
-    return this.finish(run, state, concluded.status, []);
+    return this.finish(run, [claimed, { type: 'ended', status: concluded.status, reason: concluded.reason, endedBy: 'session' }]);
   }
 
   /** Ends an orphaned run for review: failed, its approvals withdrawn. Throws `conflict` when it moved on. */
   private async endOrphan(run: RunRecord, reason: string): Promise<void> {
-    const state: RunState = { ...runStateOf(run), reason };
-    await this.commitEnd(run, state, 'failed', [], 'recovery');
+    await this.commitEnd(run, [{ type: 'ended', status: 'failed', reason, endedBy: 'recovery' }]);
     await withdrawApprovals(this.deps, run.id, 'the run ended when the process serving it stopped');
   }
 
@@ -403,35 +390,28 @@ export class Sessions {
     const tool = String(proposal.tool).slice(0, 200);
     // INVARIANT: what a request carried reaches the run's state only validated and bounded.
     const args = storableArgs(proposal.args, MAX_STORED_RESULT);
+    const v = outcome.kind === 'executed' ? outcome.verification : null;
+    const labels = outcome.kind === 'executed' || outcome.kind === 'authorized' ? outcome.labels : undefined;
     await this.update(loaded.id, (state) => {
-      const callId = `c${state.steps + 1}`;
-      const v = outcome.kind === 'executed' ? outcome.verification : null;
-      return {
-        state: {
-          ...state,
-          steps: state.steps + 1,
-          toolCalls: state.toolCalls + 1,
-          labels: outcome.kind === 'executed' || outcome.kind === 'authorized' ? outcome.labels : state.labels,
-          verifications: v ? [...state.verifications, { callId, tool, status: v.outcome.status }] : state.verifications,
-        },
-        // The call and its result go beside the run (appended, never rewritten), so each call saves the same small state.
-        steps: [
-          stepOf(2 * state.steps + 1, { kind: 'tool_call', id: callId, tool, args }),
-          stepOf(2 * state.steps + 2, { kind: 'tool_result', id: callId, tool, status, content: stored }),
-        ],
-      };
+      const id = `c${state.steps + 1}`;
+      return [
+        { type: 'call-sent', id, tool, args },
+        { type: 'call-returned', id, tool, status, content: stored, ...(labels ? { labels } : {}), ...(v ? { verification: v.outcome.status } : {}) },
+      ];
     }, loaded);
   }
 
-  /** Ends a run: its status, `run.status` and `run.finished` in one commit, then its approvals withdrawn. */
-  private async finish(run: RunRecord, state: RunState, status: RunRecord['status'], extra: AuditItem[]): Promise<RunRecord> {
+  /**
+   * Ends a run with `events` (the last an `ended`): its status, `run.status` and `run.finished` in
+   * one commit, then its approvals withdrawn. A call that raced this end may have saved the run
+   * meanwhile: its steps stand, and the end is applied again to what it saved.
+   */
+  private async finish(run: RunRecord, events: readonly RunEvent[]): Promise<RunRecord> {
     let current = run;
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       try {
-        // A call that raced this end may have saved the run meanwhile: its steps stand, this end decides the rest.
-        const merged: RunState = current === run ? state : { ...runStateOf(current), final: state.final, reason: state.reason };
-        const ended = await this.commitEnd(current, merged, status, extra, 'session');
-        await withdrawApprovals(this.deps, run.id, `the run ended (${status}) before the action was used`);
+        const ended = await this.commitEnd(current, events);
+        await withdrawApprovals(this.deps, run.id, `the run ended (${ended.status}) before the action was used`);
         return ended;
       } catch (err) {
         if (!(err instanceof AirlockError && err.code === 'conflict')) throw err;
@@ -448,20 +428,14 @@ export class Sessions {
   }
 
   /** The run's end as one commit: the saved status and the records saying so, or neither. */
-  private async commitEnd(run: RunRecord, state: RunState, status: RunRecord['status'], extra: AuditItem[], endedBy: 'session' | 'recovery'): Promise<RunRecord> {
-    const principal = this.principalOf(`agent:${state.agent}`);
+  private async commitEnd(run: RunRecord, events: readonly RunEvent[]): Promise<RunRecord> {
+    const state = runStateOf(run);
     // One meaning of wall time for every driver: how long the run was open, not waiting for a person.
-    const activeMs = Math.max(0, this.deps.now().getTime() - Date.parse(run.createdAt));
-    const next = await saveRunState(this.deps, run, { status, state: { ...state, activeMs } }, {
-      subject: { runId: run.id, principal },
-      items: [
-        ...extra,
-        rec('run.status', { from: run.status, to: status, reason: state.reason }),
-        rec('run.finished', { status, reason: state.reason, steps: state.steps, activeMs, claim: state.final?.claim ?? null, verifications: state.verifications.map((v) => ({ ...v })), endedBy }),
-      ],
-    });
+    const open = Math.max(0, this.deps.now().getTime() - Date.parse(run.createdAt));
+    const next = transition({ status: run.status, state }, { type: 'time', ms: open - state.activeMs }, ...events);
+    const saved = await saveRunState(this.deps, run, next, { subject: { runId: run.id, principal: this.principalOf(`agent:${state.agent}`) }, items: next.records }, next.steps);
     this.forget(run.id);
-    return next;
+    return saved;
   }
 
   /** Drops a run from this process's register (its slot is free again). */

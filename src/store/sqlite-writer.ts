@@ -41,10 +41,18 @@ export type WriteOp =
       /** Steps appended with the save (their items serialised already). */
       readonly steps?: readonly { readonly n: number; readonly item: string }[];
     }
-  | { readonly op: 'create-run'; readonly run: RunColumns }
+  | { readonly op: 'create-run'; readonly run: RunColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
   | { readonly op: 'delete-payload'; readonly hash: string }
   | { readonly op: 'create-approval'; readonly id: string; readonly runId: string; readonly status: string; readonly createdAt: string; readonly record: string }
-  | { readonly op: 'update-approval'; readonly id: string; readonly want: ApprovalWant; readonly update: string }
+  | {
+      readonly op: 'update-approval';
+      readonly id: string;
+      readonly want: ApprovalWant;
+      readonly update: string;
+      /** Records appended only when the compare-and-set applies, in the same savepoint. */
+      readonly leaves: readonly WireLeaf[];
+      readonly payloads: readonly (readonly AuditPayload[])[];
+    }
   | {
       readonly op: 'create-grant';
       readonly id: string;
@@ -96,10 +104,11 @@ export interface SealedHashes {
 export interface WriteResult {
   readonly append: readonly SealedHashes[];
   readonly 'save-run': readonly SealedHashes[];
-  readonly 'create-run': null;
+  readonly 'create-run': readonly SealedHashes[];
   readonly 'delete-payload': null;
   readonly 'create-approval': null;
-  readonly 'update-approval': ApprovalRecord | null;
+  /** The approval as it now stands, with the records sealed beside it; null (and no records) when it had moved on. */
+  readonly 'update-approval': { readonly approval: ApprovalRecord; readonly sealed: readonly SealedHashes[] } | null;
   readonly 'create-grant': null;
   readonly 'use-grant': GrantRecord | null;
   readonly 'revoke-grant': GrantRecord | null;
@@ -282,7 +291,7 @@ export class SqliteWriter {
           const r = op.run;
           this.stmt.insertRun.run(r.id, r.workflow, r.status, r.version, r.createdAt, r.updatedAt, r.stateText);
         });
-        return null;
+        return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
       case 'delete-payload':
         this.stmt.deletePayload.run(op.hash);
         return null;
@@ -291,8 +300,10 @@ export class SqliteWriter {
           this.stmt.insertApproval.run(op.id, op.runId, op.status, op.createdAt, op.record);
         });
         return null;
-      case 'update-approval':
-        return this.updateApproval(op.id, op.want, op.update);
+      case 'update-approval': {
+        const approval = this.updateApproval(op.id, op.want, op.update);
+        return approval ? { approval, sealed: this.appendLeaves(op.leaves, op.payloads, chain, fresh) } : null;
+      }
       case 'create-grant':
         this.insertUnique('grant', op.id, 'grant ids are unique', () => {
           this.db

@@ -172,8 +172,20 @@ class SqliteStore implements Store {
 
   // --- runs ---------------------------------------------------------------------------------
 
-  createRun(run: RunRecord): Promise<void> {
-    return this.write('create-run', () => ({ op: 'create-run', run: runColumns(run) })).then(() => undefined);
+  createRun(run: RunRecord, drafts: readonly AuditDraft[] = []): Promise<readonly AuditRecord[]> {
+    if (this.closed) return Promise.reject(this.closedError());
+    let columns: RunColumns;
+    let leaves: PreparedLeaf[];
+    try {
+      columns = runColumns(run);
+      leaves = drafts.map((d, i) => prepareDraft(d, i));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // The run and the records that say it started land together, or neither does.
+    return this.writes
+      .submit({ op: 'create-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []) })
+      .then((sealed) => records(leaves, sealed));
   }
 
   saveRun(run: RunRecord): Promise<void> {
@@ -246,10 +258,19 @@ class SqliteStore implements Store {
     });
   }
 
-  updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate): Promise<ApprovalRecord | null> {
+  updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate, drafts: readonly AuditDraft[] = []): Promise<ApprovalRecord | null> {
+    if (this.closed) return Promise.reject(this.closedError());
     const want = typeof expected === 'string' ? { status: expected } : expected;
+    let leaves: PreparedLeaf[];
+    try {
+      leaves = drafts.map((d, i) => prepareDraft(d, i));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // JSON leaves out the fields not given, so they keep their stored values.
-    return this.write('update-approval', () => ({ op: 'update-approval', id, want, update: JSON.stringify(update) }));
+    return this.write('update-approval', () => ({ op: 'update-approval', id, want, update: JSON.stringify(update), leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []) })).then(
+      (r) => r?.approval ?? null,
+    );
   }
 
   // --- standing grants -----------------------------------------------------------------------

@@ -258,8 +258,8 @@ export interface Store {
   /** Retention: payloads may go; the chain still verifies without them. */
   deletePayload(hash: Sha256Hex): Promise<void>;
 
-  /** Inserts a new run; an existing id is a `conflict` error. */
-  createRun(run: RunRecord): Promise<void>;
+  /** Inserts a new run with the records that say it started (one transaction: both or neither); an existing id is a `conflict` error. */
+  createRun(run: RunRecord, drafts?: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
   /** Saves `run` if the stored version is `run.version - 1`; else throws a `conflict` error (`not-found` if absent). */
   saveRun(run: RunRecord): Promise<void>;
   /**
@@ -283,9 +283,10 @@ export interface Store {
    * when `expected` gives `votes`, the stored record holds exactly that many decisions).
    * Returns the new record, or null if someone else changed it first (exactly one of
    * concurrent approve/reject wins; a concurrent step-up vote is never overwritten).
-   * An unknown id is a `not-found` error.
+   * An unknown id is a `not-found` error. `drafts` (the records saying what changed) are appended
+   * in the same transaction only when the update applies: both land or neither.
    */
-  updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate): Promise<ApprovalRecord | null>;
+  updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate, drafts?: readonly AuditDraft[]): Promise<ApprovalRecord | null>;
 
   /** Inserts a new standing grant; an existing id is a `conflict` error. */
   createGrant(g: GrantRecord): Promise<void>;

@@ -271,6 +271,16 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await rejection(store.createRun(run('run_a')))).code).toBe('conflict');
       });
 
+      it('creates a run with the records that say it started, or neither when the id is taken', async () => {
+        const recs = await store.createRun(run('run_a'), [draft(1, { runId: 'run_a', type: 'run.started' })]);
+        expect(recs.map((r) => [r.seq, r.type])).toEqual([[1, 'run.started']]);
+        const taken = await rejection(store.createRun(run('run_a', { workflow: 'other' }), [draft(2, { runId: 'run_a', type: 'run.started' })]));
+        expect(taken.code).toBe('conflict');
+        expect((await allAudit(store)).map((r) => r.type)).toEqual(['run.started']);
+        expect((await store.getRun('run_a' as RunId))?.workflow).toBe(run('run_a').workflow);
+        expect((await verifyChain(await allAudit(store))).ok).toBe(true);
+      });
+
       it('saves only on the next version (compare-and-set)', async () => {
         await store.createRun(run('run_a'));
         const next = run('run_a', { version: 2, status: 'awaiting-approval', state: { step: 1 }, updatedAt: '2025-01-01T00:01:00.000Z' });
@@ -392,6 +402,19 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await store.getApproval('apr_1' as ApprovalId)).toEqual(approved);
         const missing = await rejection(store.updateApproval('apr_x' as ApprovalId, 'pending', { status: 'approved', decisions: [] }));
         expect(missing.code).toBe('not-found');
+      });
+
+      it('appends the records given with an update only when it applies, in the same commit', async () => {
+        await store.createApproval(approval('apr_1'));
+        const vote = ballot('user:mia', 'approve', 'ok');
+        const said = (i: number): AuditDraft => draft(i, { type: 'approval.decided', body: { approvalId: 'apr_1', n: i } });
+        const outcomes = await Promise.all([1, 2, 3].map((i) => store.updateApproval('apr_1' as ApprovalId, 'pending', { status: 'approved', decisions: [vote] }, [said(i)])));
+        expect(outcomes.filter((o) => o !== null)).toHaveLength(1);
+        const recs = await allAudit(store);
+        // Exactly the winner's record: the two that found it approved already wrote nothing.
+        expect(recs.map((r) => r.type)).toEqual(['approval.decided']);
+        expect((await rejection(store.updateApproval('apr_x' as ApprovalId, 'pending', { status: 'approved', decisions: [] }, [said(9)]))).code).toBe('not-found');
+        expect(await allAudit(store)).toHaveLength(1);
       });
 
       it('lets exactly one of concurrent approve and reject win', async () => {

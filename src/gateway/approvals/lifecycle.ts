@@ -25,12 +25,9 @@ export async function expireApproval(
   a: ApprovalRecord,
   opts: { readonly from?: 'pending' | 'approved'; readonly unused?: boolean; readonly voided?: string; readonly before?: readonly AuditItem[]; readonly subject?: AuditSubject } = {},
 ): Promise<ApprovalRecord | null> {
-  const updated = await deps.store.updateApproval(a.id, opts.from ?? 'pending', { status: 'expired', escalateAt: null });
-  if (!updated) {
-    if (opts.before && opts.before.length > 0) await deps.audit.append(opts.subject ?? { runId: a.runId, principal: null }, opts.before);
-    return null;
-  }
-  await deps.audit.append(opts.subject ?? { runId: a.runId, principal: null }, [
+  const subject = opts.subject ?? { runId: a.runId, principal: null };
+  // The expiry and its record (after `before`) land together, or neither does.
+  const updated = await deps.audit.commitApproval(a.id, opts.from ?? 'pending', { status: 'expired', escalateAt: null }, subject, [
     ...(opts.before ?? []),
     rec('approval.expired', {
       approvalId: a.id,
@@ -41,6 +38,10 @@ export async function expireApproval(
       ...(opts.voided ? { voided: opts.voided } : {}),
     }),
   ]);
+  if (!updated) {
+    if (opts.before && opts.before.length > 0) await deps.audit.append(subject, opts.before);
+    return null;
+  }
   await deps.notify?.('approval.expired', approvalEventData(updated));
   return updated;
 }
@@ -58,12 +59,13 @@ export async function withdrawApprovals(deps: LifecycleDeps, runId: RunId, reaso
     let a: ApprovalRecord | null = listed;
     let updated: ApprovalRecord | null = null;
     for (let attempt = 0; attempt < 3 && a && (a.status === 'pending' || a.status === 'approved'); attempt++) {
-      updated = await deps.store.updateApproval(a.id, a.status, { status: 'withdrawn', escalateAt: null });
+      // The withdrawal and its record land together, or neither does.
+      const item = rec('approval.withdrawn', { approvalId: a.id, actionHash: a.actionHash, was: a.status, votes: a.decisions.length, reason });
+      updated = await deps.audit.commitApproval(a.id, a.status, { status: 'withdrawn', escalateAt: null }, { runId, principal: null }, [item]);
       if (updated) break;
       a = await deps.store.getApproval(a.id);
     }
     if (!updated || !a) continue;
-    await deps.audit.append({ runId, principal: null }, [rec('approval.withdrawn', { approvalId: a.id, actionHash: a.actionHash, was: a.status, votes: a.decisions.length, reason })]);
     await deps.notify?.('approval.withdrawn', { ...approvalEventData(updated), reason });
     out.push(a.id);
   }

@@ -55,11 +55,11 @@ export async function sweepApprovals(deps: ApprovalDeps & { readonly after?: (ap
     const wf = deps.workspace.workflows.get(a.workflow);
     const step = wf ? escalationStep(a, wf, now) : null;
     if (!step) continue;
-    const updated = await deps.store.updateApproval(a.id, { status: 'pending', votes: a.decisions.length, escalations: a.escalations }, { status: 'pending', ...step });
-    if (!updated) continue; // decided or escalated by someone else meanwhile
-    await deps.audit.append({ runId: a.runId, principal: null }, [
+    // The escalation and its record land together, or neither does.
+    const updated = await deps.audit.commitApproval(a.id, { status: 'pending', votes: a.decisions.length, escalations: a.escalations }, { status: 'pending', ...step }, { runId: a.runId, principal: null }, [
       rec('approval.escalated', { approvalId: a.id, actionHash: a.actionHash, from: a.assignee, to: step.assignee, escalations: step.escalations }),
     ]);
+    if (!updated) continue; // decided or escalated by someone else meanwhile
     await deps.notify?.('approval.escalated', approvalEventData(updated));
     escalated.push({ approvalId: a.id, to: step.assignee });
   }

@@ -164,16 +164,11 @@ export async function vote(
     if (decision === 'reject') {
       items.push(rec('override.recorded', { kind: 'rejected', approvalId: id, proposedActionHash: approval.actionHash, by: who, reason: v.reason }));
     }
-    // INVARIANT: write-ahead: the decision is on record before it takes effect, so a crash between the
-    // two can leave a recorded vote that never landed (said so below when it loses a race), never a
-    // decided approval nobody can trace.
-    await deps.audit.append({ runId: approval.runId, principal: approver.principal }, items);
-    // INVARIANT: compare-and-set on the status and the votes read, so a concurrent vote is never lost.
-    const updated = await deps.store.updateApproval(id, { status: 'pending', votes: approval.decisions.length }, { status, decisions });
+    // INVARIANT: the vote and its record land in one transaction, or neither does: no decided approval
+    // nobody can trace, and no recorded vote that never counted. Compare-and-set on the status and
+    // the votes read, so a concurrent vote is never lost.
+    const updated = await deps.audit.commitApproval(id, { status: 'pending', votes: approval.decisions.length }, { status, decisions }, { runId: approval.runId, principal: approver.principal }, items);
     if (!updated) {
-      await deps.audit.append({ runId: approval.runId, principal: approver.principal }, [
-        rec('approval.vote-lost', { approvalId: id, vote: decision, reason: 'another decision landed first; the vote is re-checked and re-applied' }),
-      ]);
       if (attempt < VOTE_ATTEMPTS) continue; // someone else voted first: re-read and re-check
       const latest = await deps.store.getApproval(id);
       return refused(409, `approval \`${id}\` kept changing under concurrent votes (now ${latest?.status ?? 'gone'}); vote again`);
@@ -245,17 +240,9 @@ export async function editApproval(
   if (made.kind === 'invalid') return refused(422, `the edited arguments are invalid: ${made.errors.join('; ')}`);
   if (made.kind === 'denied') return refused(403, `policy denies the edited action: ${made.reasons.join('; ')}`);
   // INVARIANT: the original can be replaced only while nobody decided it (compare-and-set on status and votes).
-  const replaced = await deps.store.updateApproval(
-    id,
-    { status: 'pending', votes: approval.decisions.length },
-    { status: 'edited', supersededBy: made.approval.id, escalateAt: null },
-  );
-  if (!replaced) {
-    await expireApproval(deps, made.approval);
-    return refused(409, `approval \`${id}\` changed while it was being edited; look at it again`);
-  }
+  // The replacement and the override record land together, or neither does.
   const changed = Object.keys({ ...s.args, ...args }).filter((k) => JSON.stringify(s.args[k]) !== JSON.stringify(args[k])).sort();
-  await deps.audit.append({ runId: approval.runId, principal: approver.principal }, [
+  const replaced = await deps.audit.commitApproval(id, { status: 'pending', votes: approval.decisions.length }, { status: 'edited', supersededBy: made.approval.id, escalateAt: null }, { runId: approval.runId, principal: approver.principal }, [
     rec('override.recorded', {
         kind: 'edited',
         approvalId: id,
@@ -268,6 +255,10 @@ export async function editApproval(
         ...authBody(approver.auth),
       }),
   ]);
+  if (!replaced) {
+    await expireApproval(deps, made.approval);
+    return refused(409, `approval \`${id}\` changed while it was being edited; look at it again`);
+  }
   await deps.notify?.('approval.decided', approvalEventData(replaced));
   // INVARIANT: whoever wrote the arguments cannot also approve them: another eligible person decides the edit.
   return { kind: 'revised', original: replaced, revised: made.approval };

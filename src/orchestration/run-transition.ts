@@ -1,0 +1,168 @@
+// The run's one state machine (pure): every change of a run's status and state, whoever drives it
+// (Airlock's model loop, an external agent, a rollback), is an event applied here. The result says
+// what to save (status, state), what to append beside the run (an external agent's calls) and which
+// audit records say what changed; saveRunState commits all three together, or none of them.
+import { AirlockError } from '../errors.js';
+import { rec } from '../audit/records.js';
+import type { AuditItem } from '../audit/writer.js';
+import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, type Labels, type RunStatus } from '../types.js';
+import { canTransition, type RunState } from './run-machine.js';
+import type { HistoryItem, ToolResultStatus } from './model.js';
+
+/** Where a run stands: its status (stored on the run) and its state. */
+export interface RunPoint {
+  readonly status: RunStatus;
+  readonly state: RunState;
+}
+
+/** A history item appended beside a run, numbered per run (the store's `AppendedStep`). */
+export interface AppendedStep {
+  readonly n: number;
+  readonly item: Json;
+}
+
+/** A run after one or more events: where it stands now, the steps to append and the records to commit with it. */
+export interface Transition extends RunPoint {
+  readonly steps: readonly AppendedStep[];
+  readonly records: readonly AuditItem[];
+}
+
+type Verdict = 'passed' | 'failed' | 'error';
+
+/** What can happen to a run. */
+export type RunEvent =
+  /** Work began on a queued run (or a stopped rollback is resumed): `running`, any earlier reason cleared when asked. */
+  | { readonly type: 'started'; readonly clearReason?: boolean }
+  /** Active time spent (never time waiting for a person). */
+  | { readonly type: 'time'; readonly ms: number }
+  /** A step taken: a model turn, a compensation proposed. An external agent's steps are its calls (`call-sent`). */
+  | { readonly type: 'step' }
+  /** A call handed to the gateway: counted against the tool-call budget, in flight until its result. */
+  | { readonly type: 'call-sent'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string }
+  /** The gateway's answer to the call in flight or waiting for a person; what it read or did may raise the labels. */
+  | {
+      readonly type: 'call-returned';
+      readonly id: string;
+      readonly tool: string;
+      readonly status: ToolResultStatus;
+      readonly content: Json;
+      readonly labels?: Labels;
+      readonly verification?: Verdict;
+    }
+  /** The call needs a person: the run waits (`awaiting-approval`) with the call kept aside. */
+  | { readonly type: 'approval-awaited'; readonly approvalId: ApprovalId; readonly id: string; readonly tool: string; readonly args: JsonObject }
+  /** The waiting call was approved and is handed to the gateway: `running`, in flight. */
+  | { readonly type: 'approved-call-sent' }
+  /** A rollback stopped at a person's approval of one of its compensations. */
+  | { readonly type: 'paused'; readonly reason: string }
+  /** An external agent reported the verification of an action it executed itself. */
+  | { readonly type: 'verified'; readonly tool: string; readonly status: Verdict }
+  /** The agent says it is finished. */
+  | { readonly type: 'claimed'; readonly text: string; readonly claim: 'done' | 'gave-up' }
+  /** A budget ran out: the run fails, and the record says which budget. */
+  | { readonly type: 'budget-exhausted'; readonly reason: string; readonly endedBy?: 'session' | 'recovery' }
+  /** The run ends with a terminal `status`; `reason` (when given) says why. */
+  | { readonly type: 'ended'; readonly status: RunStatus; readonly reason?: string | null; readonly endedBy?: 'session' | 'recovery' }
+  /** A rollback run's lease: who works on it until when (`null`: released). */
+  | { readonly type: 'leased'; readonly lease: { readonly holder: string; readonly until: string } | null }
+  /** Why a run stopped, without a change of status (an interrupted rollback). */
+  | { readonly type: 'noted'; readonly reason: string | null };
+
+/** Applies `events` in order to `from`. Throws `internal` on an illegal status change: a bug, never input. */
+export function transition(from: RunPoint, ...events: readonly RunEvent[]): Transition {
+  let point: Transition = { status: from.status, state: from.state, steps: [], records: [] };
+  for (const e of events) point = apply(point, e);
+  return point;
+}
+
+function apply(at: Transition, e: RunEvent): Transition {
+  const s = at.state;
+  switch (e.type) {
+    case 'started':
+      return move(at, 'running', e.clearReason ? { ...s, reason: null } : s);
+    case 'time':
+      return { ...at, state: { ...s, activeMs: s.activeMs + Math.max(0, e.ms) } };
+    case 'step':
+      return { ...at, state: { ...s, steps: s.steps + 1 } };
+    case 'call-sent': {
+      const item: HistoryItem = { kind: 'tool_call', id: e.id, tool: e.tool, args: e.args, ...(e.reasoning ? { reasoning: e.reasoning } : {}) };
+      const counted = { ...s, toolCalls: s.toolCalls + 1, inFlight: { callId: e.id, tool: e.tool } };
+      // An external agent's calls are its steps, and go beside the run (appended, never rewritten), so
+      // each call saves the same small state; Airlock's own model is handed its whole conversation.
+      if (s.driver === 'agent') {
+        const steps = s.steps + 1;
+        return { ...at, state: { ...counted, steps }, steps: [...at.steps, stepOf(2 * steps - 1, item)] };
+      }
+      return { ...at, state: { ...counted, history: [...s.history, item] } };
+    }
+    case 'call-returned': {
+      const item: HistoryItem = { kind: 'tool_result', id: e.id, tool: e.tool, status: e.status, content: e.content };
+      const answered = {
+        ...s,
+        inFlight: null,
+        pending: null,
+        labels: e.labels ?? s.labels,
+        verifications: e.verification ? [...s.verifications, { callId: e.id, tool: e.tool, status: e.verification }] : s.verifications,
+      };
+      if (s.driver === 'agent') return { ...at, state: answered, steps: [...at.steps, stepOf(2 * s.steps, item)] };
+      return move(at, 'running', { ...answered, history: [...s.history, item] });
+    }
+    case 'approval-awaited':
+      return move(at, 'awaiting-approval', { ...s, inFlight: null, pending: { approvalId: e.approvalId, callId: e.id, tool: e.tool, args: e.args } });
+    case 'approved-call-sent': {
+      if (!s.pending) throw new AirlockError('internal', 'an approved call was sent for a run with no call waiting');
+      return move(at, 'running', { ...s, inFlight: { callId: s.pending.callId, tool: s.pending.tool } });
+    }
+    case 'paused':
+      return move(at, 'awaiting-approval', { ...s, reason: e.reason });
+    case 'verified':
+      return { ...at, state: { ...s, verifications: [...s.verifications, { callId: `r${s.verifications.length + 1}`, tool: e.tool, status: e.status }] } };
+    case 'claimed': {
+      const final = { text: e.text, claim: e.claim };
+      const history: readonly HistoryItem[] = s.driver === 'model' ? [...s.history, { kind: 'final', ...final }] : s.history;
+      return { ...at, state: { ...s, final, history } };
+    }
+    case 'budget-exhausted': {
+      const noted: Transition = { ...at, records: [...at.records, rec('run.budget-exhausted', { reason: e.reason, steps: s.steps, activeMs: s.activeMs })] };
+      return apply(noted, { type: 'ended', status: 'failed', reason: e.reason, ...(e.endedBy ? { endedBy: e.endedBy } : {}) });
+    }
+    case 'ended': {
+      if (!TERMINAL_RUN_STATUSES.includes(e.status)) throw new AirlockError('internal', `a run cannot end as ${e.status}`);
+      const ended: RunState = { ...s, inFlight: null, reason: e.reason === undefined || e.reason === null ? s.reason : e.reason };
+      const moved = move(at, e.status, ended);
+      return { ...moved, records: [...moved.records, finished(e.status, ended, e.endedBy)] };
+    }
+    case 'leased': {
+      if (s.driver !== 'rollback') throw new AirlockError('internal', 'only a rollback run holds a lease');
+      return { ...at, state: { ...s, rollback: { ...s.rollback, lease: e.lease } } };
+    }
+    case 'noted':
+      return { ...at, state: { ...s, reason: e.reason } };
+  }
+}
+
+/** A move to `status` with `state`, recorded as `run.status` when the status changes. */
+function move(at: Transition, status: RunStatus, state: RunState): Transition {
+  if (!canTransition(at.status, status)) throw new AirlockError('internal', `illegal run transition ${at.status} → ${status}`);
+  if (status === at.status) return { ...at, state };
+  return { ...at, status, state, records: [...at.records, rec('run.status', { from: at.status, to: status, reason: state.reason })] };
+}
+
+/** The `run.finished` record of a run ending in `status`. */
+function finished(status: RunStatus, state: RunState, endedBy: 'session' | 'recovery' | undefined): AuditItem {
+  return rec('run.finished', {
+    status,
+    reason: state.reason,
+    steps: state.steps,
+    // A rollback's time is its steps' time, recorded on each; it has no active time of its own.
+    activeMs: state.driver === 'rollback' ? null : state.activeMs,
+    claim: state.final?.claim ?? null,
+    verifications: state.verifications.map((v) => ({ ...v })),
+    ...(endedBy ? { endedBy } : {}),
+  });
+}
+
+/** One history item as a stored step (history items are JSON by construction; the type only lacks the index signature). */
+function stepOf(n: number, item: HistoryItem): AppendedStep {
+  return { n, item: item as unknown as Json };
+}
