@@ -115,7 +115,7 @@ export interface CrashChecks {
   readonly unknownOutcomes: number;
   /** Unknown outcomes in a run that did not end failed: must be 0. */
   readonly unreviewedUnknownOutcomes: number;
-  /** Run and approval lifecycle records missing from the trail (not effects; see docs/benchmarks.md). */
+  /** Run and approval lifecycle records missing from the trail: each state change commits with its record, so all 0. */
   readonly lifecycleGaps: { readonly runFinished: number; readonly approvalDecided: number; readonly approvalConsumed: number; readonly orphanRunStarted: number };
   /** Pending approvals of runs that already ended (requested just before a kill; they expire unused). */
   readonly danglingApprovals: number;
@@ -639,7 +639,7 @@ export async function checkCrashWorkspace(dir: string): Promise<CrashChecks> {
     const intentSteps = new Set(records.filter((r) => r.type === 'action.intent').map((r) => `${r.runId ?? ''} ${String(r.body['step'])}`));
     const reviewWithoutIntent = interruptedAt.filter((x) => !intentSteps.has(`${x.runId} ${x.step}`)).length;
 
-    // Lifecycle records (not effects): reported, see docs/benchmarks.md.
+    // Lifecycle records: a state change and its record commit together, so none may be missing.
     const finished = new Set(records.filter((r) => r.type === 'run.finished').map((r) => r.runId));
     const started = new Set(records.filter((r) => r.type === 'run.started').map((r) => r.runId));
     const decided = new Set(records.filter((r) => r.type === 'approval.decided' && r.body['status'] === 'approved').map((r) => String(r.body['approvalId'])));
@@ -680,7 +680,8 @@ export async function checkCrashWorkspace(dir: string): Promise<CrashChecks> {
 /** True when every crash-safety property held. */
 export function crashSafe(r: CrashReport): boolean {
   const c = r.checks;
-  return c.unended === 0 && c.duplicatedEffects === 0 && c.auditGaps === 0 && c.unreviewedUnknownOutcomes === 0 && c.verify.ok && r.workerErrors.length === 0;
+  const lifecycle = c.lifecycleGaps.runFinished + c.lifecycleGaps.approvalDecided + c.lifecycleGaps.approvalConsumed + c.lifecycleGaps.orphanRunStarted;
+  return c.unended === 0 && c.duplicatedEffects === 0 && c.auditGaps === 0 && lifecycle === 0 && c.unreviewedUnknownOutcomes === 0 && c.verify.ok && r.workerErrors.length === 0;
 }
 
 /** The report as the rows of a readable table. */
@@ -703,7 +704,7 @@ export function crashTable(r: CrashReport): string {
     ['effects with an unknown outcome (all in runs for review)', c.unknownOutcomes],
     ['effects duplicated (must be 0)', c.duplicatedEffects],
     ['audit gaps (must be 0)', c.auditGaps],
-    ['lifecycle records missing: run.finished / approval.decided / approval.consumed / orphan run.started', `${c.lifecycleGaps.runFinished} / ${c.lifecycleGaps.approvalDecided} / ${c.lifecycleGaps.approvalConsumed} / ${c.lifecycleGaps.orphanRunStarted}`],
+    ['lifecycle records missing (must be 0): run.finished / approval.decided / approval.consumed / orphan run.started', `${c.lifecycleGaps.runFinished} / ${c.lifecycleGaps.approvalDecided} / ${c.lifecycleGaps.approvalConsumed} / ${c.lifecycleGaps.orphanRunStarted}`],
     ['pending approvals of ended runs', c.danglingApprovals],
     ['audit verify', c.verify.ok ? `ok (${c.auditRecords} records)` : `FAILED ${c.verify.message ?? ''}`],
     ['worker errors', r.workerErrors.length],
@@ -758,7 +759,7 @@ function crashFailures(r: CrashReport): string[] {
   if (crashSafe(r)) return [];
   const c = r.checks;
   return [
-    `not crash-safe: unended runs ${c.unended}, duplicated effects ${c.duplicatedEffects}, audit gaps ${c.auditGaps}, unreviewed unknown outcomes ${c.unreviewedUnknownOutcomes}, verify ${c.verify.ok ? 'ok' : 'FAILED'}, worker errors ${r.workerErrors.length}`,
+    `not crash-safe: unended runs ${c.unended}, duplicated effects ${c.duplicatedEffects}, audit gaps ${c.auditGaps}, lifecycle records missing ${JSON.stringify(c.lifecycleGaps)}, unreviewed unknown outcomes ${c.unreviewedUnknownOutcomes}, verify ${c.verify.ok ? 'ok' : 'FAILED'}, worker errors ${r.workerErrors.length}`,
     ...r.workerErrors.slice(0, 5).map((e) => `worker error: ${e}`),
   ];
 }

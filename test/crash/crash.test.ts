@@ -53,6 +53,8 @@ describe('crash safety under SIGKILL', () => {
     expect(c.auditGaps, why).toBe(0);
     expect(c.unreviewedUnknownOutcomes, why).toBe(0);
     expect(c.effects.refunds + c.effects.comments, why).toBeGreaterThan(0);
+    // No lifecycle record lost to a kill: each state change commits with the record that says so.
+    expect(c.lifecycleGaps, why).toEqual({ runFinished: 0, approvalDecided: 0, approvalConsumed: 0, orphanRunStarted: 0 });
 
     // (4) `airlock audit verify` passes.
     expect(c.verify, why).toEqual({ ok: true, message: null });
@@ -69,6 +71,7 @@ describe('the crash checks', () => {
       const clean = await checkCrashWorkspace(dir);
       expect(clean.problems).toEqual([]);
       expect(clean).toMatchObject({ runs: 2, unended: 0, duplicatedEffects: 0, auditGaps: 0, verify: { ok: true } });
+      expect(clean.lifecycleGaps).toEqual({ runFinished: 0, approvalDecided: 0, approvalConsumed: 0, orphanRunStarted: 0 });
       expect(clean.effects.refunds).toBe(2);
 
       // A run that refunded again at a later step (a re-run step, with its own intent and key): done twice.
@@ -78,6 +81,10 @@ describe('the crash checks', () => {
         await a.audit.append({ runId: run?.id as RunId, principal: a.principal('agent:refund-bot') }, [
           { type: 'action.intent', body: { tool: 'payments.refund', step: 42, actionHash: 'f'.repeat(64), idempotencyKey: 'airlock-replayed' } },
         ]);
+        // A run that ended with no records at all (as if its status were saved apart from them), and
+        // a `run.started` for a run the store never got.
+        if (run) await a.store.createRun({ ...run, id: 'run_silent' as RunId, status: 'failed' });
+        await a.audit.append({ runId: 'run_never' as RunId, principal: a.principal('agent:refund-bot') }, [{ type: 'run.started', body: { workflow: 'refund-desk' } }]);
       } finally {
         await a.close();
       }
@@ -100,6 +107,7 @@ describe('the crash checks', () => {
       expect(broken.problems.join('\n')).toMatch(/payments\.refund produced 2 effects/);
       expect(broken.auditGaps).toBe(1);
       expect(broken.problems.join('\n')).toMatch(/RF-9002 was made without an idempotency key/);
+      expect(broken.lifecycleGaps).toMatchObject({ runFinished: 1, orphanRunStarted: 1 });
 
       // One changed byte in the trail: verification names it.
       const store = new Database(path.join(dir, '.airlock', 'airlock.db'));
