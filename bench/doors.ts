@@ -105,7 +105,7 @@ function benchWorkspace(opts: { longRuns?: boolean } = {}): BenchWorkspace {
     setServerLimit(doc, 'callsPerMinute', 1_000_000_000);
   });
   // The parts' copy lets one session run past 1,000 calls (the shipped step budget is 30).
-  if (opts.longRuns) setBudgets(path.join(ws.dir, 'workflows', 'refund-desk.yaml'), { steps: 100_000, wallTimeMs: 86_400_000 });
+  if (opts.longRuns) setBudgets(path.join(ws.dir, 'workflows', 'refund-desk.yaml'), { steps: 10_000, wallTimeMs: 86_400_000 });
   return { ...ws, key };
 }
 
