@@ -11,7 +11,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
-import type { Model, ToolResultStatus, ToolView } from './model.js';
+import type { Model, ModelTurn, ToolResultStatus, ToolView } from './model.js';
 import { storableArgs, toResult } from './results.js';
 import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
 import { transition, type RunEvent } from './run-transition.js';
@@ -197,19 +197,14 @@ export class Runner {
       if (exhausted) return step({ type: 'budget-exhausted', reason: exhausted });
       if (record.status === 'queued') await step({ type: 'started' });
 
-      const turn = await withSpan(`chat ${model.model}`, async (span) => {
-        span.setAttributes({
-          'gen_ai.operation.name': 'chat',
-          'gen_ai.provider.name': model.provider,
-          'gen_ai.request.model': model.model,
-        });
-        const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history });
-        if (t.usage) {
-          span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
-        }
-        span.setAttribute('gen_ai.response.finish_reasons', [t.kind === 'final' ? 'stop' : 'tool_calls']);
-        return t;
-      });
+      let turn: ModelTurn;
+      try {
+        turn = await this.askModel(model, workflow, state, tools);
+      } catch (e) {
+        // The provider failed after its retries: the run ends here, saying why (no call was in flight).
+        if (!(e instanceof AirlockError) || (e.code !== 'connector' && e.code !== 'connector-timeout')) throw e;
+        return step({ type: 'ended', status: 'failed', reason: e.message });
+      }
 
       if (turn.kind === 'final') {
         // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
@@ -232,6 +227,23 @@ export class Runner {
       }
       await step(returned(callId, turn.tool, outcome));
     }
+  }
+
+  /** One model turn, in a `chat` span with the GenAI attributes. */
+  private askModel(model: Model, workflow: WorkflowConfig, state: RunState, tools: ToolView[]): Promise<ModelTurn> {
+    return withSpan(`chat ${model.model}`, async (span) => {
+      span.setAttributes({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': model.provider,
+        'gen_ai.request.model': model.model,
+      });
+      const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history });
+      if (t.usage) {
+        span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
+      }
+      span.setAttribute('gen_ai.response.finish_reasons', [t.kind === 'final' ? 'stop' : 'tool_calls']);
+      return t;
+    });
   }
 
   private ctx(runId: RunId, workflow: WorkflowConfig, agent: Principal, onBehalfOf: Principal | undefined, state: RunState) {

@@ -1,12 +1,15 @@
 // Model routing: picks the model for a workflow's step from the workspace's declared routes.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
 import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import type { Model } from '../orchestration/model.js';
 import { ScriptedModel, loadPlaybook } from './providers/scripted.js';
+import { OpenAIChatModel } from './providers/openai-chat.js';
 
 /**
- * The model a workflow runs on. Risk- and cost-based routing arrives with real providers. Throws
+ * The model a workflow runs on: the scripted playbook or an OpenAI-compatible endpoint. Risk- and
+ * cost-based routing is not built yet (issue #11). Throws
  * `AirlockError` (`config`) when the workflow names no model (only external agents can drive it).
  */
 export function modelFor(workspace: Workspace, workflow: WorkflowConfig): Model {
@@ -27,5 +30,35 @@ export function modelFor(workspace: Workspace, workflow: WorkflowConfig): Model 
   switch (route.kind) {
     case 'scripted':
       return new ScriptedModel(workflow.model, loadPlaybook(path.resolve(workspace.dir, route.playbook)));
+    case 'openai-chat':
+      return new OpenAIChatModel({
+        routeName: workflow.model,
+        model: route.model,
+        baseUrl: route.baseUrl,
+        apiKey: readApiKey(workspace.dir, workflow.model, route.apiKey),
+        timeoutMs: route.timeoutMs,
+        maxRetries: route.maxRetries,
+        temperature: route.temperature,
+        system: route.system,
+      });
   }
+}
+
+/** A route's API key, from the environment or a file; a key the route names but cannot find is a `config` error. */
+function readApiKey(dir: string, routeName: string, from: { env: string } | { file: string } | undefined): string | null {
+  if (!from) return null;
+  if ('env' in from) {
+    const v = process.env[from.env]?.trim();
+    if (!v) throw new AirlockError('config', `model route \`${routeName}\` reads its API key from \`${from.env}\`, which is not set`, { hint: `export ${from.env}=... before starting Airlock` });
+    return v;
+  }
+  const file = path.resolve(dir, from.file);
+  let v: string;
+  try {
+    v = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new AirlockError('config', `model route \`${routeName}\` cannot read its API key file: ${e instanceof Error ? e.message : String(e)}`, { location: { file }, hint: 'write the key alone in that file (mode 600)' });
+  }
+  if (!v) throw new AirlockError('config', `model route \`${routeName}\`'s API key file is empty`, { location: { file } });
+  return v;
 }
