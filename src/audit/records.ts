@@ -59,6 +59,17 @@ export type RecordBodies = {
   'run.status': { readonly from: string; readonly to: string; readonly reason: string | null };
   'run.budget-exhausted': { readonly reason: string; readonly steps: number; readonly activeMs?: number };
   'run.checked': { readonly checks: readonly { readonly name: string; readonly status: string; readonly evidence: Json }[] };
+  'model.called': {
+    readonly route: string;
+    readonly provider: string;
+    readonly model: string;
+    readonly inputTokens: number | null;
+    readonly outputTokens: number | null;
+    /** In `currency`, from the route's price table (`priceVersion`); null when the route has none. */
+    readonly cost: number | null;
+    readonly currency: string | null;
+    readonly priceVersion: string | null;
+  };
   'run.finished': {
     readonly status: string;
     readonly reason: string | null;
@@ -290,6 +301,7 @@ export const RECORD_TYPES = [
   'run.status',
   'run.budget-exhausted',
   'run.checked',
+  'model.called',
   'run.finished',
   'action.intent',
   'action.decision',
@@ -362,6 +374,7 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'run.status': 'a run changed status (`from`, `to`, why)',
   'run.budget-exhausted': 'a budget stopped the run, between steps',
   'run.checked': "the workflow's run-level checks against ground truth, when the agent said done",
+  'model.called': "one turn of Airlock's own model: the route, provider and model, the tokens the provider reported, and the cost from the route's price table (its version and currency)",
   'run.finished': 'a run ended: status, reason, steps, the claim, verifications; `endedBy` for external runs (`session` or `recovery`)',
   'action.intent': 'a proposed call, written ahead: tool, step, argument hash (a hash and a preview only when refused before any decision), action hash, labels, idempotency key',
   'action.decision': 'the decision on an action: allow, deny, approval (level) or suggest, with policy ids, reasons and the policy-set hash; `recheck` at execution',

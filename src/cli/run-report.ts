@@ -11,6 +11,7 @@ import { TERMINAL_RUN_STATUSES, type RunId } from '../types.js';
 import { bold, dim, green, red, renderApproval, renderTimeline, statusColor, yellow } from './render.js';
 import { recordsOf } from '../audit/records.js';
 import { runStateOf } from '../orchestration/run-state.js';
+import { usageView } from '../orchestration/run-machine.js';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -28,6 +29,11 @@ export async function reportRun(a: Airlock, runId: RunId, prefix: string): Promi
   const state = runStateOf(run);
   out(`${bold('run')} ${run.id}: ${statusColor(run.status)}${state.reason ? ` (${state.reason})` : ''}`);
   if (state.final) out(`${bold('agent says')}: ${state.final.text}`);
+  const used = usageView(state);
+  if (used.modelCalls > 0) {
+    const cost = used.cost === null ? 'unpriced' : `${used.cost.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')} ${used.currency ?? ''}`.trim();
+    out(`${bold('used')}: ${used.modelCalls} model call${used.modelCalls === 1 ? '' : 's'}, ${used.inputTokens} input / ${used.outputTokens} output tokens, cost ${cost}; ${used.toolCalls} tool call${used.toolCalls === 1 ? '' : 's'}`);
+  }
   // Was it true: the incidents a contradicted "done" (or a failed rollback) opened.
   for (const i of await a.store.listIncidents({ runId: run.id })) {
     out(`${bold('incident')} ${i.id} ${i.status === 'open' ? red('open') : dim('resolved')} (${i.kind}, owner ${i.owner ?? 'none'}): ${i.title}`);

@@ -122,6 +122,14 @@ export const connectorSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** What a route's model costs: per million input and output tokens, in one currency, under a version that records name. */
+export const priceSchema = z.strictObject({
+  version: z.string().min(1).max(100),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD or EUR'),
+  inputPerMillion: z.number().nonnegative().max(1_000_000),
+  outputPerMillion: z.number().nonnegative().max(1_000_000),
+});
+
 export const modelRouteSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('scripted'),
@@ -143,6 +151,7 @@ export const modelRouteSchema = z.discriminatedUnion('kind', [
     temperature: z.number().min(0).max(2).optional(),
     /** The system message; a default tells the model it acts through governed tools. */
     system: z.string().max(20_000).optional(),
+    price: priceSchema.optional(),
   }),
 ]);
 
@@ -150,6 +159,13 @@ export const budgetsSchema = z.strictObject({
   steps: z.number().int().positive().max(10_000).default(25),
   wallTimeMs: z.number().int().positive().default(120_000),
   toolCalls: z.number().int().positive().optional(),
+  /** Turns of Airlock's own model. */
+  modelCalls: z.number().int().positive().optional(),
+  /** Tokens the provider reported, summed over the run. */
+  inputTokens: z.number().int().positive().optional(),
+  outputTokens: z.number().int().positive().optional(),
+  /** What the run's model turns may cost, in the route's price currency. */
+  cost: z.number().positive().optional(),
 });
 
 /** A workflow's approval policy when it declares none. */

@@ -42,9 +42,20 @@ export type ModelTurn =
   | { readonly kind: 'tool_call'; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string; readonly usage?: ModelUsage }
   | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up'; readonly usage?: ModelUsage };
 
+/** What a model costs per million tokens (a route's price table, `priceSchema`). */
+export interface ModelPrice {
+  readonly version: string;
+  readonly currency: string;
+  readonly inputPerMillion: number;
+  readonly outputPerMillion: number;
+}
+
 export interface Model {
   /** Provider and model name, for telemetry (`gen_ai.system`, `gen_ai.request.model`). */
   readonly provider: string;
   readonly model: string;
+  /** The workspace route it was reached through, and that route's price table, when it has one. */
+  readonly route?: string;
+  readonly price?: ModelPrice | undefined;
   next(input: ModelInput): Promise<ModelTurn>;
 }

@@ -21,6 +21,8 @@ export interface RunStateBase {
   readonly activeMs: number;
   /** Tool calls sent to the gateway: the budget's counter, kept in state (never derived from a bounded history). */
   readonly toolCalls: number;
+  /** What Airlock's own model turns used (zero for an external agent, whose model is its own). */
+  readonly usage: RunUsage;
   /** The call waiting for a human. */
   readonly pending: { readonly approvalId: ApprovalId; readonly callId: string; readonly tool: string; readonly args: JsonObject } | null;
   /** A call that was handed to the gateway and has not come back: set before, cleared after. */
@@ -29,6 +31,23 @@ export interface RunStateBase {
   readonly final: { readonly text: string; readonly claim: 'done' | 'gave-up' } | null;
   /** Why the run failed or was stopped, in words. */
   readonly reason: string | null;
+}
+
+/** Model turns, the tokens their provider reported, and their cost in micro-units of `currency` (null: unpriced). */
+export interface RunUsage {
+  readonly modelCalls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costMicros: number;
+  readonly currency: string | null;
+}
+
+export const NO_USAGE: RunUsage = { modelCalls: 0, inputTokens: 0, outputTokens: 0, costMicros: 0, currency: null };
+
+/** What a run used, as people read it: counts, and the cost in currency units (null when nothing was priced). */
+export function usageView(state: RunState): { toolCalls: number; modelCalls: number; inputTokens: number; outputTokens: number; cost: number | null; currency: string | null } {
+  const u = state.usage;
+  return { toolCalls: state.toolCalls, modelCalls: u.modelCalls, inputTokens: u.inputTokens, outputTokens: u.outputTokens, cost: u.currency === null ? null : u.costMicros / 1_000_000, currency: u.currency };
 }
 
 /** A run Airlock's own agent loop drives (a model proposes each step). */
@@ -93,6 +112,13 @@ export function exhaustedBudget(state: RunState, budgets: Budgets): string | nul
   if (budgets.toolCalls !== undefined) {
     if (state.toolCalls >= budgets.toolCalls) return `tool-call budget of ${budgets.toolCalls} exhausted`;
   }
+  const u = state.usage;
+  if (budgets.modelCalls !== undefined && u.modelCalls >= budgets.modelCalls) return `model-call budget of ${budgets.modelCalls} exhausted`;
+  if (budgets.inputTokens !== undefined && u.inputTokens >= budgets.inputTokens) return `input-token budget of ${budgets.inputTokens} exhausted (${u.inputTokens} used)`;
+  if (budgets.outputTokens !== undefined && u.outputTokens >= budgets.outputTokens) return `output-token budget of ${budgets.outputTokens} exhausted (${u.outputTokens} used)`;
+  if (budgets.cost !== undefined && u.costMicros >= Math.round(budgets.cost * 1_000_000)) {
+    return `cost budget of ${budgets.cost} ${u.currency ?? ''} exhausted (${(u.costMicros / 1_000_000).toFixed(6)} spent)`.replace('  ', ' ');
+  }
   return null;
 }
 
@@ -131,6 +157,7 @@ export function initialState(workflow: string, input: JsonObject, agent: string,
     steps: 0,
     activeMs: 0,
     toolCalls: 0,
+    usage: NO_USAGE,
     pending: null,
     inFlight: null,
     verifications: [],

@@ -36,6 +36,16 @@ const base = {
   steps: z.number().int().nonnegative(),
   activeMs: z.number().nonnegative(),
   toolCalls: z.number().int().nonnegative(),
+  // Rows written before model usage was counted have none: zero.
+  usage: z
+    .object({
+      modelCalls: z.number().int().nonnegative(),
+      inputTokens: z.number().int().nonnegative(),
+      outputTokens: z.number().int().nonnegative(),
+      costMicros: z.number().int().nonnegative(),
+      currency: z.string().nullable(),
+    })
+    .default({ modelCalls: 0, inputTokens: 0, outputTokens: 0, costMicros: 0, currency: null }),
   pending: z.object({ approvalId: z.string(), callId: z.string(), tool: z.string(), args: jsonObject }).nullable(),
   inFlight: z.object({ callId: z.string(), tool: z.string() }).nullable(),
   verifications: z.array(z.object({ callId: z.string(), tool: z.string(), status: z.enum(['passed', 'failed', 'error']) })),

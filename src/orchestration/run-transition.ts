@@ -7,7 +7,7 @@ import { rec } from '../audit/records.js';
 import type { AuditItem } from '../audit/writer.js';
 import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, type Labels, type RunStatus } from '../types.js';
 import { canTransition, type RunState } from './run-machine.js';
-import type { HistoryItem, ToolResultStatus } from './model.js';
+import type { HistoryItem, ModelPrice, ModelUsage, ToolResultStatus } from './model.js';
 
 /** Where a run stands: its status (stored on the run) and its state. */
 export interface RunPoint {
@@ -35,8 +35,10 @@ export type RunEvent =
   | { readonly type: 'started'; readonly clearReason?: boolean }
   /** Active time spent (never time waiting for a person). */
   | { readonly type: 'time'; readonly ms: number }
-  /** A step taken: a model turn, a compensation proposed. An external agent's steps are its calls (`call-sent`). */
+  /** A step taken: a compensation proposed. An external agent's steps are its calls (`call-sent`). */
   | { readonly type: 'step' }
+  /** Airlock's own model answered a turn: a step, its usage and cost counted, and `model.called` on record. */
+  | { readonly type: 'model-answered'; readonly route: string; readonly provider: string; readonly model: string; readonly usage?: ModelUsage | undefined; readonly price?: ModelPrice | undefined }
   /** A call handed to the gateway: counted against the tool-call budget, in flight until its result. */
   | { readonly type: 'call-sent'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string }
   /** The gateway's answer to the call in flight or waiting for a person; what it read or did may raise the labels. */
@@ -84,6 +86,31 @@ function apply(at: Transition, e: RunEvent): Transition {
       return { ...at, state: { ...s, activeMs: s.activeMs + Math.max(0, e.ms) } };
     case 'step':
       return { ...at, state: { ...s, steps: s.steps + 1 } };
+    case 'model-answered': {
+      const inTok = e.usage?.inputTokens ?? 0;
+      const outTok = e.usage?.outputTokens ?? 0;
+      // Per million tokens, so a token costs `perMillion` micro-units of the currency.
+      const costMicros = e.price && e.usage ? Math.round(inTok * e.price.inputPerMillion + outTok * e.price.outputPerMillion) : null;
+      const u = s.usage;
+      const usage = {
+        modelCalls: u.modelCalls + 1,
+        inputTokens: u.inputTokens + inTok,
+        outputTokens: u.outputTokens + outTok,
+        costMicros: u.costMicros + (costMicros ?? 0),
+        currency: u.currency ?? e.price?.currency ?? null,
+      };
+      const record = rec('model.called', {
+        route: e.route,
+        provider: e.provider,
+        model: e.model,
+        inputTokens: e.usage ? inTok : null,
+        outputTokens: e.usage ? outTok : null,
+        cost: costMicros === null ? null : costMicros / 1_000_000,
+        currency: costMicros === null ? null : (e.price?.currency ?? null),
+        priceVersion: e.price?.version ?? null,
+      });
+      return { ...at, state: { ...s, steps: s.steps + 1, usage }, records: [...at.records, record] };
+    }
     case 'call-sent': {
       const item: HistoryItem = { kind: 'tool_call', id: e.id, tool: e.tool, args: e.args, ...(e.reasoning ? { reasoning: e.reasoning } : {}) };
       const counted = { ...s, toolCalls: s.toolCalls + 1, inFlight: { callId: e.id, tool: e.tool } };

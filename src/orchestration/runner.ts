@@ -206,9 +206,10 @@ export class Runner {
         return step({ type: 'ended', status: 'failed', reason: e.message });
       }
 
+      const answered: RunEvent = { type: 'model-answered', route: model.route ?? workflow.model ?? model.model, provider: model.provider, model: model.model, usage: turn.usage, price: model.price };
       if (turn.kind === 'final') {
         // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
-        const claimed: RunEvent[] = [{ type: 'step' }, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
+        const claimed: RunEvent[] = [answered, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
         const claimedState = transition({ status: record.status, state }, ...carried, ...claimed).state;
         const concluded = this.deps.conclude ? await this.deps.conclude(record.id, claimedState, agent) : conclusionOf(claimedState, []);
         return step(...claimed, { type: 'ended', status: concluded.status, reason: concluded.reason });
@@ -218,7 +219,7 @@ export class Runner {
       const tool = String(turn.tool);
       // The run state is stored as JSON: arguments JSON cannot hold are kept as a note, and the
       // gateway (which gets the originals) refuses and audits them.
-      await step({ type: 'step' }, { type: 'call-sent', id: callId, tool, args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) });
+      await step(answered, { type: 'call-sent', id: callId, tool, args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) });
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
       const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args, reasoning: turn.reasoning });
@@ -236,6 +237,7 @@ export class Runner {
         'gen_ai.operation.name': 'chat',
         'gen_ai.provider.name': model.provider,
         'gen_ai.request.model': model.model,
+        'airlock.model.route': model.route ?? workflow.model ?? model.model,
       });
       const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history });
       if (t.usage) {

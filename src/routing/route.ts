@@ -40,6 +40,7 @@ export function modelFor(workspace: Workspace, workflow: WorkflowConfig): Model 
         maxRetries: route.maxRetries,
         temperature: route.temperature,
         system: route.system,
+        price: route.price,
       });
   }
 }

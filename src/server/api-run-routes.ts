@@ -11,6 +11,7 @@ import type { ApiContext, ApiDoor, ApiEnv, Out } from './api-door.js';
 import { errorBody, mountPrefix, printable } from './api-messages.js';
 import * as Runs from './api-run-schemas.js';
 import { runHistory, runStateOf } from '../orchestration/run-state.js';
+import { usageView } from '../orchestration/run-machine.js';
 
 /** Adds the run routes (`/runs`, `/actions`, `/decisions`, `/outcomes`) to `app`. */
 export function mountRunRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoor): void {
@@ -246,6 +247,7 @@ export function mountRunRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoo
       createdAt: run.createdAt,
       updatedAt: run.updatedAt,
       steps: state.steps,
+      usage: usageView(state),
       verifications: state.verifications.map((v) => ({ callId: v.callId, tool: v.tool, status: v.status })),
       pendingApprovals: pending.map((a) => a.id),
       history: (await runHistory(store, run)).flatMap((h) => (h.kind === 'tool_result' ? [{ callId: h.id, tool: h.tool, status: h.status }] : [])),

@@ -170,6 +170,16 @@ export const RunView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   steps: z.number().int(),
+  usage: z
+    .object({
+      toolCalls: z.number().int(),
+      modelCalls: z.number().int(),
+      inputTokens: z.number().int(),
+      outputTokens: z.number().int(),
+      cost: z.number().nullable().describe("In `currency`, from the route's price table; null when no turn was priced."),
+      currency: z.string().nullable(),
+    })
+    .describe("What the run used: tool calls, and Airlock's own model turns with their tokens and cost (zero for an external agent, whose model is its own)."),
   verifications: z.array(z.object({ callId: z.string(), tool: z.string(), status: z.enum(['passed', 'failed', 'error']) })),
   pendingApprovals: z.array(z.string()),
   history: z.array(z.object({ callId: z.string(), tool: z.string(), status: z.string() })).describe('Each call and what came of it.'),

@@ -24,6 +24,16 @@ describe('run machine', () => {
     expect(exhaustedBudget(calls, { ...budgets, toolCalls: 1 })).toMatch(/tool-call budget/);
   });
 
+  it('budgets: model calls, tokens and cost, from the usage kept in state', () => {
+    const used: RunState = { ...base, usage: { modelCalls: 3, inputTokens: 900, outputTokens: 120, costMicros: 250_000, currency: 'USD' } };
+    expect(exhaustedBudget(used, { ...budgets, steps: 100 })).toBeNull();
+    expect(exhaustedBudget(used, { ...budgets, steps: 100, modelCalls: 3 })).toMatch(/model-call budget of 3/);
+    expect(exhaustedBudget(used, { ...budgets, steps: 100, inputTokens: 900 })).toMatch(/input-token budget of 900 exhausted \(900 used\)/);
+    expect(exhaustedBudget(used, { ...budgets, steps: 100, outputTokens: 121 })).toBeNull();
+    expect(exhaustedBudget(used, { ...budgets, steps: 100, cost: 0.25 })).toBe('cost budget of 0.25 USD exhausted (0.250000 spent)');
+    expect(exhaustedBudget(used, { ...budgets, steps: 100, cost: 0.26 })).toBeNull();
+  });
+
   it('"done" needs evidence: a failed check makes the run unverified whatever the model claims', () => {
     const done = { ...base, final: { text: 'all done', claim: 'done' as const } };
     expect(finalStatus(done)).toBe('completed');

@@ -194,6 +194,40 @@ describe('openai-chat route', () => {
       }
     });
 
+    it('counts the tokens and cost of each turn, and stops the run at its token budget with the budget on record', async () => {
+      const file = path.join(ws.dir, 'airlock.yaml');
+      const wf = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
+      const [yamlBefore, wfBefore] = [readFileSync(file, 'utf8'), readFileSync(wf, 'utf8')];
+      const doc = parseDocument(yamlBefore);
+      doc.setIn(['models', 'llm', 'price'], doc.createNode({ version: 'test-2026-12', currency: 'USD', inputPerMillion: 0.4, outputPerMillion: 1.6 }));
+      writeFileSync(file, doc.toString());
+      writeFileSync(wf, wfBefore.replace(/^budgets:\n/m, 'budgets:\n  outputTokens: 40\n'));
+      // Two tool calls of 30 output tokens each; the third turn is never asked for.
+      api.replies.push(toolCall('tickets_get_ticket', { ticket_id: 'T-311' }), toolCall('tickets_get_ticket', { ticket_id: 'T-311' }), completion({ content: 'never sent' }));
+      const a = await openAirlock(ws.dir);
+      try {
+        const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
+        expect(run.status).toBe('failed');
+        expect(api.seen).toHaveLength(2);
+        const records = await a.store.readAuditForRun(run.id);
+        const called = records.filter((r) => r.type === 'model.called').map((r) => r.body);
+        // 120 input tokens at 0.4 and 30 output at 1.6 per million: 96 micro-dollars a turn.
+        expect(called).toEqual([
+          { route: 'llm', provider: 'openai', model: 'fake-model', inputTokens: 120, outputTokens: 30, cost: 0.000096, currency: 'USD', priceVersion: 'test-2026-12' },
+          { route: 'llm', provider: 'openai', model: 'fake-model', inputTokens: 120, outputTokens: 30, cost: 0.000096, currency: 'USD', priceVersion: 'test-2026-12' },
+        ]);
+        const stop = records.find((r) => r.type === 'run.budget-exhausted');
+        expect(stop?.body['reason']).toMatch(/output-token budget of 40 exhausted \(60 used\)/);
+        expect(records.find((r) => r.type === 'run.finished')?.body['status']).toBe('failed');
+        const saved = await a.store.getRun(run.id);
+        expect((saved?.state as { usage: unknown }).usage).toEqual({ modelCalls: 2, inputTokens: 240, outputTokens: 60, costMicros: 192, currency: 'USD' });
+      } finally {
+        await a.close();
+        writeFileSync(file, yamlBefore);
+        writeFileSync(wf, wfBefore);
+      }
+    });
+
     it('a key the route names but the environment lacks is a config error before any run exists', async () => {
       delete process.env['AIRLOCK_TEST_OPENAI_KEY'];
       const a = await openAirlock(ws.dir);

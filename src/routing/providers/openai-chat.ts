@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { AirlockError } from '../../errors.js';
 import type { JsonObject } from '../../types.js';
-import type { Model, ModelInput, ModelTurn, ToolView } from '../../orchestration/model.js';
+import type { Model, ModelInput, ModelPrice, ModelTurn, ToolView } from '../../orchestration/model.js';
 
 /** What the route says about the endpoint, with the key already read. */
 export interface OpenAIChatOptions {
@@ -18,6 +18,7 @@ export interface OpenAIChatOptions {
   readonly maxRetries: number;
   readonly temperature?: number | undefined;
   readonly system?: string | undefined;
+  readonly price?: ModelPrice | undefined;
 }
 
 const DEFAULT_SYSTEM =
@@ -64,10 +65,14 @@ export function chatMessages(input: ModelInput, toWire: ReadonlyMap<string, stri
 export class OpenAIChatModel implements Model {
   readonly provider = 'openai';
   readonly model: string;
+  readonly route: string;
+  readonly price: ModelPrice | undefined;
   private readonly client: OpenAI;
 
   constructor(private readonly opts: OpenAIChatOptions) {
     this.model = opts.model;
+    this.route = opts.routeName;
+    this.price = opts.price;
     // A local endpoint (vLLM, Ollama) needs no key; the SDK insists on one, and this one is never sent anywhere that checks it.
     this.client = new OpenAI({ apiKey: opts.apiKey ?? 'no-key', baseURL: opts.baseUrl, timeout: opts.timeoutMs, maxRetries: opts.maxRetries });
   }
