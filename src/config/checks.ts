@@ -4,6 +4,7 @@ import { OWNER_BOUNDARIES, type OwnerBoundary } from '../types.js';
 import { templateVars } from '../util/uri-template.js';
 import { schemaProblems } from './contract-schema.js';
 import { checkExpose, type ExposedTypes } from './expose-checks.js';
+import { checkContractValue, checkValueBudgets } from './value-checks.js';
 import { describeValue, located, type YamlSource } from './issues.js';
 import { locate, type PathSegment } from './locate.js';
 import type { ConnectorConfig, ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
@@ -60,6 +61,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
     checkResourceOrPrompt(t, file.connectors[t.connector], t.inputSchema, props, at);
 
     checkExpose(t, props, exposedType, at);
+    checkContractValue(t, props, at);
 
     if (t.idempotencyKey !== undefined && props !== undefined) {
       const prop = props[t.idempotencyKey];
@@ -128,6 +130,7 @@ export function checkTools(file: WorkspaceFile, src: YamlSource, errors: Airlock
       });
     }
   });
+  checkValueBudgets(file, tools, (p, m, h, key) => errors.push(located(src, p, m, h, key)));
   return tools;
 }
 

@@ -155,6 +155,23 @@ export const modelRouteSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/**
+ * A cap on the value a tool moves without a person: the sum of its calls' amounts over a sliding
+ * window, per principal, workflow and/or the contract's key argument, in one currency. A call that
+ * would cross it is never allowed without approval; policies see where it stands (`context.value`).
+ */
+export const valueBudgetSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, 'a lowercase identifier (letters, digits, `_`): policies read it as `context.value.<name>`')
+    .describe('Policies read it as `context.value.<name>` (`spent`, `wouldBe`, `limit`, `exceeds`).'),
+  tools: z.array(z.string().min(1)).min(1).describe('The tools whose amounts count (each declares `value`).'),
+  per: z.array(z.enum(['principal', 'workflow', 'key'])).default([]).describe('Kept apart per acting principal, per workflow and/or per value of the contract\'s `value.key` argument; none: one sum.'),
+  windowMinutes: z.number().int().positive().max(527_040).describe('The sliding window the sum covers, in minutes (1440: a day).'),
+  limit: z.number().int().positive().describe('The most the window may hold without a person, in the amount\'s unit (cents).'),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').optional().describe('Only calls in this currency count; without it, each currency has its own sum under the same limit.'),
+});
+
 export const budgetsSchema = z.strictObject({
   steps: z.number().int().positive().max(10_000).default(25),
   wallTimeMs: z.number().int().positive().default(120_000),
@@ -282,6 +299,8 @@ export const workspaceSchema = z.strictObject({
   policies: z.array(z.string()).min(1),
   /** YAML policy test files (paths or globs). */
   policyTests: z.array(z.string()).default([]),
+  /** Caps on the value tools move without a person (amounts summed over a window). */
+  valueBudgets: z.array(valueBudgetSchema).default([]),
   /** Model routes for Airlock's own agent loop; a workspace that only governs external agents needs none. */
   models: z.record(name, modelRouteSchema).default({}),
   /** Workflow files (paths or globs). */
@@ -354,6 +373,7 @@ export type SecondPathSpec = z.infer<typeof secondPathSchema>;
 export type RunCheckSpec = z.infer<typeof runCheckSchema>;
 export type CompensationSpec = z.infer<typeof compensationSchema>;
 export type ModelRoute = z.infer<typeof modelRouteSchema>;
+export type ValueBudget = z.infer<typeof valueBudgetSchema>;
 export type Budgets = z.infer<typeof budgetsSchema>;
 export type WorkflowConfig = z.infer<typeof workflowSchema>;
 export type ApprovalPolicy = z.infer<typeof approvalPolicySchema>;

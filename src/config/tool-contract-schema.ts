@@ -99,6 +99,13 @@ export const previewSchema = z.strictObject({
     .describe('Rows of `{ label, proposed, current }`; templates may use `$args.x` and `$probe.x`.'),
 });
 
+/** The amount a call moves, for value budgets: which arguments hold it, its currency and the key a cap can be kept per. */
+export const valueSchema = z.strictObject({
+  amount: z.string().min(1).describe('The argument holding the amount: a whole number in the smallest unit (cents), required by the input schema.'),
+  currency: z.string().min(1).optional().describe('The argument naming the currency: sums are kept per currency.'),
+  key: z.string().min(1).optional().describe('The argument a value budget can be kept per value of (a payee, an account, an order).'),
+});
+
 /** The Cedar type an argument is exposed to policy as. */
 const exposeType = z.enum(['string', 'long', 'boolean', 'decimal']);
 
@@ -144,6 +151,7 @@ export const toolContractSchema = z
         'The argument the upstream reads an idempotency key from. Airlock fills it on every call with a key derived from the run, the step and the action hash, so a retried or resumed call never repeats the effect; an agent cannot choose it.',
       ),
     verify: verifySchema.optional().describe('A read-tool probe that checks ground truth after the call.'),
+    value: valueSchema.optional().describe('The amount this tool moves, summed by the workspace\'s `valueBudgets`.'),
     secondPath: secondPathSchema
       .optional()
       .describe('An independent rule that must agree before a high-risk call at tier `execute-high` executes; disagreement routes to a person.'),

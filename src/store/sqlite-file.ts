@@ -108,6 +108,11 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE run_steps (run_id TEXT NOT NULL, n INTEGER NOT NULL, item TEXT NOT NULL, PRIMARY KEY (run_id, n)) STRICT, WITHOUT ROWID;
   `,
+  // 8: the value ledger: amounts counted against value budgets, summed over a window per bucket.
+  `
+  CREATE TABLE value_ledger (id INTEGER PRIMARY KEY, budget TEXT NOT NULL, bucket TEXT NOT NULL, amount INTEGER NOT NULL, at TEXT NOT NULL, run_id TEXT NOT NULL, action_hash TEXT NOT NULL) STRICT;
+  CREATE INDEX value_ledger_window ON value_ledger (budget, bucket, at);
+  `,
 ];
 
 /** The schema version this code writes; `meta.schema_version` in the file. */

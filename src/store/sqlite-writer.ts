@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError, type ErrorCode, type Location } from '../errors.js';
 import type { ApprovalStatus, Sha256Hex } from '../types.js';
-import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord } from './store.js';
+import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, ValueEntry } from './store.js';
 import { isConstraint, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
 
@@ -80,7 +80,8 @@ export type WriteOp =
     }
   | { readonly op: 'update-incident'; readonly id: string; readonly expected: IncidentStatus; readonly update: string }
   | { readonly op: 'renew-lease'; readonly id: string; readonly startedAt: string; readonly record: string }
-  | { readonly op: 'drop-lease'; readonly id: string };
+  | { readonly op: 'drop-lease'; readonly id: string }
+  | { readonly op: 'add-value'; readonly entries: readonly ValueEntry[]; readonly at: string; readonly runId: string; readonly actionHash: string };
 
 /** A queued notification's columns. */
 export interface NotificationColumns {
@@ -120,6 +121,8 @@ export interface WriteResult {
   readonly 'update-incident': IncidentRecord | null;
   readonly 'renew-lease': null;
   readonly 'drop-lease': null;
+  /** null: counted; else the sums found, one per entry, when one would pass its limit (nothing written). */
+  readonly 'add-value': readonly number[] | null;
 }
 
 /** How each write is named in its error messages ("store `x` failed to <doing>"). */
@@ -140,6 +143,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'update-incident': 'update an incident',
   'renew-lease': 'renew an instance lease',
   'drop-lease': 'drop an instance lease',
+  'add-value': 'count an amount against a value budget',
 };
 
 /** One write's outcome. */
@@ -336,6 +340,8 @@ export class SqliteWriter {
           .prepare('INSERT INTO leases (id, started_at, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record')
           .run(op.id, op.startedAt, op.record);
         return null;
+      case 'add-value':
+        return this.addValue(op);
       case 'drop-lease':
         this.db.prepare('DELETE FROM leases WHERE id = ?').run(op.id);
         return null;
@@ -401,6 +407,17 @@ export class SqliteWriter {
     // makes this a compare-and-set even across processes.
     const changed = this.stmt.casApproval.run(next.status, JSON.stringify(next), id, want.status).changes;
     return changed === 1 ? next : null;
+  }
+
+  /** Counts one action's amounts, or none of them when one would pass its limit (the sums found come back). */
+  private addValue(op: Extract<WriteOp, { op: 'add-value' }>): number[] | null {
+    const sum = this.db.prepare('SELECT COALESCE(SUM(amount), 0) AS s FROM value_ledger WHERE budget = ? AND bucket = ? AND at > ?');
+    const spent = op.entries.map((e) => (sum.get(e.budget, e.bucket, e.since) as { s: number }).s);
+    // INVARIANT: the sums are read inside the IMMEDIATE transaction, so no other writer counts between the check and the insert.
+    if (op.entries.some((e, i) => e.limit !== null && (spent[i] ?? 0) + e.amount > e.limit)) return spent;
+    const insert = this.db.prepare('INSERT INTO value_ledger (budget, bucket, amount, at, run_id, action_hash) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const e of op.entries) insert.run(e.budget, e.bucket, e.amount, op.at, op.runId, op.actionHash);
+    return null;
   }
 
   /** Read-modify-write of one grant inside the IMMEDIATE transaction (a compare-and-set across processes). */

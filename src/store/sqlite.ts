@@ -20,6 +20,7 @@ import type {
   RunStep,
   StoredAuditRow,
   Store,
+  ValueEntry,
 } from './store.js';
 import { makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
 import {
@@ -96,6 +97,7 @@ class SqliteStore implements Store {
     getPayload: Database.Statement<[string], { data: string }>;
     getRun: Database.Statement<[string], RunRow>;
     listRunSteps: Database.Statement<[string, number, number], { n: number; item: string }>;
+    valueSpent: Database.Statement<[string, string, string], { s: number }>;
     getApproval: Database.Statement<[string], ApprovalRow>;
   };
 
@@ -121,6 +123,7 @@ class SqliteStore implements Store {
       getPayload: db.prepare('SELECT data FROM audit_payloads WHERE hash = ?'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       listRunSteps: db.prepare('SELECT n, item FROM run_steps WHERE run_id = ? AND n < ? ORDER BY n DESC LIMIT ?'),
+      valueSpent: db.prepare('SELECT COALESCE(SUM(amount), 0) AS s FROM value_ledger WHERE budget = ? AND bucket = ? AND at > ?'),
       getApproval: db.prepare('SELECT id, status, record FROM approvals WHERE id = ?'),
     };
   }
@@ -233,6 +236,17 @@ class SqliteStore implements Store {
         : (this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]);
       return rows.map((r) => this.rows.run(r));
     });
+  }
+
+  // --- value budgets ------------------------------------------------------------------------
+
+  valueSpent(budget: string, bucket: string, since: string): Promise<number> {
+    return this.read('sum a value budget', () => (this.stmt.valueSpent.get(budget, bucket, since)?.s ?? 0));
+  }
+
+  addValue(entries: readonly ValueEntry[], meta: { readonly at: string; readonly runId: RunId; readonly actionHash: string }): Promise<{ readonly ok: true } | { readonly ok: false; readonly spent: readonly number[] }> {
+    if (entries.length === 0) return Promise.resolve({ ok: true });
+    return this.write('add-value', () => ({ op: 'add-value', entries: entries.map((e) => ({ ...e })), ...meta })).then((spent) => (spent === null ? { ok: true } : { ok: false, spent }));
   }
 
   // --- approvals ----------------------------------------------------------------------------

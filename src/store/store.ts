@@ -45,6 +45,15 @@ export interface StoredAuditRow {
  * One step of a run, kept beside it (an external agent's call, or its result): appended with the run
  * save that made it, numbered from 1 per run, never rewritten, so saving a long run stays small.
  */
+/** One amount to count against a value budget: in which sum (`bucket`), over which window (`since`), under which limit (null: none, a person approved it). */
+export interface ValueEntry {
+  readonly budget: string;
+  readonly bucket: string;
+  readonly amount: number;
+  readonly since: string;
+  readonly limit: number | null;
+}
+
 export interface RunStep {
   readonly n: number;
   readonly item: Json;
@@ -257,6 +266,16 @@ export interface Store {
   getPayload(hash: Sha256Hex): Promise<string | null>;
   /** Retention: payloads may go; the chain still verifies without them. */
   deletePayload(hash: Sha256Hex): Promise<void>;
+
+  /** The sum of the amounts counted against value budget `budget` in `bucket` after `since` (ISO time). */
+  valueSpent(budget: string, bucket: string, since: string): Promise<number>;
+  /**
+   * Counts `entries` for one action, all or none, in one transaction: when an entry has a `limit`
+   * and its bucket's sum after its `since` plus its amount would pass it, nothing is written and
+   * the sums found (one per entry) come back. Concurrent callers are serialised by the write lock,
+   * so two calls never both fit under a limit only one of them fits under.
+   */
+  addValue(entries: readonly ValueEntry[], meta: { readonly at: string; readonly runId: RunId; readonly actionHash: string }): Promise<{ readonly ok: true } | { readonly ok: false; readonly spent: readonly number[] }>;
 
   /** Inserts a new run with the records that say it started (one transaction: both or neither); an existing id is a `conflict` error. */
   createRun(run: RunRecord, drafts?: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;

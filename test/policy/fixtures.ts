@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PrincipalConfig, ToolContract, Workspace, WorkflowConfig } from '../../src/config/schema.js';
+import type { PrincipalConfig, ToolContract, ValueBudget, Workspace, WorkflowConfig } from '../../src/config/schema.js';
 import type { PolicySource } from '../../src/policy/compile.js';
 import type { PolicyRequest } from '../../src/policy/decide.js';
 import type { Principal, Tier } from '../../src/types.js';
@@ -86,6 +86,7 @@ export function workspace(
     principals?: readonly PrincipalConfig[];
     workflows?: readonly WorkflowConfig[];
     policySources?: readonly PolicySource[];
+    valueBudgets?: readonly ValueBudget[];
   } = {},
 ): Workspace {
   const contracts = opts.contracts ?? ACME_CONTRACTS;
@@ -102,6 +103,7 @@ export function workspace(
       tools: [...contracts],
       policies: ['policies/*.cedar'],
       policyTests: ['tests/policy/*.yaml'],
+      valueBudgets: [...(opts.valueBudgets ?? [])],
       models: {},
       workflows: ['workflows/*.yaml'],
       telemetry: { console: false },

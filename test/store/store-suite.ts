@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash } from '../../src/audit/chain.js';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, InstanceLease, NotificationRecord, RunRecord, Store } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, InstanceLease, NotificationRecord, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -430,6 +430,37 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         const winners = outcomes.filter((o) => o !== null);
         expect(winners).toHaveLength(1);
         expect(await store.getApproval('apr_1' as ApprovalId)).toEqual(winners[0]);
+      });
+    });
+
+    describe('value budgets', () => {
+      const meta = (i: number) => ({ at: `2025-01-02T00:00:${String(i % 60).padStart(2, '0')}.000Z`, runId: `run_${i}` as RunId, actionHash: `h${i}` });
+      const entry = (amount: number, over: Partial<ValueEntry> = {}): ValueEntry => ({ budget: 'payee_daily', bucket: '["EUR","acct-1"]', amount, since: '2025-01-01T00:00:00.000Z', limit: 15_000, ...over });
+
+      it('lets no two of twenty concurrent amounts past a limit only two fit under', async () => {
+        const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => store.addValue([entry(6_000)], meta(i))));
+        expect(outcomes.filter((o) => o.ok)).toHaveLength(2);
+        expect(await store.valueSpent('payee_daily', '["EUR","acct-1"]', '2025-01-01T00:00:00.000Z')).toBe(12_000);
+        // A refused one says what it found, so the caller can decide again with the sum that stands.
+        expect(outcomes.find((o) => !o.ok)).toEqual({ ok: false, spent: [12_000] });
+      });
+
+      it('sums per budget and bucket over the window, and counts an approved amount whatever the limit', async () => {
+        await store.addValue([entry(10_000)], meta(1));
+        await store.addValue([entry(9_000, { bucket: '["EUR","acct-2"]' })], meta(2));
+        expect(await store.valueSpent('payee_daily', '["EUR","acct-2"]', '2025-01-01T00:00:00.000Z')).toBe(9_000);
+        // After the window moved past them, the amounts no longer count.
+        expect(await store.valueSpent('payee_daily', '["EUR","acct-1"]', '2025-01-02T00:00:30.000Z')).toBe(0);
+        expect((await store.addValue([entry(9_000)], meta(3))).ok).toBe(false);
+        expect((await store.addValue([entry(9_000, { limit: null })], meta(4))).ok).toBe(true);
+        expect(await store.valueSpent('payee_daily', '["EUR","acct-1"]', '2025-01-01T00:00:00.000Z')).toBe(19_000);
+      });
+
+      it('counts all of an action\'s entries or none', async () => {
+        await store.addValue([entry(14_000, { budget: 'agent_daily', bucket: '["EUR"]' })], meta(1));
+        const both = await store.addValue([entry(2_000), entry(2_000, { budget: 'agent_daily', bucket: '["EUR"]' })], meta(2));
+        expect(both).toEqual({ ok: false, spent: [0, 14_000] });
+        expect(await store.valueSpent('payee_daily', '["EUR","acct-1"]', '2025-01-01T00:00:00.000Z')).toBe(0);
       });
     });
 

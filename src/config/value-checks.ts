@@ -1,0 +1,59 @@
+// Checks of value budgets: a contract's `value` names arguments its input schema requires with the
+// right types, and each `valueBudgets` entry names tools that declare `value` (with a `key` when the
+// budget is kept per key). Problems go to `at` with the path they are about.
+import type { PathSegment } from './locate.js';
+import type { ToolContract, WorkspaceFile } from './schema.js';
+
+type At = (p: readonly PathSegment[], message: string, hint?: string, key?: boolean) => void;
+
+/** One contract's `value` against its input schema's properties (`props`) and `required` list. */
+export function checkContractValue(t: ToolContract, props: Record<string, Record<string, unknown>> | undefined, at: At): void {
+  if (!t.value || !props) return;
+  const required = new Set(Array.isArray((t.inputSchema as { required?: unknown }).required) ? ((t.inputSchema as { required: unknown[] }).required as string[]) : []);
+  const want: [keyof NonNullable<ToolContract['value']>, 'integer' | 'string'][] = [
+    ['amount', 'integer'],
+    ['currency', 'string'],
+    ['key', 'string'],
+  ];
+  for (const [part, type] of want) {
+    const arg = t.value[part];
+    if (arg === undefined) continue;
+    const prop = props[arg];
+    if (!prop) {
+      at(['value', part], `\`value.${part}\` names argument \`${arg}\`, which the input schema does not declare`, `declare \`${arg}\` under \`inputSchema.properties\``);
+      continue;
+    }
+    if (prop['type'] !== type) {
+      at(['value', part], `\`value.${part}\` argument \`${arg}\` must be of type \`${type}\` in the input schema`, part === 'amount' ? 'amounts are whole numbers in the smallest unit (cents)' : undefined);
+    }
+    if (!required.has(arg)) {
+      at(['value', part], `\`value.${part}\` argument \`${arg}\` must be required by the input schema`, `add \`${arg}\` to \`inputSchema.required\`: a call without it could not be counted`);
+    }
+  }
+}
+
+/** The workspace's `valueBudgets` against its tools. */
+export function checkValueBudgets(file: WorkspaceFile, tools: ReadonlyMap<string, ToolContract>, at: At): void {
+  const names = new Set<string>();
+  file.valueBudgets.forEach((b, i) => {
+    if (names.has(b.name)) at(['valueBudgets', i, 'name'], `duplicate value budget \`${b.name}\``, 'give each value budget a unique `name`');
+    names.add(b.name);
+    b.tools.forEach((name, j) => {
+      const t = tools.get(name);
+      if (!t) {
+        at(['valueBudgets', i, 'tools', j], `value budget \`${b.name}\` counts tool \`${name}\`, which is not declared`, 'name a declared tool contract');
+        return;
+      }
+      if (!t.value) {
+        at(['valueBudgets', i, 'tools', j], `tool \`${name}\` declares no \`value\`, so value budget \`${b.name}\` cannot count it`, 'add `value: { amount: <argument>, currency: <argument> }` to its contract');
+        return;
+      }
+      if (b.per.includes('key') && !t.value.key) {
+        at(['valueBudgets', i, 'per'], `value budget \`${b.name}\` is kept per key, but tool \`${name}\` declares no \`value.key\``, 'name the argument to key it by (a payee, an account) in the contract\'s `value.key`');
+      }
+      if (b.currency && !t.value.currency) {
+        at(['valueBudgets', i, 'currency'], `value budget \`${b.name}\` counts only ${b.currency}, but tool \`${name}\` declares no \`value.currency\``, 'name the argument holding the currency in the contract\'s `value.currency`');
+      }
+    });
+  });
+}
