@@ -64,6 +64,7 @@ export async function loadAndCompile(dir: string): Promise<{ workspace: Workspac
   const workspace = await loadWorkspace(dir);
   const compiled = compilePolicies(workspace.policySources, [...workspace.tools.values()], {
     principals: workspace.file.identity.principals,
+    valueBudgets: workspace.file.valueBudgets,
   });
   return { workspace, compiled };
 }

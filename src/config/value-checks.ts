@@ -26,6 +26,10 @@ export function checkContractValue(t: ToolContract, props: Record<string, Record
     if (prop['type'] !== type) {
       at(['value', part], `\`value.${part}\` argument \`${arg}\` must be of type \`${type}\` in the input schema`, part === 'amount' ? 'amounts are whole numbers in the smallest unit (cents)' : undefined);
     }
+    const min = prop['minimum'];
+    if (part === 'amount' && !(typeof min === 'number' && min >= 0)) {
+      at(['value', part], `\`value.amount\` argument \`${arg}\` must have \`minimum: 0\` (or more) in the input schema`, 'a negative amount would lower the sum a value budget keeps');
+    }
     if (!required.has(arg)) {
       at(['value', part], `\`value.${part}\` argument \`${arg}\` must be required by the input schema`, `add \`${arg}\` to \`inputSchema.required\`: a call without it could not be counted`);
     }

@@ -3,7 +3,9 @@
 // → execute (execute.ts: call, outcome, verification). Each step's rules live in its own file.
 import type { Span } from '@opentelemetry/api';
 import { withSpan } from '../telemetry/spans.js';
-import { decide } from '../policy/decide.js';
+import { decide, type ValueStanding } from '../policy/decide.js';
+import { principalRef } from '../identity/principal.js';
+import { valueClaims, valueEntries, valueStandings, type ValueClaim } from './value.js';
 import type { ApprovalRecord, AuditRecord } from '../store/store.js';
 import type { ToolContract } from '../config/schema.js';
 import type { ApprovalId, Decision, Json, JsonObject, Sha256Hex } from '../types.js';
@@ -74,7 +76,7 @@ export class Gateway implements Reviser {
       return { kind: 'denied', reasons: [drift.reason], policyIds: [], actionHash: null };
     }
     const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
-    const decision = this.decideFor(ctx, contract, proposal.args);
+    const { decision, claims } = await this.decideCounting(ctx, contract, proposal.args, hash);
     span.setAttributes({
       'airlock.decision': decision.kind,
       'airlock.policy.ids': [...decision.basis.policyIds],
@@ -117,6 +119,8 @@ export class Gateway implements Reviser {
         if (decision.level === 'single' && this.deps.grants) {
           await audit.append(ctx, [intent, decided]);
           const grant = await this.deps.grants.cover(ctx, contract, proposal.args, hash);
+          // A standing grant is a person's approval given ahead: what it covers counts, past any limit.
+          if (grant) await this.countValue(ctx, claims, hash, false);
           if (grant) return executeAction(this.executing, ctx, contract, proposal.args, hash, decision, { approvalId: null, grantId: grant.grantId });
           const id = await requestApproval(this.asking, ctx, { ...ask, before: [] });
           return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
@@ -158,13 +162,16 @@ export class Gateway implements Reviser {
     const errors = this.validator.validate(contract.name, proposal.args);
     if (errors.length > 0) return refuse('invalid-arguments', errors.join('; '));
     const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
+    const standing = await this.valueStanding(this.claimsOf(ctx, contract, proposal.args));
     const used = await consumeApproval(this.consuming, ctx, { contract, args: proposal.args, hash, tool: proposal.tool }, approvalId, () =>
-      this.decideFor(ctx, contract, proposal.args),
+      this.decideFor(ctx, contract, proposal.args, standing),
     );
     if (!used.ok) {
       span.setAttribute('airlock.decision', 'deny');
       return { kind: 'denied', ...used.refusal };
     }
+    // A person approved it: its amount counts whatever the limit (the next call sees the sum it made).
+    await this.countValue(ctx, this.claimsOf(ctx, contract, proposal.args), hash, false);
     return executeAction(this.executing, ctx, contract, proposal.args, hash, used.decision, { approvalId });
   }
 
@@ -248,8 +255,8 @@ export class Gateway implements Reviser {
     return data === null ? null : (JSON.parse(data) as JsonObject);
   }
 
-  /** The pure decision, fed with the contract and the run's labels. */
-  private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject): Decision {
+  /** The pure decision, fed with the contract, the run's labels and where the call's value budgets stand. */
+  private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject, value?: Record<string, ValueStanding>): Decision {
     return decide(this.deps.policies, {
       principal: ctx.principal,
       ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
@@ -258,7 +265,49 @@ export class Gateway implements Reviser {
       tier: ctx.workflow.tier,
       args,
       labels: ctx.labels,
+      ...(value ? { value } : {}),
     });
+  }
+
+  /**
+   * The decision on a call a value budget counts, with its amount counted when it is allowed
+   * without a person. INVARIANT: the count and its limit check are one store write, so concurrent
+   * calls cannot all slip under a limit only some of them fit under; a call that lost the race is
+   * decided again with the sum that now stands (past the limit: a person decides).
+   */
+  private async decideCounting(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<{ decision: Decision; claims: ValueClaim[] }> {
+    const claims = this.claimsOf(ctx, contract, args);
+    if (claims.length === 0) return { decision: this.decideFor(ctx, contract, args), claims };
+    let spent = await Promise.all(claims.map((c) => this.deps.store.valueSpent(c.budget.name, c.bucket, c.since)));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const decision = this.decideFor(ctx, contract, args, valueStandings(claims, spent));
+      if (decision.kind !== 'allow') return { decision, claims };
+      const counted = await this.deps.store.addValue(valueEntries(claims, true), { at: this.deps.now().toISOString(), runId: ctx.runId, actionHash: hash });
+      if (counted.ok) return { decision, claims };
+      spent = [...counted.spent];
+    }
+    // Still racing after three tries: nobody can say the sum stays under the limit, so a person decides.
+    const decision = this.decideFor(ctx, contract, args, valueStandings(claims, spent));
+    if (decision.kind !== 'allow') return { decision, claims };
+    return { decision: { kind: 'approval', level: 'single', basis: { ...decision.basis, reasons: [...decision.basis.reasons, 'the value budget could not be counted under concurrent calls: a person decides'] } }, claims };
+  }
+
+  /** The value-budget sums a call counts against (none for a contract without `value`). */
+  private claimsOf(ctx: CallContext, contract: ToolContract, args: JsonObject): ValueClaim[] {
+    const budgets = this.deps.workspace.file.valueBudgets;
+    return budgets.length === 0 ? [] : valueClaims(budgets, contract, args, { principal: principalRef(ctx.principal), workflow: ctx.workflow.name }, this.deps.now());
+  }
+
+  /** Where each budget stands with the call added, read now (undefined: none applies). */
+  private async valueStanding(claims: readonly ValueClaim[]): Promise<Record<string, ValueStanding> | undefined> {
+    if (claims.length === 0) return undefined;
+    return valueStandings(claims, await Promise.all(claims.map((c) => this.deps.store.valueSpent(c.budget.name, c.bucket, c.since))));
+  }
+
+  /** Counts an approved call's amounts (`limited: false`: past any limit, a person said yes). */
+  private async countValue(ctx: CallContext, claims: readonly ValueClaim[], hash: Sha256Hex, limited: boolean): Promise<void> {
+    if (claims.length === 0) return;
+    await this.deps.store.addValue(valueEntries(claims, limited), { at: this.deps.now().toISOString(), runId: ctx.runId, actionHash: hash });
   }
 
   private toolDefHash(contract: ToolContract): Sha256Hex {

@@ -1,7 +1,7 @@
 // Airlock's Cedar vocabulary: the generated schema (namespace `Airlock`) and the entity builders.
 // Pure: no IO; the schema is plain JSON in Cedar's JSON schema form.
 import { AirlockError, AirlockErrors } from '../errors.js';
-import type { ToolContract } from '../config/schema.js';
+import type { ToolContract, ValueBudget } from '../config/schema.js';
 import type { Principal, PrincipalKind } from '../types.js';
 import type { CedarEntity, EntityUid } from './engine.js';
 
@@ -102,14 +102,15 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
  * The Cedar schema for a workspace: principals (User, Agent, Service, members of Role), Role,
  * Tool (effect, risk, connector, classification, irreversible) and three actions:
  * - `call` (any principal): context carries the workflow, tier, labels, optional `onBehalfOf`
- *   (`kind:id`, e.g. `user:dana`) and every exposed argument (optional, typed);
+ *   (`kind:id`, e.g. `user:dana`), every exposed argument (optional, typed) and, for a tool a value
+ *   budget counts, `value.<budget>` (`spent`, `wouldBe`, `limit`, `exceeds`), optional;
  * - `approve` (people only): the same, plus the `requester`, the obligation `level`, optional
  *   `editedBy` (who edited the arguments), and how the approver authenticated (`authMethod`,
  *   optional `authAgeSeconds`);
  * - `grant` (people only): the workflow, tier, the grant's bounds as `args` (the largest action it
  *   covers), `durationMinutes`, optional `maxUses`, `authMethod`, optional `authAgeSeconds`.
  */
-export function buildCedarSchema(contracts: readonly ToolContract[]): CedarSchemaJson {
+export function buildCedarSchema(contracts: readonly ToolContract[], valueBudgets: readonly Pick<ValueBudget, 'name'>[] = []): CedarSchemaJson {
   const args: Record<string, CedarSchemaType> = {};
   for (const [field, type] of exposedFields(contracts)) args[field] = { ...CEDAR_TYPE[type], required: false };
   const str = { type: 'String' } as const;
@@ -122,6 +123,13 @@ export function buildCedarSchema(contracts: readonly ToolContract[]): CedarSchem
     args: { type: 'Record', attributes: args },
     labels: { type: 'Record', attributes: { classification: str, trust: str } },
     onBehalfOf: optional(str),
+    // Each value budget the call counts against: where it stands with the call added.
+    value: optional({
+      type: 'Record',
+      attributes: Object.fromEntries(
+        valueBudgets.map((b) => [b.name, optional({ type: 'Record', attributes: { spent: long, wouldBe: long, limit: long, exceeds: { type: 'Boolean' } } })]),
+      ),
+    }),
   };
   const authContext = { authMethod: str, authAgeSeconds: optional(long) };
   return {

@@ -86,6 +86,8 @@ export interface CompiledPolicies {
 export interface CompileOptions {
   /** Declared principals (workspace identity), used to prebuild principal and role entities. */
   readonly principals?: readonly PrincipalConfig[];
+  /** Value budgets: policies may read `context.value.<name>`. */
+  readonly valueBudgets?: readonly { readonly name: string }[];
   /** Builds the engine from id → text and the policy-set hash (default: cedar-wasm). */
   readonly engine?: (policies: Readonly<Record<string, string>>, policySetHash: Sha256Hex) => CedarEngine;
 }
@@ -101,7 +103,7 @@ export function compilePolicies(
   contracts: readonly ToolContract[],
   options: CompileOptions = {},
 ): CompiledPolicies {
-  const schema = buildCedarSchema(contracts);
+  const schema = buildCedarSchema(contracts, options.valueBudgets ?? []);
   const errors: AirlockError[] = [];
   const policies = new Map<string, CompiledPolicy>();
   const starts = new Map<string, { source: PolicySource; start: number }>();

@@ -21,6 +21,16 @@ export interface PolicyRequest {
   readonly args: Readonly<Record<string, unknown>>;
   /** The run's taint: highest classification and lowest trust read so far. */
   readonly labels: Labels;
+  /** Where each value budget the call counts against stands with it added (`context.value.<budget>`); absent when none applies. */
+  readonly value?: Readonly<Record<string, ValueStanding>>;
+}
+
+/** One value budget as policy sees it for a proposed call. */
+export interface ValueStanding {
+  readonly spent: number;
+  readonly wouldBe: number;
+  readonly limit: number;
+  readonly exceeds: boolean;
 }
 
 /** Effects that need a permit naming the tool in its scope, never a blanket `resource`. */
@@ -141,7 +151,7 @@ function decideRecord(compiled: CompiledPolicies, request: PolicyRequest, args: 
     reasons.push(d.policy?.reason ?? `permitted by policy \`${d.id}\``);
   }
 
-  const tiered = applyTier(request.tier, tool, level);
+  const tiered = crossValue(applyTier(request.tier, tool, level), request.value);
   if (tiered.reason) reasons.push(tiered.reason);
   const basis: Basis = { policyIds: permitIds, policySetHash: hash, reasons };
   switch (tiered.kind) {
@@ -152,6 +162,17 @@ function decideRecord(compiled: CompiledPolicies, request: PolicyRequest, args: 
     case 'allow':
       return { kind: 'allow', basis };
   }
+}
+
+/**
+ * A call that would take a value budget past its limit is never allowed without a person: an allow
+ * becomes one person's approval (a stricter obligation or a suggestion stands), saying which budget.
+ */
+function crossValue(tiered: TierOutcome, value: PolicyRequest['value']): TierOutcome {
+  const crossed = Object.entries(value ?? {}).filter(([, s]) => s.exceeds);
+  if (crossed.length === 0 || tiered.kind !== 'allow') return tiered;
+  const why = crossed.map(([name, s]) => `value budget \`${name}\` would reach ${s.wouldBe} of its ${s.limit} (${s.spent} already counted)`).join('; ');
+  return { kind: 'approval', level: 'single', reason: [tiered.reason, `${why}: past a value budget, a person decides`].filter(Boolean).join('; ') };
 }
 
 /** The reasons for a request the engine refused to evaluate (data Cedar refuses): what, and that it fails closed. */
@@ -206,7 +227,7 @@ export function buildCedarCall(
 
 /** The context every action on a tool shares: workflow, tier, exposed arguments, labels, `onBehalfOf`. */
 export function callContext(
-  request: Pick<PolicyRequest, 'workflow' | 'tier' | 'labels'> & { readonly onBehalfOf?: Principal | string | undefined },
+  request: Pick<PolicyRequest, 'workflow' | 'tier' | 'labels' | 'value'> & { readonly onBehalfOf?: Principal | string | undefined },
   args: Readonly<Record<string, CedarValue>>,
 ): Record<string, CedarValue> {
   const context: Record<string, CedarValue> = {
@@ -217,6 +238,11 @@ export function callContext(
   };
   const obo = request.onBehalfOf;
   if (obo) context['onBehalfOf'] = typeof obo === 'string' ? obo : principalRef(obo);
+  if (request.value && Object.keys(request.value).length > 0) {
+    const value: Record<string, CedarValue> = {};
+    for (const [name, s] of Object.entries(request.value)) value[name] = { spent: s.spent, wouldBe: s.wouldBe, limit: s.limit, exceeds: s.exceeds };
+    context['value'] = value;
+  }
   return context;
 }
 

@@ -1,0 +1,61 @@
+// Value budgets in the workspace: a contract's `value` names required arguments of the right types
+// (an amount that cannot go negative), and each budget counts tools that declare `value`.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadWorkspace } from '../../src/config/load.js';
+import { copyExample, loadErrors, type TempWorkspace } from './helpers.js';
+
+const REFUND_EXPOSE = `    expose:
+      amount_cents: long
+      currency: string
+    compensation:
+      tool: payments.reverse_refund`;
+const withValue = (value: string) => `    expose:
+      amount_cents: long
+      currency: string
+    value: ${value}
+    compensation:
+      tool: payments.reverse_refund`;
+const BUDGETS = (tools: string, per = '[key]') => `
+valueBudgets:
+  - name: per_order_daily
+    tools: ${tools}
+    per: ${per}
+    windowMinutes: 1440
+    limit: 15000
+    currency: EUR
+`;
+
+describe('value budgets in the workspace', () => {
+  let ws: TempWorkspace;
+  beforeEach(async () => {
+    ws = await copyExample();
+  });
+  afterEach(() => ws.remove());
+
+  it('loads a contract that declares its value and a budget that counts it', async () => {
+    await ws.edit('airlock.yaml', REFUND_EXPOSE, withValue('{ amount: amount_cents, currency: currency, key: order_id }'));
+    await ws.write('airlock.yaml', (await ws.read('airlock.yaml')) + BUDGETS('[payments.refund]'));
+    const loaded = await loadWorkspace(ws.dir);
+    expect(loaded.tools.get('payments.refund')?.value).toEqual({ amount: 'amount_cents', currency: 'currency', key: 'order_id' });
+    expect(loaded.file.valueBudgets).toEqual([{ name: 'per_order_daily', tools: ['payments.refund'], per: ['key'], windowMinutes: 1440, limit: 15000, currency: 'EUR' }]);
+  });
+
+  it('refuses a value whose arguments are missing, of the wrong type, not required, or an amount that may be negative', async () => {
+    await ws.edit('airlock.yaml', REFUND_EXPOSE, withValue('{ amount: reason, currency: idempotency_key, key: payee }'));
+    const { text } = await loadErrors(ws.dir);
+    expect(text).toMatch(/`value.amount` argument `reason` must be of type `integer`/);
+    expect(text).toMatch(/`value.amount` argument `reason` must have `minimum: 0`/);
+    expect(text).toMatch(/`value.currency` argument `idempotency_key` must be required by the input schema/);
+    expect(text).toMatch(/`value.key` names argument `payee`, which the input schema does not declare/);
+    expect(text).toMatch(/airlock\.yaml:\d+:\d+/);
+  });
+
+  it('refuses a budget counting a tool that is not declared, declares no value, or has no key to keep it per', async () => {
+    await ws.edit('airlock.yaml', REFUND_EXPOSE, withValue('{ amount: amount_cents, currency: currency }'));
+    await ws.write('airlock.yaml', (await ws.read('airlock.yaml')) + BUDGETS('[payments.refund, orders.get_order, payments.nope]'));
+    const { text } = await loadErrors(ws.dir);
+    expect(text).toMatch(/value budget `per_order_daily` is kept per key, but tool `payments.refund` declares no `value.key`/);
+    expect(text).toMatch(/tool `orders.get_order` declares no `value`/);
+    expect(text).toMatch(/counts tool `payments.nope`, which is not declared/);
+  });
+});

@@ -1,0 +1,126 @@
+// Value budgets at the boundary, with a scripted attacker splitting one large payment into many small
+// ones at once: the store counts each amount under the limit in one write, so no more than the limit
+// moves without a person, and policy reads where each budget stands (`context.value`).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { AuditWriter } from '../../src/audit/writer.js';
+import type { ToolContract, ValueBudget } from '../../src/config/schema.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
+import type { CallContext, GatewayDeps } from '../../src/gateway/types.js';
+import { compilePolicies } from '../../src/policy/compile.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import type { Connector, ConnectorResult } from '../../src/tools/connector.js';
+import type { ApprovalId, Json, RunId } from '../../src/types.js';
+import { ACME_PRINCIPALS, contract, REFUND_BOT, REFUND_DESK, workspace } from '../policy/fixtures.js';
+
+const PAY: ToolContract = contract({
+  name: 'payments.pay',
+  effect: 'financial',
+  risk: 'low',
+  inputSchema: {
+    type: 'object',
+    properties: { payee: { type: 'string' }, amount_cents: { type: 'integer', minimum: 0 }, currency: { type: 'string', enum: ['EUR', 'USD'] } },
+    required: ['payee', 'amount_cents', 'currency'],
+    additionalProperties: false,
+  },
+  expose: { amount_cents: 'long' },
+  value: { amount: 'amount_cents', currency: 'currency', key: 'payee' },
+});
+const PER_PAYEE: ValueBudget = { name: 'payee_daily', tools: ['payments.pay'], per: ['key'], windowMinutes: 1440, limit: 15_000, currency: 'EUR' };
+const ALLOW_PAY = `@id("bot-pays")
+permit (principal == Airlock::Agent::"refund-bot", action == Airlock::Action::"call", resource == Airlock::Tool::"payments.pay");
+@id("finance-approves")
+permit (principal in Airlock::Role::"finance-approver", action == Airlock::Action::"approve", resource == Airlock::Tool::"payments.pay");`;
+const CAP_HARD = `@id("never-past-300")
+@reason("no payee gets more than 300 EUR a day, approved or not")
+forbid (principal, action == Airlock::Action::"call", resource == Airlock::Tool::"payments.pay")
+when { context has value && context.value has payee_daily && context.value.payee_daily.wouldBe > 30000 };`;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-value-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+let n = 0;
+async function rig(policy: string) {
+  const ws = workspace({ contracts: [PAY], workflows: [{ ...REFUND_DESK, tools: ['payments.pay'] }], valueBudgets: [PER_PAYEE] });
+  const store = await openSqliteStore(path.join(tmp, `v${++n}`, 'airlock.db'));
+  stores.push(store);
+  const paid: Json[] = [];
+  const connector: Connector = {
+    name: 'payments',
+    async call(_tool, args): Promise<ConnectorResult> {
+      paid.push(args as Json);
+      return { ok: true, content: { paid: true }, text: '{"paid":true}' };
+    },
+    listTools: () => Promise.resolve([]),
+    close: () => Promise.resolve(),
+  };
+  const now = () => new Date('2026-01-01T10:00:00.000Z');
+  let approvals = 0;
+  const deps: GatewayDeps = {
+    workspace: ws,
+    policies: compilePolicies([{ file: 'p.cedar', text: policy }], [PAY], { principals: ACME_PRINCIPALS, valueBudgets: [PER_PAYEE] }),
+    store,
+    connectors: { get: () => connector },
+    audit: new AuditWriter(store, new Uint8Array(32), now),
+    now,
+    newApprovalId: () => `apr_${++approvals}` as ApprovalId,
+  };
+  const ctx = (step: number): CallContext => ({
+    runId: 'run_1' as RunId,
+    workflow: ws.workflows.get('refund-desk')!,
+    principal: REFUND_BOT,
+    labels: { classification: 'public', trust: 'trusted' },
+    step,
+  });
+  return { gateway: new Gateway(deps), deps, store, paid, ctx };
+}
+const pay = (payee: string, amount_cents: number, currency = 'EUR') => ({ tool: 'payments.pay', args: { payee, amount_cents, currency } });
+
+describe('value budgets', () => {
+  it('twenty concurrent 60 EUR payments to one payee under a 150 EUR cap: two execute, every other waits for a person', async () => {
+    const r = await rig(ALLOW_PAY);
+    const outs = await Promise.all(Array.from({ length: 20 }, (_, i) => r.gateway.propose(r.ctx(i + 1), pay('acme-gmbh', 6_000))));
+    expect(outs.filter((o) => o.kind === 'executed')).toHaveLength(2);
+    expect(outs.filter((o) => o.kind === 'pending-approval')).toHaveLength(18);
+    expect(r.paid).toHaveLength(2);
+    expect(await r.store.valueSpent('payee_daily', JSON.stringify({ currency: 'EUR', key: 'acme-gmbh' }), '2025-12-31T10:00:00.000Z')).toBe(12_000);
+    // Each one held back says why, on the trail.
+    const decisions = (await r.store.readAudit(1, 10_000)).filter((x) => x.type === 'action.decision' && x.body['decision'] === 'approval');
+    expect(decisions).toHaveLength(18);
+    for (const d of decisions) expect(String(d.body['reasons'])).toMatch(/value budget `payee_daily` would reach 18000 of its 15000 \(12000 already counted\)/);
+  });
+
+  it('keeps payees and currencies apart: another payee has its own sum, USD is not counted in EUR', async () => {
+    const r = await rig(ALLOW_PAY);
+    for (const p of [pay('a', 10_000), pay('b', 10_000), pay('a', 10_000, 'USD')]) {
+      expect((await r.gateway.propose(r.ctx(1), p)).kind).toBe('executed');
+    }
+    expect((await r.gateway.propose(r.ctx(2), pay('a', 6_000))).kind).toBe('pending-approval');
+    expect(r.paid).toHaveLength(3);
+  });
+
+  it('an approved payment counts past the limit, and policy reads the sum: past 300 EUR is forbidden, approved or not', async () => {
+    const r = await rig(`${ALLOW_PAY}\n${CAP_HARD}`);
+    expect((await r.gateway.propose(r.ctx(1), pay('acme-gmbh', 12_000))).kind).toBe('executed');
+    const asked = await r.gateway.propose(r.ctx(2), pay('acme-gmbh', 10_000));
+    expect(asked.kind).toBe('pending-approval');
+    const approvalId = (asked as { approvalId: ApprovalId }).approvalId;
+    expect((await vote(r.deps, approvalId, localApprover({ kind: 'user', id: 'dana', roles: ['finance-approver'] }), 'approve', 'known supplier')).kind).toBe('recorded');
+    expect((await r.gateway.executeApproved(r.ctx(2), pay('acme-gmbh', 10_000), approvalId)).kind).toBe('executed');
+    const bucket = JSON.stringify({ currency: 'EUR', key: 'acme-gmbh' });
+    expect(await r.store.valueSpent('payee_daily', bucket, '2025-12-31T10:00:00.000Z')).toBe(22_000);
+    // 220 + 90 = 310 EUR: past the hard cap, so no person is even asked.
+    const denied = await r.gateway.propose(r.ctx(3), pay('acme-gmbh', 9_000));
+    expect(denied).toMatchObject({ kind: 'denied', policyIds: ['never-past-300'] });
+    expect(r.paid).toHaveLength(2);
+    expect(await r.store.valueSpent('payee_daily', bucket, '2025-12-31T10:00:00.000Z')).toBe(22_000);
+  });
+});
