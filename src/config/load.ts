@@ -82,7 +82,7 @@ export async function loadWorkspace(dir: string): Promise<Workspace> {
     if (route.kind === 'scripted' && !(await isFile(path.resolve(absDir, route.playbook)))) {
       at(['models', modelName, 'playbook'], `playbook \`${route.playbook}\` does not exist`, `create \`${shown(route.playbook)}\` or fix the path (it is relative to the workspace folder)`);
     }
-    if (route.kind === 'openai-chat' && route.apiKey && 'file' in route.apiKey && !(await isFile(path.resolve(absDir, route.apiKey.file)))) {
+    if (route.kind !== 'scripted' && route.apiKey && 'file' in route.apiKey && !(await isFile(path.resolve(absDir, route.apiKey.file)))) {
       at(['models', modelName, 'apiKey', 'file'], `API key file \`${route.apiKey.file}\` does not exist`, 'write the key alone in that file (mode 600), or read it from the environment with `apiKey: { env: NAME }`');
     }
   }

@@ -130,6 +130,22 @@ export const priceSchema = z.strictObject({
   outputPerMillion: z.number().nonnegative().max(1_000_000),
 });
 
+/** What every provider route has: the model, where its key comes from, timeouts, retries, sampling, the system message, prices. */
+const providerRoute = {
+  /** The model name the endpoint knows (`gpt-4.1-mini`, `claude-sonnet-4-5`, `llama3.1:8b`, ...). */
+  model: z.string().min(1).max(200),
+  /** Where the API key comes from: an environment variable or a file (relative to the workspace). Never written in the workspace itself. */
+  apiKey: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]).optional(),
+  /** How long one request may take, in milliseconds. */
+  timeoutMs: z.number().int().positive().max(600_000).default(60_000),
+  /** Retries of a 408, 409, 429 (after its `retry-after`), 5xx or a timeout, with backoff. */
+  maxRetries: z.number().int().min(0).max(10).default(2),
+  temperature: z.number().min(0).max(2).optional(),
+  /** The system message; a default tells the model it acts through governed tools. */
+  system: z.string().max(20_000).optional(),
+  price: priceSchema.optional(),
+};
+
 export const modelRouteSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('scripted'),
@@ -138,20 +154,17 @@ export const modelRouteSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('openai-chat'),
-    /** The model name the endpoint knows (`gpt-4.1-mini`, `llama3.1:8b`, ...). */
-    model: z.string().min(1).max(200),
+    ...providerRoute,
     /** The API's base URL: OpenAI's by default; vLLM, Ollama, LM Studio and most gateways speak the same API. */
     baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
-    /** Where the API key comes from: an environment variable or a file (relative to the workspace). Never written in the workspace itself. */
-    apiKey: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]).optional(),
-    /** How long one request may take, in milliseconds. */
-    timeoutMs: z.number().int().positive().max(600_000).default(60_000),
-    /** Retries of a 408, 409, 429 (after its `retry-after`), 5xx or a timeout, with backoff. */
-    maxRetries: z.number().int().min(0).max(10).default(2),
-    temperature: z.number().min(0).max(2).optional(),
-    /** The system message; a default tells the model it acts through governed tools. */
-    system: z.string().max(20_000).optional(),
-    price: priceSchema.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('anthropic-messages'),
+    ...providerRoute,
+    /** The API's base URL: Anthropic's by default. */
+    baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
+    /** The most tokens one answer may have (the Messages API requires a bound). */
+    maxTokens: z.number().int().positive().max(200_000).default(4096),
   }),
 ]);
 

@@ -2,13 +2,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
-import type { WorkflowConfig, Workspace } from '../config/schema.js';
+import type { ModelRoute, WorkflowConfig, Workspace } from '../config/schema.js';
 import type { Model } from '../orchestration/model.js';
 import { ScriptedModel, loadPlaybook } from './providers/scripted.js';
 import { OpenAIChatModel } from './providers/openai-chat.js';
+import { AnthropicMessagesModel } from './providers/anthropic-messages.js';
+import type { ProviderOptions } from './providers/common.js';
 
 /**
- * The model a workflow runs on: the scripted playbook or an OpenAI-compatible endpoint. Risk- and
+ * The model a workflow runs on: the scripted playbook, an OpenAI-compatible endpoint or Anthropic's Messages API. Risk- and
  * cost-based routing is not built yet (issue #11). Throws
  * `AirlockError` (`config`) when the workflow names no model (only external agents can drive it).
  */
@@ -31,18 +33,25 @@ export function modelFor(workspace: Workspace, workflow: WorkflowConfig): Model 
     case 'scripted':
       return new ScriptedModel(workflow.model, loadPlaybook(path.resolve(workspace.dir, route.playbook)));
     case 'openai-chat':
-      return new OpenAIChatModel({
-        routeName: workflow.model,
-        model: route.model,
-        baseUrl: route.baseUrl,
-        apiKey: readApiKey(workspace.dir, workflow.model, route.apiKey),
-        timeoutMs: route.timeoutMs,
-        maxRetries: route.maxRetries,
-        temperature: route.temperature,
-        system: route.system,
-        price: route.price,
-      });
+      return new OpenAIChatModel(providerOptions(workspace.dir, workflow.model, route));
+    case 'anthropic-messages':
+      return new AnthropicMessagesModel({ ...providerOptions(workspace.dir, workflow.model, route), maxTokens: route.maxTokens });
   }
+}
+
+/** What every provider adapter takes from its route, the key read now. */
+function providerOptions(dir: string, routeName: string, route: Extract<ModelRoute, { kind: 'openai-chat' | 'anthropic-messages' }>): ProviderOptions {
+  return {
+    routeName,
+    model: route.model,
+    baseUrl: route.baseUrl,
+    apiKey: readApiKey(dir, routeName, route.apiKey),
+    timeoutMs: route.timeoutMs,
+    maxRetries: route.maxRetries,
+    temperature: route.temperature,
+    system: route.system,
+    price: route.price,
+  };
 }
 
 /** A route's API key, from the environment or a file; a key the route names but cannot find is a `config` error. */

@@ -2,54 +2,20 @@
 // loopback (the provider is the only thing replaced; the official SDK, the runner, the gateway and
 // the store are the real ones): the request it sends, its retries, its failures, and a run of the
 // Acme refund desk driven through it with the key nowhere in the store.
-import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { writeFileSync } from 'node:fs';
 import { AirlockError } from '../../src/errors.js';
 import { openAirlock } from '../../src/airlock.js';
-import { OpenAIChatModel, chatMessages, redact, wireNames } from '../../src/routing/providers/openai-chat.js';
+import { OpenAIChatModel, chatMessages } from '../../src/routing/providers/openai-chat.js';
+import { redact, wireNames } from '../../src/routing/providers/common.js';
 import type { ModelInput } from '../../src/orchestration/model.js';
 import { copyAcme } from '../helpers/workspace.js';
+import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
 
 const KEY = 'sk-test-Zq8vN3kLmP0aB7cD9eF1';
-
-interface Seen {
-  readonly auth: string | undefined;
-  readonly body: { model: string; messages: { role: string; content?: string | null; tool_calls?: { id: string; function: { name: string; arguments: string } }[]; tool_call_id?: string }[]; tools?: { function: { name: string } }[] };
-}
-type Reply = { status: number; body: unknown; headers?: Record<string, string> } | ((seen: Seen) => { status: number; body: unknown; headers?: Record<string, string> });
-
-/** A loopback endpoint speaking Chat Completions: answers from a queue, keeps every request. */
-class FakeEndpoint {
-  readonly seen: Seen[] = [];
-  readonly replies: Reply[] = [];
-  private server = http.createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString('utf8')));
-    req.on('end', () => {
-      const seen: Seen = { auth: req.headers.authorization, body: JSON.parse(text) as Seen['body'] };
-      this.seen.push(seen);
-      const next = this.replies.shift() ?? { status: 500, body: { error: { message: 'no reply queued' } } };
-      const r = typeof next === 'function' ? next(seen) : next;
-      res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers ?? {}) });
-      res.end(JSON.stringify(r.body));
-    });
-  });
-  url = '';
-  async start(): Promise<void> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-  }
-  stop(): Promise<void> {
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 const completion = (message: object, finish = 'stop') => ({
   status: 200,
@@ -71,7 +37,7 @@ const input: ModelInput = {
 };
 
 describe('openai-chat route', () => {
-  const api = new FakeEndpoint();
+  const api = new FakeEndpoint('/v1');
   beforeAll(() => api.start());
   afterAll(() => api.stop());
   afterEach(() => {
@@ -88,8 +54,8 @@ describe('openai-chat route', () => {
     const req = api.seen[0]!;
     expect(req.auth).toBe(`Bearer ${KEY}`);
     expect(req.body.model).toBe('fake-model');
-    expect(req.body.tools?.map((t) => t.function.name)).toEqual(['orders_get_order', 'orders_get-order']);
-    expect(req.body.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
+    expect(req.body.tools?.map((t: { function: { name: string } }) => t.function.name)).toEqual(['orders_get_order', 'orders_get-order']);
+    expect(req.body.messages.map((m: { role: string }) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
     expect(req.body.messages[1]?.content).toContain('"ticket_id":"T-311"');
     expect(req.body.messages[2]?.tool_calls?.[0]).toMatchObject({ id: 'c1', function: { name: 'orders_get_order', arguments: '{"order_id":"1182"}' } });
     expect(req.body.messages[3]).toMatchObject({ tool_call_id: 'c1' });

@@ -1,0 +1,77 @@
+// A model behind Anthropic's Messages API, through the official `@anthropic-ai/sdk`: its retries
+// (408, 409, 429 after `retry-after`, 5xx, timeouts, with backoff) and timeouts are the route's.
+// Like the Chat Completions adapter, the conversation is rebuilt from the run's history each turn.
+import Anthropic from '@anthropic-ai/sdk';
+import type { MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
+import { AirlockError } from '../../errors.js';
+import type { JsonObject } from '../../types.js';
+import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
+import { DEFAULT_SYSTEM, ProviderModel, providerFailure, taskText, wireNames, type ProviderOptions } from './common.js';
+
+/** An Anthropic route's options: the common ones, and the bound on one answer's tokens the API requires. */
+export interface AnthropicOptions extends ProviderOptions {
+  readonly maxTokens: number;
+}
+
+/** The request's turns: the task, then the run's history as tool_use / tool_result blocks. */
+export function anthropicMessages(input: ModelInput, toWire: ReadonlyMap<string, string>): MessageParam[] {
+  const messages: MessageParam[] = [{ role: 'user', content: taskText(input) }];
+  for (const h of input.history) {
+    if (h.kind === 'tool_call') {
+      messages.push({
+        role: 'assistant',
+        content: [...(h.reasoning ? [{ type: 'text' as const, text: h.reasoning }] : []), { type: 'tool_use', id: h.id, name: toWire.get(h.tool) ?? h.tool, input: h.args }],
+      });
+    } else if (h.kind === 'tool_result') {
+      messages.push({
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: h.id, content: JSON.stringify({ status: h.status, result: h.content }), ...(h.status === 'ok' ? {} : { is_error: true }) }],
+      });
+    } else {
+      messages.push({ role: 'assistant', content: h.text });
+    }
+  }
+  return messages;
+}
+
+export class AnthropicMessagesModel extends ProviderModel {
+  readonly provider = 'anthropic';
+  private readonly client: Anthropic;
+  private readonly maxTokens: number;
+
+  constructor(opts: AnthropicOptions) {
+    super(opts);
+    this.maxTokens = opts.maxTokens;
+    // Airlock's own `chat` span is the trace of a turn (with what it may hold); the SDK adds none of its own.
+    this.client = new Anthropic({ apiKey: opts.apiKey ?? 'no-key', baseURL: opts.baseUrl, timeout: opts.timeoutMs, maxRetries: opts.maxRetries, openTelemetry: false });
+  }
+
+  async next(input: ModelInput): Promise<ModelTurn> {
+    const { toWire, fromWire } = wireNames(input.tools);
+    const tools: Tool[] = input.tools.map((t) => ({ name: toWire.get(t.name) ?? t.name, description: t.description, input_schema: t.inputSchema as Tool.InputSchema }));
+    let res: Anthropic.Messages.Message;
+    try {
+      res = await this.client.messages.create({
+        model: this.opts.model,
+        max_tokens: this.maxTokens,
+        system: this.opts.system ?? DEFAULT_SYSTEM,
+        messages: anthropicMessages(input, toWire),
+        ...(tools.length > 0 ? { tools, tool_choice: { type: 'auto' as const, disable_parallel_tool_use: true } } : {}),
+        ...(this.opts.temperature !== undefined ? { temperature: Math.min(1, this.opts.temperature) } : {}),
+      });
+    } catch (e) {
+      throw providerFailure(this.opts, e, e instanceof Anthropic.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof Anthropic.APIConnectionTimeoutError);
+    }
+    const usage = { inputTokens: res.usage.input_tokens + (res.usage.cache_creation_input_tokens ?? 0) + (res.usage.cache_read_input_tokens ?? 0), outputTokens: res.usage.output_tokens };
+    const text = res.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n').trim();
+    const call = res.content.find((b) => b.type === 'tool_use');
+    if (call && call.type === 'tool_use') {
+      const args = typeof call.input === 'object' && call.input !== null && !Array.isArray(call.input) ? (call.input as JsonObject) : { _unparsed: JSON.stringify(call.input ?? null).slice(0, 4096) };
+      return { kind: 'tool_call', tool: fromWire.get(call.name) ?? call.name, args, ...(text ? { reasoning: text } : {}), usage };
+    }
+    if (!res.stop_reason) throw new AirlockError('connector', `model route \`${this.opts.routeName}\` answered with no stop reason`, { hint: 'check that the endpoint speaks the Messages API' });
+    // Cut off, refused or out of context: the model did not finish its answer, so it claims nothing done.
+    const claim = res.stop_reason === 'end_turn' || res.stop_reason === 'stop_sequence' ? 'done' : 'gave-up';
+    return { kind: 'final', text: text || (claim === 'done' ? '' : `the model stopped: ${res.stop_reason}`), claim, usage };
+  }
+}

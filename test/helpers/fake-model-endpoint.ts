@@ -1,0 +1,51 @@
+// A model provider's endpoint on loopback, for adapter tests: answers from a queue of replies
+// (or functions of the request), keeps every request it got with its headers and JSON body.
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A request as the endpoint got it: its headers and its JSON body (shape left to each test). */
+export interface Seen {
+  readonly auth: string | undefined;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly path: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly body: any;
+}
+export type Reply = { status: number; body: unknown; headers?: Record<string, string> } | ((seen: Seen) => { status: number; body: unknown; headers?: Record<string, string> });
+
+export class FakeEndpoint {
+  readonly seen: Seen[] = [];
+  readonly replies: Reply[] = [];
+  url = '';
+  private readonly server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    req.on('end', () => {
+      const seen: Seen = { auth: req.headers.authorization, headers: req.headers, path: req.url ?? '', body: text ? JSON.parse(text) : null };
+      this.seen.push(seen);
+      const next = this.replies.shift() ?? { status: 500, body: { error: { message: 'no reply queued' } } };
+      const r = typeof next === 'function' ? next(seen) : next;
+      res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers ?? {}) });
+      res.end(JSON.stringify(r.body));
+    });
+  });
+
+  /** `suffix` is appended to the base URL (`/v1` for OpenAI-style clients, none for Anthropic's). */
+  constructor(private readonly suffix = '') {}
+
+  async start(): Promise<void> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${this.suffix}`;
+  }
+
+  reset(): void {
+    this.seen.length = 0;
+    this.replies.length = 0;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
