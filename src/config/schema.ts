@@ -181,7 +181,7 @@ export const valueBudgetSchema = z.strictObject({
   tools: z.array(z.string().min(1)).min(1).describe('The tools whose amounts count (each declares `value`).'),
   per: z.array(z.enum(['principal', 'workflow', 'key'])).default([]).describe('Kept apart per acting principal, per workflow and/or per value of the contract\'s `value.key` argument; none: one sum.'),
   windowMinutes: z.number().int().positive().max(527_040).describe('The sliding window the sum covers, in minutes (1440: a day).'),
-  limit: z.number().int().positive().describe('The most the window may hold without a person, in the amount\'s unit (cents).'),
+  limit: z.number().int().positive().max(1_000_000_000_000_000).describe('The most the window may hold without a person, in the amount\'s unit (cents).'),
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').optional().describe('Only calls in this currency count; without it, each currency has its own sum under the same limit.'),
 });
 

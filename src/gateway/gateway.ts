@@ -5,7 +5,8 @@ import type { Span } from '@opentelemetry/api';
 import { withSpan } from '../telemetry/spans.js';
 import { decide, type ValueStanding } from '../policy/decide.js';
 import { principalRef } from '../identity/principal.js';
-import { valueClaims, valueEntries, valueStandings, type ValueClaim } from './value.js';
+import { crossesValue, valueClaims, valueEntries, valueStandings, type ValueClaim, type ValueStandings } from './value.js';
+import { randomUUID } from 'node:crypto';
 import type { ApprovalRecord, AuditRecord } from '../store/store.js';
 import type { ToolContract } from '../config/schema.js';
 import type { ApprovalId, Decision, Json, JsonObject, Sha256Hex } from '../types.js';
@@ -16,7 +17,7 @@ import { isRecord, rec, recordsOf } from '../audit/records.js';
 import { actionHash, decisionRecord, intentRecord, notExecuted } from './action.js';
 import { admit } from './admit.js';
 import { Dispatcher, type ReadProbe } from './dispatch.js';
-import { executeAction } from './execute.js';
+import { executeAction, type Authority } from './execute.js';
 import { verifyExecution } from './verify.js';
 import { consumeApproval } from './approvals/consume.js';
 import { latestRevision } from './approvals/lifecycle.js';
@@ -76,7 +77,7 @@ export class Gateway implements Reviser {
       return { kind: 'denied', reasons: [drift.reason], policyIds: [], actionHash: null };
     }
     const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
-    const { decision, claims } = await this.decideCounting(ctx, contract, proposal.args, hash);
+    const { decision, claims, standing, countId } = await this.decideCounting(ctx, contract, proposal.args, hash);
     span.setAttributes({
       'airlock.decision': decision.kind,
       'airlock.policy.ids': [...decision.basis.policyIds],
@@ -115,13 +116,15 @@ export class Gateway implements Reviser {
           return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: hash };
         }
         const ask = { contract, args: proposal.args, hash, decision, reasoning: reasoning ?? null };
-        // A standing grant may stand in for one person's approval (never for step-up or re-authentication).
-        if (decision.level === 'single' && this.deps.grants) {
+        // A standing grant may stand in for one person's approval (never for step-up or re-authentication),
+        // and never for a call past a value budget: whoever granted it did not see that sum.
+        if (decision.level === 'single' && this.deps.grants && !crossesValue(standing)) {
           await audit.append(ctx, [intent, decided]);
-          const grant = await this.deps.grants.cover(ctx, contract, proposal.args, hash);
-          // A standing grant is a person's approval given ahead: what it covers counts, past any limit.
-          if (grant) await this.countValue(ctx, claims, hash, false);
-          if (grant) return executeAction(this.executing, ctx, contract, proposal.args, hash, decision, { approvalId: null, grantId: grant.grantId });
+          // Counted on the sums decided on, before the grant's use is taken; given back if no grant covers it.
+          const counted = await this.countOn(ctx, claims, standing, hash, true);
+          const grant = counted === false ? null : await this.deps.grants.cover(ctx, contract, proposal.args, hash);
+          if (grant) return this.executeCounted(ctx, contract, proposal.args, hash, decision, { approvalId: null, grantId: grant.grantId }, counted || null);
+          if (counted) await this.deps.store.uncountValue(counted);
           const id = await requestApproval(this.asking, ctx, { ...ask, before: [] });
           return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
         }
@@ -131,8 +134,15 @@ export class Gateway implements Reviser {
       case 'allow':
         // INVARIANT: intent and decision are durable before the connector is called (write-ahead).
         await audit.append(ctx, [intent, decided]);
-        return executeAction(this.executing, ctx, contract, proposal.args, hash, decision, { approvalId: null });
+        return this.executeCounted(ctx, contract, proposal.args, hash, decision, { approvalId: null }, countId);
     }
+  }
+
+  /** Executes, and takes back what was counted for the action when it provably never ran (denied at the call for drift). */
+  private async executeCounted(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex, decision: Decision, authority: Authority, countId: string | null): Promise<GatewayOutcome> {
+    const out = await executeAction(this.executing, ctx, contract, args, hash, decision, authority);
+    if (out.kind === 'denied' && countId) await this.deps.store.uncountValue(countId);
+    return out;
   }
 
   /**
@@ -162,17 +172,18 @@ export class Gateway implements Reviser {
     const errors = this.validator.validate(contract.name, proposal.args);
     if (errors.length > 0) return refuse('invalid-arguments', errors.join('; '));
     const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
-    const standing = await this.valueStanding(this.claimsOf(ctx, contract, proposal.args));
+    // A person approved it: its amount counts whatever the limit, on the sums today's policy re-decides
+    // with (so a hard cap a policy wrote holds against approved calls running at once too).
+    const { standing, countId } = await this.countApproved(ctx, contract, proposal.args, hash);
     const used = await consumeApproval(this.consuming, ctx, { contract, args: proposal.args, hash, tool: proposal.tool }, approvalId, () =>
       this.decideFor(ctx, contract, proposal.args, standing),
     );
     if (!used.ok) {
+      if (countId) await this.deps.store.uncountValue(countId);
       span.setAttribute('airlock.decision', 'deny');
       return { kind: 'denied', ...used.refusal };
     }
-    // A person approved it: its amount counts whatever the limit (the next call sees the sum it made).
-    await this.countValue(ctx, this.claimsOf(ctx, contract, proposal.args), hash, false);
-    return executeAction(this.executing, ctx, contract, proposal.args, hash, used.decision, { approvalId });
+    return this.executeCounted(ctx, contract, proposal.args, hash, used.decision, { approvalId }, countId);
   }
 
   /**
@@ -270,26 +281,67 @@ export class Gateway implements Reviser {
   }
 
   /**
-   * The decision on a call a value budget counts, with its amount counted when it is allowed
-   * without a person. INVARIANT: the count and its limit check are one store write, so concurrent
-   * calls cannot all slip under a limit only some of them fit under; a call that lost the race is
-   * decided again with the sum that now stands (past the limit: a person decides).
+   * The decision on a call a value budget counts, with its amount counted when it is allowed without
+   * a person. INVARIANT: the count is made on the very sums the decision saw (one store write compares
+   * them and checks each budget's limit), so concurrent calls cannot slip together under a limit, or
+   * under a threshold a policy wrote; a call that lost the race is decided again on the new sums.
    */
-  private async decideCounting(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<{ decision: Decision; claims: ValueClaim[] }> {
+  private async decideCounting(
+    ctx: CallContext,
+    contract: ToolContract,
+    args: JsonObject,
+    hash: Sha256Hex,
+  ): Promise<{ decision: Decision; claims: ValueClaim[]; standing: ValueStandings | undefined; countId: string | null }> {
     const claims = this.claimsOf(ctx, contract, args);
-    if (claims.length === 0) return { decision: this.decideFor(ctx, contract, args), claims };
-    let spent = await Promise.all(claims.map((c) => this.deps.store.valueSpent(c.budget.name, c.bucket, c.since)));
+    if (claims.length === 0) return { decision: this.decideFor(ctx, contract, args), claims, standing: undefined, countId: null };
+    let spent = await this.sums(claims);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const decision = this.decideFor(ctx, contract, args, valueStandings(claims, spent));
-      if (decision.kind !== 'allow') return { decision, claims };
-      const counted = await this.deps.store.addValue(valueEntries(claims, true), { at: this.deps.now().toISOString(), runId: ctx.runId, actionHash: hash });
-      if (counted.ok) return { decision, claims };
+      const standing = valueStandings(claims, spent);
+      const decision = this.decideFor(ctx, contract, args, standing);
+      if (decision.kind !== 'allow') return { decision, claims, standing, countId: null };
+      const countId = randomUUID();
+      const counted = await this.deps.store.addValue(valueEntries(claims, true), this.countMeta(ctx, hash, countId), spent);
+      if (counted.ok) return { decision, claims, standing, countId };
       spent = [...counted.spent];
     }
-    // Still racing after three tries: nobody can say the sum stays under the limit, so a person decides.
-    const decision = this.decideFor(ctx, contract, args, valueStandings(claims, spent));
-    if (decision.kind !== 'allow') return { decision, claims };
-    return { decision: { kind: 'approval', level: 'single', basis: { ...decision.basis, reasons: [...decision.basis.reasons, 'the value budget could not be counted under concurrent calls: a person decides'] } }, claims };
+    // Still racing after three tries: nobody can say which sum the call would be counted on, so a person decides.
+    const standing = valueStandings(claims, spent);
+    const decision = this.decideFor(ctx, contract, args, standing);
+    if (decision.kind !== 'allow') return { decision, claims, standing, countId: null };
+    const reasons = [...decision.basis.reasons, 'the value budget could not be counted under concurrent calls: a person decides'];
+    return { decision: { kind: 'approval', level: 'single', basis: { ...decision.basis, reasons } }, claims, standing, countId: null };
+  }
+
+  /**
+   * Counts a call on the sums `standing` was decided on, under each budget's limit (`limited`) or past
+   * it. Returns the count's id, null when nothing is counted (no budget applies), false when the sums moved.
+   */
+  private async countOn(ctx: CallContext, claims: readonly ValueClaim[], standing: ValueStandings | undefined, hash: Sha256Hex, limited: boolean): Promise<string | null | false> {
+    if (claims.length === 0 || !standing) return null;
+    const countId = randomUUID();
+    const spent = claims.map((c) => standing[c.budget.name]?.spent ?? 0);
+    const counted = await this.deps.store.addValue(valueEntries(claims, limited), this.countMeta(ctx, hash, countId), spent);
+    return counted.ok ? countId : false;
+  }
+
+  /**
+   * An approved call's count, past any limit, made on the sums today's policy re-decides it with. A
+   * call policy now denies is not counted (its approval will be refused on the same sums).
+   */
+  private async countApproved(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<{ standing: ValueStandings | undefined; countId: string | null }> {
+    const claims = this.claimsOf(ctx, contract, args);
+    if (claims.length === 0) return { standing: undefined, countId: null };
+    let standing = valueStandings(claims, await this.sums(claims));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.decideFor(ctx, contract, args, standing).kind === 'deny') return { standing, countId: null };
+      const countId = await this.countOn(ctx, claims, standing, hash, false);
+      if (countId !== false) return { standing, countId };
+      standing = valueStandings(claims, await this.sums(claims));
+    }
+    // Still racing: the sums can only have grown, so a hard cap is checked on what stands now; counted as it is.
+    const countId = randomUUID();
+    await this.deps.store.addValue(valueEntries(claims, false), this.countMeta(ctx, hash, countId));
+    return { standing: valueStandings(claims, await this.sums(claims)), countId };
   }
 
   /** The value-budget sums a call counts against (none for a contract without `value`). */
@@ -298,16 +350,12 @@ export class Gateway implements Reviser {
     return budgets.length === 0 ? [] : valueClaims(budgets, contract, args, { principal: principalRef(ctx.principal), workflow: ctx.workflow.name }, this.deps.now());
   }
 
-  /** Where each budget stands with the call added, read now (undefined: none applies). */
-  private async valueStanding(claims: readonly ValueClaim[]): Promise<Record<string, ValueStanding> | undefined> {
-    if (claims.length === 0) return undefined;
-    return valueStandings(claims, await Promise.all(claims.map((c) => this.deps.store.valueSpent(c.budget.name, c.bucket, c.since))));
+  private sums(claims: readonly ValueClaim[]): Promise<number[]> {
+    return Promise.all(claims.map((c) => this.deps.store.valueSpent(c.budget.name, c.bucket, c.since)));
   }
 
-  /** Counts an approved call's amounts (`limited: false`: past any limit, a person said yes). */
-  private async countValue(ctx: CallContext, claims: readonly ValueClaim[], hash: Sha256Hex, limited: boolean): Promise<void> {
-    if (claims.length === 0) return;
-    await this.deps.store.addValue(valueEntries(claims, limited), { at: this.deps.now().toISOString(), runId: ctx.runId, actionHash: hash });
+  private countMeta(ctx: CallContext, hash: Sha256Hex, countId: string) {
+    return { at: this.deps.now().toISOString(), runId: ctx.runId, actionHash: hash, countId };
   }
 
   private toolDefHash(contract: ToolContract): Sha256Hex {

@@ -31,8 +31,8 @@ export function valueClaims(
   if (!v) return [];
   const raw = args[v.amount];
   const amount = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 ? raw : Number.MAX_SAFE_INTEGER;
-  const currency = v.currency !== undefined ? String(args[v.currency] ?? '') : '';
-  const key = v.key !== undefined ? String(args[v.key] ?? '') : '';
+  const currency = v.currency !== undefined ? String(args[v.currency] ?? '').trim().toUpperCase() : '';
+  const key = v.key !== undefined ? sameKey(String(args[v.key] ?? '')) : '';
   const out: ValueClaim[] = [];
   for (const b of budgets) {
     if (!b.tools.includes(contract.name)) continue;
@@ -49,9 +49,27 @@ export function valueClaims(
   return out;
 }
 
+/**
+ * One text for every spelling of a key a person would read as the same (`ACME`, ` acme`, `ａcme`,
+ * `acme` with a zero-width space): compatibility-normalised, without format characters or white
+ * space, lower case. Merging two real payees only makes a budget stricter; splitting one would let
+ * the same payee receive a limit per spelling.
+ */
+export function sameKey(text: string): string {
+  return text.normalize('NFKC').replace(/[\p{Cf}\p{Cc}\p{Z}\s]/gu, '').toLowerCase();
+}
+
+/** Where each budget a call counts against stands with it added, by budget name. */
+export type ValueStandings = Record<string, ValueStanding>;
+
+/** Whether the call would take any budget past its limit. */
+export function crossesValue(standing: ValueStandings | undefined): boolean {
+  return Object.values(standing ?? {}).some((s) => s.exceeds);
+}
+
 /** Where each budget stands with the call added, by budget name (what `context.value` holds). */
-export function valueStandings(claims: readonly ValueClaim[], spent: readonly number[]): Record<string, ValueStanding> {
-  const out: Record<string, ValueStanding> = {};
+export function valueStandings(claims: readonly ValueClaim[], spent: readonly number[]): ValueStandings {
+  const out: ValueStandings = {};
   claims.forEach((c, i) => {
     const s = spent[i] ?? 0;
     const wouldBe = s + c.amount;

@@ -123,7 +123,10 @@ export function buildCedarSchema(contracts: readonly ToolContract[], valueBudget
     args: { type: 'Record', attributes: args },
     labels: { type: 'Record', attributes: { classification: str, trust: str } },
     onBehalfOf: optional(str),
-    // Each value budget the call counts against: where it stands with the call added.
+  };
+  // Each value budget a call counts against, where it stands with the call added: seen by `call` only
+  // (an approver's policy that read it would never see it filled, so it does not validate).
+  const valueContext = {
     value: optional({
       type: 'Record',
       attributes: Object.fromEntries(
@@ -157,7 +160,7 @@ export function buildCedarSchema(contracts: readonly ToolContract[], valueBudget
           appliesTo: {
             principalTypes: ['User', 'Agent', 'Service'],
             resourceTypes: ['Tool'],
-            context: { type: 'Record', attributes: callContext },
+            context: { type: 'Record', attributes: { ...callContext, ...valueContext } },
           },
         },
         approve: {

@@ -110,8 +110,9 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 8: the value ledger: amounts counted against value budgets, summed over a window per bucket.
   `
-  CREATE TABLE value_ledger (id INTEGER PRIMARY KEY, budget TEXT NOT NULL, bucket TEXT NOT NULL, amount INTEGER NOT NULL, at TEXT NOT NULL, run_id TEXT NOT NULL, action_hash TEXT NOT NULL) STRICT;
+  CREATE TABLE value_ledger (id INTEGER PRIMARY KEY, budget TEXT NOT NULL, bucket TEXT NOT NULL, amount INTEGER NOT NULL, at TEXT NOT NULL, run_id TEXT NOT NULL, action_hash TEXT NOT NULL, count_id TEXT NOT NULL) STRICT;
   CREATE INDEX value_ledger_window ON value_ledger (budget, bucket, at);
+  CREATE INDEX value_ledger_count ON value_ledger (count_id);
   `,
 ];
 

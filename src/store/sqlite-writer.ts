@@ -81,7 +81,16 @@ export type WriteOp =
   | { readonly op: 'update-incident'; readonly id: string; readonly expected: IncidentStatus; readonly update: string }
   | { readonly op: 'renew-lease'; readonly id: string; readonly startedAt: string; readonly record: string }
   | { readonly op: 'drop-lease'; readonly id: string }
-  | { readonly op: 'add-value'; readonly entries: readonly ValueEntry[]; readonly at: string; readonly runId: string; readonly actionHash: string };
+  | {
+      readonly op: 'add-value';
+      readonly entries: readonly ValueEntry[];
+      readonly at: string;
+      readonly runId: string;
+      readonly actionHash: string;
+      readonly countId: string;
+      readonly expected: readonly number[] | null;
+    }
+  | { readonly op: 'uncount-value'; readonly countId: string };
 
 /** A queued notification's columns. */
 export interface NotificationColumns {
@@ -123,6 +132,7 @@ export interface WriteResult {
   readonly 'drop-lease': null;
   /** null: counted; else the sums found, one per entry, when one would pass its limit (nothing written). */
   readonly 'add-value': readonly number[] | null;
+  readonly 'uncount-value': null;
 }
 
 /** How each write is named in its error messages ("store `x` failed to <doing>"). */
@@ -144,6 +154,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'renew-lease': 'renew an instance lease',
   'drop-lease': 'drop an instance lease',
   'add-value': 'count an amount against a value budget',
+  'uncount-value': 'take back an amount counted against a value budget',
 };
 
 /** One write's outcome. */
@@ -342,6 +353,9 @@ export class SqliteWriter {
         return null;
       case 'add-value':
         return this.addValue(op);
+      case 'uncount-value':
+        this.db.prepare('DELETE FROM value_ledger WHERE count_id = ?').run(op.countId);
+        return null;
       case 'drop-lease':
         this.db.prepare('DELETE FROM leases WHERE id = ?').run(op.id);
         return null;
@@ -414,9 +428,10 @@ export class SqliteWriter {
     const sum = this.db.prepare('SELECT COALESCE(SUM(amount), 0) AS s FROM value_ledger WHERE budget = ? AND bucket = ? AND at > ?');
     const spent = op.entries.map((e) => (sum.get(e.budget, e.bucket, e.since) as { s: number }).s);
     // INVARIANT: the sums are read inside the IMMEDIATE transaction, so no other writer counts between the check and the insert.
-    if (op.entries.some((e, i) => e.limit !== null && (spent[i] ?? 0) + e.amount > e.limit)) return spent;
-    const insert = this.db.prepare('INSERT INTO value_ledger (budget, bucket, amount, at, run_id, action_hash) VALUES (?, ?, ?, ?, ?, ?)');
-    for (const e of op.entries) insert.run(e.budget, e.bucket, e.amount, op.at, op.runId, op.actionHash);
+    const moved = op.expected !== null && op.entries.some((_, i) => spent[i] !== op.expected?.[i]);
+    if (moved || op.entries.some((e, i) => e.limit !== null && (spent[i] ?? 0) + e.amount > e.limit)) return spent;
+    const insert = this.db.prepare('INSERT INTO value_ledger (budget, bucket, amount, at, run_id, action_hash, count_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const e of op.entries) insert.run(e.budget, e.bucket, e.amount, op.at, op.runId, op.actionHash, op.countId);
     return null;
   }
 

@@ -244,9 +244,19 @@ class SqliteStore implements Store {
     return this.read('sum a value budget', () => (this.stmt.valueSpent.get(budget, bucket, since)?.s ?? 0));
   }
 
-  addValue(entries: readonly ValueEntry[], meta: { readonly at: string; readonly runId: RunId; readonly actionHash: string }): Promise<{ readonly ok: true } | { readonly ok: false; readonly spent: readonly number[] }> {
+  addValue(
+    entries: readonly ValueEntry[],
+    meta: { readonly at: string; readonly runId: RunId; readonly actionHash: string; readonly countId: string },
+    expected?: readonly number[],
+  ): Promise<{ readonly ok: true } | { readonly ok: false; readonly spent: readonly number[] }> {
     if (entries.length === 0) return Promise.resolve({ ok: true });
-    return this.write('add-value', () => ({ op: 'add-value', entries: entries.map((e) => ({ ...e })), ...meta })).then((spent) => (spent === null ? { ok: true } : { ok: false, spent }));
+    return this.write('add-value', () => ({ op: 'add-value', entries: entries.map((e) => ({ ...e })), ...meta, expected: expected ? [...expected] : null })).then((spent) =>
+      spent === null ? { ok: true } : { ok: false, spent },
+    );
+  }
+
+  uncountValue(countId: string): Promise<void> {
+    return this.write('uncount-value', () => ({ op: 'uncount-value', countId })).then(() => undefined);
   }
 
   // --- approvals ----------------------------------------------------------------------------

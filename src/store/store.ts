@@ -270,12 +270,19 @@ export interface Store {
   /** The sum of the amounts counted against value budget `budget` in `bucket` after `since` (ISO time). */
   valueSpent(budget: string, bucket: string, since: string): Promise<number>;
   /**
-   * Counts `entries` for one action, all or none, in one transaction: when an entry has a `limit`
-   * and its bucket's sum after its `since` plus its amount would pass it, nothing is written and
-   * the sums found (one per entry) come back. Concurrent callers are serialised by the write lock,
-   * so two calls never both fit under a limit only one of them fits under.
+   * Counts `entries` for one action under `meta.countId`, all or none, in one transaction: when an
+   * entry's bucket's sum after its `since` is not what the caller decided on (`expected`, when
+   * given), or plus its amount would pass its `limit`, nothing is written and the sums found (one
+   * per entry) come back. Concurrent callers are serialised by the write lock, so no two decide on
+   * the same sum and both count.
    */
-  addValue(entries: readonly ValueEntry[], meta: { readonly at: string; readonly runId: RunId; readonly actionHash: string }): Promise<{ readonly ok: true } | { readonly ok: false; readonly spent: readonly number[] }>;
+  addValue(
+    entries: readonly ValueEntry[],
+    meta: { readonly at: string; readonly runId: RunId; readonly actionHash: string; readonly countId: string },
+    expected?: readonly number[],
+  ): Promise<{ readonly ok: true } | { readonly ok: false; readonly spent: readonly number[] }>;
+  /** Takes back what `countId` counted (the action provably did not run). */
+  uncountValue(countId: string): Promise<void>;
 
   /** Inserts a new run with the records that say it started (one transaction: both or neither); an existing id is a `conflict` error. */
   createRun(run: RunRecord, drafts?: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;

@@ -23,7 +23,7 @@ const PAY: ToolContract = contract({
   risk: 'low',
   inputSchema: {
     type: 'object',
-    properties: { payee: { type: 'string' }, amount_cents: { type: 'integer', minimum: 0 }, currency: { type: 'string', enum: ['EUR', 'USD'] } },
+    properties: { payee: { type: 'string' }, amount_cents: { type: 'integer', minimum: 0, maximum: 100_000_000 }, currency: { type: 'string', enum: ['EUR', 'USD'] } },
     required: ['payee', 'amount_cents', 'currency'],
     additionalProperties: false,
   },
@@ -48,8 +48,8 @@ afterEach(async () => {
 });
 
 let n = 0;
-async function rig(policy: string) {
-  const ws = workspace({ contracts: [PAY], workflows: [{ ...REFUND_DESK, tools: ['payments.pay'] }], valueBudgets: [PER_PAYEE] });
+async function rig(policy: string, budgets: readonly ValueBudget[] = [PER_PAYEE], grants?: GatewayDeps['grants']) {
+  const ws = workspace({ contracts: [PAY], workflows: [{ ...REFUND_DESK, tools: ['payments.pay'] }], valueBudgets: budgets });
   const store = await openSqliteStore(path.join(tmp, `v${++n}`, 'airlock.db'));
   stores.push(store);
   const paid: Json[] = [];
@@ -66,12 +66,13 @@ async function rig(policy: string) {
   let approvals = 0;
   const deps: GatewayDeps = {
     workspace: ws,
-    policies: compilePolicies([{ file: 'p.cedar', text: policy }], [PAY], { principals: ACME_PRINCIPALS, valueBudgets: [PER_PAYEE] }),
+    policies: compilePolicies([{ file: 'p.cedar', text: policy }], [PAY], { principals: ACME_PRINCIPALS, valueBudgets: budgets }),
     store,
     connectors: { get: () => connector },
     audit: new AuditWriter(store, new Uint8Array(32), now),
     now,
     newApprovalId: () => `apr_${++approvals}` as ApprovalId,
+    ...(grants ? { grants } : {}),
   };
   const ctx = (step: number): CallContext => ({
     runId: 'run_1' as RunId,
@@ -122,5 +123,73 @@ describe('value budgets', () => {
     expect(denied).toMatchObject({ kind: 'denied', policyIds: ['never-past-300'] });
     expect(r.paid).toHaveLength(2);
     expect(await r.store.valueSpent('payee_daily', bucket, '2025-12-31T10:00:00.000Z')).toBe(22_000);
+  });
+
+  it('one payee spelt seven ways is one payee: the budget holds across case, spaces, width and invisible characters', async () => {
+    const r = await rig(ALLOW_PAY);
+    const spellings = ['acme', 'ACME', 'Acme', ' acme', 'acme ', 'acme\u200b', '\uff41cme'];
+    const outs = [];
+    for (const [i, payee] of spellings.entries()) outs.push(await r.gateway.propose(r.ctx(i + 1), pay(payee, 15_000)));
+    expect(outs.map((o) => o.kind)).toEqual(['executed', ...Array(6).fill('pending-approval')]);
+    expect(r.paid).toHaveLength(1);
+  });
+
+  it('a currency spelt another way is refused by the contract, never counted apart', async () => {
+    const r = await rig(ALLOW_PAY);
+    expect((await r.gateway.propose(r.ctx(1), pay('acme', 15_000, 'eur'))).kind).toBe('invalid');
+    expect(r.paid).toHaveLength(0);
+  });
+
+  it("a threshold a policy writes on the sum holds under concurrent calls too: twenty 60 EUR calls under a policy's 100 EUR, one executes", async () => {
+    const policy = `@id("bot-pays-up-to-100")
+permit (principal == Airlock::Agent::"refund-bot", action == Airlock::Action::"call", resource == Airlock::Tool::"payments.pay")
+when { context has value && context.value has payee_daily && context.value.payee_daily.wouldBe <= 10000 };`;
+    const r = await rig(policy);
+    const outs = await Promise.all(Array.from({ length: 20 }, (_, i) => r.gateway.propose(r.ctx(i + 1), pay('acme-gmbh', 6_000))));
+    expect(outs.filter((o) => o.kind === 'executed')).toHaveLength(1);
+    expect(outs.filter((o) => o.kind === 'denied')).toHaveLength(19);
+    expect(r.paid).toHaveLength(1);
+  });
+
+  it('a hard cap holds against approved payments executed at once: five approved 90 EUR payments under a 300 EUR forbid, three run', async () => {
+    const always = `@id("bot-pays-with-approval")
+@approval("single")
+permit (principal == Airlock::Agent::"refund-bot", action == Airlock::Action::"call", resource == Airlock::Tool::"payments.pay");
+@id("finance-approves")
+permit (principal in Airlock::Role::"finance-approver", action == Airlock::Action::"approve", resource == Airlock::Tool::"payments.pay");`;
+    const r = await rig(`${always}\n${CAP_HARD}`);
+    const approved: { id: ApprovalId; step: number }[] = [];
+    // Five different payments (a cent apart: the same arguments in one run would be the same action).
+    const amount = (step: number) => 9_000 + step;
+    for (let step = 1; step <= 5; step++) {
+      const asked = await r.gateway.propose(r.ctx(step), pay('acme-gmbh', amount(step)));
+      expect(asked.kind).toBe('pending-approval');
+      const id = (asked as { approvalId: ApprovalId }).approvalId;
+      expect((await vote(r.deps, id, localApprover({ kind: 'user', id: 'dana', roles: ['finance-approver'] }), 'approve', 'ok')).kind).toBe('recorded');
+      approved.push({ id, step });
+    }
+    const outs = await Promise.all(approved.map((a) => r.gateway.executeApproved(r.ctx(a.step), pay('acme-gmbh', amount(a.step)), a.id)));
+    // Any three fit under 300 EUR, no four do.
+    expect(outs.filter((o) => o.kind === 'executed')).toHaveLength(3);
+    expect(r.paid).toHaveLength(3);
+    // What was refused was given back: the sum is what ran.
+    const ran = r.paid.reduce<number>((t, p) => t + Number((p as { amount_cents: number }).amount_cents), 0);
+    expect(await r.store.valueSpent('payee_daily', JSON.stringify({ currency: 'EUR', key: 'acme-gmbh' }), '2025-12-31T10:00:00.000Z')).toBe(ran);
+  });
+
+  it('a standing grant never stands in for a person past a value budget', async () => {
+    const always = `@id("bot-pays-with-approval")
+@approval("single")
+permit (principal == Airlock::Agent::"refund-bot", action == Airlock::Action::"call", resource == Airlock::Tool::"payments.pay");`;
+    // A grant that would cover anything it is asked about, and says what it was asked.
+    const asked: number[] = [];
+    const grants = { cover: async (_c: CallContext, _t: ToolContract, args: { [k: string]: Json }) => (asked.push(Number(args['amount_cents'])), { grantId: 'grt_1', uses: asked.length }) };
+    const r = await rig(always, [PER_PAYEE], grants);
+    expect((await r.gateway.propose(r.ctx(1), pay('acme-gmbh', 10_000))).kind).toBe('executed');
+    // 100 + 60 EUR would cross the 150 EUR budget: a person decides, the grant is not even asked.
+    expect((await r.gateway.propose(r.ctx(2), pay('acme-gmbh', 6_000))).kind).toBe('pending-approval');
+    expect(asked).toEqual([10_000]);
+    expect(r.paid).toHaveLength(1);
+    expect(await r.store.valueSpent('payee_daily', JSON.stringify({ currency: 'EUR', key: 'acme-gmbh' }), '2025-12-31T10:00:00.000Z')).toBe(10_000);
   });
 });

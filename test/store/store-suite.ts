@@ -434,7 +434,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     describe('value budgets', () => {
-      const meta = (i: number) => ({ at: `2025-01-02T00:00:${String(i % 60).padStart(2, '0')}.000Z`, runId: `run_${i}` as RunId, actionHash: `h${i}` });
+      const meta = (i: number) => ({ at: `2025-01-02T00:00:${String(i % 60).padStart(2, '0')}.000Z`, runId: `run_${i}` as RunId, actionHash: `h${i}`, countId: `count_${i}` });
       const entry = (amount: number, over: Partial<ValueEntry> = {}): ValueEntry => ({ budget: 'payee_daily', bucket: '["EUR","acct-1"]', amount, since: '2025-01-01T00:00:00.000Z', limit: 15_000, ...over });
 
       it('lets no two of twenty concurrent amounts past a limit only two fit under', async () => {
@@ -454,6 +454,15 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.addValue([entry(9_000)], meta(3))).ok).toBe(false);
         expect((await store.addValue([entry(9_000, { limit: null })], meta(4))).ok).toBe(true);
         expect(await store.valueSpent('payee_daily', '["EUR","acct-1"]', '2025-01-01T00:00:00.000Z')).toBe(19_000);
+      });
+
+      it('counts only on the sums the caller decided on, and takes a count back by its id', async () => {
+        await store.addValue([entry(1_000)], meta(1));
+        // Decided on 0, but 1,000 stands: nothing is counted, and the sum found comes back.
+        expect(await store.addValue([entry(500)], meta(2), [0])).toEqual({ ok: false, spent: [1_000] });
+        expect(await store.addValue([entry(500, { limit: null })], meta(3), [1_000])).toEqual({ ok: true });
+        await store.uncountValue('count_1');
+        expect(await store.valueSpent('payee_daily', '["EUR","acct-1"]', '2025-01-01T00:00:00.000Z')).toBe(500);
       });
 
       it('counts all of an action\'s entries or none', async () => {
