@@ -69,7 +69,10 @@ export type RecordBodies = {
     readonly cost: number | null;
     readonly currency: string | null;
     readonly priceVersion: string | null;
+    /** Why this route took the turn: the rule or the workflow, fallbacks after failures, routes skipped for clearance. */
+    readonly why?: string;
   };
+  'model.refused': { readonly classification: string; readonly reason: string };
   'run.finished': {
     readonly status: string;
     readonly reason: string | null;
@@ -302,6 +305,7 @@ export const RECORD_TYPES = [
   'run.budget-exhausted',
   'run.checked',
   'model.called',
+  'model.refused',
   'run.finished',
   'action.intent',
   'action.decision',
@@ -374,7 +378,8 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'run.status': 'a run changed status (`from`, `to`, why)',
   'run.budget-exhausted': 'a budget stopped the run, between steps',
   'run.checked': "the workflow's run-level checks against ground truth, when the agent said done",
-  'model.called': "one turn of Airlock's own model: the route, provider and model, the tokens the provider reported, and the cost from the route's price table (its version and currency)",
+  'model.called': "one turn of Airlock's own model: the route, provider and model, why that route (`why`), the tokens the provider reported, and the cost from the route's price table (its version and currency)",
+  'model.refused': 'a turn no model route may take: the run has read content above the clearance of every route it could use (the run ends)',
   'run.finished': 'a run ended: status, reason, steps, the claim, verifications; `endedBy` for external runs (`session` or `recovery`)',
   'action.intent': 'a proposed call, written ahead: tool, step, argument hash (a hash and a preview only when refused before any decision), action hash, labels, idempotency key',
   'action.decision': 'the decision on an action: allow, deny, approval (level) or suggest, with policy ids, reasons and the policy-set hash; `recheck` at execution',

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { AirlockError, AirlockErrors } from '../errors.js';
 import { identityIssues } from '../identity/config-check.js';
 import { checkTools, checkWorkflow } from './checks.js';
+import { checkRoutes } from './route-checks.js';
 import { errorText, located, parseYamlText, sortErrors, validate, type YamlSource } from './issues.js';
 import type { PathSegment } from './locate.js';
 import { workflowSchema, workspaceSchema, type WorkflowConfig, type Workspace } from './schema.js';
@@ -78,6 +79,7 @@ export async function loadWorkspace(dir: string): Promise<Workspace> {
     if (principals.has(p.id)) at(['identity', 'principals', i, 'id'], `duplicate principal \`${p.id}\``, 'give each principal a unique `id`');
     else principals.set(p.id, { kind: p.kind, index: i });
   });
+  checkRoutes(file, at);
   for (const [modelName, route] of Object.entries(file.models)) {
     if (route.kind === 'scripted' && !(await isFile(path.resolve(absDir, route.playbook)))) {
       at(['models', modelName, 'playbook'], `playbook \`${route.playbook}\` does not exist`, `create \`${shown(route.playbook)}\` or fix the path (it is relative to the workspace folder)`);

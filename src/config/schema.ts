@@ -1,7 +1,7 @@
 // The workspace's shape: zod schemas for airlock.yaml and workflow files; the types are inferred.
 // This is a trust boundary: everything a user writes passes through here before it is used.
 import { z } from 'zod';
-import { OWNER_BOUNDARIES, RISKS, TIERS, type OwnerBoundary, type Risk } from '../types.js';
+import { CLASSIFICATIONS, OWNER_BOUNDARIES, RISKS, TIERS, TRUST, type OwnerBoundary, type Risk } from '../types.js';
 import { name, toolName } from './schema-parts.js';
 import { runCheckSchema, toolContractSchema, type compensationSchema, type httpToolSchema, type secondPathSchema, type verifySchema } from './tool-contract-schema.js';
 
@@ -144,6 +144,10 @@ const providerRoute = {
   /** The system message; a default tells the model it acts through governed tools. */
   system: z.string().max(20_000).optional(),
   price: priceSchema.optional(),
+  /** The most sensitive content this route may be sent: a run that has read more is never sent through it. */
+  clearance: z.enum(CLASSIFICATIONS).default('internal').describe('The most sensitive content this route may see (its provider\'s terms, where it runs).'),
+  /** Routes to try, in order, when this one fails after its retries (each with its own clearance). */
+  fallback: z.array(name).max(5).default([]),
 };
 
 export const modelRouteSchema = z.discriminatedUnion('kind', [
@@ -151,6 +155,9 @@ export const modelRouteSchema = z.discriminatedUnion('kind', [
     kind: z.literal('scripted'),
     /** Path (relative to the workspace) of the playbook YAML the scripted model follows. */
     playbook: z.string().min(1),
+    /** Runs in process and sends nothing anywhere: it may see anything unless said otherwise. */
+    clearance: z.enum(CLASSIFICATIONS).default('restricted'),
+    fallback: z.array(name).max(5).default([]),
   }),
   z.strictObject({
     kind: z.literal('openai-chat'),
@@ -275,7 +282,7 @@ export const workflowSchema = z.strictObject({
   model: name
     .optional()
     .describe(
-      "A model route declared under `models` in airlock.yaml. Needed only when Airlock's own agent loop runs the workflow (`airlock run`); a workflow driven by an external agent (MCP, HTTP API, SDK) needs none.",
+      "A model route declared under `models` in airlock.yaml, or `auto` (the workspace's `routing` rules pick each turn's route). Needed only when Airlock's own agent loop runs the workflow (`airlock run`); a workflow driven by an external agent (MCP, HTTP API, SDK) needs none.",
     ),
   approvals: approvalPolicySchema.default(APPROVAL_DEFAULTS),
   checks: z
@@ -312,6 +319,26 @@ export const workspaceSchema = z.strictObject({
   policies: z.array(z.string()).min(1),
   /** YAML policy test files (paths or globs). */
   policyTests: z.array(z.string()).default([]),
+  /**
+   * Which route a workflow with `model: auto` uses for each turn: the first rule whose conditions
+   * all hold (the workflow's tier, the most sensitive content and the trust of what the run has
+   * read), then that route's fallbacks; a route whose clearance is below what the run has read is
+   * skipped, and a turn no route may take ends the run, on record.
+   */
+  routing: z
+    .array(
+      z.strictObject({
+        when: z
+          .strictObject({
+            tier: z.array(z.enum(TIERS)).min(1).optional(),
+            classification: z.array(z.enum(CLASSIFICATIONS)).min(1).optional(),
+            trust: z.array(z.enum(TRUST)).min(1).optional(),
+          })
+          .default({}),
+        use: name,
+      }),
+    )
+    .default([]),
   /** Caps on the value tools move without a person (amounts summed over a window). */
   valueBudgets: z.array(valueBudgetSchema).default([]),
   /** Model routes for Airlock's own agent loop; a workspace that only governs external agents needs none. */

@@ -1,5 +1,5 @@
 // The model interface the agent loop drives: scripted playbooks today, real providers and adversaries tomorrow.
-import type { Json, JsonObject } from '../types.js';
+import type { Json, JsonObject, Labels } from '../types.js';
 
 /** A tool as the model sees it: the reviewed contract's name, description and schema. Never a credential. */
 export interface ToolView {
@@ -30,6 +30,17 @@ export interface ModelInput {
   readonly input: JsonObject;
   readonly tools: readonly ToolView[];
   readonly history: readonly HistoryItem[];
+  /** What the run has read so far: routing sends it only to a route cleared for it. */
+  readonly labels?: Labels;
+}
+
+/** Which route answered a turn, and why it was chosen (routing/router.ts). */
+export interface TurnRoute {
+  readonly name: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly price?: ModelPrice | undefined;
+  readonly why: string;
 }
 
 export interface ModelUsage {
@@ -39,8 +50,8 @@ export interface ModelUsage {
 
 /** One model turn: propose a tool call, or finish with a claim. */
 export type ModelTurn =
-  | { readonly kind: 'tool_call'; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string; readonly usage?: ModelUsage }
-  | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up'; readonly usage?: ModelUsage };
+  | { readonly kind: 'tool_call'; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string; readonly usage?: ModelUsage; readonly route?: TurnRoute }
+  | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up'; readonly usage?: ModelUsage; readonly route?: TurnRoute };
 
 /** What a model costs per million tokens (a route's price table, `priceSchema`). */
 export interface ModelPrice {

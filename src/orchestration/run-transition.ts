@@ -38,7 +38,17 @@ export type RunEvent =
   /** A step taken: a compensation proposed. An external agent's steps are its calls (`call-sent`). */
   | { readonly type: 'step' }
   /** Airlock's own model answered a turn: a step, its usage and cost counted, and `model.called` on record. */
-  | { readonly type: 'model-answered'; readonly route: string; readonly provider: string; readonly model: string; readonly usage?: ModelUsage | undefined; readonly price?: ModelPrice | undefined }
+  | {
+      readonly type: 'model-answered';
+      readonly route: string;
+      readonly provider: string;
+      readonly model: string;
+      readonly usage?: ModelUsage | undefined;
+      readonly price?: ModelPrice | undefined;
+      readonly why?: string | undefined;
+    }
+  /** No model route may take the turn (the run has read content above every route's clearance): on record. */
+  | { readonly type: 'model-refused'; readonly reason: string }
   /** A call handed to the gateway: counted against the tool-call budget, in flight until its result. */
   | { readonly type: 'call-sent'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string }
   /** The gateway's answer to the call in flight or waiting for a person; what it read or did may raise the labels. */
@@ -108,6 +118,7 @@ function apply(at: Transition, e: RunEvent): Transition {
         cost: costMicros === null ? null : costMicros / 1_000_000,
         currency: costMicros === null ? null : (e.price?.currency ?? null),
         priceVersion: e.price?.version ?? null,
+        ...(e.why ? { why: e.why } : {}),
       });
       return { ...at, state: { ...s, steps: s.steps + 1, usage }, records: [...at.records, record] };
     }
@@ -144,6 +155,8 @@ function apply(at: Transition, e: RunEvent): Transition {
       return move(at, 'awaiting-approval', { ...s, reason: e.reason });
     case 'verified':
       return { ...at, state: { ...s, verifications: [...s.verifications, { callId: `r${s.verifications.length + 1}`, tool: e.tool, status: e.status }] } };
+    case 'model-refused':
+      return { ...at, records: [...at.records, rec('model.refused', { classification: s.labels.classification, reason: e.reason })] };
     case 'claimed': {
       const final = { text: e.text, claim: e.claim };
       const history: readonly HistoryItem[] = s.driver === 'model' ? [...s.history, { kind: 'final', ...final }] : s.history;

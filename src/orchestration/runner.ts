@@ -201,12 +201,17 @@ export class Runner {
       try {
         turn = await this.askModel(model, workflow, state, tools);
       } catch (e) {
-        // The provider failed after its retries: the run ends here, saying why (no call was in flight).
+        // No route may see what the run has read: the run ends, and the refusal is on record.
+        if (e instanceof AirlockError && e.code === 'policy') return step({ type: 'model-refused', reason: e.message }, { type: 'ended', status: 'failed', reason: e.message });
+        // The provider failed after its retries (and any fallback): the run ends here, saying why (no call was in flight).
         if (!(e instanceof AirlockError) || (e.code !== 'connector' && e.code !== 'connector-timeout')) throw e;
         return step({ type: 'ended', status: 'failed', reason: e.message });
       }
 
-      const answered: RunEvent = { type: 'model-answered', route: model.route ?? workflow.model ?? model.model, provider: model.provider, model: model.model, usage: turn.usage, price: model.price };
+      const r = turn.route;
+      const answered: RunEvent = r
+        ? { type: 'model-answered', route: r.name, provider: r.provider, model: r.model, usage: turn.usage, price: r.price, why: r.why }
+        : { type: 'model-answered', route: model.route ?? workflow.model ?? model.model, provider: model.provider, model: model.model, usage: turn.usage, price: model.price };
       if (turn.kind === 'final') {
         // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
         const claimed: RunEvent[] = [answered, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
@@ -239,7 +244,8 @@ export class Runner {
         'gen_ai.request.model': model.model,
         'airlock.model.route': model.route ?? workflow.model ?? model.model,
       });
-      const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history });
+      const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history, labels: state.labels });
+      if (t.route) span.setAttributes({ 'airlock.model.route': t.route.name, 'airlock.model.route.why': t.route.why, 'gen_ai.response.model': t.route.model });
       if (t.usage) {
         span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
       }

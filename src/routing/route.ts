@@ -8,10 +8,13 @@ import { ScriptedModel, loadPlaybook } from './providers/scripted.js';
 import { OpenAIChatModel } from './providers/openai-chat.js';
 import { AnthropicMessagesModel } from './providers/anthropic-messages.js';
 import type { ProviderOptions } from './providers/common.js';
+import { RoutedModel } from './router.js';
+import { AUTO_ROUTE } from '../config/route-checks.js';
 
 /**
- * The model a workflow runs on: the scripted playbook, an OpenAI-compatible endpoint or Anthropic's Messages API. Risk- and
- * cost-based routing is not built yet (issue #11). Throws
+ * The model a workflow runs on: the route it names (the scripted playbook, an OpenAI-compatible
+ * endpoint, Anthropic's Messages API) with its fallbacks, or with `model: auto` the workspace's
+ * routing rules, each turn kept to routes cleared for what the run has read (router.ts). Throws
  * `AirlockError` (`config`) when the workflow names no model (only external agents can drive it).
  */
 export function modelFor(workspace: Workspace, workflow: WorkflowConfig): Model {
@@ -23,19 +26,42 @@ export function modelFor(workspace: Workspace, workflow: WorkflowConfig): Model 
         (routes.length > 0 ? `(declared routes: ${routes.map((r) => `\`${r}\``).join(', ')})` : 'and declare that route under `models:` in airlock.yaml'),
     });
   }
-  const route = workspace.file.models[workflow.model];
-  if (!route) {
+  if (workflow.model !== AUTO_ROUTE && !workspace.file.models[workflow.model]) {
     throw new AirlockError('config', `workflow \`${workflow.name}\` names model \`${workflow.model}\`, which is not declared`, {
       hint: 'declare it under `models:` in airlock.yaml',
     });
   }
+  const routed = new RoutedModel(workspace.file, { name: workflow.name, model: workflow.model, tier: workflow.tier }, (name) => buildRoute(workspace, name));
+  // Every route a turn could reach is built now: a key that cannot be read stops the run before it starts.
+  for (const name of reachableRoutes(workspace.file, workflow.model)) routed.prepare(name);
+  return routed;
+}
+
+/** The routes a workflow's turns may reach: its route (or every routing rule's) and their fallbacks. */
+function reachableRoutes(file: Workspace['file'], model: string): string[] {
+  const seen = new Set<string>();
+  const queue = model === AUTO_ROUTE ? file.routing.map((r) => r.use) : [model];
+  while (queue.length > 0) {
+    const name = queue.shift() as string;
+    const route = file.models[name];
+    if (!route || seen.has(name)) continue;
+    seen.add(name);
+    queue.push(...route.fallback);
+  }
+  return [...seen];
+}
+
+/** The model behind one declared route. */
+function buildRoute(workspace: Workspace, name: string): Model {
+  const route = workspace.file.models[name];
+  if (!route) throw new AirlockError('config', `model route \`${name}\` is not declared`, { hint: 'declare it under `models:` in airlock.yaml' });
   switch (route.kind) {
     case 'scripted':
-      return new ScriptedModel(workflow.model, loadPlaybook(path.resolve(workspace.dir, route.playbook)));
+      return new ScriptedModel(name, loadPlaybook(path.resolve(workspace.dir, route.playbook)));
     case 'openai-chat':
-      return new OpenAIChatModel(providerOptions(workspace.dir, workflow.model, route));
+      return new OpenAIChatModel(providerOptions(workspace.dir, name, route));
     case 'anthropic-messages':
-      return new AnthropicMessagesModel({ ...providerOptions(workspace.dir, workflow.model, route), maxTokens: route.maxTokens });
+      return new AnthropicMessagesModel({ ...providerOptions(workspace.dir, name, route), maxTokens: route.maxTokens });
   }
 }
 

@@ -104,6 +104,7 @@ export function workspace(
       policies: ['policies/*.cedar'],
       policyTests: ['tests/policy/*.yaml'],
       valueBudgets: [...(opts.valueBudgets ?? [])],
+      routing: [],
       models: {},
       workflows: ['workflows/*.yaml'],
       telemetry: { console: false },

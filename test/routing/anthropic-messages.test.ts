@@ -89,7 +89,7 @@ describe('anthropic-messages route', () => {
     try {
       const file = path.join(ws.dir, 'airlock.yaml');
       const doc = parseDocument(readFileSync(file, 'utf8'));
-      doc.setIn(['models', 'claude'], doc.createNode({ kind: 'anthropic-messages', model: 'claude-test', baseUrl: api.url, apiKey: { file: 'secrets/anthropic.key' }, maxRetries: 0 }));
+      doc.setIn(['models', 'claude'], doc.createNode({ kind: 'anthropic-messages', model: 'claude-test', baseUrl: api.url, apiKey: { file: 'secrets/anthropic.key' }, maxRetries: 0, clearance: 'confidential' }));
       writeFileSync(file, doc.toString());
       const { mkdirSync } = await import('node:fs');
       mkdirSync(path.join(ws.dir, 'secrets'));

@@ -114,7 +114,8 @@ describe('openai-chat route', () => {
       ws = copyAcme();
       const file = path.join(ws.dir, 'airlock.yaml');
       const doc = parseDocument(readFileSync(file, 'utf8'));
-      doc.setIn(['models', 'llm'], doc.createNode({ kind: 'openai-chat', model: 'fake-model', baseUrl: api.url, apiKey: { env: 'AIRLOCK_TEST_OPENAI_KEY' }, maxRetries: 0 }));
+      // Cleared for the confidential tickets the refund desk reads (the default, internal, would stop at the first).
+      doc.setIn(['models', 'llm'], doc.createNode({ kind: 'openai-chat', model: 'fake-model', baseUrl: api.url, apiKey: { env: 'AIRLOCK_TEST_OPENAI_KEY' }, maxRetries: 0, clearance: 'confidential' }));
       writeFileSync(file, doc.toString());
       const wf = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
       writeFileSync(wf, readFileSync(wf, 'utf8').replace(/^model: playbook$/m, 'model: llm'));
@@ -179,8 +180,8 @@ describe('openai-chat route', () => {
         const called = records.filter((r) => r.type === 'model.called').map((r) => r.body);
         // 120 input tokens at 0.4 and 30 output at 1.6 per million: 96 micro-dollars a turn.
         expect(called).toEqual([
-          { route: 'llm', provider: 'openai', model: 'fake-model', inputTokens: 120, outputTokens: 30, cost: 0.000096, currency: 'USD', priceVersion: 'test-2026-12' },
-          { route: 'llm', provider: 'openai', model: 'fake-model', inputTokens: 120, outputTokens: 30, cost: 0.000096, currency: 'USD', priceVersion: 'test-2026-12' },
+          { route: 'llm', provider: 'openai', model: 'fake-model', inputTokens: 120, outputTokens: 30, cost: 0.000096, currency: 'USD', priceVersion: 'test-2026-12', why: 'the workflow names it' },
+          { route: 'llm', provider: 'openai', model: 'fake-model', inputTokens: 120, outputTokens: 30, cost: 0.000096, currency: 'USD', priceVersion: 'test-2026-12', why: 'the workflow names it' },
         ]);
         const stop = records.find((r) => r.type === 'run.budget-exhausted');
         expect(stop?.body['reason']).toMatch(/output-token budget of 40 exhausted \(60 used\)/);
