@@ -109,3 +109,16 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 /** JSON values as they cross boundaries. */
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [k: string]: Json };
 export type JsonObject = { readonly [k: string]: Json };
+
+/** One model turn's usage, added to the daily sums of its scopes (`workflow:<name>`, `principal:<ref>`, `route:<name>`). */
+export interface UsageDelta {
+  readonly scopes: readonly string[];
+  /** The UTC day, `YYYY-MM-DD`. */
+  readonly day: string;
+  /** Upper-case ISO code of the cost, or '' when the turn was not priced. */
+  readonly currency: string;
+  readonly modelCalls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costMicros: number;
+}

@@ -1,5 +1,5 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, RunRecord, RunStep, Store } from '../store/store.js';
+import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, RunRecord, RunSaveExtras, Store } from '../store/store.js';
 import type { ApprovalId, Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
@@ -61,8 +61,8 @@ export class AuditWriter {
    * Saves `run` (compare-and-set on its version) with the items that say what changed, in one
    * transaction: both land or neither (a refused save is a `conflict` and writes no record).
    */
-  async commitRun(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[], steps: readonly RunStep[] = []): Promise<readonly AuditRecord[]> {
-    return this.recorded(this.drafts(subject, items), (drafts) => this.store.saveRunWithAudit(run, drafts, steps));
+  async commitRun(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[], extras: RunSaveExtras = {}): Promise<readonly AuditRecord[]> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.saveRunWithAudit(run, drafts, extras));
   }
 
   /** Creates `run` with the items that say it started, in one transaction (an existing id: `conflict`, no record). */

@@ -25,6 +25,7 @@ import { registerToolsCommand } from './commands/tools.js';
 import { registerWebhooksCommand } from './commands/webhooks.js';
 import { registerRollbackCommand } from './commands/rollback.js';
 import { registerIncidentsCommand } from './commands/incidents.js';
+import { registerUsageCommand } from './commands/usage.js';
 import { resolvePrincipal } from '../identity/principal.js';
 
 /** The bundled demo workspace, and a run's audit records (for tests and scripts). */
@@ -311,6 +312,7 @@ export function buildProgram(): Command {
   registerWebhooksCommand(program, { out, workspaceDir: ws });
   registerRollbackCommand(program, { out, workspaceDir: ws });
   registerIncidentsCommand(program, { out, workspaceDir: ws });
+  registerUsageCommand(program, { out, workspaceDir: ws });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

@@ -192,6 +192,14 @@ export const valueBudgetSchema = z.strictObject({
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').optional().describe('Only calls in this currency count; without it, each currency has its own sum under the same limit.'),
 });
 
+/** Daily caps on Airlock's own model turns; a run stops between steps when one is reached. */
+export const dailyBudgetSchema = z.strictObject({
+  modelCalls: z.number().int().positive().optional(),
+  inputTokens: z.number().int().positive().optional(),
+  outputTokens: z.number().int().positive().optional(),
+  cost: z.number().positive().optional(),
+});
+
 export const budgetsSchema = z.strictObject({
   steps: z.number().int().positive().max(10_000).default(25),
   wallTimeMs: z.number().int().positive().default(120_000),
@@ -203,6 +211,10 @@ export const budgetsSchema = z.strictObject({
   outputTokens: z.number().int().positive().optional(),
   /** What the run's model turns may cost, in the route's price currency. */
   cost: z.number().positive().optional(),
+  /** Caps on the sum of this workflow's runs per UTC day (model calls, tokens, cost in each currency). */
+  perDay: dailyBudgetSchema.optional(),
+  /** Caps on what one principal's runs of this workflow add to their daily sum (the person a run acts for, else its agent), across every workflow. */
+  perPrincipalPerDay: dailyBudgetSchema.optional(),
 });
 
 /** A workflow's approval policy when it declares none. */

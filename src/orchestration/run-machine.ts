@@ -90,7 +90,7 @@ export type RunState = ModelRunState | AgentRunState | RollbackRunState;
 export type ExternalDoor = 'mcp-http' | 'mcp-stdio' | 'http-api' | 'sdk';
 
 const LEGAL: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
-  queued: ['running', 'cancelled'],
+  queued: ['running', 'failed', 'cancelled'],
   running: ['awaiting-approval', 'completed', 'verified', 'unverified', 'failed', 'cancelled'],
   'awaiting-approval': ['running', 'failed', 'cancelled'],
   completed: [],
@@ -118,6 +118,44 @@ export function exhaustedBudget(state: RunState, budgets: Budgets): string | nul
   if (budgets.outputTokens !== undefined && u.outputTokens >= budgets.outputTokens) return `output-token budget of ${budgets.outputTokens} exhausted (${u.outputTokens} used)`;
   if (budgets.cost !== undefined && u.costMicros >= Math.round(budgets.cost * 1_000_000)) {
     return `cost budget of ${budgets.cost} ${u.currency ?? ''} exhausted (${(u.costMicros / 1_000_000).toFixed(6)} spent)`.replace('  ', ' ');
+  }
+  return null;
+}
+
+/** A scope's usage today in one currency, as the store sums it (`UsageRow`). */
+export interface DailyUsage {
+  readonly scope: string;
+  readonly currency: string;
+  readonly modelCalls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costMicros: number;
+}
+
+/** The daily scopes a run's budgets read: its workflow, and the principal it counts against. */
+export function dailyScopes(state: RunState): { readonly workflow: string; readonly principal: string } {
+  return { workflow: `workflow:${state.workflow}`, principal: `principal:${state.onBehalfOf ?? `agent:${state.agent}`}` };
+}
+
+/** The daily budget a run's next model turn would pass, or null (`rows`: today's usage of its scopes). */
+export function exhaustedDaily(state: RunState, budgets: Budgets, rows: readonly DailyUsage[]): string | null {
+  const scopes = dailyScopes(state);
+  const checks: [string, Budgets['perDay'], string][] = [
+    [scopes.workflow, budgets.perDay, `workflow \`${state.workflow}\``],
+    [scopes.principal, budgets.perPrincipalPerDay, `\`${scopes.principal.slice('principal:'.length)}\``],
+  ];
+  for (const [scope, caps, who] of checks) {
+    if (!caps) continue;
+    const mine = rows.filter((r) => r.scope === scope);
+    const total = (k: 'modelCalls' | 'inputTokens' | 'outputTokens') => mine.reduce((t, r) => t + r[k], 0);
+    if (caps.modelCalls !== undefined && total('modelCalls') >= caps.modelCalls) return `daily model-call budget of ${caps.modelCalls} for ${who} reached`;
+    if (caps.inputTokens !== undefined && total('inputTokens') >= caps.inputTokens) return `daily input-token budget of ${caps.inputTokens} for ${who} reached (${total('inputTokens')} used today)`;
+    if (caps.outputTokens !== undefined && total('outputTokens') >= caps.outputTokens) return `daily output-token budget of ${caps.outputTokens} for ${who} reached (${total('outputTokens')} used today)`;
+    if (caps.cost !== undefined) {
+      // Costs in different currencies are not added up: each currency has the cap.
+      const over = mine.find((r) => r.currency !== '' && r.costMicros >= Math.round((caps.cost as number) * 1_000_000));
+      if (over) return `daily cost budget of ${caps.cost} ${over.currency} for ${who} reached (${(over.costMicros / 1_000_000).toFixed(6)} spent today)`;
+    }
   }
   return null;
 }

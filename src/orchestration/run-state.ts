@@ -4,7 +4,7 @@
 // version: what a process saved itself, it does not parse again.
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import type { RunRecord, RunStep, Store } from '../store/store.js';
+import type { RunRecord, RunSaveExtras, Store } from '../store/store.js';
 import { CLASSIFICATIONS, TRUST, type Json, type RunStatus } from '../types.js';
 import type { AuditItem, AuditSubject, AuditWriter } from '../audit/writer.js';
 import type { RunState } from './run-machine.js';
@@ -137,10 +137,10 @@ export async function saveRunState(
   prev: RunRecord,
   change: { readonly status: RunStatus; readonly state: RunState },
   records: { readonly subject: AuditSubject; readonly items: readonly AuditItem[] } | null = null,
-  steps: readonly RunStep[] = [],
+  extras: RunSaveExtras = {},
 ): Promise<RunRecord> {
   const next: RunRecord = { ...prev, status: change.status, version: prev.version + 1, updatedAt: deps.now().toISOString(), state: change.state as unknown as Json };
-  await deps.audit.commitRun(next, records?.subject ?? null, records?.items ?? [], steps);
+  await deps.audit.commitRun(next, records?.subject ?? null, records?.items ?? [], extras);
   rememberRunState(next, change.state);
   return next;
 }

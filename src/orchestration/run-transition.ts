@@ -5,7 +5,7 @@
 import { AirlockError } from '../errors.js';
 import { rec } from '../audit/records.js';
 import type { AuditItem } from '../audit/writer.js';
-import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, type Labels, type RunStatus } from '../types.js';
+import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, type Labels, type RunStatus, type UsageDelta } from '../types.js';
 import { canTransition, type RunState } from './run-machine.js';
 import type { HistoryItem, ModelPrice, ModelUsage, ToolResultStatus } from './model.js';
 
@@ -21,10 +21,14 @@ export interface AppendedStep {
   readonly item: Json;
 }
 
-/** A run after one or more events: where it stands now, the steps to append and the records to commit with it. */
+/** One model turn's usage, added to the daily sums of its scopes. */
+export type UsageAdded = UsageDelta;
+
+/** A run after one or more events: where it stands now, the steps to append, the records and the usage to commit with it. */
 export interface Transition extends RunPoint {
   readonly steps: readonly AppendedStep[];
   readonly records: readonly AuditItem[];
+  readonly usage: readonly UsageAdded[];
 }
 
 type Verdict = 'passed' | 'failed' | 'error';
@@ -46,6 +50,8 @@ export type RunEvent =
       readonly usage?: ModelUsage | undefined;
       readonly price?: ModelPrice | undefined;
       readonly why?: string | undefined;
+      /** When it answered (ISO): the day its usage counts on. */
+      readonly at: string;
     }
   /** No model route may take the turn (the run has read content above every route's clearance): on record. */
   | { readonly type: 'model-refused'; readonly reason: string }
@@ -82,7 +88,7 @@ export type RunEvent =
 
 /** Applies `events` in order to `from`. Throws `internal` on an illegal status change: a bug, never input. */
 export function transition(from: RunPoint, ...events: readonly RunEvent[]): Transition {
-  let point: Transition = { status: from.status, state: from.state, steps: [], records: [] };
+  let point: Transition = { status: from.status, state: from.state, steps: [], records: [], usage: [] };
   for (const e of events) point = apply(point, e);
   return point;
 }
@@ -120,7 +126,18 @@ function apply(at: Transition, e: RunEvent): Transition {
         priceVersion: e.price?.version ?? null,
         ...(e.why ? { why: e.why } : {}),
       });
-      return { ...at, state: { ...s, steps: s.steps + 1, usage }, records: [...at.records, record] };
+      // Daily sums per workflow, per principal (the agent, and the person it acts for) and per route.
+      const scopes = [`workflow:${s.workflow}`, `principal:agent:${s.agent}`, ...(s.onBehalfOf ? [`principal:${s.onBehalfOf}`] : []), `route:${e.route}`];
+      const added: UsageAdded = {
+        scopes,
+        day: e.at.slice(0, 10),
+        currency: costMicros === null ? '' : (e.price?.currency ?? ''),
+        modelCalls: 1,
+        inputTokens: inTok,
+        outputTokens: outTok,
+        costMicros: costMicros ?? 0,
+      };
+      return { ...at, state: { ...s, steps: s.steps + 1, usage }, records: [...at.records, record], usage: [...at.usage, added] };
     }
     case 'call-sent': {
       const item: HistoryItem = { kind: 'tool_call', id: e.id, tool: e.tool, args: e.args, ...(e.reasoning ? { reasoning: e.reasoning } : {}) };

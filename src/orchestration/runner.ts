@@ -13,7 +13,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { Model, ModelTurn, ToolResultStatus, ToolView } from './model.js';
 import { storableArgs, toResult } from './results.js';
-import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
+import { canTransition, dailyScopes, exhaustedBudget, exhaustedDaily, initialState, nextWork, type RunState } from './run-machine.js';
 import { transition, type RunEvent } from './run-transition.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { expireApproval, latestRevision } from '../gateway/approvals/lifecycle.js';
@@ -193,7 +193,7 @@ export class Runner {
 
       // work === 'call-model'
       carried = [...carried, { type: 'time', ms: elapsed() }];
-      const exhausted = exhaustedBudget(transition({ status: record.status, state }, ...carried).state, workflow.budgets);
+      const exhausted = exhaustedBudget(transition({ status: record.status, state }, ...carried).state, workflow.budgets) ?? (await this.dailyExhausted(state, workflow));
       if (exhausted) return step({ type: 'budget-exhausted', reason: exhausted });
       if (record.status === 'queued') await step({ type: 'started' });
 
@@ -210,8 +210,8 @@ export class Runner {
 
       const r = turn.route;
       const answered: RunEvent = r
-        ? { type: 'model-answered', route: r.name, provider: r.provider, model: r.model, usage: turn.usage, price: r.price, why: r.why }
-        : { type: 'model-answered', route: model.route ?? workflow.model ?? model.model, provider: model.provider, model: model.model, usage: turn.usage, price: model.price };
+        ? { type: 'model-answered', route: r.name, provider: r.provider, model: r.model, usage: turn.usage, price: r.price, why: r.why, at: this.deps.now().toISOString() }
+        : { type: 'model-answered', route: model.route ?? workflow.model ?? model.model, provider: model.provider, model: model.model, usage: turn.usage, price: model.price, at: this.deps.now().toISOString() };
       if (turn.kind === 'final') {
         // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
         const claimed: RunEvent[] = [answered, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
@@ -233,6 +233,15 @@ export class Runner {
       }
       await step(returned(callId, turn.tool, outcome));
     }
+  }
+
+  /** A daily budget of the workflow or the run's principal that today's usage has reached, or null. */
+  private async dailyExhausted(state: RunState, workflow: WorkflowConfig): Promise<string | null> {
+    const { perDay, perPrincipalPerDay } = workflow.budgets;
+    if (!perDay && !perPrincipalPerDay) return null;
+    const scopes = dailyScopes(state);
+    const rows = await this.deps.store.usageSince(this.deps.now().toISOString().slice(0, 10), [scopes.workflow, scopes.principal]);
+    return exhaustedDaily(state, workflow.budgets, rows);
   }
 
   /** One model turn, in a `chat` span with the GenAI attributes. */
@@ -262,7 +271,7 @@ export class Runner {
   private async save(prev: RunRecord, ...events: RunEvent[]): Promise<RunRecord> {
     const next = transition({ status: prev.status, state: runStateOf(prev) }, ...events);
     // INVARIANT: a status change and its audit records commit in one transaction, or neither does.
-    return saveRunState(this.deps, prev, next, { subject: { runId: prev.id, principal: this.deps.principal(`agent:${next.state.agent}`) }, items: next.records }, next.steps);
+    return saveRunState(this.deps, prev, next, { subject: { runId: prev.id, principal: this.deps.principal(`agent:${next.state.agent}`) }, items: next.records }, { steps: next.steps, usage: next.usage });
   }
 }
 

@@ -280,7 +280,7 @@ export class Sessions {
       const state = runStateOf(run);
       const next = transition({ status: run.status, state }, ...change(state));
       try {
-        await saveRunState(this.deps, run, next, null, next.steps);
+        await saveRunState(this.deps, run, next, null, { steps: next.steps });
         return;
       } catch (err) {
         if (err instanceof AirlockError && err.code === 'conflict') continue;
@@ -433,7 +433,7 @@ export class Sessions {
     // One meaning of wall time for every driver: how long the run was open, not waiting for a person.
     const open = Math.max(0, this.deps.now().getTime() - Date.parse(run.createdAt));
     const next = transition({ status: run.status, state }, { type: 'time', ms: open - state.activeMs }, ...events);
-    const saved = await saveRunState(this.deps, run, next, { subject: { runId: run.id, principal: this.principalOf(`agent:${state.agent}`) }, items: next.records }, next.steps);
+    const saved = await saveRunState(this.deps, run, next, { subject: { runId: run.id, principal: this.principalOf(`agent:${state.agent}`) }, items: next.records }, { steps: next.steps });
     this.forget(run.id);
     return saved;
   }

@@ -114,6 +114,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX value_ledger_window ON value_ledger (budget, bucket, at);
   CREATE INDEX value_ledger_count ON value_ledger (count_id);
   `,
+  // 9: model usage per scope (workflow, principal, route) and UTC day, added with each run save.
+  `
+  CREATE TABLE usage_daily (scope TEXT NOT NULL, day TEXT NOT NULL, currency TEXT NOT NULL, model_calls INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL, PRIMARY KEY (scope, day, currency)) STRICT, WITHOUT ROWID;
+  CREATE INDEX usage_daily_by_day ON usage_daily (day);
+  `,
 ];
 
 /** The schema version this code writes; `meta.schema_version` in the file. */

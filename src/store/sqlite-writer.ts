@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError, type ErrorCode, type Location } from '../errors.js';
 import type { ApprovalStatus, Sha256Hex } from '../types.js';
-import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, ValueEntry } from './store.js';
+import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta, ValueEntry } from './store.js';
 import { isConstraint, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
 
@@ -40,6 +40,8 @@ export type WriteOp =
       readonly payloads: readonly (readonly AuditPayload[])[];
       /** Steps appended with the save (their items serialised already). */
       readonly steps?: readonly { readonly n: number; readonly item: string }[];
+      /** Model usage added to daily sums with the save. */
+      readonly usage?: readonly UsageDelta[];
     }
   | { readonly op: 'create-run'; readonly run: RunColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
   | { readonly op: 'delete-payload'; readonly hash: string }
@@ -300,6 +302,7 @@ export class SqliteWriter {
             this.stmt.insertRunStep.run(op.run.id, step.n, step.item);
           });
         }
+        for (const u of op.usage ?? []) this.addUsage(u);
         return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
       case 'create-run':
         this.insertUnique('run', op.run.id, 'run ids are unique; create the run under a new id', () => {
@@ -421,6 +424,16 @@ export class SqliteWriter {
     // makes this a compare-and-set even across processes.
     const changed = this.stmt.casApproval.run(next.status, JSON.stringify(next), id, want.status).changes;
     return changed === 1 ? next : null;
+  }
+
+  /** Adds one model turn's usage to each of its scopes' daily sums. */
+  private addUsage(u: UsageDelta): void {
+    const upsert = this.db.prepare(
+      'INSERT INTO usage_daily (scope, day, currency, model_calls, input_tokens, output_tokens, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (scope, day, currency) DO UPDATE SET model_calls = model_calls + excluded.model_calls, input_tokens = input_tokens + excluded.input_tokens, ' +
+        'output_tokens = output_tokens + excluded.output_tokens, cost_micros = cost_micros + excluded.cost_micros',
+    );
+    for (const scope of u.scopes) upsert.run(scope, u.day, u.currency, u.modelCalls, u.inputTokens, u.outputTokens, u.costMicros);
   }
 
   /** Counts one action's amounts, or none of them when one would pass its limit (the sums found come back). */

@@ -20,6 +20,8 @@ import type {
   RunStep,
   StoredAuditRow,
   Store,
+  RunSaveExtras,
+  UsageRow,
   ValueEntry,
 } from './store.js';
 import { makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
@@ -195,7 +197,9 @@ class SqliteStore implements Store {
     return this.saveRunWithAudit(run, []).then(() => undefined);
   }
 
-  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[], steps: readonly RunStep[] = []): Promise<readonly AuditRecord[]> {
+  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[], extras: RunSaveExtras = {}): Promise<readonly AuditRecord[]> {
+    const steps = extras.steps ?? [];
+    const usage = extras.usage ?? [];
     if (this.closed) return Promise.reject(this.closedError());
     let columns: RunColumns;
     let leaves: PreparedLeaf[];
@@ -210,7 +214,14 @@ class SqliteStore implements Store {
     }
     // Joins the group commit: a run save, its steps and the audit records beside it share one fsync, and apply together or not at all.
     return this.writes
-      .submit({ op: 'save-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []), ...(stepRows.length > 0 ? { steps: stepRows } : {}) })
+      .submit({
+        op: 'save-run',
+        run: columns,
+        leaves: leaves.map(wireLeaf),
+        payloads: drafts.map((d) => d.payloads ?? []),
+        ...(stepRows.length > 0 ? { steps: stepRows } : {}),
+        ...(usage.length > 0 ? { usage: usage.map((u) => ({ ...u, scopes: [...u.scopes] })) } : {}),
+      })
       .then((sealed) => records(leaves, sealed));
   }
 
@@ -235,6 +246,15 @@ class SqliteStore implements Store {
         ? (this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(opts.status, limit) as RunRow[])
         : (this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]);
       return rows.map((r) => this.rows.run(r));
+    });
+  }
+
+  usageSince(sinceDay: string, scopes?: readonly string[]): Promise<readonly UsageRow[]> {
+    return this.read('read model usage', () => {
+      const rows = this.db
+        .prepare('SELECT scope, day, currency, model_calls AS modelCalls, input_tokens AS inputTokens, output_tokens AS outputTokens, cost_micros AS costMicros FROM usage_daily WHERE day >= ? ORDER BY day, scope, currency')
+        .all(sinceDay) as UsageRow[];
+      return scopes === undefined ? rows : rows.filter((r) => scopes.includes(r.scope));
     });
   }
 

@@ -1,7 +1,7 @@
 // The one store interface: every query Airlock makes goes through it.
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
-import type { ApprovalId, ApprovalLevel, ApprovalStatus, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex } from '../types.js';
+import type { ApprovalId, ApprovalLevel, ApprovalStatus, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
 
 /** What a caller hands the audit log; the store assigns seq, time order and the chain hashes. */
 export interface AuditDraft {
@@ -52,6 +52,18 @@ export interface ValueEntry {
   readonly amount: number;
   readonly since: string;
   readonly limit: number | null;
+}
+
+/** One model turn's usage, added to each scope's daily sum (types.ts). */
+export type { UsageDelta };
+
+/** A scope's usage on one day in one currency. */
+export type UsageRow = Omit<UsageDelta, 'scopes'> & { readonly scope: string };
+
+/** What a run save appends beside the run, in its transaction: steps, and model usage. */
+export interface RunSaveExtras {
+  readonly steps?: readonly RunStep[];
+  readonly usage?: readonly UsageDelta[];
 }
 
 export interface RunStep {
@@ -292,7 +304,9 @@ export interface Store {
    * `saveRun` and `appendAudit` as one: the records are appended only if the save applies, in the
    * same transaction (a status change and the records saying so land together or not at all).
    */
-  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[], steps?: readonly RunStep[]): Promise<readonly AuditRecord[]>;
+  saveRunWithAudit(run: RunRecord, drafts: readonly AuditDraft[], extras?: RunSaveExtras): Promise<readonly AuditRecord[]>;
+  /** Usage per scope and day (and currency) from `sinceDay` on (`YYYY-MM-DD`), for the scopes given (none: all), oldest day first. */
+  usageSince(sinceDay: string, scopes?: readonly string[]): Promise<readonly UsageRow[]>;
   /** A run's steps (appended with its saves), in order: the last `limit` (default 200) before step `before`, if given. */
   listRunSteps(runId: RunId, opts?: { readonly before?: number; readonly limit?: number }): Promise<readonly RunStep[]>;
   getRun(id: RunId): Promise<RunRecord | null>;

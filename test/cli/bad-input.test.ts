@@ -200,6 +200,8 @@ describe.concurrent('bad command-line input: exit 2 and what is wrong', () => {
     [['runs', '--bogus'], /unknown option '--bogus'/],
     [['approve', 'apr_1'], /say who decides: --as USER, or --key with your own API key/],
     [['run'], /missing required argument 'workflow'/],
+    [['usage', '--days', '0'], /--days must be a whole number from 1 to 366, not `0`/],
+    [['usage', '--by', 'tool'], /--by must be one of workflow, principal, route, not `tool`/],
   ])('the command line refuses %j with exit 2', async (args, message) => {
     const r = await airlock(args);
     expect(r.code).toBe(2);

@@ -112,14 +112,17 @@ describe('run transition', () => {
 
   it("counts a model turn's tokens and cost (micro-units of the price's currency) and records it", () => {
     const price = { version: 'p1', currency: 'EUR', inputPerMillion: 3, outputPerMillion: 15 };
-    const one = transition({ status: 'running', state: model }, { type: 'model-answered', route: 'big', provider: 'openai', model: 'm', usage: { inputTokens: 1000, outputTokens: 200 }, price });
+    const one = transition({ status: 'running', state: model }, { type: 'model-answered', route: 'big', provider: 'openai', model: 'm', usage: { inputTokens: 1000, outputTokens: 200 }, price, at: '2026-12-06T10:00:00.000Z' });
     expect(one.state.steps).toBe(1);
     expect(one.state.usage).toEqual({ modelCalls: 1, inputTokens: 1000, outputTokens: 200, costMicros: 6000, currency: 'EUR' });
     expect(one.records).toEqual([{ type: 'model.called', body: { route: 'big', provider: 'openai', model: 'm', inputTokens: 1000, outputTokens: 200, cost: 0.006, currency: 'EUR', priceVersion: 'p1' } }]);
     // A turn with no usage reported, on an unpriced route: counted as a call, nothing guessed.
-    const two = transition({ status: 'running', state: one.state }, { type: 'model-answered', route: 'script', provider: 'airlock-scripted', model: 's' });
+    const two = transition({ status: 'running', state: one.state }, { type: 'model-answered', route: 'script', provider: 'airlock-scripted', model: 's', at: '2026-12-07T00:00:01.000Z' });
     expect(two.state.usage).toEqual({ modelCalls: 2, inputTokens: 1000, outputTokens: 200, costMicros: 6000, currency: 'EUR' });
     expect(two.records[0]?.body).toMatchObject({ inputTokens: null, outputTokens: null, cost: null, currency: null, priceVersion: null });
+    // Each turn adds to the daily sums of its workflow, its principals and its route, on its own UTC day.
+    expect(one.usage).toEqual([{ scopes: ['workflow:wf', 'principal:agent:bot', 'route:big'], day: '2026-12-06', currency: 'EUR', modelCalls: 1, inputTokens: 1000, outputTokens: 200, costMicros: 6000 }]);
+    expect(two.usage).toEqual([{ scopes: ['workflow:wf', 'principal:agent:bot', 'route:script'], day: '2026-12-07', currency: '', modelCalls: 1, inputTokens: 0, outputTokens: 0, costMicros: 0 }]);
   });
 
   it('refuses illegal moves: out of a terminal status, or an end that is not terminal', () => {

@@ -195,6 +195,32 @@ describe('openai-chat route', () => {
       }
     });
 
+    it("stops the next run at the workflow's daily model-call budget, and sums usage per workflow, principal and route", async () => {
+      const wf = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
+      const wfBefore = readFileSync(wf, 'utf8');
+      writeFileSync(wf, wfBefore.replace(/^budgets:\n/m, 'budgets:\n  perDay: { modelCalls: 3 }\n'));
+      const a = await openAirlock(ws.dir);
+      try {
+        const today = new Date().toISOString().slice(0, 10);
+        const before = (await a.store.usageSince(today, ['workflow:refund-desk'])).reduce((t, r) => t + r.modelCalls, 0);
+        // Whatever the earlier tests here used today counts too: the budget is the workflow's, across runs.
+        const left = Math.max(0, 3 - before);
+        for (let i = 0; i < left + 1; i++) api.replies.push(toolCall('tickets_get_ticket', { ticket_id: 'T-311' }));
+        const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
+        expect(run.status).toBe('failed');
+        expect(api.seen).toHaveLength(left);
+        const stop = (await a.store.readAuditForRun(run.id)).find((r) => r.type === 'run.budget-exhausted');
+        expect(stop?.body['reason']).toBe('daily model-call budget of 3 for workflow `refund-desk` reached');
+        // Priced and unpriced turns are kept apart by currency; together they reach the cap, in every scope alike.
+        const sums = await a.store.usageSince(today, ['workflow:refund-desk', 'route:llm', 'principal:agent:refund-bot']);
+        const calls = (scope: string) => sums.filter((r) => r.scope === scope).reduce((t, r) => t + r.modelCalls, 0);
+        expect([calls('workflow:refund-desk'), calls('route:llm'), calls('principal:agent:refund-bot')]).toEqual([Math.max(3, before), Math.max(3, before), Math.max(3, before)]);
+      } finally {
+        await a.close();
+        writeFileSync(wf, wfBefore);
+      }
+    });
+
     it('a key the route names but the environment lacks is a config error before any run exists', async () => {
       delete process.env['AIRLOCK_TEST_OPENAI_KEY'];
       const a = await openAirlock(ws.dir);

@@ -309,11 +309,11 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         await store.createRun(run('run_a'));
         await store.createRun(run('run_b'));
         const step = (n: number): { n: number; item: Json } => ({ n, item: { kind: 'tool_call', id: `c${n}`, args: { n } } });
-        await store.saveRunWithAudit(run('run_a', { version: 2 }), [], [step(1), step(2)]);
-        await store.saveRunWithAudit(run('run_b', { version: 2 }), [], [step(1)]);
-        await store.saveRunWithAudit(run('run_a', { version: 3 }), [draft(1, { runId: 'run_a' })], [step(3), step(4)]);
+        await store.saveRunWithAudit(run('run_a', { version: 2 }), [], { steps: [step(1), step(2)] });
+        await store.saveRunWithAudit(run('run_b', { version: 2 }), [], { steps: [step(1)] });
+        await store.saveRunWithAudit(run('run_a', { version: 3 }), [draft(1, { runId: 'run_a' })], { steps: [step(3), step(4)] });
         // A stale save writes neither its steps nor its records.
-        const stale = await rejection(store.saveRunWithAudit(run('run_a', { version: 3 }), [draft(2, { runId: 'run_a' })], [step(5)]));
+        const stale = await rejection(store.saveRunWithAudit(run('run_a', { version: 3 }), [draft(2, { runId: 'run_a' })], { steps: [step(5)] }));
         expect(stale.code).toBe('conflict');
         expect((await store.listRunSteps('run_a' as RunId)).map((s) => s.n)).toEqual([1, 2, 3, 4]);
         expect((await store.listRunSteps('run_a' as RunId))[3]).toEqual(step(4));
@@ -325,13 +325,33 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await allAudit(store)).map((r) => r.runId)).toEqual(['run_a']);
       });
 
+      it('adds model usage to daily sums per scope and currency with the save, none when the save is refused', async () => {
+        await store.createRun(run('run_a'));
+        const turn = (day: string, currency: string, cost: number) => ({ scopes: ['workflow:w', 'route:r'], day, currency, modelCalls: 1, inputTokens: 100, outputTokens: 10, costMicros: cost });
+        await store.saveRunWithAudit(run('run_a', { version: 2 }), [], { usage: [turn('2026-12-05', 'USD', 5), turn('2026-12-06', 'USD', 7)] });
+        await store.saveRunWithAudit(run('run_a', { version: 3 }), [], { usage: [turn('2026-12-06', 'USD', 7), turn('2026-12-06', 'EUR', 1)] });
+        expect((await rejection(store.saveRunWithAudit(run('run_a', { version: 3 }), [], { usage: [turn('2026-12-06', 'USD', 1_000)] }))).code).toBe('conflict');
+        expect(await store.usageSince('2026-12-06', ['workflow:w'])).toEqual([
+          { scope: 'workflow:w', day: '2026-12-06', currency: 'EUR', modelCalls: 1, inputTokens: 100, outputTokens: 10, costMicros: 1 },
+          { scope: 'workflow:w', day: '2026-12-06', currency: 'USD', modelCalls: 2, inputTokens: 200, outputTokens: 20, costMicros: 14 },
+        ]);
+        expect((await store.usageSince('2026-12-01')).map((r) => `${r.day} ${r.scope} ${r.currency}`)).toEqual([
+          '2026-12-05 route:r USD',
+          '2026-12-05 workflow:w USD',
+          '2026-12-06 route:r EUR',
+          '2026-12-06 route:r USD',
+          '2026-12-06 workflow:w EUR',
+          '2026-12-06 workflow:w USD',
+        ]);
+      });
+
       it('refuses a step numbered twice, and the save it came with, without failing the callers beside it', async () => {
         await store.createRun(run('run_a'));
         await store.createRun(run('run_b'));
-        await store.saveRunWithAudit(run('run_a', { version: 2 }), [], [{ n: 1, item: 'first' }]);
+        await store.saveRunWithAudit(run('run_a', { version: 2 }), [], { steps: [{ n: 1, item: 'first' }] });
         const [dup, other] = await Promise.allSettled([
-          store.saveRunWithAudit(run('run_a', { version: 3, status: 'completed' }), [draft(1, { runId: 'run_a' })], [{ n: 1, item: 'again' }]),
-          store.saveRunWithAudit(run('run_b', { version: 2 }), [draft(2, { runId: 'run_b' })], [{ n: 1, item: 'b' }]),
+          store.saveRunWithAudit(run('run_a', { version: 3, status: 'completed' }), [draft(1, { runId: 'run_a' })], { steps: [{ n: 1, item: 'again' }] }),
+          store.saveRunWithAudit(run('run_b', { version: 2 }), [draft(2, { runId: 'run_b' })], { steps: [{ n: 1, item: 'b' }] }),
         ]);
         expect(dup.status).toBe('rejected');
         expect(other.status).toBe('fulfilled');
