@@ -166,6 +166,12 @@ export const modelRouteSchema = z.discriminatedUnion('kind', [
     baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
   }),
   z.strictObject({
+    kind: z.literal('openai-responses'),
+    ...providerRoute,
+    /** The API's base URL: OpenAI's by default. */
+    baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
+  }),
+  z.strictObject({
     kind: z.literal('anthropic-messages'),
     ...providerRoute,
     /** The API's base URL: Anthropic's by default. */

@@ -7,6 +7,7 @@ import type { Model } from '../orchestration/model.js';
 import { ScriptedModel, loadPlaybook } from './providers/scripted.js';
 import { OpenAIChatModel } from './providers/openai-chat.js';
 import { AnthropicMessagesModel } from './providers/anthropic-messages.js';
+import { OpenAIResponsesModel } from './providers/openai-responses.js';
 import type { ProviderOptions } from './providers/common.js';
 import { RoutedModel } from './router.js';
 import { AUTO_ROUTE } from '../config/route-checks.js';
@@ -60,13 +61,15 @@ function buildRoute(workspace: Workspace, name: string): Model {
       return new ScriptedModel(name, loadPlaybook(path.resolve(workspace.dir, route.playbook)));
     case 'openai-chat':
       return new OpenAIChatModel(providerOptions(workspace.dir, name, route));
+    case 'openai-responses':
+      return new OpenAIResponsesModel(providerOptions(workspace.dir, name, route));
     case 'anthropic-messages':
       return new AnthropicMessagesModel({ ...providerOptions(workspace.dir, name, route), maxTokens: route.maxTokens });
   }
 }
 
 /** What every provider adapter takes from its route, the key read now. */
-function providerOptions(dir: string, routeName: string, route: Extract<ModelRoute, { kind: 'openai-chat' | 'anthropic-messages' }>): ProviderOptions {
+function providerOptions(dir: string, routeName: string, route: Extract<ModelRoute, { kind: 'openai-chat' | 'openai-responses' | 'anthropic-messages' }>): ProviderOptions {
   return {
     routeName,
     model: route.model,

@@ -1,6 +1,7 @@
 // What the provider adapters share: the system message, tool names the APIs accept, the task as the
 // model first reads it, and provider failures as errors that name the route and never the key.
 import { AirlockError } from '../../errors.js';
+import type { JsonObject } from '../../types.js';
 import type { Model, ModelInput, ModelPrice, ModelTurn, ToolView } from '../../orchestration/model.js';
 
 /** What a provider route says, with its key already read (route.ts). */
@@ -75,4 +76,15 @@ export abstract class ProviderModel implements Model {
   }
 
   abstract next(input: ModelInput): Promise<ModelTurn>;
+}
+
+/** Arguments as the model wrote them: a JSON object, or the raw text kept for the gateway to refuse and audit. */
+export function parseArgs(text: string): JsonObject {
+  try {
+    const v: unknown = JSON.parse(text || '{}');
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as JsonObject;
+  } catch {
+    // fall through: the gateway refuses what is not an object of arguments
+  }
+  return { _unparsed: text.slice(0, 4096) };
 }

@@ -5,8 +5,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { AirlockError } from '../../errors.js';
-import { DEFAULT_SYSTEM, ProviderModel, providerFailure, taskText, wireNames, type ProviderOptions } from './common.js';
-import type { JsonObject } from '../../types.js';
+import { DEFAULT_SYSTEM, ProviderModel, parseArgs, providerFailure, taskText, wireNames, type ProviderOptions } from './common.js';
 import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
 
 /** An OpenAI-compatible route's options (common.ts). */
@@ -34,15 +33,15 @@ export function chatMessages(input: ModelInput, toWire: ReadonlyMap<string, stri
   return messages;
 }
 
+/** The `openai` SDK client of a route: its base URL, key, timeout and retries. */
+export function openAIClient(opts: ProviderOptions): OpenAI {
+  // A local endpoint (vLLM, Ollama) needs no key; the SDK insists on one, and this one is never sent anywhere that checks it.
+  return new OpenAI({ apiKey: opts.apiKey ?? 'no-key', baseURL: opts.baseUrl, timeout: opts.timeoutMs, maxRetries: opts.maxRetries });
+}
+
 export class OpenAIChatModel extends ProviderModel {
   readonly provider = 'openai';
-  private readonly client: OpenAI;
-
-  constructor(opts: OpenAIChatOptions) {
-    super(opts);
-    // A local endpoint (vLLM, Ollama) needs no key; the SDK insists on one, and this one is never sent anywhere that checks it.
-    this.client = new OpenAI({ apiKey: opts.apiKey ?? 'no-key', baseURL: opts.baseUrl, timeout: opts.timeoutMs, maxRetries: opts.maxRetries });
-  }
+  private readonly client: OpenAI = openAIClient(this.opts);
 
   async next(input: ModelInput): Promise<ModelTurn> {
     const { toWire, fromWire } = wireNames(input.tools);
@@ -75,15 +74,4 @@ export class OpenAIChatModel extends ProviderModel {
     const text = choice.message.content ?? (claim === 'done' ? '' : `the model stopped: ${choice.finish_reason}`);
     return { kind: 'final', text, claim, ...(usage ? { usage } : {}) };
   }
-}
-
-/** Arguments as the model wrote them: a JSON object, or the raw text kept for the gateway to refuse and audit. */
-function parseArgs(text: string): JsonObject {
-  try {
-    const v: unknown = JSON.parse(text || '{}');
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as JsonObject;
-  } catch {
-    // fall through
-  }
-  return { _unparsed: text.slice(0, 4096) };
 }
