@@ -296,6 +296,11 @@ export const workflowSchema = z.strictObject({
     .array(toolName)
     .describe('The tool contracts this workflow may use; every other tool is unreachable. Empty: nothing is reachable yet.'),
   budgets: budgetsSchema.default({ steps: 25, wallTimeMs: 120_000 }),
+  /** How sensitive a run's input is: Airlock's own loop starts with it read (policies and model routes see it). */
+  inputClassification: z
+    .enum(CLASSIFICATIONS)
+    .default('public')
+    .describe("How sensitive the input a run starts with is: the run's labels start there, so a model route not cleared for it is never sent it."),
   /** Only a workflow that Airlock's own agent loop runs (`airlock run`) needs a model; one driven by an external agent does not. */
   model: name
     .optional()

@@ -6,7 +6,7 @@ import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
-import { INITIAL_LABELS } from '../context/labels.js';
+import { INITIAL_LABELS, joinLabels } from '../context/labels.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -57,7 +57,9 @@ export class Runner {
     const model = this.deps.modelFor(workflow);
     const id = this.deps.newRunId();
     const t = now().toISOString();
-    const state = initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS);
+    // The input is the first thing the run has read: its labels start at the input's classification.
+    const labels = joinLabels(INITIAL_LABELS, { classification: workflow.inputClassification, trust: 'trusted' });
+    const state = initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, labels);
     const record: RunRecord = { id, workflow: workflow.name, status: 'queued', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
     // The run and its `run.started` record land together, or neither does.
     await this.deps.audit.createRun(record, { runId: id, principal: agent, onBehalfOf }, [

@@ -75,6 +75,7 @@ export const REFUND_DESK: WorkflowConfig = {
   agent: 'refund-bot',
   tools: ACME_CONTRACTS.map((c) => c.name),
   budgets: { steps: 25, wallTimeMs: 120_000 },
+  inputClassification: 'public',
   model: 'scripted',
   approvals: { ttlMinutes: 60, escalateTo: [], reauthMaxAgeMinutes: 5, justifyFrom: 'high' },
 };

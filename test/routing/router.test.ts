@@ -101,7 +101,7 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
     await onprem.stop();
   });
 
-  async function desk(models: Record<string, object>, model: string, routing: object[] = []) {
+  async function desk(models: Record<string, object>, model: string, routing: object[] = [], inputClassification?: string) {
     const ws = copyAcme();
     const file = path.join(ws.dir, 'airlock.yaml');
     const doc = parseDocument(readFileSync(file, 'utf8'));
@@ -109,7 +109,7 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
     if (routing.length > 0) doc.set('routing', doc.createNode(routing));
     writeFileSync(file, doc.toString());
     const wf = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
-    writeFileSync(wf, readFileSync(wf, 'utf8').replace(/^model: playbook$/m, `model: ${model}`));
+    writeFileSync(wf, readFileSync(wf, 'utf8').replace(/^model: playbook$/m, `model: ${model}${inputClassification ? `\ninputClassification: ${inputClassification}` : ''}`));
     return ws;
   }
 
@@ -163,6 +163,26 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
           ['cloud', 'routing rule 2 (default)'],
           ['onprem', 'routing rule 1 (confidential/restricted content)'],
         ]);
+      } finally {
+        await a.close();
+      }
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it('an input the workflow declares confidential is never sent to a route cleared below it, not even on the first turn', async () => {
+    cloud.reset();
+    cloud.replies.push(done);
+    const ws = await desk({ cloud: { baseUrl: cloud.url } }, 'cloud', [], 'confidential');
+    try {
+      const a = await openAirlock(ws.dir);
+      try {
+        const run = await a.runner.start('refund-desk', { ticket_id: 'T-311', note: 'the customer\'s card ends 4242' });
+        expect(run.status).toBe('failed');
+        expect(cloud.seen).toHaveLength(0);
+        const records = await a.store.readAuditForRun(run.id);
+        expect(records.find((r) => r.type === 'model.refused')?.body).toMatchObject({ classification: 'confidential' });
       } finally {
         await a.close();
       }
