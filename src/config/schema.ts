@@ -146,6 +146,8 @@ const providerRoute = {
   price: priceSchema.optional(),
   /** The most sensitive content this route may be sent: a run that has read more is never sent through it. */
   clearance: z.enum(CLASSIFICATIONS).default('internal').describe('The most sensitive content this route may see (its provider\'s terms, where it runs).'),
+  /** Receive each answer as it is written (server-sent events), assembled before it is used. */
+  stream: z.boolean().default(false).describe('Receive each answer as it is written (server-sent events), assembled before it is used: a long answer never sits on an idle connection.'),
   /** Routes to try, in order, when this one fails after its retries (each with its own clearance). */
   fallback: z.array(name).max(5).default([]),
 };

@@ -80,6 +80,7 @@ function providerOptions(dir: string, routeName: string, route: Extract<ModelRou
     temperature: route.temperature,
     system: route.system,
     price: route.price,
+    stream: route.stream,
   };
 }
 

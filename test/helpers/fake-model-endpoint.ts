@@ -12,7 +12,13 @@ export interface Seen {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly body: any;
 }
-export type Reply = { status: number; body: unknown; headers?: Record<string, string> } | ((seen: Seen) => { status: number; body: unknown; headers?: Record<string, string> });
+type Answer = { status: number; body: unknown; headers?: Record<string, string> } | { status: number; sse: readonly string[] };
+export type Reply = Answer | ((seen: Seen) => Answer);
+
+/** Server-sent events: each `[event, data]` as the stream carries it (`event` null: a data-only line, as OpenAI sends them). */
+export function sse(events: readonly (readonly [string | null, unknown])[]): readonly string[] {
+  return events.map(([event, data]) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+}
 
 export class FakeEndpoint {
   readonly seen: Seen[] = [];
@@ -26,6 +32,12 @@ export class FakeEndpoint {
       this.seen.push(seen);
       const next = this.replies.shift() ?? { status: 500, body: { error: { message: 'no reply queued' } } };
       const r = typeof next === 'function' ? next(seen) : next;
+      if ('sse' in r) {
+        res.writeHead(r.status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        for (const chunk of r.sse) res.write(chunk);
+        res.end();
+        return;
+      }
       res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers ?? {}) });
       res.end(JSON.stringify(r.body));
     });

@@ -51,14 +51,16 @@ export class AnthropicMessagesModel extends ProviderModel {
     const tools: Tool[] = input.tools.map((t) => ({ name: toWire.get(t.name) ?? t.name, description: t.description, input_schema: t.inputSchema as Tool.InputSchema }));
     let res: Anthropic.Messages.Message;
     try {
-      res = await this.client.messages.create({
+      const params = {
         model: this.opts.model,
         max_tokens: this.maxTokens,
         system: this.opts.system ?? DEFAULT_SYSTEM,
         messages: anthropicMessages(input, toWire),
         ...(tools.length > 0 ? { tools, tool_choice: { type: 'auto' as const, disable_parallel_tool_use: true } } : {}),
         ...(this.opts.temperature !== undefined ? { temperature: Math.min(1, this.opts.temperature) } : {}),
-      });
+      };
+      // Streamed: the SDK assembles the events into the same message.
+      res = this.opts.stream ? await this.client.messages.stream(params).finalMessage() : await this.client.messages.create(params);
     } catch (e) {
       throw providerFailure(this.opts, e, e instanceof Anthropic.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof Anthropic.APIConnectionTimeoutError);
     }

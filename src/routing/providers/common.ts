@@ -15,6 +15,8 @@ export interface ProviderOptions {
   readonly temperature?: number | undefined;
   readonly system?: string | undefined;
   readonly price?: ModelPrice | undefined;
+  /** Receive answers as server-sent events (assembled by the SDK before they are used). */
+  readonly stream?: boolean | undefined;
 }
 
 export const DEFAULT_SYSTEM =

@@ -51,12 +51,16 @@ export class OpenAIChatModel extends ProviderModel {
     }));
     let res: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      res = await this.client.chat.completions.create({
+      const params = {
         model: this.opts.model,
         messages: chatMessages(input, toWire, this.opts.system ?? DEFAULT_SYSTEM),
         ...(tools.length > 0 ? { tools, tool_choice: 'auto' as const, parallel_tool_calls: false } : {}),
         ...(this.opts.temperature !== undefined ? { temperature: this.opts.temperature } : {}),
-      });
+      };
+      // Streamed: the SDK assembles the chunks (and the usage the last one carries) into the same completion.
+      res = this.opts.stream
+        ? await this.client.chat.completions.stream({ ...params, stream_options: { include_usage: true } }).finalChatCompletion()
+        : await this.client.chat.completions.create(params);
     } catch (e) {
       throw providerFailure(this.opts, e, e instanceof OpenAI.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof OpenAI.APIConnectionTimeoutError);
     }

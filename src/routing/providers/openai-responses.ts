@@ -32,7 +32,7 @@ export class OpenAIResponsesModel extends ProviderModel {
     const tools: FunctionTool[] = input.tools.map((t) => ({ type: 'function', name: toWire.get(t.name) ?? t.name, description: t.description, parameters: t.inputSchema as Record<string, unknown>, strict: false }));
     let res: OpenAI.Responses.Response;
     try {
-      res = await this.client.responses.create({
+      const params = {
         model: this.opts.model,
         instructions: this.opts.system ?? DEFAULT_SYSTEM,
         input: responsesInput(input, toWire),
@@ -40,7 +40,9 @@ export class OpenAIResponsesModel extends ProviderModel {
         store: false,
         ...(tools.length > 0 ? { tools, tool_choice: 'auto' as const, parallel_tool_calls: false } : {}),
         ...(this.opts.temperature !== undefined ? { temperature: this.opts.temperature } : {}),
-      });
+      };
+      // Streamed: the SDK assembles the events into the same response.
+      res = this.opts.stream ? await this.client.responses.stream(params).finalResponse() : await this.client.responses.create(params);
     } catch (e) {
       throw providerFailure(this.opts, e, e instanceof OpenAI.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof OpenAI.APIConnectionTimeoutError);
     }
