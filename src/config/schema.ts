@@ -183,6 +183,9 @@ export const modelRouteSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** The kinds of work a workflow's model turns do, for routing. */
+export const STEP_KINDS = ['classify', 'extract', 'reason', 'draft', 'verify'] as const;
+
 /**
  * A cap on the value a tool moves without a person: the sum of its calls' amounts over a sliding
  * window, per principal, workflow and/or the contract's key argument, in one currency. A call that
@@ -298,6 +301,8 @@ export const workflowSchema = z.strictObject({
     .array(toolName)
     .describe('The tool contracts this workflow may use; every other tool is unreachable. Empty: nothing is reachable yet.'),
   budgets: budgetsSchema.default({ steps: 25, wallTimeMs: 120_000 }),
+  /** What kind of work the workflow's turns are, for routing (`routing[].when.stepKind`). */
+  stepKind: z.enum(STEP_KINDS).default('reason').describe('What kind of work its turns are (classify, extract, reason, draft, verify): routing rules can send cheap work to a cheap model.'),
   /** How sensitive a run's input is: Airlock's own loop starts with it read (policies and model routes see it). */
   inputClassification: z
     .enum(CLASSIFICATIONS)
@@ -355,7 +360,11 @@ export const workspaceSchema = z.strictObject({
       z.strictObject({
         when: z
           .strictObject({
+            workflow: z.array(name).min(1).optional(),
             tier: z.array(z.enum(TIERS)).min(1).optional(),
+            stepKind: z.array(z.enum(STEP_KINDS)).min(1).optional(),
+            /** The risk of the riskiest tool the workflow may call: what its next proposal could be. */
+            risk: z.array(z.enum(RISKS)).min(1).optional(),
             classification: z.array(z.enum(CLASSIFICATIONS)).min(1).optional(),
             trust: z.array(z.enum(TRUST)).min(1).optional(),
           })
@@ -439,6 +448,7 @@ export type RunCheckSpec = z.infer<typeof runCheckSchema>;
 export type CompensationSpec = z.infer<typeof compensationSchema>;
 export type ModelRoute = z.infer<typeof modelRouteSchema>;
 export type ValueBudget = z.infer<typeof valueBudgetSchema>;
+export type StepKind = (typeof STEP_KINDS)[number];
 export type Budgets = z.infer<typeof budgetsSchema>;
 export type WorkflowConfig = z.infer<typeof workflowSchema>;
 export type ApprovalPolicy = z.infer<typeof approvalPolicySchema>;

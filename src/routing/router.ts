@@ -5,8 +5,8 @@
 // refused (the runner ends the run and records why). The routed model tries the plan in order,
 // falling back when a provider fails after its own retries, and says which route answered and why.
 import { AirlockError } from '../errors.js';
-import type { ModelRoute, WorkspaceFile } from '../config/schema.js';
-import { CLASSIFICATIONS, type Classification, type Labels, type Tier } from '../types.js';
+import type { ModelRoute, StepKind, WorkspaceFile } from '../config/schema.js';
+import { CLASSIFICATIONS, type Classification, type Labels, type Risk, type Tier } from '../types.js';
 import type { Model, ModelInput, ModelTurn } from '../orchestration/model.js';
 import { AUTO_ROUTE } from '../config/route-checks.js';
 
@@ -21,13 +21,22 @@ export interface RoutePlan {
 const MAX_CHAIN = 8;
 
 /** The plan for one turn (pure). */
-export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, workflow: { readonly model: string; readonly tier: Tier }, labels: Labels): RoutePlan {
+/** What routing rules match on: the workflow (its name, tier, kind of work, the risk of its riskiest tool) and what the run has read. */
+export interface RoutedWorkflow {
+  readonly name: string;
+  readonly model: string;
+  readonly tier: Tier;
+  readonly stepKind: StepKind;
+  readonly risk: Risk;
+}
+
+export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, workflow: RoutedWorkflow, labels: Labels): RoutePlan {
   let start: string;
   let why: string;
   if (workflow.model === AUTO_ROUTE) {
-    const i = file.routing.findIndex((r) => matches(r.when, workflow.tier, labels));
+    const i = file.routing.findIndex((r) => matches(r.when, workflow, labels));
     const rule = file.routing[i];
-    if (!rule) return { chain: [], skipped: [], none: `no routing rule matches tier \`${workflow.tier}\` with ${labels.classification}, ${labels.trust} content read` };
+    if (!rule) return { chain: [], skipped: [], none: `no routing rule matches workflow \`${workflow.name}\` (tier ${workflow.tier}, ${workflow.stepKind}, ${workflow.risk} risk) with ${labels.classification}, ${labels.trust} content read` };
     start = rule.use;
     why = `routing rule ${i + 1}${describeWhen(rule.when)}`;
   } else {
@@ -55,12 +64,26 @@ export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, work
   return { chain, skipped, none: null };
 }
 
-function matches(when: WorkspaceFile['routing'][number]['when'], tier: Tier, labels: Labels): boolean {
-  return (!when.tier || when.tier.includes(tier)) && (!when.classification || when.classification.includes(labels.classification)) && (!when.trust || when.trust.includes(labels.trust));
+function matches(when: WorkspaceFile['routing'][number]['when'], wf: RoutedWorkflow, labels: Labels): boolean {
+  return (
+    (!when.workflow || when.workflow.includes(wf.name)) &&
+    (!when.tier || when.tier.includes(wf.tier)) &&
+    (!when.stepKind || when.stepKind.includes(wf.stepKind)) &&
+    (!when.risk || when.risk.includes(wf.risk)) &&
+    (!when.classification || when.classification.includes(labels.classification)) &&
+    (!when.trust || when.trust.includes(labels.trust))
+  );
 }
 
 function describeWhen(when: WorkspaceFile['routing'][number]['when']): string {
-  const parts = [when.tier && `tier ${when.tier.join('/')}`, when.classification && `${when.classification.join('/')} content`, when.trust && `${when.trust.join('/')} content`].filter(Boolean);
+  const parts = [
+    when.workflow && `workflow ${when.workflow.join('/')}`,
+    when.tier && `tier ${when.tier.join('/')}`,
+    when.stepKind && `${when.stepKind.join('/')} work`,
+    when.risk && `${when.risk.join('/')} risk`,
+    when.classification && `${when.classification.join('/')} content`,
+    when.trust && `${when.trust.join('/')} content`,
+  ].filter(Boolean);
   return parts.length > 0 ? ` (${parts.join(', ')})` : ' (default)';
 }
 
@@ -79,7 +102,7 @@ export class RoutedModel implements Model {
 
   constructor(
     private readonly file: Pick<WorkspaceFile, 'models' | 'routing'>,
-    private readonly workflow: { readonly name: string; readonly model: string; readonly tier: Tier },
+    private readonly workflow: RoutedWorkflow,
     private readonly build: (route: string) => Model,
   ) {
     // Before any turn, telemetry names what the workflow asked for; each turn says which route answered.

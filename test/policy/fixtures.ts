@@ -76,6 +76,7 @@ export const REFUND_DESK: WorkflowConfig = {
   tools: ACME_CONTRACTS.map((c) => c.name),
   budgets: { steps: 25, wallTimeMs: 120_000 },
   inputClassification: 'public',
+  stepKind: 'reason',
   model: 'scripted',
   approvals: { ttlMinutes: 60, escalateTo: [], reauthMaxAgeMinutes: 5, justifyFrom: 'high' },
 };

@@ -9,7 +9,7 @@ import { AirlockError } from '../../src/errors.js';
 import { openAirlock } from '../../src/airlock.js';
 import type { ModelRoute, WorkspaceFile } from '../../src/config/schema.js';
 import type { Model, ModelInput, ModelTurn } from '../../src/orchestration/model.js';
-import { RoutedModel, planRoutes } from '../../src/routing/router.js';
+import { RoutedModel, planRoutes, type RoutedWorkflow } from '../../src/routing/router.js';
 import { copyAcme } from '../helpers/workspace.js';
 import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
 
@@ -23,24 +23,42 @@ const FILE: Pick<WorkspaceFile, 'models' | 'routing'> = {
   ],
 };
 const PUBLIC = { classification: 'public', trust: 'trusted' } as const;
+const wf = (over: Partial<RoutedWorkflow> = {}): RoutedWorkflow => ({ name: 'w', model: 'auto', tier: 'execute-low', stepKind: 'reason', risk: 'low', ...over });
 const CONFIDENTIAL = { classification: 'confidential', trust: 'untrusted' } as const;
 
 describe('route plans', () => {
   it('follows the first matching rule, then fallbacks in order, each route once', () => {
-    expect(planRoutes(FILE, { model: 'auto', tier: 'execute-low' }, PUBLIC).chain).toEqual([{ name: 'small', why: 'routing rule 2 (public content)' }]);
-    expect(planRoutes(FILE, { model: 'auto', tier: 'execute-low' }, { classification: 'internal', trust: 'trusted' }).chain.map((c) => c.name)).toEqual(['cloud', 'cloud2', 'onprem']);
-    expect(planRoutes(FILE, { model: 'auto', tier: 'execute-high' }, PUBLIC).chain).toEqual([{ name: 'onprem', why: 'routing rule 1 (tier execute-high)' }]);
-    expect(planRoutes(FILE, { model: 'cloud2', tier: 'execute-low' }, PUBLIC).chain.map((c) => c.why)).toEqual(['the workflow names it', 'fallback of `cloud2`', 'fallback of `cloud2`']);
+    expect(planRoutes(FILE, wf({ model: 'auto', tier: 'execute-low' }), PUBLIC).chain).toEqual([{ name: 'small', why: 'routing rule 2 (public content)' }]);
+    expect(planRoutes(FILE, wf({ model: 'auto', tier: 'execute-low' }), { classification: 'internal', trust: 'trusted' }).chain.map((c) => c.name)).toEqual(['cloud', 'cloud2', 'onprem']);
+    expect(planRoutes(FILE, wf({ model: 'auto', tier: 'execute-high' }), PUBLIC).chain).toEqual([{ name: 'onprem', why: 'routing rule 1 (tier execute-high)' }]);
+    expect(planRoutes(FILE, wf({ model: 'cloud2', tier: 'execute-low' }), PUBLIC).chain.map((c) => c.why)).toEqual(['the workflow names it', 'fallback of `cloud2`', 'fallback of `cloud2`']);
   });
 
   it('skips every route not cleared for what the run has read, and says when no rule matches', () => {
-    const plan = planRoutes(FILE, { model: 'auto', tier: 'execute-low' }, CONFIDENTIAL);
+    const plan = planRoutes(FILE, wf({ model: 'auto', tier: 'execute-low' }), CONFIDENTIAL);
     expect(plan.chain.map((c) => c.name)).toEqual(['onprem']);
     expect(plan.skipped).toEqual([
       { name: 'cloud', clearance: 'internal' },
       { name: 'cloud2', clearance: 'internal' },
     ]);
-    expect(planRoutes({ ...FILE, routing: [{ when: { tier: ['assist'] }, use: 'cloud' }] }, { model: 'auto', tier: 'prepare' }, PUBLIC).none).toMatch(/no routing rule matches tier `prepare`/);
+    expect(planRoutes({ ...FILE, routing: [{ when: { tier: ['assist'] }, use: 'cloud' }] }, wf({ model: 'auto', tier: 'prepare' }), PUBLIC).none).toMatch(/no routing rule matches workflow `w` \(tier prepare, reason, low risk\)/);
+  });
+
+  it('matches a workflow by name, by the kind of work its turns are, and by the risk of its riskiest tool', () => {
+    const rules: Pick<WorkspaceFile, 'models' | 'routing'> = {
+      models: FILE.models,
+      routing: [
+        { when: { risk: ['high', 'critical'] }, use: 'onprem' },
+        { when: { stepKind: ['classify', 'extract'] }, use: 'small' },
+        { when: { workflow: ['triage'] }, use: 'cloud2' },
+        { when: {}, use: 'cloud' },
+      ],
+    };
+    const first = (over: Partial<RoutedWorkflow>) => planRoutes(rules, wf(over), PUBLIC).chain[0];
+    expect(first({ risk: 'high', stepKind: 'classify' })).toEqual({ name: 'onprem', why: 'routing rule 1 (high/critical risk)' });
+    expect(first({ stepKind: 'extract' })).toEqual({ name: 'small', why: 'routing rule 2 (classify/extract work)' });
+    expect(first({ name: 'triage' })).toEqual({ name: 'cloud2', why: 'routing rule 3 (workflow triage)' });
+    expect(first({})).toEqual({ name: 'cloud', why: 'routing rule 4 (default)' });
   });
 });
 
@@ -64,14 +82,14 @@ describe('the routed model', () => {
 
   it('falls back when a provider fails after its retries, and says which route answered and why', async () => {
     const models = { cloud: new Fake('cloud', true), cloud2: new Fake('cloud2', true), onprem: new Fake('onprem'), small: new Fake('small') };
-    const routed = new RoutedModel(FILE, { name: 'w', model: 'cloud', tier: 'execute-low' }, (n) => models[n as keyof typeof models]);
+    const routed = new RoutedModel(FILE, wf({ model: 'cloud', tier: 'execute-low' }), (n) => models[n as keyof typeof models]);
     const turn = await routed.next(input({ classification: 'internal', trust: 'trusted' }));
     expect(turn).toMatchObject({ kind: 'final', text: 'from onprem', route: { name: 'onprem', provider: 'fake', why: 'fallback of `cloud2`; after `cloud` failed; after `cloud2` failed' } });
   });
 
   it('refuses a turn no cleared route may take, without asking any model', async () => {
     const models = { cloud: new Fake('cloud'), cloud2: new Fake('cloud2'), onprem: new Fake('onprem'), small: new Fake('small') };
-    const routed = new RoutedModel({ ...FILE, models: { ...FILE.models, cloud2: route('internal') } }, { name: 'w', model: 'cloud', tier: 'execute-low' }, (n) => models[n as keyof typeof models]);
+    const routed = new RoutedModel({ ...FILE, models: { ...FILE.models, cloud2: route('internal') } }, wf({ model: 'cloud', tier: 'execute-low' }), (n) => models[n as keyof typeof models]);
     const err = await routed.next(input(CONFIDENTIAL)).then(
       () => null,
       (e: unknown) => e as AirlockError,
