@@ -121,4 +121,6 @@ export interface UsageDelta {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costMicros: number;
+  /** Tool calls sent to the gateway (Airlock's own loop's and external agents' alike). */
+  readonly toolCalls: number;
 }

@@ -205,6 +205,8 @@ export const valueBudgetSchema = z.strictObject({
 
 /** Daily caps on Airlock's own model turns; a run stops between steps when one is reached. */
 export const dailyBudgetSchema = z.strictObject({
+  /** Tool calls sent to the gateway, by Airlock's own loop and by external agents alike. */
+  toolCalls: z.number().int().positive().optional(),
   modelCalls: z.number().int().positive().optional(),
   inputTokens: z.number().int().positive().optional(),
   outputTokens: z.number().int().positive().optional(),

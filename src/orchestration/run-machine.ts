@@ -130,6 +130,7 @@ export interface DailyUsage {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costMicros: number;
+  readonly toolCalls: number;
 }
 
 /** The daily scopes a run's budgets read: its workflow, and the principal it counts against. */
@@ -147,7 +148,8 @@ export function exhaustedDaily(state: RunState, budgets: Budgets, rows: readonly
   for (const [scope, caps, who] of checks) {
     if (!caps) continue;
     const mine = rows.filter((r) => r.scope === scope);
-    const total = (k: 'modelCalls' | 'inputTokens' | 'outputTokens') => mine.reduce((t, r) => t + r[k], 0);
+    const total = (k: 'modelCalls' | 'inputTokens' | 'outputTokens' | 'toolCalls') => mine.reduce((t, r) => t + r[k], 0);
+    if (caps.toolCalls !== undefined && total('toolCalls') >= caps.toolCalls) return `daily tool-call budget of ${caps.toolCalls} for ${who} reached`;
     if (caps.modelCalls !== undefined && total('modelCalls') >= caps.modelCalls) return `daily model-call budget of ${caps.modelCalls} for ${who} reached`;
     if (caps.inputTokens !== undefined && total('inputTokens') >= caps.inputTokens) return `daily input-token budget of ${caps.inputTokens} for ${who} reached (${total('inputTokens')} used today)`;
     if (caps.outputTokens !== undefined && total('outputTokens') >= caps.outputTokens) return `daily output-token budget of ${caps.outputTokens} for ${who} reached (${total('outputTokens')} used today)`;

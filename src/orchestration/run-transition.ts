@@ -56,7 +56,7 @@ export type RunEvent =
   /** No model route may take the turn (the run has read content above every route's clearance): on record. */
   | { readonly type: 'model-refused'; readonly reason: string }
   /** A call handed to the gateway: counted against the tool-call budget, in flight until its result. */
-  | { readonly type: 'call-sent'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string }
+  | { readonly type: 'call-sent'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string; readonly at?: string }
   /** The gateway's answer to the call in flight or waiting for a person; what it read or did may raise the labels. */
   | {
       readonly type: 'call-returned';
@@ -127,7 +127,7 @@ function apply(at: Transition, e: RunEvent): Transition {
         ...(e.why ? { why: e.why } : {}),
       });
       // Daily sums per workflow, per principal (the agent, and the person it acts for) and per route.
-      const scopes = [`workflow:${s.workflow}`, `principal:agent:${s.agent}`, ...(s.onBehalfOf ? [`principal:${s.onBehalfOf}`] : []), `route:${e.route}`];
+      const scopes = [...principalScopes(s), `route:${e.route}`];
       const added: UsageAdded = {
         scopes,
         day: e.at.slice(0, 10),
@@ -136,12 +136,16 @@ function apply(at: Transition, e: RunEvent): Transition {
         inputTokens: inTok,
         outputTokens: outTok,
         costMicros: costMicros ?? 0,
+        toolCalls: 0,
       };
       return { ...at, state: { ...s, steps: s.steps + 1, usage }, records: [...at.records, record], usage: [...at.usage, added] };
     }
     case 'call-sent': {
       const item: HistoryItem = { kind: 'tool_call', id: e.id, tool: e.tool, args: e.args, ...(e.reasoning ? { reasoning: e.reasoning } : {}) };
       const counted = { ...s, toolCalls: s.toolCalls + 1, inFlight: { callId: e.id, tool: e.tool } };
+      // A dated call also counts in the daily sums of its workflow and principals (daily tool-call budgets).
+      const daily: UsageAdded[] = e.at ? [{ ...NO_TURN, scopes: principalScopes(s), day: e.at.slice(0, 10), toolCalls: 1 }] : [];
+      at = { ...at, usage: [...at.usage, ...daily] };
       // An external agent's calls are its steps, and go beside the run (appended, never rewritten), so
       // each call saves the same small state; Airlock's own model is handed its whole conversation.
       if (s.driver === 'agent') {
@@ -218,6 +222,13 @@ function finished(status: RunStatus, state: RunState, endedBy: 'session' | 'reco
     ...(endedBy ? { endedBy } : {}),
   });
 }
+
+/** The daily scopes every use by a run counts in: its workflow, its agent, the person it acts for. */
+function principalScopes(s: RunState): string[] {
+  return [`workflow:${s.workflow}`, `principal:agent:${s.agent}`, ...(s.onBehalfOf ? [`principal:${s.onBehalfOf}`] : [])];
+}
+
+const NO_TURN = { currency: '', modelCalls: 0, inputTokens: 0, outputTokens: 0, costMicros: 0, toolCalls: 0 };
 
 /** One history item as a stored step (history items are JSON by construction; the type only lacks the index signature). */
 function stepOf(n: number, item: HistoryItem): AppendedStep {

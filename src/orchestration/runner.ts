@@ -226,7 +226,7 @@ export class Runner {
       const tool = String(turn.tool);
       // The run state is stored as JSON: arguments JSON cannot hold are kept as a note, and the
       // gateway (which gets the originals) refuses and audits them.
-      await step(answered, { type: 'call-sent', id: callId, tool, args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}) });
+      await step(answered, { type: 'call-sent', id: callId, tool, args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}), at: this.deps.now().toISOString() });
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
       const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args, reasoning: turn.reasoning });

@@ -15,7 +15,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
 import type { ToolView } from './model.js';
-import { exhaustedBudget, initialState, type AgentRunState, type ExternalDoor, type RunState } from './run-machine.js';
+import { dailyScopes, exhaustedBudget, exhaustedDaily, initialState, type AgentRunState, type ExternalDoor, type RunState } from './run-machine.js';
 import { transition, type RunEvent } from './run-transition.js';
 import { runStateOf, saveRunState } from './run-state.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
@@ -193,7 +193,7 @@ export class Sessions {
     if ('kind' in loaded) return loaded;
     const { run, state, workflow } = loaded;
     const elapsed = this.deps.now().getTime() - Date.parse(run.createdAt);
-    const exhausted = exhaustedBudget({ ...state, activeMs: elapsed }, workflow.budgets);
+    const exhausted = exhaustedBudget({ ...state, activeMs: elapsed }, workflow.budgets) ?? (await this.dailyExhausted(state, workflow));
     if (exhausted) {
       await this.finish(run, [{ type: 'budget-exhausted', reason: exhausted, endedBy: 'session' }]);
       return { kind: 'refused', status: 429, reason: `${exhausted}; the run is over` };
@@ -233,6 +233,14 @@ export class Sessions {
       if (n <= 0) this.inFlight.delete(runId);
       else this.inFlight.set(runId, n);
     }
+  }
+
+  /** A daily budget of the workflow or the run's principal that today's use has reached (their tool calls are ours to count), or null. */
+  private async dailyExhausted(state: RunState, workflow: WorkflowConfig): Promise<string | null> {
+    const { perDay, perPrincipalPerDay } = workflow.budgets;
+    if (!perDay && !perPrincipalPerDay) return null;
+    const scopes = dailyScopes(state);
+    return exhaustedDaily(state, workflow.budgets, await this.deps.store.usageSince(this.deps.now().toISOString().slice(0, 10), [scopes.workflow, scopes.principal]));
   }
 
   /** Records the outcome of an action the caller executed itself (after an `authorize` call). */
@@ -280,7 +288,7 @@ export class Sessions {
       const state = runStateOf(run);
       const next = transition({ status: run.status, state }, ...change(state));
       try {
-        await saveRunState(this.deps, run, next, null, { steps: next.steps });
+        await saveRunState(this.deps, run, next, null, { steps: next.steps, usage: next.usage });
         return;
       } catch (err) {
         if (err instanceof AirlockError && err.code === 'conflict') continue;
@@ -395,7 +403,7 @@ export class Sessions {
     await this.update(loaded.id, (state) => {
       const id = `c${state.steps + 1}`;
       return [
-        { type: 'call-sent', id, tool, args },
+        { type: 'call-sent', id, tool, args, at: this.deps.now().toISOString() },
         { type: 'call-returned', id, tool, status, content: stored, ...(labels ? { labels } : {}), ...(v ? { verification: v.outcome.status } : {}) },
       ];
     }, loaded);
@@ -433,7 +441,7 @@ export class Sessions {
     // One meaning of wall time for every driver: how long the run was open, not waiting for a person.
     const open = Math.max(0, this.deps.now().getTime() - Date.parse(run.createdAt));
     const next = transition({ status: run.status, state }, { type: 'time', ms: open - state.activeMs }, ...events);
-    const saved = await saveRunState(this.deps, run, next, { subject: { runId: run.id, principal: this.principalOf(`agent:${state.agent}`) }, items: next.records }, { steps: next.steps });
+    const saved = await saveRunState(this.deps, run, next, { subject: { runId: run.id, principal: this.principalOf(`agent:${state.agent}`) }, items: next.records }, { steps: next.steps, usage: next.usage });
     this.forget(run.id);
     return saved;
   }

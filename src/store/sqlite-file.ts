@@ -116,7 +116,7 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 9: model usage per scope (workflow, principal, route) and UTC day, added with each run save.
   `
-  CREATE TABLE usage_daily (scope TEXT NOT NULL, day TEXT NOT NULL, currency TEXT NOT NULL, model_calls INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL, PRIMARY KEY (scope, day, currency)) STRICT, WITHOUT ROWID;
+  CREATE TABLE usage_daily (scope TEXT NOT NULL, day TEXT NOT NULL, currency TEXT NOT NULL, model_calls INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL, tool_calls INTEGER NOT NULL, PRIMARY KEY (scope, day, currency)) STRICT, WITHOUT ROWID;
   CREATE INDEX usage_daily_by_day ON usage_daily (day);
   `,
 ];

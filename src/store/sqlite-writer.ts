@@ -429,11 +429,11 @@ export class SqliteWriter {
   /** Adds one model turn's usage to each of its scopes' daily sums. */
   private addUsage(u: UsageDelta): void {
     const upsert = this.db.prepare(
-      'INSERT INTO usage_daily (scope, day, currency, model_calls, input_tokens, output_tokens, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+      'INSERT INTO usage_daily (scope, day, currency, model_calls, input_tokens, output_tokens, cost_micros, tool_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (scope, day, currency) DO UPDATE SET model_calls = model_calls + excluded.model_calls, input_tokens = input_tokens + excluded.input_tokens, ' +
-        'output_tokens = output_tokens + excluded.output_tokens, cost_micros = cost_micros + excluded.cost_micros',
+        'output_tokens = output_tokens + excluded.output_tokens, cost_micros = cost_micros + excluded.cost_micros, tool_calls = tool_calls + excluded.tool_calls',
     );
-    for (const scope of u.scopes) upsert.run(scope, u.day, u.currency, u.modelCalls, u.inputTokens, u.outputTokens, u.costMicros);
+    for (const scope of u.scopes) upsert.run(scope, u.day, u.currency, u.modelCalls, u.inputTokens, u.outputTokens, u.costMicros, u.toolCalls);
   }
 
   /** Counts one action's amounts, or none of them when one would pass its limit (the sums found come back). */

@@ -252,7 +252,7 @@ class SqliteStore implements Store {
   usageSince(sinceDay: string, scopes?: readonly string[]): Promise<readonly UsageRow[]> {
     return this.read('read model usage', () => {
       const rows = this.db
-        .prepare('SELECT scope, day, currency, model_calls AS modelCalls, input_tokens AS inputTokens, output_tokens AS outputTokens, cost_micros AS costMicros FROM usage_daily WHERE day >= ? ORDER BY day, scope, currency')
+        .prepare('SELECT scope, day, currency, model_calls AS modelCalls, input_tokens AS inputTokens, output_tokens AS outputTokens, cost_micros AS costMicros, tool_calls AS toolCalls FROM usage_daily WHERE day >= ? ORDER BY day, scope, currency')
         .all(sinceDay) as UsageRow[];
       return scopes === undefined ? rows : rows.filter((r) => scopes.includes(r.scope));
     });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { usageTotals } from '../../src/cli/commands/usage.js';
 
-const row = (scope: string, day: string, currency: string, modelCalls: number, costMicros: number) => ({ scope, day, currency, modelCalls, inputTokens: 10 * modelCalls, outputTokens: modelCalls, costMicros });
+const row = (scope: string, day: string, currency: string, modelCalls: number, costMicros: number) => ({ scope, day, currency, modelCalls, inputTokens: 10 * modelCalls, outputTokens: modelCalls, costMicros, toolCalls: 2 * modelCalls });
 
 describe('usage totals', () => {
   it('adds days up per scope of one dimension, keeps currencies apart and unpriced turns uncosted', () => {
@@ -14,8 +14,8 @@ describe('usage totals', () => {
       row('route:llm', '2026-12-06', 'USD', 5, 2_000_000),
     ];
     expect(usageTotals(rows, 'workflow')).toEqual([
-      { scope: 'triage', modelCalls: 9, inputTokens: 90, outputTokens: 9, cost: {} },
-      { scope: 'refunds', modelCalls: 6, inputTokens: 60, outputTokens: 6, cost: { USD: 2, EUR: 0.25 } },
+      { scope: 'triage', modelCalls: 9, inputTokens: 90, outputTokens: 9, toolCalls: 18, cost: {} },
+      { scope: 'refunds', modelCalls: 6, inputTokens: 60, outputTokens: 6, toolCalls: 12, cost: { USD: 2, EUR: 0.25 } },
     ]);
     expect(usageTotals(rows, 'route').map((t) => t.scope)).toEqual(['llm']);
     expect(usageTotals(rows, 'principal')).toEqual([]);

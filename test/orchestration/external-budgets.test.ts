@@ -49,3 +49,39 @@ describe('the tool-call budget of an external run', () => {
     expect(history.at(-1)).toMatchObject({ kind: 'tool_result', id: 'c105', tool: 'orders.get_order', status: 'ok' });
   });
 });
+
+describe('the daily tool-call budget, external agents included', () => {
+  const ws = copyAcme();
+  let airlock: Airlock;
+
+  beforeAll(async () => {
+    const file = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^budgets:\n/m, 'budgets:\n  perDay: { toolCalls: 5 }\n'));
+    airlock = await openAirlock(ws.dir);
+  });
+  afterAll(async () => {
+    await airlock.close();
+    ws.cleanup();
+  });
+
+  it("counts every session's calls in the workflow's day: the sixth call of the day is refused, in whichever run it comes", async () => {
+    const agent = airlock.principal('agent:refund-bot');
+    const workflow = airlock.workspace.workflows.get('refund-desk')!;
+    const call = (runId: Parameters<Airlock['sessions']['call']>[0]) => airlock.sessions.call(runId, agent, { tool: 'orders.get_order', args: { order_id: '1182' } });
+    const first = await airlock.sessions.open(workflow, agent, 'sdk');
+    const kinds: string[] = [];
+    for (let i = 0; i < 3; i++) kinds.push((await call(first.id)).kind);
+    const second = await airlock.sessions.open(workflow, agent, 'mcp-http');
+    for (let i = 0; i < 3; i++) kinds.push((await call(second.id)).kind);
+    expect(kinds).toEqual(['executed', 'executed', 'executed', 'executed', 'executed', 'refused']);
+    const ended = await airlock.store.getRun(second.id);
+    expect(ended?.status).toBe('failed');
+    expect((ended?.state as { reason?: string }).reason).toBe('daily tool-call budget of 5 for workflow `refund-desk` reached');
+    const today = new Date().toISOString().slice(0, 10);
+    const sums = await airlock.store.usageSince(today, ['workflow:refund-desk', 'principal:agent:refund-bot']);
+    expect(sums.map((r) => [r.scope, r.toolCalls])).toEqual([
+      ['principal:agent:refund-bot', 5],
+      ['workflow:refund-desk', 5],
+    ]);
+  });
+});

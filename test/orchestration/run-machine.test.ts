@@ -37,16 +37,18 @@ describe('run machine', () => {
   it('daily budgets: the workflow\'s sum and the principal\'s, each currency on its own', () => {
     const run: RunState = { ...base, onBehalfOf: 'user:dana' };
     const rows = [
-      { scope: 'workflow:wf', currency: 'USD', modelCalls: 40, inputTokens: 9_000, outputTokens: 800, costMicros: 900_000 },
-      { scope: 'workflow:wf', currency: 'EUR', modelCalls: 2, inputTokens: 100, outputTokens: 10, costMicros: 100_000 },
-      { scope: 'principal:user:dana', currency: 'USD', modelCalls: 5, inputTokens: 500, outputTokens: 50, costMicros: 50_000 },
-      { scope: 'principal:user:other', currency: 'USD', modelCalls: 500, inputTokens: 1, outputTokens: 1, costMicros: 1 },
+      { scope: 'workflow:wf', currency: 'USD', modelCalls: 40, inputTokens: 9_000, outputTokens: 800, costMicros: 900_000, toolCalls: 30 },
+      { scope: 'workflow:wf', currency: 'EUR', modelCalls: 2, inputTokens: 100, outputTokens: 10, costMicros: 100_000, toolCalls: 0 },
+      { scope: 'principal:user:dana', currency: 'USD', modelCalls: 5, inputTokens: 500, outputTokens: 50, costMicros: 50_000, toolCalls: 4 },
+      { scope: 'principal:user:other', currency: 'USD', modelCalls: 500, inputTokens: 1, outputTokens: 1, costMicros: 1, toolCalls: 900 },
     ];
     expect(exhaustedDaily(run, { ...budgets, perDay: { modelCalls: 43 } }, rows)).toBeNull();
     expect(exhaustedDaily(run, { ...budgets, perDay: { modelCalls: 42 } }, rows)).toBe('daily model-call budget of 42 for workflow `wf` reached');
     expect(exhaustedDaily(run, { ...budgets, perDay: { cost: 0.95 } }, rows)).toBeNull();
     expect(exhaustedDaily(run, { ...budgets, perDay: { cost: 0.9 } }, rows)).toMatch(/daily cost budget of 0.9 USD for workflow `wf` reached \(0.900000 spent today\)/);
     expect(exhaustedDaily(run, { ...budgets, perPrincipalPerDay: { outputTokens: 50 } }, rows)).toMatch(/daily output-token budget of 50 for `user:dana` reached/);
+    expect(exhaustedDaily(run, { ...budgets, perDay: { toolCalls: 30 } }, rows)).toBe('daily tool-call budget of 30 for workflow `wf` reached');
+    expect(exhaustedDaily(run, { ...budgets, perPrincipalPerDay: { toolCalls: 5 } }, rows)).toBeNull();
     // Without a person it acts for, the agent's own sum counts.
     expect(exhaustedDaily(base, { ...budgets, perPrincipalPerDay: { modelCalls: 1 } }, rows)).toBeNull();
   });

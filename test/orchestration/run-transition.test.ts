@@ -121,8 +121,8 @@ describe('run transition', () => {
     expect(two.state.usage).toEqual({ modelCalls: 2, inputTokens: 1000, outputTokens: 200, costMicros: 6000, currency: 'EUR' });
     expect(two.records[0]?.body).toMatchObject({ inputTokens: null, outputTokens: null, cost: null, currency: null, priceVersion: null });
     // Each turn adds to the daily sums of its workflow, its principals and its route, on its own UTC day.
-    expect(one.usage).toEqual([{ scopes: ['workflow:wf', 'principal:agent:bot', 'route:big'], day: '2026-12-06', currency: 'EUR', modelCalls: 1, inputTokens: 1000, outputTokens: 200, costMicros: 6000 }]);
-    expect(two.usage).toEqual([{ scopes: ['workflow:wf', 'principal:agent:bot', 'route:script'], day: '2026-12-07', currency: '', modelCalls: 1, inputTokens: 0, outputTokens: 0, costMicros: 0 }]);
+    expect(one.usage).toEqual([{ scopes: ['workflow:wf', 'principal:agent:bot', 'route:big'], day: '2026-12-06', currency: 'EUR', modelCalls: 1, inputTokens: 1000, outputTokens: 200, costMicros: 6000, toolCalls: 0 }]);
+    expect(two.usage).toEqual([{ scopes: ['workflow:wf', 'principal:agent:bot', 'route:script'], day: '2026-12-07', currency: '', modelCalls: 1, inputTokens: 0, outputTokens: 0, costMicros: 0, toolCalls: 0 }]);
   });
 
   it('refuses illegal moves: out of a terminal status, or an end that is not terminal', () => {

@@ -327,13 +327,13 @@ export function storeSuite(name: string, factory: StoreFactory): void {
 
       it('adds model usage to daily sums per scope and currency with the save, none when the save is refused', async () => {
         await store.createRun(run('run_a'));
-        const turn = (day: string, currency: string, cost: number) => ({ scopes: ['workflow:w', 'route:r'], day, currency, modelCalls: 1, inputTokens: 100, outputTokens: 10, costMicros: cost });
+        const turn = (day: string, currency: string, cost: number) => ({ scopes: ['workflow:w', 'route:r'], day, currency, modelCalls: 1, inputTokens: 100, outputTokens: 10, costMicros: cost, toolCalls: 3 });
         await store.saveRunWithAudit(run('run_a', { version: 2 }), [], { usage: [turn('2026-12-05', 'USD', 5), turn('2026-12-06', 'USD', 7)] });
         await store.saveRunWithAudit(run('run_a', { version: 3 }), [], { usage: [turn('2026-12-06', 'USD', 7), turn('2026-12-06', 'EUR', 1)] });
         expect((await rejection(store.saveRunWithAudit(run('run_a', { version: 3 }), [], { usage: [turn('2026-12-06', 'USD', 1_000)] }))).code).toBe('conflict');
         expect(await store.usageSince('2026-12-06', ['workflow:w'])).toEqual([
-          { scope: 'workflow:w', day: '2026-12-06', currency: 'EUR', modelCalls: 1, inputTokens: 100, outputTokens: 10, costMicros: 1 },
-          { scope: 'workflow:w', day: '2026-12-06', currency: 'USD', modelCalls: 2, inputTokens: 200, outputTokens: 20, costMicros: 14 },
+          { scope: 'workflow:w', day: '2026-12-06', currency: 'EUR', modelCalls: 1, inputTokens: 100, outputTokens: 10, costMicros: 1, toolCalls: 3 },
+          { scope: 'workflow:w', day: '2026-12-06', currency: 'USD', modelCalls: 2, inputTokens: 200, outputTokens: 20, costMicros: 14, toolCalls: 6 },
         ]);
         expect((await store.usageSince('2026-12-01')).map((r) => `${r.day} ${r.scope} ${r.currency}`)).toEqual([
           '2026-12-05 route:r USD',

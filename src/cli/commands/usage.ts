@@ -15,6 +15,7 @@ export interface UsageTotal {
   readonly modelCalls: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  readonly toolCalls: number;
   /** Currency → cost; turns with no price table are counted, not priced. */
   readonly cost: Readonly<Record<string, number>>;
 }
@@ -22,11 +23,12 @@ export interface UsageTotal {
 /** Totals per scope of one dimension (pure), most model calls first. */
 export function usageTotals(rows: readonly UsageRow[], by: Dimension): UsageTotal[] {
   const prefix = `${by}:`;
-  const totals = new Map<string, { modelCalls: number; inputTokens: number; outputTokens: number; cost: Record<string, number> }>();
+  const totals = new Map<string, { modelCalls: number; inputTokens: number; outputTokens: number; toolCalls: number; cost: Record<string, number> }>();
   for (const r of rows) {
     if (!r.scope.startsWith(prefix)) continue;
     const name = r.scope.slice(prefix.length);
-    const t = totals.get(name) ?? { modelCalls: 0, inputTokens: 0, outputTokens: 0, cost: {} };
+    const t = totals.get(name) ?? { modelCalls: 0, inputTokens: 0, outputTokens: 0, toolCalls: 0, cost: {} };
+    t.toolCalls += r.toolCalls;
     t.modelCalls += r.modelCalls;
     t.inputTokens += r.inputTokens;
     t.outputTokens += r.outputTokens;
@@ -41,7 +43,7 @@ export function registerUsageCommand(program: Command, helpers: WorkspaceCommand
   const withAirlock = workspaceRunner(helpers);
   return program
     .command('usage')
-    .description("what Airlock's own model turns used and cost, per workflow, principal or route (UTC days, today included)")
+    .description("what Airlock's own model turns used and cost, and the tool calls of every run (external agents' too), per workflow, principal or route (UTC days, today included)")
     .option('--days <n>', 'how many days back, today included', '7')
     .option('--by <dimension>', `one of ${DIMENSIONS.join(', ')}`, 'workflow')
     .option('--json', 'machine-readable output')
@@ -58,7 +60,7 @@ export function registerUsageCommand(program: Command, helpers: WorkspaceCommand
         out(bold(`model usage by ${by} since ${since} (UTC)`));
         for (const t of totals) {
           const cost = Object.entries(t.cost).map(([c, v]) => `${v.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')} ${c}`).join(' + ') || dim('unpriced');
-          out(`${t.scope}: ${t.modelCalls} model call${t.modelCalls === 1 ? '' : 's'}, ${t.inputTokens} input / ${t.outputTokens} output tokens, cost ${cost}`);
+          out(`${t.scope}: ${t.modelCalls} model call${t.modelCalls === 1 ? '' : 's'}, ${t.inputTokens} input / ${t.outputTokens} output tokens, cost ${cost}; ${t.toolCalls} tool call${t.toolCalls === 1 ? '' : 's'}`);
         }
       });
     });
