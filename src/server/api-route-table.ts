@@ -1,5 +1,5 @@
 // The HTTP JSON API as documented: every named schema and the route table (who may call each route, every status it answers with).
-// openapi.ts renders them as the OpenAPI document; the routes themselves are api-run-routes.ts and api-approval-routes.ts.
+// openapi.ts renders them as the OpenAPI document; the routes themselves are api-run-routes.ts, api-approval-routes.ts and api-usage-routes.ts.
 import type { z } from 'zod';
 import {
   ApprovalList,
@@ -14,6 +14,7 @@ import {
   VoteRecorded,
 } from './api-approval-schemas.js';
 import { ErrorResponse } from './api-common-schemas.js';
+import { UsageQuery, UsageReport } from './api-usage-schemas.js';
 import {
   ActionDenied,
   ActionExecuted,
@@ -63,6 +64,7 @@ export const API_SCHEMAS = {
   GrantView,
   GrantList,
   ApprovalStats,
+  UsageReport,
 } as const;
 
 export type ApiSchemaName = keyof typeof API_SCHEMAS;
@@ -274,5 +276,14 @@ export const API_ROUTES: readonly RouteDoc[] = [
     summary: 'Per-approver approve rate and decision time, overrides, escalations, standing-grant uses',
     callers: 'people',
     responses: { 200: { description: 'the statistics (optionally `?workflow=`)', schemas: ['ApprovalStats'] }, 403: err('only people') },
+  },
+  {
+    method: 'get',
+    path: '/usage',
+    operationId: 'usage',
+    summary: "Model calls, tokens and cost of Airlock's own loop, and every run's tool calls, per workflow, principal or route",
+    callers: 'people',
+    query: UsageQuery,
+    responses: { 200: { description: 'totals over the last `days` UTC days', schemas: ['UsageReport'] }, 403: err('only people'), 422: err('invalid query') },
   },
 ];

@@ -7,6 +7,7 @@ import type { Airlock } from '../airlock.js';
 import { AirlockError } from '../errors.js';
 import { wwwAuthenticate, type AuthResult } from '../identity/authenticate.js';
 import { mountApprovalRoutes } from './api-approval-routes.js';
+import { mountUsageRoutes } from './api-usage-routes.js';
 import { apiDoor, type ApiEnv } from './api-door.js';
 import { errorBody, notFound } from './api-messages.js';
 import { mountRunRoutes } from './api-run-routes.js';
@@ -81,6 +82,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   const door = apiDoor(airlock, rate);
   mountRunRoutes(app, airlock, door);
   mountApprovalRoutes(app, airlock, door);
+  mountUsageRoutes(app, airlock, door);
 
   app.notFound((c) => notFound(c));
 

@@ -1,6 +1,6 @@
-// `airlock usage`: totals per workflow, principal or route from the daily sums, cost per currency.
+// Usage reports: totals per workflow, principal or route from the daily sums, cost per currency.
 import { describe, expect, it } from 'vitest';
-import { usageTotals } from '../../src/cli/commands/usage.js';
+import { usageTotals } from '../../src/orchestration/usage.js';
 
 const row = (scope: string, day: string, currency: string, modelCalls: number, costMicros: number) => ({ scope, day, currency, modelCalls, inputTokens: 10 * modelCalls, outputTokens: modelCalls, costMicros, toolCalls: 2 * modelCalls });
 
