@@ -5,7 +5,7 @@ import { templateVars } from '../util/uri-template.js';
 import { schemaProblems } from './contract-schema.js';
 import { checkExpose, type ExposedTypes } from './expose-checks.js';
 import { checkContractValue, checkValueBudgets } from './value-checks.js';
-import { AUTO_ROUTE } from './route-checks.js';
+import { checkWorkflowModel } from './route-checks.js';
 import { describeValue, located, type YamlSource } from './issues.js';
 import { locate, type PathSegment } from './locate.js';
 import type { ConnectorConfig, ToolContract, WorkflowConfig, WorkspaceFile } from './schema.js';
@@ -442,12 +442,7 @@ export function checkWorkflow(
     at(['agent'], `principal \`${wf.agent}\` is a \`${agent.kind}\`, not an \`agent\``, 'name a principal declared with `kind: agent`');
   }
   // No model: only external agents drive this workflow (`airlock run` says so when asked to).
-  if (wf.model === AUTO_ROUTE && ws.file.routing.length === 0) {
-    at(['model'], '`model: auto` lets the workspace\'s `routing` rules choose, but airlock.yaml declares none', 'add `routing:` rules (each `use:` a route, optionally `when:` a tier, classification or trust), or name a route');
-  } else if (wf.model !== undefined && wf.model !== AUTO_ROUTE && !(wf.model in ws.file.models)) {
-    const models = Object.keys(ws.file.models);
-    at(['model'], `model \`${wf.model}\` is not declared`, models.length > 0 ? `declare it under \`models\`, or use one of: ${models.map((m) => `\`${m}\``).join(', ')}` : 'declare it under `models` in `airlock.yaml`');
-  }
+  checkWorkflowModel(wf, ws.file, at);
   wf.approvals.escalateTo.forEach((b, i) => {
     if (!wf.owners[b]?.trim()) {
       at(['approvals', 'escalateTo', i], `approvals escalate to the \`${b}\` owner, but \`owners.${b}\` is not named`, `name \`owners.${b}\`, or remove \`${b}\` from \`escalateTo\``);

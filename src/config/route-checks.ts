@@ -23,3 +23,13 @@ export function checkRoutes(file: WorkspaceFile, at: At): void {
     if (!known(rule.use)) at(['routing', i, 'use'], `routing rule ${i + 1} uses route \`${rule.use}\`, which is not declared`, hint);
   });
 }
+
+/** A workflow's `model`: a declared route, or `auto` in a workspace that has routing rules (none: only external agents drive it). */
+export function checkWorkflowModel(wf: { readonly model?: string | undefined }, file: Pick<WorkspaceFile, 'models' | 'routing'>, at: At): void {
+  if (wf.model === AUTO_ROUTE && file.routing.length === 0) {
+    at(['model'], "`model: auto` lets the workspace's `routing` rules choose, but airlock.yaml declares none", 'add `routing:` rules (each `use:` a route, optionally `when:` a tier, classification or trust), or name a route');
+  } else if (wf.model !== undefined && wf.model !== AUTO_ROUTE && !(wf.model in file.models)) {
+    const models = Object.keys(file.models);
+    at(['model'], `model \`${wf.model}\` is not declared`, models.length > 0 ? `declare it under \`models\`, or use one of: ${models.map((m) => `\`${m}\``).join(', ')}` : 'declare it under `models` in `airlock.yaml`');
+  }
+}

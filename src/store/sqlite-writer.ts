@@ -5,7 +5,8 @@ import type Database from 'better-sqlite3';
 import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError, type ErrorCode, type Location } from '../errors.js';
 import type { ApprovalStatus, Sha256Hex } from '../types.js';
-import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta, ValueEntry } from './store.js';
+import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
+import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
 import { isConstraint, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
 
@@ -83,15 +84,7 @@ export type WriteOp =
   | { readonly op: 'update-incident'; readonly id: string; readonly expected: IncidentStatus; readonly update: string }
   | { readonly op: 'renew-lease'; readonly id: string; readonly startedAt: string; readonly record: string }
   | { readonly op: 'drop-lease'; readonly id: string }
-  | {
-      readonly op: 'add-value';
-      readonly entries: readonly ValueEntry[];
-      readonly at: string;
-      readonly runId: string;
-      readonly actionHash: string;
-      readonly countId: string;
-      readonly expected: readonly number[] | null;
-    }
+  | ({ readonly op: 'add-value' } & ValueCount)
   | { readonly op: 'uncount-value'; readonly countId: string };
 
 /** A queued notification's columns. */
@@ -302,7 +295,7 @@ export class SqliteWriter {
             this.stmt.insertRunStep.run(op.run.id, step.n, step.item);
           });
         }
-        for (const u of op.usage ?? []) this.addUsage(u);
+        for (const u of op.usage ?? []) addUsage(this.db, u);
         return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
       case 'create-run':
         this.insertUnique('run', op.run.id, 'run ids are unique; create the run under a new id', () => {
@@ -355,7 +348,7 @@ export class SqliteWriter {
           .run(op.id, op.startedAt, op.record);
         return null;
       case 'add-value':
-        return this.addValue(op);
+        return addValue(this.db, op);
       case 'uncount-value':
         this.db.prepare('DELETE FROM value_ledger WHERE count_id = ?').run(op.countId);
         return null;
@@ -424,28 +417,6 @@ export class SqliteWriter {
     // makes this a compare-and-set even across processes.
     const changed = this.stmt.casApproval.run(next.status, JSON.stringify(next), id, want.status).changes;
     return changed === 1 ? next : null;
-  }
-
-  /** Adds one model turn's usage to each of its scopes' daily sums. */
-  private addUsage(u: UsageDelta): void {
-    const upsert = this.db.prepare(
-      'INSERT INTO usage_daily (scope, day, currency, model_calls, input_tokens, output_tokens, cost_micros, tool_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (scope, day, currency) DO UPDATE SET model_calls = model_calls + excluded.model_calls, input_tokens = input_tokens + excluded.input_tokens, ' +
-        'output_tokens = output_tokens + excluded.output_tokens, cost_micros = cost_micros + excluded.cost_micros, tool_calls = tool_calls + excluded.tool_calls',
-    );
-    for (const scope of u.scopes) upsert.run(scope, u.day, u.currency, u.modelCalls, u.inputTokens, u.outputTokens, u.costMicros, u.toolCalls);
-  }
-
-  /** Counts one action's amounts, or none of them when one would pass its limit (the sums found come back). */
-  private addValue(op: Extract<WriteOp, { op: 'add-value' }>): number[] | null {
-    const sum = this.db.prepare('SELECT COALESCE(SUM(amount), 0) AS s FROM value_ledger WHERE budget = ? AND bucket = ? AND at > ?');
-    const spent = op.entries.map((e) => (sum.get(e.budget, e.bucket, e.since) as { s: number }).s);
-    // INVARIANT: the sums are read inside the IMMEDIATE transaction, so no other writer counts between the check and the insert.
-    const moved = op.expected !== null && op.entries.some((_, i) => spent[i] !== op.expected?.[i]);
-    if (moved || op.entries.some((e, i) => e.limit !== null && (spent[i] ?? 0) + e.amount > e.limit)) return spent;
-    const insert = this.db.prepare('INSERT INTO value_ledger (budget, bucket, amount, at, run_id, action_hash, count_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    for (const e of op.entries) insert.run(e.budget, e.bucket, e.amount, op.at, op.runId, op.actionHash, op.countId);
-    return null;
   }
 
   /** Read-modify-write of one grant inside the IMMEDIATE transaction (a compare-and-set across processes). */
