@@ -1,5 +1,5 @@
 // The run's rules (pure): its serialisable state by driver, legal status changes, budgets and the next work. The events that change a run are applied in run-transition.ts.
-import type { ApprovalId, JsonObject, Labels, RunId, RunStatus } from '../types.js';
+import type { ApprovalId, JsonObject, Labels, RunId, RunStatus, UsageDelta } from '../types.js';
 import type { Budgets } from '../config/schema.js';
 import type { HistoryItem } from './model.js';
 
@@ -123,15 +123,7 @@ export function exhaustedBudget(state: RunState, budgets: Budgets): string | nul
 }
 
 /** A scope's usage today in one currency, as the store sums it (`UsageRow`). */
-export interface DailyUsage {
-  readonly scope: string;
-  readonly currency: string;
-  readonly modelCalls: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly costMicros: number;
-  readonly toolCalls: number;
-}
+export type DailyUsage = Omit<UsageDelta, 'scopes' | 'day'> & { readonly scope: string };
 
 /** The daily scopes a run's budgets read: its workflow, and the principal it counts against. */
 export function dailyScopes(state: RunState): { readonly workflow: string; readonly principal: string } {

@@ -7,7 +7,8 @@ import { AirlockError } from '../errors.js';
 import type { RunRecord, RunSaveExtras, Store } from '../store/store.js';
 import { CLASSIFICATIONS, TRUST, type Json, type RunStatus } from '../types.js';
 import type { AuditItem, AuditSubject, AuditWriter } from '../audit/writer.js';
-import type { RunState } from './run-machine.js';
+import { dailyScopes, exhaustedDaily, type RunState } from './run-machine.js';
+import type { Budgets } from '../config/schema.js';
 import type { HistoryItem } from './model.js';
 
 /** The doors through which an external agent drives a run. */
@@ -143,6 +144,17 @@ export async function saveRunState(
   await deps.audit.commitRun(next, records?.subject ?? null, records?.items ?? [], extras);
   rememberRunState(next, change.state);
   return next;
+}
+
+/**
+ * The daily budget of the workflow or of the run's principal that today's use has reached, or null;
+ * one store read, and only when the workflow has daily budgets. The runner asks before each model
+ * turn, sessions before each external call.
+ */
+export async function dailyBudgetReached(store: Pick<Store, 'usageSince'>, now: Date, state: RunState, budgets: Budgets): Promise<string | null> {
+  if (!budgets.perDay && !budgets.perPrincipalPerDay) return null;
+  const scopes = dailyScopes(state);
+  return exhaustedDaily(state, budgets, await store.usageSince(now.toISOString().slice(0, 10), [scopes.workflow, scopes.principal]));
 }
 
 /**

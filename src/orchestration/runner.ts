@@ -13,14 +13,14 @@ import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import type { Model, ModelTurn, ToolResultStatus, ToolView } from './model.js';
 import { storableArgs, toResult } from './results.js';
-import { canTransition, dailyScopes, exhaustedBudget, exhaustedDaily, initialState, nextWork, type RunState } from './run-machine.js';
+import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
 import { transition, type RunEvent } from './run-transition.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { expireApproval, latestRevision } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
 import { openUnknownOutcomes } from './recovery.js';
 import { rec } from '../audit/records.js';
-import { runStateOf, saveRunState } from './run-state.js';
+import { dailyBudgetReached, runStateOf, saveRunState } from './run-state.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -195,7 +195,7 @@ export class Runner {
 
       // work === 'call-model'
       carried = [...carried, { type: 'time', ms: elapsed() }];
-      const exhausted = exhaustedBudget(transition({ status: record.status, state }, ...carried).state, workflow.budgets) ?? (await this.dailyExhausted(state, workflow));
+      const exhausted = exhaustedBudget(transition({ status: record.status, state }, ...carried).state, workflow.budgets) ?? (await dailyBudgetReached(this.deps.store, this.deps.now(), state, workflow.budgets));
       if (exhausted) return step({ type: 'budget-exhausted', reason: exhausted });
       if (record.status === 'queued') await step({ type: 'started' });
 
@@ -237,14 +237,6 @@ export class Runner {
     }
   }
 
-  /** A daily budget of the workflow or the run's principal that today's usage has reached, or null. */
-  private async dailyExhausted(state: RunState, workflow: WorkflowConfig): Promise<string | null> {
-    const { perDay, perPrincipalPerDay } = workflow.budgets;
-    if (!perDay && !perPrincipalPerDay) return null;
-    const scopes = dailyScopes(state);
-    const rows = await this.deps.store.usageSince(this.deps.now().toISOString().slice(0, 10), [scopes.workflow, scopes.principal]);
-    return exhaustedDaily(state, workflow.budgets, rows);
-  }
 
   /** One model turn, in a `chat` span with the GenAI attributes. */
   private askModel(model: Model, workflow: WorkflowConfig, state: RunState, tools: ToolView[]): Promise<ModelTurn> {

@@ -15,9 +15,9 @@ import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../identity/principal.js';
 import type { Visibility } from '../policy/visibility.js';
 import type { ToolView } from './model.js';
-import { dailyScopes, exhaustedBudget, exhaustedDaily, initialState, type AgentRunState, type ExternalDoor, type RunState } from './run-machine.js';
+import { exhaustedBudget, initialState, type AgentRunState, type ExternalDoor, type RunState } from './run-machine.js';
 import { transition, type RunEvent } from './run-transition.js';
-import { runStateOf, saveRunState } from './run-state.js';
+import { dailyBudgetReached, runStateOf, saveRunState } from './run-state.js';
 import { conclusionOf, type Conclusion } from './conclude.js';
 import { storableArgs, toResult } from './results.js';
 import { withdrawApprovals } from '../gateway/approvals/lifecycle.js';
@@ -193,7 +193,7 @@ export class Sessions {
     if ('kind' in loaded) return loaded;
     const { run, state, workflow } = loaded;
     const elapsed = this.deps.now().getTime() - Date.parse(run.createdAt);
-    const exhausted = exhaustedBudget({ ...state, activeMs: elapsed }, workflow.budgets) ?? (await this.dailyExhausted(state, workflow));
+    const exhausted = exhaustedBudget({ ...state, activeMs: elapsed }, workflow.budgets) ?? (await dailyBudgetReached(this.deps.store, this.deps.now(), state, workflow.budgets));
     if (exhausted) {
       await this.finish(run, [{ type: 'budget-exhausted', reason: exhausted, endedBy: 'session' }]);
       return { kind: 'refused', status: 429, reason: `${exhausted}; the run is over` };
@@ -235,13 +235,6 @@ export class Sessions {
     }
   }
 
-  /** A daily budget of the workflow or the run's principal that today's use has reached (their tool calls are ours to count), or null. */
-  private async dailyExhausted(state: RunState, workflow: WorkflowConfig): Promise<string | null> {
-    const { perDay, perPrincipalPerDay } = workflow.budgets;
-    if (!perDay && !perPrincipalPerDay) return null;
-    const scopes = dailyScopes(state);
-    return exhaustedDaily(state, workflow.budgets, await this.deps.store.usageSince(this.deps.now().toISOString().slice(0, 10), [scopes.workflow, scopes.principal]));
-  }
 
   /** Records the outcome of an action the caller executed itself (after an `authorize` call). */
   async report(
