@@ -1,7 +1,7 @@
 // The audit trail's vocabulary: every record type Airlock writes, its body, a builder and a typed
 // reader. Pure. Bodies are key for key what earlier versions wrote, so old trails verify and read.
 import type { AuditPayload, AuditRecord } from '../store/store.js';
-import type { ApprovalLevel, Json, JsonObject } from '../types.js';
+import type { ApprovalLevel, Json, JsonObject, Risk } from '../types.js';
 
 /** Why a proposed (or approved) action did not execute: a closed set, shown to people and counted by incidents. */
 export const NOT_EXECUTED_REASONS = [
@@ -71,6 +71,8 @@ export type RecordBodies = {
     readonly priceVersion: string | null;
     /** Why this route took the turn: the rule or the workflow, fallbacks after failures, routes skipped for clearance. */
     readonly why?: string;
+    /** This answer proposed `tool`, whose risk routing sends to route `to`: it was set aside, never acted on, and `to` was asked instead. */
+    readonly setAside?: { readonly tool: string; readonly risk: Risk; readonly to: string };
   };
   'model.refused': { readonly classification: string; readonly reason: string };
   'run.finished': {

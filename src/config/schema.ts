@@ -353,8 +353,8 @@ export const workspaceSchema = z.strictObject({
   policyTests: z.array(z.string()).default([]),
   /**
    * Which route a workflow with `model: auto` uses for each turn: the first rule whose conditions
-   * all hold (the workflow's tier, the most sensitive content and the trust of what the run has
-   * read), then that route's fallbacks; a route whose clearance is below what the run has read is
+   * all hold (the workflow, its tier and step kind, the risk of the call the turn proposes, the most
+   * sensitive content and the trust of what the run has read), then that route's fallbacks; a route whose clearance is below what the run has read is
    * skipped, and a turn no route may take ends the run, on record.
    */
   routing: z
@@ -365,7 +365,7 @@ export const workspaceSchema = z.strictObject({
             workflow: z.array(name).min(1).optional(),
             tier: z.array(z.enum(TIERS)).min(1).optional(),
             stepKind: z.array(z.enum(STEP_KINDS)).min(1).optional(),
-            /** The risk of the riskiest tool the workflow may call: what its next proposal could be. */
+            /** The risk of the call the turn proposes: checked on the answer; a proposal it routes elsewhere is set aside and that route asked (router.ts). */
             risk: z.array(z.enum(RISKS)).min(1).optional(),
             classification: z.array(z.enum(CLASSIFICATIONS)).min(1).optional(),
             trust: z.array(z.enum(TRUST)).min(1).optional(),

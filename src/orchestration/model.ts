@@ -1,5 +1,6 @@
 // The model interface the agent loop drives: scripted playbooks today, real providers and adversaries tomorrow.
-import type { Json, JsonObject, Labels } from '../types.js';
+import { AirlockError } from '../errors.js';
+import type { Json, JsonObject, Labels, Risk } from '../types.js';
 
 /** A tool as the model sees it: the reviewed contract's name, description and schema. Never a credential. */
 export interface ToolView {
@@ -48,10 +49,40 @@ export interface ModelUsage {
   readonly outputTokens: number;
 }
 
+/**
+ * An answer of this turn that was set aside: it proposed a call whose risk routing sends to another
+ * route (`to`), which was asked instead. It never reached the gateway; its usage is still spent.
+ */
+export interface SetAsideAnswer {
+  readonly route: TurnRoute;
+  readonly usage?: ModelUsage | undefined;
+  readonly tool: string;
+  readonly risk: Risk;
+  readonly to: string;
+}
+
+interface TurnCommon {
+  readonly usage?: ModelUsage;
+  readonly route?: TurnRoute;
+  /** Answers given earlier in this turn and set aside for routing (router.ts): on record, never acted on. */
+  readonly setAside?: readonly SetAsideAnswer[];
+}
+
 /** One model turn: propose a tool call, or finish with a claim. */
 export type ModelTurn =
-  | { readonly kind: 'tool_call'; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string; readonly usage?: ModelUsage; readonly route?: TurnRoute }
-  | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up'; readonly usage?: ModelUsage; readonly route?: TurnRoute };
+  | (TurnCommon & { readonly kind: 'tool_call'; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string })
+  | (TurnCommon & { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up' });
+
+/** A turn that could not be placed or answered, carrying the answers set aside before it failed (their usage is spent). */
+export class TurnError extends AirlockError {
+  constructor(
+    cause: AirlockError,
+    readonly setAside: readonly SetAsideAnswer[],
+  ) {
+    super(cause.code, cause.message, { hint: cause.hint, retryable: cause.retryable, cause });
+    this.name = 'TurnError';
+  }
+}
 
 /** What a model costs per million tokens (a route's price table, `priceSchema`). */
 export interface ModelPrice {

@@ -5,7 +5,7 @@
 import { AirlockError } from '../errors.js';
 import { rec } from '../audit/records.js';
 import type { AuditItem } from '../audit/writer.js';
-import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, type Labels, type RunStatus, type UsageDelta } from '../types.js';
+import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, type Labels, type Risk, type RunStatus, type UsageDelta } from '../types.js';
 import { canTransition, type RunState } from './run-machine.js';
 import type { HistoryItem, ModelPrice, ModelUsage, ToolResultStatus } from './model.js';
 
@@ -52,6 +52,8 @@ export type RunEvent =
       readonly why?: string | undefined;
       /** When it answered (ISO): the day its usage counts on. */
       readonly at: string;
+      /** Its proposal was set aside for the route its risk plans (`to`): usage counted, no step taken. */
+      readonly setAside?: { readonly tool: string; readonly risk: Risk; readonly to: string } | undefined;
     }
   /** No model route may take the turn (the run has read content above every route's clearance): on record. */
   | { readonly type: 'model-refused'; readonly reason: string }
@@ -125,6 +127,7 @@ function apply(at: Transition, e: RunEvent): Transition {
         currency: costMicros === null ? null : (e.price?.currency ?? null),
         priceVersion: e.price?.version ?? null,
         ...(e.why ? { why: e.why } : {}),
+        ...(e.setAside ? { setAside: e.setAside } : {}),
       });
       // Daily sums per workflow, per principal (the agent, and the person it acts for) and per route.
       const scopes = [...principalScopes(s), `route:${e.route}`];
@@ -138,7 +141,7 @@ function apply(at: Transition, e: RunEvent): Transition {
         costMicros: costMicros ?? 0,
         toolCalls: 0,
       };
-      return { ...at, state: { ...s, steps: s.steps + 1, usage }, records: [...at.records, record], usage: [...at.usage, added] };
+      return { ...at, state: { ...s, steps: s.steps + (e.setAside ? 0 : 1), usage }, records: [...at.records, record], usage: [...at.usage, added] };
     }
     case 'call-sent': {
       const item: HistoryItem = { kind: 'tool_call', id: e.id, tool: e.tool, args: e.args, ...(e.reasoning ? { reasoning: e.reasoning } : {}) };

@@ -11,7 +11,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
-import type { Model, ModelTurn, ToolResultStatus, ToolView } from './model.js';
+import { TurnError, type Model, type ModelTurn, type ModelUsage, type SetAsideAnswer, type ToolResultStatus, type ToolView, type TurnRoute } from './model.js';
 import { storableArgs, toResult } from './results.js';
 import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
 import { transition, type RunEvent } from './run-transition.js';
@@ -203,20 +203,19 @@ export class Runner {
       try {
         turn = await this.askModel(model, workflow, state, tools);
       } catch (e) {
+        // Answers set aside before the turn failed are still on record, their usage spent.
+        const spent = e instanceof TurnError ? e.setAside.map((a) => this.answered(model, workflow, a.route, a.usage, a)) : [];
         // No route may see what the run has read: the run ends, and the refusal is on record.
-        if (e instanceof AirlockError && e.code === 'policy') return step({ type: 'model-refused', reason: e.message }, { type: 'ended', status: 'failed', reason: e.message });
+        if (e instanceof AirlockError && e.code === 'policy') return step(...spent, { type: 'model-refused', reason: e.message }, { type: 'ended', status: 'failed', reason: e.message });
         // The provider failed after its retries (and any fallback): the run ends here, saying why (no call was in flight).
         if (!(e instanceof AirlockError) || (e.code !== 'connector' && e.code !== 'connector-timeout')) throw e;
-        return step({ type: 'ended', status: 'failed', reason: e.message });
+        return step(...spent, { type: 'ended', status: 'failed', reason: e.message });
       }
 
-      const r = turn.route;
-      const answered: RunEvent = r
-        ? { type: 'model-answered', route: r.name, provider: r.provider, model: r.model, usage: turn.usage, price: r.price, why: r.why, at: this.deps.now().toISOString() }
-        : { type: 'model-answered', route: model.route ?? workflow.model ?? model.model, provider: model.provider, model: model.model, usage: turn.usage, price: model.price, at: this.deps.now().toISOString() };
+      const answered: RunEvent[] = [...(turn.setAside ?? []).map((a) => this.answered(model, workflow, a.route, a.usage, a)), this.answered(model, workflow, turn.route, turn.usage)];
       if (turn.kind === 'final') {
         // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
-        const claimed: RunEvent[] = [answered, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
+        const claimed: RunEvent[] = [...answered, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
         const claimedState = transition({ status: record.status, state }, ...carried, ...claimed).state;
         const concluded = this.deps.conclude ? await this.deps.conclude(record.id, claimedState, agent) : conclusionOf(claimedState, []);
         return step(...claimed, { type: 'ended', status: concluded.status, reason: concluded.reason });
@@ -226,7 +225,7 @@ export class Runner {
       const tool = String(turn.tool);
       // The run state is stored as JSON: arguments JSON cannot hold are kept as a note, and the
       // gateway (which gets the originals) refuses and audits them.
-      await step(answered, { type: 'call-sent', id: callId, tool, args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}), at: this.deps.now().toISOString() });
+      await step(...answered, { type: 'call-sent', id: callId, tool, args: storableArgs(turn.args), ...(turn.reasoning ? { reasoning: String(turn.reasoning) } : {}), at: this.deps.now().toISOString() });
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
       const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args, reasoning: turn.reasoning });
@@ -237,6 +236,15 @@ export class Runner {
     }
   }
 
+
+  /** A model's answer as the run records it: the route that gave it (or the workflow's model), its usage, and whether it was set aside. */
+  private answered(model: Model, workflow: WorkflowConfig, r: TurnRoute | undefined, usage: ModelUsage | undefined, setAside?: SetAsideAnswer): RunEvent {
+    const at = this.deps.now().toISOString();
+    const aside = setAside ? { setAside: { tool: setAside.tool, risk: setAside.risk, to: setAside.to } } : {};
+    return r
+      ? { type: 'model-answered', route: r.name, provider: r.provider, model: r.model, usage, price: r.price, why: r.why, at, ...aside }
+      : { type: 'model-answered', route: model.route ?? workflow.model ?? model.model, provider: model.provider, model: model.model, usage, price: model.price, at, ...aside };
+  }
 
   /** One model turn, in a `chat` span with the GenAI attributes. */
   private askModel(model: Model, workflow: WorkflowConfig, state: RunState, tools: ToolView[]): Promise<ModelTurn> {
@@ -249,6 +257,7 @@ export class Runner {
       });
       const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history, labels: state.labels });
       if (t.route) span.setAttributes({ 'airlock.model.route': t.route.name, 'airlock.model.route.why': t.route.why, 'gen_ai.response.model': t.route.model });
+      if (t.setAside?.length) span.setAttribute('airlock.model.set_aside', t.setAside.map((a) => `${a.route.name}: ${a.tool} (${a.risk} risk) -> ${a.to}`));
       if (t.usage) {
         span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
       }

@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
-import { RISKS } from '../types.js';
 import type { ModelRoute, WorkflowConfig, Workspace } from '../config/schema.js';
 import type { Model } from '../orchestration/model.js';
 import { ScriptedModel, loadPlaybook } from './providers/scripted.js';
@@ -33,9 +32,12 @@ export function modelFor(workspace: Workspace, workflow: WorkflowConfig): Model 
       hint: 'declare it under `models:` in airlock.yaml',
     });
   }
-  // What the workflow's next proposal could be: the risk of the riskiest tool it may call.
-  const risk = RISKS[Math.max(0, ...workflow.tools.map((t) => RISKS.indexOf(workspace.tools.get(t)?.risk ?? 'low')))] ?? 'low';
-  const routed = new RoutedModel(workspace.file, { name: workflow.name, model: workflow.model, tier: workflow.tier, stepKind: workflow.stepKind, risk }, (name) => buildRoute(workspace, name));
+  // What a proposal's risk is, for rules on it: the gateway's judgement of each tool the workflow may call.
+  const toolRisk = new Map(workflow.tools.flatMap((t) => {
+    const c = workspace.tools.get(t);
+    return c ? [[t, c.risk] as const] : [];
+  }));
+  const routed = new RoutedModel(workspace.file, { name: workflow.name, model: workflow.model, tier: workflow.tier, stepKind: workflow.stepKind, toolRisk }, (name) => buildRoute(workspace, name));
   // Every route a turn could reach is built now: a key that cannot be read stops the run before it starts.
   for (const name of reachableRoutes(workspace.file, workflow.model)) routed.prepare(name);
   return routed;

