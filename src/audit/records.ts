@@ -74,6 +74,17 @@ export type RecordBodies = {
     /** This answer proposed `tool`, whose risk routing sends to route `to`: it was set aside, never acted on, and `to` was asked instead. */
     readonly setAside?: { readonly tool: string; readonly risk: Risk; readonly to: string };
   };
+  'model.malformed': {
+    /** What was wrong with the reply (`MALFORMED_PROBLEMS`). */
+    readonly problem: string;
+    readonly detail: string;
+    /** The tool it tried to call, when it tried. */
+    readonly tool: string | null;
+    /** The start of what it sent (bounded): evidence, never acted on. */
+    readonly excerpt: string | null;
+    /** Whether the model is asked once more (false: this was the repair turn, and the run ends). */
+    readonly repair: boolean;
+  };
   'model.refused': { readonly classification: string; readonly reason: string };
   'run.finished': {
     readonly status: string;
@@ -307,6 +318,7 @@ export const RECORD_TYPES = [
   'run.budget-exhausted',
   'run.checked',
   'model.called',
+  'model.malformed',
   'model.refused',
   'run.finished',
   'action.intent',
@@ -381,6 +393,7 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'run.budget-exhausted': 'a budget stopped the run, between steps',
   'run.checked': "the workflow's run-level checks against ground truth, when the agent said done",
   'model.called': "one turn of Airlock's own model: the route, provider and model, why that route (`why`), the tokens the provider reported, and the cost from the route's price table (its version and currency)",
+  'model.malformed': "a model reply that could not be used (arguments not a JSON object, cut off, a refusal, empty, a tool it was not offered): never acted on; the model is told why once (`repair`), and a second in a row ends the run",
   'model.refused': 'a turn no model route may take: the run has read content above the clearance of every route it could use (the run ends)',
   'run.finished': 'a run ended: status, reason, steps, the claim, verifications; `endedBy` for external runs (`session` or `recovery`)',
   'action.intent': 'a proposed call, written ahead: tool, step, argument hash (a hash and a preview only when refused before any decision), action hash, labels, idempotency key',

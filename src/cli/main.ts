@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `airlock` command line: init, demo, runs, approvals, policy, audit, validate. Exit 2 on bad input.
+// The `airlock` command line: init, demo, runs, approvals, policy, audit, validate, models. Exit 2 on bad input.
 import { Command, CommanderError } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import { registerWebhooksCommand } from './commands/webhooks.js';
 import { registerRollbackCommand } from './commands/rollback.js';
 import { registerIncidentsCommand } from './commands/incidents.js';
 import { registerUsageCommand } from './commands/usage.js';
+import { registerModelsCommand } from './commands/models.js';
 import { resolvePrincipal } from '../identity/principal.js';
 
 /** The bundled demo workspace, and a run's audit records (for tests and scripts). */
@@ -313,6 +314,7 @@ export function buildProgram(): Command {
   registerRollbackCommand(program, { out, workspaceDir: ws });
   registerIncidentsCommand(program, { out, workspaceDir: ws });
   registerUsageCommand(program, { out, workspaceDir: ws });
+  registerModelsCommand(program, { out, workspaceDir: ws });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

@@ -32,6 +32,21 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
       case 'run.started':
         out.push(`${seq} ${t} ${bold('run started')} workflow ${str(b['workflow'])} at tier ${str(b['tier'])}`);
         break;
+      case 'model.called': {
+        // The model turn that proposed the next step (or set aside, when routing asked another route instead).
+        const tokens = typeof b['inputTokens'] === 'number' || typeof b['outputTokens'] === 'number' ? `${str(b['inputTokens'] ?? '?')} in / ${str(b['outputTokens'] ?? '?')} out tokens` : 'tokens not reported';
+        const cost = typeof b['cost'] === 'number' ? money(b['cost'], typeof b['currency'] === 'string' ? b['currency'] : null) : 'unpriced';
+        out.push(`${seq} ${t} ${cyan('model')}   ${oneLine(str(b['route']))} (${oneLine(`${str(b['provider'])}/${str(b['model'])}`)})  ${tokens}, ${cost}${b['why'] ? dim(`  — ${oneLine(str(b['why']))}`) : ''}`);
+        const aside = isObject(b['setAside']) ? b['setAside'] : null;
+        if (aside) out.push(`${' '.repeat(22)}${yellow(`set aside: proposed ${oneLine(str(aside['tool']))} (${oneLine(str(aside['risk']))} risk) → ${oneLine(str(aside['to']))}`)}`);
+        break;
+      }
+      case 'model.malformed': {
+        // A reply nothing was done with: the model was told why (repair), or the run ended.
+        const what = `${oneLine(str(b['problem']))}${b['tool'] ? ` (${oneLine(str(b['tool']))})` : ''}: ${oneLine(str(b['detail']))}`;
+        out.push(`${seq} ${t} ${red('unusable')} model reply, ${what}  ${dim(b['repair'] === true ? '(the model is told, and asked once more)' : '(again after a repair turn: the run ends)')}`);
+        break;
+      }
       case 'action.intent':
         out.push(
           b['revisionOf']
@@ -147,6 +162,11 @@ export function renderTimeline(records: readonly AuditRecord[]): string {
   return out.join('\n');
 }
 
+/** An amount in a currency, as the CLI prints costs: at most six decimals (micro-units), no trailing zeros. */
+export function money(amount: number, currency: string | null): string {
+  return `${amount.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')} ${currency ?? ''}`.trim();
+}
+
 /** Colours a run status: green when verified, red when it failed or could not be verified. */
 export function statusColor(s: string): string {
   if (s === 'verified' || s === 'completed') return green(s);
@@ -256,6 +276,6 @@ function isObject(v: Json | undefined): v is { readonly [k: string]: Json } {
  * (escape sequences) and bidirectional overrides, which untrusted text could use to disguise
  * itself, are removed.
  */
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
 }

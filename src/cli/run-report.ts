@@ -8,7 +8,7 @@ import { eligibility, localApprover } from '../gateway/approvals/vote.js';
 import { latestRevision } from '../gateway/approvals/lifecycle.js';
 import type { ApprovalRecord, AuditRecord, Store } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type RunId } from '../types.js';
-import { bold, dim, green, red, renderApproval, renderTimeline, statusColor, yellow } from './render.js';
+import { bold, dim, green, money, red, renderApproval, renderTimeline, statusColor, yellow } from './render.js';
 import { recordsOf } from '../audit/records.js';
 import { runStateOf } from '../orchestration/run-state.js';
 import { usageView } from '../orchestration/run-machine.js';
@@ -31,7 +31,7 @@ export async function reportRun(a: Airlock, runId: RunId, prefix: string): Promi
   if (state.final) out(`${bold('agent says')}: ${state.final.text}`);
   const used = usageView(state);
   if (used.modelCalls > 0) {
-    const cost = used.cost === null ? 'unpriced' : `${used.cost.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')} ${used.currency ?? ''}`.trim();
+    const cost = used.cost === null ? 'unpriced' : money(used.cost, used.currency);
     out(`${bold('used')}: ${used.modelCalls} model call${used.modelCalls === 1 ? '' : 's'}, ${used.inputTokens} input / ${used.outputTokens} output tokens, cost ${cost}; ${used.toolCalls} tool call${used.toolCalls === 1 ? '' : 's'}`);
   }
   // Was it true: the incidents a contradicted "done" (or a failed rollback) opened.

@@ -93,6 +93,7 @@ export async function executeAction(
     kind: 'executed',
     result: res.content,
     labels: joinLabels(ctx.labels, outLabels),
+    source: outLabels,
     actionHash: hash,
     decision,
     verification,

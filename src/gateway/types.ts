@@ -59,7 +59,10 @@ export type GatewayOutcome =
   | {
       readonly kind: 'executed';
       readonly result: Json;
+      /** The run's labels after reading the result. */
       readonly labels: Labels;
+      /** The result's own labels (its contract's classification and trust): its provenance, as the model is told. */
+      readonly source: Labels;
       readonly actionHash: Sha256Hex;
       readonly decision: Decision;
       readonly verification: VerificationResult | null;

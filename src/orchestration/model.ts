@@ -23,8 +23,18 @@ export type ToolResultStatus =
 /** The conversation so far: serialisable, stored with the run, replayed on resume. */
 export type HistoryItem =
   | { readonly kind: 'tool_call'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string }
-  | { readonly kind: 'tool_result'; readonly id: string; readonly tool: string; readonly status: ToolResultStatus; readonly content: Json }
-  | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up' };
+  | {
+      readonly kind: 'tool_result';
+      readonly id: string;
+      readonly tool: string;
+      readonly status: ToolResultStatus;
+      readonly content: Json;
+      /** Where an executed call's content comes from, as its contract labels it: the model is told, and untrusted content is marked as data. */
+      readonly source?: Labels;
+    }
+  | { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up' }
+  /** Airlock's word to the model (never content from a tool): why its last reply could not be used, asking for a repair. */
+  | { readonly kind: 'notice'; readonly text: string };
 
 export interface ModelInput {
   readonly workflow: string;
@@ -68,10 +78,24 @@ interface TurnCommon {
   readonly setAside?: readonly SetAsideAnswer[];
 }
 
-/** One model turn: propose a tool call, or finish with a claim. */
+/** Why a model's reply cannot be used: arguments that are not a JSON object, a reply cut off, a refusal, nothing at all, or a tool it was not offered. */
+export const MALFORMED_PROBLEMS = ['invalid-arguments', 'truncated', 'refused', 'empty', 'unknown-tool'] as const;
+export type MalformedProblem = (typeof MALFORMED_PROBLEMS)[number];
+
+/** One model turn: propose a tool call, finish with a claim, or a reply that cannot be used (the runner asks once for a repair). */
 export type ModelTurn =
   | (TurnCommon & { readonly kind: 'tool_call'; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string })
-  | (TurnCommon & { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up' });
+  | (TurnCommon & { readonly kind: 'final'; readonly text: string; readonly claim: 'done' | 'gave-up' })
+  | (TurnCommon & {
+      readonly kind: 'malformed';
+      readonly problem: Exclude<MalformedProblem, 'unknown-tool'>;
+      /** What was wrong, in a line (a parser's message, the provider's stop reason). */
+      readonly detail: string;
+      /** The tool it tried to call, when it tried. */
+      readonly tool?: string;
+      /** The start of what it sent, bounded: evidence, never acted on. */
+      readonly excerpt?: string;
+    });
 
 /** A turn that could not be placed or answered, carrying the answers set aside before it failed (their usage is spent). */
 export class TurnError extends AirlockError {
@@ -90,6 +114,12 @@ export interface ModelPrice {
   readonly currency: string;
   readonly inputPerMillion: number;
   readonly outputPerMillion: number;
+}
+
+/** What `usage` costs at `price`, in micro-units of its currency (a token costs `perMillion` micro-units); null when either is missing. */
+export function costMicros(usage: ModelUsage | undefined, price: ModelPrice | undefined): number | null {
+  if (!usage || !price) return null;
+  return Math.round(usage.inputTokens * price.inputPerMillion + usage.outputTokens * price.outputPerMillion);
 }
 
 export interface Model {

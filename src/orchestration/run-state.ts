@@ -22,8 +22,9 @@ const jsonObject = z.record(z.string(), json);
 const status = z.enum(['ok', 'denied', 'invalid', 'suggested', 'rejected', 'expired', 'failed', 'pending']);
 const historyItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tool_call'), id: z.string(), tool: z.string(), args: jsonObject, reasoning: z.string().optional() }),
-  z.object({ kind: z.literal('tool_result'), id: z.string(), tool: z.string(), status, content: json }),
+  z.object({ kind: z.literal('tool_result'), id: z.string(), tool: z.string(), status, content: json, source: z.object({ classification: z.enum(CLASSIFICATIONS), trust: z.enum(TRUST) }).optional() }),
   z.object({ kind: z.literal('final'), text: z.string(), claim: z.enum(['done', 'gave-up']) }),
+  z.object({ kind: z.literal('notice'), text: z.string() }),
 ]);
 
 const base = {

@@ -7,7 +7,8 @@ import { rec } from '../audit/records.js';
 import type { AuditItem } from '../audit/writer.js';
 import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, type Labels, type Risk, type RunStatus, type UsageDelta } from '../types.js';
 import { canTransition, type RunState } from './run-machine.js';
-import type { HistoryItem, ModelPrice, ModelUsage, ToolResultStatus } from './model.js';
+import { costMicros, type HistoryItem, type ModelPrice, type ModelUsage, type ToolResultStatus } from './model.js';
+import { repairNotice, type MalformedEvent } from './repair.js';
 
 /** Where a run stands: its status (stored on the run) and its state. */
 export interface RunPoint {
@@ -57,6 +58,8 @@ export type RunEvent =
     }
   /** No model route may take the turn (the run has read content above every route's clearance): on record. */
   | { readonly type: 'model-refused'; readonly reason: string }
+  /** The model's reply cannot be used (repair.ts): on record, never acted on. */
+  | MalformedEvent
   /** A call handed to the gateway: counted against the tool-call budget, in flight until its result. */
   | { readonly type: 'call-sent'; readonly id: string; readonly tool: string; readonly args: JsonObject; readonly reasoning?: string; readonly at?: string }
   /** The gateway's answer to the call in flight or waiting for a person; what it read or did may raise the labels. */
@@ -67,6 +70,8 @@ export type RunEvent =
       readonly status: ToolResultStatus;
       readonly content: Json;
       readonly labels?: Labels;
+      /** The result's own labels, kept with it in the history so the model is told where it comes from. */
+      readonly source?: Labels;
       readonly verification?: Verdict;
     }
   /** The call needs a person: the run waits (`awaiting-approval`) with the call kept aside. */
@@ -107,14 +112,13 @@ function apply(at: Transition, e: RunEvent): Transition {
     case 'model-answered': {
       const inTok = e.usage?.inputTokens ?? 0;
       const outTok = e.usage?.outputTokens ?? 0;
-      // Per million tokens, so a token costs `perMillion` micro-units of the currency.
-      const costMicros = e.price && e.usage ? Math.round(inTok * e.price.inputPerMillion + outTok * e.price.outputPerMillion) : null;
+      const cost = costMicros(e.usage, e.price);
       const u = s.usage;
       const usage = {
         modelCalls: u.modelCalls + 1,
         inputTokens: u.inputTokens + inTok,
         outputTokens: u.outputTokens + outTok,
-        costMicros: u.costMicros + (costMicros ?? 0),
+        costMicros: u.costMicros + (cost ?? 0),
         currency: u.currency ?? e.price?.currency ?? null,
       };
       const record = rec('model.called', {
@@ -123,8 +127,8 @@ function apply(at: Transition, e: RunEvent): Transition {
         model: e.model,
         inputTokens: e.usage ? inTok : null,
         outputTokens: e.usage ? outTok : null,
-        cost: costMicros === null ? null : costMicros / 1_000_000,
-        currency: costMicros === null ? null : (e.price?.currency ?? null),
+        cost: cost === null ? null : cost / 1_000_000,
+        currency: cost === null ? null : (e.price?.currency ?? null),
         priceVersion: e.price?.version ?? null,
         ...(e.why ? { why: e.why } : {}),
         ...(e.setAside ? { setAside: e.setAside } : {}),
@@ -134,11 +138,11 @@ function apply(at: Transition, e: RunEvent): Transition {
       const added: UsageAdded = {
         scopes,
         day: e.at.slice(0, 10),
-        currency: costMicros === null ? '' : (e.price?.currency ?? ''),
+        currency: cost === null ? '' : (e.price?.currency ?? ''),
         modelCalls: 1,
         inputTokens: inTok,
         outputTokens: outTok,
-        costMicros: costMicros ?? 0,
+        costMicros: cost ?? 0,
         toolCalls: 0,
       };
       return { ...at, state: { ...s, steps: s.steps + (e.setAside ? 0 : 1), usage }, records: [...at.records, record], usage: [...at.usage, added] };
@@ -158,7 +162,7 @@ function apply(at: Transition, e: RunEvent): Transition {
       return { ...at, state: { ...counted, history: [...s.history, item] } };
     }
     case 'call-returned': {
-      const item: HistoryItem = { kind: 'tool_result', id: e.id, tool: e.tool, status: e.status, content: e.content };
+      const item: HistoryItem = { kind: 'tool_result', id: e.id, tool: e.tool, status: e.status, content: e.content, ...(e.source ? { source: e.source } : {}) };
       const answered = {
         ...s,
         inFlight: null,
@@ -179,6 +183,11 @@ function apply(at: Transition, e: RunEvent): Transition {
       return move(at, 'awaiting-approval', { ...s, reason: e.reason });
     case 'verified':
       return { ...at, state: { ...s, verifications: [...s.verifications, { callId: `r${s.verifications.length + 1}`, tool: e.tool, status: e.status }] } };
+    case 'model-malformed': {
+      const record = rec('model.malformed', { problem: e.problem, detail: e.detail, tool: e.tool, excerpt: e.excerpt, repair: e.repair });
+      const history: HistoryItem[] = e.repair ? [...s.history, { kind: 'notice', text: repairNotice(e.problem, e.detail, e.tool) }] : [...s.history];
+      return { ...at, state: { ...s, history }, records: [...at.records, record] };
+    }
     case 'model-refused':
       return { ...at, records: [...at.records, rec('model.refused', { classification: s.labels.classification, reason: e.reason })] };
     case 'claimed': {

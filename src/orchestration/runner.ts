@@ -19,6 +19,7 @@ import { conclusionOf, type Conclusion } from './conclude.js';
 import { expireApproval, latestRevision } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
 import { openUnknownOutcomes } from './recovery.js';
+import { isRepairTurn, malformedEvent, unusableReason } from './repair.js';
 import { rec } from '../audit/records.js';
 import { dailyBudgetReached, runStateOf, saveRunState } from './run-state.js';
 
@@ -213,6 +214,14 @@ export class Runner {
       }
 
       const answered: RunEvent[] = [...(turn.setAside ?? []).map((a) => this.answered(model, workflow, a.route, a.usage, a)), this.answered(model, workflow, turn.route, turn.usage)];
+      // A reply that cannot be used is never acted on: the model is told why once, and a second in a row ends the run.
+      const repairing = isRepairTurn(state.history);
+      if (turn.kind === 'malformed') {
+        const bad = malformedEvent(turn, repairing);
+        if (repairing) return step(...answered, bad, { type: 'ended', status: 'failed', reason: unusableReason(bad) });
+        await step(...answered, bad, { type: 'time', ms: elapsed() });
+        continue;
+      }
       if (turn.kind === 'final') {
         // "Done" needs evidence: the workflow's run-level checks read ground truth before the run ends.
         const claimed: RunEvent[] = [...answered, { type: 'claimed', text: turn.text, claim: turn.claim }, { type: 'time', ms: elapsed() }];
@@ -232,7 +241,15 @@ export class Runner {
       if (outcome.kind === 'pending-approval') {
         return step({ type: 'approval-awaited', approvalId: outcome.approvalId, id: callId, tool: turn.tool, args: turn.args }, { type: 'time', ms: elapsed() });
       }
-      await step(returned(callId, turn.tool, outcome));
+      const result = returned(callId, turn.tool, outcome);
+      // A tool it was not offered: the gateway refused and audited it; the model is also told, as for any unusable reply.
+      if (tools.some((t) => t.name === turn.tool)) {
+        await step(result);
+        continue;
+      }
+      const bad = malformedEvent({ problem: 'unknown-tool', detail: `\`${turn.tool}\` is not one of the tools offered`, tool: turn.tool }, repairing);
+      if (repairing) return step(result, bad, { type: 'ended', status: 'failed', reason: unusableReason(bad) });
+      await step(result, bad);
     }
   }
 
@@ -283,5 +300,5 @@ function returned(id: string, tool: string, outcome: GatewayOutcome): RunEvent &
   const { status, content } = toResult(outcome);
   if (outcome.kind !== 'executed') return { type: 'call-returned', id, tool, status, content };
   const v = outcome.verification;
-  return { type: 'call-returned', id, tool, status, content, labels: outcome.labels, ...(v ? { verification: v.outcome.status } : {}) };
+  return { type: 'call-returned', id, tool, status, content, labels: outcome.labels, source: outcome.source, ...(v ? { verification: v.outcome.status } : {}) };
 }

@@ -57,8 +57,11 @@ function reachableRoutes(file: Workspace['file'], model: string): string[] {
   return [...seen];
 }
 
-/** The model behind one declared route. */
-function buildRoute(workspace: Workspace, name: string): Model {
+/**
+ * The model behind one declared route, alone: no fallbacks, no routing rules; only this route's key
+ * is read. Throws `AirlockError` (`config`) when the route is not declared or its key cannot be read.
+ */
+export function buildRoute(workspace: Workspace, name: string): Model {
   const route = workspace.file.models[name];
   if (!route) throw new AirlockError('config', `model route \`${name}\` is not declared`, { hint: 'declare it under `models:` in airlock.yaml' });
   switch (route.kind) {

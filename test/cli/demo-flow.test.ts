@@ -76,6 +76,9 @@ describe('the README demo flow through the CLI', () => {
     const send = lines.findIndex((l) => /propose mail\.send/.test(l));
     expect(send).toBeGreaterThan(-1);
     expect(lines[send + 1]).toMatch(/decision deny +policies: mail-internal-only, no-egress-of-confidential-data/);
+    // Each step follows the model turn that proposed it: the scripted playbook reports no tokens and has no price.
+    expect(lines[send - 1]).toMatch(/ model {3}playbook \(airlock-scripted\/playbook\) {2}tokens not reported, unpriced {2}— the workflow names it$/);
+    expect(lines.filter((l) => / model {3}playbook /.test(l)).length).toBeGreaterThanOrEqual(lines.filter((l) => / propose /.test(l)).length);
     expect(r.stdout).toMatch(/not executed \(denied\) mail\.send/);
     expect(r.stdout).not.toMatch(/executed mail\.send/);
     expect(r.stdout).toMatch(/approval vote refused for agent:refund-bot/);

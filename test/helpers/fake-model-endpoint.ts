@@ -12,8 +12,8 @@ export interface Seen {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly body: any;
 }
-type Answer = { status: number; body: unknown; headers?: Record<string, string> } | { status: number; sse: readonly string[] };
-export type Reply = Answer | ((seen: Seen) => Answer);
+export type Answer = { status: number; body: unknown; headers?: Record<string, string> } | { status: number; sse: readonly string[] };
+export type Reply = Answer | ((seen: Seen) => Answer | Promise<Answer>);
 
 /** Server-sent events: each `[event, data]` as the stream carries it (`event` null: a data-only line, as OpenAI sends them). */
 export function sse(events: readonly (readonly [string | null, unknown])[]): readonly string[] {
@@ -23,15 +23,17 @@ export function sse(events: readonly (readonly [string | null, unknown])[]): rea
 export class FakeEndpoint {
   readonly seen: Seen[] = [];
   readonly replies: Reply[] = [];
+  /** What answers when no reply is queued (a 500 saying so, unless set). */
+  otherwise: Reply | null = null;
   url = '';
   private readonly server = http.createServer((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString('utf8')));
-    req.on('end', () => {
+    req.on('end', async () => {
       const seen: Seen = { auth: req.headers.authorization, headers: req.headers, path: req.url ?? '', body: text ? JSON.parse(text) : null };
       this.seen.push(seen);
-      const next = this.replies.shift() ?? { status: 500, body: { error: { message: 'no reply queued' } } };
-      const r = typeof next === 'function' ? next(seen) : next;
+      const next = this.replies.shift() ?? this.otherwise ?? { status: 500, body: { error: { message: 'no reply queued' } } };
+      const r = typeof next === 'function' ? await next(seen) : next;
       if ('sse' in r) {
         res.writeHead(r.status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         for (const chunk of r.sse) res.write(chunk);
@@ -55,6 +57,7 @@ export class FakeEndpoint {
   reset(): void {
     this.seen.length = 0;
     this.replies.length = 0;
+    this.otherwise = null;
   }
 
   stop(): Promise<void> {

@@ -1,5 +1,6 @@
 // Test helper: a private copy of the Acme demo workspace in a temp folder, with Acme reset to its seed.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import os from 'node:os';
 import path from 'node:path';
 import { openAcmeDb, resetAcme, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
@@ -37,4 +38,21 @@ export function scratchWorkspace(prefix: string, files: Readonly<Record<string, 
     writeFileSync(file, text);
   }
   return dir;
+}
+
+/**
+ * The Acme refund desk on model routes of kind `openai-chat` (each entry: route name → what it sets
+ * beside `model` and `maxRetries: 0`, e.g. `baseUrl`), its workflow on `model` (a route or `auto`
+ * with `routing` rules), optionally with a declared input classification.
+ */
+export function acmeDeskOnRoutes(models: Record<string, object>, model: string, routing: object[] = [], inputClassification?: string): ReturnType<typeof copyAcme> {
+  const ws = copyAcme();
+  const file = path.join(ws.dir, 'airlock.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  for (const [name, m] of Object.entries(models)) doc.setIn(['models', name], doc.createNode({ kind: 'openai-chat', model: name, maxRetries: 0, ...m }));
+  if (routing.length > 0) doc.set('routing', doc.createNode(routing));
+  writeFileSync(file, doc.toString());
+  const wf = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
+  writeFileSync(wf, readFileSync(wf, 'utf8').replace(/^model: playbook$/m, `model: ${model}${inputClassification ? `\ninputClassification: ${inputClassification}` : ''}`));
+  return ws;
 }

@@ -63,7 +63,7 @@ describe('run state', () => {
       { n: 4, item: { kind: 'tool_result', id: 'c2', tool: 'orders.get_order', status: 'denied', content: null } },
     ];
     const store = { listRunSteps: () => Promise.resolve(steps) };
-    expect((await runHistory(store, r)).map((h) => (h.kind === 'final' ? h.kind : `${h.kind}:${h.id}`))).toEqual(['tool_call:c1', 'tool_result:c1', 'tool_call:c2', 'tool_result:c2']);
+    expect((await runHistory(store, r)).map((h) => (h.kind === 'final' || h.kind === 'notice' ? h.kind : `${h.kind}:${h.id}`))).toEqual(['tool_call:c1', 'tool_result:c1', 'tool_call:c2', 'tool_result:c2']);
     const tampered = { listRunSteps: () => Promise.resolve([{ n: 3, item: { kind: 'tool_call', id: 'c2', tool: 'x', args: 'not an object' } }]) };
     await expect(runHistory(tampered, row(v1({ door: 'sdk' })))).rejects.toThrow(/step 3 of run `run_\d+` is invalid/);
   });

@@ -55,13 +55,20 @@ describe('anthropic-messages route', () => {
     ]);
   });
 
-  it('finishes with "done" at the end of its turn, and claims nothing done when cut off or refusing', async () => {
+  it('finishes with "done" at the end of its turn; a reply cut off, refused, empty or with a non-object input is unusable', async () => {
     api.replies.push(message([{ type: 'text', text: 'All settled.' }], 'end_turn'));
     expect(await model().next(input)).toMatchObject({ kind: 'final', text: 'All settled.', claim: 'done' });
-    api.replies.push(message([{ type: 'text', text: 'All sett' }], 'max_tokens'));
-    expect(await model().next(input)).toMatchObject({ kind: 'final', claim: 'gave-up' });
-    api.replies.push(message([], 'refusal'));
-    expect(await model().next(input)).toMatchObject({ kind: 'final', claim: 'gave-up', text: 'the model stopped: refusal' });
+    const cases: [object[], string, object][] = [
+      [[{ type: 'text', text: 'All sett' }], 'max_tokens', { problem: 'truncated', detail: 'the reply was cut off (stop_reason max_tokens)', excerpt: 'All sett' }],
+      [[{ type: 'tool_use', id: 't', name: 'orders_get_order', input: { order_id: '11' } }], 'max_tokens', { problem: 'truncated' }],
+      [[], 'refusal', { problem: 'refused', detail: 'the model refused (stop_reason refusal)' }],
+      [[], 'end_turn', { problem: 'empty', detail: 'the reply held no text and no tool call (stop_reason end_turn)' }],
+      [[{ type: 'tool_use', id: 't', name: 'orders_get_order', input: 'order 11' }], 'tool_use', { problem: 'invalid-arguments', tool: 'orders.get_order', excerpt: '"order 11"' }],
+    ];
+    for (const [content, stop, expected] of cases) {
+      api.replies.push(message(content, stop));
+      expect(await model().next(input)).toMatchObject({ kind: 'malformed', ...expected });
+    }
   });
 
   it('retries a 429 after its retry-after and an overloaded 529, then answers', async () => {

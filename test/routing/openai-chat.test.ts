@@ -62,11 +62,20 @@ describe('openai-chat route', () => {
     expect(JSON.parse(req.body.messages[3]!.content as string)).toEqual({ status: 'ok', result: { total_cents: 8990 } });
   });
 
-  it('finishes with "done" on a stop, and claims nothing done when the answer was cut off', async () => {
+  it('finishes with "done" on a stop; a reply cut off, filtered, refused or empty is unusable, saying why', async () => {
     api.replies.push(completion({ content: 'Refunded order 1182.' }));
     expect(await model().next({ ...input, history: [] })).toMatchObject({ kind: 'final', text: 'Refunded order 1182.', claim: 'done' });
-    api.replies.push(completion({ content: 'Refunded ord' }, 'length'));
-    expect(await model().next({ ...input, history: [] })).toMatchObject({ kind: 'final', claim: 'gave-up' });
+    const cases: [object, string, object][] = [
+      [{ content: 'Refunded ord' }, 'length', { problem: 'truncated', detail: 'the reply hit the token limit (finish_reason length)', excerpt: 'Refunded ord' }],
+      [{ tool_calls: [{ id: 't', type: 'function', function: { name: 'orders_get_order', arguments: '{"order_id":"11' } }] }, 'length', { problem: 'truncated', excerpt: '{"order_id":"11' }],
+      [{ content: '' }, 'content_filter', { problem: 'refused', detail: 'the provider filtered the reply (content_filter)' }],
+      [{ content: null, refusal: 'I cannot help with that.' }, 'stop', { problem: 'refused', detail: 'the model refused', excerpt: 'I cannot help with that.' }],
+      [{ content: '  ' }, 'stop', { problem: 'empty', detail: 'the reply held no text and no tool call (finish_reason stop)' }],
+    ];
+    for (const [message, finish, expected] of cases) {
+      api.replies.push(completion(message, finish));
+      expect(await model().next({ ...input, history: [] })).toMatchObject({ kind: 'malformed', usage: { inputTokens: 120, outputTokens: 30 }, ...expected });
+    }
   });
 
   it('retries a 429 after its retry-after, and a 500, then answers', async () => {
@@ -92,9 +101,11 @@ describe('openai-chat route', () => {
     expect(api.seen).toHaveLength(1); // a 401 is not retried
   });
 
-  it('passes arguments that are not JSON on as a note for the gateway to refuse', async () => {
+  it('never passes on arguments that are not a JSON object: the reply is unusable, with what was sent as evidence', async () => {
+    api.replies.push(toolCall('orders_get_order', [1, 2]));
     api.replies.push(completion({ tool_calls: [{ id: 'call_y', type: 'function', function: { name: 'orders_get_order', arguments: '{"order_id": ' } }] }, 'tool_calls'));
-    expect(await model().next(input)).toMatchObject({ kind: 'tool_call', tool: 'orders.get_order', args: { _unparsed: '{"order_id": ' } });
+    expect(await model().next(input)).toMatchObject({ kind: 'malformed', problem: 'invalid-arguments', tool: 'orders.get_order', detail: 'the arguments are an array, not a JSON object', excerpt: '[1,2]' });
+    expect(await model().next(input)).toMatchObject({ kind: 'malformed', problem: 'invalid-arguments', tool: 'orders.get_order', detail: expect.stringMatching(/^the arguments are not JSON \(/), excerpt: '{"order_id": ' });
   });
 
   it('names tools one to one, and builds the messages from the history alone', () => {

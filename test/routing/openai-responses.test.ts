@@ -46,11 +46,20 @@ describe('openai-responses route', () => {
     ]);
   });
 
-  it('finishes with "done" when complete, and claims nothing done when incomplete', async () => {
+  it('finishes with "done" when complete; a reply incomplete, filtered, refused, empty or with arguments not JSON is unusable', async () => {
     api.replies.push(response([{ type: 'message', id: 'm1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'All done.', annotations: [] }] }]));
     expect(await model().next(input)).toMatchObject({ kind: 'final', text: 'All done.', claim: 'done' });
-    api.replies.push(response([], 'incomplete', { reason: 'max_output_tokens' }));
-    expect(await model().next(input)).toMatchObject({ kind: 'final', claim: 'gave-up', text: 'the model stopped: max_output_tokens' });
+    const cases: [object[], string, object | undefined, object][] = [
+      [[], 'incomplete', { reason: 'max_output_tokens' }, { problem: 'truncated', detail: 'the reply is incomplete (max_output_tokens)' }],
+      [[], 'incomplete', { reason: 'content_filter' }, { problem: 'refused', detail: 'the provider filtered the reply (content_filter)' }],
+      [[{ type: 'message', id: 'm2', role: 'assistant', status: 'completed', content: [{ type: 'refusal', refusal: 'No.' }] }], 'completed', undefined, { problem: 'refused', excerpt: 'No.' }],
+      [[{ type: 'function_call', id: 'f', call_id: 'f', name: 'orders_get_order', arguments: 'order 11', status: 'completed' }], 'completed', undefined, { problem: 'invalid-arguments', tool: 'orders.get_order', excerpt: 'order 11' }],
+      [[], 'completed', undefined, { problem: 'empty' }],
+    ];
+    for (const [output, status, details, expected] of cases) {
+      api.replies.push(response(output, status, details ?? null));
+      expect(await model().next(input)).toMatchObject({ kind: 'malformed', ...expected });
+    }
   });
 
   it('fails naming the route, without the key', async () => {

@@ -11,7 +11,7 @@ import type { ModelRoute, WorkspaceFile } from '../../src/config/schema.js';
 import type { Model, ModelInput, ModelTurn } from '../../src/orchestration/model.js';
 import { RoutedModel, planRoutes, type Proposed, type RoutedWorkflow } from '../../src/routing/router.js';
 import { TurnError } from '../../src/orchestration/model.js';
-import { copyAcme } from '../helpers/workspace.js';
+import { acmeDeskOnRoutes } from '../helpers/workspace.js';
 import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
 
 const route = (clearance: ModelRoute['clearance'], fallback: string[] = []): ModelRoute => ({ kind: 'scripted', playbook: 'p.yaml', clearance, fallback });
@@ -202,17 +202,7 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
     await onprem.stop();
   });
 
-  async function desk(models: Record<string, object>, model: string, routing: object[] = [], inputClassification?: string) {
-    const ws = copyAcme();
-    const file = path.join(ws.dir, 'airlock.yaml');
-    const doc = parseDocument(readFileSync(file, 'utf8'));
-    for (const [name, m] of Object.entries(models)) doc.setIn(['models', name], doc.createNode({ kind: 'openai-chat', model: name, maxRetries: 0, ...m }));
-    if (routing.length > 0) doc.set('routing', doc.createNode(routing));
-    writeFileSync(file, doc.toString());
-    const wf = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
-    writeFileSync(wf, readFileSync(wf, 'utf8').replace(/^model: playbook$/m, `model: ${model}${inputClassification ? `\ninputClassification: ${inputClassification}` : ''}`));
-    return ws;
-  }
+  const desk = acmeDeskOnRoutes;
 
   it('a route cleared only for internal content is never sent the confidential ticket: the run ends, on record', async () => {
     cloud.reset();

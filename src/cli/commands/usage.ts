@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { AirlockError } from '../../errors.js';
 import { USAGE_DIMENSIONS as DIMENSIONS, usageTotals, type UsageDimension as Dimension } from '../../orchestration/usage.js';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
-import { bold, dim } from '../render.js';
+import { bold, dim, money } from '../render.js';
 
 export function registerUsageCommand(program: Command, helpers: WorkspaceCommandHelpers): Command {
   const { out } = helpers;
@@ -27,7 +27,7 @@ export function registerUsageCommand(program: Command, helpers: WorkspaceCommand
         if (totals.length === 0) return out(`no model turns since ${since}`);
         out(bold(`model usage by ${by} since ${since} (UTC)`));
         for (const t of totals) {
-          const cost = Object.entries(t.cost).map(([c, v]) => `${v.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')} ${c}`).join(' + ') || dim('unpriced');
+          const cost = Object.entries(t.cost).map(([c, v]) => money(v, c)).join(' + ') || dim('unpriced');
           out(`${t.scope}: ${t.modelCalls} model call${t.modelCalls === 1 ? '' : 's'}, ${t.inputTokens} input / ${t.outputTokens} output tokens, cost ${cost}; ${t.toolCalls} tool call${t.toolCalls === 1 ? '' : 's'}`);
         }
       });

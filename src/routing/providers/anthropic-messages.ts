@@ -6,7 +6,7 @@ import type { MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
 import { AirlockError } from '../../errors.js';
 import type { JsonObject } from '../../types.js';
 import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
-import { DEFAULT_SYSTEM, ProviderModel, providerFailure, taskText, wireNames, type ProviderOptions } from './common.js';
+import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, taskText, toolResultText, wireNames, type ProviderOptions } from './common.js';
 
 /** An Anthropic route's options: the common ones, and the bound on one answer's tokens the API requires. */
 export interface AnthropicOptions extends ProviderOptions {
@@ -25,8 +25,13 @@ export function anthropicMessages(input: ModelInput, toWire: ReadonlyMap<string,
     } else if (h.kind === 'tool_result') {
       messages.push({
         role: 'user',
-        content: [{ type: 'tool_result', tool_use_id: h.id, content: JSON.stringify({ status: h.status, result: h.content }), ...(h.status === 'ok' ? {} : { is_error: true }) }],
+        content: [{ type: 'tool_result', tool_use_id: h.id, content: toolResultText(h), ...(h.status === 'ok' ? {} : { is_error: true }) }],
       });
+    } else if (h.kind === 'notice') {
+      // After a tool result the user turn is already open: the notice joins it (the API wants turns to alternate).
+      const last = messages[messages.length - 1];
+      if (last?.role === 'user' && Array.isArray(last.content)) last.content.push({ type: 'text', text: noticeText(h) });
+      else messages.push({ role: 'user', content: [{ type: 'text', text: noticeText(h) }] });
     } else {
       messages.push({ role: 'assistant', content: h.text });
     }
@@ -65,15 +70,26 @@ export class AnthropicMessagesModel extends ProviderModel {
       throw providerFailure(this.opts, e, e instanceof Anthropic.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof Anthropic.APIConnectionTimeoutError);
     }
     const usage = { inputTokens: res.usage.input_tokens + (res.usage.cache_creation_input_tokens ?? 0) + (res.usage.cache_read_input_tokens ?? 0), outputTokens: res.usage.output_tokens };
-    const text = res.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n').trim();
-    const call = res.content.find((b) => b.type === 'tool_use');
-    if (call && call.type === 'tool_use') {
-      const args = typeof call.input === 'object' && call.input !== null && !Array.isArray(call.input) ? (call.input as JsonObject) : { _unparsed: JSON.stringify(call.input ?? null).slice(0, 4096) };
-      return { kind: 'tool_call', tool: fromWire.get(call.name) ?? call.name, args, ...(text ? { reasoning: text } : {}), usage };
-    }
-    if (!res.stop_reason) throw new AirlockError('connector', `model route \`${this.opts.routeName}\` answered with no stop reason`, { hint: 'check that the endpoint speaks the Messages API' });
-    // Cut off, refused or out of context: the model did not finish its answer, so it claims nothing done.
-    const claim = res.stop_reason === 'end_turn' || res.stop_reason === 'stop_sequence' ? 'done' : 'gave-up';
-    return { kind: 'final', text: text || (claim === 'done' ? '' : `the model stopped: ${res.stop_reason}`), claim, usage };
+    return { ...messageTurn(res, fromWire, this.opts.routeName), usage };
   }
+}
+
+/** A message as a turn: a tool call, a final answer, or a reply that cannot be used (cut off, refused, empty, input not an object). */
+export function messageTurn(res: Anthropic.Messages.Message, fromWire: ReadonlyMap<string, string>, routeName: string): ModelTurn {
+  const text = res.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n').trim();
+  const call = res.content.find((b) => b.type === 'tool_use');
+  const stop = res.stop_reason;
+  if (stop === 'refusal') return malformed('refused', 'the model refused (stop_reason refusal)', text);
+  // Cut off: whatever it held (a tool call's input included) may be incomplete, so none of it is used.
+  if (stop === 'max_tokens' || stop === 'model_context_window_exceeded') return malformed('truncated', `the reply was cut off (stop_reason ${stop})`, text);
+  if (call && call.type === 'tool_use') {
+    const tool = fromWire.get(call.name) ?? call.name;
+    if (typeof call.input !== 'object' || call.input === null || Array.isArray(call.input)) {
+      return { kind: 'malformed', problem: 'invalid-arguments', detail: 'the tool input is not a JSON object', tool, excerpt: JSON.stringify(call.input ?? null).slice(0, 200) };
+    }
+    return { kind: 'tool_call', tool, args: call.input as JsonObject, ...(text ? { reasoning: text } : {}) };
+  }
+  if (!stop) throw new AirlockError('connector', `model route \`${routeName}\` answered with no stop reason`, { hint: 'check that the endpoint speaks the Messages API' });
+  if (!text) return malformed('empty', `the reply held no text and no tool call (stop_reason ${stop})`);
+  return { kind: 'final', text, claim: stop === 'end_turn' || stop === 'stop_sequence' ? 'done' : 'gave-up' };
 }

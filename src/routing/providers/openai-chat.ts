@@ -5,7 +5,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { AirlockError } from '../../errors.js';
-import { DEFAULT_SYSTEM, ProviderModel, parseArgs, providerFailure, taskText, wireNames, type ProviderOptions } from './common.js';
+import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, readArgs, taskText, toolResultText, wireNames, type ProviderOptions } from './common.js';
 import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
 
 /** An OpenAI-compatible route's options (common.ts). */
@@ -25,7 +25,9 @@ export function chatMessages(input: ModelInput, toWire: ReadonlyMap<string, stri
         tool_calls: [{ id: h.id, type: 'function', function: { name: toWire.get(h.tool) ?? h.tool, arguments: JSON.stringify(h.args) } }],
       });
     } else if (h.kind === 'tool_result') {
-      messages.push({ role: 'tool', tool_call_id: h.id, content: JSON.stringify({ status: h.status, result: h.content }) });
+      messages.push({ role: 'tool', tool_call_id: h.id, content: toolResultText(h) });
+    } else if (h.kind === 'notice') {
+      messages.push({ role: 'user', content: noticeText(h) });
     } else {
       messages.push({ role: 'assistant', content: h.text });
     }
@@ -67,15 +69,26 @@ export class OpenAIChatModel extends ProviderModel {
     const usage = res.usage ? { inputTokens: res.usage.prompt_tokens, outputTokens: res.usage.completion_tokens } : undefined;
     const choice = res.choices[0];
     if (!choice) throw new AirlockError('connector', `model route \`${this.opts.routeName}\` answered with no choice`, { hint: 'check that the endpoint speaks the Chat Completions API' });
-    const call = choice.message.tool_calls?.find((c) => c.type === 'function');
-    if (call && call.type === 'function') {
-      const tool = fromWire.get(call.function.name) ?? call.function.name;
-      const reasoning = choice.message.content?.trim();
-      return { kind: 'tool_call', tool, args: parseArgs(call.function.arguments), ...(reasoning ? { reasoning } : {}), ...(usage ? { usage } : {}) };
-    }
-    // Cut off (length) or filtered: the model did not finish its answer, so it claims nothing done.
-    const claim = choice.finish_reason === 'stop' ? 'done' : 'gave-up';
-    const text = choice.message.content ?? (claim === 'done' ? '' : `the model stopped: ${choice.finish_reason}`);
-    return { kind: 'final', text, claim, ...(usage ? { usage } : {}) };
+    const turn = chatTurn(choice, fromWire);
+    return { ...turn, ...(usage ? { usage } : {}) };
   }
+}
+
+/** One choice as a turn: a tool call, a final answer, or a reply that cannot be used (cut off, refused, empty, arguments not JSON). */
+export function chatTurn(choice: OpenAI.Chat.Completions.ChatCompletion.Choice, fromWire: ReadonlyMap<string, string>): ModelTurn {
+  const m = choice.message;
+  const content = m.content?.trim() ?? '';
+  if (m.refusal) return malformed('refused', 'the model refused', m.refusal);
+  if (choice.finish_reason === 'content_filter') return malformed('refused', 'the provider filtered the reply (content_filter)', content);
+  const call = m.tool_calls?.find((c) => c.type === 'function');
+  // Cut off: whatever it held (a tool call's arguments included) may be incomplete, so none of it is used.
+  if (choice.finish_reason === 'length') return malformed('truncated', 'the reply hit the token limit (finish_reason length)', content || (call?.type === 'function' ? call.function.arguments : ''));
+  if (call && call.type === 'function') {
+    const tool = fromWire.get(call.function.name) ?? call.function.name;
+    const args = readArgs(call.function.arguments, tool);
+    if (!args.ok) return args.turn;
+    return { kind: 'tool_call', tool, args: args.args, ...(content ? { reasoning: content } : {}) };
+  }
+  if (!content) return malformed('empty', `the reply held no text and no tool call (finish_reason ${choice.finish_reason})`);
+  return { kind: 'final', text: content, claim: choice.finish_reason === 'stop' ? 'done' : 'gave-up' };
 }

@@ -4,7 +4,7 @@
 import OpenAI from 'openai';
 import type { FunctionTool, ResponseInputItem } from 'openai/resources/responses/responses';
 import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
-import { DEFAULT_SYSTEM, ProviderModel, parseArgs, providerFailure, taskText, wireNames } from './common.js';
+import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, readArgs, taskText, toolResultText, wireNames } from './common.js';
 import { openAIClient } from './openai-chat.js';
 
 /** The request's input items: the task, then the run's history as function calls and their outputs. */
@@ -15,7 +15,9 @@ export function responsesInput(input: ModelInput, toWire: ReadonlyMap<string, st
       if (h.reasoning) items.push({ type: 'message', role: 'assistant', content: h.reasoning });
       items.push({ type: 'function_call', call_id: h.id, name: toWire.get(h.tool) ?? h.tool, arguments: JSON.stringify(h.args) });
     } else if (h.kind === 'tool_result') {
-      items.push({ type: 'function_call_output', call_id: h.id, output: JSON.stringify({ status: h.status, result: h.content }) });
+      items.push({ type: 'function_call_output', call_id: h.id, output: toolResultText(h) });
+    } else if (h.kind === 'notice') {
+      items.push({ type: 'message', role: 'user', content: noticeText(h) });
     } else {
       items.push({ type: 'message', role: 'assistant', content: h.text });
     }
@@ -47,14 +49,29 @@ export class OpenAIResponsesModel extends ProviderModel {
       throw providerFailure(this.opts, e, e instanceof OpenAI.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof OpenAI.APIConnectionTimeoutError);
     }
     const usage = res.usage ? { inputTokens: res.usage.input_tokens, outputTokens: res.usage.output_tokens } : undefined;
-    const text = res.output.flatMap((o) => (o.type === 'message' ? o.content.flatMap((c) => (c.type === 'output_text' ? [c.text] : [])) : [])).join('\n').trim();
-    const call = res.output.find((o) => o.type === 'function_call');
-    if (call && call.type === 'function_call') {
-      return { kind: 'tool_call', tool: fromWire.get(call.name) ?? call.name, args: parseArgs(call.arguments), ...(text ? { reasoning: text } : {}), ...(usage ? { usage } : {}) };
-    }
-    // Incomplete (cut off, filtered) or failed: the model did not finish its answer, so it claims nothing done.
-    const claim = res.status === 'completed' ? 'done' : 'gave-up';
-    const why = res.incomplete_details?.reason ?? res.status ?? 'unknown';
-    return { kind: 'final', text: text || (claim === 'done' ? '' : `the model stopped: ${why}`), claim, ...(usage ? { usage } : {}) };
+    return { ...responseTurn(res, fromWire), ...(usage ? { usage } : {}) };
   }
+}
+
+/** A response as a turn: a tool call, a final answer, or a reply that cannot be used (incomplete, refused, empty, arguments not JSON). */
+export function responseTurn(res: OpenAI.Responses.Response, fromWire: ReadonlyMap<string, string>): ModelTurn {
+  const parts = res.output.flatMap((o) => (o.type === 'message' ? o.content : []));
+  const text = parts.flatMap((c) => (c.type === 'output_text' ? [c.text] : [])).join('\n').trim();
+  const refusal = parts.find((c) => c.type === 'refusal');
+  if (refusal && refusal.type === 'refusal') return malformed('refused', 'the model refused', refusal.refusal);
+  const call = res.output.find((o) => o.type === 'function_call');
+  if (res.status === 'incomplete') {
+    const why = res.incomplete_details?.reason ?? 'unknown';
+    // Filtered is a refusal; anything else cut the reply off, so none of it (a call's arguments included) is used.
+    if (why === 'content_filter') return malformed('refused', 'the provider filtered the reply (content_filter)', text);
+    return malformed('truncated', `the reply is incomplete (${why})`, text || (call?.type === 'function_call' ? call.arguments : ''));
+  }
+  if (call && call.type === 'function_call') {
+    const tool = fromWire.get(call.name) ?? call.name;
+    const args = readArgs(call.arguments, tool);
+    if (!args.ok) return args.turn;
+    return { kind: 'tool_call', tool, args: args.args, ...(text ? { reasoning: text } : {}) };
+  }
+  if (!text) return malformed('empty', `the reply held no text and no tool call (status ${res.status ?? 'unknown'})`);
+  return { kind: 'final', text, claim: res.status === 'completed' ? 'done' : 'gave-up' };
 }
