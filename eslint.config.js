@@ -32,7 +32,7 @@ function layerRules() {
       });
     return { '@typescript-eslint/no-restricted-imports': patterns.length > 0 ? ['error', { patterns }] : 'off' };
   };
-  const blocks = [...placed].sort((a, b) => a.path.length - b.path.length).map((p) => ({ files: [p.path.endsWith('/') ? `${p.path}**/*.ts` : p.path], rules: rules(p.rank) }));
+  const blocks = [...placed].sort((a, b) => a.path.length - b.path.length).map((p) => ({ files: [p.path.endsWith('/') ? `${p.path}**/*.{ts,tsx}` : p.path], rules: rules(p.rank) }));
   const pendingByFile = new Map();
   for (const { import: edge } of pending) {
     const [from, to] = edge.split(' -> ');
@@ -45,7 +45,7 @@ function layerRules() {
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'examples/**/node_modules/**', 'scripts/**', 'vitest.config.ts', 'eslint.config.js'] },
   {
-    files: ['src/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    files: ['src/**/*.{ts,tsx}', 'bench/**/*.ts', 'examples/**/*.ts'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -1,6 +1,5 @@
 // The composition root: opens a workspace and wires store, policy, gateway, runner and approvals together.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadWorkspace } from './config/load.js';
 import type { WorkflowConfig, Workspace } from './config/schema.js';
@@ -18,16 +17,22 @@ import { modelFor } from './routing/route.js';
 import { Sessions } from './orchestration/sessions.js';
 import { compileVisibility } from './policy/visibility.js';
 import { createNotifier, type Notifier } from './notify/notifier.js';
-import type { ApprovalId, Principal, RunId } from './types.js';
+import { slackChannels } from './gateway/approvals/slack.js';
+import { emailChannel } from './gateway/approvals/email.js';
+import { linksKey } from './gateway/approvals/links.js';
+import { stateKey } from './util/key-file.js';
+import type { ApprovalId, JsonObject, Principal, RunId } from './types.js';
 import { resolvePrincipal } from './identity/principal.js';
-import type { Notify } from './gateway/approvals/events.js';
+import type { ApprovalEvent, Notify } from './gateway/approvals/events.js';
 import type { ReviseDeps } from './gateway/approvals/vote.js';
 import { StandingGrants, type GrantDeps } from './gateway/approvals/grants.js';
 import { buildEvidence } from './gateway/approvals/evidence.js';
 import { concludeRun } from './orchestration/conclude.js';
 import type { RunState } from './orchestration/run-machine.js';
 import { afterDecision, type RunFate } from './orchestration/after-decision.js';
-import type { ApprovalRecord } from './store/store.js';
+import type { ApprovalRecord, StoredSpan } from './store/store.js';
+import { Metrics } from './telemetry/metrics.js';
+import { approvalWaitEnded } from './telemetry/approval-wait.js';
 
 /** An opened workspace with everything needed to govern runs in it. Close it when done. */
 export interface Airlock {
@@ -49,6 +54,12 @@ export interface Airlock {
   principal(ref: string): Principal;
   /** Moves a run on after people decided one of its approvals (orchestration/after-decision.ts): the one place that says what happens next. */
   afterDecision(approval: Pick<ApprovalRecord, 'runId'>, decided: boolean): Promise<RunFate>;
+  /** This instance's Prometheus metrics (its own registry), served at `/metrics`. */
+  readonly metrics: Metrics;
+  /** The spans kept locally for run `runId` (one trace across its pauses and restarts), oldest first: the console's waterfall. */
+  spansForRun(runId: RunId): Promise<readonly StoredSpan[]>;
+  /** Listens to the approval events of this process (requested, decided, expired...): the console's live inbox. Returns how to stop. */
+  onApprovalEvent(listener: (event: ApprovalEvent, data: JsonObject) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -73,9 +84,18 @@ export async function loadAndCompile(dir: string): Promise<{ workspace: Workspac
 export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<Airlock> {
   const { workspace, compiled: policies } = await loadAndCompile(dir);
   const stateDir = path.join(workspace.dir, '.airlock');
-  const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path));
+  // One registry per instance: several instances in one process (tests) never share counters.
+  const metrics = new Metrics((tool) => workspace.tools.get(tool)?.connector);
+  const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path), { onGroupCommit: (n) => metrics.observeGroupCommit(n) });
   const now = opts.now ?? (() => new Date());
-  const audit = new AuditWriter(store, auditKey(stateDir), now);
+  // Metrics are read off the trail as it is written; the wait for a person becomes a span when it ends.
+  const audit = new AuditWriter(store, auditKey(stateDir), now, {
+    appended: (drafts, ms) => {
+      metrics.observeAuditAppend(ms);
+      metrics.observeRecords(drafts);
+    },
+    waitEnded: (approval, at) => approvalWaitEnded(approval, at, metrics),
+  });
   const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir, workspace.tools.values());
   const principal = principalLookup(workspace);
   // Webhook notifications are queued through this; it is bound once the notifier exists.
@@ -102,6 +122,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
         input,
       ),
     notify: notifyLate,
+    metrics,
   });
   const approvalDeps = { ...base, gateway, principal, newGrantId: () => `grt_${randomBytes(6).toString('hex')}` };
   const newRunId = () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId;
@@ -133,8 +154,22 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     notify: notifyLate,
     conclude,
   });
-  const notifier = createNotifier({ store, workspace, now });
-  notify = (event, data) => notifier.publish(event, data);
+  // Where people already are: Slack and email beside the webhooks, through the same outbox.
+  const email = workspace.file.notifications.email;
+  const channels = [...slackChannels(workspace, { store }), ...(email && workspace.file.server.publicUrl ? [emailChannel(email, { store, workspace, policies, principal, now, publicUrl: workspace.file.server.publicUrl, linksKey: linksKey(stateDir) })] : [])];
+  const notifier = createNotifier({ store, workspace, now, channels });
+  // Listeners in this process (the console's inbox) hear each event as the webhooks' outbox gets it.
+  const listeners = new Set<(event: ApprovalEvent, data: JsonObject) => void>();
+  notify = (event, data) => {
+    for (const l of listeners) {
+      try {
+        l(event, data);
+      } catch {
+        // A listener's fault never stops a decision.
+      }
+    }
+    return notifier.publish(event, data);
+  };
   return {
     workspace,
     policies,
@@ -149,6 +184,12 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     approvalDeps,
     principal,
     afterDecision: (approval, decided) => afterDecision({ store, resume: (id) => runner.resume(id) }, approval, decided),
+    metrics,
+    spansForRun: (runId) => store.spansForRun(runId),
+    onApprovalEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async close() {
       await sessions.stop();
       await connectors.closeAll();
@@ -175,25 +216,9 @@ function principalLookup(workspace: Workspace): (ref: string) => Principal {
  * readable by the owner only. Losing it makes sensitive hashes unlinkable, not the chain invalid.
  */
 function auditKey(stateDir: string): Uint8Array {
-  const file = path.join(stateDir, 'audit.key');
-  if (existsSync(file)) {
-    const key = readFileSync(file);
-    if (key.length !== 32) {
-      throw new AirlockError('store-corrupt', `audit key \`${file}\` is ${key.length} bytes, expected 32`, {
-        hint: 'restore it from backup; deleting it makes earlier sensitive payload hashes unverifiable',
-      });
-    }
-    return key;
-  }
-  mkdirSync(stateDir, { recursive: true });
-  const key = randomBytes(32);
-  try {
-    writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    // Another process created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return auditKey(stateDir);
-    throw err;
-  }
-  chmodSync(file, 0o600);
-  return key;
+  return stateKey(stateDir, 'audit.key', (file, bytes) => {
+    throw new AirlockError('store-corrupt', `audit key \`${file}\` is ${bytes} bytes, expected 32`, {
+      hint: 'restore it from backup; deleting it makes earlier sensitive payload hashes unverifiable',
+    });
+  });
 }

@@ -119,6 +119,12 @@ export type RecordBodies = {
     readonly policyIds: readonly string[];
     readonly policySetHash: string;
     readonly reasons: readonly string[];
+    /**
+     * A payload ref (keyed when the run's data is sensitive, like the arguments): what policy was given
+     * beside the arguments (`DecisionInputs`: workflow, tier, labels, the principal's roles, value
+     * standings), so the request can be rebuilt exactly (`airlock policy what-if`). Absent in older records.
+     */
+    readonly inputsHash?: string;
   };
   'action.not-executed': {
     readonly tool?: string;
@@ -397,7 +403,7 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'model.refused': 'a turn no model route may take: the run has read content above the clearance of every route it could use (the run ends)',
   'run.finished': 'a run ended: status, reason, steps, the claim, verifications; `endedBy` for external runs (`session` or `recovery`)',
   'action.intent': 'a proposed call, written ahead: tool, step, argument hash (a hash and a preview only when refused before any decision), action hash, labels, idempotency key',
-  'action.decision': 'the decision on an action: allow, deny, approval (level) or suggest, with policy ids, reasons and the policy-set hash; `recheck` at execution',
+  'action.decision': 'the decision on an action: allow, deny, approval (level) or suggest, with policy ids, reasons and the policy-set hash; `recheck` at execution; `inputsHash` the payload of its other inputs (workflow, tier, labels, roles, value standings), for replays',
   'action.not-executed': 'why an action did not run: one of the closed set of reasons (`NOT_EXECUTED_REASONS`)',
   'action.second-path': "the second path's verdict on a high-risk step (passed, failed, error)",
   'action.authorized': '`authorize` mode: the caller may execute this action itself, once',

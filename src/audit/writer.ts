@@ -16,6 +16,14 @@ export interface AuditSubject {
   readonly onBehalfOf?: Principal | undefined;
 }
 
+/** Who watches the trail being written (metrics, the wait-for-a-person span); never affects what is written. */
+export interface AuditObserver {
+  /** Records committed durably by one call, and how long the call took (ms). */
+  readonly appended?: (drafts: readonly AuditDraft[], ms: number) => void;
+  /** A pending approval left `pending` (decided, edited, expired or withdrawn) at `at`. */
+  readonly waitEnded?: (approval: ApprovalRecord, at: Date) => void;
+}
+
 /** One record to append: its type, its body, and payloads it refers to by hash. */
 export interface AuditItem {
   readonly type: string;
@@ -33,6 +41,7 @@ export class AuditWriter {
     private readonly store: Store,
     private readonly key: Uint8Array,
     private readonly now: () => Date,
+    private readonly observer: AuditObserver = {},
   ) {}
 
   /**
@@ -81,7 +90,11 @@ export class AuditWriter {
     subject: AuditSubject | null,
     items: readonly AuditItem[],
   ): Promise<ApprovalRecord | null> {
-    return this.recorded(this.drafts(subject, items), (drafts) => this.store.updateApproval(id, expected, update, drafts));
+    const updated = await this.recorded(this.drafts(subject, items), (drafts) => this.store.updateApproval(id, expected, update, drafts));
+    // A wait for a person ends when a pending approval leaves `pending` (decided, edited, expired, withdrawn).
+    const from = typeof expected === 'string' ? expected : expected.status;
+    if (updated && from === 'pending' && updated.status !== 'pending') this.observer.waitEnded?.(updated, this.now());
+    return updated;
   }
 
   private drafts(subject: AuditSubject | null, items: readonly AuditItem[]): AuditDraft[] {
@@ -99,9 +112,12 @@ export class AuditWriter {
 
   private async recorded<T>(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<T>): Promise<T> {
     let current = drafts;
+    const started = performance.now();
     for (;;) {
       try {
-        return await write(current);
+        const out = await write(current);
+        this.observer.appended?.(current, performance.now() - started);
+        return out;
       } catch (e) {
         if (!(e instanceof AirlockError)) throw e;
         // `input` from the store: a draft had no canonical form (checked before queueing); nothing was written.

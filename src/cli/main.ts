@@ -7,13 +7,10 @@ import { AirlockError, formatError } from '../errors.js';
 import { loadAndCompile, openAirlock, type Airlock } from '../airlock.js';
 import { WORKSPACE_FILE } from '../config/load.js';
 import { modelFor } from '../routing/route.js';
-import { decide } from '../policy/decide.js';
-import { ArgumentValidator } from '../tools/validate.js';
-import { explainDecision } from '../policy/explain.js';
 import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
 import { startTracing, type Tracing } from '../telemetry/tracing.js';
+import { withTraceIds } from '../telemetry/logging.js';
 import type { Json, JsonObject, RunId } from '../types.js';
-import { TIERS, type Tier } from '../types.js';
 import { bold, dim, green, red, renderRuns, statusColor, yellow } from './render.js';
 import { auditForRun, reportRun } from './run-report.js';
 import { cliPrefix, DEMO_WORKSPACE } from './prefix.js';
@@ -27,7 +24,10 @@ import { registerRollbackCommand } from './commands/rollback.js';
 import { registerIncidentsCommand } from './commands/incidents.js';
 import { registerUsageCommand } from './commands/usage.js';
 import { registerModelsCommand } from './commands/models.js';
-import { resolvePrincipal } from '../identity/principal.js';
+import { registerConsoleCommand } from './commands/console.js';
+import { serveDemoConsole } from './demo-serve.js';
+import { simulateDecision } from '../gateway/simulate.js';
+import { registerWhatIfCommand } from './commands/what-if.js';
 
 /** The bundled demo workspace, and a run's audit records (for tests and scripts). */
 export { DEMO_WORKSPACE, auditForRun };
@@ -66,15 +66,27 @@ function checkOutFile(name: string, file: string): void {
 let tracing: Tracing | undefined;
 
 async function withAirlock<T>(dir: string, fn: (a: Airlock) => Promise<T>, opts: { trace?: boolean } = {}): Promise<T> {
-  if (opts.trace && !tracing) tracing = startTracing('console');
   const airlock = await openAirlock(dir);
-  if (airlock.workspace.file.telemetry.console && !tracing) tracing = startTracing('console');
+  // Spans are kept in the store (a run's trace for the console, no collector needed), printed with
+  // `--trace` or `telemetry.console`, and exported to a collector when `telemetry.otlp` says so.
+  const t = airlock.workspace.file.telemetry;
+  try {
+    tracing ??= startTracing({ console: opts.trace === true || t.console, store: airlock.store, otlp: t.otlp });
+  } catch (e) {
+    await airlock.close();
+    throw e;
+  }
   try {
     return await fn(airlock);
+  } catch (e) {
+    // A store another process holds (or that failed) is not written to again on the way out: its spans are dropped.
+    if (e instanceof AirlockError && (e.code === 'store-locked' || e.code === 'store')) tracing?.dropLocal();
+    throw e;
   } finally {
-    await airlock.close();
+    // Spans are flushed into the store before it closes.
     await tracing?.shutdown();
     tracing = undefined;
+    await airlock.close();
   }
 }
 
@@ -98,7 +110,11 @@ export function buildProgram(): Command {
     .description('run the refund-desk demo on the bundled Acme enterprise')
     .option('--reset', 'restore the Acme systems to their seed state first')
     .option('--ticket <id>', 'the support ticket to work', 'T-311')
-    .action(async (o: { reset?: boolean; ticket: string }) => {
+    .option('--serve', 'then keep serving the web console (and /mcp, /v1) so the demo goes on in the browser; Ctrl-C stops')
+    .option('--port <port>', 'with --serve: the port (default: server.port, 8787; 0 picks a free one)')
+    .action(async (o: { reset?: boolean; ticket: string; serve?: boolean; port?: string }) => {
+      const port = o.port === undefined ? undefined : Number(o.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new AirlockError('input', `--port \`${o.port}\` is not a port number (0-65535)`);
       const dir = ws();
       await withAirlock(
         dir,
@@ -113,6 +129,7 @@ export function buildProgram(): Command {
           out('');
           const run = await a.runner.start('refund-desk', { ticket_id: o.ticket });
           await reportRun(a, run.id, cliPrefix(dir));
+          if (o.serve) await serveDemoConsole(a, port, run.id);
         },
         traceOpt(),
       );
@@ -161,7 +178,7 @@ export function buildProgram(): Command {
       );
     });
 
-  const policy = program.command('policy').description('test and explain policies');
+  const policy = program.command('policy').description('test, explain and replay policies');
   policy
     .command('test [dir]')
     .description('run the workspace\'s YAML policy test cases')
@@ -187,45 +204,13 @@ export function buildProgram(): Command {
     .action(async (o: { as: string; tool: string; args: string; workflow?: string; tier?: string; classification: string; trust: string }) => {
       const { workspace, compiled } = await loadAndCompile(ws());
       const args = parseJsonArg('--args', o.args);
-      const tool = workspace.tools.get(o.tool);
-      if (!tool) throw new AirlockError('input', `tool \`${o.tool}\` is not declared`, { hint: `declared: ${[...workspace.tools.keys()].join(', ')}` });
-      const wf = o.workflow ? workspace.workflows.get(o.workflow) : [...workspace.workflows.values()].find((w) => w.tools.includes(o.tool));
-      if (!wf) throw new AirlockError('input', o.workflow ? `workflow \`${o.workflow}\` is not declared` : `no workflow uses tool \`${o.tool}\``);
-      if (o.tier && !(TIERS as readonly string[]).includes(o.tier)) throw new AirlockError('input', `tier \`${o.tier}\` is not one of ${TIERS.join(', ')}`);
-      if (!wf.tools.includes(tool.name)) {
-        throw new AirlockError('input', `tool \`${tool.name}\` is not part of workflow \`${wf.name}\` (the gateway denies it before policy is consulted)`, {
-          hint: `tools of \`${wf.name}\`: ${wf.tools.join(', ')}`,
-        });
-      }
-      // The gateway refuses invalid arguments before policy sees them: explaining a decision for them would mislead.
-      const argErrors = new ArgumentValidator(workspace.tools).validate(tool.name, args);
-      if (argErrors.length > 0) {
-        throw new AirlockError('input', `--args do not fit the contract of \`${tool.name}\`: ${argErrors.join('; ')}`, {
-          hint: 'pass the complete arguments, as the agent would propose them (the gateway denies invalid ones as `invalid-arguments`)',
-        });
-      }
-      // Only declared principals can propose anything: resolve `kind:id` or a bare id the way `approve --as` does.
-      const principals = workspace.file.identity.principals;
-      const declared = resolvePrincipal(principals, o.as);
-      if (!declared.ok) {
-        throw new AirlockError('input', `principal \`${o.as}\` is not declared in the workspace${declared.reason === 'wrong-kind' ? ` as that kind (it is \`${declared.declaredKind ?? '?'}\`)` : ''}`, {
-          hint: `declared: ${principals.map((p) => `${p.kind}:${p.id}`).join(', ')}`,
-        });
-      }
-      const principal = declared.principal;
-      if (!['public', 'internal', 'confidential', 'restricted'].includes(o.classification)) throw new AirlockError('input', `classification \`${o.classification}\` is not one of public, internal, confidential, restricted`);
-      if (!['trusted', 'untrusted'].includes(o.trust)) throw new AirlockError('input', `trust \`${o.trust}\` is not trusted or untrusted`);
-      const request = {
-        principal,
-        tool,
-        workflow: wf.name,
-        tier: (o.tier ?? wf.tier) as Tier,
-        args,
-        labels: { classification: o.classification as 'internal', trust: o.trust as 'trusted' },
-      };
-      const d = decide(compiled, request);
-      out(explainDecision(d, request, compiled));
+      // The one simulation path, shared with the console's policy simulator (gateway/simulate.ts).
+      const sim = simulateDecision(workspace, compiled, { as: o.as, tool: o.tool, args, workflow: o.workflow, tier: o.tier, classification: o.classification, trust: o.trust });
+      if (!sim.ok) throw new AirlockError('input', sim.error, sim.hint ? { hint: sim.hint } : {});
+      out(sim.explanation);
     });
+  // Which recorded proposals a draft policy set would decide differently (gateway/what-if.ts, shared with the console).
+  registerWhatIfCommand(policy, { out, workspaceDir: ws });
 
   registerApprovalCommands(program, {
     out,
@@ -281,7 +266,8 @@ export function buildProgram(): Command {
         const { startHttpServer } = await import('../server/serve.js');
         const { pino } = await import('pino');
         // Request logs go to stderr as JSON lines (stdout carries the banner).
-        const log = pino({ name: 'airlock', level: process.env['AIRLOCK_LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+        // Lines written inside a span carry its trace_id and span_id.
+        const log = pino(withTraceIds({ name: 'airlock', level: process.env['AIRLOCK_LOG_LEVEL'] ?? 'info' }), pino.destination(2));
         const server = await startHttpServer(a, { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), log });
         out(`${green('airlock')} serving workspace ${a.workspace.file.name}`);
         out(`  MCP (Streamable HTTP)  ${server.url}/mcp`);
@@ -315,6 +301,7 @@ export function buildProgram(): Command {
   registerIncidentsCommand(program, { out, workspaceDir: ws });
   registerUsageCommand(program, { out, workspaceDir: ws });
   registerModelsCommand(program, { out, workspaceDir: ws });
+  registerConsoleCommand(program, { out });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

@@ -80,6 +80,23 @@ export async function loadWorkspace(dir: string): Promise<Workspace> {
     else principals.set(p.id, { kind: p.kind, index: i });
   });
   checkRoutes(file, at);
+  // A Slack user or a mailbox stands for a declared person: a click by them, a link sent there, is theirs.
+  const person = (ref: string) => principals.get(ref.slice('user:'.length))?.kind === 'user';
+  const hint = 'name a principal of kind `user` from `identity.principals`';
+  for (const [slackUser, ref] of Object.entries(file.notifications.slack?.people ?? {})) {
+    if (!person(ref)) at(['notifications', 'slack', 'people', slackUser], `Slack user \`${slackUser}\` stands for \`${ref}\`, who is not a declared person`, hint);
+  }
+  if (file.notifications.email && !file.server.publicUrl) {
+    at(['notifications', 'email'], 'approval emails link to the console, but `server.publicUrl` is not set', 'set `server.publicUrl` to the address people reach this server at, e.g. `https://airlock.acme.example`');
+  }
+  const mailboxes = new Map<string, string>();
+  for (const [ref, address] of Object.entries(file.notifications.email?.people ?? {})) {
+    if (!person(ref)) at(['notifications', 'email', 'people', ref], `\`${ref}\` is mailed approval requests, but is not a declared person`, hint, true);
+    // A link proves only that its holder reads the mailbox: one mailbox, one person (four eyes stay two people).
+    const other = mailboxes.get(address.toLowerCase());
+    if (other) at(['notifications', 'email', 'people', ref], `\`${ref}\` and \`${other}\` share the mailbox \`${address}\`: whoever reads it could decide as either`, 'give each person a mailbox of their own');
+    else mailboxes.set(address.toLowerCase(), ref);
+  }
   for (const [modelName, route] of Object.entries(file.models)) {
     if (route.kind === 'scripted' && !(await isFile(path.resolve(absDir, route.playbook)))) {
       at(['models', modelName, 'playbook'], `playbook \`${route.playbook}\` does not exist`, `create \`${shown(route.playbook)}\` or fix the path (it is relative to the workspace folder)`);

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CLASSIFICATIONS, OWNER_BOUNDARIES, RISKS, TIERS, TRUST, type OwnerBoundary, type Risk } from '../types.js';
 import { name, toolName } from './schema-parts.js';
+import { metricsDoorSchema, telemetrySchema } from './telemetry-schema.js';
 import { runCheckSchema, toolContractSchema, type compensationSchema, type httpToolSchema, type secondPathSchema, type verifySchema } from './tool-contract-schema.js';
 
 export { toolName } from './schema-parts.js';
@@ -38,6 +39,71 @@ export const jwtSchema = z.strictObject({
   clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
 });
 
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name, e.g. `SLACK_BOT_TOKEN`');
+
+/** Console sign-in with an OpenID Connect provider (src/console/oidc.ts): authorization code flow with PKCE. */
+export const consoleOidcSchema = z.strictObject({
+  issuer: z.url({ protocol: /^https?$/ }).describe('The OpenID provider (its `/.well-known/openid-configuration` is read); https, plain http only on loopback.'),
+  clientId: z.string().min(1).max(500).describe('The client id registered with the provider; ID tokens must name it as their audience.'),
+  clientSecretEnv: envName.optional().describe('The environment variable holding the client secret (a confidential client); omit for a public client (PKCE only).'),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected an OAuth scope token')).default(['openid', 'email', 'profile']).describe('Scopes requested (`openid` is always added).'),
+  principalClaim: z
+    .union([
+      z.string().min(1),
+      z.strictObject({
+        claim: z.string().min(1).describe('The ID-token claim whose value is looked up in `map`.'),
+        map: z.record(z.string(), z.string().regex(/^user:[a-z0-9][a-z0-9._-]*$/, 'expected `user:<id>`, a declared person')).describe('Claim value → the declared person it is.'),
+      }),
+    ])
+    .default('sub')
+    .describe('The ID-token claim naming a declared person (`user:<id>` or a bare id), or a claim and a map from its values to people. Roles come from the workspace, never the token.'),
+  redirectUrl: z.url({ protocol: /^https?$/ }).describe("The console's public callback URL, `<public origin>/console/oidc/callback`, as registered with the provider."),
+  allowedAlgorithms: z.array(z.string()).default(['RS256', 'ES256', 'EdDSA']).describe('ID-token signature algorithms accepted (asymmetric only).'),
+  clockToleranceSeconds: z.number().int().min(0).max(300).default(60).describe('Clock skew tolerated on `exp`, `iat` and `auth_time`.'),
+});
+
+/** Slack as an approval channel: messages through the Web API, button clicks through the signed interactivity endpoint. */
+export const slackSchema = z.strictObject({
+  channel: z.string().min(1).describe('The channel id (e.g. `C0123456789`) approval requests are posted to.'),
+  teamId: z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'expected a Slack team (or enterprise) id, e.g. `T0123ABCD`').describe('The Slack workspace whose people `people` names: a click from any other team is refused.'),
+  botTokenEnv: envName.describe('The environment variable holding the bot token (`xoxb-...`, scope `chat:write`); never the token itself.'),
+  signingSecretEnv: envName.describe("The environment variable holding the Slack app's signing secret, which every button click is verified against."),
+  people: z
+    .record(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id, e.g. `U0123ABCD`'), z.string().regex(/^user:[a-z][a-z0-9_-]*$/, 'expected `user:<id>`, a declared person'))
+    .default({})
+    .describe('Which declared person each Slack user is: a click by anyone else is refused.'),
+  clearance: z.enum(CLASSIFICATIONS).default('internal').describe('The most sensitive action whose arguments the message may show; above it they are withheld (open the approval elsewhere).'),
+  apiUrl: z.url({ protocol: /^https?$/ }).default('https://slack.com/api').describe("Slack's Web API base (changed only for tests)."),
+  responseUrlPrefix: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => u.endsWith('/'), 'expected a URL ending in `/`, e.g. `https://hooks.slack.com/`')
+    .default('https://hooks.slack.com/')
+    .describe("Where a click's `response_url` must point (same origin, under this path) before Airlock answers to it (changed only for tests)."),
+  maxAttempts: z.number().int().min(1).max(30).default(8).describe('Delivery attempts before a message is marked failed.'),
+  timeoutMs: z.number().int().positive().max(60_000).default(5000).describe('How long one attempt may take.'),
+});
+
+/** Email as an approval channel: each eligible person is mailed the summary and a personal, signed, single-use link to the approval. */
+export const emailSchema = z.strictObject({
+  smtp: z.strictObject({
+    host: z.string().min(1).describe('The SMTP server.'),
+    port: z.number().int().min(1).max(65535).default(587),
+    secure: z.boolean().default(false).describe('TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.'),
+    requireTls: z.boolean().default(true).describe('Refuse to send unless the connection is encrypted (STARTTLS or `secure`); turn off only for a relay on loopback.'),
+    userEnv: envName.optional().describe('The environment variable holding the SMTP user name.'),
+    passwordEnv: envName.optional().describe('The environment variable holding the SMTP password (never the password itself).'),
+  }),
+  from: z.string().min(3).describe('The sender, e.g. `Airlock <airlock@acme.example>`.'),
+  people: z
+    .record(z.string().regex(/^user:[a-z][a-z0-9_-]*$/, 'expected `user:<id>`, a declared person'), z.email())
+    .default({})
+    .describe('Where each person is mailed; a request goes to every one of them who may decide it.'),
+  linkMinutes: z.number().int().min(1).max(24 * 60).default(60).describe('How long a link works (never past the approval itself).'),
+  clearance: z.enum(CLASSIFICATIONS).default('internal').describe('The most sensitive action whose arguments an email may show; above it they are withheld (open the link).'),
+  maxAttempts: z.number().int().min(1).max(30).default(8).describe('Delivery attempts before a request is marked failed.'),
+  timeoutMs: z.number().int().positive().max(60_000).default(10_000).describe('How long one attempt may take.'),
+});
+
 export const serverSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8787),
@@ -59,6 +125,12 @@ export const serverSchema = z.strictObject({
         .describe('Runs (MCP sessions, API runs) one principal may hold open at once in one process; the next is refused until one ends.'),
     })
     .default({ maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 }),
+  /** `/metrics` (Prometheus): open on loopback, or behind a bearer token. */
+  metrics: metricsDoorSchema.optional(),
+  publicUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Where people and clients reach this server (behind a proxy, its public address): the links in Slack and email, and the approval page an MCP client is pointed to.'),
 });
 
 /**
@@ -338,6 +410,24 @@ export const workspaceSchema = z.strictObject({
     /** JWTs from an identity provider, verified against its JWKS. */
     jwt: jwtSchema.optional(),
   }),
+  /** The web console of `airlock serve` (src/console/): who may sign in with a password. */
+  console: z
+    .strictObject({
+      users: z
+        .array(
+          z.strictObject({
+            principal: z.string().regex(/^user:[a-z0-9][a-z0-9._-]*$/, 'expected `user:<id>`, a declared person').describe('The declared person (`user:<id>`) this sign-in is for.'),
+            password: z
+              .string()
+              .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/, 'expected `scrypt$N$r$p$salt$hash` from `airlock console hash-password`')
+              .describe('The scrypt hash of the password (`airlock console hash-password`), never the password.'),
+          }),
+        )
+        .default([]),
+      sessionMinutes: z.number().int().min(5).max(1440).default(480).describe('How long a console sign-in lasts.'),
+      oidc: consoleOidcSchema.optional().describe('Sign-in with an OpenID Connect provider (authorization code with PKCE), beside or instead of passwords.'),
+    })
+    .optional(),
   /** `airlock serve` and `airlock mcp`. */
   server: serverSchema.default({
     host: '127.0.0.1',
@@ -381,7 +471,7 @@ export const workspaceSchema = z.strictObject({
   models: z.record(name, modelRouteSchema).default({}),
   /** Workflow files (paths or globs). */
   workflows: z.array(z.string()).min(1),
-  telemetry: z.strictObject({ console: z.boolean().default(false) }).default({ console: false }),
+  telemetry: telemetrySchema.default({ console: false, capture: { content: 'off', maxClassification: 'internal' } }),
   /** Signed webhooks sent on approval events (docs/approvals.md, "Webhooks"). */
   notifications: z
     .strictObject({
@@ -432,9 +522,11 @@ export const workspaceSchema = z.strictObject({
           });
         })
         .describe('Webhooks that receive a signed POST on each approval event (at least once: deduplicate on the `id` in the signed body).'),
+      slack: slackSchema.optional().describe('Approval requests posted to a Slack channel with Approve and Reject buttons (docs/approvals.md, "Slack").'),
+      email: emailSchema.optional().describe('Approval requests mailed to the people who may decide them, each with a personal link (docs/approvals.md, "Email").'),
     })
     .default({ webhooks: [] })
-    .describe('Notifications sent by Airlock: signed webhooks on approval events.'),
+    .describe('Notifications sent by Airlock: signed webhooks on approval events, and Slack.'),
 });
 
 export type PrincipalConfig = z.infer<typeof principalSchema>;
@@ -442,6 +534,7 @@ export type ConnectorConfig = z.infer<typeof connectorSchema>;
 export type HttpToolSpec = z.infer<typeof httpToolSchema>;
 export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
 export type JwtConfig = z.infer<typeof jwtSchema>;
+export type ConsoleOidcConfig = z.infer<typeof consoleOidcSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type ToolContract = z.infer<typeof toolContractSchema>;
 export type VerifySpec = z.infer<typeof verifySchema>;

@@ -2,7 +2,8 @@
 // to, the idempotency key sent upstream, and the records of intents, decisions and refusals. Pure.
 import type { ToolContract } from '../config/schema.js';
 import type { AuditPayload } from '../store/store.js';
-import type { Decision, JsonObject, Labels, Principal, RunId, Sha256Hex } from '../types.js';
+import type { Classification, Decision, JsonObject, Labels, Principal, RunId, Sha256Hex, Tier, Trust } from '../types.js';
+import type { ValueStanding } from '../policy/decide.js';
 import { canonicalJson, hashJson, sha256Hex } from '../util/hash.js';
 import { principalRef } from '../identity/principal.js';
 import { rec, type NotExecutedReason, type RecordBodies, type TypedItem } from '../audit/records.js';
@@ -51,9 +52,44 @@ export function decisionFields(d: Decision): Pick<RecordBodies['action.decision'
   };
 }
 
-/** The `action.decision` record of `decision` on this action (`recheck`: decided again at execution). */
-export function decisionRecord(tool: string, hash: Sha256Hex, decision: Decision, extra: { approvalId?: string; recheck?: boolean } = {}): TypedItem<'action.decision'> {
-  return rec('action.decision', { tool, actionHash: hash, ...extra, ...decisionFields(decision) });
+/**
+ * What policy was given beside the arguments, the principal and `onBehalfOf` (both on the record's
+ * envelope): stored as a payload with each decision (`inputsHash`), so `policy what-if` can rebuild
+ * the exact request. The roles are the principal's as they were when it was decided.
+ */
+export interface DecisionInputs {
+  readonly workflow: string;
+  readonly tier: Tier;
+  readonly labels: { readonly classification: Classification; readonly trust: Trust };
+  readonly roles: readonly string[];
+  /** Where each value budget stood with the call added (`context.value`); absent when none applies. */
+  readonly value?: Readonly<Record<string, ValueStanding>>;
+}
+
+/** The inputs of a decision in `ctx` (with the value standings it was decided on, if any), as a payload body. */
+export function decisionInputs(ctx: { readonly workflow: { readonly name: string; readonly tier: Tier }; readonly labels: Labels; readonly principal: Principal }, value?: Readonly<Record<string, ValueStanding>>): JsonObject {
+  const inputs: DecisionInputs = {
+    workflow: ctx.workflow.name,
+    tier: ctx.workflow.tier,
+    labels: { classification: ctx.labels.classification, trust: ctx.labels.trust },
+    roles: [...ctx.principal.roles],
+    ...(value && Object.keys(value).length > 0 ? { value } : {}),
+  };
+  return inputs as unknown as JsonObject;
+}
+
+/**
+ * The `action.decision` record of `decision` on this action (`recheck`: decided again at execution;
+ * `inputs`: the payload of `decisionInputs`, referenced as `inputsHash`).
+ */
+export function decisionRecord(
+  tool: string,
+  hash: Sha256Hex,
+  decision: Decision,
+  extra: { approvalId?: string; recheck?: boolean; inputs?: AuditPayload } = {},
+): TypedItem<'action.decision'> {
+  const { inputs, ...rest } = extra;
+  return rec('action.decision', { tool, actionHash: hash, ...rest, ...decisionFields(decision), ...(inputs ? { inputsHash: inputs.hash } : {}) }, inputs ? [inputs] : undefined);
 }
 
 /** The `action.intent` of a proposal that reached a decision: write-ahead, with its arguments as a payload. */

@@ -10,6 +10,9 @@ import type { ConnectorResult } from '../tools/connector.js';
 import type { ConnectorPool } from '../tools/connectors/pool.js';
 import { upstreamNameOf } from '../tools/import.js';
 import { expandTemplate } from '../util/uri-template.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { withSpan } from '../telemetry/spans.js';
+import { AIRLOCK, GEN_AI, MCP, OTEL } from '../telemetry/attributes.js';
 
 /** Why Airlock reads ground truth: the purpose recorded with each probe read. */
 export type ProbePurpose = 'verification' | 'second-path' | 'evidence' | 'run-check';
@@ -19,7 +22,9 @@ export type ReadProbe = (name: string, args: JsonObject, purpose: ProbePurpose, 
 
 /** Upstream requests for the gateway and everything that reads ground truth. */
 export class Dispatcher {
-  constructor(private readonly deps: { readonly workspace: Workspace; readonly connectors: Pick<ConnectorPool, 'get'>; readonly audit: AuditWriter }) {}
+  constructor(
+    private readonly deps: { readonly workspace: Workspace; readonly connectors: Pick<ConnectorPool, 'get'>; readonly audit: AuditWriter; readonly metrics?: Pick<Metrics, 'observeTool'> | undefined },
+  ) {}
 
   /** How long a call to `contract` may take: its own timeout, else its connector's, else 10 s. */
   timeoutOf(contract: ToolContract): number {
@@ -28,8 +33,32 @@ export class Dispatcher {
     return cfg && 'timeoutMs' in cfg ? cfg.timeoutMs : 10_000;
   }
 
-  /** One upstream request as the contract says: a tool call, a resource read or a prompt. Never throws for the upstream's failure. */
+  /**
+   * One upstream request as the contract says: a tool call, a resource read or a prompt. Never throws
+   * for the upstream's failure. A client span per request (named and enriched per the MCP conventions
+   * when the upstream is an MCP server, whose connector carries the span's traceparent in `_meta`),
+   * and its latency and failure counted by connector.
+   */
   send(contract: ToolContract, args: JsonObject): Promise<ConnectorResult> {
+    const kind = this.deps.workspace.file.connectors[contract.connector]?.kind;
+    const mcp = kind === 'mcp-stdio' || kind === 'mcp-http';
+    const method = contract.resource ? 'resources/read' : contract.prompt ? 'prompts/get' : 'tools/call';
+    const target = contract.resource ?? contract.prompt ?? upstreamNameOf(contract);
+    const attributes = {
+      [AIRLOCK.connector]: contract.connector,
+      [GEN_AI.toolName]: contract.name,
+      ...(mcp ? { [MCP.methodName]: method } : {}),
+    };
+    return withSpan(mcp ? `${method} ${target}` : `call ${contract.name}`, async (span) => {
+      const started = performance.now();
+      const res = await this.sendNow(contract, args);
+      this.deps.metrics?.observeTool(contract.name, performance.now() - started, res.ok ? null : res.failure, contract.connector);
+      if (!res.ok) span.setAttribute(OTEL.errorType, res.failure);
+      return res;
+    }, { attributes });
+  }
+
+  private sendNow(contract: ToolContract, args: JsonObject): Promise<ConnectorResult> {
     const connector = this.deps.connectors.get(contract.connector);
     const opts = { timeoutMs: this.timeoutOf(contract), retryable: contract.effect === 'read' };
     if (contract.resource) {

@@ -3,6 +3,8 @@
 // → execute (execute.ts: call, outcome, verification). Each step's rules live in its own file.
 import type { Span } from '@opentelemetry/api';
 import { withSpan } from '../telemetry/spans.js';
+import { AIRLOCK, GEN_AI } from '../telemetry/attributes.js';
+import { ContentCapture } from '../telemetry/capture.js';
 import { decide, type ValueStanding } from '../policy/decide.js';
 import { principalRef } from '../identity/principal.js';
 import { crossesValue, valueClaims, valueEntries, valueStandings, type ValueClaim, type ValueStandings } from './value.js';
@@ -14,7 +16,7 @@ import { hashJson } from '../util/hash.js';
 import { escapeLoneSurrogates, hasLoneSurrogate, jsonProblem } from '../util/json.js';
 import { ArgumentValidator } from '../tools/validate.js';
 import { isRecord, rec, recordsOf } from '../audit/records.js';
-import { actionHash, decisionRecord, intentRecord, notExecuted } from './action.js';
+import { actionHash, decisionInputs, decisionRecord, intentRecord, notExecuted } from './action.js';
 import { admit } from './admit.js';
 import { Dispatcher, type ReadProbe } from './dispatch.js';
 import { executeAction, type Authority } from './execute.js';
@@ -32,7 +34,11 @@ export class Gateway implements Reviser {
   /** Reads ground truth for Airlock's own checks (verification, second path, evidence, run checks), audited as reads. */
   readonly probe: ReadProbe;
 
+  /** What of arguments and results the tool span may hold (off by default). */
+  private readonly capture: ContentCapture;
+
   constructor(private readonly deps: GatewayDeps) {
+    this.capture = new ContentCapture(deps.workspace.file.telemetry.capture, deps.workspace.file);
     this.validator = new ArgumentValidator(deps.workspace.tools);
     this.dispatch = new Dispatcher(deps);
     this.probe = this.dispatch.probe;
@@ -42,7 +48,7 @@ export class Gateway implements Reviser {
   async propose(ctx: CallContext, proposal: Proposal): Promise<GatewayOutcome> {
     return withSpan(`execute_tool ${proposal.tool}`, async (span) => {
       const out = await this.proposeInner(ctx, proposal, span);
-      span.setAttribute('airlock.outcome', out.kind);
+      this.describe(span, ctx, proposal, out);
       return out;
     });
   }
@@ -50,16 +56,18 @@ export class Gateway implements Reviser {
   private async proposeInner(ctx: CallContext, proposal: Proposal, span: Span): Promise<GatewayOutcome> {
     const { audit } = this.deps;
     span.setAttributes({
-      'gen_ai.operation.name': 'execute_tool',
-      'gen_ai.tool.name': proposal.tool,
-      'gen_ai.tool.type': 'function',
-      'airlock.run.id': ctx.runId,
-      'airlock.workflow': ctx.workflow.name,
+      [GEN_AI.operationName]: 'execute_tool',
+      [GEN_AI.toolName]: proposal.tool,
+      [GEN_AI.toolType]: 'function',
+      [AIRLOCK.runId]: ctx.runId,
+      [AIRLOCK.workflow]: ctx.workflow.name,
+      [AIRLOCK.labelClassification]: ctx.labels.classification,
+      [AIRLOCK.labelTrust]: ctx.labels.trust,
     });
     const admitted = admit(ctx, proposal, this.rules);
     if (!admitted.ok) {
       await audit.append(ctx, admitted.records);
-      span.setAttribute('airlock.decision', admitted.outcome.kind === 'invalid' ? 'invalid' : 'deny');
+      span.setAttribute(AIRLOCK.decision, admitted.outcome.kind === 'invalid' ? 'invalid' : 'deny');
       return admitted.outcome;
     }
     const { contract, toolDefHash } = admitted;
@@ -73,18 +81,19 @@ export class Gateway implements Reviser {
         rec('action.intent', { tool: contract.name, step: ctx.step, toolDefHash, argsHash: argsRef.hash }, [argsRef]),
         notExecuted('tool-drift', [drift.reason], { tool: contract.name, step: ctx.step, code: drift.code, reviewedUpstream: drift.reviewed ?? null, liveUpstream: drift.live ?? null }),
       ]);
-      span.setAttribute('airlock.decision', 'deny');
+      span.setAttribute(AIRLOCK.decision, 'deny');
       return { kind: 'denied', reasons: [drift.reason], policyIds: [], actionHash: null };
     }
     const hash = actionHash(contract.name, proposal.args, ctx.runId, ctx.principal);
-    const { decision, claims, standing, countId } = await this.decideCounting(ctx, contract, proposal.args, hash);
-    span.setAttributes({
-      'airlock.decision': decision.kind,
-      'airlock.policy.ids': [...decision.basis.policyIds],
-      'airlock.policy_set.hash': decision.basis.policySetHash,
+    // The policy decision is a span of its own, a child of the tool's: what was decided, by which policies, obliging what.
+    const { decision, claims, standing, countId } = await withSpan(`decide ${contract.name}`, async (d) => {
+      const out = await this.decideCounting(ctx, contract, proposal.args, hash);
+      d.setAttributes(decisionAttributes(out.decision));
+      return out;
     });
+    span.setAttributes(decisionAttributes(decision));
     const intent = intentRecord(contract, ctx, hash, toolDefHash, argsRef, { reasoning });
-    const decided = decisionRecord(contract.name, hash, decision);
+    const decided = decisionRecord(contract.name, hash, decision, { inputs: audit.payloadRef(decisionInputs(ctx, standing), ctx.labels.classification) });
 
     switch (decision.kind) {
       case 'deny':
@@ -138,6 +147,20 @@ export class Gateway implements Reviser {
     }
   }
 
+  /** The tool span's outcome: what happened, the approval it waits on or used, the verification; content only as capture allows. */
+  private describe(span: Span, ctx: CallContext, proposal: Proposal, out: GatewayOutcome): void {
+    span.setAttribute(AIRLOCK.outcome, out.kind);
+    // The proposed arguments whatever became of them (a refused call is what one debugs), as the run's labels allow.
+    const args = this.capture.content(out.kind === 'executed' && out.revisedArgs ? out.revisedArgs : proposal.args, ctx.labels.classification);
+    if (args !== null) span.setAttribute(GEN_AI.toolCallArguments, args);
+    if (out.kind === 'pending-approval') span.setAttribute(AIRLOCK.approvalId, out.approvalId);
+    if (out.kind !== 'executed') return;
+    if (out.approvalId) span.setAttribute(AIRLOCK.approvalId, out.approvalId);
+    if (out.verification) span.setAttribute(AIRLOCK.verification, out.verification.outcome.status);
+    const result = this.capture.content(out.result, out.labels.classification);
+    if (result !== null) span.setAttribute(GEN_AI.toolCallResult, result);
+  }
+
   /** Executes, and takes back what was counted for the action when it provably never ran (denied at the call for drift). */
   private async executeCounted(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex, decision: Decision, authority: Authority, countId: string | null): Promise<GatewayOutcome> {
     const out = await executeAction(this.executing, ctx, contract, args, hash, decision, authority);
@@ -152,9 +175,9 @@ export class Gateway implements Reviser {
    */
   async executeApproved(ctx: CallContext, proposal: Proposal, approvalId: ApprovalId): Promise<GatewayOutcome> {
     return withSpan(`execute_tool ${proposal.tool}`, async (span) => {
-      span.setAttributes({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': proposal.tool, 'airlock.run.id': ctx.runId });
+      span.setAttributes({ [GEN_AI.operationName]: 'execute_tool', [GEN_AI.toolName]: proposal.tool, [GEN_AI.toolType]: 'function', [AIRLOCK.runId]: ctx.runId, [AIRLOCK.approvalId]: approvalId });
       const out = await this.executeApprovedInner(ctx, proposal, approvalId, span);
-      span.setAttribute('airlock.outcome', out.kind);
+      this.describe(span, ctx, proposal, out);
       return out;
     });
   }
@@ -163,7 +186,7 @@ export class Gateway implements Reviser {
     const contract = this.deps.workspace.tools.get(proposal.tool);
     const refuse = async (why: 'unknown-tool' | 'invalid-arguments', reason: string): Promise<GatewayOutcome> => {
       await this.deps.audit.append(ctx, [notExecuted(why, [reason], { tool: proposal.tool, approvalId })]);
-      span.setAttribute('airlock.decision', 'deny');
+      span.setAttribute(AIRLOCK.decision, 'deny');
       return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: null };
     };
     if (!contract || !ctx.workflow.tools.includes(proposal.tool)) {
@@ -180,7 +203,7 @@ export class Gateway implements Reviser {
     );
     if (!used.ok) {
       if (countId) await this.deps.store.uncountValue(countId);
-      span.setAttribute('airlock.decision', 'deny');
+      span.setAttribute(AIRLOCK.decision, 'deny');
       return { kind: 'denied', ...used.refusal };
     }
     return this.executeCounted(ctx, contract, proposal.args, hash, used.decision, { approvalId }, countId);
@@ -242,7 +265,7 @@ export class Gateway implements Reviser {
     const decision = this.decideFor(ctx, contract, args);
     const argsRef = this.deps.audit.payloadRef(args, ctx.labels.classification);
     const intent = intentRecord(contract, ctx, hash, this.toolDefHash(contract), argsRef, { revisionOf: original.id, revisedBy: edit.by });
-    const decided = decisionRecord(contract.name, hash, decision);
+    const decided = decisionRecord(contract.name, hash, decision, { inputs: this.deps.audit.payloadRef(decisionInputs(ctx), ctx.labels.classification) });
     if (decision.kind === 'deny' || decision.kind === 'suggest') {
       await this.deps.audit.append(ctx, [intent, decided, notExecuted('edit-denied', decision.basis.reasons, { tool: contract.name, actionHash: hash })]);
       return { kind: 'denied', reasons: decision.basis.reasons };
@@ -391,4 +414,14 @@ function reasoningText(r: unknown): string | undefined {
   if (typeof r !== 'string' || r === '') return undefined;
   const text = r.length > 4000 ? r.slice(0, 4000) : r;
   return hasLoneSurrogate(text) ? escapeLoneSurrogates(text) : text;
+}
+
+/** A decision as span attributes: its kind, the policies that produced it, and what it obliges before the action runs. */
+function decisionAttributes(decision: Decision): Record<string, string | string[]> {
+  return {
+    [AIRLOCK.decision]: decision.kind,
+    [AIRLOCK.policyIds]: [...decision.basis.policyIds],
+    [AIRLOCK.policySetHash]: decision.basis.policySetHash,
+    [AIRLOCK.obligation]: decision.kind === 'approval' ? decision.level : decision.kind === 'allow' ? 'none' : decision.kind,
+  };
 }

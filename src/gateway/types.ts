@@ -10,6 +10,7 @@ import type { ConnectorPool } from '../tools/connectors/pool.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { ApprovalRecord } from '../store/store.js';
 import type { Notify } from './approvals/events.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 /** Who is calling, inside which run. */
 export interface CallContext {
@@ -116,6 +117,8 @@ export interface GatewayDeps {
   readonly grants?: GrantCover;
   /** Queues approval notifications (webhooks); absent: none. */
   readonly notify?: Notify | undefined;
+  /** Tool latency and errors by connector (`/metrics`); absent: not counted. */
+  readonly metrics?: Pick<Metrics, 'observeTool'>;
 }
 
 /** What the gateway asks of standing grants: whether one covers this action now, counting the use if so. */

@@ -41,11 +41,28 @@ export interface Notifier {
   deliverDue(): Promise<DeliveryCounts>;
 }
 
+/**
+ * A destination other than a webhook (Slack): it subscribes to events, and sends a notification its
+ * own way. It rides the same durable outbox (its rows carry its `name`, which no webhook can have),
+ * so it is retried, logged and given up on exactly like a webhook.
+ */
+export interface Channel {
+  /** Starts with `@` (webhook names cannot). */
+  readonly name: `@${string}`;
+  readonly events: readonly ApprovalEvent[];
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  /** One attempt; never throws (every failure is an outcome). */
+  send(n: NotificationRecord, at: Date): Promise<Outcome>;
+}
+
 /** What `createNotifier` needs; `fetch`, `env` and `random` default to the process's own. */
 export interface NotifierDeps {
   readonly store: Store;
   readonly workspace: Workspace;
   readonly now: () => Date;
+  /** Channels beside the webhooks (Slack), wired by the composition root. */
+  readonly channels?: readonly Channel[];
   readonly fetch?: typeof fetch;
   /** Where each webhook's `secretEnv` is looked up. */
   readonly env?: NodeJS.ProcessEnv;
@@ -66,6 +83,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const { store, now } = deps;
   const webhooks = deps.workspace.file.notifications.webhooks;
   const byName = new Map(webhooks.map((w) => [w.name, w] as const));
+  const channels = new Map((deps.channels ?? []).map((c) => [c.name as string, c] as const));
   const doFetch = deps.fetch ?? ((input, init) => fetch(input, init));
   const env = deps.env ?? process.env;
   const random = deps.random ?? Math.random;
@@ -73,14 +91,18 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   /** One attempt at one due notification; `skipped` when another process claimed it first. */
   async function attempt(n: NotificationRecord): Promise<'delivered' | 'retrying' | 'failed' | 'skipped'> {
     const hook = byName.get(n.webhook);
+    const channel = channels.get(n.webhook);
+    const target = hook ?? channel;
     const started = now();
-    const claimed = await store.claimNotification(n.id, n.attempts, iso(started.getTime() + (hook?.timeoutMs ?? 0) + LEASE_MARGIN_MS));
+    const claimed = await store.claimNotification(n.id, n.attempts, iso(started.getTime() + (target?.timeoutMs ?? 0) + LEASE_MARGIN_MS));
     if (!claimed) return 'skipped';
     const outcome: Outcome = hook
       ? await send(hook, claimed, started)
-      : { ok: false, httpStatus: null, error: `webhook \`${n.webhook}\` is no longer declared in airlock.yaml: not sent`, durationMs: 0 };
+      : channel
+        ? await channel.send(claimed, started)
+        : { ok: false, httpStatus: null, error: `\`${n.webhook}\` is no longer declared in airlock.yaml: not sent`, durationMs: 0 };
     const finished = now();
-    const giveUp = !hook || claimed.attempts >= hook.maxAttempts;
+    const giveUp = !target || claimed.attempts >= target.maxAttempts;
     const status = outcome.ok ? 'delivered' : giveUp ? 'failed' : 'pending';
     const delivery: DeliveryRecord = {
       notificationId: claimed.id,
@@ -156,7 +178,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   return {
     async publish(event, data) {
-      const hooks = webhooks.filter((w) => w.events.includes(event));
+      const hooks = [...webhooks, ...channels.values()].filter((w) => w.events.includes(event));
       if (hooks.length === 0) return;
       const createdAt = now().toISOString();
       await store.enqueueNotifications(
@@ -194,7 +216,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 }
 
 /** One attempt's result, as the delivery log keeps it. */
-interface Outcome {
+export interface Outcome {
   readonly ok: boolean;
   readonly httpStatus: number | null;
   readonly error: string | null;
@@ -206,7 +228,7 @@ function iso(ms: number): string {
 }
 
 /** Why a request got no answer: a timeout, or the network (refused, reset, DNS...). */
-function fetchError(e: unknown, timeoutMs: number): string {
+export function fetchError(e: unknown, timeoutMs: number): string {
   const name = (e as { name?: unknown }).name;
   if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${timeoutMs} ms (timeoutMs)`;
   const cause = (e as { cause?: unknown }).cause;
@@ -215,7 +237,7 @@ function fetchError(e: unknown, timeoutMs: number): string {
 }
 
 /** The start of a refusing receiver's answer (one line, bounded), or '' when it has none or it cannot be read in time. */
-async function snippet(res: Response): Promise<string> {
+export async function snippet(res: Response): Promise<string> {
   const reader = res.body?.getReader();
   if (!reader) return '';
   const decoder = new TextDecoder();

@@ -78,8 +78,8 @@ interface TurnCommon {
   readonly setAside?: readonly SetAsideAnswer[];
 }
 
-/** Why a model's reply cannot be used: arguments that are not a JSON object, a reply cut off, a refusal, nothing at all, or a tool it was not offered. */
-export const MALFORMED_PROBLEMS = ['invalid-arguments', 'truncated', 'refused', 'empty', 'unknown-tool'] as const;
+/** Why a model's reply cannot be used: arguments that are not a JSON object, a reply cut off, a refusal, nothing at all, a reply that is not the API's shape or did not finish, or a tool it was not offered. */
+export const MALFORMED_PROBLEMS = ['invalid-arguments', 'truncated', 'refused', 'empty', 'unreadable', 'unknown-tool'] as const;
 export type MalformedProblem = (typeof MALFORMED_PROBLEMS)[number];
 
 /** One model turn: propose a tool call, finish with a claim, or a reply that cannot be used (the runner asks once for a repair). */

@@ -28,7 +28,7 @@ export function malformedEvent(m: { problem: MalformedProblem; detail: string; t
     type: 'model-malformed',
     problem: m.problem,
     detail: m.detail.slice(0, MAX_DETAIL),
-    tool: m.tool ?? null,
+    tool: m.tool === undefined ? null : m.tool.slice(0, MAX_DETAIL),
     excerpt: m.excerpt === undefined ? null : m.excerpt.slice(0, MAX_DETAIL),
     repair: !repairing,
   };
@@ -39,19 +39,20 @@ export function unusableReason(e: MalformedEvent): string {
   return `the model's reply could not be used, again after a repair turn (${e.problem}: ${e.detail})`;
 }
 
-/** What the model is told before its repair turn: what was wrong and what a usable reply is. */
-export function repairNotice(problem: MalformedProblem, detail: string, tool: string | null): string {
+/**
+ * What the model is told before its repair turn: what kind of thing was wrong and what a usable reply
+ * is. Fixed text only: nothing the model chose (a tool name, its arguments, a parser's message that
+ * quotes them) is ever put in Airlock's voice; the details are in the `model.malformed` record.
+ */
+export function repairNotice(problem: MalformedProblem): string {
   const usable = 'Reply with exactly one call to one of the tools you were given, with a JSON object of arguments that matches its schema, or finish with a short summary and no tool call.';
-  switch (problem) {
-    case 'invalid-arguments':
-      return `Your last reply could not be used: ${tool ? `its call to \`${tool}\` had arguments that were not usable` : 'its tool call had unusable arguments'} (${detail}). Nothing was executed. ${usable}`;
-    case 'truncated':
-      return `Your last reply was cut off before it ended (${detail}), so none of it was used. Answer more briefly. ${usable}`;
-    case 'refused':
-      return `Your last reply was a refusal (${detail}). If the task cannot or should not be done, finish with a short summary saying why and no tool call. ${usable}`;
-    case 'empty':
-      return `Your last reply held nothing usable (${detail}). ${usable}`;
-    case 'unknown-tool':
-      return `\`${tool ?? '?'}\` is not one of the tools you were given, and it was not called. ${usable}`;
-  }
+  const what: Record<MalformedProblem, string> = {
+    'invalid-arguments': 'Your last reply called a tool with arguments that were not a JSON object. Nothing was executed.',
+    truncated: 'Your last reply was cut off before it ended, so none of it was used. Answer more briefly.',
+    refused: 'Your last reply was a refusal. If the task cannot or should not be done, finish with a short summary saying why and no tool call.',
+    empty: 'Your last reply held nothing usable.',
+    unreadable: 'Your last reply could not be read (it did not finish, or was not in the expected form), so none of it was used.',
+    'unknown-tool': 'Your last reply called a tool that is not one of those you were given; nothing was called.',
+  };
+  return `${what[problem]} ${usable}`;
 }

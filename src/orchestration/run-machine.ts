@@ -31,6 +31,8 @@ export interface RunStateBase {
   readonly final: { readonly text: string; readonly claim: 'done' | 'gave-up' } | null;
   /** Why the run failed or was stopped, in words. */
   readonly reason: string | null;
+  /** The run's trace (W3C traceparent of its first span): every later segment, after a pause or a restart, continues it. Absent: not traced when it started. */
+  readonly trace?: { readonly traceparent: string };
 }
 
 /** Model turns, the tokens their provider reported, and their cost in micro-units of `currency` (null: unpriced). */

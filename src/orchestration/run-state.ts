@@ -53,6 +53,8 @@ const base = {
   verifications: z.array(z.object({ callId: z.string(), tool: z.string(), status: z.enum(['passed', 'failed', 'error']) })),
   final: z.object({ text: z.string(), claim: z.enum(['done', 'gave-up']) }).nullable(),
   reason: z.string().nullable(),
+  // Rows written before runs kept their trace have none: a later segment starts a trace of its own.
+  trace: z.object({ traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/) }).optional(),
 };
 
 /** The stored state of a run, by driver. */

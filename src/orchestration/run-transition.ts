@@ -185,7 +185,7 @@ function apply(at: Transition, e: RunEvent): Transition {
       return { ...at, state: { ...s, verifications: [...s.verifications, { callId: `r${s.verifications.length + 1}`, tool: e.tool, status: e.status }] } };
     case 'model-malformed': {
       const record = rec('model.malformed', { problem: e.problem, detail: e.detail, tool: e.tool, excerpt: e.excerpt, repair: e.repair });
-      const history: HistoryItem[] = e.repair ? [...s.history, { kind: 'notice', text: repairNotice(e.problem, e.detail, e.tool) }] : [...s.history];
+      const history: HistoryItem[] = e.repair ? [...s.history, { kind: 'notice', text: repairNotice(e.problem) }] : [...s.history];
       return { ...at, state: { ...s, history }, records: [...at.records, record] };
     }
     case 'model-refused':

@@ -1,6 +1,9 @@
 // The agent loop: loads a run, asks the model, sends proposals through the gateway, saves, repeats.
 // Pauses are states (awaiting-approval), never exceptions; resuming in another process is the same loop.
-import { withSpan } from '../telemetry/spans.js';
+import type { Span } from '@opentelemetry/api';
+import { contextFromTraceparent, traceparentOf, withSpan } from '../telemetry/spans.js';
+import { AIRLOCK, GEN_AI } from '../telemetry/attributes.js';
+import { ContentCapture } from '../telemetry/capture.js';
 import { AirlockError } from '../errors.js';
 import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import type { RunRecord, Store } from '../store/store.js';
@@ -11,7 +14,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
-import { TurnError, type Model, type ModelTurn, type ModelUsage, type SetAsideAnswer, type ToolResultStatus, type ToolView, type TurnRoute } from './model.js';
+import { costMicros, TurnError, type Model, type ModelTurn, type ModelUsage, type SetAsideAnswer, type ToolResultStatus, type ToolView, type TurnRoute } from './model.js';
 import { storableArgs, toResult } from './results.js';
 import { canTransition, exhaustedBudget, initialState, nextWork, type RunState } from './run-machine.js';
 import { transition, type RunEvent } from './run-transition.js';
@@ -41,7 +44,11 @@ export interface RunnerDeps {
 
 /** Drives runs forward until they pause for a human or end. */
 export class Runner {
-  constructor(private readonly deps: RunnerDeps) {}
+  private readonly capture: ContentCapture;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.capture = new ContentCapture(deps.workspace.file.telemetry.capture, deps.workspace.file);
+  }
 
   /** Starts a run of `workflowName` on `input` and drives it until it pauses or ends. */
   async start(workflowName: string, input: JsonObject, opts: { onBehalfOf?: string } = {}): Promise<RunRecord> {
@@ -57,16 +64,20 @@ export class Runner {
     // A workflow with no model for Airlock's own loop is refused before anything is recorded.
     const model = this.deps.modelFor(workflow);
     const id = this.deps.newRunId();
-    const t = now().toISOString();
-    // The input is the first thing the run has read: its labels start at the input's classification.
-    const labels = joinLabels(INITIAL_LABELS, { classification: workflow.inputClassification, trust: 'trusted' });
-    const state = initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, labels);
-    const record: RunRecord = { id, workflow: workflow.name, status: 'queued', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
-    // The run and its `run.started` record land together, or neither does.
-    await this.deps.audit.createRun(record, { runId: id, principal: agent, onBehalfOf }, [
-      rec('run.started', { workflow: workflow.name, tier: workflow.tier, inputHash: hashJson(input), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json }),
-    ]);
-    return this.drive(record, model);
+    // The run's first span begins its trace; the trace is stored with the run, so every later segment continues it.
+    return withSpan(`invoke_agent ${workflow.name}`, async (span) => {
+      const t = now().toISOString();
+      // The input is the first thing the run has read: its labels start at the input's classification.
+      const labels = joinLabels(INITIAL_LABELS, { classification: workflow.inputClassification, trust: 'trusted' });
+      const traceparent = traceparentOf(span);
+      const state = { ...initialState(workflow.name, input, agent.id, onBehalfOf ? principalRef(onBehalfOf) : null, labels), ...(traceparent ? { trace: { traceparent } } : {}) };
+      const record: RunRecord = { id, workflow: workflow.name, status: 'queued', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
+      // The run and its `run.started` record land together, or neither does.
+      await this.deps.audit.createRun(record, { runId: id, principal: agent, onBehalfOf }, [
+        rec('run.started', { workflow: workflow.name, tier: workflow.tier, inputHash: hashJson(input), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json }),
+      ]);
+      return this.segment(span, record, workflow, model);
+    });
   }
 
   /** Continues a run from the store: after an approval decision, a restart or a crash. */
@@ -86,29 +97,42 @@ export class Runner {
     return this.save(record, { type: 'ended', status: 'cancelled', reason: `cancelled by ${by}: ${reason}` });
   }
 
-  private async drive(start: RunRecord, resolved?: Model): Promise<RunRecord> {
+  /** A later segment of a stored run (after a pause, a restart or a crash): a span in the run's own trace, under its first span. */
+  private async drive(start: RunRecord): Promise<RunRecord> {
     const workflow = this.deps.workspace.workflows.get(start.workflow);
     if (!workflow) throw new AirlockError('config', `run \`${start.id}\` belongs to workflow \`${start.workflow}\`, which is no longer declared`);
-    const model = resolved ?? this.deps.modelFor(workflow);
-    return withSpan(`invoke_agent ${workflow.name}`, async (span) => {
-      span.setAttributes({
-        'gen_ai.operation.name': 'invoke_agent',
-        'gen_ai.agent.name': workflow.name,
-        'gen_ai.agent.id': workflow.agent,
-        'airlock.run.id': start.id,
-        'airlock.tier': workflow.tier,
-      });
-      const end = await this.loop(start, workflow, model);
-      span.setAttribute('airlock.run.status', end.status);
-      // An unverified "done" is visible in the trace too: the run's reason and its open incidents.
-      const reason = runStateOf(end).reason;
-      if (reason) span.setAttribute('airlock.run.reason', reason);
-      if (end.status === 'unverified' || end.status === 'failed') {
-        const incidents = await this.deps.store.listIncidents({ runId: end.id, status: 'open' });
-        if (incidents.length > 0) span.setAttribute('airlock.incident.ids', incidents.map((i) => i.id));
-      }
-      return end;
+    const model = this.deps.modelFor(workflow);
+    const traceparent = runStateOf(start).trace?.traceparent;
+    return withSpan(
+      `invoke_agent ${workflow.name}`,
+      (span) => this.segment(span, start, workflow, model),
+      traceparent ? { parent: contextFromTraceparent(traceparent), attributes: { [AIRLOCK.runResumed]: 1 } } : {},
+    );
+  }
+
+  /** Drives the run inside its span `span`, which ends up saying how the run stands, why, and what it cost so far. */
+  private async segment(span: Span, start: RunRecord, workflow: WorkflowConfig, model: Model): Promise<RunRecord> {
+    span.setAttributes({
+      [GEN_AI.operationName]: 'invoke_agent',
+      [GEN_AI.agentName]: workflow.name,
+      [GEN_AI.agentId]: workflow.agent,
+      [AIRLOCK.runId]: start.id,
+      [AIRLOCK.workflow]: workflow.name,
+      [AIRLOCK.tier]: workflow.tier,
     });
+    const end = await this.loop(start, workflow, model);
+    span.setAttribute(AIRLOCK.runStatus, end.status);
+    const state = runStateOf(end);
+    span.setAttributes({ [AIRLOCK.labelClassification]: state.labels.classification, [AIRLOCK.labelTrust]: state.labels.trust });
+    // The run's cost, rolled up by the one rule: the sum of its model calls' costs (each on its leaf `chat` span), as run state counts it.
+    if (state.usage.currency !== null) span.setAttributes({ [AIRLOCK.runCost]: state.usage.costMicros / 1_000_000, [AIRLOCK.costCurrency]: state.usage.currency });
+    // An unverified "done" is visible in the trace too: the run's reason and its open incidents.
+    if (state.reason) span.setAttribute(AIRLOCK.runReason, state.reason);
+    if (end.status === 'unverified' || end.status === 'failed') {
+      const incidents = await this.deps.store.listIncidents({ runId: end.id, status: 'open' });
+      if (incidents.length > 0) span.setAttribute(AIRLOCK.incidentIds, incidents.map((i) => i.id));
+    }
+    return end;
   }
 
   private async loop(start: RunRecord, workflow: WorkflowConfig, model: Model): Promise<RunRecord> {
@@ -206,10 +230,11 @@ export class Runner {
       } catch (e) {
         // Answers set aside before the turn failed are still on record, their usage spent.
         const spent = e instanceof TurnError ? e.setAside.map((a) => this.answered(model, workflow, a.route, a.usage, a)) : [];
-        // No route may see what the run has read: the run ends, and the refusal is on record.
+        // No route may take the turn (clearance, or routing on risk): the run ends, and the refusal is on record.
         if (e instanceof AirlockError && e.code === 'policy') return step(...spent, { type: 'model-refused', reason: e.message }, { type: 'ended', status: 'failed', reason: e.message });
-        // The provider failed after its retries (and any fallback): the run ends here, saying why (no call was in flight).
-        if (!(e instanceof AirlockError) || (e.code !== 'connector' && e.code !== 'connector-timeout')) throw e;
+        // The provider failed after its retries (and any fallback), or answered what could not be read:
+        // the run ends here, saying why (no call was in flight), never left running with an answer unrecorded.
+        if (!(e instanceof TurnError) && (!(e instanceof AirlockError) || (e.code !== 'connector' && e.code !== 'connector-timeout'))) throw e;
         return step(...spent, { type: 'ended', status: 'failed', reason: e.message });
       }
 
@@ -247,7 +272,7 @@ export class Runner {
         await step(result);
         continue;
       }
-      const bad = malformedEvent({ problem: 'unknown-tool', detail: `\`${turn.tool}\` is not one of the tools offered`, tool: turn.tool }, repairing);
+      const bad = malformedEvent({ problem: 'unknown-tool', detail: `\`${turn.tool.slice(0, 100)}\` is not one of the tools offered`, tool: turn.tool }, repairing);
       if (repairing) return step(result, bad, { type: 'ended', status: 'failed', reason: unusableReason(bad) });
       await step(result, bad);
     }
@@ -267,18 +292,26 @@ export class Runner {
   private askModel(model: Model, workflow: WorkflowConfig, state: RunState, tools: ToolView[]): Promise<ModelTurn> {
     return withSpan(`chat ${model.model}`, async (span) => {
       span.setAttributes({
-        'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': model.provider,
-        'gen_ai.request.model': model.model,
-        'airlock.model.route': model.route ?? workflow.model ?? model.model,
+        [GEN_AI.operationName]: 'chat',
+        [GEN_AI.providerName]: model.provider,
+        [GEN_AI.requestModel]: model.model,
+        [AIRLOCK.modelRoute]: model.route ?? workflow.model ?? model.model,
       });
+      // Content capture (off by default): what the model was given, only as the run's classification allows.
+      const prompt = this.capture.content(state.history.slice(-8), state.labels.classification);
+      if (prompt !== null) span.setAttribute(GEN_AI.inputMessages, prompt);
       const t = await model.next({ workflow: workflow.name, input: state.input, tools, history: state.history, labels: state.labels });
-      if (t.route) span.setAttributes({ 'airlock.model.route': t.route.name, 'airlock.model.route.why': t.route.why, 'gen_ai.response.model': t.route.model });
-      if (t.setAside?.length) span.setAttribute('airlock.model.set_aside', t.setAside.map((a) => `${a.route.name}: ${a.tool} (${a.risk} risk) -> ${a.to}`));
+      if (t.route) span.setAttributes({ [AIRLOCK.modelRoute]: t.route.name, [AIRLOCK.modelRouteWhy]: t.route.why, [GEN_AI.responseModel]: t.route.model });
+      if (t.setAside?.length) span.setAttribute(AIRLOCK.modelSetAside, t.setAside.map((a) => `${a.route.name}: ${a.tool} (${a.risk} risk) -> ${a.to}`));
       if (t.usage) {
-        span.setAttributes({ 'gen_ai.usage.input_tokens': t.usage.inputTokens, 'gen_ai.usage.output_tokens': t.usage.outputTokens });
+        span.setAttributes({ [GEN_AI.usageInputTokens]: t.usage.inputTokens, [GEN_AI.usageOutputTokens]: t.usage.outputTokens });
       }
-      span.setAttribute('gen_ai.response.finish_reasons', [t.kind === 'final' ? 'stop' : 'tool_calls']);
+      // Cost on this leaf span only: this turn's answers (set-aside ones included), priced as the run counts them.
+      const cost = turnCost(model, t);
+      if (cost) span.setAttributes({ [AIRLOCK.cost]: cost.micros / 1_000_000, [AIRLOCK.costCurrency]: cost.currency });
+      span.setAttribute(GEN_AI.responseFinishReasons, [t.kind === 'final' ? 'stop' : 'tool_calls']);
+      const answer = this.capture.content(t.kind === 'final' ? { final: t.text } : t.kind === 'tool_call' ? { tool: t.tool, args: t.args } : { malformed: t.kind }, state.labels.classification);
+      if (answer !== null) span.setAttribute(GEN_AI.outputMessages, answer);
       return t;
     });
   }
@@ -301,4 +334,19 @@ function returned(id: string, tool: string, outcome: GatewayOutcome): RunEvent &
   if (outcome.kind !== 'executed') return { type: 'call-returned', id, tool, status, content };
   const v = outcome.verification;
   return { type: 'call-returned', id, tool, status, content, labels: outcome.labels, source: outcome.source, ...(v ? { verification: v.outcome.status } : {}) };
+}
+
+/** What one model turn cost (its set-aside answers too), by the prices the run counts it with; null when unpriced. */
+function turnCost(model: Model, t: ModelTurn): { micros: number; currency: string } | null {
+  let micros = 0;
+  let currency: string | null = null;
+  const add = (usage: ModelUsage | undefined, price: Model['price']): void => {
+    const c = costMicros(usage, price);
+    if (c === null || !price) return;
+    micros += c;
+    currency ??= price.currency;
+  };
+  for (const a of t.setAside ?? []) add(a.usage, a.route.price);
+  add(t.usage, t.route ? t.route.price : model.price);
+  return currency === null ? null : { micros, currency };
 }

@@ -2,6 +2,8 @@
 // labels and audit as Airlock's own loop, with the agent's calls recorded instead of a model's.
 // Each process keeps a register of the runs it serves (caps per principal, idle ends) and a lease,
 // so that when it dies another process ends its runs for review (recovery.ts).
+import { beginTrace, underTrace } from '../telemetry/spans.js';
+import { AIRLOCK, GEN_AI } from '../telemetry/attributes.js';
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
@@ -129,11 +131,14 @@ export class Sessions {
     try {
       await this.keepLease();
       const t = this.deps.now().toISOString();
+      // The run's trace begins when it opens; each call continues it unless the caller sends a trace of its own.
+      const traceparent = beginTrace(`invoke_agent ${workflow.name}`, { [GEN_AI.operationName]: 'invoke_agent', [GEN_AI.agentName]: workflow.name, [AIRLOCK.runId]: id, [AIRLOCK.workflow]: workflow.name });
       const state: AgentRunState = {
         ...initialState(workflow.name, {}, principal.id, onBehalfOf ? principalRef(onBehalfOf) : null, INITIAL_LABELS),
         driver: 'agent',
         door,
         instance: this.instance.id,
+        ...(traceparent ? { trace: { traceparent } } : {}),
       };
       const record: RunRecord = { id, workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
       // The run and its `run.started` record land together, or neither does.
@@ -210,7 +215,7 @@ export class Sessions {
     try {
       const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
       const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps, mode, deferOutcomeCommit: true };
-      const outcome = await this.deps.gateway.propose(ctx, proposal);
+      const outcome = await underTrace(state.trace?.traceparent, () => this.deps.gateway.propose(ctx, proposal));
       // The run save is queued in the same tick as the outcome record: one commit, one fsync for both.
       const saved = this.record(run, proposal, outcome);
       if (outcome.kind === 'executed') {

@@ -15,8 +15,8 @@ export interface ApproverAuth {
   readonly issuer: string;
   /** The subject that issuer named. */
   readonly subject: string;
-  /** `jwt`, `api-key` or `local`. */
-  readonly method: 'jwt' | 'api-key' | 'local';
+  /** `jwt`, `api-key`, `local`, `password` (the web console's own sign-in, src/console/), `slack` (a button in Slack, server/slack-actions.ts), or `email-link` (a mailed link, gateway/approvals/links.ts). */
+  readonly method: 'jwt' | 'api-key' | 'local' | 'password' | 'slack' | 'email-link';
   /** Authentication methods the identity provider reported (the JWT `amr` claim), if any. */
   readonly amr: readonly string[];
   /** When the person last authenticated (ISO-8601), when the credential says. */

@@ -25,7 +25,7 @@ const caseSchema = z.strictObject({
     /** For `approve`: the obligation being approved (default `single`). */
     level: z.enum(APPROVAL_LEVELS).optional(),
     /** For `approve` and `grant`: how the person authenticated (default `local`) and how long ago. */
-    auth: z.strictObject({ method: z.enum(['jwt', 'api-key', 'local']).default('local'), ageSeconds: z.number().int().nonnegative().optional() }).optional(),
+    auth: z.strictObject({ method: z.enum(['jwt', 'api-key', 'local', 'password', 'slack', 'email-link']).default('local'), ageSeconds: z.number().int().nonnegative().optional() }).optional(),
     /** For `grant`: how long and how many uses (`args` are the grant's bounds). */
     grant: z.strictObject({ durationMinutes: z.number().int().positive(), maxUses: z.number().int().positive().optional() }).optional(),
     onBehalfOf: principalRefSchema.optional(),

@@ -11,7 +11,7 @@
 // asked the same turn, once. Its answer stands, and the set-aside answer is on record with its usage.
 import { AirlockError } from '../errors.js';
 import type { ModelRoute, StepKind, WorkspaceFile } from '../config/schema.js';
-import { CLASSIFICATIONS, type Classification, type Labels, type Risk, type Tier } from '../types.js';
+import { CLASSIFICATIONS, RISKS, type Classification, type Labels, type Risk, type Tier } from '../types.js';
 import { TurnError, type Model, type ModelInput, type ModelTurn, type SetAsideAnswer, type TurnRoute } from '../orchestration/model.js';
 import { AUTO_ROUTE } from '../config/route-checks.js';
 
@@ -23,6 +23,8 @@ export interface RoutePlan {
   readonly none: string | null;
   /** The route the plan starts from (before clearance), or null when none is planned. */
   readonly start: string | null;
+  /** Whether a rule on the proposal's risk chose it. */
+  readonly byRisk: boolean;
 }
 
 const MAX_CHAIN = 8;
@@ -47,16 +49,18 @@ export interface Proposed {
 export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, workflow: RoutedWorkflow, labels: Labels, proposed: Proposed | null = null): RoutePlan {
   let start: string;
   let why: string;
+  let byRisk = false;
   if (workflow.model === AUTO_ROUTE) {
     const i = file.routing.findIndex((r) => matches(r.when, workflow, labels, proposed));
     const rule = file.routing[i];
     if (!rule) {
       const risk = proposed ? `, a ${proposed.risk}-risk proposal` : '';
-      return { chain: [], skipped: [], start: null, none: `no routing rule matches workflow \`${workflow.name}\` (tier ${workflow.tier}, ${workflow.stepKind}${risk}) with ${labels.classification}, ${labels.trust} content read` };
+      return { chain: [], skipped: [], start: null, byRisk: false, none: `no routing rule matches workflow \`${workflow.name}\` (tier ${workflow.tier}, ${workflow.stepKind}${risk}) with ${labels.classification}, ${labels.trust} content read` };
     }
     start = rule.use;
     why = `routing rule ${i + 1}${describeWhen(rule.when)}`;
-    if (proposed && rule.when.risk) why += `: the proposed \`${proposed.tool}\` is ${proposed.risk} risk`;
+    byRisk = proposed !== null && rule.when.risk !== undefined;
+    if (byRisk && proposed) why += `: the proposed \`${proposed.tool}\` is ${proposed.risk} risk`;
   } else {
     start = workflow.model;
     why = 'the workflow names it';
@@ -79,7 +83,7 @@ export function planRoutes(file: Pick<WorkspaceFile, 'models' | 'routing'>, work
     if (rank(clearance) >= rank(labels.classification)) chain.push(o);
     else skipped.push({ name: o.name, clearance });
   }
-  return { chain, skipped, none: null, start };
+  return { chain, skipped, none: null, start, byRisk };
 }
 
 function matches(when: WorkspaceFile['routing'][number]['when'], wf: RoutedWorkflow, labels: Labels, proposed: Proposed | null): boolean {
@@ -132,17 +136,44 @@ export class RoutedModel implements Model {
 
   async next(input: ModelInput): Promise<ModelTurn> {
     const labels = input.labels ?? { classification: 'public', trust: 'trusted' };
-    const plan = planRoutes(this.file, this.workflow, labels);
-    const turn = await this.ask(plan, input, labels, []);
-    // A proposal whose risk plans another route is that route's to make: asked once, never again.
-    const risk = turn.kind === 'tool_call' ? this.workflow.toolRisk.get(turn.tool) : undefined;
-    if (turn.kind !== 'tool_call' || risk === undefined) return turn;
+    const turn = await this.ask(planRoutes(this.file, this.workflow, labels), input, labels, []);
+    // A proposal is made only by a route its own plan allows: otherwise it is set aside, and the
+    // turn asked once more of the routes that plan allows (never the one set aside).
+    const wrong = this.misplaced(turn, labels);
+    if (!wrong) return turn;
+    const aside = setAsideOf(turn, wrong);
+    const chain = wrong.plan.chain.filter((c) => c.name !== aside.route.name);
+    if (chain.length === 0 && wrong.plan.skipped.length === 0) {
+      throw new TurnError(new AirlockError('policy', `\`${aside.tool}\` (${aside.risk} risk) is only \`${aside.route.name}\`'s to propose by the routing rules, yet it was set aside: no route is left for this turn`), [aside]);
+    }
+    const again = await this.ask({ ...wrong.plan, chain }, input, labels, [aside]);
+    const still = this.misplaced(again, labels, aside.risk);
+    if (still) {
+      // Asked once more, the answer is again a proposal its route may not make: the turn is refused, not asked a third time.
+      const r = (again.route as TurnRoute).name;
+      const tool = still.proposed.tool;
+      throw new TurnError(new AirlockError('policy', `route \`${r}\`, asked again after setting aside \`${aside.route.name}\`'s proposal, proposed \`${tool}\` (${still.proposed.risk} risk), which the routing rules give to \`${still.plan.start ?? '(none)'}\`: the turn is refused`), [aside, setAsideOf(again, still)]);
+    }
+    return { ...again, setAside: [aside] };
+  }
+
+  /**
+   * When `turn` proposes a call its route may not make, the plan that proposal should come from
+   * (its chain the routes allowed to make it); null when it stands. A plan chosen by a `risk` rule
+   * allows its route and those of its fallbacks that no other rule uses for everyday turns: "if the
+   * strong model is down, use the small one" never lets the small one make the risky proposal. A
+   * route asked because of a proposal of risk `trusted` may propose anything no riskier.
+   */
+  private misplaced(turn: ModelTurn, labels: Labels, trusted?: Risk): { plan: RoutePlan; proposed: Proposed } | null {
+    if (this.workflow.model !== AUTO_ROUTE || turn.kind !== 'tool_call') return null;
+    const risk = this.workflow.toolRisk.get(turn.tool);
+    if (risk === undefined) return null; // not a tool it may call: the gateway refuses it
+    if (trusted !== undefined && RISKS.indexOf(risk) <= RISKS.indexOf(trusted)) return null;
     const proposed = { tool: turn.tool, risk };
-    const second = planRoutes(this.file, this.workflow, labels, proposed);
-    if (second.start === plan.start) return turn;
-    const route = turn.route as TurnRoute;
-    const setAside: SetAsideAnswer = { route, usage: turn.usage, tool: turn.tool, risk, to: second.start ?? '(none)' };
-    return { ...(await this.ask(second, input, labels, [setAside])), setAside: [setAside] };
+    const plan = planRoutes(this.file, this.workflow, labels, proposed);
+    const everyday = new Set(this.file.routing.filter((r) => !r.when.risk).map((r) => r.use));
+    const chain = plan.byRisk ? plan.chain.filter((c) => c.name === plan.start || !everyday.has(c.name)) : plan.chain;
+    return chain.some((c) => c.name === turn.route?.name) ? null : { plan: { ...plan, chain }, proposed };
   }
 
   /** The first route of `plan` that answers; a turn it cannot place throws a `TurnError` carrying what was set aside before it. */
@@ -162,7 +193,8 @@ export class RoutedModel implements Model {
         const why = [step.why, ...proposedBy, ...failed.map((f) => `after ${f}`), ...skipped].join('; ');
         return { ...turn, route: { name: step.name, provider: model.provider, model: model.model, price: model.price, why } };
       } catch (e) {
-        if (!(e instanceof AirlockError)) throw e;
+        // Whatever else went wrong, the answers set aside before it travel with it (their usage is spent).
+        if (!(e instanceof AirlockError)) throw new TurnError(new AirlockError('internal', `model route \`${step.name}\` failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`), setAside);
         if (e.code !== 'connector' && e.code !== 'connector-timeout') throw new TurnError(e, setAside);
         failed.push(`\`${step.name}\` failed`);
         last = e;
@@ -186,4 +218,9 @@ export class RoutedModel implements Model {
     }
     return m;
   }
+}
+
+/** A turn's answer as set aside: its route and usage (spent), what it proposed, and where that belongs. */
+function setAsideOf(turn: ModelTurn, wrong: { plan: RoutePlan; proposed: Proposed }): SetAsideAnswer {
+  return { route: turn.route as TurnRoute, usage: turn.usage, tool: wrong.proposed.tool, risk: wrong.proposed.risk, to: wrong.plan.start ?? '(none)' };
 }

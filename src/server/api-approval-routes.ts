@@ -3,8 +3,9 @@ import type { Hono } from 'hono';
 import type { Airlock } from '../airlock.js';
 import { principalRef } from '../identity/principal.js';
 import { approvalStats } from '../gateway/approvals/stats.js';
-import { approvalsNeeded, summaryHash, summaryView } from '../gateway/approvals/rules.js';
-import { editApproval, eligibility, vote, type Approver, type VoteOutcome } from '../gateway/approvals/vote.js';
+import { approvalsNeeded, summaryHash } from '../gateway/approvals/rules.js';
+import type { Approver } from '../gateway/approvals/vote.js';
+import { decideApproval, mayViewApproval } from './approval-decisions.js';
 import { createGrant, revokeGrant } from '../gateway/approvals/grants.js';
 import type { ApprovalRecord, GrantRecord } from '../store/store.js';
 import type { ApprovalId, JsonObject, RunId } from '../types.js';
@@ -62,30 +63,24 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
       const approver = approverOf(auth);
       const reason = body.value.reason ?? null;
       const edit = 'arguments' in body.value ? (body.value.arguments as JsonObject | undefined) : undefined;
-      // vote() and editApproval() check eligibility (policy) and audit every refused attempt.
-      if (edit) {
-        const revised = await editApproval(airlock.approvalDeps, id, approver, edit, reason);
-        if (revised.kind === 'refused') return c.json(errorBody(revised.reason, undefined, before.runId), revised.status);
-        void airlock.notifier.deliverDue().catch(() => undefined);
+      // The one code path with the console (approval-decisions.ts): vote() and editApproval() check
+      // eligibility (policy) and audit every refused attempt; afterDecision moves the run on.
+      const outcome = await decideApproval(airlock, id, approver, decision, reason, edit);
+      if (outcome.kind === 'refused') return c.json(errorBody(outcome.reason, undefined, before.runId), outcome.status);
+      if (outcome.kind === 'revised') {
         const res: Out<typeof Approvals.VoteRecorded> = {
-          approval: approvalView(revised.revised),
+          approval: approvalView(outcome.revised),
           decided: false,
           run: { runId: before.runId, status: (await store.getRun(before.runId))?.status ?? 'unknown', resumed: false },
-          replaced: approvalView(revised.original),
-          next: `you wrote these arguments, so another eligible person decides them: POST ${mountPrefix(c)}/approvals/${revised.revised.id}/approve`,
+          replaced: approvalView(outcome.original),
+          next: `you wrote these arguments, so another eligible person decides them: POST ${mountPrefix(c)}/approvals/${outcome.revised.id}/approve`,
         };
         return c.json(res, 200);
       }
-      const outcome: VoteOutcome = await vote(airlock.approvalDeps, id, approver, decision, reason);
-      if (outcome.kind === 'refused') return c.json(errorBody(outcome.reason, undefined, before.runId), outcome.status);
-      let approval = outcome.approval;
-      // What becomes of the run is decided in one place (orchestration/after-decision.ts).
-      const fate = await airlock.afterDecision(approval, outcome.decided);
+      const { approval, fate } = outcome;
       let runPart: Out<typeof Approvals.VoteRecorded>['run'] = { runId: before.runId, status: fate.kind === 'resumed' ? fate.run.status : fate.status, resumed: fate.kind === 'resumed' };
       let next: string | undefined;
-      if (fate.kind === 'resumed') {
-        approval = (await store.getApproval(approval.id)) ?? approval; // the resumed run may have consumed it
-      } else if (fate.kind === 'resume-failed') {
+      if (fate.kind === 'resume-failed') {
         runPart = { ...runPart, resumeError: fate.error };
       } else if (fate.kind === 'external' || fate.kind === 'rollback') {
         next =
@@ -96,7 +91,6 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
         const needed = approvalsNeeded(approval.level) - approval.decisions.filter((d) => d.decision === 'approve').length;
         next = `needs ${needed} more approval${needed === 1 ? '' : 's'} from a different eligible person`;
       }
-      void airlock.notifier.deliverDue().catch(() => undefined);
       const res: Out<typeof Approvals.VoteRecorded> = {
         approval: approvalView(approval),
         decided: outcome.decided,
@@ -107,12 +101,9 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
     });
   }
 
-  /** Who may read an approval (its arguments and evidence): eligible deciders, participants, and the requesting agent for its own run. */
+  /** Who may read an approval (its arguments and evidence): eligible deciders, participants, and the requesting agent for its own run (approval-decisions.ts, shared with the console). */
   function mayView(a: ApprovalRecord, auth: Authenticated): boolean {
-    const who = principalRef(auth.principal);
-    if (auth.principal.kind !== 'user') return a.requester === who && (auth.onBehalfOf ? principalRef(auth.onBehalfOf) : null) === (summaryView(a).onBehalfOf ?? null);
-    if (a.editedBy === who || a.decisions.some((d) => d.approver === who)) return true;
-    return eligibility(airlock.approvalDeps, a, approverOf(auth), airlock.now()).allowed;
+    return mayViewApproval(airlock, a, { principal: auth.principal, onBehalfOf: auth.onBehalfOf, approver: approverOf(auth) });
   }
 
   // ---- standing grants and approval statistics (people only) -----------------------------------

@@ -14,6 +14,7 @@ import { RateLimiter } from './limits.js';
 import { countMethod, screenMcpBody } from './door-checks.js';
 import { rec, type RequestRefusal } from '../audit/records.js';
 import { checkRefusals } from '../orchestration/incidents.js';
+import { mountMetrics } from './metrics-route.js';
 
 /** Checks an `Authorization` header; the door's only source of identity. */
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
@@ -55,6 +56,7 @@ export function createHttpApp(
   }
 
   app.get('/healthz', (c) => c.json({ ok: true, workspace: airlock.workspace.file.name, policySet: airlock.policies.policySetHash }));
+  mountMetrics(app, airlock);
 
   app.use(
     '/mcp',

@@ -11,6 +11,7 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  UrlElicitationRequiredError,
   type CallToolResult,
   type GetPromptResult,
   type ReadResourceResult,
@@ -23,6 +24,9 @@ import type { SessionCallResult, SessionRefusal } from '../orchestration/session
 import { toResult } from '../orchestration/results.js';
 import { rec } from '../audit/records.js';
 import { checkRefusals } from '../orchestration/incidents.js';
+import { contextFromTraceparent, withSpan } from '../telemetry/spans.js';
+import { runStateOf } from '../orchestration/run-state.js';
+import { AIRLOCK, GEN_AI, MCP } from '../telemetry/attributes.js';
 
 /** JSON-RPC error codes for refusals before the gateway (server-defined range -32000..-32099). */
 export const MCP_REFUSAL_CODES: Readonly<Record<SessionRefusal['status'], number>> = {
@@ -79,6 +83,16 @@ export function toCallToolResult(outcome: Exclude<SessionCallResult, SessionRefu
   };
 }
 
+/** The approval's page in the console, when the server knows its public address (`server.publicUrl`). */
+function approvalPage(airlock: Airlock, approvalId: string): string | null {
+  const base = airlock.workspace.file.server.publicUrl;
+  return base ? `${base.replace(/\/$/, '')}/console/approvals/${encodeURIComponent(approvalId)}` : null;
+}
+
+function textOf(r: CallToolResult): string {
+  return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
 /** An MCP server bound to one principal's run: lists the tools it may see, governs each call. */
 export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): Server {
   const server = new Server(
@@ -101,14 +115,44 @@ export function createGovernedMcpServer(airlock: Airlock, binding: McpBinding): 
       })),
     };
   });
-  server.setRequestHandler(CallToolRequestSchema, async (req) => {
-    const outcome = await airlock.sessions.call(binding.runId, binding.principal, {
-      tool: req.params.name,
-      args: (req.params.arguments ?? {}) as JsonObject,
-    });
-    if (outcome.kind === 'refused') throw refusalError(outcome);
-    return toCallToolResult(outcome);
-  });
+  // The run's own trace (begun when the session opened), read once.
+  let runTrace: Promise<string | undefined> | undefined;
+  const runTraceparent = () =>
+    (runTrace ??= airlock.store.getRun(binding.runId).then(
+      (r) => (r ? runStateOf(r).trace?.traceparent : undefined),
+      () => undefined,
+    ));
+  // The MCP server span of each call (MCP semantic conventions): under the client's span when its `_meta` carries a `traceparent`, else in the run's trace.
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) =>
+    withSpan(
+      `tools/call ${req.params.name}`,
+      async () => {
+        const outcome = await airlock.sessions.call(binding.runId, binding.principal, {
+          tool: req.params.name,
+          args: (req.params.arguments ?? {}) as JsonObject,
+        });
+        if (outcome.kind === 'refused') throw refusalError(outcome);
+        // A client that can open a URL for its user is pointed to the approval page (MCP URL-mode
+        // elicitation): the call cannot go on until a person decides there; then it is called again.
+        const page = outcome.kind === 'pending-approval' ? approvalPage(airlock, outcome.approvalId) : null;
+        if (page && outcome.kind === 'pending-approval' && server.getClientCapabilities()?.elicitation?.url) {
+          const text = textOf(toCallToolResult(outcome));
+          throw new UrlElicitationRequiredError([{ mode: 'url', elicitationId: outcome.approvalId, url: page, message: `A person must approve ${req.params.name} before it runs (${outcome.level}). Open the approval to decide, or pass it to someone who may; then call the tool again with the same arguments.` }], text);
+        }
+        return toCallToolResult(outcome);
+      },
+      {
+        parent: contextFromTraceparent(req.params._meta?.['traceparent'], contextFromTraceparent(await runTraceparent())),
+        attributes: {
+          [MCP.methodName]: 'tools/call',
+          [GEN_AI.toolName]: req.params.name,
+          [GEN_AI.operationName]: 'execute_tool',
+          [AIRLOCK.runId]: binding.runId,
+          ...(extra.sessionId ? { [MCP.sessionId]: extra.sessionId } : {}),
+        },
+      },
+    ),
+  );
 
   // Resources and prompts go through the same decision point: reading a classified resource is an action.
   const owned = async () => {

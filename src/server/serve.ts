@@ -31,7 +31,7 @@ export async function startHttpServer(
   opts: { host?: string; port?: number; mount?: MountRoutes; log?: Logger; housekeepingMs?: number } = {},
 ): Promise<RunningServer> {
   const authenticator = createAuthenticator(airlock.workspace);
-  const { app, close } = createHttpApp(airlock, (h) => authenticator.authenticate(h), opts.mount ?? mountApi(airlock), opts.log);
+  const { app, close } = createHttpApp(airlock, (h) => authenticator.authenticate(h), opts.mount ?? mountApi(airlock, opts.log), opts.log);
   const host = opts.host ?? airlock.workspace.file.server.host;
   const port = opts.port ?? airlock.workspace.file.server.port;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -55,7 +55,11 @@ export async function startHttpServer(
     async close() {
       await housekeeping.stop();
       await close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Open console event streams (server-sent events) never end by themselves: end them with the rest.
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
     },
   };
 }

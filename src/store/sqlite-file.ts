@@ -119,6 +119,17 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE usage_daily (scope TEXT NOT NULL, day TEXT NOT NULL, currency TEXT NOT NULL, model_calls INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL, tool_calls INTEGER NOT NULL, PRIMARY KEY (scope, day, currency)) STRICT, WITHOUT ROWID;
   CREATE INDEX usage_daily_by_day ON usage_daily (day);
   `,
+  // 10: spans kept locally for the console (telemetry with no collector), bounded (sqlite-spans.ts).
+  `
+  CREATE TABLE spans (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, span_id TEXT NOT NULL, run_id TEXT, record TEXT NOT NULL) STRICT;
+  CREATE INDEX spans_by_trace ON spans (trace_id, id);
+  CREATE INDEX spans_by_run ON spans (run_id) WHERE run_id IS NOT NULL;
+  `,
+  // 11: approval links redeemed (each works once), kept until they would have expired.
+  `
+  CREATE TABLE used_links (jti TEXT PRIMARY KEY, used_at TEXT NOT NULL, expires_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
+  CREATE INDEX used_links_by_expiry ON used_links (expires_at);
+  `,
 ];
 
 /** The schema version this code writes; `meta.schema_version` in the file. */

@@ -61,6 +61,7 @@ const approvalSchema = z.object({
   editedBy: nullableText,
   supersededBy: nullableText,
   consumedAt: nullableText,
+  traceparent: z.string().optional(),
 });
 /** A stored standing grant. */
 export const grantSchema = z.object({

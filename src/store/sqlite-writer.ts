@@ -7,6 +7,7 @@ import { AirlockError, type ErrorCode, type Location } from '../errors.js';
 import type { ApprovalStatus, Sha256Hex } from '../types.js';
 import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
 import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
+import { addSpans, type SpanRow } from './sqlite-spans.js';
 import { isConstraint, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
 
@@ -85,7 +86,9 @@ export type WriteOp =
   | { readonly op: 'renew-lease'; readonly id: string; readonly startedAt: string; readonly record: string }
   | { readonly op: 'drop-lease'; readonly id: string }
   | ({ readonly op: 'add-value' } & ValueCount)
-  | { readonly op: 'uncount-value'; readonly countId: string };
+  | { readonly op: 'uncount-value'; readonly countId: string }
+  | { readonly op: 'add-spans'; readonly rows: readonly SpanRow[] }
+  | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string };
 
 /** A queued notification's columns. */
 export interface NotificationColumns {
@@ -128,6 +131,9 @@ export interface WriteResult {
   /** null: counted; else the sums found, one per entry, when one would pass its limit (nothing written). */
   readonly 'add-value': readonly number[] | null;
   readonly 'uncount-value': null;
+  readonly 'add-spans': null;
+  /** Whether this was the link's first use. */
+  readonly 'redeem-link': boolean;
 }
 
 /** How each write is named in its error messages ("store `x` failed to <doing>"). */
@@ -150,6 +156,8 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'drop-lease': 'drop an instance lease',
   'add-value': 'count an amount against a value budget',
   'uncount-value': 'take back an amount counted against a value budget',
+  'add-spans': 'keep spans',
+  'redeem-link': 'redeem an approval link',
 };
 
 /** One write's outcome. */
@@ -355,6 +363,13 @@ export class SqliteWriter {
       case 'drop-lease':
         this.db.prepare('DELETE FROM leases WHERE id = ?').run(op.id);
         return null;
+      case 'add-spans':
+        addSpans(this.db, op.rows);
+        return null;
+      case 'redeem-link':
+        // Links that have expired can never be used again anyway: they need no memory.
+        this.db.prepare('DELETE FROM used_links WHERE expires_at < ?').run(op.usedAt);
+        return this.db.prepare('INSERT INTO used_links (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING').run(op.jti, op.usedAt, op.expiresAt).changes === 1;
     }
   }
 

@@ -15,7 +15,10 @@ abstract class Batches implements WriteChannel {
   private queue: Waiting[] = [];
   private scheduled = false;
 
-  constructor(private readonly schedule: (send: () => void) => void) {}
+  constructor(
+    private readonly schedule: (send: () => void) => void,
+    private readonly onBatch?: (writes: number) => void,
+  ) {}
 
   submit<K extends WriteOp['op']>(op: Extract<WriteOp, { op: K }>): Promise<WriteResult[K]> {
     return new Promise<WriteResult[K]>((resolve, reject) => {
@@ -33,7 +36,9 @@ abstract class Batches implements WriteChannel {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    if (batch.length > 0) this.send(batch);
+    if (batch.length === 0) return;
+    this.onBatch?.(batch.length);
+    this.send(batch);
   }
 
   protected abstract send(batch: readonly Waiting[]): void;
@@ -45,8 +50,11 @@ abstract class Batches implements WriteChannel {
  * the next `setImmediate`); each commit blocks the event loop for its fsync.
  */
 export class InlineWrites extends Batches {
-  constructor(private readonly writer: SqliteWriter) {
-    super((send) => setImmediate(send));
+  constructor(
+    private readonly writer: SqliteWriter,
+    onBatch?: (writes: number) => void,
+  ) {
+    super((send) => setImmediate(send), onBatch);
   }
 
   protected send(batch: readonly Waiting[]): void {
@@ -78,13 +86,14 @@ export class ThreadWrites extends Batches {
   private constructor(
     private readonly module: string,
     private readonly init: WriterInit,
+    onBatch?: (writes: number) => void,
   ) {
-    super(queueMicrotask);
+    super(queueMicrotask, onBatch);
   }
 
   /** Opens the store's write connection in the writer thread (starting it if none runs); rejects with the store's error if it cannot. */
-  static async start(module: string, init: WriterInit): Promise<ThreadWrites> {
-    const writes = new ThreadWrites(module, init);
+  static async start(module: string, init: WriterInit, onBatch?: (writes: number) => void): Promise<ThreadWrites> {
+    const writes = new ThreadWrites(module, init, onBatch);
     await writes.attach().opened;
     return writes;
   }

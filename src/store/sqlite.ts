@@ -19,6 +19,7 @@ import type {
   RunRecord,
   RunStep,
   StoredAuditRow,
+  StoredSpan,
   Store,
   RunSaveExtras,
   UsageRow,
@@ -42,6 +43,7 @@ import {
 import { DOING, SqliteWriter, type RunColumns, type SealedHashes, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
+import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
 export { auditRecord, type AuditRow } from './sqlite-rows.js';
@@ -58,6 +60,8 @@ export interface SqliteStoreOptions {
    * this thread busy, or a disk with slow fsync).
    */
   readonly writer?: 'inline' | 'thread';
+  /** Told how many writes each group commit carries (the `/metrics` histogram). */
+  readonly onGroupCommit?: (writes: number) => void;
 }
 
 /**
@@ -76,9 +80,9 @@ export async function openSqliteStore(file: string, opts: SqliteStoreOptions = {
     db?.close();
     throw storeError(e, file, 'open');
   }
-  if ((opts.writer ?? 'inline') === 'inline') return new SqliteStore(db, file, new InlineWrites(new SqliteWriter(db, file)));
+  if ((opts.writer ?? 'inline') === 'inline') return new SqliteStore(db, file, new InlineWrites(new SqliteWriter(db, file), opts.onGroupCommit));
   try {
-    const writes = await ThreadWrites.start(writerModule(), { file, busyTimeoutMs });
+    const writes = await ThreadWrites.start(writerModule(), { file, busyTimeoutMs }, opts.onGroupCommit);
     // INVARIANT: this thread's connection only reads; every write goes through the writer thread.
     db.pragma('query_only = ON');
     return new SqliteStore(db, file, writes);
@@ -454,6 +458,22 @@ class SqliteStore implements Store {
 
   dropLease(id: string): Promise<void> {
     return this.write('drop-lease', () => ({ op: 'drop-lease', id })).then(() => undefined);
+  }
+
+  // --- spans kept locally ------------------------------------------------------------------
+
+  redeemLink(jti: string, usedAt: string, expiresAt: string): Promise<boolean> {
+    return this.write('redeem-link', () => ({ op: 'redeem-link', jti, usedAt, expiresAt }));
+  }
+
+  appendSpans(spans: readonly StoredSpan[]): Promise<void> {
+    if (spans.length === 0) return Promise.resolve();
+    return this.write('add-spans', () => ({ op: 'add-spans', rows: spans.map((s) => ({ traceId: s.traceId, spanId: s.spanId, runId: s.runId, record: JSON.stringify(s) })) })).then(() => undefined);
+  }
+
+  spansForRun(runId: RunId, limit = SPANS_PER_TRACE): Promise<readonly StoredSpan[]> {
+    // Written by this store from spans it was given: plain JSON, not a trust boundary for decisions.
+    return this.read('read the spans of a run', () => spansOfRun(this.db, runId, limit).map((r) => JSON.parse(r) as StoredSpan));
   }
 
   async close(): Promise<void> {

@@ -113,6 +113,25 @@ export interface ApprovalRecord {
   readonly supersededBy: ApprovalId | null;
   /** When the execution it authorised consumed it (single use). */
   readonly consumedAt: string | null;
+  /** The W3C traceparent of the span that asked (the run's trace), so the wait for a person is recorded in that trace when it ends. */
+  readonly traceparent?: string;
+}
+
+/** An ended span as kept locally (telemetry/local-exporter.ts writes them, the console reads them). */
+export interface StoredSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | null;
+  readonly name: string;
+  /** ISO-8601 UTC, millisecond precision. */
+  readonly startTime: string;
+  readonly endTime: string;
+  readonly durationMs: number;
+  /** `ok`, `error` (with its message) or `unset`. */
+  readonly status: { readonly code: 'unset' | 'ok' | 'error'; readonly message?: string };
+  readonly attributes: { readonly [k: string]: Json };
+  /** The run it names (`airlock.run.id`), if it names one. */
+  readonly runId: string | null;
 }
 
 /** One person's decision on an approval, with how they proved who they are and what they saw. */
@@ -381,6 +400,13 @@ export interface Store {
   listLeases(): Promise<readonly InstanceLease[]>;
   /** Removes a lease (a clean shutdown, or an orphan's lease once its runs are ended). */
   dropLease(id: string): Promise<void>;
+
+  /** Keeps ended spans locally for the console (bounded: per trace and in all, the oldest pruned first). */
+  appendSpans(spans: readonly StoredSpan[]): Promise<void>;
+  /** Marks approval link `jti` used (until `expiresAt`); true only the first time, for any number of processes on the store. */
+  redeemLink(jti: string, usedAt: string, expiresAt: string): Promise<boolean>;
+  /** The spans of the traces that run `runId` belongs to (one trace across its pauses and restarts), oldest first, at most `limit` (default 2000). */
+  spansForRun(runId: RunId, limit?: number): Promise<readonly StoredSpan[]>;
 
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;

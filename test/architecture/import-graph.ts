@@ -25,7 +25,7 @@ export interface ImportGraph {
   readonly edges: ReadonlyMap<string, readonly ImportEdge[]>;
 }
 
-/** Every `.ts` file under `dir` (relative to `root`), sorted; follows no symlinks and refuses trees deeper than `maxDepth`. */
+/** Every `.ts` and `.tsx` file under `dir` (relative to `root`), sorted; follows no symlinks and refuses trees deeper than `maxDepth`. */
 export function sourceFiles(root: string, dir: string, maxDepth = 32): string[] {
   const out: string[] = [];
   const walk = (rel: string, depth: number): void => {
@@ -33,7 +33,7 @@ export function sourceFiles(root: string, dir: string, maxDepth = 32): string[] 
     for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
       const child = path.posix.join(rel, entry.name);
       if (entry.isDirectory()) walk(child, depth + 1);
-      else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(child);
+      else if (entry.isFile() && /\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(child);
     }
   };
   walk(dir, 0);
@@ -49,7 +49,7 @@ export function importGraph(root: string, files: readonly string[]): ImportGraph
   const known = new Set(files);
   const edges = new Map<string, ImportEdge[]>();
   for (const from of files) {
-    const source = ts.createSourceFile(from, readFileSync(path.join(root, from), 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+    const source = ts.createSourceFile(from, readFileSync(path.join(root, from), 'utf8'), ts.ScriptTarget.Latest, true, from.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
     const sites = new Map<string, ImportSite[]>();
     const add = (specifier: ts.Node | undefined, at: ts.Node, typeOnly: boolean): void => {
       if (!specifier || !ts.isStringLiteralLike(specifier) || !specifier.text.startsWith('.')) return;
@@ -73,11 +73,11 @@ export function importGraph(root: string, files: readonly string[]): ImportGraph
   return { files: [...files], edges };
 }
 
-/** `./x.js` written in `a/b.ts` → `a/x.ts` (or `a/x/index.ts`) when that file is known; null otherwise. */
+/** `./x.js` written in `a/b.ts` → `a/x.ts` (or `a/x.tsx`, `a/x/index.ts`) when that file is known; null otherwise. */
 function resolveRelative(from: string, specifier: string, known: ReadonlySet<string>): string | null {
   const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
   const stem = base.replace(/\.(js|ts)$/, '');
-  for (const candidate of [`${stem}.ts`, `${base}/index.ts`]) if (known.has(candidate)) return candidate;
+  for (const candidate of [`${stem}.ts`, `${stem}.tsx`, `${base}/index.ts`]) if (known.has(candidate)) return candidate;
   return null;
 }
 

@@ -1,6 +1,9 @@
 // Test helper: a private copy of the Acme demo workspace in a temp folder, with Acme reset to its seed.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { openAirlock, type Airlock } from '../../src/airlock.js';
+import type { RunState } from '../../src/orchestration/run-machine.js';
+import type { ApprovalId, RunId } from '../../src/types.js';
 import os from 'node:os';
 import path from 'node:path';
 import { openAcmeDb, resetAcme, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
@@ -55,4 +58,20 @@ export function acmeDeskOnRoutes(models: Record<string, object>, model: string, 
   const wf = path.join(ws.dir, 'workflows', 'refund-desk.yaml');
   writeFileSync(wf, readFileSync(wf, 'utf8').replace(/^model: playbook$/m, `model: ${model}${inputClassification ? `\ninputClassification: ${inputClassification}` : ''}`));
   return ws;
+}
+
+/**
+ * The Acme demo with a notification channel declared (`notifications.<channel>` set to `config`) and
+ * `server.publicUrl`, opened, its refund run paused for approval: the pending approval's id.
+ */
+export async function acmeAwaitingApproval(channel: 'slack' | 'email', config: object): Promise<{ ws: ReturnType<typeof copyAcme>; a: Airlock; runId: RunId; approvalId: ApprovalId }> {
+  const ws = copyAcme();
+  const file = path.join(ws.dir, 'airlock.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['notifications', channel], doc.createNode(config));
+  doc.setIn(['server', 'publicUrl'], 'https://airlock.acme.example/');
+  writeFileSync(file, doc.toString());
+  const a = await openAirlock(ws.dir);
+  const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
+  return { ws, a, runId: run.id, approvalId: (run.state as unknown as RunState).pending!.approvalId };
 }

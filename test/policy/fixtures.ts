@@ -109,7 +109,7 @@ export function workspace(
       routing: [],
       models: {},
       workflows: ['workflows/*.yaml'],
-      telemetry: { console: false },
+      telemetry: { console: false, capture: { content: 'off', maxClassification: 'internal' } },
       notifications: { webhooks: [] },
     },
     workflows: new Map(workflows.map((w) => [w.name, w])),

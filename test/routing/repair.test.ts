@@ -53,7 +53,10 @@ describe('a model reply that cannot be used', () => {
     ]);
     // The repair turn was told what was wrong, as Airlock's own word after the task.
     const notice = llm.seen[1]?.body.messages.at(-1);
-    expect(notice).toMatchObject({ role: 'user', content: expect.stringMatching(/^\[airlock\] Your last reply could not be used: its call to `payments.refund`/) });
+    expect(notice).toMatchObject({ role: 'user', content: expect.stringMatching(/^\[airlock\] Your last reply called a tool with arguments that were not a JSON object\. Nothing was executed\./) });
+    // Airlock's voice carries nothing the model chose: not the tool, not its arguments.
+    expect(notice.content).not.toContain('payments.refund');
+    expect(notice.content).not.toContain('1182');
     expect(llm.seen[2]?.body.messages.map((m: { role: string }) => m.role)).toEqual(['system', 'user', 'user', 'assistant', 'tool']);
     expect(state.usage.modelCalls).toBe(3);
   });
@@ -78,7 +81,7 @@ describe('a model reply that cannot be used', () => {
     expect(verify.ok).toBe(true);
   });
 
-  it('a tool it was not offered is refused by the gateway and named to the model; a second in a row ends the run', async () => {
+  it('a tool it was not offered is refused by the gateway and the model is told; a second in a row ends the run', async () => {
     const { run, records, state, unchanged } = await deskRun(call('shell_exec', '{"cmd":"rm -rf /"}'), call('payments_wire', '{"to":"x"}'));
     expect(run.status).toBe('failed');
     expect(state.reason).toMatch(/\(unknown-tool: `payments_wire` is not one of the tools offered\)$/);
@@ -92,7 +95,8 @@ describe('a model reply that cannot be used', () => {
     ]);
     const second = llm.seen[1]?.body.messages;
     expect(second.at(-2)).toMatchObject({ role: 'tool' });
-    expect(second.at(-1)).toMatchObject({ role: 'user', content: expect.stringContaining('`shell_exec` is not one of the tools you were given') });
+    expect(second.at(-1)).toMatchObject({ role: 'user', content: expect.stringContaining('called a tool that is not one of those you were given') });
+    expect(second.at(-1).content).not.toContain('shell_exec');
     expect(unchanged).toBe(true);
   });
 

@@ -703,5 +703,43 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.getIncident('inc_1'))?.status).toBe('resolved');
       });
     });
+
+    describe('spans', () => {
+      const span = (traceId: string, spanId: string, runId: string | null) => ({
+        traceId,
+        spanId,
+        parentSpanId: null,
+        name: `s ${spanId}`,
+        startTime: '2025-01-01T00:00:00.000Z',
+        endTime: '2025-01-01T00:00:00.010Z',
+        durationMs: 10,
+        status: { code: 'ok' as const },
+        attributes: { n: 1 },
+        runId,
+      });
+
+      it("gives back every span of a run's traces, oldest first, and none of another trace", async () => {
+        const t1 = '1'.repeat(32);
+        const t2 = '2'.repeat(32);
+        await store.appendSpans([span(t1, 'a'.repeat(16), 'run_1'), span(t2, 'b'.repeat(16), 'run_2')]);
+        await store.appendSpans([span(t1, 'c'.repeat(16), null)]);
+        expect((await store.spansForRun('run_1' as RunId)).map((s) => s.spanId)).toEqual(['a'.repeat(16), 'c'.repeat(16)]);
+        expect(await store.spansForRun('run_3' as RunId)).toEqual([]);
+        expect(await store.appendSpans([])).toBeUndefined();
+      });
+    });
+
+    describe('approval links', () => {
+      it('redeems a link once, whoever asks how often at once; forgets it only once it has expired', async () => {
+        const at = '2025-01-01T00:00:00.000Z';
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.redeemLink('jti-1', at, '2025-01-01T01:00:00.000Z')));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.redeemLink('jti-2', at, '2025-01-01T01:00:00.000Z')).toBe(true);
+        // Before its expiry it stays used; after it, it is pruned (it could not be used anyway: the token has expired).
+        expect(await store.redeemLink('jti-1', '2025-01-01T00:59:59.000Z', '2025-01-01T02:00:00.000Z')).toBe(false);
+        expect(await store.redeemLink('jti-3', '2025-01-01T01:00:01.000Z', '2025-01-01T02:00:00.000Z')).toBe(true);
+        expect(await store.redeemLink('jti-1', '2025-01-01T01:00:02.000Z', '2025-01-01T02:00:00.000Z')).toBe(true);
+      });
+    });
   });
 }

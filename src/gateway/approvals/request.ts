@@ -13,6 +13,7 @@ import { labelsBody } from '../action.js';
 import { runSecondPath, secondPathApplies, type VerifyDeps } from '../verify.js';
 import type { CallContext, GatewayDeps } from '../types.js';
 import { approvalEventData } from './events.js';
+import { traceparentOf } from '../../telemetry/spans.js';
 
 /** What asking needs: the gateway's deps and a probe reader for the second path. */
 export type RequestDeps = Pick<GatewayDeps, 'store' | 'audit' | 'now' | 'newApprovalId' | 'evidence' | 'notify'> & VerifyDeps;
@@ -97,6 +98,8 @@ export async function requestApproval(deps: RequestDeps, ctx: CallContext, ask: 
     editedBy: edit?.by ?? null,
     supersededBy: null,
     consumedAt: null,
+    // The wait for a person becomes a span of the run's trace when it ends (telemetry/approval-span.ts).
+    ...traceOf(edit?.from),
   };
   await deps.audit.append(ctx, [
     ...pending,
@@ -121,4 +124,10 @@ export async function latestApprovalOf(store: Store, runId: RunId, hash: Sha256H
   let latest: ApprovalRecord | null = null;
   for (const a of await store.listApprovals({ runId })) if (a.actionHash === hash && (!latest || a.createdAt >= latest.createdAt)) latest = a;
   return latest;
+}
+
+/** The trace an approval belongs to: its original's (an edit keeps the run's trace), else the span asking now. */
+function traceOf(from: ApprovalRecord | undefined): { traceparent?: string } {
+  const tp = from?.traceparent ?? traceparentOf();
+  return tp ? { traceparent: tp } : {};
 }

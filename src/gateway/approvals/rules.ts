@@ -79,8 +79,9 @@ export function needsJustification(policy: ApprovalPolicy, tool: Pick<ToolContra
  */
 export function reauthRefusal(policy: ApprovalPolicy, auth: ApproverAuth, now: Date): string | null {
   const maxSeconds = policy.reauthMaxAgeMinutes * 60;
-  if (auth.method !== 'jwt' || auth.authTime === null) {
-    return `this action needs step-up by re-authentication: sign in again with the identity provider and approve with that token (its \`auth_time\` must be under ${policy.reauthMaxAgeMinutes} minutes old); ${auth.method === 'jwt' ? 'the token carries no `auth_time`' : `a \`${auth.method}\` credential cannot re-authenticate`}`;
+  // A console vote re-enters the password at vote time (`password`, src/console/): a fresh login too.
+  if ((auth.method !== 'jwt' && auth.method !== 'password') || auth.authTime === null) {
+    return `this action needs step-up by re-authentication: sign in again with the identity provider and approve with that token (its \`auth_time\` must be under ${policy.reauthMaxAgeMinutes} minutes old), or approve in the console, which asks for your password again; ${auth.method === 'jwt' ? 'the token carries no `auth_time`' : `a \`${auth.method}\` credential cannot re-authenticate`}`;
   }
   const age = authAgeSeconds(auth, now);
   if (age === null || age > maxSeconds) {
@@ -107,7 +108,7 @@ export function obligationMet(level: ApprovalLevel, votes: readonly ApprovalVote
     }
     case 'reauth':
       return approves.some((v) => {
-        if (!v.authMethod?.startsWith('jwt') || v.authTime === null) return false;
+        if (!(v.authMethod?.startsWith('jwt') || v.authMethod?.startsWith('password')) || v.authTime === null) return false;
         const age = (Date.parse(v.time) - Date.parse(v.authTime)) / 1000;
         return Number.isFinite(age) && age <= policy.reauthMaxAgeMinutes * 60;
       });
@@ -120,7 +121,7 @@ export function recordedAuth(r: { readonly issuer?: Json; readonly subject?: Jso
   return {
     issuer: typeof r.issuer === 'string' ? r.issuer : 'unknown',
     subject: typeof r.subject === 'string' ? r.subject : 'unknown',
-    method: method === 'jwt' || method === 'api-key' ? method : 'local',
+    method: method === 'jwt' || method === 'api-key' || method === 'password' || method === 'slack' || method === 'email-link' ? method : 'local',
     amr,
     authTime: typeof r.authTime === 'string' ? r.authTime : null,
   };

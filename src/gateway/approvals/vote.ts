@@ -91,6 +91,8 @@ export async function vote(
   approver: Approver,
   decision: 'approve' | 'reject',
   reason: string | null,
+  /** What the voter was shown (a Slack button, a signed link): a vote on anything else is refused. */
+  shown: { readonly summaryHash?: string } = {},
 ): Promise<VoteOutcome> {
   const who = principalRef(approver.principal);
   for (let attempt = 1; ; attempt++) {
@@ -110,6 +112,10 @@ export async function vote(
     if (stateWhy) {
       if (approval.status === 'pending') await expireApproval(deps, approval);
       return refused(409, stateWhy);
+    }
+    // INVARIANT: a vote is for the action the voter saw; one edited or replaced since is not it.
+    if (shown.summaryHash !== undefined && shown.summaryHash !== summaryHash(approval)) {
+      return refused(409, `approval \`${id}\` is not the action you were shown (its summary changed since): open it again and decide what it is now`);
     }
     if (approval.decisions.some((d) => d.approver === who)) {
       return refused(403, `\`${who}\` has already voted on approval \`${id}\`; step-up needs a different person`);

@@ -3,10 +3,9 @@
 // Like the Chat Completions adapter, the conversation is rebuilt from the run's history each turn.
 import Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
-import { AirlockError } from '../../errors.js';
 import type { JsonObject } from '../../types.js';
 import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
-import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, taskText, toolResultText, wireNames, type ProviderOptions } from './common.js';
+import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, readTurn, taskText, toolResultText, wireNames, wireSafe, type ProviderOptions } from './common.js';
 
 /** An Anthropic route's options: the common ones, and the bound on one answer's tokens the API requires. */
 export interface AnthropicOptions extends ProviderOptions {
@@ -20,7 +19,7 @@ export function anthropicMessages(input: ModelInput, toWire: ReadonlyMap<string,
     if (h.kind === 'tool_call') {
       messages.push({
         role: 'assistant',
-        content: [...(h.reasoning ? [{ type: 'text' as const, text: h.reasoning }] : []), { type: 'tool_use', id: h.id, name: toWire.get(h.tool) ?? h.tool, input: h.args }],
+        content: [...(h.reasoning ? [{ type: 'text' as const, text: h.reasoning }] : []), { type: 'tool_use', id: h.id, name: toWire.get(h.tool) ?? wireSafe(h.tool), input: h.args }],
       });
     } else if (h.kind === 'tool_result') {
       messages.push({
@@ -69,27 +68,30 @@ export class AnthropicMessagesModel extends ProviderModel {
     } catch (e) {
       throw providerFailure(this.opts, e, e instanceof Anthropic.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof Anthropic.APIConnectionTimeoutError);
     }
-    const usage = { inputTokens: res.usage.input_tokens + (res.usage.cache_creation_input_tokens ?? 0) + (res.usage.cache_read_input_tokens ?? 0), outputTokens: res.usage.output_tokens };
-    return { ...messageTurn(res, fromWire, this.opts.routeName), usage };
+    const u = res.usage as Partial<Anthropic.Messages.Usage> | undefined;
+    const usage = u ? { inputTokens: (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0), outputTokens: u.output_tokens ?? 0 } : undefined;
+    return { ...readTurn(res, (r) => messageTurn(r, fromWire)), ...(usage ? { usage } : {}) };
   }
 }
 
 /** A message as a turn: a tool call, a final answer, or a reply that cannot be used (cut off, refused, empty, input not an object). */
-export function messageTurn(res: Anthropic.Messages.Message, fromWire: ReadonlyMap<string, string>, routeName: string): ModelTurn {
+export function messageTurn(res: Anthropic.Messages.Message, fromWire: ReadonlyMap<string, string>): ModelTurn {
   const text = res.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n').trim();
   const call = res.content.find((b) => b.type === 'tool_use');
   const stop = res.stop_reason;
   if (stop === 'refusal') return malformed('refused', 'the model refused (stop_reason refusal)', text);
   // Cut off: whatever it held (a tool call's input included) may be incomplete, so none of it is used.
   if (stop === 'max_tokens' || stop === 'model_context_window_exceeded') return malformed('truncated', `the reply was cut off (stop_reason ${stop})`, text);
+  // Only a message that says it finished is used (a stream that never ended has no stop reason).
+  if (!stop) return malformed('unreadable', 'the message has no stop reason: it did not finish', text);
   if (call && call.type === 'tool_use') {
-    const tool = fromWire.get(call.name) ?? call.name;
+    if (stop !== 'tool_use') return malformed('unreadable', `a tool call in a message that stopped for \`${stop}\`, not to use it`, text);
+    const tool = fromWire.get(call.name) ?? String(call.name);
     if (typeof call.input !== 'object' || call.input === null || Array.isArray(call.input)) {
       return { kind: 'malformed', problem: 'invalid-arguments', detail: 'the tool input is not a JSON object', tool, excerpt: JSON.stringify(call.input ?? null).slice(0, 200) };
     }
     return { kind: 'tool_call', tool, args: call.input as JsonObject, ...(text ? { reasoning: text } : {}) };
   }
-  if (!stop) throw new AirlockError('connector', `model route \`${routeName}\` answered with no stop reason`, { hint: 'check that the endpoint speaks the Messages API' });
   if (!text) return malformed('empty', `the reply held no text and no tool call (stop_reason ${stop})`);
   return { kind: 'final', text, claim: stop === 'end_turn' || stop === 'stop_sequence' ? 'done' : 'gave-up' };
 }

@@ -84,7 +84,11 @@ export abstract class ProviderModel implements Model {
 const EXCERPT = 200;
 
 /** Arguments as the model wrote them: a JSON object, or a `malformed` turn saying why not (the text never reaches the gateway). */
-export function readArgs(text: string, tool: string): { ok: true; args: JsonObject } | { ok: false; turn: ModelTurn & { kind: 'malformed' } } {
+export function readArgs(text: unknown, tool: string): { ok: true; args: JsonObject } | { ok: false; turn: ModelTurn & { kind: 'malformed' } } {
+  if (typeof text !== 'string') {
+    const shown = JSON.stringify(text) ?? String(text);
+    return { ok: false, turn: { kind: 'malformed', problem: 'invalid-arguments', detail: `the arguments are a ${text === null ? 'null' : typeof text}, not a JSON text`, tool, excerpt: shown.slice(0, EXCERPT) } };
+  }
   let detail: string;
   try {
     const v: unknown = JSON.parse(text || '{}');
@@ -97,8 +101,27 @@ export function readArgs(text: string, tool: string): { ok: true; args: JsonObje
 }
 
 /** A reply that cannot be used, with the start of its text as evidence. */
-export function malformed(problem: 'truncated' | 'refused' | 'empty', detail: string, text?: string | null): ModelTurn & { kind: 'malformed' } {
+export function malformed(problem: 'truncated' | 'refused' | 'empty' | 'unreadable', detail: string, text?: string | null): ModelTurn & { kind: 'malformed' } {
   return { kind: 'malformed', problem, detail, ...(text ? { excerpt: text.slice(0, EXCERPT) } : {}) };
+}
+
+/** A name the provider APIs accept for a tool that was never offered (a call the model made up, kept in the history). */
+export function wireSafe(name: string): string {
+  return name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) || 'tool';
+}
+
+/**
+ * `read(reply)` as a turn; a reply that is not the shape the API promises (a field missing, of
+ * another type) is an unusable reply (`unreadable`), never an exception that would leave the turn's
+ * usage unrecorded.
+ */
+export function readTurn<R>(reply: R, read: (reply: R) => ModelTurn): ModelTurn {
+  try {
+    return read(reply);
+  } catch (e) {
+    if (e instanceof AirlockError) throw e;
+    return malformed('unreadable', `the reply is not what the API promises (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 /**

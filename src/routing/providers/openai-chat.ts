@@ -5,7 +5,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { AirlockError } from '../../errors.js';
-import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, readArgs, taskText, toolResultText, wireNames, type ProviderOptions } from './common.js';
+import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, readArgs, readTurn, taskText, toolResultText, wireNames, wireSafe, type ProviderOptions } from './common.js';
 import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
 
 /** An OpenAI-compatible route's options (common.ts). */
@@ -22,7 +22,7 @@ export function chatMessages(input: ModelInput, toWire: ReadonlyMap<string, stri
       messages.push({
         role: 'assistant',
         content: h.reasoning ?? null,
-        tool_calls: [{ id: h.id, type: 'function', function: { name: toWire.get(h.tool) ?? h.tool, arguments: JSON.stringify(h.args) } }],
+        tool_calls: [{ id: h.id, type: 'function', function: { name: toWire.get(h.tool) ?? wireSafe(h.tool), arguments: JSON.stringify(h.args) } }],
       });
     } else if (h.kind === 'tool_result') {
       messages.push({ role: 'tool', tool_call_id: h.id, content: toolResultText(h) });
@@ -69,7 +69,7 @@ export class OpenAIChatModel extends ProviderModel {
     const usage = res.usage ? { inputTokens: res.usage.prompt_tokens, outputTokens: res.usage.completion_tokens } : undefined;
     const choice = res.choices[0];
     if (!choice) throw new AirlockError('connector', `model route \`${this.opts.routeName}\` answered with no choice`, { hint: 'check that the endpoint speaks the Chat Completions API' });
-    const turn = chatTurn(choice, fromWire);
+    const turn = readTurn(choice, (c) => chatTurn(c, fromWire));
     return { ...turn, ...(usage ? { usage } : {}) };
   }
 }
@@ -82,9 +82,11 @@ export function chatTurn(choice: OpenAI.Chat.Completions.ChatCompletion.Choice, 
   if (choice.finish_reason === 'content_filter') return malformed('refused', 'the provider filtered the reply (content_filter)', content);
   const call = m.tool_calls?.find((c) => c.type === 'function');
   // Cut off: whatever it held (a tool call's arguments included) may be incomplete, so none of it is used.
-  if (choice.finish_reason === 'length') return malformed('truncated', 'the reply hit the token limit (finish_reason length)', content || (call?.type === 'function' ? call.function.arguments : ''));
+  if (choice.finish_reason === 'length') return malformed('truncated', 'the reply hit the token limit (finish_reason length)', content || (call?.type === 'function' ? String(call.function.arguments) : ''));
+  // Only a reply that says it finished is used: no finish reason is a reply that did not.
+  if (!['stop', 'tool_calls', 'function_call'].includes(String(choice.finish_reason))) return malformed('unreadable', `the reply did not finish (finish_reason ${String(choice.finish_reason)})`, content);
   if (call && call.type === 'function') {
-    const tool = fromWire.get(call.function.name) ?? call.function.name;
+    const tool = fromWire.get(call.function.name) ?? String(call.function.name);
     const args = readArgs(call.function.arguments, tool);
     if (!args.ok) return args.turn;
     return { kind: 'tool_call', tool, args: args.args, ...(content ? { reasoning: content } : {}) };

@@ -4,7 +4,7 @@
 import OpenAI from 'openai';
 import type { FunctionTool, ResponseInputItem } from 'openai/resources/responses/responses';
 import type { ModelInput, ModelTurn } from '../../orchestration/model.js';
-import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, readArgs, taskText, toolResultText, wireNames } from './common.js';
+import { DEFAULT_SYSTEM, ProviderModel, malformed, noticeText, providerFailure, readArgs, readTurn, taskText, toolResultText, wireNames, wireSafe } from './common.js';
 import { openAIClient } from './openai-chat.js';
 
 /** The request's input items: the task, then the run's history as function calls and their outputs. */
@@ -13,7 +13,7 @@ export function responsesInput(input: ModelInput, toWire: ReadonlyMap<string, st
   for (const h of input.history) {
     if (h.kind === 'tool_call') {
       if (h.reasoning) items.push({ type: 'message', role: 'assistant', content: h.reasoning });
-      items.push({ type: 'function_call', call_id: h.id, name: toWire.get(h.tool) ?? h.tool, arguments: JSON.stringify(h.args) });
+      items.push({ type: 'function_call', call_id: h.id, name: toWire.get(h.tool) ?? wireSafe(h.tool), arguments: JSON.stringify(h.args) });
     } else if (h.kind === 'tool_result') {
       items.push({ type: 'function_call_output', call_id: h.id, output: toolResultText(h) });
     } else if (h.kind === 'notice') {
@@ -49,7 +49,7 @@ export class OpenAIResponsesModel extends ProviderModel {
       throw providerFailure(this.opts, e, e instanceof OpenAI.APIError && typeof e.status === 'number' ? e.status : undefined, e instanceof OpenAI.APIConnectionTimeoutError);
     }
     const usage = res.usage ? { inputTokens: res.usage.input_tokens, outputTokens: res.usage.output_tokens } : undefined;
-    return { ...responseTurn(res, fromWire), ...(usage ? { usage } : {}) };
+    return { ...readTurn(res, (r) => responseTurn(r, fromWire)), ...(usage ? { usage } : {}) };
   }
 }
 
@@ -66,6 +66,9 @@ export function responseTurn(res: OpenAI.Responses.Response, fromWire: ReadonlyM
     if (why === 'content_filter') return malformed('refused', 'the provider filtered the reply (content_filter)', text);
     return malformed('truncated', `the reply is incomplete (${why})`, text || (call?.type === 'function_call' ? call.arguments : ''));
   }
+  // Only a response that completed is used (not one failed, cancelled or still under way), and only a call that completed.
+  if (res.status !== 'completed') return malformed('unreadable', `the response is ${String(res.status)}, not completed`, text);
+  if (call && call.type === 'function_call' && call.status !== undefined && call.status !== 'completed') return malformed('truncated', `the call is ${call.status}, not completed`, call.arguments);
   if (call && call.type === 'function_call') {
     const tool = fromWire.get(call.name) ?? call.name;
     const args = readArgs(call.arguments, tool);

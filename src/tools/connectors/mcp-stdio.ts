@@ -2,6 +2,7 @@
 import type { Json, JsonObject } from '../../types.js';
 import type { CallOptions, Connector, ConnectorResult, UpstreamResource, UpstreamTool } from '../connector.js';
 import { McpLink, type HttpLaunch, type Send, type StdioLaunch } from './mcp-link.js';
+import { traceparentOf } from '../../telemetry/spans.js';
 
 export type { HttpLaunch, StdioLaunch } from './mcp-link.js';
 
@@ -81,7 +82,7 @@ export class McpStdioConnector implements Connector {
 
   async call(tool: string, args: { readonly [k: string]: Json }, opts: CallOptions): Promise<ConnectorResult> {
     return this.request(`tool \`${tool}\``, opts, async (client, options) => {
-      const res = await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, options);
+      const res = await client.callTool({ name: tool, arguments: args as Record<string, unknown>, ...traceMeta() }, undefined, options);
       const text = Array.isArray(res.content)
         ? res.content
             .map((c: { type: string; text?: string }) => (c.type === 'text' ? (c.text ?? '') : ''))
@@ -95,7 +96,7 @@ export class McpStdioConnector implements Connector {
 
   async readResource(uri: string, opts: CallOptions): Promise<ConnectorResult> {
     return this.request(`resource \`${uri}\``, opts, async (client, options) => {
-      const res = await client.readResource({ uri }, options);
+      const res = await client.readResource({ uri, ...traceMeta() }, options);
       const contents = res.contents.map((c) => ({ ...c })) as unknown as Json;
       const text = res.contents.map((c) => ('text' in c && typeof c.text === 'string' ? c.text : '')).join('\n');
       return { ok: true, content: { contents } as Json, text };
@@ -104,7 +105,7 @@ export class McpStdioConnector implements Connector {
 
   async getPrompt(name: string, args: Readonly<Record<string, string>>, opts: CallOptions): Promise<ConnectorResult> {
     return this.request(`prompt \`${name}\``, opts, async (client, options) => {
-      const res = await client.getPrompt({ name, arguments: { ...args } }, options);
+      const res = await client.getPrompt({ name, arguments: { ...args }, ...traceMeta() }, options);
       const text = res.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
       return {
         ok: true,
@@ -160,4 +161,10 @@ function parseJsonOr(text: string): Json {
   } catch {
     return text;
   }
+}
+
+/** The active span's W3C trace context as MCP `_meta` (the upstream continues Airlock's trace), or nothing when tracing is off. */
+function traceMeta(): { _meta?: { traceparent: string } } {
+  const traceparent = traceparentOf();
+  return traceparent ? { _meta: { traceparent } } : {};
 }

@@ -1,0 +1,193 @@
+// Incidents (list, resolve with a note, through resolveIncident) and the audit trail (browse and filter
+// records, `verify` with the head, the JSON Lines export), for people signed in to the console.
+import { PassThrough, Readable } from 'node:stream';
+import type { Hono } from 'hono';
+import { exportJsonl, verifyStore } from '../audit/log.js';
+import { resolveIncident } from '../orchestration/incidents.js';
+import type { AuditRecord } from '../store/store.js';
+import { field, type ConsoleContext, type ConsoleDeps, type ConsoleEnv } from './context.js';
+import { Csrf, Json as JsonBlock, Notice, Page, Status, when } from './layout.js';
+import { mountPolicyPage } from './policy.js';
+
+/** Records read per page of the audit browser (newest first), and matches shown at most. */
+const AUDIT_WINDOW = 500;
+const AUDIT_SHOWN = 100;
+
+/** Adds `/incidents`, `/incidents/:id/resolve`, `/audit`, `/audit/verify`, `/audit/export`, and the policy simulator. */
+export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
+  const { airlock } = deps;
+
+  const incidentsPage = async (c: ConsoleContext, notice?: { kind: 'ok' | 'error'; text: string }, status: 200 | 403 | 404 | 409 | 422 = 200) => {
+    const ctx = c.get('page');
+    const all = c.req.query('show') === 'all';
+    const list = [...(await airlock.store.listIncidents(all ? {} : { status: 'open' }))].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return c.html(
+      <Page ctx={ctx} title="Incidents" active="incidents">
+        {notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : null}
+        <p class="tabs">
+          <a href={`${ctx.base}/incidents`} class={all ? '' : 'active'}>Open</a>
+          <a href={`${ctx.base}/incidents?show=all`} class={all ? 'active' : ''}>All</a>
+        </p>
+        {list.length === 0 ? <p class="muted">no incidents</p> : null}
+        {list.map((i) => (
+          <section class="card" id={`incident-${i.id}`}>
+            <h2>
+              {i.title} <Status value={i.status} />
+            </h2>
+            <dl class="facts">
+              <dt>incident</dt>
+              <dd class="mono">{i.id} · {i.kind}</dd>
+              <dt>run</dt>
+              <dd>
+                <a href={`${ctx.base}/runs/${i.runId}`}>{i.runId}</a>
+              </dd>
+              <dt>routed to</dt>
+              <dd>{i.owner ?? '(nobody named)'} · {i.boundary} owner</dd>
+              <dt>opened</dt>
+              <dd>{when(i.createdAt)}</dd>
+              {i.resolvedBy ? (
+                <>
+                  <dt>resolved</dt>
+                  <dd>{when(i.resolvedAt)} by {i.resolvedBy}: {i.resolution ?? ''}</dd>
+                </>
+              ) : null}
+            </dl>
+            <details>
+              <summary>evidence</summary>
+              <JsonBlock value={i.evidence} />
+            </details>
+            {i.status === 'open' ? (
+              <form method="post" action={`${ctx.base}/incidents/${i.id}/resolve`}>
+                <Csrf ctx={ctx} />
+                <label>
+                  What was done about it
+                  <textarea name="note" rows={2} maxlength={2000} required></textarea>
+                </label>
+                <button type="submit">Resolve</button>
+              </form>
+            ) : null}
+          </section>
+        ))}
+      </Page>,
+      status,
+    );
+  };
+
+  app.get('/incidents', (c) => incidentsPage(c));
+  app.post('/incidents/:id/resolve', async (c) => {
+    const id = c.req.param('id');
+    if (!(await airlock.store.getIncident(id))) return incidentsPage(c, { kind: 'error', text: `incident \`${id.slice(0, 100)}\` does not exist` }, 404);
+    // The CLI's path (`airlock incidents resolve ID --as USER --note ...`): people only, a note required, audited.
+    const res = await resolveIncident(airlock, id, c.get('principal'), field(c, 'note'));
+    if (res.kind === 'refused') return incidentsPage(c, { kind: 'error', text: `refused: ${res.reason}` }, res.status);
+    return incidentsPage(c, { kind: 'ok', text: `incident ${id} resolved` });
+  });
+
+  app.get('/audit', async (c) => {
+    const ctx = c.get('page');
+    const q = { type: c.req.query('type') ?? '', run: c.req.query('run') ?? '', principal: c.req.query('principal') ?? '', before: Number(c.req.query('before') ?? '') };
+    const head = await airlock.store.auditHead();
+    let scanned: readonly AuditRecord[];
+    let older: number | null = null;
+    if (q.run) {
+      scanned = await airlock.store.readAuditForRun(q.run);
+    } else {
+      const before = Number.isInteger(q.before) && q.before > 0 ? q.before : (head?.seq ?? 0) + 1;
+      const from = Math.max(1, before - AUDIT_WINDOW);
+      scanned = before > 1 ? await airlock.store.readAudit(from, before - from) : [];
+      older = from > 1 ? from : null;
+    }
+    const matches = scanned
+      .filter((r) => (!q.type || r.type === q.type || r.type.startsWith(`${q.type}.`)) && (!q.principal || r.principal === q.principal || r.onBehalfOf === q.principal))
+      .slice(-AUDIT_SHOWN)
+      .reverse();
+    return c.html(
+      <Page ctx={ctx} title="Audit trail" active="audit">
+        <section class="card">
+          <p>
+            Head: <span class="mono">#{head?.seq ?? 0} {head?.chainHash ?? '(empty)'}</span>
+          </p>
+          <form method="post" action={`${ctx.base}/audit/verify`} class="inline">
+            <Csrf ctx={ctx} />
+            <button type="submit">Verify the whole chain</button>
+          </form>{' '}
+          <a href={`${ctx.base}/audit/export`} download="airlock-audit.jsonl">Export (JSON Lines, verifiable offline)</a>
+        </section>
+        <form method="get" action={`${ctx.base}/audit`} class="filters">
+          <label>
+            type <input name="type" value={q.type} placeholder="approval or approval.decided" />
+          </label>
+          <label>
+            run <input name="run" value={q.run} placeholder="run_..." />
+          </label>
+          <label>
+            principal <input name="principal" value={q.principal} placeholder="user:dana" />
+          </label>
+          <button type="submit">Filter</button>
+        </form>
+        <table class="list" id="audit">
+          <thead>
+            <tr>
+              <th>seq</th>
+              <th>time</th>
+              <th>type</th>
+              <th>run</th>
+              <th>principal</th>
+              <th>body</th>
+            </tr>
+          </thead>
+          <tbody>
+            {matches.map((r) => (
+              <tr>
+                <td class="mono">{r.seq}</td>
+                <td>{when(r.time)}</td>
+                <td>{r.type}</td>
+                <td>{r.runId ? <a href={`${ctx.base}/runs/${r.runId}`}>{r.runId}</a> : '—'}</td>
+                <td>{r.principal ?? '—'}</td>
+                <td class="mono clip">{JSON.stringify(r.body).slice(0, 300)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {matches.length === 0 ? <p class="muted">no records match in this window</p> : null}
+        {older ? (
+          <p>
+            <a href={`${ctx.base}/audit?before=${older}${q.type ? `&type=${encodeURIComponent(q.type)}` : ''}${q.principal ? `&principal=${encodeURIComponent(q.principal)}` : ''}`}>Older records</a>
+          </p>
+        ) : null}
+      </Page>,
+    );
+  });
+
+  // A POST (it reads the whole trail): one click, never a crawler's prefetch.
+  app.post('/audit/verify', async (c) => {
+    const verdict = await verifyStore(airlock.store);
+    const ctx = c.get('page');
+    return c.html(
+      <Page ctx={ctx} title="Audit verification" active="audit">
+        {verdict.ok ? (
+          <Notice kind="ok">{`ok: ${verdict.count} audit records verified; head #${verdict.head?.seq ?? 0} ${verdict.head?.chainHash ?? '(empty)'}`}</Notice>
+        ) : (
+          <Notice kind="error">{`FAILED at record #${verdict.seq}: ${verdict.problem}: ${verdict.message}`}</Notice>
+        )}
+        <p>
+          <a href={`${ctx.base}/audit`}>Back to the audit trail</a>
+        </p>
+      </Page>,
+      verdict.ok ? 200 : 409,
+    );
+  });
+
+  app.get('/audit/export', (_c) => {
+    const pass = new PassThrough();
+    exportJsonl(airlock.store, pass).then(
+      () => pass.end(),
+      (err: unknown) => pass.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
+    return new Response(Readable.toWeb(pass) as ReadableStream, {
+      headers: { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Content-Disposition': 'attachment; filename="airlock-audit.jsonl"' },
+    });
+  });
+
+  mountPolicyPage(app, deps);
+}
