@@ -15,6 +15,7 @@ export const SUITES: Readonly<Record<string, () => Promise<{ run: BenchSuite }>>
   doors: () => import('./doors.js'),
   crash: () => import('./crash.js'),
   'hostile-load': () => import('./hostile-load.js'),
+  console: () => import('./console.js'),
 };
 
 const USAGE = 'usage: node dist/bench/run.js [--smoke] [--out FILE] [SUITE...]';

@@ -284,6 +284,7 @@ export type RecordBodies = {
     readonly evidence: Json;
   };
   'incident.resolved': { readonly incidentId: string; readonly kind: string; readonly resolution: string; readonly resolvedAt: string };
+  'incident.assigned': { readonly incidentId: string; readonly kind: string; readonly assignee: string; readonly previous: string | null };
   'incident.refused': { readonly incidentId: string; readonly attempted: string; readonly reason: string };
   'rollback.started': {
     readonly rollbackOf: string;
@@ -352,6 +353,7 @@ export const RECORD_TYPES = [
   'request.refused',
   'incident.opened',
   'incident.resolved',
+  'incident.assigned',
   'incident.refused',
   'rollback.started',
   'rollback.compensating',
@@ -427,7 +429,8 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'request.refused': 'a door refused a request: too large, rate, malformed, open-run cap, session hijack, no workflow',
   'incident.opened': 'an incident for a person, routed to the owner of its boundary',
   'incident.resolved': 'a person resolved an incident, with a note',
-  'incident.refused': 'an attempt to resolve an incident was refused',
+  'incident.assigned': 'a person assigned an open incident to a person',
+  'incident.refused': 'an attempt to resolve or assign an incident was refused',
   'rollback.started': 'a rollback of a run began (or resumed)',
   'rollback.compensating': 'a compensation is about to be proposed (a marker, so a re-run knows)',
   'rollback.step': 'what came of undoing one effect',

@@ -3,15 +3,38 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { Hono } from 'hono';
 import { exportJsonl, verifyStore } from '../audit/log.js';
-import { resolveIncident } from '../orchestration/incidents.js';
-import type { AuditRecord } from '../store/store.js';
+import { assignIncident, resolveIncident } from '../orchestration/incidents.js';
+import type { AuditRecord, Store } from '../store/store.js';
 import { field, type ConsoleContext, type ConsoleDeps, type ConsoleEnv } from './context.js';
 import { Csrf, Json as JsonBlock, Notice, Page, Status, when } from './layout.js';
 import { mountPolicyPage } from './policy.js';
 
-/** Records read per page of the audit browser (newest first), and matches shown at most. */
-const AUDIT_WINDOW = 500;
+/** Matches shown per page of the audit browser; records read per step back, and at most per page. */
 const AUDIT_SHOWN = 100;
+const AUDIT_CHUNK = 1000;
+const AUDIT_SCAN = 10_000;
+
+/**
+ * Walks the trail back from `before` (exclusive), a chunk at a time, until a page of matches or the
+ * scan budget: the matches newest first, and where the next page starts (null at the first record).
+ */
+async function scanBack(store: Store, before: number, wanted: (r: AuditRecord) => boolean): Promise<{ matches: AuditRecord[]; next: number | null }> {
+  const matches: AuditRecord[] = [];
+  let end = before;
+  while (end > 1 && before - end < AUDIT_SCAN) {
+    const from = Math.max(1, end - AUDIT_CHUNK);
+    const chunk = await store.readAudit(from, end - from);
+    for (let i = chunk.length - 1; i >= 0; i--) {
+      const r = chunk[i] as AuditRecord;
+      if (!wanted(r)) continue;
+      matches.push(r);
+      // A full page: the next one starts just below this match, so nothing between is skipped.
+      if (matches.length === AUDIT_SHOWN) return { matches, next: r.seq > 1 ? r.seq : null };
+    }
+    end = from;
+  }
+  return { matches, next: end > 1 ? end : null };
+}
 
 /** Adds `/incidents`, `/incidents/:id/resolve`, `/audit`, `/audit/verify`, `/audit/export`, and the policy simulator. */
 export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
@@ -21,6 +44,7 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const ctx = c.get('page');
     const all = c.req.query('show') === 'all';
     const list = [...(await airlock.store.listIncidents(all ? {} : { status: 'open' }))].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    const people = airlock.workspace.file.identity.principals.filter((p) => p.kind === 'user').map((p) => `user:${p.id}`);
     return c.html(
       <Page ctx={ctx} title="Incidents" active="incidents">
         {notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : null}
@@ -43,6 +67,8 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
               </dd>
               <dt>routed to</dt>
               <dd>{i.owner ?? '(nobody named)'} · {i.boundary} owner</dd>
+              <dt>assigned to</dt>
+              <dd class="assignee">{i.assignee ? `${i.assignee} (${when(i.assignedAt ?? null)})` : 'nobody yet'}</dd>
               <dt>opened</dt>
               <dd>{when(i.createdAt)}</dd>
               {i.resolvedBy ? (
@@ -56,6 +82,20 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
               <summary>evidence</summary>
               <JsonBlock value={i.evidence} />
             </details>
+            {i.status === 'open' ? (
+              <form method="post" action={`${ctx.base}/incidents/${i.id}/assign`} class="inline">
+                <Csrf ctx={ctx} />
+                <label>
+                  Assign to{' '}
+                  <select name="to">
+                    {people.map((p) => (
+                      <option value={p} selected={p === (i.assignee ?? ctx.principal)}>{p}</option>
+                    ))}
+                  </select>
+                </label>{' '}
+                <button type="submit">Assign</button>
+              </form>
+            ) : null}
             {i.status === 'open' ? (
               <form method="post" action={`${ctx.base}/incidents/${i.id}/resolve`}>
                 <Csrf ctx={ctx} />
@@ -74,6 +114,14 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
   };
 
   app.get('/incidents', (c) => incidentsPage(c));
+  app.post('/incidents/:id/assign', async (c) => {
+    const id = c.req.param('id');
+    if (!(await airlock.store.getIncident(id))) return incidentsPage(c, { kind: 'error', text: `incident \`${id.slice(0, 100)}\` does not exist` }, 404);
+    // The CLI's path (`airlock incidents assign ID --to USER --as USER`): people only, to people, audited.
+    const res = await assignIncident(airlock, id, c.get('principal'), field(c, 'to'));
+    if (res.kind === 'refused') return incidentsPage(c, { kind: 'error', text: `refused: ${res.reason}` }, res.status);
+    return incidentsPage(c, { kind: 'ok', text: `incident ${id} assigned to ${res.incident.assignee ?? '?'}` });
+  });
   app.post('/incidents/:id/resolve', async (c) => {
     const id = c.req.param('id');
     if (!(await airlock.store.getIncident(id))) return incidentsPage(c, { kind: 'error', text: `incident \`${id.slice(0, 100)}\` does not exist` }, 404);
@@ -87,20 +135,17 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const ctx = c.get('page');
     const q = { type: c.req.query('type') ?? '', run: c.req.query('run') ?? '', principal: c.req.query('principal') ?? '', before: Number(c.req.query('before') ?? '') };
     const head = await airlock.store.auditHead();
-    let scanned: readonly AuditRecord[];
+    const wanted = (r: AuditRecord) => (!q.type || r.type === q.type || r.type.startsWith(`${q.type}.`)) && (!q.principal || r.principal === q.principal || r.onBehalfOf === q.principal);
+    let matches: AuditRecord[];
     let older: number | null = null;
     if (q.run) {
-      scanned = await airlock.store.readAuditForRun(q.run);
+      matches = (await airlock.store.readAuditForRun(q.run)).filter(wanted).reverse().slice(0, AUDIT_SHOWN);
     } else {
-      const before = Number.isInteger(q.before) && q.before > 0 ? q.before : (head?.seq ?? 0) + 1;
-      const from = Math.max(1, before - AUDIT_WINDOW);
-      scanned = before > 1 ? await airlock.store.readAudit(from, before - from) : [];
-      older = from > 1 ? from : null;
+      const start = Number.isInteger(q.before) && q.before > 0 ? Math.min(q.before, (head?.seq ?? 0) + 1) : (head?.seq ?? 0) + 1;
+      const found = await scanBack(airlock.store, start, wanted);
+      matches = found.matches;
+      older = found.next;
     }
-    const matches = scanned
-      .filter((r) => (!q.type || r.type === q.type || r.type.startsWith(`${q.type}.`)) && (!q.principal || r.principal === q.principal || r.onBehalfOf === q.principal))
-      .slice(-AUDIT_SHOWN)
-      .reverse();
     return c.html(
       <Page ctx={ctx} title="Audit trail" active="audit">
         <section class="card">
@@ -149,7 +194,7 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
             ))}
           </tbody>
         </table>
-        {matches.length === 0 ? <p class="muted">no records match in this window</p> : null}
+        {matches.length === 0 ? <p class="muted">{older ? `no records match among the ${AUDIT_SCAN.toLocaleString('en-US')} read; older ones may` : 'no records match'}</p> : null}
         {older ? (
           <p>
             <a href={`${ctx.base}/audit?before=${older}${q.type ? `&type=${encodeURIComponent(q.type)}` : ''}${q.principal ? `&principal=${encodeURIComponent(q.principal)}` : ''}`}>Older records</a>

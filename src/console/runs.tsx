@@ -11,8 +11,8 @@ import { buildTimeline, type Timeline } from './timeline.js';
 /** Every run status, for the filter. */
 const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'awaiting-approval', ...TERMINAL_RUN_STATUSES];
 
-/** How many runs the list reads before filtering (newest first). */
-const RUNS_READ = 2000;
+/** Runs shown per page of the list. */
+const RUNS_PAGE = 100;
 
 /** Adds `/runs`, `/runs/:id` and `/runs/:id/rollback`. */
 export function mountRunPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
@@ -22,14 +22,20 @@ export function mountRunPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const ctx = c.get('page');
     const q = { workflow: c.req.query('workflow') ?? '', status: c.req.query('status') ?? '', principal: c.req.query('principal') ?? '', since: c.req.query('since') ?? '', until: c.req.query('until') ?? '' };
     const status = (RUN_STATUSES as readonly string[]).includes(q.status) ? (q.status as RunStatus) : undefined;
-    const runs = (await airlock.store.listRuns({ ...(status ? { status } : {}), limit: RUNS_READ })).filter((r) => {
-      const st = stateOf(r);
-      if (q.workflow && r.workflow !== q.workflow) return false;
-      if (q.principal && st.agent !== q.principal && st.onBehalfOf !== q.principal) return false;
-      if (q.since && r.createdAt < q.since) return false;
-      if (q.until && r.createdAt.slice(0, q.until.length) > q.until) return false;
-      return true;
+    const after = pageCursor(c.req.query('after'));
+    // Every filter runs inside the store's query, over all runs; one more than a page tells whether there are older ones.
+    const found = await airlock.store.listRuns({
+      ...(status ? { status } : {}),
+      ...(q.workflow ? { workflow: q.workflow } : {}),
+      ...(q.principal ? { principal: q.principal } : {}),
+      ...(q.since ? { since: q.since } : {}),
+      ...(q.until ? { until: q.until } : {}),
+      ...(after ? { after } : {}),
+      limit: RUNS_PAGE + 1,
     });
+    const runs = found.slice(0, RUNS_PAGE);
+    const last = found.length > RUNS_PAGE ? runs.at(-1) : undefined;
+    const olderHref = last ? `${ctx.base}/runs?${new URLSearchParams({ ...Object.fromEntries(Object.entries(q).filter(([, v]) => v !== '')), after: `${last.createdAt}|${last.id}` }).toString()}` : null;
     return c.html(
       <Page ctx={ctx} title="Runs" active="runs">
         <form method="get" action={`${ctx.base}/runs`} class="filters">
@@ -74,7 +80,7 @@ export function mountRunPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
             </tr>
           </thead>
           <tbody>
-            {runs.slice(0, 200).map((r) => {
+            {runs.map((r) => {
               const st = stateOf(r);
               return (
                 <tr>
@@ -94,6 +100,11 @@ export function mountRunPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
           </tbody>
         </table>
         {runs.length === 0 ? <p class="muted">no runs match</p> : null}
+        {olderHref ? (
+          <p>
+            <a href={olderHref} id="older-runs">Older runs</a>
+          </p>
+        ) : null}
       </Page>,
     );
   });
@@ -175,11 +186,18 @@ export function mountRunPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
   }
 }
 
+/** The `after` of a list page (`<createdAt>|<id>` of the last run shown), or undefined when absent or malformed. */
+function pageCursor(v: string | undefined): { createdAt: string; id: string } | undefined {
+  if (!v || v.length > 300) return undefined;
+  const bar = v.indexOf('|');
+  return bar > 0 && bar < v.length - 1 ? { createdAt: v.slice(0, bar), id: v.slice(bar + 1) } : undefined;
+}
+
 /** The parts of a run's stored state the pages show (stored JSON, read defensively). */
 function stateOf(r: RunRecord): { agent: string; onBehalfOf: string | null; reason: string | null } {
   const st = (r.state ?? {}) as { agent?: unknown; onBehalfOf?: unknown; reason?: unknown };
   return {
-    agent: typeof st.agent === 'string' ? st.agent : '?',
+    agent: typeof st.agent === 'string' ? `agent:${st.agent}` : '?',
     onBehalfOf: typeof st.onBehalfOf === 'string' ? st.onBehalfOf : null,
     reason: typeof st.reason === 'string' ? st.reason : null,
   };

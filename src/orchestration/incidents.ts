@@ -7,6 +7,7 @@ import type { IncidentKind, IncidentRecord, Store } from '../store/store.js';
 import type { Json, OwnerBoundary, Principal, RunId } from '../types.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
+import { resolvePrincipal } from '../identity/principal.js';
 import { isRecord, rec, recordsOf, type NotExecutedReason } from '../audit/records.js';
 
 /** What opening and resolving incidents needs (an `Airlock` has all of it). */
@@ -110,6 +111,36 @@ export async function resolveIncident(deps: IncidentDeps, id: string, by: Princi
     rec('incident.resolved', { incidentId: id, kind: incident.kind, resolution: note.trim(), resolvedAt }),
   ]);
   return { kind: 'resolved', incident: updated };
+}
+
+/** What came of an assign attempt; refusals are values (audited). */
+export type AssignOutcome = { readonly kind: 'assigned'; readonly incident: IncidentRecord } | Extract<ResolveOutcome, { kind: 'refused' }>;
+
+/**
+ * Assigns an open incident to a declared person (`to`: `user:<id>` or `<id>`). People only assign,
+ * and only to people: an incident is a person's to look at. Compare-and-set on the assignee the
+ * caller saw, so two concurrent assignments never both claim to have won. Audits `incident.assigned`,
+ * or `incident.refused`. An unknown id is a `not-found` error.
+ */
+export async function assignIncident(deps: IncidentDeps, id: string, by: Principal, to: string): Promise<AssignOutcome> {
+  const incident = await deps.store.getIncident(id);
+  if (!incident) throw new AirlockError('not-found', `incident \`${id}\` does not exist`, { hint: 'list incidents with `airlock incidents --all`' });
+  const refused = async (status: 403 | 409 | 422, reason: string): Promise<AssignOutcome> => {
+    await deps.audit.append({ runId: incident.runId, principal: by }, [rec('incident.refused', { incidentId: id, attempted: 'assign', reason })]);
+    return { kind: 'refused', reason, status };
+  };
+  if (by.kind !== 'user') return refused(403, `\`${principalRef(by)}\` is not a person: only people assign incidents`);
+  const target = resolvePrincipal(deps.workspace.file.identity.principals, to.trim());
+  if (!target.ok) return refused(422, `\`${to.trim().slice(0, 100)}\` is not a declared person: assign an incident to one of the workspace's people`);
+  if (target.principal.kind !== 'user') return refused(422, `\`${principalRef(target.principal)}\` is not a person: incidents go to people`);
+  if (incident.status !== 'open') return refused(409, `incident \`${id}\` is already ${incident.status}`);
+  const assignee = principalRef(target.principal);
+  const previous = incident.assignee ?? null;
+  const assignedAt = deps.now().toISOString();
+  const updated = await deps.store.updateIncident(id, 'open', { status: 'open', assignee, assignedAt }, previous);
+  if (!updated) return refused(409, `incident \`${id}\` changed while you assigned it (resolved or assigned by someone else): reload and try again`);
+  await deps.audit.append({ runId: incident.runId, principal: by }, [rec('incident.assigned', { incidentId: id, kind: incident.kind, assignee, previous })]);
+  return { kind: 'assigned', incident: updated };
 }
 
 /** The incident key `checkRefusals` uses: one policy-violations incident per run. */

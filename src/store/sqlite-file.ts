@@ -130,7 +130,21 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE used_links (jti TEXT PRIMARY KEY, used_at TEXT NOT NULL, expires_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
   CREATE INDEX used_links_by_expiry ON used_links (expires_at);
   `,
+  // 12: a run's records are found by the pages of 1,024 seqs they lie in (a row per run and page, written
+  // once per page: reading one run's records costs its pages, not the trail after its start); and the
+  // runs list filters on a principal (the agent, the person acted for) through an index.
+  `
+  CREATE TABLE audit_run_pages (run_id TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY (run_id, page)) STRICT, WITHOUT ROWID;
+  INSERT OR IGNORE INTO audit_run_pages (run_id, page)
+    SELECT json_extract(leaf, '$.runId'), seq >> 10 FROM audit WHERE json_extract(leaf, '$.runId') IS NOT NULL;
+  DROP TABLE audit_run_start;
+  CREATE INDEX runs_by_agent ON runs (json_extract(state, '$.agent'), created_at);
+  CREATE INDEX runs_by_on_behalf_of ON runs (json_extract(state, '$.onBehalfOf'), created_at);
+  `,
 ];
+
+/** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */
+export const AUDIT_PAGE_BITS = 10;
 
 /** The schema version this code writes; `meta.schema_version` in the file. */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;

@@ -129,6 +129,8 @@ export const incidentSchema = z.object({
   resolvedAt: z.string().nullable(),
   resolvedBy: z.string().nullable(),
   resolution: z.string().nullable(),
+  assignee: z.string().optional(),
+  assignedAt: z.string().optional(),
 });
 
 /** A row of the `audit` table as SQLite returns it. */

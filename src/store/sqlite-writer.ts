@@ -8,7 +8,7 @@ import type { ApprovalStatus, Sha256Hex } from '../types.js';
 import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
 import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
 import { addSpans, type SpanRow } from './sqlite-spans.js';
-import { isConstraint, storeError } from './sqlite-file.js';
+import { AUDIT_PAGE_BITS, isConstraint, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
 
 /** An audit leaf as it crosses to the writer: canonicalised already, without the body object (its text is `bodyText`). */
@@ -82,7 +82,7 @@ export type WriteOp =
       readonly createdAt: string;
       readonly record: string;
     }
-  | { readonly op: 'update-incident'; readonly id: string; readonly expected: IncidentStatus; readonly update: string }
+  | { readonly op: 'update-incident'; readonly id: string; readonly expected: IncidentStatus; readonly update: string; readonly expectedAssignee?: string | null }
   | { readonly op: 'renew-lease'; readonly id: string; readonly startedAt: string; readonly record: string }
   | { readonly op: 'drop-lease'; readonly id: string }
   | ({ readonly op: 'add-value' } & ValueCount)
@@ -215,13 +215,13 @@ export class SqliteWriter {
   private readonly rows: RowReader;
   /** `applyUnwrapped` as a nested transaction: a savepoint per item. */
   private readonly applyOne: (op: WriteOp, chain: Chain, fresh: Set<string>) => unknown;
-  /** Runs whose start is already indexed (bounded: forgetting one only costs an INSERT OR IGNORE). */
+  /** `page:runId` pairs already in the run index (bounded: forgetting one only costs an INSERT OR IGNORE). */
   private knownRuns = new Set<string>();
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
     insertAudit: Database.Statement<[number, string, string, string, string]>;
     insertPayload: Database.Statement<[string, string, number]>;
-    insertRunStart: Database.Statement<[string, number]>;
+    insertRunPage: Database.Statement<[string, number]>;
     deletePayload: Database.Statement<[string]>;
     insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
     insertRunStep: Database.Statement<[string, number, string]>;
@@ -242,7 +242,7 @@ export class SqliteWriter {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insertAudit: db.prepare('INSERT INTO audit (seq, leaf, prev_hash, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?)'),
       insertPayload: db.prepare('INSERT OR IGNORE INTO audit_payloads (hash, data, seq) VALUES (?, ?, ?)'),
-      insertRunStart: db.prepare('INSERT OR IGNORE INTO audit_run_start (run_id, first_seq) VALUES (?, ?)'),
+      insertRunPage: db.prepare('INSERT OR IGNORE INTO audit_run_pages (run_id, page) VALUES (?, ?)'),
       deletePayload: db.prepare('DELETE FROM audit_payloads WHERE hash = ?'),
       insertRun: db.prepare('INSERT INTO runs (id, workflow, status, version, created_at, updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertRunStep: db.prepare('INSERT INTO run_steps (run_id, n, item) VALUES (?, ?, ?)'),
@@ -286,9 +286,9 @@ export class SqliteWriter {
     return results;
   }
 
-  private rememberRun(runId: string): void {
+  private rememberRun(pageRun: string): void {
     if (this.knownRuns.size >= 10_000) this.knownRuns = new Set();
-    this.knownRuns.add(runId);
+    this.knownRuns.add(pageRun);
   }
 
   /** One write inside the batch's transaction; throws to roll back its savepoint. */
@@ -349,7 +349,7 @@ export class SqliteWriter {
       case 'create-incident':
         return this.createIncident(op);
       case 'update-incident':
-        return this.updateIncident(op.id, op.expected, op.update);
+        return this.updateIncident(op.id, op.expected, op.update, op.expectedAssignee);
       case 'renew-lease':
         this.db
           .prepare('INSERT INTO leases (id, started_at, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record')
@@ -382,9 +382,13 @@ export class SqliteWriter {
       const s = sealLeaf({ ...leaf, body: NO_BODY }, seq, prev);
       prev = s.chainHash;
       this.stmt.insertAudit.run(seq, s.text, s.prevHash, s.leafHash, s.chainHash);
-      if (leaf.runId && !this.knownRuns.has(leaf.runId) && !fresh.has(leaf.runId) && !runs.includes(leaf.runId)) {
-        this.stmt.insertRunStart.run(leaf.runId, seq);
-        runs.push(leaf.runId);
+      if (leaf.runId) {
+        const page = seq >> AUDIT_PAGE_BITS;
+        const key = `${page}:${leaf.runId}`;
+        if (!this.knownRuns.has(key) && !fresh.has(key) && !runs.includes(key)) {
+          this.stmt.insertRunPage.run(leaf.runId, page);
+          runs.push(key);
+        }
       }
       for (const pl of payloads[i] ?? []) this.stmt.insertPayload.run(pl.hash, pl.data, seq);
       return { seq, prevHash: s.prevHash, leafHash: s.leafHash, chainHash: s.chainHash };
@@ -486,11 +490,12 @@ export class SqliteWriter {
     return null;
   }
 
-  private updateIncident(id: string, expected: IncidentStatus, updateText: string): IncidentRecord | null {
+  private updateIncident(id: string, expected: IncidentStatus, updateText: string, expectedAssignee?: string | null): IncidentRecord | null {
     const row = this.db.prepare('SELECT id, record FROM incidents WHERE id = ?').get(id) as IdRecordRow | undefined;
     if (!row) throw new AirlockError('not-found', `incident \`${id}\` does not exist`, { hint: 'list incidents with `airlock incidents --all`' });
     const current = this.rows.record('incidents', row, incidentSchema) as IncidentRecord;
     if (current.status !== expected) return null;
+    if (expectedAssignee !== undefined && (current.assignee ?? null) !== expectedAssignee) return null;
     const next = { ...current, ...(JSON.parse(updateText) as Partial<IncidentRecord>) } as IncidentRecord;
     // Reopening would break the one-open-per-key rule if a newer one is open: the index refuses it.
     try {

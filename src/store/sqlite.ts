@@ -1,7 +1,7 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced); writes group-committed on this thread or by a writer thread, reads on this thread.
 import { prepareLeaf, AUDIT_SCHEMA_VERSION, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
-import type { ApprovalId, ApprovalStatus, RunId, RunStatus, Sha256Hex } from '../types.js';
+import type { ApprovalId, ApprovalStatus, RunId, Sha256Hex } from '../types.js';
 import type Database from 'better-sqlite3';
 import type {
   ApprovalExpectation,
@@ -16,6 +16,7 @@ import type {
   NotificationRecord,
   AuditDraft,
   AuditRecord,
+  RunQuery,
   RunRecord,
   RunStep,
   StoredAuditRow,
@@ -25,7 +26,7 @@ import type {
   UsageRow,
   ValueEntry,
 } from './store.js';
-import { makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
+import { AUDIT_PAGE_BITS, makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
 import {
   auditRecord,
   deliverySchema,
@@ -44,6 +45,7 @@ import { DOING, SqliteWriter, type RunColumns, type SealedHashes, type WireLeaf,
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
+import { runQuerySql } from './sqlite-queries.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
 export { auditRecord, type AuditRow } from './sqlite-rows.js';
@@ -123,7 +125,7 @@ class SqliteStore implements Store {
         'SELECT seq, leaf AS text, prev_hash AS prevHash, leaf_hash AS leafHash, chain_hash AS chainHash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?',
       ),
       readAuditByRun: db.prepare(
-        "SELECT seq, leaf, prev_hash, leaf_hash, chain_hash FROM audit WHERE seq >= (SELECT first_seq FROM audit_run_start WHERE run_id = @run) AND json_extract(leaf, '$.runId') = @run ORDER BY seq",
+        `SELECT a.seq, a.leaf, a.prev_hash, a.leaf_hash, a.chain_hash FROM audit_run_pages p JOIN audit a ON a.seq BETWEEN p.page << ${AUDIT_PAGE_BITS} AND ((p.page + 1) << ${AUDIT_PAGE_BITS}) - 1 WHERE p.run_id = @run AND json_extract(a.leaf, '$.runId') = @run ORDER BY a.seq`,
       ),
       readAudit: db.prepare('SELECT seq, leaf, prev_hash, leaf_hash, chain_hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?'),
       getPayload: db.prepare('SELECT data FROM audit_payloads WHERE hash = ?'),
@@ -243,13 +245,10 @@ class SqliteStore implements Store {
     });
   }
 
-  listRuns(opts: { status?: RunStatus; limit?: number } = {}): Promise<readonly RunRecord[]> {
+  listRuns(opts: RunQuery = {}): Promise<readonly RunRecord[]> {
     return this.read('list runs', () => {
-      const limit = opts.limit ?? -1; // -1: no limit in SQLite
-      const rows = opts.status
-        ? (this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(opts.status, limit) as RunRow[])
-        : (this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]);
-      return rows.map((r) => this.rows.run(r));
+      const { sql, params } = runQuerySql(opts);
+      return (this.db.prepare(sql).all(params) as RunRow[]).map((r) => this.rows.run(r));
     });
   }
 
@@ -439,8 +438,8 @@ class SqliteStore implements Store {
     });
   }
 
-  updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate): Promise<IncidentRecord | null> {
-    return this.write('update-incident', () => ({ op: 'update-incident', id, expected, update: JSON.stringify(update) }));
+  updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate, expectedAssignee?: string | null): Promise<IncidentRecord | null> {
+    return this.write('update-incident', () => ({ op: 'update-incident', id, expected, update: JSON.stringify(update), ...(expectedAssignee !== undefined ? { expectedAssignee } : {}) }));
   }
 
   // --- instance leases -----------------------------------------------------------------------

@@ -261,6 +261,9 @@ export interface IncidentRecord {
   readonly resolvedBy: string | null;
   /** What the person who resolved it wrote. */
   readonly resolution: string | null;
+  /** `user:<id>` the incident is assigned to (absent: nobody yet), and since when. */
+  readonly assignee?: string;
+  readonly assignedAt?: string;
 }
 
 /** The fields `updateIncident` may change; the rest of an incident never changes. */
@@ -269,6 +272,8 @@ export interface IncidentUpdate {
   readonly resolvedAt?: string | null;
   readonly resolvedBy?: string | null;
   readonly resolution?: string | null;
+  readonly assignee?: string;
+  readonly assignedAt?: string;
 }
 
 /**
@@ -284,6 +289,21 @@ export interface InstanceLease {
   readonly startedAt: string;
   /** Past this time (ISO-8601) the instance counts as gone unless it renewed. */
   readonly expiresAt: string;
+}
+
+/** Which runs `listRuns` returns: every option given must hold. */
+export interface RunQuery {
+  readonly status?: RunStatus;
+  readonly workflow?: string;
+  /** A principal ref (`agent:refund-bot`, `user:lena`): the run's agent or the person it acts for. */
+  readonly principal?: string;
+  /** createdAt >= since (ISO-8601, or a prefix of one such as `2026-01-31`). */
+  readonly since?: string;
+  /** createdAt on or before `until` (compared on `until`'s length: `2026-12-31` takes the whole day). */
+  readonly until?: string;
+  /** Paging: only runs after this one in the list's order (older, or as old with a smaller id). */
+  readonly after?: { readonly createdAt: string; readonly id: string };
+  readonly limit?: number;
 }
 
 export interface Store {
@@ -329,8 +349,8 @@ export interface Store {
   /** A run's steps (appended with its saves), in order: the last `limit` (default 200) before step `before`, if given. */
   listRunSteps(runId: RunId, opts?: { readonly before?: number; readonly limit?: number }): Promise<readonly RunStep[]>;
   getRun(id: RunId): Promise<RunRecord | null>;
-  /** Newest first (createdAt descending, then id descending). */
-  listRuns(opts?: { status?: RunStatus; limit?: number }): Promise<readonly RunRecord[]>;
+  /** Newest first (createdAt descending, then id descending), filtered by every option given (see `RunQuery`). */
+  listRuns(opts?: RunQuery): Promise<readonly RunRecord[]>;
 
   /** Inserts a new approval; an existing id is a `conflict` error. */
   createApproval(a: ApprovalRecord): Promise<void>;
@@ -389,10 +409,11 @@ export interface Store {
   /** Oldest first (createdAt ascending, then id), filtered by every option given. */
   listIncidents(opts?: { status?: IncidentStatus; runId?: RunId }): Promise<readonly IncidentRecord[]>;
   /**
-   * Compare-and-set on status: applies `update` only if the stored status is `expected`; returns the
-   * new record, or null if it changed first. An unknown id is a `not-found` error.
+   * Compare-and-set on status (and, when `expectedAssignee` is given, on the assignee: null for none):
+   * applies `update` only if the stored incident matches; returns the new record, or null if it
+   * changed first. An unknown id is a `not-found` error.
    */
-  updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate): Promise<IncidentRecord | null>;
+  updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate, expectedAssignee?: string | null): Promise<IncidentRecord | null>;
 
   /** Creates or renews an instance's lease (upsert by id). */
   renewLease(lease: InstanceLease): Promise<void>;

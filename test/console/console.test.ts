@@ -10,6 +10,7 @@ import { createConsole } from '../../src/console/app.js';
 import { hashPassword, verifyPassword } from '../../src/console/passwords.js';
 import { SIGN_IN_LIMIT } from '../../src/console/security.js';
 import { obligationMet, reauthRefusal } from '../../src/gateway/approvals/rules.js';
+import { openIncident } from '../../src/orchestration/incidents.js';
 import { APPROVAL_DEFAULTS } from '../../src/config/schema.js';
 import type { ApprovalRecord } from '../../src/store/store.js';
 import { copyAcme } from '../helpers/workspace.js';
@@ -177,6 +178,9 @@ describe('the console', () => {
     const runs = await (await dana.get('/console/runs?workflow=refund-desk&status=verified')).text();
     expect(runs).toContain(approval.runId);
     expect(await (await dana.get('/console/runs?status=failed')).text()).not.toContain(approval.runId);
+    // The principal filter takes the agent's ref or the person acted for.
+    expect(await (await dana.get('/console/runs?principal=agent:refund-bot')).text()).toContain(approval.runId);
+    expect(await (await dana.get('/console/runs?principal=user:nobody')).text()).toContain('no runs match');
     const verify = await dana.post('/console/audit/verify', {});
     expect(verify.status).toBe(200);
     expect(await verify.text()).toMatch(/ok: \d+ audit records verified; head #\d+ [0-9a-f]{64}/);
@@ -188,6 +192,33 @@ describe('the console', () => {
     expect((await dana.get('/console/incidents')).status).toBe(200);
     const sim = await (await dana.get(`/console/policy?as=agent:refund-bot&tool=payments.refund&args=${encodeURIComponent('{"order_id":"1182","amount_cents":4000,"currency":"EUR","reason":"x"}')}`)).text();
     expect(sim).toContain('refund-needs-approval');
+  });
+
+  it('assigns an open incident to a person and resolves it with a note, through the CLI\'s functions; a forged assignee is refused', async () => {
+    const { incident } = await openIncident(airlock, { runId: approval.runId, kind: 'verification-failed', key: 'console-assign', title: 'refund not seen at the bank', evidence: null });
+    const sam = await signIn(app, 'sam', 'sam-demo');
+    const page = await (await sam.get('/console/incidents')).text();
+    expect(page).toContain('refund not seen at the bank');
+    expect(page).toContain('nobody yet');
+    const forged = await sam.post(`/console/incidents/${incident.id}/assign`, { to: 'agent:refund-bot' });
+    expect(forged.status).toBe(422);
+    expect(await forged.text()).toContain('is not a person');
+    const ok = await sam.post(`/console/incidents/${incident.id}/assign`, { to: 'user:dana' });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain(`incident ${incident.id} assigned to user:dana`);
+    // Without the CSRF token, nothing changes.
+    const noToken = await form(app, `/console/incidents/${incident.id}/assign`, { to: 'user:priya' }, { cookie: sam.cookie });
+    expect(noToken.status).toBe(403);
+    expect((await airlock.store.getIncident(incident.id))?.assignee).toBe('user:dana');
+    const resolved = await sam.post(`/console/incidents/${incident.id}/resolve`, { note: 'the bank confirmed it a day late' });
+    expect(await resolved.text()).toContain(`incident ${incident.id} resolved`);
+    const trail = (await airlock.store.readAuditForRun(approval.runId)).filter((r) => r.body['incidentId'] === incident.id).map((r) => [r.type, r.principal]);
+    expect(trail).toEqual([
+      ['incident.opened', null],
+      ['incident.refused', 'user:sam'],
+      ['incident.assigned', 'user:sam'],
+      ['incident.resolved', 'user:sam'],
+    ]);
   });
 
   it('refuses further sign-ins for a person after repeated failures, even with the right password', async () => {

@@ -2,7 +2,7 @@
 // resolved by people only, and a policy-violations incident when a run keeps hitting policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
-import { checkRefusals, openIncident, resolveIncident } from '../../src/orchestration/incidents.js';
+import { assignIncident, checkRefusals, openIncident, resolveIncident } from '../../src/orchestration/incidents.js';
 import type { RunRecord } from '../../src/store/store.js';
 import type { RunId } from '../../src/types.js';
 import { openHostile, recordsOf, refund, type Hostile } from '../security/harness.js';
@@ -84,6 +84,48 @@ describe('resolving incidents', () => {
 
   it('an unknown incident is a not-found error', async () => {
     await expect(resolveIncident(h.a, 'inc_nope', h.a.principal('user:dana'), 'x')).rejects.toBeInstanceOf(AirlockError);
+  });
+});
+
+describe('assigning incidents', () => {
+  it('people assign open incidents to declared people only; each attempt is audited; a resolved one stays as it is', async () => {
+    const { incident } = await openIncident(h.a, { runId: run.id, kind: 'verification-failed', key: 'assign-me', title: 't', evidence: null });
+    expect(incident.assignee).toBeUndefined();
+    expect(await assignIncident(h.a, incident.id, h.a.principal('agent:refund-bot'), 'user:dana')).toMatchObject({ kind: 'refused', status: 403 });
+    expect(await assignIncident(h.a, incident.id, h.a.principal('user:sam'), 'agent:refund-bot')).toMatchObject({ kind: 'refused', status: 422 });
+    expect(await assignIncident(h.a, incident.id, h.a.principal('user:sam'), 'user:mallory')).toMatchObject({ kind: 'refused', status: 422 });
+    expect((await h.a.store.getIncident(incident.id))?.assignee).toBeUndefined();
+
+    const first = await assignIncident(h.a, incident.id, h.a.principal('user:sam'), 'dana');
+    expect(first).toMatchObject({ kind: 'assigned', incident: { assignee: 'user:dana', status: 'open' } });
+    const second = await assignIncident(h.a, incident.id, h.a.principal('user:dana'), 'user:priya');
+    expect(second).toMatchObject({ kind: 'assigned', incident: { assignee: 'user:priya', assignedAt: expect.any(String) } });
+
+    expect((await resolveIncident(h.a, incident.id, h.a.principal('user:priya'), 'looked at it')).kind).toBe('resolved');
+    expect(await assignIncident(h.a, incident.id, h.a.principal('user:sam'), 'user:sam')).toMatchObject({ kind: 'refused', status: 409 });
+    expect(await h.a.store.getIncident(incident.id)).toMatchObject({ status: 'resolved', assignee: 'user:priya' });
+
+    const records = (await h.audit(run.id)).filter((r) => r.body['incidentId'] === incident.id);
+    expect(records.map((r) => [r.type, r.principal, r.body['assignee'] ?? r.body['attempted'] ?? null])).toEqual([
+      ['incident.opened', null, null],
+      ['incident.refused', 'agent:refund-bot', 'assign'],
+      ['incident.refused', 'user:sam', 'assign'],
+      ['incident.refused', 'user:sam', 'assign'],
+      ['incident.assigned', 'user:sam', 'user:dana'],
+      ['incident.assigned', 'user:dana', 'user:priya'],
+      ['incident.resolved', 'user:priya', null],
+      ['incident.refused', 'user:sam', 'assign'],
+    ]);
+    expect(records.find((r) => r.body['assignee'] === 'user:priya')?.body['previous']).toBe('user:dana');
+  });
+
+  it('the store assigns compare-and-set on the assignee seen: a stale assignment changes nothing', async () => {
+    const { incident } = await openIncident(h.a, { runId: run.id, kind: 'verification-failed', key: 'assign-race', title: 't', evidence: null });
+    const at = new Date().toISOString();
+    expect(await h.a.store.updateIncident(incident.id, 'open', { status: 'open', assignee: 'user:dana', assignedAt: at }, null)).toMatchObject({ assignee: 'user:dana' });
+    // A second writer that also saw "nobody" loses.
+    expect(await h.a.store.updateIncident(incident.id, 'open', { status: 'open', assignee: 'user:sam', assignedAt: at }, null)).toBeNull();
+    expect((await h.a.store.getIncident(incident.id))?.assignee).toBe('user:dana');
   });
 });
 

@@ -85,6 +85,14 @@ describe('airlock rollback and incidents (CLI)', { timeout: 240_000 }, () => {
     expect(list.stdout).toMatch(new RegExp(`${id}\\s+open\\s+verification-failed\\s+run ${runId}`));
     expect(list.stdout).toMatch(/owner\s+dana@acme\.example \(domain\)/);
 
+    const toAgent = await cli('incidents', 'assign', id, '--to', 'refund-bot', '--as', 'sam');
+    expect(toAgent.code).toBe(2);
+    expect(toAgent.stderr).toMatch(/is not a person: incidents go to people/);
+    const assigned = await cli('incidents', 'assign', id, '--to', 'dana', '--as', 'sam');
+    expect(assigned.code, assigned.stderr).toBe(0);
+    expect(assigned.stdout).toMatch(`assigned ${id} to user:dana`);
+    expect((await cli('incidents')).stdout).toMatch(/assigned\s+to user:dana at /);
+
     const agent = await cli('incidents', 'resolve', id, '--as', 'refund-bot', '--note', 'fixed it myself');
     expect(agent.code).toBe(2);
     expect(agent.stderr).toMatch(/only people resolve incidents/);

@@ -393,6 +393,32 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.listRuns({ limit: 1 })).map((r) => r.id)).toEqual(['run_3']);
         expect(await store.listRuns({ status: 'failed' })).toEqual([]);
       });
+
+      it('filters runs by workflow, principal (agent or the person acted for), time, and pages after a run, all in one query', async () => {
+        const at = (s: number) => `2025-01-0${s}T10:00:00.000Z`;
+        // As runs store them: the agent by id, the person acted for as a ref.
+        await store.createRun(run('run_a', { createdAt: at(1), state: { agent: 'bot', onBehalfOf: 'user:lena' } }));
+        await store.createRun(run('run_b', { createdAt: at(2), workflow: 'invoices', state: { agent: 'bot', onBehalfOf: 'user:omar' } }));
+        await store.createRun(run('run_c', { createdAt: at(3), status: 'completed', state: { agent: 'other' } }));
+        await store.createRun(run('run_d', { createdAt: at(3), state: { agent: 'bot' } }));
+        const ids = async (q: Parameters<Store['listRuns']>[0]) => (await store.listRuns(q)).map((r) => r.id);
+        expect(await ids({ workflow: 'invoices' })).toEqual(['run_b']);
+        expect(await ids({ principal: 'agent:bot' })).toEqual(['run_d', 'run_b', 'run_a']);
+        expect(await ids({ principal: 'user:lena' })).toEqual(['run_a']);
+        expect(await ids({ principal: 'user:nobody' })).toEqual([]);
+        expect(await ids({ principal: 'bot' })).toEqual([]); // a bare id is no ref
+        expect(await ids({ principal: 'user:bot' })).toEqual([]);
+        // `until` on its own length: a day includes all of it.
+        expect(await ids({ since: '2025-01-02', until: '2025-01-02' })).toEqual(['run_b']);
+        expect(await ids({ until: '2025-01-03' })).toEqual(['run_d', 'run_c', 'run_b', 'run_a']);
+        expect(await ids({ since: '2025-01-03T00:00:00.000Z' })).toEqual(['run_d', 'run_c']);
+        expect(await ids({ status: 'running', principal: 'agent:bot', workflow: 'refund-desk' })).toEqual(['run_d', 'run_a']);
+        // Paging: same time, smaller id comes after; then older.
+        expect(await ids({ after: { createdAt: at(3), id: 'run_d' }, limit: 2 })).toEqual(['run_c', 'run_b']);
+        expect(await ids({ after: { createdAt: at(2), id: 'run_b' } })).toEqual(['run_a']);
+        // A filter value is data, never SQL.
+        expect(await ids({ workflow: "x' OR '1'='1" })).toEqual([]);
+      });
     });
 
     describe('approvals', () => {

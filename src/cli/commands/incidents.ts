@@ -1,7 +1,8 @@
-// `airlock incidents [--all]` lists incidents (open ones by default); `incidents resolve ID --as USER --note TEXT` closes one.
+// `airlock incidents [--all]` lists incidents (open ones by default); `incidents assign ID --to USER --as USER` gives one
+// to a person; `incidents resolve ID --as USER --note TEXT` closes one.
 import type { Command } from 'commander';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
-import { resolveIncident } from '../../orchestration/incidents.js';
+import { assignIncident, resolveIncident } from '../../orchestration/incidents.js';
 import type { IncidentRecord } from '../../store/store.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 
@@ -44,6 +45,23 @@ export function registerIncidentsCommand(program: Command, helpers: IncidentsCom
       });
     });
 
+  incidents
+    .command('assign <incident>')
+    .description('assign an open incident to a person (people only), who then owns looking at it')
+    .requiredOption('--to <user>', 'the declared person it goes to')
+    .requiredOption('--as <user>', 'who assigns it (a declared person)')
+    .action(async (id: string, o: { to: string; as: string }) => {
+      await withAirlock(async (a) => {
+        const res = await assignIncident(a, id, a.principal(o.as), o.to);
+        if (res.kind === 'refused') {
+          process.stderr.write(red(`refused: ${res.reason}`) + '\n');
+          process.exitCode = 2;
+          return;
+        }
+        out(`${green('assigned')} ${res.incident.id} to ${res.incident.assignee ?? '?'}`);
+      });
+    });
+
   return incidents;
 }
 
@@ -55,6 +73,7 @@ export function renderIncident(i: IncidentRecord): string {
     `  ${i.title}`,
     `  owner     ${i.owner ?? dim('(nobody named)')} ${dim(`(${i.boundary})`)}`,
   ];
+  if (i.assignee) lines.push(`  assigned  to ${i.assignee} at ${i.assignedAt ?? '?'}`);
   if (i.status === 'resolved') lines.push(`  resolved  by ${i.resolvedBy ?? '?'} at ${i.resolvedAt ?? '?'}: ${i.resolution ?? ''}`);
   return lines.join('\n');
 }

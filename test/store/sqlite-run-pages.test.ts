@@ -1,0 +1,65 @@
+// A run's records are read through the pages of seqs they lie in (audit_run_pages): all of them, in
+// order, when a run's records are far apart in the trail, and the same after a store written before
+// the index existed is migrated (the index is rebuilt from the leaves).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyStore } from '../../src/audit/log.js';
+import { AUDIT_PAGE_BITS, openConnection } from '../../src/store/sqlite-file.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { AuditDraft, Store } from '../../src/store/store.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-run-pages-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const PAGE = 1 << AUDIT_PAGE_BITS;
+const draft = (runId: string | null, n: number): AuditDraft => ({ type: 'run.note', time: '2026-01-01T00:00:00.000Z', runId, principal: null, onBehalfOf: null, body: { n } });
+
+/** Run `run_far` gets records at the start, after three pages of others' records, and at the end; `run_near` in between. */
+async function fill(store: Store): Promise<void> {
+  await store.appendAudit([draft('run_far', 0), draft('run_far', 1)]);
+  for (let i = 0; i < 3; i++) await store.appendAudit(Array.from({ length: PAGE }, (_, k) => draft(k % 2 ? 'run_near' : null, k)));
+  await store.appendAudit([draft('run_far', 2)]);
+  // A prefix of the id is another run.
+  await store.appendAudit([draft('run_f', 9), draft('run_far', 3)]);
+}
+
+const bodies = async (store: Store, runId: string) => (await store.readAuditForRun(runId)).map((r) => r.body['n']);
+
+describe("a run's records through the run-page index", () => {
+  it('reads every record of a run, in order, however far apart, and only that run', async () => {
+    const file = path.join(tmp, 'far.db');
+    const store = await openSqliteStore(file);
+    try {
+      await fill(store);
+      expect(await bodies(store, 'run_far')).toEqual([0, 1, 2, 3]);
+      expect(await bodies(store, 'run_f')).toEqual([9]);
+      expect(await bodies(store, 'run_near')).toHaveLength((3 * PAGE) / 2);
+      expect(await bodies(store, 'run_none')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rebuilds the index from the leaves when a store from before it is opened', async () => {
+    const file = path.join(tmp, 'old.db');
+    const store = await openSqliteStore(file);
+    await fill(store);
+    await store.close();
+    // As an Airlock of schema 11 left it: the start-only index, and no pages.
+    const db = openConnection(file, 1000);
+    db.exec(`DROP TABLE audit_run_pages; DROP INDEX runs_by_agent; DROP INDEX runs_by_on_behalf_of;
+      CREATE TABLE audit_run_start (run_id TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+      UPDATE meta SET value = '11' WHERE key = 'schema_version';`);
+    db.close();
+    const reopened = await openSqliteStore(file);
+    try {
+      expect(await bodies(reopened, 'run_far')).toEqual([0, 1, 2, 3]);
+      expect(await bodies(reopened, 'run_near')).toHaveLength((3 * PAGE) / 2);
+      expect((await verifyStore(reopened)).ok).toBe(true);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
