@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A request as the endpoint got it: its headers and its JSON body (shape left to each test). */
 export interface Seen {
@@ -63,4 +64,11 @@ export class FakeEndpoint {
   stop(): Promise<void> {
     return new Promise((r) => this.server.close(() => r()));
   }
+}
+
+/** `endpoint`, started before the suite's tests and stopped after them. */
+export function startedForSuite(endpoint: FakeEndpoint): FakeEndpoint {
+  beforeAll(() => endpoint.start());
+  afterAll(() => endpoint.stop());
+  return endpoint;
 }

@@ -5,66 +5,41 @@
 // declared person, that person may decide, and the button names the action they were shown.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { mountSlackActions } from '../../src/server/slack-actions.js';
 import { slackSignature } from '../../src/notify/slack-signature.js';
 import { recordsOf } from '../../src/audit/records.js';
 import type { ApprovalId, RunId } from '../../src/types.js';
-import { acmeAwaitingApproval, copyAcme, groundTruth } from '../helpers/workspace.js';
-import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
+import { copyAcme, groundTruth } from '../helpers/workspace.js';
+import { postSlackAction, signedSlackClick, slackApprovalPosted, slackStandIn, type SlackButton, type SlackClick } from '../helpers/slack.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
 const TOKEN = 'xoxb-test-token-Zq8vN3kL';
 const env = { AIRLOCK_TEST_SLACK_SECRET: SECRET, AIRLOCK_TEST_SLACK_TOKEN: TOKEN };
 
-interface Button {
-  approvalId: string;
-  summaryHash: string;
-}
-
 describe('approvals in Slack', () => {
-  const slack = new FakeEndpoint('/api');
+  const slack = slackStandIn(env);
   let ws: ReturnType<typeof copyAcme>;
   let a: Airlock;
   let runId: RunId;
   let approvalId: ApprovalId;
-  let button: Button;
+  let button: SlackButton;
   let actions: ReturnType<typeof mountSlackActions>;
   let app: Hono;
   let now = Math.floor(Date.now() / 1000);
 
-  beforeAll(async () => {
-    await slack.start();
-    Object.assign(process.env, env);
-  });
-  afterAll(async () => {
-    await slack.stop();
-    for (const k of Object.keys(env)) delete process.env[k];
-  });
-
   beforeEach(async () => {
-    slack.reset();
-    slack.otherwise = { status: 200, body: { ok: true } };
-    ({ ws, a, runId, approvalId } = await acmeAwaitingApproval('slack', {
-      channel: 'C0APPROVALS',
-      teamId: 'T0ACME',
-      clearance: 'confidential',
+    const { delivery, posted, ...opened } = await slackApprovalPosted(slack, {
       botTokenEnv: 'AIRLOCK_TEST_SLACK_TOKEN',
       signingSecretEnv: 'AIRLOCK_TEST_SLACK_SECRET',
       people: { U0DANA: 'user:dana', U0SAM: 'user:sam' },
-      apiUrl: slack.url,
-      responseUrlPrefix: `${slack.url}/hooks/`,
-    }));
-    expect(await a.notifier.deliverDue()).toMatchObject({ delivered: 1 });
-    const posted = slack.seen.find((s) => s.path === '/api/chat.postMessage');
+    });
+    ({ ws, a, runId, approvalId, button } = opened);
+    expect(delivery).toMatchObject({ delivered: 1 });
     expect(posted?.auth).toBe(`Bearer ${TOKEN}`);
     expect(posted?.body.channel).toBe('C0APPROVALS');
-    const elements = posted?.body.blocks.find((b: { type: string }) => b.type === 'actions').elements;
-    button = JSON.parse(elements[0].value) as Button;
-    slack.reset();
-    slack.otherwise = { status: 200, body: { ok: true } };
     app = new Hono();
     now = Math.floor(Date.now() / 1000);
     actions = mountSlackActions(app, a, { nowSeconds: () => now });
@@ -76,22 +51,9 @@ describe('approvals in Slack', () => {
   });
 
   /** A click as Slack sends it: form-encoded `payload`, signed with the app's secret at `ts`. */
-  async function click(over: { user?: string; action?: 'approve' | 'reject'; value?: unknown; reason?: string; responseUrl?: string; ts?: number; secret?: string } = {}) {
-    const payload = {
-      type: 'block_actions',
-      user: { id: over.user ?? 'U0DANA' },
-      team: { id: 'T0ACME' },
-      actions: [{ action_id: over.action ?? 'approve', value: JSON.stringify(over.value ?? button) }],
-      response_url: over.responseUrl ?? `${slack.url}/hooks/1`,
-      state: { values: { airlock_reason: { reason: { type: 'plain_text_input', value: over.reason ?? 'matches the ticket' } } } },
-    };
-    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-    const ts = String(over.ts ?? now);
-    const res = await app.request('/channels/slack/actions', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(over.secret ?? SECRET, ts, body) },
-      body,
-    });
+  async function click(over: SlackClick & { ts?: number; secret?: string } = {}) {
+    const c = signedSlackClick(over, { button, slackUrl: slack.url, secret: over.secret ?? SECRET, ts: over.ts ?? now });
+    const res = await postSlackAction(app, c.body, c.ts, c.sig);
     await actions.settled();
     return res;
   }
@@ -175,7 +137,7 @@ describe('approvals in Slack', () => {
     const payload = { type: 'block_actions', user: { id: 'U0DANA' }, team: { id: payloadTeam }, actions: [{ action_id: 'approve', value: JSON.stringify(button) }], response_url: `${slack.url}/hooks/1` };
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     const ts = String(now);
-    await app.request('/channels/slack/actions', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SECRET, ts, body) }, body });
+    await postSlackAction(app, body, ts, slackSignature(SECRET, ts, body));
     await actions.settled();
     expect((await a.store.getApproval(approvalId))?.status).toBe('pending');
     expect(hookTexts()[0]?.text).toMatch(/comes from Slack team T0OTHER/);
@@ -212,7 +174,7 @@ describe('approvals in Slack', () => {
   it('refuses a payload that is not one, and ignores the link button', async () => {
     const body = 'payload=%7B%22type%22%3A1%7D';
     const ts = String(now);
-    const res = await app.request('/channels/slack/actions', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SECRET, ts, body) }, body });
+    const res = await postSlackAction(app, body, ts, slackSignature(SECRET, ts, body));
     expect(res.status).toBe(400);
     expect((await a.store.getApproval(approvalId))?.status).toBe('pending');
   });

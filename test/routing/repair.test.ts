@@ -2,7 +2,7 @@
 // tool it was not offered. The Acme refund desk runs on an OpenAI-compatible route served on
 // loopback: nothing of an unusable reply is acted on, the model is told why once (one repair turn),
 // and a second unusable reply in a row ends the run cleanly, with every step on record.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openAirlock } from '../../src/airlock.js';
 import { recordsOf } from '../../src/audit/records.js';
 import { verifyStore } from '../../src/audit/log.js';
@@ -10,22 +10,16 @@ import { chatMessages } from '../../src/routing/providers/openai-chat.js';
 import { anthropicMessages } from '../../src/routing/providers/anthropic-messages.js';
 import type { ModelInput } from '../../src/orchestration/model.js';
 import { acmeDeskOnRoutes, groundTruth } from '../helpers/workspace.js';
-import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
+import { FakeEndpoint, startedForSuite } from '../helpers/fake-model-endpoint.js';
+import { completion, DONE, toolCallCompletion } from '../helpers/model-turns.js';
 
-const completion = (message: object, finish: string) => ({
-  status: 200,
-  body: { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, ...message }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } },
-});
-const call = (name: string, args: string) => completion({ tool_calls: [{ id: `x${name}`, type: 'function', function: { name, arguments: args } }] }, 'tool_calls');
+const call = (name: string, args: string) => toolCallCompletion(name, args, `x${name}`);
 const READ = call('tickets_get_ticket', '{"ticket_id":"T-311"}');
 // A refund whose arguments were cut short: executed, it would move money with whatever parsed.
 const BROKEN_REFUND = call('payments_refund', '{"order_id":"1182","amount_cents":899');
-const DONE = completion({ content: 'done' }, 'stop');
 
 describe('a model reply that cannot be used', () => {
-  const llm = new FakeEndpoint('/v1');
-  beforeAll(() => llm.start());
-  afterAll(() => llm.stop());
+  const llm = startedForSuite(new FakeEndpoint('/v1'));
 
   async function deskRun(...replies: object[]) {
     llm.reset();

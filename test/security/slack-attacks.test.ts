@@ -2,7 +2,7 @@
 // src/notify/slack-signature.ts, src/gateway/approvals/slack.ts, vote's `shown.summaryHash`).
 // Forged, replayed, duplicated and concurrent clicks against the interactivity endpoint, and what
 // the Block Kit message shows. Each FINDING below failed before its fix and is kept as a regression test.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import type { Airlock } from '../../src/airlock.js';
 import { mountSlackActions } from '../../src/server/slack-actions.js';
@@ -11,17 +11,12 @@ import { slackApprovalMessage } from '../../src/gateway/approvals/slack.js';
 import { recordsOf } from '../../src/audit/records.js';
 import type { ApprovalRecord } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId } from '../../src/types.js';
-import { acmeAwaitingApproval, copyAcme, groundTruth } from '../helpers/workspace.js';
-import { FakeEndpoint } from '../helpers/fake-model-endpoint.js';
+import { copyAcme, groundTruth } from '../helpers/workspace.js';
+import { postSlackAction, signedSlackClick, slackApprovalPosted, slackStandIn, type SlackButton, type SlackClick } from '../helpers/slack.js';
 
 const SECRET = 'slack-signing-secret-for-review';
 const TOKEN = 'xoxb-review-token-Zq8vN3kL';
 const env = { AIRLOCK_REVIEW_SLACK_SECRET: SECRET, AIRLOCK_REVIEW_SLACK_TOKEN: TOKEN };
-
-interface Button {
-  approvalId: string;
-  summaryHash: string;
-}
 
 /** `a` with a different summary (what the agent's proposal could have put there). */
 function withSummary(a: ApprovalRecord, change: (s: { [k: string]: Json }) => { [k: string]: Json }): ApprovalRecord {
@@ -36,44 +31,22 @@ const blocksText = (m: { blocks: Json[] }) =>
     .join('\n');
 
 describe('Slack approvals', () => {
-  const slack = new FakeEndpoint('/api');
+  const slack = slackStandIn(env);
   let ws: ReturnType<typeof copyAcme>;
   let a: Airlock;
   let runId: RunId;
   let approvalId: ApprovalId;
-  let button: Button;
+  let button: SlackButton;
   let actions: ReturnType<typeof mountSlackActions>;
   let app: Hono;
   let now = Math.floor(Date.now() / 1000);
 
-  beforeAll(async () => {
-    await slack.start();
-    Object.assign(process.env, env);
-  });
-  afterAll(async () => {
-    await slack.stop();
-    for (const k of Object.keys(env)) delete process.env[k];
-  });
-
   beforeEach(async () => {
-    slack.reset();
-    slack.otherwise = { status: 200, body: { ok: true } };
-    ({ ws, a, runId, approvalId } = await acmeAwaitingApproval('slack', {
-      channel: 'C0APPROVALS',
-      teamId: 'T0ACME',
-      clearance: 'confidential',
+    ({ ws, a, runId, approvalId, button } = await slackApprovalPosted(slack, {
       botTokenEnv: 'AIRLOCK_REVIEW_SLACK_TOKEN',
       signingSecretEnv: 'AIRLOCK_REVIEW_SLACK_SECRET',
       people: { U0DANA: 'user:dana', U0SAM: 'user:sam', U0PRIYA: 'user:priya' },
-      apiUrl: slack.url,
-      responseUrlPrefix: `${slack.url}/hooks/`,
     }));
-    await a.notifier.deliverDue();
-    const posted = slack.seen.find((s) => s.path === '/api/chat.postMessage');
-    const elements = posted?.body.blocks.find((b: { type: string }) => b.type === 'actions').elements;
-    button = JSON.parse(elements[0].value) as Button;
-    slack.reset();
-    slack.otherwise = { status: 200, body: { ok: true } };
     app = new Hono();
     now = Math.floor(Date.now() / 1000);
     actions = mountSlackActions(app, a, { nowSeconds: () => now });
@@ -84,21 +57,8 @@ describe('Slack approvals', () => {
     ws.cleanup();
   });
 
-  function signedClick(over: { user?: string; team?: string; action?: string; value?: unknown; reason?: string; responseUrl?: string } = {}) {
-    const payload = {
-      type: 'block_actions',
-      user: { id: over.user ?? 'U0DANA' },
-      team: { id: over.team ?? 'T0ACME' },
-      actions: [{ action_id: over.action ?? 'approve', value: JSON.stringify(over.value ?? button) }],
-      response_url: over.responseUrl ?? `${slack.url}/hooks/1`,
-      state: { values: { airlock_reason: { reason: { type: 'plain_text_input', value: over.reason ?? 'matches the ticket' } } } },
-    };
-    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-    const ts = String(now);
-    return { body, ts, sig: slackSignature(SECRET, ts, body) };
-  }
-  const send = (body: string, ts: string, sig: string, contentType = 'application/x-www-form-urlencoded') =>
-    app.request('/channels/slack/actions', { method: 'POST', headers: { 'content-type': contentType, 'x-slack-request-timestamp': ts, 'x-slack-signature': sig }, body });
+  const signedClick = (over: SlackClick = {}) => signedSlackClick(over, { button, slackUrl: slack.url, secret: SECRET, ts: now });
+  const send = (body: string, ts: string, sig: string) => postSlackAction(app, body, ts, sig);
   const hookBodies = () => slack.seen.filter((s) => s.path.startsWith('/api/hooks/')).map((s) => s.body as { text: string; replace_original: boolean });
   const refunds = () => groundTruth(ws.acmeDb).refunds.filter((r) => r['order_id'] === '1182');
 
