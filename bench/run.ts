@@ -16,6 +16,7 @@ export const SUITES: Readonly<Record<string, () => Promise<{ run: BenchSuite }>>
   crash: () => import('./crash.js'),
   'hostile-load': () => import('./hostile-load.js'),
   console: () => import('./console.js'),
+  context: () => import('./context.js'),
 };
 
 const USAGE = 'usage: node dist/bench/run.js [--smoke] [--out FILE] [SUITE...]';

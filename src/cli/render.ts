@@ -2,6 +2,7 @@
 import type { ApprovalRecord, AuditRecord, RunRecord } from '../store/store.js';
 import type { Json } from '../types.js';
 import { runStateOf } from '../orchestration/run-state.js';
+import { describeStoredProvenance } from '../context/provenance.js';
 
 const color = process.stdout.isTTY && !process.env['NO_COLOR'];
 const paint = (code: string) => (s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -186,6 +187,7 @@ export function renderApproval(a: ApprovalRecord): string {
     `  requester ${a.requester}${s['onBehalfOf'] ? ` on behalf of ${str(s['onBehalfOf'])}` : ''}`,
     `  why       ${oneLine(list(s['reasons']).join('; '))}`,
     `  policies  ${list(s['policyIds']).join(', ')}`,
+    ...describeStoredProvenance(s['provenance']).map((l, i) => `  ${i === 0 ? 'came from' : '         '} ${l.includes('⚠') ? yellow(oneLine(l)) : oneLine(l)}`),
     `  expires   ${a.expiresAt}${a.assignee ? `   routed to ${a.assignee}${a.escalations ? yellow(` (escalated ${a.escalations}x)`) : ''}` : ''}`,
     `  hash      ${a.actionHash}`,
   ];

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CLASSIFICATIONS, EFFECTS, RISKS, TRUST } from '../types.js';
 import { jsonSchema, name, template, toolName } from './schema-parts.js';
+import { fieldPathProblem } from '../context/provenance.js';
 
 /** How a tool of an `http` connector maps its arguments onto one request. */
 export const httpToolSchema = z.strictObject({
@@ -122,6 +123,18 @@ export const toolContractSchema = z
     classification: z.enum(CLASSIFICATIONS).default('internal').describe('Classification of what the tool returns.'),
     /** Trust of what the tool returns: content written by outsiders is untrusted. */
     trust: z.enum(TRUST).default('trusted').describe('Trust of what the tool returns: content written by outsiders is untrusted.'),
+    fieldTrust: z
+      .record(
+        z.string().superRefine((p, ctx) => {
+          const problem = fieldPathProblem(p);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        z.enum(TRUST),
+      )
+      .default({})
+      .describe(
+        'Trust of parts of the result, by path (`memo`, `transactions[].memo`, `a.b`), overriding `trust` below that path: a bank record is trusted, the memo its sender wrote is not. Policy sees which part steered an argument (`context.provenance`).',
+      ),
     inputSchema: jsonSchema.describe('JSON Schema (draft-07) of the arguments: an object, ideally with `additionalProperties: false`.'),
     /** Argument fields policy may see, each a top-level argument name with its Cedar type, or each element of an array argument. */
     expose: z

@@ -10,6 +10,7 @@ import { decideApproval, mayViewApproval, type Viewer } from '../server/approval
 import { field, sessionApprover, type ConsoleContext, type ConsoleDeps, type ConsoleEnv } from './context.js';
 import { issuerLabel } from './oidc.js';
 import { Csrf, Json as JsonBlock, Notice, Page, Status, when, type PageContext } from './layout.js';
+import { describeStoredProvenance } from '../context/provenance.js';
 
 const LEVEL_TEXT: Readonly<Record<ApprovalRecord['level'], string>> = {
   single: 'one approver',
@@ -258,6 +259,18 @@ const ApprovalView = ({ ctx, a, runStatus }: { ctx: PageContext; a: ApprovalReco
           <dd>{list(s['reasons']).map(text).join('; ')}</dd>
           <dt>policies</dt>
           <dd class="mono">{list(s['policyIds']).map(text).join(', ')}</dd>
+          {s['provenance'] !== undefined ? (
+            <>
+              <dt>where the arguments came from</dt>
+              <dd id="provenance">
+                <ul>
+                  {describeStoredProvenance(s['provenance']).map((l) => (
+                    <li class={l.includes('⚠') ? 'untrusted' : ''}>{l}</li>
+                  ))}
+                </ul>
+              </dd>
+            </>
+          ) : null}
           <dt>expires</dt>
           <dd>{when(a.expiresAt)}{a.assignee ? ` · routed to ${a.assignee}` : ''}</dd>
           <dt>action hash</dt>

@@ -7,6 +7,7 @@ import type { ValueStanding } from '../policy/decide.js';
 import { canonicalJson, hashJson, sha256Hex } from '../util/hash.js';
 import { principalRef } from '../identity/principal.js';
 import { rec, type NotExecutedReason, type RecordBodies, type TypedItem } from '../audit/records.js';
+import { argsProvenance, type ArgProvenance, type SeenValues } from '../context/provenance.js';
 
 /**
  * The canonical action an approval binds to: SHA-256 over RFC 8785 JSON of
@@ -64,16 +65,28 @@ export interface DecisionInputs {
   readonly roles: readonly string[];
   /** Where each value budget stood with the call added (`context.value`); absent when none applies. */
   readonly value?: Readonly<Record<string, ValueStanding>>;
+  /** Where each exposed argument came from (`context.provenance`); absent outside a run's data. */
+  readonly provenance?: Readonly<Record<string, ArgProvenance>>;
+}
+
+/** Where a call's exposed arguments came from, given the values its run has seen; undefined when the context carries none. */
+export function provenanceFor(ctx: { readonly seen?: SeenValues | undefined }, contract: Pick<ToolContract, 'expose'>, args: JsonObject): Record<string, ArgProvenance> | undefined {
+  return ctx.seen ? argsProvenance(contract.expose, args, ctx.seen) : undefined;
 }
 
 /** The inputs of a decision in `ctx` (with the value standings it was decided on, if any), as a payload body. */
-export function decisionInputs(ctx: { readonly workflow: { readonly name: string; readonly tier: Tier }; readonly labels: Labels; readonly principal: Principal }, value?: Readonly<Record<string, ValueStanding>>): JsonObject {
+export function decisionInputs(
+  ctx: { readonly workflow: { readonly name: string; readonly tier: Tier }; readonly labels: Labels; readonly principal: Principal },
+  value?: Readonly<Record<string, ValueStanding>>,
+  provenance?: Readonly<Record<string, ArgProvenance>>,
+): JsonObject {
   const inputs: DecisionInputs = {
     workflow: ctx.workflow.name,
     tier: ctx.workflow.tier,
     labels: { classification: ctx.labels.classification, trust: ctx.labels.trust },
     roles: [...ctx.principal.roles],
     ...(value && Object.keys(value).length > 0 ? { value } : {}),
+    ...(provenance ? { provenance } : {}),
   };
   return inputs as unknown as JsonObject;
 }

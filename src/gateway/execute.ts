@@ -6,6 +6,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import { rec } from '../audit/records.js';
 import type { ApprovalId, Decision, Json, JsonObject, Labels, Sha256Hex } from '../types.js';
 import { joinLabels } from '../context/labels.js';
+import { resultSightings, resultTrust } from '../context/provenance.js';
 import type { DriftGuard } from '../tools/drift.js';
 import { resolveTemplate } from '../util/template.js';
 import { idempotencyKey, notExecuted } from './action.js';
@@ -55,7 +56,7 @@ export async function executeAction(
   if (ctx.mode === 'authorize') {
     await audit.append(ctx, [rec('action.authorized', { tool: contract.name, actionHash: hash, ...by, ...keyed, executor: 'caller' })]);
     // The caller will read what the contract returns: the run is labelled as if Airlock had executed it.
-    const labels = joinLabels(ctx.labels, { classification: contract.classification, trust: contract.trust });
+    const labels = joinLabels(ctx.labels, { classification: contract.classification, trust: resultTrust(contract) });
     return { kind: 'authorized', actionHash: hash, decision, approvalId, labels, ...(grantId ? { grantId } : {}), ...(key ? { idempotencyKey: key } : {}) };
   }
   const callArgs = key && contract.idempotencyKey ? { ...args, [contract.idempotencyKey]: key } : args;
@@ -66,7 +67,8 @@ export async function executeAction(
     await audit.append(ctx, [rec('action.executed', { tool: contract.name, actionHash: hash, ...by, ...keyed, outcome: 'error', failure: res.failure, message: res.message })]);
     return { kind: 'failed', failure: res.failure, message: res.message, actionHash: hash };
   }
-  const outLabels: Labels = { classification: contract.classification, trust: contract.trust };
+  // A result with an untrusted part (`fieldTrust`) taints the run as untrusted; its values keep their own trust (sightings).
+  const outLabels: Labels = { classification: contract.classification, trust: resultTrust(contract) };
   const resultRef = audit.payloadRef(res.content, contract.classification);
   const committed = audit.append(ctx, [
     rec(
@@ -94,6 +96,7 @@ export async function executeAction(
     result: res.content,
     labels: joinLabels(ctx.labels, outLabels),
     source: outLabels,
+    sightings: resultSightings(res.content, contract, args, ctx.seen),
     actionHash: hash,
     decision,
     verification,

@@ -16,7 +16,8 @@ import { hashJson } from '../util/hash.js';
 import { escapeLoneSurrogates, hasLoneSurrogate, jsonProblem } from '../util/json.js';
 import { ArgumentValidator } from '../tools/validate.js';
 import { isRecord, rec, recordsOf } from '../audit/records.js';
-import { actionHash, decisionInputs, decisionRecord, intentRecord, notExecuted } from './action.js';
+import { sightingsOf, type Sighting } from '../context/provenance.js';
+import { actionHash, decisionInputs, decisionRecord, intentRecord, notExecuted, provenanceFor } from './action.js';
 import { admit } from './admit.js';
 import { Dispatcher, type ReadProbe } from './dispatch.js';
 import { executeAction, type Authority } from './execute.js';
@@ -93,7 +94,7 @@ export class Gateway implements Reviser {
     });
     span.setAttributes(decisionAttributes(decision));
     const intent = intentRecord(contract, ctx, hash, toolDefHash, argsRef, { reasoning });
-    const decided = decisionRecord(contract.name, hash, decision, { inputs: audit.payloadRef(decisionInputs(ctx, standing), ctx.labels.classification) });
+    const decided = decisionRecord(contract.name, hash, decision, { inputs: audit.payloadRef(decisionInputs(ctx, standing, provenanceFor(ctx, contract, proposal.args)), ctx.labels.classification) });
 
     switch (decision.kind) {
       case 'deny':
@@ -216,7 +217,7 @@ export class Gateway implements Reviser {
   async reportOutcome(
     ctx: CallContext,
     report: { readonly actionHash: Sha256Hex; readonly outcome: 'ok' | 'error'; readonly result?: Json; readonly message?: string },
-  ): Promise<{ ok: true; verification: VerificationResult | null } | { ok: false; reason: string }> {
+  ): Promise<{ ok: true; verification: VerificationResult | null; sightings: readonly Sighting[] } | { ok: false; reason: string }> {
     const records = await this.deps.store.readAuditForRun(ctx.runId);
     const grants = recordsOf(records, 'action.authorized').filter((r) => r.body.actionHash === report.actionHash);
     if (grants.length === 0) return { ok: false, reason: `action \`${report.actionHash}\` was not authorized in run \`${ctx.runId}\`` };
@@ -241,12 +242,14 @@ export class Gateway implements Reviser {
         resultRef ? [resultRef] : [],
       ),
     ]);
+    // The caller's word on what came back: its values are what the agent has seen, as untrusted as any report.
+    const sightings = report.outcome === 'ok' && report.result !== undefined && contract ? sightingsOf(report.result, `${contract.name} (reported)`, 'untrusted') : [];
     // "Done" needs evidence on this door too: the contract's probe checks what the caller says it did.
-    if (report.outcome !== 'ok' || !contract?.verify) return { ok: true, verification: null };
+    if (report.outcome !== 'ok' || !contract?.verify) return { ok: true, verification: null, sightings };
     const args = await this.authorizedArgs(records, report.actionHash);
-    if (!args) return { ok: true, verification: null };
+    if (!args) return { ok: true, verification: null, sightings };
     const verification = await verifyExecution({ probe: this.probe, audit: this.deps.audit }, ctx, contract, args, report.result ?? null, report.actionHash);
-    return { ok: true, verification };
+    return { ok: true, verification, sightings };
   }
 
   /**
@@ -265,7 +268,7 @@ export class Gateway implements Reviser {
     const decision = this.decideFor(ctx, contract, args);
     const argsRef = this.deps.audit.payloadRef(args, ctx.labels.classification);
     const intent = intentRecord(contract, ctx, hash, this.toolDefHash(contract), argsRef, { revisionOf: original.id, revisedBy: edit.by });
-    const decided = decisionRecord(contract.name, hash, decision, { inputs: this.deps.audit.payloadRef(decisionInputs(ctx), ctx.labels.classification) });
+    const decided = decisionRecord(contract.name, hash, decision, { inputs: this.deps.audit.payloadRef(decisionInputs(ctx, undefined, provenanceFor(ctx, contract, args)), ctx.labels.classification) });
     if (decision.kind === 'deny' || decision.kind === 'suggest') {
       await this.deps.audit.append(ctx, [intent, decided, notExecuted('edit-denied', decision.basis.reasons, { tool: contract.name, actionHash: hash })]);
       return { kind: 'denied', reasons: decision.basis.reasons };
@@ -289,8 +292,9 @@ export class Gateway implements Reviser {
     return data === null ? null : (JSON.parse(data) as JsonObject);
   }
 
-  /** The pure decision, fed with the contract, the run's labels and where the call's value budgets stand. */
+  /** The pure decision, fed with the contract, the run's labels, where the call's value budgets stand and where its arguments came from. */
   private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject, value?: Record<string, ValueStanding>): Decision {
+    const provenance = provenanceFor(ctx, contract, args);
     return decide(this.deps.policies, {
       principal: ctx.principal,
       ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
@@ -300,6 +304,7 @@ export class Gateway implements Reviser {
       args,
       labels: ctx.labels,
       ...(value ? { value } : {}),
+      ...(provenance ? { provenance } : {}),
     });
   }
 

@@ -11,6 +11,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { ApprovalRecord } from '../store/store.js';
 import type { Notify } from './approvals/events.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { SeenValues, Sighting } from '../context/provenance.js';
 
 /** Who is calling, inside which run. */
 export interface CallContext {
@@ -22,6 +23,12 @@ export interface CallContext {
   readonly labels: Labels;
   /** Step number within the run, for the audit trail and idempotency keys. */
   readonly step: number;
+  /**
+   * The values the run has seen, with their sources (context/provenance.ts): policy is told where each
+   * exposed argument came from (`context.provenance`). Absent outside a run's own data (a rollback's
+   * compensations, built by Airlock from the record).
+   */
+  readonly seen?: SeenValues;
   /**
    * `execute` (default): Airlock calls the tool. `authorize`: the caller executes it itself (an API
    * gateway, an in-process SDK tool) and only asks; an allowed action is recorded as authorized.
@@ -64,6 +71,8 @@ export type GatewayOutcome =
       readonly labels: Labels;
       /** The result's own labels (its contract's classification and trust): its provenance, as the model is told. */
       readonly source: Labels;
+      /** The values in the result, each with its source and trust (the contract's `trust` and `fieldTrust`). */
+      readonly sightings: readonly Sighting[];
       readonly actionHash: Sha256Hex;
       readonly decision: Decision;
       readonly verification: VerificationResult | null;

@@ -319,6 +319,7 @@ async function rebuild(
     args: args as JsonObject,
     labels: inputs.labels,
     ...(inputs.value ? { value: inputs.value } : {}),
+    ...(inputs.provenance ? { provenance: inputs.provenance } : {}),
   };
   return { ok: true, request };
 }
@@ -377,6 +378,15 @@ function parseInputs(text: string): DecisionInputs | null {
     for (const s of Object.values(value as Record<string, unknown>)) {
       const st = s as Partial<Record<keyof ValueStanding, unknown>> | null;
       if (!st || typeof st.spent !== 'number' || typeof st.wouldBe !== 'number' || typeof st.limit !== 'number' || typeof st.exceeds !== 'boolean') return null;
+    }
+  }
+  const provenance = o['provenance'];
+  if (provenance !== undefined) {
+    if (provenance === null || typeof provenance !== 'object' || Array.isArray(provenance)) return null;
+    const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string');
+    for (const p of Object.values(provenance as Record<string, unknown>)) {
+      const a = p as Record<string, unknown> | null;
+      if (!a || typeof a['seen'] !== 'boolean' || typeof a['trusted'] !== 'boolean' || !strings(a['sources']) || !strings(a['untrustedSources'])) return null;
     }
   }
   return o as unknown as DecisionInputs;

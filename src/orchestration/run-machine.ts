@@ -2,6 +2,7 @@
 import type { ApprovalId, JsonObject, Labels, RunId, RunStatus, UsageDelta } from '../types.js';
 import type { Budgets } from '../config/schema.js';
 import type { HistoryItem } from './model.js';
+import { addSightings, NOTHING_SEEN, sightingsOf, type SeenValues } from '../context/provenance.js';
 
 /** What every run's state holds, whoever drives it. Versioned for stored-state upgrades (run-state.ts). */
 export interface RunStateBase {
@@ -13,6 +14,8 @@ export interface RunStateBase {
   /** The user the agent acts for, if any (`user:dana`). */
   readonly onBehalfOf: string | null;
   readonly labels: Labels;
+  /** The values the run has seen and where (context/provenance.ts); rows written before it have none: nothing seen. */
+  readonly seen?: SeenValues;
   /** Airlock's own loop: the whole conversation; an external run: its recent calls (the audit trail keeps them all). */
   readonly history: readonly HistoryItem[];
   /** Model turns taken (an external run: calls made). */
@@ -187,6 +190,8 @@ export function initialState(workflow: string, input: JsonObject, agent: string,
     agent,
     onBehalfOf,
     labels,
+    // The input is the requester's own: its values are trusted, with `input` as their source.
+    seen: addSightings(NOTHING_SEEN, sightingsOf(input, 'input', 'trusted')),
     history: [],
     steps: 0,
     activeMs: 0,

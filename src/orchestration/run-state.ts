@@ -34,6 +34,13 @@ const base = {
   agent: z.string(),
   onBehalfOf: z.string().nullable(),
   labels: z.object({ classification: z.enum(CLASSIFICATIONS), trust: z.enum(TRUST) }),
+  seen: z
+    .object({
+      sources: z.array(z.string()),
+      values: z.record(z.string(), z.tuple([z.array(z.number().int().nonnegative()), z.array(z.number().int().nonnegative())])),
+      dropped: z.number().int().nonnegative(),
+    })
+    .optional(),
   history: z.array(historyItem),
   steps: z.number().int().nonnegative(),
   activeMs: z.number().nonnegative(),

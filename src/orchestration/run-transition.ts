@@ -9,6 +9,7 @@ import { TERMINAL_RUN_STATUSES, type ApprovalId, type Json, type JsonObject, typ
 import { canTransition, type RunState } from './run-machine.js';
 import { costMicros, type HistoryItem, type ModelPrice, type ModelUsage, type ToolResultStatus } from './model.js';
 import { repairNotice, type MalformedEvent } from './repair.js';
+import { addSightings, NOTHING_SEEN, type Sighting } from '../context/provenance.js';
 
 /** Where a run stands: its status (stored on the run) and its state. */
 export interface RunPoint {
@@ -73,7 +74,11 @@ export type RunEvent =
       /** The result's own labels, kept with it in the history so the model is told where it comes from. */
       readonly source?: Labels;
       readonly verification?: Verdict;
+      /** The values in the result, with their sources: added to what the run has seen. */
+      readonly sightings?: readonly Sighting[];
     }
+  /** Values the agent has seen outside a call Airlock executed (a result an external agent reports). */
+  | { readonly type: 'seen'; readonly sightings: readonly Sighting[] }
   /** The call needs a person: the run waits (`awaiting-approval`) with the call kept aside. */
   | { readonly type: 'approval-awaited'; readonly approvalId: ApprovalId; readonly id: string; readonly tool: string; readonly args: JsonObject }
   /** The waiting call was approved and is handed to the gateway: `running`, in flight. */
@@ -168,6 +173,7 @@ function apply(at: Transition, e: RunEvent): Transition {
         inFlight: null,
         pending: null,
         labels: e.labels ?? s.labels,
+        ...(e.sightings && e.sightings.length > 0 ? { seen: addSightings(s.seen ?? NOTHING_SEEN, e.sightings) } : {}),
         verifications: e.verification ? [...s.verifications, { callId: e.id, tool: e.tool, status: e.verification }] : s.verifications,
       };
       if (s.driver === 'agent') return { ...at, state: answered, steps: [...at.steps, stepOf(2 * s.steps, item)] };
@@ -181,6 +187,8 @@ function apply(at: Transition, e: RunEvent): Transition {
     }
     case 'paused':
       return move(at, 'awaiting-approval', { ...s, reason: e.reason });
+    case 'seen':
+      return { ...at, state: { ...s, seen: addSightings(s.seen ?? NOTHING_SEEN, e.sightings) } };
     case 'verified':
       return { ...at, state: { ...s, verifications: [...s.verifications, { callId: `r${s.verifications.length + 1}`, tool: e.tool, status: e.status }] } };
     case 'model-malformed': {

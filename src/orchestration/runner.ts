@@ -10,6 +10,7 @@ import type { RunRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS, joinLabels } from '../context/labels.js';
+import { NOTHING_SEEN } from '../context/provenance.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome } from '../gateway/types.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -317,7 +318,7 @@ export class Runner {
   }
 
   private ctx(runId: RunId, workflow: WorkflowConfig, agent: Principal, onBehalfOf: Principal | undefined, state: RunState) {
-    return { runId, workflow, principal: agent, onBehalfOf, labels: state.labels, step: state.steps };
+    return { runId, workflow, principal: agent, onBehalfOf, labels: state.labels, seen: state.seen ?? NOTHING_SEEN, step: state.steps };
   }
 
   /** Applies `events` to `prev` in the one state machine and commits the change with its records, or nothing. */
@@ -333,7 +334,7 @@ function returned(id: string, tool: string, outcome: GatewayOutcome): RunEvent &
   const { status, content } = toResult(outcome);
   if (outcome.kind !== 'executed') return { type: 'call-returned', id, tool, status, content };
   const v = outcome.verification;
-  return { type: 'call-returned', id, tool, status, content, labels: outcome.labels, source: outcome.source, ...(v ? { verification: v.outcome.status } : {}) };
+  return { type: 'call-returned', id, tool, status, content, labels: outcome.labels, source: outcome.source, sightings: outcome.sightings, ...(v ? { verification: v.outcome.status } : {}) };
 }
 
 /** What one model turn cost (its set-aside answers too), by the prices the run counts it with; null when unpriced. */

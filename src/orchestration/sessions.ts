@@ -11,6 +11,7 @@ import type { RunRecord, Store } from '../store/store.js';
 import type { Json, Principal, RunId } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { INITIAL_LABELS } from '../context/labels.js';
+import { NOTHING_SEEN } from '../context/provenance.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewayOutcome, Proposal, VerificationResult } from '../gateway/types.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -214,7 +215,7 @@ export class Sessions {
     this.inFlight.set(runId, busy + 1);
     try {
       const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
-      const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps, mode, deferOutcomeCommit: true };
+      const ctx = { runId, workflow, principal, onBehalfOf, labels: state.labels, seen: state.seen ?? NOTHING_SEEN, step: state.steps, mode, deferOutcomeCommit: true };
       const outcome = await underTrace(state.trace?.traceparent, () => this.deps.gateway.propose(ctx, proposal));
       // The run save is queued in the same tick as the outcome record: one commit, one fsync for both.
       const saved = this.record(run, proposal, outcome);
@@ -252,9 +253,10 @@ export class Sessions {
     const { state, workflow } = loaded;
     const onBehalfOf = state.onBehalfOf ? this.principalOf(state.onBehalfOf) : undefined;
     const res = await this.deps.gateway.reportOutcome({ runId, workflow, principal, onBehalfOf, labels: state.labels, step: state.steps }, report);
-    if (res.ok && res.verification) {
+    if (res.ok && (res.verification || res.sightings.length > 0)) {
       const v = res.verification;
-      await this.update(runId, () => [{ type: 'verified', tool: v.probe, status: v.outcome.status }]);
+      // What the caller reports it got back is what the agent has seen: its values join the run's.
+      await this.update(runId, () => [...(res.sightings.length > 0 ? [{ type: 'seen' as const, sightings: res.sightings }] : []), ...(v ? [{ type: 'verified' as const, tool: v.probe, status: v.outcome.status }] : [])]);
     }
     return res;
   }
@@ -402,7 +404,7 @@ export class Sessions {
       const id = `c${state.steps + 1}`;
       return [
         { type: 'call-sent', id, tool, args, at: this.deps.now().toISOString() },
-        { type: 'call-returned', id, tool, status, content: stored, ...(labels ? { labels } : {}), ...(v ? { verification: v.outcome.status } : {}) },
+        { type: 'call-returned', id, tool, status, content: stored, ...(labels ? { labels } : {}), ...(v ? { verification: v.outcome.status } : {}), ...(outcome.kind === 'executed' ? { sightings: outcome.sightings } : {}) },
       ];
     }, loaded);
   }

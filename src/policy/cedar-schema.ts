@@ -54,6 +54,7 @@ export function exposedAs(entry: ExposeEntry): { readonly type: ExposeType; read
 export type CedarSchemaType =
   | { readonly type: 'String' | 'Long' | 'Boolean'; readonly required?: boolean }
   | { readonly type: 'Extension'; readonly name: 'decimal'; readonly required?: boolean }
+  | { readonly type: 'Set'; readonly element: CedarSchemaType; readonly required?: boolean }
   | {
       readonly type: 'Record';
       readonly required?: boolean;
@@ -103,7 +104,9 @@ export function exposedFields(contracts: readonly ToolContract[]): ReadonlyMap<s
  * Tool (effect, risk, connector, classification, irreversible) and three actions:
  * - `call` (any principal): context carries the workflow, tier, labels, optional `onBehalfOf`
  *   (`kind:id`, e.g. `user:dana`), every exposed argument (optional, typed) and, for a tool a value
- *   budget counts, `value.<budget>` (`spent`, `wouldBe`, `limit`, `exceeds`), optional;
+ *   budget counts, `value.<budget>` (`spent`, `wouldBe`, `limit`, `exceeds`), optional; and, in a
+ *   run, `provenance.<field>` for each exposed argument present (`seen`, `trusted`, `sources`,
+ *   `untrustedSources`), optional;
  * - `approve` (people only): the same, plus the `requester`, the obligation `level`, optional
  *   `editedBy` (who edited the arguments), and how the approver authenticated (`authMethod`,
  *   optional `authAgeSeconds`);
@@ -134,6 +137,12 @@ export function buildCedarSchema(contracts: readonly ToolContract[], valueBudget
       ),
     }),
   };
+  // Where each exposed argument's value came from (context/provenance.ts): seen by `call` only, like `value`.
+  const strings = { type: 'Set', element: str } as const;
+  const origin = { type: 'Record', attributes: { seen: { type: 'Boolean' }, trusted: { type: 'Boolean' }, sources: strings, untrustedSources: strings } } as const;
+  const provenanceContext = {
+    provenance: optional({ type: 'Record', attributes: Object.fromEntries(Object.keys(args).map((f) => [f, optional(origin)])) }),
+  };
   const authContext = { authMethod: str, authAgeSeconds: optional(long) };
   return {
     [NAMESPACE]: {
@@ -160,7 +169,7 @@ export function buildCedarSchema(contracts: readonly ToolContract[], valueBudget
           appliesTo: {
             principalTypes: ['User', 'Agent', 'Service'],
             resourceTypes: ['Tool'],
-            context: { type: 'Record', attributes: { ...callContext, ...valueContext } },
+            context: { type: 'Record', attributes: { ...callContext, ...valueContext, ...provenanceContext } },
           },
         },
         approve: {

@@ -7,6 +7,7 @@ import type { CompiledPolicies } from './compile.js';
 import type { CedarEntity, CedarRequest, CedarValue, EntityUid } from './engine.js';
 import { principalRef } from '../identity/principal.js';
 import { exposeArgs, exposedRecords } from './expose.js';
+import type { ArgProvenance } from '../context/provenance.js';
 
 /** One proposed action as the policy boundary sees it, after authentication and argument validation. */
 export interface PolicyRequest {
@@ -23,6 +24,8 @@ export interface PolicyRequest {
   readonly labels: Labels;
   /** Where each value budget the call counts against stands with it added (`context.value.<budget>`); absent when none applies. */
   readonly value?: Readonly<Record<string, ValueStanding>>;
+  /** Where each exposed argument's value came from (`context.provenance.<field>`), in a run; absent outside one. */
+  readonly provenance?: Readonly<Record<string, ArgProvenance>>;
 }
 
 /** One value budget as policy sees it for a proposed call. */
@@ -227,7 +230,7 @@ export function buildCedarCall(
 
 /** The context every action on a tool shares: workflow, tier, exposed arguments, labels, `onBehalfOf`. */
 export function callContext(
-  request: Pick<PolicyRequest, 'workflow' | 'tier' | 'labels' | 'value'> & { readonly onBehalfOf?: Principal | string | undefined },
+  request: Pick<PolicyRequest, 'workflow' | 'tier' | 'labels' | 'value' | 'provenance'> & { readonly onBehalfOf?: Principal | string | undefined },
   args: Readonly<Record<string, CedarValue>>,
 ): Record<string, CedarValue> {
   const context: Record<string, CedarValue> = {
@@ -242,6 +245,14 @@ export function callContext(
     const value: Record<string, CedarValue> = {};
     for (const [name, s] of Object.entries(request.value)) value[name] = { spent: s.spent, wouldBe: s.wouldBe, limit: s.limit, exceeds: s.exceeds };
     context['value'] = value;
+  }
+  if (request.provenance) {
+    const provenance: Record<string, CedarValue> = {};
+    for (const [field, p] of Object.entries(request.provenance)) {
+      if (!Object.hasOwn(args, field)) continue;
+      provenance[field] = { seen: p.seen, trusted: p.trusted, sources: [...p.sources], untrustedSources: [...p.untrustedSources] };
+    }
+    context['provenance'] = provenance;
   }
   return context;
 }

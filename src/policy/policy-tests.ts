@@ -9,6 +9,7 @@ import { APPROVAL_LEVELS, CLASSIFICATIONS, TIERS, TRUST, type Decision, type Lab
 import type { CompiledPolicies, PolicySource } from './compile.js';
 import { decide, type PolicyRequest } from './decide.js';
 import { resolvePrincipal } from '../identity/principal.js';
+import type { ArgProvenance } from '../context/provenance.js';
 
 const principalRefSchema = z
   .string()
@@ -35,6 +36,10 @@ const caseSchema = z.strictObject({
     args: z.record(z.string(), z.unknown()).default({}),
     labels: z
       .strictObject({ classification: z.enum(CLASSIFICATIONS).optional(), trust: z.enum(TRUST).optional() })
+      .optional(),
+    /** Where each argument came from, as a run would tell policy: the trusted and the untrusted sources it was seen in (none: never seen). */
+    provenance: z
+      .record(z.string(), z.strictObject({ trusted: z.array(z.string().min(1)).default([]), untrusted: z.array(z.string().min(1)).default([]) }))
       .optional(),
   }),
   expect: z
@@ -196,6 +201,7 @@ function runCase(
       tier: c.request.tier ?? workflow.tier,
       args: c.request.args,
       labels,
+      ...(c.request.provenance ? { provenance: testProvenance(c.request.provenance) } : {}),
     };
     if (c.request.action === 'call') decision = decide(compiled, request);
     else {
@@ -305,4 +311,14 @@ function indent(s: string, pad: string): string {
     .split('\n')
     .map((l) => pad + l)
     .join('\n');
+}
+
+/** A case's `provenance` (trusted and untrusted sources per argument) as a run gives it to policy. */
+function testProvenance(p: Readonly<Record<string, { readonly trusted: readonly string[]; readonly untrusted: readonly string[] }>>): Record<string, ArgProvenance> {
+  const out: Record<string, ArgProvenance> = {};
+  for (const [field, { trusted, untrusted }] of Object.entries(p)) {
+    const sources = [...new Set([...trusted, ...untrusted])];
+    out[field] = { seen: sources.length > 0, trusted: trusted.length > 0, sources, untrustedSources: [...untrusted] };
+  }
+  return out;
 }

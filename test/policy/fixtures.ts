@@ -14,6 +14,7 @@ export function contract(c: Partial<ToolContract> & Pick<ToolContract, 'name' | 
     description: `the ${c.name} tool`,
     classification: 'internal',
     trust: 'trusted',
+    fieldTrust: {},
     inputSchema: { type: 'object' },
     expose: {},
     irreversible: c.effect !== 'read' && c.compensation === undefined,

@@ -12,6 +12,7 @@ import type { RunState } from '../../src/orchestration/run-machine.js';
 import type { HistoryItem, ToolResultStatus } from '../../src/orchestration/model.js';
 import type { CallContext } from '../../src/gateway/types.js';
 import type { JsonObject, RunId } from '../../src/types.js';
+import { NOTHING_SEEN } from '../../src/context/provenance.js';
 import { copyAcme } from '../helpers/workspace.js';
 import { AttackRegistry, ScriptedAttacker, type AttackProposal, type AttackStep } from './attacker.js';
 
@@ -70,6 +71,7 @@ export async function openHostile(edit?: (dir: string) => void): Promise<Hostile
           principal: a.principal(`agent:${state.agent}`),
           onBehalfOf: state.onBehalfOf ? a.principal(state.onBehalfOf) : undefined,
           labels: state.labels,
+          seen: state.seen ?? NOTHING_SEEN,
           step: state.steps,
         };
       },

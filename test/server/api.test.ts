@@ -147,6 +147,9 @@ describe('HTTP API', () => {
       expect(done.outcome).toBe('executed');
       expect(done.result).toMatchObject({ id: 'T-311', order_id: '1182' });
       expect(done.actionHash).toMatch(/^[0-9a-f]{64}$/);
+      // The order record: the refund's amount is the broken item's price there, not only the customer's words.
+      const order = await call('POST', '/v1/actions', keys.bot, { runId, tool: 'orders.get_order', arguments: { order_id: '1182' } });
+      expect(Runs.ActionExecuted.parse(order.json).outcome).toBe('executed');
     });
 
     it('the refund waits for a person: 202 with an approval id and how to follow up', async () => {

@@ -23,7 +23,7 @@ describe('second path at execute-high', () => {
       editFile(dir, 'workflows/refund-desk.yaml', '  - mail.send\n', '');
       // Refunds become high risk, with a second path: no refund on an order that already has one, unless a person saw it.
       editFile(dir, 'airlock.yaml', /(- name: payments\.refund\n(?:.*\n)*?    risk: )medium/, '$1high');
-      editFile(dir, 'airlock.yaml', '    idempotencyKey: idempotency_key\n    expose:\n      amount_cents: long', `    idempotencyKey: idempotency_key\n${SECOND_PATH}    expose:\n      amount_cents: long`);
+      editFile(dir, 'airlock.yaml', '    idempotencyKey: idempotency_key\n    expose:\n      order_id: string', `    idempotencyKey: idempotency_key\n${SECOND_PATH}    expose:\n      order_id: string`);
     });
   });
   afterAll(async () => {

@@ -8,6 +8,7 @@ import { resolveTemplate, type TemplateScope } from '../../util/template.js';
 import type { Json, JsonObject, RunId, Sha256Hex, Trust } from '../../types.js';
 import { jsonEqual } from '../../verification/checks.js';
 import { isRecord } from '../../audit/records.js';
+import { resultTrust } from '../../context/provenance.js';
 
 /** At most this many earlier reads are cited (the newest ones). */
 export const MAX_CITATIONS = 10;
@@ -95,7 +96,7 @@ export function selectCitations(
       tool,
       argsHash: typeof b.actionHash === 'string' ? (argsByAction.get(b.actionHash) ?? null) : null,
       resultHash,
-      trust: b.reportedBy === 'caller' ? 'untrusted' : contract.trust,
+      trust: b.reportedBy === 'caller' ? 'untrusted' : resultTrust(contract),
     };
     const same = picked.findIndex(
       (p) => p.tool === source.tool && p.argsHash === source.argsHash && p.resultHash === source.resultHash && p.trust === source.trust,

@@ -9,7 +9,7 @@ import type { ApprovalId, Decision, Json, JsonObject, RunId, Sha256Hex } from '.
 import { hashJson } from '../../util/hash.js';
 import { recordableJson } from '../../util/json.js';
 import { principalRef } from '../../identity/principal.js';
-import { labelsBody } from '../action.js';
+import { labelsBody, provenanceFor } from '../action.js';
 import { runSecondPath, secondPathApplies, type VerifyDeps } from '../verify.js';
 import type { CallContext, GatewayDeps } from '../types.js';
 import { approvalEventData } from './events.js';
@@ -38,6 +38,7 @@ export interface ApprovalAsk {
  */
 export async function requestApproval(deps: RequestDeps, ctx: CallContext, ask: ApprovalAsk): Promise<ApprovalId> {
   const { contract, args, hash, decision, edit } = ask;
+  const provenance = provenanceFor(ctx, contract, args);
   const now = deps.now();
   const id = deps.newApprovalId();
   const policy = ctx.workflow.approvals;
@@ -61,6 +62,8 @@ export async function requestApproval(deps: RequestDeps, ctx: CallContext, ask: 
     reasons: [...decision.basis.reasons],
     policyIds: [...decision.basis.policyIds],
     ...(ctx.onBehalfOf ? { onBehalfOf: principalRef(ctx.onBehalfOf) } : {}),
+    // Where each exposed argument's value came from: an amount seen only in a customer's text is shown as such.
+    ...(provenance && Object.keys(provenance).length > 0 ? { provenance: provenance as unknown as Json } : {}),
     evidence,
   };
   // High risk at `execute-high`: the approvers see whether the independent second path agrees
