@@ -4,6 +4,7 @@
 // from nowhere is the agent's own choice, shown as such to the approver. Nothing executes, ground truth is unchanged, and
 // the decision's recorded inputs say where each argument came from.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Proposal } from '../../src/gateway/types.js';
 import type { ModelInput } from '../../src/orchestration/model.js';
 import type { ApprovalRecord, AuditRecord } from '../../src/store/store.js';
 import { openHostile, recordsOf, type Hostile } from './harness.js';
@@ -89,5 +90,29 @@ describe('a refund amount steered by a customer e-mail', () => {
     const p = (await pendingApproval(onlyTicket.id)).summary as Record<string, unknown>;
     // Nothing trusted in this run holds 4000 or 1182: the order was never read.
     expect(p['provenance']).toMatchObject({ amount_cents: { seen: false }, order_id: { seen: true, trusted: false, untrustedSources: ['tickets.get_ticket'] } });
+  });
+});
+
+describe('an external agent (the MCP and HTTP doors share these sessions)', () => {
+  it('gets the same provenance: what Airlock relayed to it is what it has seen', async () => {
+    const workflow = h.a.workspace.workflows.get('refund-desk')!;
+    const bot = h.a.principal('agent:refund-bot');
+    const run = await h.a.sessions.open(workflow, bot, 'mcp-http');
+    const reads: Proposal[] = [
+      { tool: 'tickets.get_ticket', args: { ticket_id: 'T-324' } },
+      { tool: 'orders.get_order', args: { order_id: '1182' } },
+    ];
+    for (const p of reads) {
+      expect((await h.a.sessions.call(run.id, bot, p)) as { kind: string }).toMatchObject({ kind: 'executed' });
+    }
+    const steered = await h.a.sessions.call(run.id, bot, { tool: 'payments.refund', args: { order_id: '1182', amount_cents: 4500, currency: 'EUR', reason: 'as asked' } });
+    expect(steered).toMatchObject({ kind: 'pending-approval', level: 'step-up' });
+    const fromOrder = await h.a.sessions.call(run.id, bot, { tool: 'payments.refund', args: { order_id: '1182', amount_cents: 4000, currency: 'EUR', reason: 'broken dripper' } });
+    expect(fromOrder).toMatchObject({ kind: 'pending-approval', level: 'single' });
+    const pending = await h.a.store.listApprovals({ status: 'pending', runId: run.id });
+    expect(pending.map((a) => [(a.summary as { args: { amount_cents: number } }).args.amount_cents, (a.summary as Record<string, unknown>)['provenance']])).toEqual([
+      [4500, expect.objectContaining({ amount_cents: { seen: true, trusted: false, sources: ['tickets.get_ticket'], untrustedSources: ['tickets.get_ticket'] } })],
+      [4000, expect.objectContaining({ amount_cents: expect.objectContaining({ trusted: true }) })],
+    ]);
   });
 });
