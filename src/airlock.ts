@@ -96,7 +96,12 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     },
     waitEnded: (approval, at) => approvalWaitEnded(approval, at, metrics),
   });
-  const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir, workspace.tools.values());
+  const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir, workspace.tools.values(), {
+    store,
+    principals: workspace.file.identity.principals,
+    sources: Object.keys(workspace.file.sources),
+    now,
+  });
   const principal = principalLookup(workspace);
   // Webhook notifications are queued through this; it is bound once the notifier exists.
   let notify: Notify | undefined;

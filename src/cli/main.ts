@@ -23,6 +23,7 @@ import { registerWebhooksCommand } from './commands/webhooks.js';
 import { registerRollbackCommand } from './commands/rollback.js';
 import { registerIncidentsCommand } from './commands/incidents.js';
 import { registerUsageCommand } from './commands/usage.js';
+import { registerIngestCommand } from './commands/ingest.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { serveDemoConsole } from './demo-serve.js';
@@ -300,6 +301,7 @@ export function buildProgram(): Command {
   registerRollbackCommand(program, { out, workspaceDir: ws });
   registerIncidentsCommand(program, { out, workspaceDir: ws });
   registerUsageCommand(program, { out, workspaceDir: ws });
+  registerIngestCommand(program, { out, workspaceDir: ws });
   registerModelsCommand(program, { out, workspaceDir: ws });
   registerConsoleCommand(program, { out });
 

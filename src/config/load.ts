@@ -6,6 +6,7 @@ import { AirlockError, AirlockErrors } from '../errors.js';
 import { identityIssues } from '../identity/config-check.js';
 import { checkTools, checkWorkflow } from './checks.js';
 import { checkRoutes } from './route-checks.js';
+import { checkSources } from './source-checks.js';
 import { errorText, located, parseYamlText, sortErrors, validate, type YamlSource } from './issues.js';
 import type { PathSegment } from './locate.js';
 import { workflowSchema, workspaceSchema, type WorkflowConfig, type Workspace } from './schema.js';
@@ -80,6 +81,7 @@ export async function loadWorkspace(dir: string): Promise<Workspace> {
     else principals.set(p.id, { kind: p.kind, index: i });
   });
   checkRoutes(file, at);
+  checkSources(file, at);
   // A Slack user or a mailbox stands for a declared person: a click by them, a link sent there, is theirs.
   const person = (ref: string) => principals.get(ref.slice('user:'.length))?.kind === 'user';
   const hint = 'name a principal of kind `user` from `identity.principals`';

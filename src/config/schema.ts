@@ -5,6 +5,7 @@ import { CLASSIFICATIONS, OWNER_BOUNDARIES, RISKS, TIERS, TRUST, type OwnerBound
 import { name, toolName } from './schema-parts.js';
 import { metricsDoorSchema, telemetrySchema } from './telemetry-schema.js';
 import { envName, notificationsSchema } from './notification-schema.js';
+import { contextConnectorSchema, sourcesSchema } from './sources-schema.js';
 import { runCheckSchema, toolContractSchema, type compensationSchema, type httpToolSchema, type secondPathSchema, type verifySchema } from './tool-contract-schema.js';
 
 export { toolName } from './schema-parts.js';
@@ -136,6 +137,8 @@ export const connectorSchema = z.discriminatedUnion('kind', [
     kind: z.literal('in-process'),
     description: z.string().optional(),
   }),
+  /** Search over the ingested `sources`, answered from the store with the caller's entitlements (tools/connectors/context.ts). */
+  contextConnectorSchema,
   z.strictObject({
     kind: z.literal('http'),
     /** The one destination this connector may reach; the agent can never change the host. */
@@ -431,6 +434,8 @@ export const workspaceSchema = z.strictObject({
   telemetry: telemetrySchema.default({ console: false, capture: { content: 'off', maxClassification: 'internal' } }),
   /** Signed webhooks, Slack and email on approval events (docs/approvals.md). */
   notifications: notificationsSchema,
+  /** Document folders `airlock ingest` reads, with their labels and access lists (searched by a `context` connector). */
+  sources: sourcesSchema,
 });
 
 export type PrincipalConfig = z.infer<typeof principalSchema>;

@@ -141,6 +141,19 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_by_agent ON runs (json_extract(state, '$.agent'), created_at);
   CREATE INDEX runs_by_on_behalf_of ON runs (json_extract(state, '$.onBehalfOf'), created_at);
   `,
+  // 13: context from declared sources (sqlite-context.ts): documents with their labels, who may read each
+  // (ctx_access, joined inside every search), chunks with exact offsets, their full-text index (FTS5,
+  // kept in step by triggers), and each document version's content hash.
+  `
+  CREATE TABLE ctx_documents (id INTEGER PRIMARY KEY, source TEXT NOT NULL, path TEXT NOT NULL, version_hash TEXT NOT NULL, modified_at TEXT NOT NULL, ingested_at TEXT NOT NULL, labels TEXT NOT NULL, classification TEXT NOT NULL, trust TEXT NOT NULL, owner TEXT NOT NULL, max_age_days REAL NOT NULL, UNIQUE (source, path)) STRICT;
+  CREATE TABLE ctx_access (doc_id INTEGER NOT NULL REFERENCES ctx_documents (id) ON DELETE CASCADE, grantee TEXT NOT NULL, PRIMARY KEY (doc_id, grantee)) STRICT, WITHOUT ROWID;
+  CREATE TABLE ctx_chunks (id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL REFERENCES ctx_documents (id) ON DELETE CASCADE, n INTEGER NOT NULL, start_at INTEGER NOT NULL, end_at INTEGER NOT NULL, text TEXT NOT NULL) STRICT;
+  CREATE INDEX ctx_chunks_by_doc ON ctx_chunks (doc_id, n);
+  CREATE TABLE ctx_versions (source TEXT NOT NULL, path TEXT NOT NULL, version_hash TEXT NOT NULL, ingested_at TEXT NOT NULL, PRIMARY KEY (source, path, version_hash)) STRICT, WITHOUT ROWID;
+  CREATE VIRTUAL TABLE ctx_fts USING fts5 (text, content = 'ctx_chunks', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');
+  CREATE TRIGGER ctx_chunks_indexed AFTER INSERT ON ctx_chunks BEGIN INSERT INTO ctx_fts (rowid, text) VALUES (new.id, new.text); END;
+  CREATE TRIGGER ctx_chunks_unindexed AFTER DELETE ON ctx_chunks BEGIN INSERT INTO ctx_fts (ctx_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

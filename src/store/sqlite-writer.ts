@@ -8,6 +8,8 @@ import type { ApprovalStatus, Sha256Hex } from '../types.js';
 import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
 import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
 import { addSpans, type SpanRow } from './sqlite-spans.js';
+import { changeContext } from './sqlite-context.js';
+import type { ContextChanges } from './context-records.js';
 import { AUDIT_PAGE_BITS, isConstraint, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
 
@@ -88,7 +90,8 @@ export type WriteOp =
   | ({ readonly op: 'add-value' } & ValueCount)
   | { readonly op: 'uncount-value'; readonly countId: string }
   | { readonly op: 'add-spans'; readonly rows: readonly SpanRow[] }
-  | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string };
+  | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
+  | { readonly op: 'change-context'; readonly changes: ContextChanges };
 
 /** A queued notification's columns. */
 export interface NotificationColumns {
@@ -134,6 +137,7 @@ export interface WriteResult {
   readonly 'add-spans': null;
   /** Whether this was the link's first use. */
   readonly 'redeem-link': boolean;
+  readonly 'change-context': null;
 }
 
 /** How each write is named in its error messages ("store `x` failed to <doing>"). */
@@ -158,6 +162,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'uncount-value': 'take back an amount counted against a value budget',
   'add-spans': 'keep spans',
   'redeem-link': 'redeem an approval link',
+  'change-context': 'store ingested documents',
 };
 
 /** One write's outcome. */
@@ -370,6 +375,9 @@ export class SqliteWriter {
         // Links that have expired can never be used again anyway: they need no memory.
         this.db.prepare('DELETE FROM used_links WHERE expires_at < ?').run(op.usedAt);
         return this.db.prepare('INSERT INTO used_links (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING').run(op.jti, op.usedAt, op.expiresAt).changes === 1;
+      case 'change-context':
+        changeContext(this.db, op.changes);
+        return null;
     }
   }
 

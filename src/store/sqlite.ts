@@ -46,6 +46,9 @@ import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { runQuerySql } from './sqlite-queries.js';
+import { openPayload, sealPayloads, type PayloadSealing } from './sealed-payloads.js';
+import { ContextReads } from './sqlite-context.js';
+import type { ContextChanges, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
 export { auditRecord, type AuditRow } from './sqlite-rows.js';
@@ -64,6 +67,8 @@ export interface SqliteStoreOptions {
   readonly writer?: 'inline' | 'thread';
   /** Told how many writes each group commit carries (the `/metrics` histogram). */
   readonly onGroupCommit?: (writes: number) => void;
+  /** How confidential and restricted payloads are kept at rest (sealed with the payload key, or not at all); absent: as given. */
+  readonly sealing?: PayloadSealing;
 }
 
 /**
@@ -82,12 +87,12 @@ export async function openSqliteStore(file: string, opts: SqliteStoreOptions = {
     db?.close();
     throw storeError(e, file, 'open');
   }
-  if ((opts.writer ?? 'inline') === 'inline') return new SqliteStore(db, file, new InlineWrites(new SqliteWriter(db, file), opts.onGroupCommit));
+  if ((opts.writer ?? 'inline') === 'inline') return new SqliteStore(db, file, new InlineWrites(new SqliteWriter(db, file), opts.onGroupCommit), opts.sealing);
   try {
     const writes = await ThreadWrites.start(writerModule(), { file, busyTimeoutMs }, opts.onGroupCommit);
     // INVARIANT: this thread's connection only reads; every write goes through the writer thread.
     db.pragma('query_only = ON');
-    return new SqliteStore(db, file, writes);
+    return new SqliteStore(db, file, writes, opts.sealing);
   } catch (e) {
     db.close();
     throw e;
@@ -96,6 +101,7 @@ export async function openSqliteStore(file: string, opts: SqliteStoreOptions = {
 
 class SqliteStore implements Store {
   private readonly rows: RowReader;
+  private readonly context: ContextReads;
   private closed = false;
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
@@ -117,8 +123,10 @@ class SqliteStore implements Store {
     private readonly db: Database.Database,
     private readonly file: string,
     private readonly writes: WriteChannel,
+    private readonly sealing?: PayloadSealing,
   ) {
     this.rows = new RowReader(file);
+    this.context = new ContextReads(db);
     this.stmt = {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       readAuditRows: db.prepare(
@@ -149,7 +157,7 @@ class SqliteStore implements Store {
       return Promise.reject(e);
     }
     return this.writes
-      .submit({ op: 'append', leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []) })
+      .submit({ op: 'append', leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)) })
       .then((sealed) => records(leaves, sealed));
   }
 
@@ -174,7 +182,10 @@ class SqliteStore implements Store {
   }
 
   getPayload(hash: Sha256Hex): Promise<string | null> {
-    return this.read('read a payload', () => this.stmt.getPayload.get(hash)?.data ?? null);
+    return this.read('read a payload', () => {
+      const data = this.stmt.getPayload.get(hash)?.data;
+      return data === undefined ? null : openPayload(data, hash, this.sealing, this.file);
+    });
   }
 
   deletePayload(hash: Sha256Hex): Promise<void> {
@@ -195,7 +206,7 @@ class SqliteStore implements Store {
     }
     // The run and the records that say it started land together, or neither does.
     return this.writes
-      .submit({ op: 'create-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []) })
+      .submit({ op: 'create-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)) })
       .then((sealed) => records(leaves, sealed));
   }
 
@@ -224,7 +235,7 @@ class SqliteStore implements Store {
         op: 'save-run',
         run: columns,
         leaves: leaves.map(wireLeaf),
-        payloads: drafts.map((d) => d.payloads ?? []),
+        payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)),
         ...(stepRows.length > 0 ? { steps: stepRows } : {}),
         ...(usage.length > 0 ? { usage: usage.map((u) => ({ ...u, scopes: [...u.scopes] })) } : {}),
       })
@@ -315,7 +326,7 @@ class SqliteStore implements Store {
       return Promise.reject(e);
     }
     // JSON leaves out the fields not given, so they keep their stored values.
-    return this.write('update-approval', () => ({ op: 'update-approval', id, want, update: JSON.stringify(update), leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => d.payloads ?? []) })).then(
+    return this.write('update-approval', () => ({ op: 'update-approval', id, want, update: JSON.stringify(update), leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)) })).then(
       (r) => r?.approval ?? null,
     );
   }
@@ -473,6 +484,24 @@ class SqliteStore implements Store {
   spansForRun(runId: RunId, limit = SPANS_PER_TRACE): Promise<readonly StoredSpan[]> {
     // Written by this store from spans it was given: plain JSON, not a trust boundary for decisions.
     return this.read('read the spans of a run', () => spansOfRun(this.db, runId, limit).map((r) => JSON.parse(r) as StoredSpan));
+  }
+
+  // --- context from declared sources --------------------------------------------------------
+
+  contextDocuments(source: string): Promise<readonly ContextDocumentState[]> {
+    return this.read('read the documents of a source', () => this.context.documentsOf(source));
+  }
+
+  contextSources(): Promise<readonly string[]> {
+    return this.read('list the sources with documents', () => this.context.sourceNames());
+  }
+
+  changeContext(changes: ContextChanges): Promise<void> {
+    return this.write('change-context', () => ({ op: 'change-context', changes })).then(() => undefined);
+  }
+
+  searchContext(query: ContextQuery): Promise<readonly ContextHit[]> {
+    return this.read('search the context', () => this.context.search(query));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // The one store interface: every query Airlock makes goes through it.
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
+import type { ContextChanges, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 import type { ApprovalId, ApprovalLevel, ApprovalStatus, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
 
 /** What a caller hands the audit log; the store assigns seq, time order and the chain hashes. */
@@ -21,6 +22,8 @@ export interface AuditDraft {
 export interface AuditPayload {
   readonly hash: Sha256Hex;
   readonly data: string;
+  /** Confidential or restricted content (its hash is keyed): the store keeps it sealed, or only its hash (`store.sensitivePayloads`). */
+  readonly sensitive?: boolean;
 }
 
 /** A stored, chained audit record. `leafHash` covers the record; `chainHash` links it to `prevHash`. */
@@ -56,6 +59,7 @@ export interface ValueEntry {
 
 /** One model turn's usage, added to each scope's daily sum (types.ts). */
 export type { UsageDelta };
+export type { ContextChanges, ContextDocumentDraft, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
 
 /** A scope's usage on one day in one currency. */
 export type UsageRow = Omit<UsageDelta, 'scopes'> & { readonly scope: string };
@@ -234,7 +238,7 @@ export interface DeliveryRecord {
  * What an incident is about: a failed check, a failed rollback, a run that kept pushing against
  * Airlock's refusals, or a call sent upstream whose outcome nobody recorded (its process died).
  */
-export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations', 'unknown-outcome'] as const;
+export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations', 'unknown-outcome', 'injection-suspected'] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
 export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
@@ -428,6 +432,15 @@ export interface Store {
   redeemLink(jti: string, usedAt: string, expiresAt: string): Promise<boolean>;
   /** The spans of the traces that run `runId` belongs to (one trace across its pauses and restarts), oldest first, at most `limit` (default 2000). */
   spansForRun(runId: RunId, limit?: number): Promise<readonly StoredSpan[]>;
+
+  /** The documents stored for `source` (context from declared sources), to compare with its files. */
+  contextDocuments(source: string): Promise<readonly ContextDocumentState[]>;
+  /** Every source that has documents stored. */
+  contextSources(): Promise<readonly string[]>;
+  /** Stores new versions (their chunks replacing the old), new labels and removals of one source, in one transaction. */
+  changeContext(changes: ContextChanges): Promise<void>;
+  /** Full-text search (BM25), the entitlement filter inside the query: chunks of documents not granted to every set are never read. */
+  searchContext(query: ContextQuery): Promise<readonly ContextHit[]>;
 
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;

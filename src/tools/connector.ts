@@ -44,6 +44,12 @@ export interface CallOptions {
    * for writes: their outcome stays unknown. Default false.
    */
   readonly retryable?: boolean;
+  /**
+   * Who the call is made for: the acting principal (`kind:id`) and the person it acts for, if any. Set
+   * by the gateway for connectors that answer per caller (`context`: search under the caller's
+   * entitlements); a connector that needs it and finds none refuses the call.
+   */
+  readonly caller?: { readonly principal: string; readonly onBehalfOf: string | null };
 }
 
 /** One real system as the gateway reaches it; the pool hands out each one with its results normalised. */

@@ -112,6 +112,7 @@ export function workspace(
       workflows: ['workflows/*.yaml'],
       telemetry: { console: false, capture: { content: 'off', maxClassification: 'internal' } },
       notifications: { webhooks: [] },
+      sources: {},
     },
     workflows: new Map(workflows.map((w) => [w.name, w])),
     tools: new Map(contracts.map((c) => [c.name, c])),

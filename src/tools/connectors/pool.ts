@@ -5,6 +5,7 @@ import type { Connector } from '../connector.js';
 import { HttpConnector } from './http.js';
 import { McpStdioConnector } from './mcp-stdio.js';
 import { InProcessConnector } from './in-process.js';
+import { ContextConnector, type ContextConnectorDeps } from './context.js';
 import { resolveHeaders } from './headers.js';
 import { NormalisedConnector } from './normalise.js';
 import { AIRLOCK_ROOT } from '../../util/package-root.js';
@@ -16,6 +17,14 @@ export function interpolate(value: string, workspaceDir: string): string {
   );
 }
 
+/** A `context` connector with no store given: no source is searchable, so every search finds nothing. */
+const NO_CONTEXT: Omit<ContextConnectorDeps, 'resultLimit'> = {
+  store: { searchContext: () => Promise.resolve([]) },
+  principals: [],
+  sources: [],
+  now: () => new Date(),
+};
+
 /**
  * Holds one live connector per configured name. INVARIANT: every connector it hands out answers
  * through `NormalisedConnector`, so the gateway only ever sees results canonical JSON can hold.
@@ -23,11 +32,15 @@ export function interpolate(value: string, workspaceDir: string): string {
 export class ConnectorPool {
   private readonly live = new Map<string, NormalisedConnector>();
   private readonly tools: readonly ToolContract[];
-  /** `tools`: the workspace's tool contracts; an `http` connector gets the ones it serves (their `http` requests). */
+  /**
+   * `tools`: the workspace's tool contracts; an `http` connector gets the ones it serves (their `http`
+   * requests). `context`: what a `context` connector searches (without it, such a connector refuses every call).
+   */
   constructor(
     private readonly configs: Readonly<Record<string, ConnectorConfig>>,
     private readonly workspaceDir: string,
     tools: Iterable<ToolContract> = [],
+    private readonly context?: Omit<ContextConnectorDeps, 'resultLimit'>,
   ) {
     this.tools = [...tools];
   }
@@ -53,6 +66,8 @@ export class ConnectorPool {
     switch (cfg.kind) {
       case 'in-process':
         return new InProcessConnector(name);
+      case 'context':
+        return new ContextConnector(name, { ...(this.context ?? NO_CONTEXT), resultLimit: cfg.resultLimit });
       case 'http':
         return new HttpConnector(name, cfg, this.tools.filter((t) => t.connector === name));
       case 'mcp-http':
