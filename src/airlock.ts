@@ -86,7 +86,10 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   const stateDir = path.join(workspace.dir, '.airlock');
   // One registry per instance: several instances in one process (tests) never share counters.
   const metrics = new Metrics((tool) => workspace.tools.get(tool)?.connector);
-  const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path), { onGroupCommit: (n) => metrics.observeGroupCommit(n) });
+  const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path), {
+    onGroupCommit: (n) => metrics.observeGroupCommit(n),
+    sealing: { mode: workspace.file.store.sensitivePayloads, key: payloadsKey(stateDir) },
+  });
   const now = opts.now ?? (() => new Date());
   // Metrics are read off the trail as it is written; the wait for a person becomes a span when it ends.
   const audit = new AuditWriter(store, auditKey(stateDir), now, {
@@ -214,6 +217,15 @@ function principalLookup(workspace: Workspace): (ref: string) => Principal {
       hint: `declared: ${declared}`,
     });
   };
+}
+
+/** The key sensitive audit payloads are sealed with at rest (AES-256-GCM), created on first use, owner-only. */
+function payloadsKey(stateDir: string): Uint8Array {
+  return stateKey(stateDir, 'payloads.key', (file, bytes) => {
+    throw new AirlockError('store-corrupt', `payload key \`${file}\` is ${bytes} bytes, expected 32`, {
+      hint: 'restore it from backup: without it, the sealed payloads of confidential and restricted content cannot be read',
+    });
+  });
 }
 
 /**

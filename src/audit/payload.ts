@@ -12,7 +12,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * builds its payload refs with it and `verifyJsonl` recomputes keyed payloads with it.
  */
 export function payloadOf(key: Uint8Array | string, value: Json, sensitive: boolean): AuditPayload {
-  return { hash: sensitive ? hmacJson(key, value) : hashJson(value), data: canonicalJson(value) };
+  return sensitive ? { hash: hmacJson(key, value), data: canonicalJson(value), sensitive: true } : { hash: hashJson(value), data: canonicalJson(value) };
 }
 
 /** Null when the payload line is intact (or keyed without a key to check it), else what is wrong. */

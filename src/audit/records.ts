@@ -148,6 +148,12 @@ export type RecordBodies = {
     readonly idempotencyKey?: string;
     readonly executor: 'caller';
   };
+  'context.flagged': {
+    readonly tool: string;
+    readonly actionHash: string;
+    readonly signals: readonly { readonly kind: string; readonly path: string; readonly excerpt: string }[];
+    readonly quarantined: boolean;
+  };
   'action.executed': {
     readonly tool: string;
     readonly actionHash: string;
@@ -334,6 +340,7 @@ export const RECORD_TYPES = [
   'action.second-path',
   'action.authorized',
   'action.executed',
+  'context.flagged',
   'action.verified',
   'probe.read',
   'approval.requested',
@@ -409,6 +416,7 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'action.not-executed': 'why an action did not run: one of the closed set of reasons (`NOT_EXECUTED_REASONS`)',
   'action.second-path': "the second path's verdict on a high-risk step (passed, failed, error)",
   'action.authorized': '`authorize` mode: the caller may execute this action itself, once',
+  'context.flagged': 'instruction-like text in an untrusted result (injection signals: kind, where, an excerpt); `quarantined` when the agent was not shown it',
   'action.executed': 'the outcome of a call: ok (result hash, compensation, irreversible) or error (failure, message); `reportedBy: caller` in authorize mode',
   'action.verified': "the contract's verification against ground truth (passed, failed, error) and its evidence",
   'probe.read': 'a read of ground truth Airlock made for its own checks (verification, second path, evidence, run check), not the agent',

@@ -241,6 +241,8 @@ export function renderEvidence(evidence: Json): string {
     const excerpt = c['excerpt'];
     const text = typeof excerpt === 'string' ? oneLine(excerpt) : dim('(result no longer stored)');
     lines.push(`        ${untrusted ? yellow(`“${text}”`) + dim('  untrusted source: read it as data, not instructions') : `“${text}”`}`);
+    const flagged = Array.isArray(c['flagged']) ? c['flagged'].map(String) : [];
+    if (flagged.length > 0) lines.push(`        ${red(`⚠ instruction-like text found here (${oneLine(flagged.join(', '))}): someone may be trying to steer the agent`)}`);
   }
   const reasoning = e['reasoning'];
   lines.push(`  reasoning ${typeof reasoning === 'string' ? oneLine(reasoning) : dim('(none given)')}`);

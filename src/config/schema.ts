@@ -360,9 +360,16 @@ export const workspaceSchema = z.strictObject({
   name,
   store: z
     .discriminatedUnion('kind', [
-      z.strictObject({ kind: z.literal('sqlite'), path: z.string().default('.airlock/airlock.db') }),
+      z.strictObject({
+        kind: z.literal('sqlite'),
+        path: z.string().default('.airlock/airlock.db'),
+        sensitivePayloads: z
+          .enum(['encrypt', 'hash-only'])
+          .default('encrypt')
+          .describe('Audit payloads of confidential or restricted content (arguments, results): sealed with AES-256-GCM under `.airlock/payloads.key` (`encrypt`), or not kept at all, only their keyed hash (`hash-only`: replays and evidence excerpts then lack them).'),
+      }),
     ])
-    .default({ kind: 'sqlite', path: '.airlock/airlock.db' }),
+    .default({ kind: 'sqlite', path: '.airlock/airlock.db', sensitivePayloads: 'encrypt' }),
   identity: z.strictObject({
     principals: z.array(principalSchema).min(1),
     /** Bearer API keys, stored as SHA-256 hashes only; `airlock keys create` makes one. */
@@ -436,6 +443,14 @@ export const workspaceSchema = z.strictObject({
   notifications: notificationsSchema,
   /** Document folders `airlock ingest` reads, with their labels and access lists (searched by a `context` connector). */
   sources: sourcesSchema,
+  /** Injection signals in untrusted content (context/injection.ts): a signal for people, never the defence. */
+  injection: z
+    .strictObject({
+      detect: z.boolean().default(true).describe('Look for instruction-like text in untrusted results; a flagged read is recorded (`context.flagged`), shown to approvers and opens a security incident.'),
+      quarantine: z.boolean().default(false).describe("Withhold a flagged result from the agent: it is told only that Airlock withheld it (the record keeps it)."),
+    })
+    .default({ detect: true, quarantine: false })
+    .describe('Injection signals in untrusted content. The boundary does not rely on them: per-value provenance and policy decide.'),
 });
 
 export type PrincipalConfig = z.infer<typeof principalSchema>;

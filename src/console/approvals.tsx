@@ -308,6 +308,7 @@ const ApprovalView = ({ ctx, a, runStatus }: { ctx: PageContext; a: ApprovalReco
                 <span class="mono muted"> {JSON.stringify(ci['args'] ?? null)}</span>
                 <blockquote class={trusted ? '' : 'untrusted'}>{typeof ci['excerpt'] === 'string' ? ci['excerpt'] : '(result no longer stored)'}</blockquote>
                 {trusted ? null : <p class="hint">untrusted source: read it as data, not instructions</p>}
+                {list(ci['flagged']).length > 0 ? <p class="hint untrusted flagged">⚠ instruction-like text found here ({list(ci['flagged']).map(text).join(', ')}): someone may be trying to steer the agent</p> : null}
               </li>
             );
           })}

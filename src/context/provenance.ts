@@ -5,7 +5,7 @@
 // Matching is exact after normalisation: whole strings, and the e-mail addresses, URLs, IBANs,
 // identifiers and numbers inside text (an amount with a currency also as minor units, 40 EUR → 4000).
 import type { Json, Trust } from '../types.js';
-import { MAX_JSON_DEPTH } from '../util/json.js';
+import { forEachLeaf } from './json-leaves.js';
 import { sha256Hex } from '../util/hash.js';
 
 /** Bounds on what a run keeps and what one result or argument may cost. */
@@ -88,42 +88,27 @@ export function sightingsOf(value: Json, source: string, trust: Trust, fieldTrus
   const out: Sighting[] = [];
   const seen = new Set<string>();
   let leaves = 0;
-  const path: string[] = [];
   const add = (key: string, at: { source: string; trusted: boolean }) => {
     const id = `${at.trusted ? 't' : 'u'}${at.source}\u0000${key}`;
     if (seen.has(id)) return;
     seen.add(id);
     out.push({ key, source: at.source, trusted: at.trusted });
   };
-  const where = (): { source: string; trusted: boolean } => {
+  // A pattern's `[]` stands for any index of an array.
+  const where = (path: readonly (string | number)[]): { source: string; trusted: boolean } => {
     let best: (typeof patterns)[number] | undefined;
     for (const p of patterns) {
       if (p.segments.length > path.length || (best && p.segments.length <= best.segments.length)) continue;
-      if (p.segments.every((s, i) => s === path[i])) best = p;
+      if (p.segments.every((s, i) => (typeof path[i] === 'number' ? s === '[]' : s === path[i]))) best = p;
     }
     return best ? { source: `${source}:${best.path}`, trusted: best.trust === 'trusted' } : { source, trusted: trust === 'trusted' };
   };
-  const walk = (v: Json, depth: number): void => {
-    if (leaves >= PROVENANCE_LIMITS.maxLeaves || depth > MAX_JSON_DEPTH) return;
-    if (Array.isArray(v)) {
-      path.push('[]');
-      for (const x of v) walk(x, depth + 1);
-      path.pop();
-      return;
-    }
-    if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        path.push(k);
-        walk(x as Json, depth + 1);
-        path.pop();
-      }
-      return;
-    }
-    leaves++;
-    const at = where();
-    for (const key of valueKeys(v, true)) add(key, at);
-  };
-  walk(value, 0);
+  forEachLeaf(value, (leaf, path) => {
+    if (++leaves > PROVENANCE_LIMITS.maxLeaves) return false;
+    const at = where(path);
+    for (const key of valueKeys(leaf, true)) add(key, at);
+    return true;
+  });
   return out;
 }
 

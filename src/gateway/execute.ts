@@ -7,6 +7,8 @@ import { rec } from '../audit/records.js';
 import type { ApprovalId, Decision, Json, JsonObject, Labels, Sha256Hex } from '../types.js';
 import { joinLabels } from '../context/labels.js';
 import { resultSightings, resultTrust } from '../context/provenance.js';
+import { injectionSignals } from '../context/injection.js';
+import { recordableJson } from '../util/json.js';
 import type { DriftGuard } from '../tools/drift.js';
 import { resolveTemplate } from '../util/template.js';
 import { idempotencyKey, notExecuted } from './action.js';
@@ -14,11 +16,16 @@ import type { Dispatcher } from './dispatch.js';
 import { verifyExecution } from './verify.js';
 import type { CallContext, GatewayOutcome } from './types.js';
 
+/** What an agent is told in place of a quarantined result (fixed text: nothing of the result). */
+export const QUARANTINE_NOTICE = '[airlock] this result was withheld: it holds instruction-like text (injection signals). A person can read it in the audit trail.';
+
 /** What executing needs. */
 export interface ExecuteDeps {
   readonly audit: AuditWriter;
   readonly dispatch: Dispatcher;
   readonly driftGuard?: Pick<DriftGuard, 'checkContract' | 'invalidate'> | undefined;
+  /** The injection detector's settings and the tool names it looks for; absent: off. */
+  readonly injection?: { readonly detect: boolean; readonly quarantine: boolean; readonly toolNames: readonly string[] } | undefined;
 }
 
 /** The authority an execution ran under: an approval, a standing grant, or the decision alone. */
@@ -70,6 +77,10 @@ export async function executeAction(
   // A result with an untrusted part (`fieldTrust`) taints the run as untrusted; its values keep their own trust (sightings).
   const outLabels: Labels = { classification: contract.classification, trust: resultTrust(contract) };
   const resultRef = audit.payloadRef(res.content, contract.classification);
+  // A signal, not the defence: instruction-like text in an untrusted result is recorded with the outcome.
+  const signals = deps.injection?.detect && outLabels.trust === 'untrusted' ? injectionSignals(res.content, deps.injection.toolNames) : [];
+  const quarantined = signals.length > 0 && deps.injection?.quarantine === true;
+  const flagged = signals.length > 0 ? [rec('context.flagged', { tool: contract.name, actionHash: hash, signals: recordableJson(signals).value as never, quarantined })] : [];
   const committed = audit.append(ctx, [
     rec(
       'action.executed',
@@ -85,6 +96,7 @@ export async function executeAction(
       },
       [resultRef],
     ),
+    ...flagged,
   ]);
   // The intent was durable before the call (write-ahead). The outcome record may share its commit
   // with the caller's run save when the caller asks to, and awaits `committed` before answering.
@@ -93,10 +105,12 @@ export async function executeAction(
   const verification = await verifyExecution({ probe: deps.dispatch.probe, audit }, ctx, contract, args, res.content, hash);
   return {
     kind: 'executed',
-    result: res.content,
+    // Quarantined: the agent is told only that it was withheld, and has seen none of its values.
+    result: quarantined ? { withheld: QUARANTINE_NOTICE, signals: [...new Set(signals.map((s) => s.kind))] } : res.content,
     labels: joinLabels(ctx.labels, outLabels),
     source: outLabels,
-    sightings: resultSightings(res.content, contract, args, ctx.seen),
+    sightings: quarantined ? [] : resultSightings(res.content, contract, args, ctx.seen),
+    ...(signals.length > 0 ? { flagged: { signals, quarantined } } : {}),
     actionHash: hash,
     decision,
     verification,

@@ -158,6 +158,7 @@ export class Gateway implements Reviser {
     if (out.kind !== 'executed') return;
     if (out.approvalId) span.setAttribute(AIRLOCK.approvalId, out.approvalId);
     if (out.verification) span.setAttribute(AIRLOCK.verification, out.verification.outcome.status);
+    if (out.flagged) span.setAttributes({ [AIRLOCK.injectionSignals]: [...new Set(out.flagged.signals.map((s) => s.kind))], [AIRLOCK.injectionQuarantined]: out.flagged.quarantined });
     const result = this.capture.content(out.result, out.labels.classification);
     if (result !== null) span.setAttribute(GEN_AI.toolCallResult, result);
   }
@@ -400,9 +401,17 @@ export class Gateway implements Reviser {
     return { tools: this.deps.workspace.tools, toolDefHash: (c: ToolContract) => this.toolDefHash(c), validate: (name: string, args: unknown) => this.validator.validate(name, args) };
   }
 
+  /** Every tool's name and upstream name (those that read as identifiers, `get_ticket`, never a plain word like `refund`): their mention in untrusted content is an injection signal. */
+  private get toolNames(): readonly string[] {
+    this.names ??= [...this.deps.workspace.tools.values()].flatMap((t) => [t.name, t.upstream ?? t.name.slice(t.name.indexOf('.') + 1)]).filter((n) => /[._]/.test(n) && n.length >= 6);
+    return this.names;
+  }
+  private names: readonly string[] | undefined;
+
   /** The deps of each step, from the gateway's own. */
   private get executing() {
-    return { audit: this.deps.audit, dispatch: this.dispatch, driftGuard: this.deps.driftGuard };
+    const injection = this.deps.workspace.file.injection;
+    return { audit: this.deps.audit, dispatch: this.dispatch, driftGuard: this.deps.driftGuard, injection: { ...injection, toolNames: this.toolNames } };
   }
 
   private get asking() {

@@ -12,6 +12,7 @@ import type { ApprovalRecord } from '../store/store.js';
 import type { Notify } from './approvals/events.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { SeenValues, Sighting } from '../context/provenance.js';
+import type { InjectionSignal } from '../context/injection.js';
 
 /** Who is calling, inside which run. */
 export interface CallContext {
@@ -73,6 +74,8 @@ export type GatewayOutcome =
       readonly source: Labels;
       /** The values in the result, each with its source and trust (the contract's `trust` and `fieldTrust`). */
       readonly sightings: readonly Sighting[];
+      /** Injection signals in an untrusted result, when the detector found any (`result` is then a notice if quarantined). */
+      readonly flagged?: { readonly signals: readonly InjectionSignal[]; readonly quarantined: boolean };
       readonly actionHash: Sha256Hex;
       readonly decision: Decision;
       readonly verification: VerificationResult | null;

@@ -31,6 +31,7 @@ export const INCIDENT_BOUNDARY: Readonly<Record<IncidentKind, OwnerBoundary>> = 
   'rollback-failed': 'platform',
   'policy-violations': 'security',
   'unknown-outcome': 'domain',
+  'injection-suspected': 'security',
 };
 
 /** What `openIncident` is told. */
@@ -199,4 +200,20 @@ export async function checkRefusals(deps: IncidentDeps, runId: RunId, threshold 
 
 function defaultIncidentId(): string {
   return `inc_${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Opens (once per run) a security incident when an outcome carries injection signals: someone may be
+ * trying to steer agents through content they write. A signal for people; the boundary does not rely on it.
+ */
+export async function noteFlagged(deps: IncidentDeps, runId: RunId, tool: string, outcome: { readonly kind: string; readonly flagged?: { readonly signals: readonly { readonly kind: string; readonly path: string; readonly excerpt: string }[]; readonly quarantined: boolean } }): Promise<void> {
+  if (outcome.kind !== 'executed' || !outcome.flagged) return;
+  const kinds = [...new Set(outcome.flagged.signals.map((s) => s.kind))];
+  await openIncident(deps, {
+    runId,
+    kind: 'injection-suspected',
+    key: 'injection',
+    title: `instruction-like text in what \`${tool.slice(0, 100)}\` returned (${kinds.join(', ')})${outcome.flagged.quarantined ? '; withheld from the agent' : ''}`,
+    evidence: { tool: tool.slice(0, 200), quarantined: outcome.flagged.quarantined, signals: outcome.flagged.signals.slice(0, 5).map((s) => ({ kind: s.kind, path: s.path, excerpt: s.excerpt })) },
+  });
 }

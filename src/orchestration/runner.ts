@@ -26,6 +26,7 @@ import { openUnknownOutcomes } from './recovery.js';
 import { isRepairTurn, malformedEvent, unusableReason } from './repair.js';
 import { rec } from '../audit/records.js';
 import { dailyBudgetReached, runStateOf, saveRunState } from './run-state.js';
+import { noteFlagged } from './incidents.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -205,6 +206,7 @@ export class Runner {
           await step({ type: 'approved-call-sent' });
           const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
           const outcome = await this.deps.gateway.executeApproved(ctx, { tool: pending.tool, args: revisedArgs ?? pending.args }, approval.id);
+          await noteFlagged(this.deps, record.id, pending.tool, outcome);
           answer = returned(pending.callId, pending.tool, outcome.kind === 'executed' && revisedArgs ? { ...outcome, revisedArgs } : outcome);
         } else {
           if (approval.status === 'expired') {
@@ -264,6 +266,7 @@ export class Runner {
 
       const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
       const outcome = await this.deps.gateway.propose(ctx, { tool: turn.tool, args: turn.args, reasoning: turn.reasoning });
+      await noteFlagged(this.deps, record.id, turn.tool, outcome);
       if (outcome.kind === 'pending-approval') {
         return step({ type: 'approval-awaited', approvalId: outcome.approvalId, id: callId, tool: turn.tool, args: turn.args }, { type: 'time', ms: elapsed() });
       }

@@ -25,7 +25,7 @@ import { conclusionOf, type Conclusion } from './conclude.js';
 import { storableArgs, toResult } from './results.js';
 import { withdrawApprovals } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
-import { checkRefusals } from './incidents.js';
+import { checkRefusals, noteFlagged } from './incidents.js';
 import { openUnknownOutcomes, recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
 import { rec } from '../audit/records.js';
 
@@ -233,6 +233,7 @@ export class Sessions {
       await saved;
       // Repeated refusals of any kind (policy, contract, unknown tools) open an incident as they happen.
       if (outcome.kind === 'denied' || outcome.kind === 'invalid') await checkRefusals(this.deps, runId);
+      await noteFlagged(this.deps, runId, proposal.tool, outcome);
       return outcome;
     } finally {
       const n = (this.inFlight.get(runId) ?? 1) - 1;

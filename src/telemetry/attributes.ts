@@ -64,6 +64,9 @@ export const AIRLOCK = {
   verification: 'airlock.verification',
   labelClassification: 'airlock.label.classification',
   labelTrust: 'airlock.label.trust',
+  /** Injection signal kinds found in an untrusted result (context/injection.ts), and whether it was withheld. */
+  injectionSignals: 'airlock.injection.signals',
+  injectionQuarantined: 'airlock.injection.quarantined',
   modelRoute: 'airlock.model.route',
   modelRouteWhy: 'airlock.model.route.why',
   modelSetAside: 'airlock.model.set_aside',

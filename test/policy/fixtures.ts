@@ -99,7 +99,7 @@ export function workspace(
     file: {
       version: 1,
       name: 'acme',
-      store: { kind: 'sqlite', path: '.airlock/airlock.db' },
+      store: { kind: 'sqlite', path: '.airlock/airlock.db', sensitivePayloads: 'encrypt' },
       identity: { principals: [...(opts.principals ?? ACME_PRINCIPALS)], apiKeys: [] },
       server: { host: '127.0.0.1', port: 8787, sessionIdleMinutes: 30, limits: { maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 } },
       connectors: {},
@@ -113,6 +113,7 @@ export function workspace(
       telemetry: { console: false, capture: { content: 'off', maxClassification: 'internal' } },
       notifications: { webhooks: [] },
       sources: {},
+      injection: { detect: true, quarantine: false },
     },
     workflows: new Map(workflows.map((w) => [w.name, w])),
     tools: new Map(contracts.map((c) => [c.name, c])),

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Proposal } from '../../src/gateway/types.js';
 import type { ModelInput } from '../../src/orchestration/model.js';
 import type { ApprovalRecord, AuditRecord } from '../../src/store/store.js';
-import { openHostile, recordsOf, type Hostile } from './harness.js';
+import { editFile, openHostile, recordsOf, type Hostile } from './harness.js';
 import type { AttackStep } from './attacker.js';
 
 let h: Hostile;
@@ -114,5 +114,52 @@ describe('an external agent (the MCP and HTTP doors share these sessions)', () =
       [4500, expect.objectContaining({ amount_cents: { seen: true, trusted: false, sources: ['tickets.get_ticket'], untrustedSources: ['tickets.get_ticket'] } })],
       [4000, expect.objectContaining({ amount_cents: expect.objectContaining({ trusted: true }) })],
     ]);
+  });
+});
+
+describe('injection signals beside provenance', () => {
+  it('flags the steering e-mail: recorded with the read, shown on the approval, and a security incident opens', async () => {
+    const run = await h.run([...readTicketAndOrder('T-324'), obeysTheTicket]);
+    const records = await h.audit(run.id);
+    const [flag] = recordsOf(records, 'context.flagged', 'tickets.get_ticket');
+    expect(flag?.body).toMatchObject({ quarantined: false, signals: [expect.objectContaining({ kind: 'addressed-to-assistant', path: 'body' })] });
+    const approval = await pendingApproval(run.id);
+    const citations = ((approval.summary as { evidence: { citations: { tool: string; flagged?: string[] }[] } }).evidence.citations);
+    expect(citations.find((c) => c.tool === 'tickets.get_ticket')?.flagged).toEqual(['addressed-to-assistant']);
+    expect(citations.find((c) => c.tool === 'orders.get_order')?.flagged).toBeUndefined();
+    const incidents = await h.a.store.listIncidents({ runId: run.id as never });
+    expect(incidents.map((i) => [i.kind, i.boundary])).toEqual([['injection-suspected', 'security']]);
+  });
+
+  it('with the detector switched off, the boundary holds all the same: two people, no flag', async () => {
+    const off = await openHostile((dir) => editFile(dir, 'airlock.yaml', /\npolicies:/, '\ninjection: { detect: false }\npolicies:'));
+    try {
+      const before = off.ground();
+      const run = await off.run([...readTicketAndOrder('T-324'), obeysTheTicket]);
+      const [approval] = await off.a.store.listApprovals({ status: 'pending', runId: run.id });
+      expect(approval?.level).toBe('step-up');
+      expect((approval?.summary as Record<string, unknown>)['provenance']).toMatchObject({ amount_cents: { trusted: false, untrustedSources: ['tickets.get_ticket'] } });
+      expect(recordsOf(await off.audit(run.id), 'context.flagged')).toEqual([]);
+      expect(await off.a.store.listIncidents({ runId: run.id as never })).toEqual([]);
+      expect(off.ground()).toEqual(before);
+    } finally {
+      await off.close();
+    }
+  });
+
+  it('quarantine withholds a flagged result from the model: it sees a fixed notice and none of the values', async () => {
+    const q = await openHostile((dir) => editFile(dir, 'airlock.yaml', /\npolicies:/, '\ninjection: { quarantine: true }\npolicies:'));
+    try {
+      const run = await q.run([{ tool: 'tickets.get_ticket', args: { ticket_id: 'T-324' } }, obeysTheTicket]);
+      const result = (run.state as { history: { kind: string; tool?: string; content?: unknown }[] }).history.find((x) => x.kind === 'tool_result' && x.tool === 'tickets.get_ticket');
+      expect(JSON.stringify(result?.content)).not.toContain('45.00');
+      expect(result?.content).toMatchObject({ withheld: expect.stringContaining('[airlock] this result was withheld'), signals: ['addressed-to-assistant'] });
+      // The model could not read the amount, so it proposed none (0): refused by the contract or policy, never executed.
+      const records = await q.audit(run.id);
+      expect(recordsOf(records, 'context.flagged')[0]?.body['quarantined']).toBe(true);
+      expect(recordsOf(records, 'action.executed', 'payments.refund')).toEqual([]);
+    } finally {
+      await q.close();
+    }
   });
 });

@@ -64,6 +64,8 @@ export interface CitationSource {
   readonly argsHash: string | null;
   readonly resultHash: string;
   readonly trust: Trust;
+  /** The injection signals recorded for this read (`context.flagged`), by kind; absent when none. */
+  readonly flagged?: readonly string[];
 }
 
 /**
@@ -79,6 +81,11 @@ export function selectCitations(
   max = MAX_CITATIONS,
 ): CitationSource[] {
   const argsByAction = new Map<string, string | null>();
+  const flaggedByAction = new Map<string, string[]>();
+  for (const r of records) {
+    if (!isRecord(r, 'context.flagged') || !Array.isArray(r.body.signals)) continue;
+    flaggedByAction.set(String(r.body.actionHash), [...new Set(r.body.signals.map((s) => String((s as { kind?: unknown }).kind)))]);
+  }
   const picked: CitationSource[] = [];
   for (const r of records) {
     if (isRecord(r, 'action.intent')) {
@@ -97,6 +104,7 @@ export function selectCitations(
       argsHash: typeof b.actionHash === 'string' ? (argsByAction.get(b.actionHash) ?? null) : null,
       resultHash,
       trust: b.reportedBy === 'caller' ? 'untrusted' : resultTrust(contract),
+      ...(flaggedByAction.has(String(b.actionHash)) ? { flagged: flaggedByAction.get(String(b.actionHash)) } : {}),
     };
     const same = picked.findIndex(
       (p) => p.tool === source.tool && p.argsHash === source.argsHash && p.resultHash === source.resultHash && p.trust === source.trust,
@@ -124,6 +132,7 @@ export function toCitation(
     excerpt: payloads.result === null ? null : truncate(textOf(payloads.result), EXCERPT_CHARS),
     resultHash: source.resultHash,
     trust: source.trust,
+    ...(source.flagged ? { flagged: [...source.flagged] } : {}),
   };
 }
 

@@ -1,0 +1,69 @@
+// Sensitive audit payloads at rest: sealed with AES-256-GCM under the workspace's payload key (the
+// payload's hash is the additional data, so a sealed text cannot be moved to another row), or not kept
+// at all (`hash-only`: the chain keeps the keyed hash, the data is gone as after retention). Every store
+// seals on the way in and opens on the way out, so readers above the store see plain payloads.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { AirlockError } from '../errors.js';
+import type { AuditPayload } from './store.js';
+
+/** How confidential and restricted payloads are kept (`store.sensitivePayloads`). */
+export type SensitivePayloads = 'encrypt' | 'hash-only';
+
+/** What a store needs to seal payloads: the mode and the 32-byte key (`.airlock/payloads.key`). */
+export interface PayloadSealing {
+  readonly mode: SensitivePayloads;
+  readonly key: Uint8Array;
+}
+
+/** The prefix of a sealed payload text; canonical JSON never starts with it. */
+const PREFIX = 'enc:v1:';
+
+/** True when `data` is a sealed payload text. */
+export function isSealed(data: string): boolean {
+  return data.startsWith(PREFIX);
+}
+
+/** The payloads as the store keeps them: sensitive ones sealed, or dropped under `hash-only`; others as they are. */
+export function sealPayloads(payloads: readonly AuditPayload[], sealing: PayloadSealing | undefined): AuditPayload[] {
+  const out: AuditPayload[] = [];
+  for (const p of payloads) {
+    if (!p.sensitive || !sealing) out.push(p);
+    else if (sealing.mode === 'encrypt') out.push({ hash: p.hash, data: seal(p.data, p.hash, sealing.key) });
+    // hash-only: nothing of the data is kept; the record's keyed hash stands for it.
+  }
+  return out;
+}
+
+/** `data` as it was before sealing (a plain payload is returned as it is). */
+export function openPayload(data: string, hash: string, sealing: PayloadSealing | undefined, file: string): string {
+  if (!isSealed(data)) return data;
+  if (!sealing) {
+    throw new AirlockError('store', `audit payload \`${hash}\` in \`${file}\` is encrypted, and this store was opened without the payload key`, {
+      hint: 'open the store through its workspace (the key is `.airlock/payloads.key` beside it)',
+      location: { file },
+    });
+  }
+  const parts = data.slice(PREFIX.length).split(':');
+  try {
+    const [iv, tag, ct] = parts.map((p) => Buffer.from(p, 'base64url'));
+    if (parts.length !== 3 || !iv || !tag || !ct || iv.length !== 12 || tag.length !== 16) throw new Error('malformed');
+    const d = createDecipheriv('aes-256-gcm', sealing.key, iv);
+    d.setAAD(Buffer.from(hash, 'utf8'));
+    d.setAuthTag(tag);
+    return Buffer.concat([d.update(ct), d.final()]).toString('utf8');
+  } catch (e) {
+    throw new AirlockError('store-corrupt', `audit payload \`${hash}\` in \`${file}\` does not open with the payload key: it was altered, moved, or sealed under another key`, {
+      hint: 'restore `.airlock/payloads.key` and the store from the same backup',
+      location: { file },
+      cause: e,
+    });
+  }
+}
+
+function seal(data: string, hash: string, key: Uint8Array): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(Buffer.from(hash, 'utf8'));
+  const ct = Buffer.concat([c.update(data, 'utf8'), c.final()]);
+  return `${PREFIX}${iv.toString('base64url')}:${c.getAuthTag().toString('base64url')}:${ct.toString('base64url')}`;
+}
