@@ -17,6 +17,7 @@ export const SUITES: Readonly<Record<string, () => Promise<{ run: BenchSuite }>>
   'hostile-load': () => import('./hostile-load.js'),
   console: () => import('./console.js'),
   context: () => import('./context.js'),
+  'context-search': () => import('./context-search.js'),
 };
 
 const USAGE = 'usage: node dist/bench/run.js [--smoke] [--out FILE] [SUITE...]';
