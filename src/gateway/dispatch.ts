@@ -6,7 +6,7 @@ import type { ToolContract, Workspace } from '../config/schema.js';
 import type { AuditSubject, AuditWriter } from '../audit/writer.js';
 import { rec } from '../audit/records.js';
 import type { JsonObject } from '../types.js';
-import type { ConnectorResult } from '../tools/connector.js';
+import type { CallOptions, ConnectorResult } from '../tools/connector.js';
 import type { ConnectorPool } from '../tools/connectors/pool.js';
 import { upstreamNameOf } from '../tools/import.js';
 import { expandTemplate } from '../util/uri-template.js';
@@ -37,9 +37,10 @@ export class Dispatcher {
    * One upstream request as the contract says: a tool call, a resource read or a prompt. Never throws
    * for the upstream's failure. A client span per request (named and enriched per the MCP conventions
    * when the upstream is an MCP server, whose connector carries the span's traceparent in `_meta`),
-   * and its latency and failure counted by connector.
+   * and its latency and failure counted by connector. `caller`: who the call is for (the run's
+   * principal and the person it acts for), for connectors that answer per caller.
    */
-  send(contract: ToolContract, args: JsonObject): Promise<ConnectorResult> {
+  send(contract: ToolContract, args: JsonObject, caller?: CallOptions['caller']): Promise<ConnectorResult> {
     const kind = this.deps.workspace.file.connectors[contract.connector]?.kind;
     const mcp = kind === 'mcp-stdio' || kind === 'mcp-http';
     const method = contract.resource ? 'resources/read' : contract.prompt ? 'prompts/get' : 'tools/call';
@@ -51,16 +52,16 @@ export class Dispatcher {
     };
     return withSpan(mcp ? `${method} ${target}` : `call ${contract.name}`, async (span) => {
       const started = performance.now();
-      const res = await this.sendNow(contract, args);
+      const res = await this.sendNow(contract, args, caller);
       this.deps.metrics?.observeTool(contract.name, performance.now() - started, res.ok ? null : res.failure, contract.connector);
       if (!res.ok) span.setAttribute(OTEL.errorType, res.failure);
       return res;
     }, { attributes });
   }
 
-  private sendNow(contract: ToolContract, args: JsonObject): Promise<ConnectorResult> {
+  private sendNow(contract: ToolContract, args: JsonObject, caller: CallOptions['caller']): Promise<ConnectorResult> {
     const connector = this.deps.connectors.get(contract.connector);
-    const opts = { timeoutMs: this.timeoutOf(contract), retryable: contract.effect === 'read' };
+    const opts = { timeoutMs: this.timeoutOf(contract), retryable: contract.effect === 'read', ...(caller ? { caller } : {}) };
     if (contract.resource) {
       if (!connector.readResource) return Promise.resolve(unsupported(connector.name, 'resources'));
       return connector.readResource(expandTemplate(contract.resource, args), opts);

@@ -12,6 +12,7 @@ import { recordableJson } from '../util/json.js';
 import type { DriftGuard } from '../tools/drift.js';
 import { resolveTemplate } from '../util/template.js';
 import { idempotencyKey, notExecuted } from './action.js';
+import { principalRef } from '../identity/principal.js';
 import type { Dispatcher } from './dispatch.js';
 import { verifyExecution } from './verify.js';
 import type { CallContext, GatewayOutcome } from './types.js';
@@ -67,7 +68,8 @@ export async function executeAction(
     return { kind: 'authorized', actionHash: hash, decision, approvalId, labels, ...(grantId ? { grantId } : {}), ...(key ? { idempotencyKey: key } : {}) };
   }
   const callArgs = key && contract.idempotencyKey ? { ...args, [contract.idempotencyKey]: key } : args;
-  const res = await deps.dispatch.send(contract, callArgs);
+  // Who the call is for: a connector that answers per caller (context search) reads only what they may.
+  const res = await deps.dispatch.send(contract, callArgs, { principal: principalRef(ctx.principal), onBehalfOf: ctx.onBehalfOf ? principalRef(ctx.onBehalfOf) : null });
   if (!res.ok) {
     // A restarted process may be a new version of the server: list its tools afresh next time.
     if (res.failure !== 'tool-error') deps.driftGuard?.invalidate(contract.connector);

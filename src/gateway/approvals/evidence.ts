@@ -45,13 +45,17 @@ export interface EvidenceInput {
 export async function buildEvidence(deps: EvidenceDeps, input: EvidenceInput): Promise<JsonObject> {
   const records = await deps.store.readAuditForRun(input.runId);
   const sources = selectCitations(records, deps.workspace.tools);
+  // INVARIANT: what a search returned under the caller's entitlements is never shown to approvers, who may
+  // not hold them: such a citation names what was read (the search), not the chunks' text.
+  const retrieved = (tool: string) => deps.workspace.file.connectors[deps.workspace.tools.get(tool)?.connector ?? '']?.kind === 'context';
   const citations = await Promise.all(
-    sources.map(async (s, i) =>
-      toCitation(i, s, {
+    sources.map(async (s, i) => {
+      const c = toCitation(i, s, {
         args: s.argsHash === null ? null : await deps.store.getPayload(s.argsHash as Sha256Hex),
-        result: await deps.store.getPayload(s.resultHash as Sha256Hex),
-      }),
-    ),
+        result: retrieved(s.tool) ? null : await deps.store.getPayload(s.resultHash as Sha256Hex),
+      });
+      return retrieved(s.tool) ? { ...c, excerpt: null, withheld: 'retrieved under the caller\'s entitlements: not shown to approvers, who may not hold them' } : c;
+    }),
   );
   const reasoning = input.reasoning?.trim() ? truncate(input.reasoning, REASONING_CHARS) : null;
   return { citations, reasoning, args: input.args, diff: await previewDiff(deps, input.contract, input.args, input.runId) };
