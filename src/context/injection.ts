@@ -29,7 +29,7 @@ const PATTERNS: readonly { readonly kind: InjectionSignalKind; readonly re: RegE
   { kind: 'hidden-text', re: /[\u200b-\u200f\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069]|\udb40[\udc00-\udc7f]/ },
   { kind: 'hidden-text', re: /<!--|display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|color\s*:\s*(?:#fff(?:fff)?|white)\b/i },
   // Chat role markers and prompt-format tokens.
-  { kind: 'role-marker', re: /(?:^|\n)\s*(?:system|assistant|developer|user)\s*:|<\|(?:im_start|im_end|system|assistant|user|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>|###\s*(?:instruction|system)/i },
+  { kind: 'role-marker', re: /(?:^|\n)\s*(?:system|assistant|developer|user)\s*:(?:\s|$)|<\|(?:im_start|im_end|system|assistant|user|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>|###\s*(?:instruction|system)/i },
   // Exfiltration: markdown images or links to URLs carrying data, and sending data to an address.
   { kind: 'exfiltration', re: /!\[[^\]]{0,200}\]\(\s*https?:\/\/[^)\s]{1,500}\?[^)\s]{1,500}\)/i },
   { kind: 'exfiltration', re: /\b(?:send|forward|e-?mail|post|upload|export|copy)\b[^.\n]{0,80}\b(?:customer (?:record|data|list)|all (?:records|data|customers)|credentials?|passwords?|api keys?|tokens?)\b[^.\n]{0,80}\b(?:to|at)\b/i },

@@ -6,6 +6,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { AuditRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId, RunStatus, Sha256Hex } from '../types.js';
 import { runChecks, type ReadTool, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
+import { checkCitations, type Citation, type CitedText } from '../verification/citations.js';
 import { finalStatus, type RunState } from './run-machine.js';
 import { checkRefusals, openIncident } from './incidents.js';
 import { openUnknownOutcomes } from './recovery.js';
@@ -64,6 +65,12 @@ export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunSt
       rec('run.checked', { checks: checks.map((c) => ({ name: c.name, status: c.status, evidence: c.evidence as unknown as Json })) }),
     ]);
   }
+  // An answer that quotes retrieved documents must quote them exactly where it says (a fabricated citation fails).
+  const cited = state.final?.claim === 'done' ? await checkCitations(state.final.text, (c) => citedPlace(deps.store, c)) : null;
+  if (cited) {
+    checks = [...checks, cited];
+    await deps.audit.append({ runId, principal: agent }, [rec('run.checked', { checks: [{ name: cited.name, status: cited.status, evidence: cited.evidence as unknown as Json }] })]);
+  }
   const conclusion = conclusionOf(state, checks);
   // INVARIANT: an agent's "done" that ground truth contradicts is never recorded as success: it is an incident.
   if (conclusion.status === 'unverified' && state.final?.claim === 'done') {
@@ -109,4 +116,13 @@ export async function executedActions(store: Store, runId: RunId): Promise<RunAc
     }
   }
   return actions;
+}
+
+/** What the store holds at a citation's place, as the check reads it: the text, or why there is none. */
+async function citedPlace(store: Store, c: Citation): Promise<CitedText> {
+  const at = await store.contextCited(c.source, c.path, c.start, c.end);
+  if (at.kind === 'no-document') return { ok: false, why: `no document \`${c.source}/${c.path}\` is stored` };
+  if (!at.versionHash.startsWith(c.version)) return { ok: false, why: `version ${c.version} is not the stored one (${at.versionHash.slice(0, 16)}): the document changed, or the version is made up` };
+  if (at.kind === 'not-in-a-chunk') return { ok: false, why: 'the cited place is not within one stored chunk of the document' };
+  return { ok: true, text: at.text };
 }

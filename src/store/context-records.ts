@@ -70,3 +70,9 @@ export interface ContextHit {
   /** BM25 as SQLite FTS5 reports it: lower is better. */
   readonly score: number;
 }
+
+/** What the store holds at a cited place of a document's current version. */
+export type ContextCited =
+  | { readonly kind: 'text'; readonly versionHash: string; readonly text: string }
+  | { readonly kind: 'not-in-a-chunk'; readonly versionHash: string }
+  | { readonly kind: 'no-document' };

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { AirlockError } from '../errors.js';
 import type { Classification, Trust } from '../types.js';
-import type { ContextChanges, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
+import type { ContextChanges, ContextCited, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
 
 /** The most entitlement sets one search may carry (an agent, the person it acts for, and room to spare). */
 export const MAX_ENTITLEMENT_SETS = 4;
@@ -84,6 +84,18 @@ export class ContextReads {
   /** The sources with documents stored. */
   sourceNames(): string[] {
     return this.sources.all().map((r) => r.source);
+  }
+
+  /**
+   * The stored text of `source`/`path` at [start, end) when one chunk of its current version holds
+   * all of it, for Airlock's citation check (not a read on anyone's behalf: nothing of it is shown).
+   */
+  citedText(source: string, path: string, start: number, end: number): ContextCited {
+    const doc = this.db.prepare('SELECT id, version_hash FROM ctx_documents WHERE source = ? AND path = ?').get(source, path) as { id: number; version_hash: string } | undefined;
+    if (!doc) return { kind: 'no-document' };
+    const c = this.db.prepare('SELECT start_at, text FROM ctx_chunks WHERE doc_id = ? AND start_at <= ? AND end_at >= ? LIMIT 1').get(doc.id, start, end) as { start_at: number; text: string } | undefined;
+    if (!c) return { kind: 'not-in-a-chunk', versionHash: doc.version_hash };
+    return { kind: 'text', versionHash: doc.version_hash, text: c.text.slice(start - c.start_at, end - c.start_at) };
   }
 
   /**

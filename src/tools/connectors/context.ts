@@ -1,5 +1,6 @@
 // The `context` connector: `search` over the ingested sources, answered from the store under the calling
 // principal's entitlements (the filter runs inside the store's query), each item with its provenance.
+import { citeMark } from '../../verification/citations.js';
 import type { PrincipalConfig } from '../../config/schema.js';
 import { entitlementSets, isStale, searchTerms } from '../../context/entitlements.js';
 import { resolvePrincipal } from '../../identity/principal.js';
@@ -76,6 +77,8 @@ export class ContextConnector implements Connector {
       if (h.trust === 'untrusted') trust = 'untrusted';
       return {
         text: h.text,
+        // To quote this item in an answer: `"<exact text>" <cite>`; the run's `citations` check reads it back.
+        cite: citeMark({ source: h.source, path: h.path, versionHash: h.versionHash, start: h.start, end: h.end }),
         provenance: {
           source: h.source,
           document: h.path,
