@@ -88,7 +88,8 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   const metrics = new Metrics((tool) => workspace.tools.get(tool)?.connector);
   const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path), {
     onGroupCommit: (n) => metrics.observeGroupCommit(n),
-    sealing: { mode: workspace.file.store.sensitivePayloads, key: payloadsKey(stateDir) },
+    // The key file is made when the first sensitive payload is sealed, never for a store that fails to open.
+    sealing: { mode: workspace.file.store.sensitivePayloads, key: once(() => payloadsKey(stateDir)) },
   });
   const now = opts.now ?? (() => new Date());
   // Metrics are read off the trail as it is written; the wait for a person becomes a span when it ends.
@@ -238,4 +239,10 @@ function auditKey(stateDir: string): Uint8Array {
       hint: 'restore it from backup; deleting it makes earlier sensitive payload hashes unverifiable',
     });
   });
+}
+
+/** `make`'s value, made on the first call and kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }

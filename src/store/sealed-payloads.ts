@@ -9,10 +9,14 @@ import type { AuditPayload } from './store.js';
 /** How confidential and restricted payloads are kept (`store.sensitivePayloads`). */
 export type SensitivePayloads = 'encrypt' | 'hash-only';
 
-/** What a store needs to seal payloads: the mode and the 32-byte key (`.airlock/payloads.key`). */
+/** What a store needs to seal payloads: the mode and the 32-byte key (`.airlock/payloads.key`), or how to get it when first needed. */
 export interface PayloadSealing {
   readonly mode: SensitivePayloads;
-  readonly key: Uint8Array;
+  readonly key: Uint8Array | (() => Uint8Array);
+}
+
+function keyOf(sealing: PayloadSealing): Uint8Array {
+  return typeof sealing.key === 'function' ? sealing.key() : sealing.key;
 }
 
 /** The prefix of a sealed payload text; canonical JSON never starts with it. */
@@ -28,7 +32,7 @@ export function sealPayloads(payloads: readonly AuditPayload[], sealing: Payload
   const out: AuditPayload[] = [];
   for (const p of payloads) {
     if (!p.sensitive || !sealing) out.push(p);
-    else if (sealing.mode === 'encrypt') out.push({ hash: p.hash, data: seal(p.data, p.hash, sealing.key) });
+    else if (sealing.mode === 'encrypt') out.push({ hash: p.hash, data: seal(p.data, p.hash, keyOf(sealing)) });
     // hash-only: nothing of the data is kept; the record's keyed hash stands for it.
   }
   return out;
@@ -47,7 +51,7 @@ export function openPayload(data: string, hash: string, sealing: PayloadSealing 
   try {
     const [iv, tag, ct] = parts.map((p) => Buffer.from(p, 'base64url'));
     if (parts.length !== 3 || !iv || !tag || !ct || iv.length !== 12 || tag.length !== 16) throw new Error('malformed');
-    const d = createDecipheriv('aes-256-gcm', sealing.key, iv);
+    const d = createDecipheriv('aes-256-gcm', keyOf(sealing), iv);
     d.setAAD(Buffer.from(hash, 'utf8'));
     d.setAuthTag(tag);
     return Buffer.concat([d.update(ct), d.final()]).toString('utf8');

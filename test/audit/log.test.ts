@@ -90,7 +90,7 @@ describe('the audit log', () => {
     const keyed = writer.payloadRef(args, 'confidential');
     expect(plain).toEqual({ hash: hashJson(args), data: canonicalJson(args) });
     expect(writer.payloadRef(args, 'public')).toEqual(plain);
-    expect(keyed).toEqual({ hash: hmacJson(KEY, args), data: canonicalJson(args) });
+    expect(keyed).toEqual({ hash: hmacJson(KEY, args), data: canonicalJson(args), sensitive: true });
     expect(writer.payloadRef(args, 'restricted')).toEqual(keyed);
     expect(keyed.hash).not.toBe(plain.hash);
     expect(payloadOf(KEY, args, true)).toEqual(keyed);

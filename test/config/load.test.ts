@@ -51,7 +51,7 @@ describe('the acme example', () => {
     expect(loaded.dir).toBe(path.resolve(ws.dir));
     expect([...loaded.tools.keys()].sort()).toEqual([...DEMO_TOOLS].sort());
     expect(loaded.file.name).toBe('acme');
-    expect(loaded.file.store).toEqual({ kind: 'sqlite', path: '.airlock/airlock.db' });
+    expect(loaded.file.store).toEqual({ kind: 'sqlite', path: '.airlock/airlock.db', sensitivePayloads: 'encrypt' });
 
     const refund = loaded.tools.get('payments.refund')!;
     expect(refund).toMatchObject({ effect: 'financial', risk: 'medium', irreversible: false, expose: { amount_cents: 'long', currency: 'string' } });
@@ -344,7 +344,7 @@ describe('the acme example', () => {
     const file = path.join(ws.dir, 'airlock.yaml');
     expectError(errors, { file, ...positionOf(text, '2', 'version: '), path: 'version', message: 'expected `1`, found the number `2`' });
     expectError(errors, { file, ...positionOf(text, 'support-agent', 'roles: '), path: 'identity.principals[0].roles', message: 'expected a list' });
-    expectError(errors, { file, ...positionOf(text, 'mcp-websocket'), path: 'connectors.crm.kind', message: 'expected `kind` to be one of `mcp-stdio`, `mcp-http`, `in-process`, `http`, found the string `mcp-websocket`' });
+    expectError(errors, { file, ...positionOf(text, 'mcp-websocket'), path: 'connectors.crm.kind', message: 'expected `kind` to be one of `mcp-stdio`, `mcp-http`, `in-process`, `context`, `http`, found the string `mcp-websocket`' });
     expect(errors).toHaveLength(3);
   });
 

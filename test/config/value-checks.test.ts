@@ -7,11 +7,13 @@ import { checkContractValue } from '../../src/config/value-checks.js';
 import { contract } from '../policy/fixtures.js';
 
 const REFUND_EXPOSE = `    expose:
+      order_id: string
       amount_cents: long
       currency: string
     compensation:
       tool: payments.reverse_refund`;
 const withValue = (value: string) => `    expose:
+      order_id: string
       amount_cents: long
       currency: string
     value: ${value}

@@ -100,8 +100,14 @@ describe('airlock rollback and incidents (CLI)', { timeout: 240_000 }, () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(`resolved ${id} by user:dana`);
 
-    expect((await cli('incidents')).stdout).toMatch(/no open incidents/);
+    // What stays open is the security incident of the demo run's read of the planted instruction.
+    const open = (await cli('incidents')).stdout;
+    expect(open).not.toContain(id);
+    expect(open).toMatch(/open\s+injection-suspected/);
     const all = JSON.parse((await cli('incidents', '--all', '--json')).stdout) as IncidentRecord[];
-    expect(all.map((i) => [i.id, i.status, i.resolvedBy])).toEqual([[id, 'resolved', 'user:dana']]);
+    expect(all.map((i) => [i.kind, i.status, i.resolvedBy]).sort()).toEqual([
+      ['injection-suspected', 'open', null],
+      ['verification-failed', 'resolved', 'user:dana'],
+    ]);
   });
 });

@@ -177,7 +177,8 @@ describe('rollback of a completed demo run', { timeout: 180_000 }, () => {
         ['payments.refund', 'pending-approval'],
         ['payments.refund', 'undone'],
       ]);
-      expect(await a.store.listIncidents({ runId: run.id })).toEqual([]);
+      // The demo run read the partner FAQ's planted instruction: that is a security incident, and the rollback opens none.
+      expect((await a.store.listIncidents({ runId: run.id })).map((i) => i.kind)).toEqual(['injection-suspected']);
 
       // Re-running a finished rollback is a no-op: nothing proposed, nothing written.
       const head = await a.store.auditHead();
@@ -238,7 +239,7 @@ describe('rollback of a completed demo run', { timeout: 180_000 }, () => {
       expect(again.incidentId).toBe(incidentId);
       expect((await a.store.listIncidents({ runId })).filter((i) => i.kind === 'rollback-failed')).toHaveLength(1);
       const original = await a.store.readAuditForRun(runId);
-      expect(original.filter((r) => r.type === 'incident.opened')).toHaveLength(1);
+      expect(original.filter((r) => r.type === 'incident.opened' && r.body['kind'] === 'rollback-failed')).toHaveLength(1);
     } finally {
       await a.close();
     }
