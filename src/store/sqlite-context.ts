@@ -9,6 +9,13 @@ import type { ContextChanges, ContextCited, ContextDocumentState, ContextHit, Co
 export const MAX_ENTITLEMENT_SETS = 4;
 /** The most items one search returns. */
 export const MAX_SEARCH_RESULTS = 100;
+/**
+ * A term in more than this share of all chunks is common: it is left out of a search that has a rarer
+ * term (BM25 gives it almost no weight; scoring every chunk that holds it is what costs); a search of
+ * common terms only ranks the first `COMMON_CANDIDATES` chunks that hold them all.
+ */
+export const COMMON_SHARE = 0.1;
+export const COMMON_CANDIDATES = 2000;
 
 /** Applies one source's changes inside the writer's transaction: removals, then each new version or relabel. */
 export function changeContext(db: Database.Database, c: ContextChanges): void {
@@ -110,13 +117,15 @@ export class ContextReads {
       throw new AirlockError('input', `a search needs from 1 to ${MAX_ENTITLEMENT_SETS} entitlement sets, not ${sets}`, { hint: 'this is a bug: the caller builds them from the acting principals' });
     }
     if (q.terms.length === 0 || q.sources.length === 0) return [];
+    const { terms, capped } = this.selective(q.terms);
     const params: Record<string, string | number> = {
-      match: q.terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' '),
+      match: terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' '),
       sources: JSON.stringify(q.sources),
       limit: Math.max(1, Math.min(MAX_SEARCH_RESULTS, Math.floor(q.limit))),
     };
     q.entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
-    return this.statement(sets)
+    if (capped) params['candidates'] = COMMON_CANDIDATES;
+    return this.statement(sets, capped)
       .all(params)
       .map((r) => ({
         source: r.source,
@@ -135,18 +144,44 @@ export class ContextReads {
       }));
   }
 
-  private statement(sets: number): Database.Statement<[Record<string, string | number>], SearchRow> {
-    let s = this.searches.get(sets);
+  /**
+   * The terms to match: without the common ones when a rarer term remains (every chunk found still
+   * holds each rarer term); `capped` when all are common, so only the first candidates are ranked.
+   */
+  private selective(terms: readonly string[]): { terms: readonly string[]; capped: boolean } {
+    const total = (this.db.prepare('SELECT max(id) AS n FROM ctx_chunks').get() as { n: number | null }).n ?? 0;
+    if (total === 0) return { terms, capped: false };
+    const df = this.db.prepare('SELECT doc FROM ctx_vocab WHERE term = ?');
+    // As the index's tokenizer (unicode61, diacritics removed) folds a word.
+    const fold = (t: string) => t.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+    const rare = terms.filter((t) => ((df.get(fold(t)) as { doc: number } | undefined)?.doc ?? 0) <= total * COMMON_SHARE);
+    return rare.length > 0 ? { terms: rare, capped: false } : { terms, capped: true };
+  }
+
+  private statement(sets: number, capped: boolean): Database.Statement<[Record<string, string | number>], SearchRow> {
+    const key = sets * 2 + (capped ? 1 : 0);
+    let s = this.searches.get(key);
     if (s) return s;
     const granted = Array.from({ length: sets }, (_, i) => `AND EXISTS (SELECT 1 FROM ctx_access a WHERE a.doc_id = c.doc_id AND a.grantee IN (SELECT value FROM json_each(@g${i})))`).join('\n  ');
-    s = this.db.prepare(`
+    // Capped: the first candidates in index order, each scored, then filtered and ranked like any search.
+    const matched = capped ? '(SELECT rowid, bm25(ctx_fts) AS score FROM ctx_fts WHERE ctx_fts MATCH @match LIMIT @candidates) m' : null;
+    s = this.db.prepare(
+      matched
+        ? `
+      SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, m.score AS score
+      FROM ${matched} JOIN ctx_chunks c ON c.id = m.rowid JOIN ctx_documents d ON d.id = c.doc_id
+      WHERE d.source IN (SELECT value FROM json_each(@sources))
+        ${granted}
+      ORDER BY score LIMIT @limit`
+        : `
       SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, bm25(ctx_fts) AS score
       FROM ctx_fts JOIN ctx_chunks c ON c.id = ctx_fts.rowid JOIN ctx_documents d ON d.id = c.doc_id
       WHERE ctx_fts MATCH @match
         AND d.source IN (SELECT value FROM json_each(@sources))
         ${granted}
-      ORDER BY score LIMIT @limit`);
-    this.searches.set(sets, s);
+      ORDER BY score LIMIT @limit`,
+    );
+    this.searches.set(key, s);
     return s;
   }
 }
