@@ -46,7 +46,7 @@ import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { runQuerySql } from './sqlite-queries.js';
-import { openPayload, sealPayloads, type PayloadSealing } from './sealed-payloads.js';
+import { openPayload, openRunState, openStep, sealPayloads, sealRunState, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { ContextReads } from './sqlite-context.js';
 import type { ContextChanges, ContextCited, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
@@ -199,7 +199,7 @@ class SqliteStore implements Store {
     let columns: RunColumns;
     let leaves: PreparedLeaf[];
     try {
-      columns = runColumns(run);
+      columns = runColumns(run, this.sealing);
       leaves = drafts.map((d, i) => prepareDraft(d, i));
     } catch (e) {
       return Promise.reject(e);
@@ -223,9 +223,9 @@ class SqliteStore implements Store {
     let stepRows: { n: number; item: string }[];
     try {
       // Serialised here, before it is queued: a state that cannot be stored fails only its own caller.
-      columns = runColumns(run);
+      columns = runColumns(run, this.sealing);
       leaves = drafts.map((d, i) => prepareDraft(d, i));
-      stepRows = steps.map((s) => ({ n: s.n, item: serialiseStep(run.id, s) }));
+      stepRows = steps.map((s) => ({ n: s.n, item: sealStep(run.id, s.n, serialiseStep(run.id, s), this.sealing) }));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -245,21 +245,21 @@ class SqliteStore implements Store {
   listRunSteps(runId: RunId, opts: { readonly before?: number; readonly limit?: number } = {}): Promise<readonly RunStep[]> {
     return this.read('read the steps of a run', () => {
       const rows = this.stmt.listRunSteps.all(runId, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 200);
-      return rows.reverse().map((r) => ({ n: r.n, item: this.rows.json('run_steps', `${runId}#${r.n}`, r.item) }));
+      return rows.reverse().map((r) => ({ n: r.n, item: this.rows.json('run_steps', `${runId}#${r.n}`, openStep(runId, r.n, r.item, this.sealing, this.file)) }));
     });
   }
 
   getRun(id: RunId): Promise<RunRecord | null> {
     return this.read('read a run', () => {
       const row = this.stmt.getRun.get(id);
-      return row ? this.rows.run(row) : null;
+      return row ? this.runOf(row) : null;
     });
   }
 
   listRuns(opts: RunQuery = {}): Promise<readonly RunRecord[]> {
     return this.read('list runs', () => {
       const { sql, params } = runQuerySql(opts);
-      return (this.db.prepare(sql).all(params) as RunRow[]).map((r) => this.rows.run(r));
+      return (this.db.prepare(sql).all(params) as RunRow[]).map((r) => this.runOf(r));
     });
   }
 
@@ -518,6 +518,11 @@ class SqliteStore implements Store {
 
   // --- helpers ------------------------------------------------------------------------------
 
+  /** A `runs` row as a run record, its state opened when it was sealed. */
+  private runOf(row: RunRow): RunRecord {
+    return this.rows.run({ ...row, state: openRunState(row.id, row.state, this.sealing, this.file) });
+  }
+
   /** Runs a read on this thread's connection, mapping SQLite failures to the error tree. */
   private read<T>(doing: string, fn: () => T): Promise<T> {
     if (this.closed) return Promise.reject(this.closedError());
@@ -583,7 +588,7 @@ function serialiseStep(runId: string, step: RunStep): string {
 }
 
 /** A run's columns, its state serialised (an `input` error naming the run when it has no JSON form). */
-function runColumns(run: RunRecord): RunColumns {
+function runColumns(run: RunRecord, sealing: PayloadSealing | undefined): RunColumns {
   let text: string | undefined;
   try {
     text = JSON.stringify(run.state);
@@ -594,7 +599,8 @@ function runColumns(run: RunRecord): RunColumns {
     });
   }
   if (text === undefined) throw new AirlockError('input', `the state of run \`${run.id}\` has no JSON form`);
-  return { id: run.id, workflow: run.workflow, status: run.status, version: run.version, createdAt: run.createdAt, updatedAt: run.updatedAt, stateText: text };
+  const state = typeof run.state === 'object' && run.state !== null && !Array.isArray(run.state) ? (run.state as Record<string, unknown>) : {};
+  return { id: run.id, workflow: run.workflow, status: run.status, version: run.version, createdAt: run.createdAt, updatedAt: run.updatedAt, stateText: sealRunState(run.id, state, text, sealing) };
 }
 
 function prepareDraft(d: AuditDraft, i: number): PreparedLeaf {

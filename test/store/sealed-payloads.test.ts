@@ -91,6 +91,37 @@ describe('sensitive payloads at rest', () => {
     expect(rawPayloads(file).map((r) => r.hash)).toEqual([open.hash]);
   });
 
+  it('seals run state and steps whole, bound to their run, except who runs it; lists and filters still work', async () => {
+    const file = path.join(tmp, 'runs.db');
+    const store = await openSqliteStore(file, { sealing: { mode: 'encrypt', key } });
+    const state = { agent: 'bot', onBehalfOf: 'user:lena', history: [{ kind: 'tool_result', content: { iban: 'DE89370400440532013000' } }] };
+    try {
+      await store.createRun({ id: 'run_a' as never, workflow: 'w', status: 'running', version: 1, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', state });
+      await store.saveRunWithAudit({ id: 'run_a' as never, workflow: 'w', status: 'running', version: 2, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z', state }, [], { steps: [{ n: 1, item: { kind: 'tool_result', content: 'DE89370400440532013000' } }] });
+      expect((await store.getRun('run_a' as never))?.state).toEqual(state);
+      expect((await store.listRunSteps('run_a' as never)).map((s) => s.item)).toEqual([{ kind: 'tool_result', content: 'DE89370400440532013000' }]);
+      expect((await store.listRuns({ principal: 'agent:bot' })).map((r) => r.id)).toEqual(['run_a']);
+      expect((await store.listRuns({ principal: 'user:lena' })).map((r) => r.id)).toEqual(['run_a']);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    const raw = JSON.stringify([db.prepare('SELECT state FROM runs').all(), db.prepare('SELECT item FROM run_steps').all()]);
+    db.close();
+    expect(raw).not.toContain('DE8937');
+    expect(raw).toContain('enc:v1:');
+    // Another run's sealed state pasted into this row does not open: it is bound to its run.
+    const w = new Database(file);
+    w.prepare("INSERT INTO runs (id, workflow, status, version, created_at, updated_at, state) SELECT 'run_b', workflow, status, version, created_at, updated_at, state FROM runs WHERE id = 'run_a'").run();
+    w.close();
+    const again = await openSqliteStore(file, { sealing: { mode: 'encrypt', key } });
+    try {
+      await expect(again.getRun('run_b' as never)).rejects.toMatchObject({ code: 'store-corrupt' });
+    } finally {
+      await again.close();
+    }
+  });
+
   it('on a workspace: the demo refund\'s confidential arguments and results are sealed in the file, readable through Airlock', async () => {
     const ws = copyAcme();
     try {
@@ -105,8 +136,12 @@ describe('sensitive payloads at rest', () => {
       }
       const raw = rawPayloads(path.join(ws.dir, '.airlock', 'airlock.db'));
       expect(raw.some((r) => isSealed(r.data))).toBe(true);
-      // The customer's ticket text (confidential) is nowhere in the payload table in clear.
+      // The customer's ticket text (confidential) is nowhere in the payload table or the run's state in clear.
       expect(raw.some((r) => r.data.includes('ceramic dripper'))).toBe(false);
+      const db = new Database(path.join(ws.dir, '.airlock', 'airlock.db'), { readonly: true });
+      const states = JSON.stringify(db.prepare('SELECT state FROM runs').all());
+      db.close();
+      expect(states).not.toContain('ceramic dripper');
       const again = await openAirlock(ws.dir);
       try {
         const records = await again.store.readAuditForRun(runId);
