@@ -116,7 +116,7 @@ export async function run(opts?: BenchOptions): Promise<readonly BenchResult[]> 
         suite: SUITE,
         name: 'context.search, agent acting for a staff member (entitlement filter in the query)',
         metrics: { p50_ms: search.p50 / 1000, p99_ms: search.p99 / 1000, mean_ms: search.mean / 1000, samples: search.samples, items_per_search: found / (search.samples + Math.min(200, size.queries)) },
-        notes: [`target: p99 under ${TARGET_P99_MS} ms over 100,000 chunks: ${search.p99 / 1000 < TARGET_P99_MS ? 'met' : 'MISSED'}${opts?.smoke ? ' (smoke: means nothing)' : ''}`, 'one to three words per query (every word must occur), at most 10 items; half the corpus lies in sources the caller may not read'],
+        notes: [`target: p99 under ${TARGET_P99_MS} ms over 100,000 chunks: ${search.p99 / 1000 < TARGET_P99_MS ? 'met' : 'MISSED'}${opts?.smoke ? ' (smoke: means nothing)' : ''}`, 'one to three words per query (every word must occur, except words in more than 2,000 chunks when a rarer one is given), at most 10 items; half the corpus lies in sources the caller may not read'],
       },
     ];
   } finally {

@@ -10,11 +10,11 @@ export const MAX_ENTITLEMENT_SETS = 4;
 /** The most items one search returns. */
 export const MAX_SEARCH_RESULTS = 100;
 /**
- * A term in more than this share of all chunks is common: it is left out of a search that has a rarer
- * term (BM25 gives it almost no weight; scoring every chunk that holds it is what costs); a search of
- * common terms only ranks the first `COMMON_CANDIDATES` chunks that hold them all.
+ * A word in more chunks than this is common, like a stop word: a search with rarer words matches and
+ * ranks (BM25) by those alone (reading a common word's whole list, as merging or weighing it does, is
+ * what costs, and BM25 gives it almost no weight); a search of common words only takes the first this
+ * many chunks that hold them all, in index order, unranked.
  */
-export const COMMON_SHARE = 0.1;
 export const COMMON_CANDIDATES = 2000;
 
 /** Applies one source's changes inside the writer's transaction: removals, then each new version or relabel. */
@@ -76,7 +76,7 @@ export class ContextReads {
   private readonly documents: Database.Statement<[string], { path: string; version_hash: string; labels: string }>;
   private readonly sources: Database.Statement<[], { source: string }>;
   /** Search statements by the number of entitlement sets. */
-  private readonly searches = new Map<number, Database.Statement<[Record<string, string | number>], SearchRow>>();
+  private readonly searches = new Map<string, Database.Statement<[Record<string, string | number>], SearchRow>>();
 
   constructor(private readonly db: Database.Database) {
     this.documents = db.prepare('SELECT path, version_hash, labels FROM ctx_documents WHERE source = ? ORDER BY path');
@@ -117,16 +117,24 @@ export class ContextReads {
       throw new AirlockError('input', `a search needs from 1 to ${MAX_ENTITLEMENT_SETS} entitlement sets, not ${sets}`, { hint: 'this is a bug: the caller builds them from the acting principals' });
     }
     if (q.terms.length === 0 || q.sources.length === 0) return [];
-    const { terms, capped } = this.selective(q.terms);
+    const split = this.split(q.terms);
+    const capped = split.rare.length === 0;
+    const quoted = (ts: readonly string[]) => ts.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
     const params: Record<string, string | number> = {
-      match: terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' '),
+      match: quoted(capped ? q.terms : split.rare),
       sources: JSON.stringify(q.sources),
       limit: Math.max(1, Math.min(MAX_SEARCH_RESULTS, Math.floor(q.limit))),
     };
     q.entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
-    if (capped) params['candidates'] = COMMON_CANDIDATES;
-    return this.statement(sets, capped)
-      .all(params)
+    const statement = this.statement(sets, capped ? 'capped' : 'ranked');
+    // The best candidates first; a wider window only when too few of them pass the filters. Correct for
+    // ranked searches: any match outside a window ranks below every match inside it.
+    let rows: SearchRow[] = [];
+    for (const window of capped ? [COMMON_CANDIDATES] : [params['limit'] as number * 8, params['limit'] as number * 64, 4096, -1]) {
+      rows = statement.all({ ...params, window });
+      if (rows.length >= (params['limit'] as number) || window === -1 || capped) break;
+    }
+    return rows
       .map((r) => ({
         source: r.source,
         path: r.path,
@@ -145,42 +153,39 @@ export class ContextReads {
   }
 
   /**
-   * The terms to match: without the common ones when a rarer term remains (every chunk found still
-   * holds each rarer term); `capped` when all are common, so only the first candidates are ranked.
+   * `terms` split into rare ones and those in more than `COMMON_CANDIDATES` chunks, each counted only
+   * that far (reading a word's list up to the bound costs little; counting all of a common one would not).
    */
-  private selective(terms: readonly string[]): { terms: readonly string[]; capped: boolean } {
-    const total = (this.db.prepare('SELECT max(id) AS n FROM ctx_chunks').get() as { n: number | null }).n ?? 0;
-    if (total === 0) return { terms, capped: false };
-    const df = this.db.prepare('SELECT doc FROM ctx_vocab WHERE term = ?');
-    // As the index's tokenizer (unicode61, diacritics removed) folds a word.
-    const fold = (t: string) => t.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-    const rare = terms.filter((t) => ((df.get(fold(t)) as { doc: number } | undefined)?.doc ?? 0) <= total * COMMON_SHARE);
-    return rare.length > 0 ? { terms: rare, capped: false } : { terms, capped: true };
+  private split(terms: readonly string[]): { rare: string[]; common: string[] } {
+    this.counting ??= this.db.prepare(`SELECT count(*) AS n FROM (SELECT rowid FROM ctx_fts WHERE ctx_fts MATCH ? LIMIT ${COMMON_CANDIDATES + 1})`);
+    const out = { rare: [] as string[], common: [] as string[] };
+    for (const t of terms) (((this.counting.get(`"${t.replaceAll('"', '""')}"`) as { n: number }).n > COMMON_CANDIDATES) ? out.common : out.rare).push(t);
+    return out;
   }
+  private counting: Database.Statement<[string], { n: number }> | undefined;
 
-  private statement(sets: number, capped: boolean): Database.Statement<[Record<string, string | number>], SearchRow> {
-    const key = sets * 2 + (capped ? 1 : 0);
+  /**
+   * The search of `sets` entitlement sets. The index gives its best candidates first (BM25, or, every word
+   * common, the first in index order) at most `@window` of them; only those are joined to their chunks and
+   * documents and filtered, in the same query (joining every match first is what costs). CROSS JOIN keeps
+   * that order: left to choose, the planner may walk every chunk of every readable document instead.
+   */
+  private statement(sets: number, mode: 'ranked' | 'capped'): Database.Statement<[Record<string, string | number>], SearchRow> {
+    const key = `${sets}:${mode}`;
     let s = this.searches.get(key);
     if (s) return s;
     const granted = Array.from({ length: sets }, (_, i) => `AND EXISTS (SELECT 1 FROM ctx_access a WHERE a.doc_id = c.doc_id AND a.grantee IN (SELECT value FROM json_each(@g${i})))`).join('\n  ');
-    // Capped: the first candidates in index order, each scored, then filtered and ranked like any search.
-    const matched = capped ? '(SELECT rowid, bm25(ctx_fts) AS score FROM ctx_fts WHERE ctx_fts MATCH @match LIMIT @candidates) m' : null;
-    s = this.db.prepare(
-      matched
-        ? `
+    // Every word common: BM25 would weigh them at almost nothing, and merely computing their weight reads each one's whole list.
+    const candidates =
+      mode === 'capped'
+        ? 'SELECT rowid, 0.0 AS score FROM ctx_fts WHERE ctx_fts MATCH @match LIMIT @window'
+        : 'SELECT rowid, bm25(ctx_fts) AS score FROM ctx_fts WHERE ctx_fts MATCH @match ORDER BY score LIMIT @window';
+    s = this.db.prepare(`
       SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, m.score AS score
-      FROM ${matched} JOIN ctx_chunks c ON c.id = m.rowid JOIN ctx_documents d ON d.id = c.doc_id
+      FROM (${candidates}) m CROSS JOIN ctx_chunks c ON c.id = m.rowid CROSS JOIN ctx_documents d ON d.id = c.doc_id
       WHERE d.source IN (SELECT value FROM json_each(@sources))
         ${granted}
-      ORDER BY score LIMIT @limit`
-        : `
-      SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, bm25(ctx_fts) AS score
-      FROM ctx_fts JOIN ctx_chunks c ON c.id = ctx_fts.rowid JOIN ctx_documents d ON d.id = c.doc_id
-      WHERE ctx_fts MATCH @match
-        AND d.source IN (SELECT value FROM json_each(@sources))
-        ${granted}
-      ORDER BY score LIMIT @limit`,
-    );
+      ORDER BY score LIMIT @limit`);
     this.searches.set(key, s);
     return s;
   }

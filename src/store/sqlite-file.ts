@@ -154,11 +154,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER ctx_chunks_indexed AFTER INSERT ON ctx_chunks BEGIN INSERT INTO ctx_fts (rowid, text) VALUES (new.id, new.text); END;
   CREATE TRIGGER ctx_chunks_unindexed AFTER DELETE ON ctx_chunks BEGIN INSERT INTO ctx_fts (ctx_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
   `,
-  // 14: the full-text index's vocabulary (how many chunks hold each term), so a search can leave out words
-  // most chunks hold (they rank nothing) instead of scoring every chunk that has them.
-  `
-  CREATE VIRTUAL TABLE ctx_vocab USING fts5vocab (ctx_fts, 'row');
-  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

@@ -100,7 +100,7 @@ export class ContextConnector implements Connector {
   }
 
   async listTools(): Promise<readonly UpstreamTool[]> {
-    return [{ name: 'search', description: 'Full-text search over the declared sources the caller may read: items hold every word given, except words most documents hold; each item carries its provenance and a cite mark to quote it by.', inputSchema: SEARCH_INPUT_SCHEMA }];
+    return [{ name: 'search', description: 'Full-text search over the declared sources the caller may read: items hold every word given (words most documents hold count only when no rarer word is given); each item carries its provenance and a cite mark to quote it by.', inputSchema: SEARCH_INPUT_SCHEMA }];
   }
 
   async close(): Promise<void> {}
