@@ -7,6 +7,8 @@ import type { ApprovalId, RunId } from '../../src/types.js';
 import os from 'node:os';
 import path from 'node:path';
 import { openAcmeDb, resetAcme, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
 
 export const EXAMPLE_DIR = path.resolve(import.meta.dirname, '../../examples/acme');
 
@@ -74,4 +76,14 @@ export async function acmeAwaitingApproval(channel: 'slack' | 'email', config: o
   const a = await openAirlock(ws.dir);
   const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
   return { ws, a, runId: run.id, approvalId: (run.state as unknown as RunState).pending!.approvalId };
+}
+
+/**
+ * The store of the workspace in `dir` opened on its own (as another process would), with the workspace's
+ * payload key: run state and sensitive payloads are sealed at rest, and open only with it.
+ */
+export function openWorkspaceStore(dir: string): Promise<Store> {
+  const file = path.join(dir, '.airlock', 'airlock.db');
+  const keyFile = path.join(dir, '.airlock', 'payloads.key');
+  return openSqliteStore(file, { sealing: { mode: 'encrypt', key: () => readFileSync(keyFile) } });
 }

@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import path from 'node:path';
-import { groundTruth } from '../helpers/workspace.js';
+import { groundTruth, openWorkspaceStore } from '../helpers/workspace.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
@@ -189,12 +189,11 @@ describe('MCP over stdio (`airlock mcp`)', () => {
       expect(textOf(refund)).toMatch(/approval required/);
       await client.close();
       // The client went away: the run is finished, not left running.
-      const { openSqliteStore } = await import('../../src/store/sqlite.js');
       let status = '';
       // Polls until the server has closed the run (a generous cap for a loaded machine; no timing is asserted).
       for (let i = 0; i < 300 && status !== 'completed'; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        const store = await openSqliteStore(path.join(ws.dir, '.airlock', 'airlock.db'));
+        const store = await openWorkspaceStore(ws.dir);
         status = (await store.listRuns())[0]?.status ?? '';
         await store.close();
       }

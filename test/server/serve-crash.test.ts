@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { openWorkspaceStore } from '../helpers/workspace.js';
 import type { RunId } from '../../src/types.js';
 import { AIRLOCK_ROOT } from '../../src/util/package-root.js';
 import { doorWorkspace } from './fixtures.js';
@@ -79,7 +79,7 @@ describe('a served process killed mid-call', () => {
     void idle;
 
     // Both runs were left `running` by the dead process.
-    let store = await openSqliteStore(db);
+    let store = await openWorkspaceStore(ws.dir);
     const orphans = (await store.listRuns({ status: 'running' })).map((r) => r.id);
     expect(orphans).toHaveLength(2);
     await store.close();
@@ -89,7 +89,7 @@ describe('a served process killed mid-call', () => {
     second.child.kill('SIGTERM');
     await new Promise((r) => second.child.once('exit', r));
 
-    store = await openSqliteStore(db);
+    store = await openWorkspaceStore(ws.dir);
     try {
       for (const id of orphans) {
         const run = await store.getRun(id as RunId);
