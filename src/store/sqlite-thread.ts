@@ -5,7 +5,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
 import { AIRLOCK_ROOT } from '../util/package-root.js';
-import { DOING, fromWire, type WireError, type WriteOp } from './sqlite-writer.js';
+import { DOING, type WriteOp } from './sqlite-writer.js';
+import { fromWire, type WireError } from './sqlite-wire-error.js';
 
 /** How a store's write connection is opened. */
 export interface WriterInit {

@@ -3,7 +3,7 @@
 // main thread (inline) or in the writer thread (sqlite-worker.ts); errors travel back as `WireError`.
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
-import { AirlockError, type ErrorCode, type Location } from '../errors.js';
+import { AirlockError } from '../errors.js';
 import type { ApprovalStatus, Sha256Hex } from '../types.js';
 import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
 import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
@@ -167,44 +167,6 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
 
 /** One write's outcome. */
 export type WriteOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: AirlockError };
-
-/** An `AirlockError` as plain data, to cross a thread: code, message, hint, location and retryable survive; the cause keeps its name, message and code. */
-export interface WireError {
-  readonly code: ErrorCode;
-  readonly message: string;
-  readonly hint: string | undefined;
-  readonly retryable: boolean;
-  readonly location: Location | undefined;
-  readonly cause: { readonly name: string; readonly message: string; readonly code: string | undefined } | undefined;
-}
-
-/** `e` as plain data (`fromWire` turns it back). */
-export function toWire(e: AirlockError): WireError {
-  const c = e.cause;
-  const code = (c as { code?: unknown } | undefined)?.code;
-  return {
-    code: e.code,
-    message: e.message,
-    hint: e.hint,
-    retryable: e.retryable,
-    location: e.location,
-    cause: c instanceof Error ? { name: c.name, message: c.message, code: typeof code === 'string' ? code : undefined } : undefined,
-  };
-}
-
-/** The `AirlockError` that `toWire` wrote down. */
-export function fromWire(w: WireError): AirlockError {
-  let cause: Error | undefined;
-  if (w.cause) {
-    cause = Object.assign(new Error(w.cause.message), { name: w.cause.name }, w.cause.code === undefined ? {} : { code: w.cause.code });
-  }
-  return new AirlockError(w.code, w.message, {
-    ...(w.hint === undefined ? {} : { hint: w.hint }),
-    ...(w.location === undefined ? {} : { location: w.location }),
-    retryable: w.retryable,
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
 
 /** The audit head while a batch commits: advanced only past items that applied. */
 interface Chain {
