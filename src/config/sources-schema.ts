@@ -41,7 +41,7 @@ export const documentLabelsSchema = z.strictObject({
   maxAgeDays: labelFields.maxAgeDays.optional(),
 });
 
-/** A folder of documents (Markdown, plain text, HTML) read by `airlock ingest`. */
+/** A folder of documents (Markdown, plain text, HTML, PDF) read by `airlock ingest`. */
 export const folderSourceSchema = z.strictObject({
   kind: z.literal('folder'),
   path: z.string().min(1).describe('The folder, relative to the workspace (or absolute). Files are read below it; symbolic links are not followed.'),

@@ -1,10 +1,9 @@
 // The process's SQLite writer thread, seen from this side: one worker thread (sqlite-worker.ts) holding a write connection per open store, its messages, and where its module is.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
-import { AIRLOCK_ROOT } from '../util/package-root.js';
+import { AIRLOCK_ROOT, builtModule } from '../util/package-root.js';
 import { DOING, type WriteOp } from './sqlite-writer.js';
 import { fromWire, type WireError } from './sqlite-wire-error.js';
 
@@ -43,12 +42,12 @@ export interface Waiting {
  * (tests); a `store` error saying to build when it is missing.
  */
 export function writerModule(): string {
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.js') ? path.join(path.dirname(here), 'sqlite-worker.js') : path.join(AIRLOCK_ROOT, 'dist', 'src', 'store', 'sqlite-worker.js');
-  if (!existsSync(file)) {
-    throw new AirlockError('store', `the store's writer thread \`${file}\` is missing`, {
+  const file = builtModule('store/sqlite-worker');
+  if (file === undefined) {
+    const missing = path.join(AIRLOCK_ROOT, 'dist', 'src', 'store', 'sqlite-worker.js');
+    throw new AirlockError('store', `the store's writer thread \`${missing}\` is missing`, {
       hint: "build Airlock first (`npm run build`), or open the store with `{ writer: 'inline' }`",
-      location: { file },
+      location: { file: missing },
     });
   }
   return file;

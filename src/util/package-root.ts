@@ -15,3 +15,12 @@ function find(): string {
 
 /** Root folder of the Airlock package: holds package.json, dist/ and examples/. */
 export const AIRLOCK_ROOT = find();
+
+/**
+ * The compiled file of the module `src/<rel>.ts` (a worker thread's module: threads load JavaScript, so
+ * from source, as in tests, the built copy is used); undefined when Airlock has not been built.
+ */
+export function builtModule(rel: string): string | undefined {
+  const file = path.join(AIRLOCK_ROOT, 'dist', 'src', ...rel.split('/')) + '.js';
+  return existsSync(file) ? file : undefined;
+}

@@ -51,9 +51,9 @@ workflows: ["workflows/*.yaml"]
 `;
 
 /** A workspace folder with `files` (relative path → text) beside the workspace file and a starter policy and workflow. */
-export function contextWorkspace(files: Readonly<Record<string, string>>, yaml = AIRLOCK_YAML): { dir: string; write: (rel: string, text: string) => void; cleanup: () => void } {
+export function contextWorkspace(files: Readonly<Record<string, string | Uint8Array>>, yaml = AIRLOCK_YAML): { dir: string; write: (rel: string, text: string | Uint8Array) => void; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-context-'));
-  const write = (rel: string, text: string): void => {
+  const write = (rel: string, text: string | Uint8Array): void => {
     const file = path.join(dir, rel);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, text);

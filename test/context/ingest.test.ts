@@ -19,7 +19,7 @@ describe('airlock ingest (incremental)', () => {
     (await store.searchContext({ terms: [word], entitlements: [['*', grantee]], sources: ['hr', 'handbook'], limit: 100 })).map((h) => `${h.source}/${h.path}`);
 
   beforeEach(async () => {
-    ws = contextWorkspace({ 'docs/hr/a.md': 'alpha one\n', 'docs/hr/b.txt': 'bravo two\n', 'docs/handbook/c.md': 'charlie three\n', 'docs/handbook/notes.pdf': 'not read' });
+    ws = contextWorkspace({ 'docs/hr/a.md': 'alpha one\n', 'docs/hr/b.txt': 'bravo two\n', 'docs/handbook/c.md': 'charlie three\n', 'docs/handbook/notes.docx': 'not read' });
     ({ store, workspace } = await openContext(ws.dir));
   });
   afterEach(async () => {

@@ -9,9 +9,10 @@ import type { ContextDocumentDraft, ContextLabels, Store } from '../../store/sto
 import { canonicalJson, sha256Hex } from '../../util/hash.js';
 import { chunkText, DEFAULT_CHUNK_CHARS } from '../chunk.js';
 import { htmlToText } from '../html-text.js';
+import { PdfReader } from './pdf-text.js';
 
 /** The files a folder source reads, by extension; every other file is left alone. */
-export const DOCUMENT_KINDS: Readonly<Record<string, 'text' | 'html'>> = { '.md': 'text', '.markdown': 'text', '.txt': 'text', '.text': 'text', '.html': 'html', '.htm': 'html' };
+export const DOCUMENT_KINDS: Readonly<Record<string, 'text' | 'html' | 'pdf'>> = { '.md': 'text', '.markdown': 'text', '.txt': 'text', '.text': 'text', '.html': 'html', '.htm': 'html', '.pdf': 'pdf' };
 
 /** Bounds on the walk over a source folder and on what is read. */
 export const INGEST_LIMITS = { files: 200_000, depth: 32, fileBytes: 8 * 1024 * 1024, batchChunks: 4000, batchDocuments: 500 } as const;
@@ -61,7 +62,12 @@ export async function ingestSources(workspace: Workspace, store: Store, opts: In
   }
   const names = opts.source === undefined ? Object.keys(declared) : [opts.source];
   const reports: SourceReport[] = [];
-  for (const name of names) reports.push(await ingestSource(workspace, name, declared[name] as SourceConfig, store, opts));
+  const pdf = new PdfReader();
+  try {
+    for (const name of names) reports.push(await ingestSource(workspace, name, declared[name] as SourceConfig, store, opts, pdf));
+  } finally {
+    await pdf.close();
+  }
   if (opts.source === undefined) {
     for (const gone of await store.contextSources()) {
       if (!Object.hasOwn(declared, gone)) await store.changeContext({ source: gone, at: opts.now().toISOString(), put: [], remove: 'all' });
@@ -70,7 +76,7 @@ export async function ingestSources(workspace: Workspace, store: Store, opts: In
   return reports;
 }
 
-async function ingestSource(workspace: Workspace, name: string, s: SourceConfig, store: Store, opts: IngestOptions): Promise<SourceReport> {
+async function ingestSource(workspace: Workspace, name: string, s: SourceConfig, store: Store, opts: IngestOptions, pdf: PdfReader): Promise<SourceReport> {
   const root = path.resolve(workspace.dir, s.path);
   const where = { file: path.join(workspace.dir, 'airlock.yaml'), path: `sources.${name}.path` };
   const info = await stat(root).catch(() => null);
@@ -105,7 +111,13 @@ async function ingestSource(workspace: Workspace, name: string, s: SourceConfig,
         report.relabelled++;
       }
     } else {
-      const text = DOCUMENT_KINDS[path.extname(rel).toLowerCase()] === 'html' ? htmlToText(read.text) : read.text;
+      const text = await documentText(DOCUMENT_KINDS[path.extname(rel).toLowerCase()] ?? 'text', read.bytes, pdf);
+      if (typeof text !== 'string') {
+        report.skipped.push({ path: rel, reason: text.skip });
+        seen.delete(rel);
+        opts.onProgress?.({ source: name, done: i + 1, total: files.length });
+        continue;
+      }
       const chunks = chunkText(text, opts.chunkChars ?? DEFAULT_CHUNK_CHARS);
       batch.push({ path: rel, versionHash: read.hash, modifiedAt: read.modifiedAt, labels, chunks });
       batchChunks += chunks.length;
@@ -154,15 +166,25 @@ async function walk(root: string, name: string): Promise<string[]> {
   return out.sort();
 }
 
-/** A file's text (UTF-8, without a byte-order mark), content hash and modification time; or why it is skipped. */
-async function readDocument(file: string): Promise<{ text: string; hash: string; modifiedAt: string } | { skip: string }> {
+/** A file's bytes, content hash and modification time; or why it is skipped. */
+async function readDocument(file: string): Promise<{ bytes: Buffer; hash: string; modifiedAt: string } | { skip: string }> {
   try {
     const info = await stat(file);
     if (info.size > INGEST_LIMITS.fileBytes) return { skip: `larger than ${INGEST_LIMITS.fileBytes} bytes` };
     const bytes = await readFile(file);
-    const text = new TextDecoder('utf-8').decode(bytes);
-    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, hash: sha256Hex(bytes), modifiedAt: info.mtime.toISOString() };
+    return { bytes, hash: sha256Hex(bytes), modifiedAt: info.mtime.toISOString() };
   } catch (e) {
     return { skip: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
   }
+}
+
+/** A document's text by its kind: UTF-8 without a byte-order mark, HTML's visible text, or a PDF's text layer. */
+async function documentText(kind: 'text' | 'html' | 'pdf', bytes: Buffer, pdf: PdfReader): Promise<string | { skip: string }> {
+  if (kind === 'pdf') {
+    const read = await pdf.read(bytes);
+    return 'skip' in read ? read : read.text;
+  }
+  const decoded = new TextDecoder('utf-8').decode(bytes);
+  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
+  return kind === 'html' ? htmlToText(text) : text;
 }
