@@ -465,7 +465,7 @@ export function checkWorkflow(
 
 /**
  * A resource contract's template variables are exactly its required arguments; a prompt's
- * arguments are strings (MCP prompt arguments are); both need an MCP upstream.
+ * arguments are strings (MCP prompt arguments are); both need an MCP upstream (resources: or a `context` connector).
  */
 function checkResourceOrPrompt(
   t: ToolContract,
@@ -476,8 +476,9 @@ function checkResourceOrPrompt(
 ): void {
   if (!t.resource && !t.prompt) return;
   const field = t.resource ? 'resource' : 'prompt';
-  if (connector && connector.kind !== 'mcp-stdio' && connector.kind !== 'mcp-http') {
-    at([field], `\`${field}\` needs an MCP connector; \`${t.connector}\` is \`${connector.kind}\``, 'use a tool contract (`http:`) for HTTP APIs');
+  // A `context` connector serves its documents as resources (source-checks.ts checks those).
+  if (connector && connector.kind !== 'mcp-stdio' && connector.kind !== 'mcp-http' && !(connector.kind === 'context' && t.resource)) {
+    at([field], `\`${field}\` needs an MCP connector${t.resource ? ' (or a `context` connector)' : ''}; \`${t.connector}\` is \`${connector.kind}\``, 'use a tool contract (`http:`) for HTTP APIs');
   }
   if (props === undefined) return;
   const required = Array.isArray(schema['required']) ? (schema['required'] as unknown[]).map(String) : [];

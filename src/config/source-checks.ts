@@ -51,7 +51,12 @@ export function checkSources(file: WorkspaceFile, at: At): void {
   file.tools.forEach((t, i) => {
     if (file.connectors[t.connector]?.kind !== 'context') return;
     const upstream = t.upstream ?? t.name.slice(t.name.indexOf('.') + 1);
-    if (upstream !== 'search') at(['tools', i, 'name'], `a \`context\` connector serves one tool, \`search\`; \`${t.name}\` calls \`${upstream}\``, `name it \`${t.connector}.search\``);
+    if (t.prompt) at(['tools', i, 'prompt'], 'a `context` connector serves no prompts', 'remove `prompt`, or use an MCP connector');
+    else if (t.resource) {
+      if (!t.resource.startsWith('context://')) at(['tools', i, 'resource'], `a \`context\` connector's resources are \`context://SOURCE/PATH\`, not \`${t.resource}\``, 'use `context://{source}/{+path}`');
+    } else if (upstream !== 'search' && upstream !== 'read') {
+      at(['tools', i, 'name'], `a \`context\` connector serves \`search\` and \`read\`; \`${t.name}\` calls \`${upstream}\``, `name it \`${t.connector}.search\` or \`${t.connector}.read\``);
+    }
     if (t.effect !== 'read') at(['tools', i, 'effect'], `\`${t.name}\` only reads: its effect must be \`read\``);
     if (highest !== null && rank(t.classification) < rank(highest.classification)) {
       at(

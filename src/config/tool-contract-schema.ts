@@ -175,8 +175,9 @@ export const toolContractSchema = z
     /** For `http` connectors: the request this tool makes. */
     http: httpToolSchema.optional(),
     /**
-     * For MCP upstreams: this contract governs reading the upstream's resources whose URI matches
-     * this template (`{name}` is one segment and an argument of the input schema), not a tool call.
+     * For MCP upstreams and `context` connectors: this contract governs reading the resources whose URI
+     * matches this template (`{name}` is one segment, `{+name}` one or more, each an argument of the
+     * input schema), not a tool call. A `context` connector's documents are `context://{source}/{+path}`.
      */
     resource: z.string().min(1).optional(),
     /** For MCP upstreams: this contract governs getting the upstream prompt of this name, not a tool call. */

@@ -53,6 +53,16 @@ export interface ContextQuery {
   readonly limit: number;
 }
 
+/** A whole document read for a caller: returned only when it is granted to a grantee of every entitlement set. */
+export interface ContextDocumentQuery {
+  readonly source: string;
+  readonly path: string;
+  /** As a search's: one set of grantee names per party acting; at least one, at most four. */
+  readonly entitlements: readonly (readonly string[])[];
+  /** The most chunks returned, from the first. */
+  readonly maxChunks: number;
+}
+
 /** One chunk a search found, with the provenance of where it came from (best first, by BM25). */
 export interface ContextHit {
   readonly source: string;

@@ -3,12 +3,14 @@
 import type Database from 'better-sqlite3';
 import { AirlockError } from '../errors.js';
 import type { Classification, Trust } from '../types.js';
-import type { ContextChanges, ContextCited, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
+import type { ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
 
 /** The most entitlement sets one search may carry (an agent, the person it acts for, and room to spare). */
 export const MAX_ENTITLEMENT_SETS = 4;
 /** The most items one search returns. */
 export const MAX_SEARCH_RESULTS = 100;
+/** The most chunks one read of a document returns. */
+export const MAX_DOCUMENT_CHUNKS = 500;
 /**
  * A word in more chunks than this is common, like a stop word: a search with rarer words matches and
  * ranks (BM25) by those alone (reading a common word's whole list, as merging or weighing it does, is
@@ -112,10 +114,7 @@ export class ContextReads {
    * becomes a result row, so its text is never read out.
    */
   search(q: ContextQuery): ContextHit[] {
-    const sets = q.entitlements.length;
-    if (sets < 1 || sets > MAX_ENTITLEMENT_SETS) {
-      throw new AirlockError('input', `a search needs from 1 to ${MAX_ENTITLEMENT_SETS} entitlement sets, not ${sets}`, { hint: 'this is a bug: the caller builds them from the acting principals' });
-    }
+    const sets = checkedSets(q.entitlements);
     if (q.terms.length === 0 || q.sources.length === 0) return [];
     const split = this.split(q.terms);
     const capped = split.rare.length === 0;
@@ -134,22 +133,29 @@ export class ContextReads {
       rows = statement.all({ ...params, window });
       if (rows.length >= (params['limit'] as number) || window === -1 || capped) break;
     }
-    return rows
-      .map((r) => ({
-        source: r.source,
-        path: r.path,
-        versionHash: r.version_hash,
-        chunk: r.n,
-        start: r.start_at,
-        end: r.end_at,
-        text: r.text,
-        classification: r.classification,
-        trust: r.trust,
-        owner: r.owner,
-        modifiedAt: r.modified_at,
-        maxAgeDays: r.max_age_days,
-        score: r.score,
-      }));
+    return rows.map(hitOf);
+  }
+
+  /**
+   * One document's first `maxChunks` chunks, in order. INVARIANT: as in `search`, the entitlement filter
+   * is in the query: a document not granted to every set yields no row, exactly like one that does not exist.
+   */
+  readDocument(q: ContextDocumentQuery): ContextHit[] {
+    const sets = checkedSets(q.entitlements);
+    const key = `read:${sets}`;
+    let s = this.searches.get(key);
+    if (!s) {
+      s = this.db.prepare(`
+        SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, 0.0 AS score
+        FROM ctx_documents d CROSS JOIN ctx_chunks c ON c.doc_id = d.id
+        WHERE d.source = @source AND d.path = @path
+          ${granted(sets)}
+        ORDER BY c.n LIMIT @limit`);
+      this.searches.set(key, s);
+    }
+    const params: Record<string, string | number> = { source: q.source, path: q.path, limit: Math.max(1, Math.min(MAX_DOCUMENT_CHUNKS, Math.floor(q.maxChunks))) };
+    q.entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
+    return s.all(params).map(hitOf);
   }
 
   /**
@@ -174,7 +180,6 @@ export class ContextReads {
     const key = `${sets}:${mode}`;
     let s = this.searches.get(key);
     if (s) return s;
-    const granted = Array.from({ length: sets }, (_, i) => `AND EXISTS (SELECT 1 FROM ctx_access a WHERE a.doc_id = c.doc_id AND a.grantee IN (SELECT value FROM json_each(@g${i})))`).join('\n  ');
     // Every word common: BM25 would weigh them at almost nothing, and merely computing their weight reads each one's whole list.
     const candidates =
       mode === 'capped'
@@ -184,11 +189,43 @@ export class ContextReads {
       SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, m.score AS score
       FROM (${candidates}) m CROSS JOIN ctx_chunks c ON c.id = m.rowid CROSS JOIN ctx_documents d ON d.id = c.doc_id
       WHERE d.source IN (SELECT value FROM json_each(@sources))
-        ${granted}
+        ${granted(sets)}
       ORDER BY score LIMIT @limit`);
     this.searches.set(key, s);
     return s;
   }
+}
+
+/** The entitlement filter of `sets` sets (`@g0`…): for each, the document has an access row naming one of its grantees. */
+function granted(sets: number): string {
+  return Array.from({ length: sets }, (_, i) => `AND EXISTS (SELECT 1 FROM ctx_access a WHERE a.doc_id = c.doc_id AND a.grantee IN (SELECT value FROM json_each(@g${i})))`).join('\n  ');
+}
+
+/** The number of entitlement sets, checked: at least one (nothing is read for no one), at most `MAX_ENTITLEMENT_SETS`. */
+function checkedSets(entitlements: readonly (readonly string[])[]): number {
+  const sets = entitlements.length;
+  if (sets < 1 || sets > MAX_ENTITLEMENT_SETS) {
+    throw new AirlockError('input', `a read of context needs from 1 to ${MAX_ENTITLEMENT_SETS} entitlement sets, not ${sets}`, { hint: 'this is a bug: the caller builds them from the acting principals' });
+  }
+  return sets;
+}
+
+function hitOf(r: SearchRow): ContextHit {
+  return {
+    source: r.source,
+    path: r.path,
+    versionHash: r.version_hash,
+    chunk: r.n,
+    start: r.start_at,
+    end: r.end_at,
+    text: r.text,
+    classification: r.classification,
+    trust: r.trust,
+    owner: r.owner,
+    modifiedAt: r.modified_at,
+    maxAgeDays: r.max_age_days,
+    score: r.score,
+  };
 }
 
 interface SearchRow {

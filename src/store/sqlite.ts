@@ -48,7 +48,7 @@ import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { runQuerySql } from './sqlite-queries.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealRunState, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { ContextReads } from './sqlite-context.js';
-import type { ContextChanges, ContextCited, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
+import type { ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
 export { auditRecord, type AuditRow } from './sqlite-rows.js';
@@ -502,6 +502,10 @@ class SqliteStore implements Store {
 
   searchContext(query: ContextQuery): Promise<readonly ContextHit[]> {
     return this.read('search the context', () => this.context.search(query));
+  }
+
+  readContextDocument(query: ContextDocumentQuery): Promise<readonly ContextHit[]> {
+    return this.read('read a document', () => this.context.readDocument(query));
   }
 
   contextCited(source: string, path: string, start: number, end: number): Promise<ContextCited> {

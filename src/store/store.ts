@@ -1,7 +1,7 @@
 // The one store interface: every query Airlock makes goes through it.
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
-import type { ContextChanges, ContextCited, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
+import type { ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 import type { ApprovalId, ApprovalLevel, ApprovalStatus, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
 
 /** What a caller hands the audit log; the store assigns seq, time order and the chain hashes. */
@@ -59,7 +59,7 @@ export interface ValueEntry {
 
 /** One model turn's usage, added to each scope's daily sum (types.ts). */
 export type { UsageDelta };
-export type { ContextChanges, ContextCited, ContextDocumentDraft, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
+export type { ContextChanges, ContextCited, ContextDocumentDraft, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
 
 /** A scope's usage on one day in one currency. */
 export type UsageRow = Omit<UsageDelta, 'scopes'> & { readonly scope: string };
@@ -441,6 +441,12 @@ export interface Store {
   changeContext(changes: ContextChanges): Promise<void>;
   /** Full-text search (BM25), the entitlement filter inside the query: chunks of documents not granted to every set are never read. */
   searchContext(query: ContextQuery): Promise<readonly ContextHit[]>;
+  /**
+   * One document's chunks in order (the first `maxChunks`), read for a caller: empty when the document
+   * does not exist or is not granted to every entitlement set alike (the filter is inside the query, and
+   * the two cases are not told apart: whether a document one may not read exists is not told either).
+   */
+  readContextDocument(query: ContextDocumentQuery): Promise<readonly ContextHit[]>;
   /** The text at [start, end) of a stored document's current version, when one chunk holds it (the citation check; never shown). */
   contextCited(source: string, path: string, start: number, end: number): Promise<ContextCited>;
 

@@ -1,10 +1,11 @@
-// Resource URI templates (RFC 6570 level 1: `{name}` stands for one path segment). Pure.
+// Resource URI templates (RFC 6570, level 1 and reserved expansion): `{name}` stands for one path segment,
+// `{+name}` for one or more segments (a path inside something, `a/b.md`). Pure.
 
-const VAR = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const VAR = /\{(\+?)([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** The variable names of a template, in order. */
 export function templateVars(template: string): string[] {
-  return [...template.matchAll(VAR)].map((m) => m[1] as string);
+  return [...template.matchAll(VAR)].map((m) => m[2] as string);
 }
 
 function escapeRegExp(s: string): string {
@@ -13,36 +14,47 @@ function escapeRegExp(s: string): string {
 
 /**
  * Matches `uri` against `template`; returns each variable's (percent-decoded) value, or null.
- * A variable matches one or more characters other than `/`, `?` and `#`, so it cannot reach
- * into another part of the URI; a decoded value holding one of those is refused too.
+ * A `{name}` matches one or more characters other than `/`, `?` and `#`, so it cannot reach into
+ * another part of the URI; a decoded value holding one of those is refused too. A `{+name}` may hold
+ * `/` between segments, each segment decoded alone and none empty, `.` or `..` (so the path it names
+ * cannot climb out of where it points), and never `?` or `#`.
  */
 export function matchTemplate(template: string, uri: string): Record<string, string> | null {
-  const names: string[] = [];
+  const vars: { name: string; path: boolean }[] = [];
   let pattern = '^';
   let last = 0;
   for (const m of template.matchAll(VAR)) {
-    pattern += escapeRegExp(template.slice(last, m.index)) + '([^/?#]+)';
-    names.push(m[1] as string);
+    const path = m[1] === '+';
+    pattern += escapeRegExp(template.slice(last, m.index)) + (path ? '([^?#]+)' : '([^/?#]+)');
+    vars.push({ name: m[2] as string, path });
     last = (m.index ?? 0) + m[0].length;
   }
   pattern += escapeRegExp(template.slice(last)) + '$';
   const found = new RegExp(pattern).exec(uri);
   if (!found) return null;
   const out: Record<string, string> = {};
-  for (let i = 0; i < names.length; i++) {
-    let value: string;
-    try {
-      value = decodeURIComponent(found[i + 1] as string);
-    } catch {
-      return null;
+  for (const [i, v] of vars.entries()) {
+    const segments = v.path ? (found[i + 1] as string).split('/') : [found[i + 1] as string];
+    const decoded: string[] = [];
+    for (const raw of segments) {
+      let value: string;
+      try {
+        value = decodeURIComponent(raw);
+      } catch {
+        return null;
+      }
+      if (/[/?#]/.test(value) || value === '' || value === '.' || value === '..') return null;
+      decoded.push(value);
     }
-    if (/[/?#]/.test(value) || value === '.' || value === '..') return null;
-    out[names[i] as string] = value;
+    out[v.name] = decoded.join('/');
   }
   return out;
 }
 
-/** Fills a template with arguments, each percent-encoded as one segment. */
+/** Fills a template with arguments, each percent-encoded as one segment (`{+name}`: each of its `/`-separated segments). */
 export function expandTemplate(template: string, args: Readonly<Record<string, unknown>>): string {
-  return template.replace(VAR, (_m, name: string) => encodeURIComponent(String(args[name] ?? '')));
+  return template.replace(VAR, (_m, plus: string, name: string) => {
+    const value = String(args[name] ?? '');
+    return plus === '+' ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value);
+  });
 }

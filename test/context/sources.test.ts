@@ -49,8 +49,8 @@ describe('sources in the workspace', () => {
     expect(text).toContain('`context.search` can return source `handbook`, which is untrusted, but declares trust `trusted`');
   });
 
-  it('refuses a context connector tool other than search', async () => {
+  it('refuses a context connector tool other than search and read', async () => {
     const text = await errorsOf(AIRLOCK_YAML.replace('name: context.search', 'name: context.delete_all').replace('tools: [context.search]', 'tools: [context.delete_all]'));
-    expect(text).toContain('a `context` connector serves one tool, `search`; `context.delete_all` calls `delete_all`');
+    expect(text).toContain('a `context` connector serves `search` and `read`; `context.delete_all` calls `delete_all`');
   });
 });

@@ -17,9 +17,9 @@ export function interpolate(value: string, workspaceDir: string): string {
   );
 }
 
-/** A `context` connector with no store given: no source is searchable, so every search finds nothing. */
+/** A `context` connector with no store given: no source is searchable or readable, so every search finds nothing. */
 const NO_CONTEXT: Omit<ContextConnectorDeps, 'resultLimit'> = {
-  store: { searchContext: () => Promise.resolve([]) },
+  store: { searchContext: () => Promise.resolve([]), readContextDocument: () => Promise.resolve([]) },
   principals: [],
   sources: [],
   now: () => new Date(),
