@@ -22,6 +22,8 @@ export const PROVENANCE_LIMITS = {
   maxTokensPerString: 64,
   /** Characters of one string searched for tokens. */
   maxScanChars: 20_000,
+  /** Elements of one list argument given their own provenance; policy decides no longer list (`MAX_EXPOSED_ELEMENTS` is this bound). */
+  maxElements: 256,
 } as const;
 
 /** What a run has seen: its sources, and per value fingerprint the sources it was seen in, trusted or not. */
@@ -44,8 +46,8 @@ export interface Sighting {
   readonly trusted: boolean;
 }
 
-/** Where one argument's value came from, as policy sees it (`context.provenance.<field>`). */
-export interface ArgProvenance {
+/** Where one value came from, as policy sees it (`context.provenance.<field>`). */
+export interface ValueProvenance {
   /** Seen anywhere in the run. */
   readonly seen: boolean;
   /** Seen in at least one trusted source. */
@@ -53,6 +55,15 @@ export interface ArgProvenance {
   readonly sources: readonly string[];
   /** The untrusted sources it was seen in. */
   readonly untrustedSources: readonly string[];
+}
+
+/**
+ * Where one exposed argument came from. For a field exposed as each element of a list (`{ type, each }`)
+ * the fields combine its elements (seen: every element seen; trusted: every element trusted; the sources'
+ * unions, sorted) and `elements` holds each element's own, in order: what policy sees when it decides that element.
+ */
+export interface ArgProvenance extends ValueProvenance {
+  readonly elements?: readonly ValueProvenance[];
 }
 
 /** A contract's per-field trust: path patterns (`memo`, `transactions[].memo`) to the trust of what lies under them. */
@@ -156,7 +167,7 @@ export function addSightings(seen: SeenValues, sightings: readonly Sighting[]): 
  * Where an argument's value came from: the union over its keys (a string argument is matched whole,
  * a number as a number); never seen → not trusted, no sources.
  */
-export function provenanceOf(seen: SeenValues, value: unknown): ArgProvenance {
+export function provenanceOf(seen: SeenValues, value: unknown): ValueProvenance {
   const trusted = new Set<number>();
   const untrusted = new Set<number>();
   for (const key of valueKeys(value, false)) {
@@ -252,16 +263,41 @@ export function valueKeys(v: unknown, scan: boolean): string[] {
 }
 
 /**
- * Where each exposed argument of a call came from (`context.provenance`): every plain exposed field
- * present in `args` (a field exposed as each element of a list is not matched yet).
+ * Where each exposed argument of a call came from (`context.provenance`): every exposed field present in
+ * `args`; a field exposed as each element of a list argument (`{ type, each }`) with each element's own
+ * (a list that is empty, not a list, or longer than `maxElements` has none: policy decides no element of it).
  */
 export function argsProvenance(expose: Readonly<Record<string, unknown>>, args: Readonly<Record<string, unknown>>, seen: SeenValues): Record<string, ArgProvenance> {
   const out: Record<string, ArgProvenance> = {};
   for (const [field, entry] of Object.entries(expose)) {
-    if (typeof entry !== 'string' || !Object.hasOwn(args, field) || args[field] === undefined) continue;
-    out[field] = provenanceOf(seen, args[field]);
+    const list = typeof entry === 'string' ? undefined : eachSource(entry);
+    const from = list ?? field;
+    if ((typeof entry !== 'string' && list === undefined) || !Object.hasOwn(args, from) || args[from] === undefined) continue;
+    const value = args[from];
+    if (list === undefined) out[field] = provenanceOf(seen, value);
+    else if (Array.isArray(value) && value.length > 0 && value.length <= PROVENANCE_LIMITS.maxElements) out[field] = combinedProvenance(value.map((v) => provenanceOf(seen, v)));
   }
   return out;
+}
+
+/** The list argument an exposed field's entry (`{ type, each }`) takes its elements from, if it names one. */
+function eachSource(entry: unknown): string | undefined {
+  if (entry === null || typeof entry !== 'object' || !Object.hasOwn(entry, 'each')) return undefined;
+  const each = (entry as { readonly each?: unknown }).each;
+  return typeof each === 'string' ? each : undefined;
+}
+
+/** A list's provenance from its elements': seen and trusted when every element is, the sources' unions (sorted), and the elements. */
+export function combinedProvenance(elements: readonly ValueProvenance[]): ArgProvenance {
+  const union = (pick: (p: ValueProvenance) => readonly string[]) => [...new Set(elements.flatMap(pick))].sort();
+  const every = (pick: (p: ValueProvenance) => boolean) => elements.length > 0 && elements.every(pick);
+  return {
+    seen: every((p) => p.seen),
+    trusted: every((p) => p.trusted),
+    sources: union((p) => p.sources),
+    untrustedSources: union((p) => p.untrustedSources),
+    elements: elements.map((p) => ({ seen: p.seen, trusted: p.trusted, sources: [...p.sources], untrustedSources: [...p.untrustedSources] })),
+  };
 }
 
 /** The trust of a result as a whole: untrusted when the contract's trust or any part it names (`fieldTrust`) is. */
@@ -269,25 +305,70 @@ export function resultTrust(contract: { readonly trust: Trust; readonly fieldTru
   return contract.trust === 'untrusted' || Object.values(contract.fieldTrust ?? {}).includes('untrusted') ? 'untrusted' : 'trusted';
 }
 
-/** One argument's provenance in words, for people deciding on it (approval pages, the CLI). */
+/**
+ * One argument's provenance in words, for people deciding on it (approval pages, the CLI); for a list,
+ * its weakest element (`path[1] (the weakest of 3): ⚠ seen only in untrusted content: ...`).
+ */
 export function describeProvenance(field: string, p: ArgProvenance): string {
+  const elements = p.elements ?? [];
+  if (elements.length > 0) {
+    let weakest = 0;
+    elements.forEach((e, i) => {
+      if (strength(e) < strength(elements[weakest] as ValueProvenance)) weakest = i;
+    });
+    const of = elements.length > 1 ? ` (the weakest of ${elements.length})` : '';
+    return describeProvenance(`${field}[${weakest}]${of}`, elements[weakest] as ValueProvenance);
+  }
   if (!p.seen) return `${field}: not seen in anything the run read (the agent wrote it)`;
   if (!p.trusted) return `${field}: ⚠ seen only in untrusted content: ${p.untrustedSources.join(', ')}`;
   const also = p.untrustedSources.length > 0 ? `; also in untrusted ${p.untrustedSources.join(', ')}` : '';
   return `${field}: from trusted ${p.sources.filter((s) => !p.untrustedSources.includes(s)).join(', ')}${also}`;
 }
 
-/** `describeProvenance` for each argument of a stored summary's `provenance` (read defensively: it is stored JSON). */
+/** How far a value's provenance vouches for it: only untrusted content < nowhere (the agent's own) < trusted and untrusted < trusted only. */
+function strength(p: ValueProvenance): number {
+  if (!p.seen) return 1;
+  if (!p.trusted) return 0;
+  return p.untrustedSources.length > 0 ? 2 : 3;
+}
+
+/** `describeProvenance` for each argument of a stored summary's `provenance` (read defensively: it is stored JSON; a malformed entry is left out). */
 export function describeStoredProvenance(stored: unknown): string[] {
   if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) return [];
   const out: string[] = [];
-  const strings = (x: unknown): string[] => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
   for (const [field, raw] of Object.entries(stored as Record<string, unknown>)) {
-    if (raw === null || typeof raw !== 'object') continue;
-    const r = raw as Record<string, unknown>;
-    out.push(describeProvenance(field, { seen: r['seen'] === true, trusted: r['trusted'] === true, sources: strings(r['sources']), untrustedSources: strings(r['untrustedSources']) }));
+    const p = storedArgProvenance(raw);
+    if (p) out.push(describeProvenance(field, p));
   }
   return out;
+}
+
+/**
+ * One argument's provenance as stored (decision inputs, an approval's summary), checked: the four
+ * fields, and `elements` if present (at most `maxElements`, each with the four fields); null when malformed.
+ */
+export function storedArgProvenance(raw: unknown): ArgProvenance | null {
+  const p = storedValueProvenance(raw);
+  if (!p) return null;
+  const elements = (raw as Record<string, unknown>)['elements'];
+  if (elements === undefined) return p;
+  if (!Array.isArray(elements) || elements.length > PROVENANCE_LIMITS.maxElements) return null;
+  const parsed: ValueProvenance[] = [];
+  for (const e of elements) {
+    const v = storedValueProvenance(e);
+    if (!v || Object.hasOwn(e as object, 'elements')) return null;
+    parsed.push(v);
+  }
+  return { ...p, elements: parsed };
+}
+
+function storedValueProvenance(raw: unknown): ValueProvenance | null {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const r = raw as Record<string, unknown>;
+  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  const { seen, trusted, sources, untrustedSources } = r;
+  if (typeof seen !== 'boolean' || typeof trusted !== 'boolean' || !strings(sources) || !strings(untrustedSources)) return null;
+  return { seen, trusted, sources, untrustedSources };
 }
 
 /** Whether `seen` holds `key` from a trusted source. */

@@ -65,7 +65,7 @@ export interface DecisionInputs {
   readonly roles: readonly string[];
   /** Where each value budget stood with the call added (`context.value`); absent when none applies. */
   readonly value?: Readonly<Record<string, ValueStanding>>;
-  /** Where each exposed argument came from (`context.provenance`); absent outside a run's data. */
+  /** Where each exposed argument came from (`context.provenance`; a list's with each element's own); absent outside a run's data. */
   readonly provenance?: Readonly<Record<string, ArgProvenance>>;
 }
 

@@ -13,6 +13,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import { CLASSIFICATIONS, TIERS, TRUST, type ApprovalLevel, type Decision, type JsonObject, type Principal, type PrincipalKind, type RunId, type Sha256Hex } from '../types.js';
 import { hashJson } from '../util/hash.js';
 import { actionHash, type DecisionInputs } from './action.js';
+import { storedArgProvenance } from '../context/provenance.js';
 
 /** The bounds of a what-if run: untrusted input (the draft, N) and the work one run may do. */
 export const WHAT_IF_LIMITS = {
@@ -383,11 +384,8 @@ function parseInputs(text: string): DecisionInputs | null {
   const provenance = o['provenance'];
   if (provenance !== undefined) {
     if (provenance === null || typeof provenance !== 'object' || Array.isArray(provenance)) return null;
-    const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string');
-    for (const p of Object.values(provenance as Record<string, unknown>)) {
-      const a = p as Record<string, unknown> | null;
-      if (!a || typeof a['seen'] !== 'boolean' || typeof a['trusted'] !== 'boolean' || !strings(a['sources']) || !strings(a['untrustedSources'])) return null;
-    }
+    // A list's entry may carry each element's own (`elements`, bounded): what each element was decided on.
+    if (!Object.values(provenance as Record<string, unknown>).every((p) => storedArgProvenance(p) !== null)) return null;
   }
   return o as unknown as DecisionInputs;
 }

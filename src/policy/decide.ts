@@ -6,7 +6,7 @@ import { CALL_ACTION, principalEntity, principalUid, roleEntity, toolEntity } fr
 import type { CompiledPolicies } from './compile.js';
 import type { CedarEntity, CedarRequest, CedarValue, EntityUid } from './engine.js';
 import { principalRef } from '../identity/principal.js';
-import { exposeArgs, exposedRecords } from './expose.js';
+import { exposeArgs, exposedRecords, type ExposedRecord } from './expose.js';
 import type { ArgProvenance } from '../context/provenance.js';
 
 /** One proposed action as the policy boundary sees it, after authentication and argument validation. */
@@ -24,7 +24,10 @@ export interface PolicyRequest {
   readonly labels: Labels;
   /** Where each value budget the call counts against stands with it added (`context.value.<budget>`); absent when none applies. */
   readonly value?: Readonly<Record<string, ValueStanding>>;
-  /** Where each exposed argument's value came from (`context.provenance.<field>`), in a run; absent outside one. */
+  /**
+   * Where each exposed argument's value came from (`context.provenance.<field>`), in a run; absent outside
+   * one. A field exposed as each element of a list is seen, per element, as that element's own (`elements`).
+   */
   readonly provenance?: Readonly<Record<string, ArgProvenance>>;
 }
 
@@ -77,12 +80,31 @@ function decideUnguarded(compiled: CompiledPolicies, request: PolicyRequest): De
   const exposed = exposedRecords(tool, request.args);
   if (!exposed.ok) return deny(exposed.reasons);
   const [only] = exposed.records;
-  if (exposed.records.length === 1 && only !== undefined) return decideRecord(compiled, request, only.values);
+  if (exposed.records.length === 1 && only !== undefined) return decideRecord(compiled, recordRequest(request, only), only.values);
   // INVARIANT: a call exposing each element of a list is decided per element; it stands only as far as every element does.
   return strictestOf(
     hash,
-    exposed.records.map((r) => ({ element: r.element ?? '', decision: decideRecord(compiled, request, r.values) })),
+    exposed.records.map((r) => ({ element: r.element ?? '', decision: decideRecord(compiled, recordRequest(request, r), r.values) })),
   );
+}
+
+/** The request as one record of its exposed arguments is decided: for an element of a list, with that element's provenance (`elementProvenance`). */
+export function recordRequest(request: PolicyRequest, record: ExposedRecord): PolicyRequest {
+  if (!record.at || !request.provenance) return request;
+  return { ...request, provenance: elementProvenance(request.provenance, record.at.field, record.at.index) };
+}
+
+/**
+ * The provenance policy sees when it decides element `index` of the list exposed as `field`: that
+ * element's own as `field`, never the list's combined one. An entry without `elements` stands for every
+ * element (a policy test's); an element past them has none, like an argument whose origin is not known.
+ */
+export function elementProvenance(provenance: Readonly<Record<string, ArgProvenance>>, field: string, index: number): Record<string, ArgProvenance> {
+  const p = Object.hasOwn(provenance, field) ? provenance[field] : undefined;
+  if (p?.elements === undefined) return { ...provenance };
+  const own = p.elements[index];
+  const rest = Object.entries(provenance).filter(([f]) => f !== field);
+  return Object.fromEntries(own === undefined ? rest : [...rest, [field, own]]);
 }
 
 /**

@@ -2,7 +2,7 @@
 // which of them decided, and why.
 import type { ApprovalLevel, Decision } from '../types.js';
 import type { CompiledPolicies } from './compile.js';
-import { buildCedarCall, decide, exposeArgs, exposedRecords, principalRef, stricter, type PolicyRequest } from './decide.js';
+import { buildCedarCall, decide, elementProvenance, exposeArgs, exposedRecords, principalRef, recordRequest, stricter, type PolicyRequest } from './decide.js';
 import type { CedarEngine, CedarValue } from './engine.js';
 import { createWasmEngine } from './wasm-engine.js';
 
@@ -35,7 +35,7 @@ export function matchingPolicies(compiled: CompiledPolicies, request: PolicyRequ
   const [only] = exposed.ok ? exposed.records : [];
   // A call decided element by element has matches per element: ask with one element at a time.
   if (!exposed.ok || exposed.records.length !== 1 || only === undefined) return null;
-  const { cedarRequest, entities } = buildCedarCall(compiled, request, only.values);
+  const { cedarRequest, entities } = buildCedarCall(compiled, recordRequest(request, only), only.values);
   const all = compiled.engine.authorize(cedarRequest, entities);
   if (all.refused !== undefined) return null;
   const sorted = (ids: readonly string[]) => [...ids].sort();
@@ -74,7 +74,8 @@ export function explainDecision(decision: Decision, request: PolicyRequest, comp
   if (compiled && each) {
     // One decision per element; the strictest stands. Each element is explained as a call with that element alone.
     each.raw.forEach((raw, i) => {
-      const one: PolicyRequest = { ...request, args: { ...request.args, [each.source]: [raw] } };
+      const provenance = request.provenance ? { provenance: elementProvenance(request.provenance, each.field, i) } : {};
+      const one: PolicyRequest = { ...request, args: { ...request.args, [each.source]: [raw] }, ...provenance };
       const d = decide(compiled, one);
       lines.push(`element ${each.source}[${i}] (${each.field}=${cedarText(each.values[i] as CedarValue)}): ${d.kind}${d.kind === 'approval' ? ` (${d.level})` : ''}`);
       const m = matchingPolicies(compiled, one);

@@ -1,13 +1,17 @@
 // What policy sees of a call's arguments: the contract's exposed fields, coerced to their Cedar types,
 // and for a field exposed as each element of an array argument, one record per element. Pure.
 import type { ToolContract } from '../config/schema.js';
+import { PROVENANCE_LIMITS } from '../context/provenance.js';
 import { hasLoneSurrogate } from '../util/json.js';
 import { exposedAs, type ExposeType } from './cedar-schema.js';
 import { DECIMAL_DIGITS, DECIMAL_MAX, DECIMAL_MIN, toDecimal } from './decimal.js';
 import type { CedarValue } from './engine.js';
 
-/** How many elements of one array argument policy decides, one at a time; a longer list is denied. */
-export const MAX_EXPOSED_ELEMENTS = 256;
+/**
+ * How many elements of one array argument policy decides, one at a time; a longer list is denied.
+ * INVARIANT: the bound of per-element provenance, so every element decided is decided on its own.
+ */
+export const MAX_EXPOSED_ELEMENTS: number = PROVENANCE_LIMITS.maxElements;
 
 /** A field exposed as each element of an array argument (`{ type, each }`): the elements, coerced, in order. */
 export interface ExposedElements {
@@ -75,6 +79,8 @@ export interface ExposedRecord {
   readonly values: Record<string, CedarValue>;
   /** E.g. ``element `paths[1]` (`"../x"`)``; absent when the call is decided once. */
   readonly element?: string;
+  /** The exposed field and the element's index in its list; absent when the call is decided once. */
+  readonly at?: { readonly field: string; readonly index: number };
 }
 
 /**
@@ -89,7 +95,11 @@ export function exposedRecords(tool: Pick<ToolContract, 'expose'>, args: Readonl
   if (each === undefined || each.values.length === 0) return { ok: true, records: [{ values }] };
   return {
     ok: true,
-    records: each.values.map((v, i) => ({ values: { ...values, [each.field]: v }, element: `element \`${each.source}[${i}]\` (\`${preview(each.raw[i])}\`)` })),
+    records: each.values.map((v, i) => ({
+      values: { ...values, [each.field]: v },
+      element: `element \`${each.source}[${i}]\` (\`${preview(each.raw[i])}\`)`,
+      at: { field: each.field, index: i },
+    })),
   };
 }
 

@@ -9,11 +9,14 @@ import { APPROVAL_LEVELS, CLASSIFICATIONS, TIERS, TRUST, type Decision, type Lab
 import type { CompiledPolicies, PolicySource } from './compile.js';
 import { decide, type PolicyRequest } from './decide.js';
 import { resolvePrincipal } from '../identity/principal.js';
-import type { ArgProvenance } from '../context/provenance.js';
+import { combinedProvenance, PROVENANCE_LIMITS, type ArgProvenance, type ValueProvenance } from '../context/provenance.js';
 
 const principalRefSchema = z
   .string()
   .regex(/^(?:(?:user|agent|service):)?[a-z][a-z0-9_-]*$/, 'expected a principal like `agent:refund-bot` (or a declared id)');
+
+/** The sources one value was seen in (none: never seen). */
+const origins = z.strictObject({ trusted: z.array(z.string().min(1)).default([]), untrusted: z.array(z.string().min(1)).default([]) });
 
 const caseSchema = z.strictObject({
   name: z.string().min(1),
@@ -37,9 +40,17 @@ const caseSchema = z.strictObject({
     labels: z
       .strictObject({ classification: z.enum(CLASSIFICATIONS).optional(), trust: z.enum(TRUST).optional() })
       .optional(),
-    /** Where each argument came from, as a run would tell policy: the trusted and the untrusted sources it was seen in (none: never seen). */
+    /**
+     * Where each argument came from, as a run would tell policy: the trusted and the untrusted sources it was
+     * seen in (none: never seen); for a field exposed as each element of a list, per element (`elements`).
+     */
     provenance: z
-      .record(z.string(), z.strictObject({ trusted: z.array(z.string().min(1)).default([]), untrusted: z.array(z.string().min(1)).default([]) }))
+      .record(
+        z.string(),
+        origins.extend({ elements: z.array(origins).max(PROVENANCE_LIMITS.maxElements).optional() }).refine((p) => p.elements === undefined || (p.trusted.length === 0 && p.untrusted.length === 0), {
+          message: 'give a list field its sources per element (`elements`) or for every element (`trusted`, `untrusted`), not both',
+        }),
+      )
       .optional(),
   }),
   expect: z
@@ -313,12 +324,16 @@ function indent(s: string, pad: string): string {
     .join('\n');
 }
 
-/** A case's `provenance` (trusted and untrusted sources per argument) as a run gives it to policy. */
-function testProvenance(p: Readonly<Record<string, { readonly trusted: readonly string[]; readonly untrusted: readonly string[] }>>): Record<string, ArgProvenance> {
+/** A case's `provenance` (trusted and untrusted sources per argument, or per element of a list) as a run gives it to policy. */
+function testProvenance(
+  p: Readonly<Record<string, { readonly trusted: readonly string[]; readonly untrusted: readonly string[]; readonly elements?: readonly { readonly trusted: readonly string[]; readonly untrusted: readonly string[] }[] | undefined }>>,
+): Record<string, ArgProvenance> {
   const out: Record<string, ArgProvenance> = {};
-  for (const [field, { trusted, untrusted }] of Object.entries(p)) {
-    const sources = [...new Set([...trusted, ...untrusted])];
-    out[field] = { seen: sources.length > 0, trusted: trusted.length > 0, sources, untrustedSources: [...untrusted] };
-  }
+  for (const [field, given] of Object.entries(p)) out[field] = given.elements ? combinedProvenance(given.elements.map(valueOrigin)) : valueOrigin(given);
   return out;
+}
+
+function valueOrigin({ trusted, untrusted }: { readonly trusted: readonly string[]; readonly untrusted: readonly string[] }): ValueProvenance {
+  const sources = [...new Set([...trusted, ...untrusted])];
+  return { seen: sources.length > 0, trusted: trusted.length > 0, sources, untrustedSources: [...untrusted] };
 }

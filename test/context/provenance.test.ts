@@ -72,10 +72,13 @@ describe('what counts as the same value', () => {
     expect(provenanceOf(echo2, 4000)).toMatchObject({ trusted: true, sources: ['orders.get_order', 'payments.refund'] });
   });
 
-  it('tells policy about exposed plain fields only, and says it in words for people', () => {
+  it('tells policy about exposed fields present only (a list by its elements), and says it in words for people', () => {
     const seen = seenFrom({ unit_price_cents: 4000 }, 'orders.get_order', 'trusted');
-    const p = argsProvenance({ amount_cents: 'long', currency: 'string', skus: { type: 'string', each: 'items' } }, { amount_cents: 4000, reason: 'x', skus: ['a'] }, seen);
+    const p = argsProvenance({ amount_cents: 'long', currency: 'string', sku: { type: 'string', each: 'skus' } }, { amount_cents: 4000, reason: 'x', items: ['a'] }, seen);
     expect(Object.keys(p)).toEqual(['amount_cents']);
+    // A field exposed as each element is read from its list argument, not from an argument of its own name.
+    const each = argsProvenance({ sku: { type: 'string', each: 'skus' } }, { sku: 4000, skus: [4000] }, seen);
+    expect(each).toEqual({ sku: { seen: true, trusted: true, sources: ['orders.get_order'], untrustedSources: [], elements: [{ seen: true, trusted: true, sources: ['orders.get_order'], untrustedSources: [] }] } });
     expect(describeProvenance('amount_cents', p['amount_cents']!)).toBe('amount_cents: from trusted orders.get_order');
     expect(describeProvenance('x', provenanceOf(seen, 1))).toContain('not seen in anything the run read');
     expect(describeProvenance('y', provenanceOf(seenFrom('1', 't', 'untrusted'), 1))).toContain('⚠ seen only in untrusted content: t');
