@@ -68,7 +68,7 @@ describe('reading a document under the caller’s entitlements', () => {
     const forSam = await a.sessions.open(hr, bot, 'mcp-http', a.principal('user:sam'));
     const dana = await a.sessions.call(forDana.id, bot, { tool: 'context.read', args: { source: 'hr', path: 'salaries.md' } });
     expect(dana).toMatchObject({ kind: 'executed', result: { source: 'hr', path: 'salaries.md', truncated: false, classification: 'confidential' } });
-    const items = (dana as { result: { items: { text: string; cite: string; provenance: { start: number; document: string } }[] } }).result.items;
+    const items = (dana as unknown as { result: { items: { text: string; cite: string; provenance: { start: number; document: string } }[] } }).result.items;
     expect(items.map((i) => i.text).join('\n\n')).toBe(SALARIES.trim());
     expect(items[0]).toMatchObject({ cite: expect.stringMatching(/^\[cite hr\/salaries\.md@[0-9a-f]{16}#0-/), provenance: { start: 0, document: 'salaries.md' } });
 

@@ -6,7 +6,16 @@ import { pathToFileURL } from 'node:url';
 import { builtModule } from '../../util/package-root.js';
 
 /** Bounds on reading one PDF. */
-export const PDF_LIMITS = { pages: 2000, chars: 4_000_000, heapMb: 512, timeoutMs: 60_000 } as const;
+export interface PdfLimits {
+  readonly pages: number;
+  readonly chars: number;
+  /** The worker's heap cap (old generation), in MB. */
+  readonly heapMb: number;
+  readonly timeoutMs: number;
+}
+
+/** The bounds `airlock ingest` reads PDFs within. */
+export const PDF_LIMITS: PdfLimits = { pages: 2000, chars: 4_000_000, heapMb: 512, timeoutMs: 60_000 };
 
 /** One piece of text as pdf.js gives it: the string, and whether a line ends after it. */
 export interface PdfTextItem {
@@ -43,7 +52,7 @@ export class PdfReader {
   private worker: Worker | null = null;
   private next = 1;
 
-  constructor(private readonly limits: typeof PDF_LIMITS = PDF_LIMITS) {}
+  constructor(private readonly limits: PdfLimits = PDF_LIMITS) {}
 
   /** The text of the PDF `bytes`, or why it could not be read (the file is then skipped, the reason reported). */
   async read(bytes: Uint8Array): Promise<{ readonly text: string } | { readonly skip: string }> {
