@@ -9,6 +9,7 @@ import { compilePolicies, type CompiledPolicies } from './policy/compile.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { AuditWriter } from './audit/writer.js';
+import { openAIEmbedder, type Embedder } from './context/sources/embeddings.js';
 import { ConnectorPool } from './tools/connectors/pool.js';
 import { Gateway } from './gateway/gateway.js';
 import { DriftGuard } from './tools/drift.js';
@@ -56,6 +57,8 @@ export interface Airlock {
   afterDecision(approval: Pick<ApprovalRecord, 'runId'>, decided: boolean): Promise<RunFate>;
   /** This instance's Prometheus metrics (its own registry), served at `/metrics`. */
   readonly metrics: Metrics;
+  /** The workspace's `embeddings`, built on first use (its API key read then: a `config` error when missing); undefined without the section. */
+  readonly embedder: (() => Embedder) | undefined;
   /** The spans kept locally for run `runId` (one trace across its pauses and restarts), oldest first: the console's waterfall. */
   spansForRun(runId: RunId): Promise<readonly StoredSpan[]>;
   /** Listens to the approval events of this process (requested, decided, expired...): the console's live inbox. Returns how to stop. */
@@ -100,11 +103,14 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     },
     waitEnded: (approval, at) => approvalWaitEnded(approval, at, metrics),
   });
+  const embeddings = workspace.file.embeddings;
+  const embedder = embeddings ? once(() => openAIEmbedder(workspace.dir, embeddings)) : undefined;
   const connectors = new ConnectorPool(workspace.file.connectors, workspace.dir, workspace.tools.values(), {
     store,
     principals: workspace.file.identity.principals,
     sources: Object.keys(workspace.file.sources),
     now,
+    ...(embedder ? { embedder } : {}),
   });
   const principal = principalLookup(workspace);
   // Webhook notifications are queued through this; it is bound once the notifier exists.
@@ -194,6 +200,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     principal,
     afterDecision: (approval, decided) => afterDecision({ store, resume: (id) => runner.resume(id) }, approval, decided),
     metrics,
+    embedder,
     spansForRun: (runId) => store.spansForRun(runId),
     onApprovalEvent(listener) {
       listeners.add(listener);

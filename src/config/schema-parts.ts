@@ -20,3 +20,6 @@ export const jsonSchema = z.record(z.string(), z.unknown());
  */
 export const template: z.ZodType<unknown> = z.unknown();
 
+
+/** Where a secret (an API key) comes from: an environment variable or a file (relative to the workspace); never the workspace itself. */
+export const secretSource = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]);

@@ -2,10 +2,10 @@
 // This is a trust boundary: everything a user writes passes through here before it is used.
 import { z } from 'zod';
 import { CLASSIFICATIONS, OWNER_BOUNDARIES, RISKS, TIERS, TRUST, type OwnerBoundary, type Risk } from '../types.js';
-import { name, toolName } from './schema-parts.js';
+import { name, secretSource, toolName } from './schema-parts.js';
 import { metricsDoorSchema, telemetrySchema } from './telemetry-schema.js';
 import { envName, notificationsSchema } from './notification-schema.js';
-import { contextConnectorSchema, sourcesSchema } from './sources-schema.js';
+import { contextConnectorSchema, embeddingsSchema, sourcesSchema } from './sources-schema.js';
 import { runCheckSchema, toolContractSchema, type compensationSchema, type httpToolSchema, type secondPathSchema, type verifySchema } from './tool-contract-schema.js';
 
 export { toolName } from './schema-parts.js';
@@ -167,7 +167,7 @@ const providerRoute = {
   /** The model name the endpoint knows (`gpt-4.1-mini`, `claude-sonnet-4-5`, `llama3.1:8b`, ...). */
   model: z.string().min(1).max(200),
   /** Where the API key comes from: an environment variable or a file (relative to the workspace). Never written in the workspace itself. */
-  apiKey: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]).optional(),
+  apiKey: secretSource.optional(),
   /** How long one request may take, in milliseconds. */
   timeoutMs: z.number().int().positive().max(600_000).default(60_000),
   /** Retries of a 408, 409, 429 (after its `retry-after`), 5xx or a timeout, with backoff. */
@@ -443,6 +443,8 @@ export const workspaceSchema = z.strictObject({
   notifications: notificationsSchema,
   /** Document folders `airlock ingest` reads, with their labels and access lists (searched by a `context` connector). */
   sources: sourcesSchema,
+  /** Optional embeddings for search (meaning as well as words); never required. */
+  embeddings: embeddingsSchema.optional(),
   /** Injection signals in untrusted content (context/injection.ts): a signal for people, never the defence. */
   injection: z
     .strictObject({

@@ -2,7 +2,7 @@
 // access list) and the `context` connector kind that serves `context.search`: shapes only (core).
 import { z } from 'zod';
 import { CLASSIFICATIONS, TRUST } from '../types.js';
-import { name } from './schema-parts.js';
+import { name, secretSource } from './schema-parts.js';
 
 /** One entry of an access list: `role:<name>`, a principal `kind:id`, or `*` (every declared principal). */
 export const accessEntry = z
@@ -66,7 +66,28 @@ export const contextConnectorSchema = z.strictObject({
   resultLimit: z.number().int().positive().max(100).default(20).describe('The most items one search returns.'),
 });
 
+/**
+ * Embeddings for search (optional, never required): `airlock ingest` sends each chunk it may (at most
+ * `clearance`) to an OpenAI-compatible embeddings endpoint and keeps the vectors; a search whose run has
+ * read nothing above `clearance` sends its query too, and ranks by meaning beside words (reciprocal rank
+ * fusion). Anything above `clearance` is never sent: it stays searchable by words.
+ */
+export const embeddingsSchema = z.strictObject({
+  kind: z.literal('openai').describe('An OpenAI-compatible `/embeddings` endpoint (OpenAI, Ollama, vLLM, LM Studio, most gateways).'),
+  baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1').describe('The API\'s base URL.'),
+  model: z.string().min(1).max(200).describe('The embedding model the endpoint knows (`text-embedding-3-small`, `nomic-embed-text`, ...). Changing it re-embeds at the next ingest.'),
+  apiKey: secretSource.optional().describe('Where the API key comes from: `{ env: NAME }` or `{ file: PATH }`; a local endpoint may need none.'),
+  dimensions: z.number().int().min(8).max(8192).optional().describe('Ask the model for vectors of this size (models that support it).'),
+  clearance: z.enum(CLASSIFICATIONS).default('internal').describe('The most sensitive content the endpoint may be sent (chunks and queries alike).'),
+  batch: z.number().int().min(1).max(512).default(64).describe('Chunks per request at ingest.'),
+  timeoutMs: z.number().int().positive().max(600_000).default(30_000),
+  maxRetries: z.number().int().min(0).max(10).default(2),
+});
+
 /** A declared source. */
 export type SourceConfig = z.infer<typeof folderSourceSchema>;
 /** A document's own labels. */
 export type DocumentLabelsConfig = z.infer<typeof documentLabelsSchema>;
+
+/** The `embeddings` section. */
+export type EmbeddingsConfig = z.infer<typeof embeddingsSchema>;

@@ -69,7 +69,7 @@ export async function executeAction(
   }
   const callArgs = key && contract.idempotencyKey ? { ...args, [contract.idempotencyKey]: key } : args;
   // Who the call is for: a connector that answers per caller (context search) reads only what they may.
-  const res = await deps.dispatch.send(contract, callArgs, { principal: principalRef(ctx.principal), onBehalfOf: ctx.onBehalfOf ? principalRef(ctx.onBehalfOf) : null });
+  const res = await deps.dispatch.send(contract, callArgs, { principal: principalRef(ctx.principal), onBehalfOf: ctx.onBehalfOf ? principalRef(ctx.onBehalfOf) : null, classification: ctx.labels.classification });
   if (!res.ok) {
     // A restarted process may be a new version of the server: list its tools afresh next time.
     if (res.failure !== 'tool-error') deps.driftGuard?.invalidate(contract.connector);

@@ -1,5 +1,4 @@
 // Model routing: picks the model for a workflow's step from the workspace's declared routes.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
 import type { ModelRoute, WorkflowConfig, Workspace } from '../config/schema.js';
@@ -11,6 +10,7 @@ import { OpenAIResponsesModel } from './providers/openai-responses.js';
 import type { ProviderOptions } from './providers/common.js';
 import { RoutedModel } from './router.js';
 import { AUTO_ROUTE } from '../config/route-checks.js';
+import { readSecret } from '../config/secrets.js';
 
 /**
  * The model a workflow runs on: the route it names (the scripted playbook, an OpenAI-compatible
@@ -82,7 +82,7 @@ function providerOptions(dir: string, routeName: string, route: Extract<ModelRou
     routeName,
     model: route.model,
     baseUrl: route.baseUrl,
-    apiKey: readApiKey(dir, routeName, route.apiKey),
+    apiKey: readSecret(dir, `model route \`${routeName}\``, route.apiKey),
     timeoutMs: route.timeoutMs,
     maxRetries: route.maxRetries,
     temperature: route.temperature,
@@ -92,21 +92,3 @@ function providerOptions(dir: string, routeName: string, route: Extract<ModelRou
   };
 }
 
-/** A route's API key, from the environment or a file; a key the route names but cannot find is a `config` error. */
-function readApiKey(dir: string, routeName: string, from: { env: string } | { file: string } | undefined): string | null {
-  if (!from) return null;
-  if ('env' in from) {
-    const v = process.env[from.env]?.trim();
-    if (!v) throw new AirlockError('config', `model route \`${routeName}\` reads its API key from \`${from.env}\`, which is not set`, { hint: `export ${from.env}=... before starting Airlock` });
-    return v;
-  }
-  const file = path.resolve(dir, from.file);
-  let v: string;
-  try {
-    v = readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    throw new AirlockError('config', `model route \`${routeName}\` cannot read its API key file: ${e instanceof Error ? e.message : String(e)}`, { location: { file }, hint: 'write the key alone in that file (mode 600)' });
-  }
-  if (!v) throw new AirlockError('config', `model route \`${routeName}\`'s API key file is empty`, { location: { file } });
-  return v;
-}

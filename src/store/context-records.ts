@@ -42,7 +42,10 @@ export interface ContextChanges {
   readonly remove: readonly string[] | 'all';
 }
 
-/** A search: every term must occur; a document must be granted to a grantee of every entitlement set. */
+/**
+ * A search: every term must occur (and, with a `vector`, the chunks nearest it in meaning are fused in);
+ * a document must be granted to a grantee of every entitlement set.
+ */
 export interface ContextQuery {
   /** Plain words (letters and digits); the store quotes them. At least one. */
   readonly terms: readonly string[];
@@ -51,6 +54,8 @@ export interface ContextQuery {
   /** Only these sources (the ones still declared). */
   readonly sources: readonly string[];
   readonly limit: number;
+  /** The query's embedding (a unit vector) and its model: ranks by meaning beside words, fused. */
+  readonly vector?: { readonly model: string; readonly values: Float32Array };
 }
 
 /** A whole document read for a caller: returned only when it is granted to a grantee of every entitlement set. */
@@ -86,3 +91,16 @@ export type ContextCited =
   | { readonly kind: 'text'; readonly versionHash: string; readonly text: string }
   | { readonly kind: 'not-in-a-chunk'; readonly versionHash: string }
   | { readonly kind: 'no-document' };
+
+/** One vector to keep: the chunk, the text it was computed from (a chunk since replaced is skipped), the unit vector. */
+export interface ChunkVector {
+  readonly chunkId: number;
+  readonly text: string;
+  readonly vec: Float32Array;
+}
+
+/** A chunk waiting for its vector. */
+export interface UnembeddedChunk {
+  readonly chunkId: number;
+  readonly text: string;
+}

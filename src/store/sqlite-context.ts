@@ -3,7 +3,8 @@
 import type Database from 'better-sqlite3';
 import { AirlockError } from '../errors.js';
 import type { Classification, Trust } from '../types.js';
-import type { ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
+import { fuseRanks, unembedded, VectorIndex } from './sqlite-vectors.js';
+import type { UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
 
 /** The most entitlement sets one search may carry (an agent, the person it acts for, and room to spare). */
 export const MAX_ENTITLEMENT_SETS = 4;
@@ -75,12 +76,16 @@ export function changeContext(db: Database.Database, c: ContextChanges): void {
 
 /** The reads: prepared once per connection. */
 export class ContextReads {
+  private readonly vectorIndex: VectorIndex;
+  /** The statements listing the documents granted to `n` entitlement sets, by `n`. */
+  private readonly allowed = new Map<number, Database.Statement<[Record<string, string | number>], { id: number }>>();
   private readonly documents: Database.Statement<[string], { path: string; version_hash: string; labels: string }>;
   private readonly sources: Database.Statement<[], { source: string }>;
   /** Search statements by the number of entitlement sets. */
   private readonly searches = new Map<string, Database.Statement<[Record<string, string | number>], SearchRow>>();
 
   constructor(private readonly db: Database.Database) {
+    this.vectorIndex = new VectorIndex(db);
     this.documents = db.prepare('SELECT path, version_hash, labels FROM ctx_documents WHERE source = ? ORDER BY path');
     this.sources = db.prepare('SELECT DISTINCT source FROM ctx_documents ORDER BY source');
   }
@@ -88,6 +93,11 @@ export class ContextReads {
   /** The documents stored for `source`. */
   documentsOf(source: string): ContextDocumentState[] {
     return this.documents.all(source).map((r) => ({ path: r.path, versionHash: r.version_hash, labels: JSON.parse(r.labels) as ContextLabels }));
+  }
+
+  /** The first `limit` chunks of `source` (of these classifications) without a vector of `model`. */
+  unembeddedChunks(source: string, model: string, classifications: readonly Classification[], limit: number): UnembeddedChunk[] {
+    return unembedded(this.db, source, model, classifications, limit);
   }
 
   /** The sources with documents stored. */
@@ -115,25 +125,72 @@ export class ContextReads {
    */
   search(q: ContextQuery): ContextHit[] {
     const sets = checkedSets(q.entitlements);
-    if (q.terms.length === 0 || q.sources.length === 0) return [];
+    const limit = Math.max(1, Math.min(MAX_SEARCH_RESULTS, Math.floor(q.limit)));
+    if (q.sources.length === 0) return [];
+    const words = q.terms.length === 0 ? [] : this.byWords(q, sets, limit);
+    if (q.vector === undefined) return words.map(hitOf);
+    const key = (r: SearchRow): string => `${r.source}\u0000${r.path}\u0000${r.n}`;
+    return fuseRanks([words, this.byMeaning(q, q.vector, sets, limit)], key, limit).map(hitOf);
+  }
+
+  /**
+   * The chunks nearest `vector` in meaning that pass the filters, best first. As with words, the nearest
+   * candidates first, a wider window only when too few pass the entitlement filter.
+   */
+  private byMeaning(q: ContextQuery, vector: { readonly model: string; readonly values: Float32Array }, sets: number, limit: number): SearchRow[] {
+    const key = `meaning:${sets}`;
+    let s = this.searches.get(key);
+    if (!s) {
+      s = this.db.prepare(`
+        SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, CAST(m.key AS REAL) AS score
+        FROM json_each(@ids) m CROSS JOIN ctx_chunks c ON c.id = m.value CROSS JOIN ctx_documents d ON d.id = c.doc_id
+        WHERE d.source IN (SELECT value FROM json_each(@sources))
+          ${granted(sets)}
+        ORDER BY m.key LIMIT @limit`);
+      this.searches.set(key, s);
+    }
+    const params: Record<string, string | number> = { sources: JSON.stringify(q.sources), limit };
+    q.entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
+    // Only the caller's documents are scored (the same filter, by document); the query below applies it again as it reads text.
+    const allowed = this.allowedDocuments(sets, params);
+    let rows: SearchRow[] = [];
+    for (const window of [limit * 8, limit * 64, 4096, Number.MAX_SAFE_INTEGER]) {
+      const ids = this.vectorIndex.nearest(vector.model, vector.values, window, allowed);
+      rows = s.all({ ...params, ids: JSON.stringify(ids) });
+      if (rows.length >= limit || ids.length < window) break;
+    }
+    return rows;
+  }
+
+  /** The ids of the documents of `@sources` granted to every entitlement set, as a bitmap by id. */
+  private allowedDocuments(sets: number, params: Record<string, string | number>): Uint8Array {
+    let s = this.allowed.get(sets);
+    if (!s) {
+      s = this.db.prepare(`SELECT d.id FROM ctx_documents d WHERE d.source IN (SELECT value FROM json_each(@sources)) ${granted(sets, 'd.id')}`);
+      this.allowed.set(sets, s);
+    }
+    const ids = s.all(Object.fromEntries(Object.entries(params).filter(([k]) => k === 'sources' || /^g\d$/.test(k)))).map((r) => r.id);
+    const bitmap = new Uint8Array(ids.reduce((m, id) => Math.max(m, id), 0) + 1);
+    for (const id of ids) bitmap[id] = 1;
+    return bitmap;
+  }
+
+  /** The chunks holding every word, best first (BM25). */
+  private byWords(q: ContextQuery, sets: number, limit: number): SearchRow[] {
     const split = this.split(q.terms);
     const capped = split.rare.length === 0;
     const quoted = (ts: readonly string[]) => ts.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
-    const params: Record<string, string | number> = {
-      match: quoted(capped ? q.terms : split.rare),
-      sources: JSON.stringify(q.sources),
-      limit: Math.max(1, Math.min(MAX_SEARCH_RESULTS, Math.floor(q.limit))),
-    };
+    const params: Record<string, string | number> = { match: quoted(capped ? q.terms : split.rare), sources: JSON.stringify(q.sources), limit };
     q.entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
     const statement = this.statement(sets, capped ? 'capped' : 'ranked');
     // The best candidates first; a wider window only when too few of them pass the filters. Correct for
     // ranked searches: any match outside a window ranks below every match inside it.
     let rows: SearchRow[] = [];
-    for (const window of capped ? [COMMON_CANDIDATES] : [params['limit'] as number * 8, params['limit'] as number * 64, 4096, -1]) {
+    for (const window of capped ? [COMMON_CANDIDATES] : [limit * 8, limit * 64, 4096, -1]) {
       rows = statement.all({ ...params, window });
-      if (rows.length >= (params['limit'] as number) || window === -1 || capped) break;
+      if (rows.length >= limit || window === -1 || capped) break;
     }
-    return rows.map(hitOf);
+    return rows;
   }
 
   /**
@@ -197,8 +254,8 @@ export class ContextReads {
 }
 
 /** The entitlement filter of `sets` sets (`@g0`…): for each, the document has an access row naming one of its grantees. */
-function granted(sets: number): string {
-  return Array.from({ length: sets }, (_, i) => `AND EXISTS (SELECT 1 FROM ctx_access a WHERE a.doc_id = c.doc_id AND a.grantee IN (SELECT value FROM json_each(@g${i})))`).join('\n  ');
+function granted(sets: number, doc = 'c.doc_id'): string {
+  return Array.from({ length: sets }, (_, i) => `AND EXISTS (SELECT 1 FROM ctx_access a WHERE a.doc_id = ${doc} AND a.grantee IN (SELECT value FROM json_each(@g${i})))`).join('\n  ');
 }
 
 /** The number of entitlement sets, checked: at least one (nothing is read for no one), at most `MAX_ENTITLEMENT_SETS`. */

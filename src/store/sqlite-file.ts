@@ -154,6 +154,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER ctx_chunks_indexed AFTER INSERT ON ctx_chunks BEGIN INSERT INTO ctx_fts (rowid, text) VALUES (new.id, new.text); END;
   CREATE TRIGGER ctx_chunks_unindexed AFTER DELETE ON ctx_chunks BEGIN INSERT INTO ctx_fts (ctx_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
   `,
+  // 14: embedding vectors of chunks (sqlite-vectors.ts; optional): one per chunk, named by its model, gone
+  // with its chunk; an epoch every change moves on, so a process holding vectors in memory knows to reload.
+  `
+  CREATE TABLE ctx_vectors (chunk_id INTEGER PRIMARY KEY REFERENCES ctx_chunks (id) ON DELETE CASCADE, model TEXT NOT NULL, vec BLOB NOT NULL) STRICT;
+  CREATE TABLE ctx_vector_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL) STRICT;
+  INSERT INTO ctx_vector_epoch (id, n) VALUES (1, 0);
+  CREATE TRIGGER ctx_vectors_added AFTER INSERT ON ctx_vectors BEGIN UPDATE ctx_vector_epoch SET n = n + 1 WHERE id = 1; END;
+  CREATE TRIGGER ctx_vectors_changed AFTER UPDATE ON ctx_vectors BEGIN UPDATE ctx_vector_epoch SET n = n + 1 WHERE id = 1; END;
+  CREATE TRIGGER ctx_vectors_removed AFTER DELETE ON ctx_vectors BEGIN UPDATE ctx_vector_epoch SET n = n + 1 WHERE id = 1; END;
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

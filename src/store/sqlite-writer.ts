@@ -9,6 +9,8 @@ import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, Inciden
 import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
 import { addSpans, type SpanRow } from './sqlite-spans.js';
 import { changeContext } from './sqlite-context.js';
+import { putVectors } from './sqlite-vectors.js';
+import type { ChunkVector } from './context-records.js';
 import type { ContextChanges } from './context-records.js';
 import { AUDIT_PAGE_BITS, isConstraint, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
@@ -91,7 +93,8 @@ export type WriteOp =
   | { readonly op: 'uncount-value'; readonly countId: string }
   | { readonly op: 'add-spans'; readonly rows: readonly SpanRow[] }
   | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
-  | { readonly op: 'change-context'; readonly changes: ContextChanges };
+  | { readonly op: 'change-context'; readonly changes: ContextChanges }
+  | { readonly op: 'put-context-vectors'; readonly model: string; readonly rows: readonly ChunkVector[] };
 
 /** A queued notification's columns. */
 export interface NotificationColumns {
@@ -138,6 +141,7 @@ export interface WriteResult {
   /** Whether this was the link's first use. */
   readonly 'redeem-link': boolean;
   readonly 'change-context': null;
+  readonly 'put-context-vectors': null;
 }
 
 /** How each write is named in its error messages ("store `x` failed to <doing>"). */
@@ -163,6 +167,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'add-spans': 'keep spans',
   'redeem-link': 'redeem an approval link',
   'change-context': 'store ingested documents',
+  'put-context-vectors': 'store embedding vectors',
 };
 
 /** One write's outcome. */
@@ -339,6 +344,9 @@ export class SqliteWriter {
         return this.db.prepare('INSERT INTO used_links (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING').run(op.jti, op.usedAt, op.expiresAt).changes === 1;
       case 'change-context':
         changeContext(this.db, op.changes);
+        return null;
+      case 'put-context-vectors':
+        putVectors(this.db, op.model, op.rows);
         return null;
     }
   }

@@ -1,7 +1,7 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced); writes group-committed on this thread or by a writer thread, reads on this thread.
 import { prepareLeaf, AUDIT_SCHEMA_VERSION, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
-import type { ApprovalId, ApprovalStatus, RunId, Sha256Hex } from '../types.js';
+import type { ApprovalId, ApprovalStatus, Classification, RunId, Sha256Hex } from '../types.js';
 import type Database from 'better-sqlite3';
 import type {
   ApprovalExpectation,
@@ -48,7 +48,7 @@ import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { runQuerySql } from './sqlite-queries.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealRunState, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { ContextReads } from './sqlite-context.js';
-import type { ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
+import type { ChunkVector, UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
 export { auditRecord, type AuditRow } from './sqlite-rows.js';
@@ -506,6 +506,14 @@ class SqliteStore implements Store {
 
   readContextDocument(query: ContextDocumentQuery): Promise<readonly ContextHit[]> {
     return this.read('read a document', () => this.context.readDocument(query));
+  }
+
+  contextUnembedded(source: string, model: string, classifications: readonly Classification[], limit: number): Promise<readonly UnembeddedChunk[]> {
+    return this.read('find chunks to embed', () => this.context.unembeddedChunks(source, model, classifications, limit));
+  }
+
+  putContextVectors(model: string, rows: readonly ChunkVector[]): Promise<void> {
+    return this.write('put-context-vectors', () => ({ op: 'put-context-vectors', model, rows })).then(() => undefined);
   }
 
   contextCited(source: string, path: string, start: number, end: number): Promise<ContextCited> {

@@ -1,8 +1,8 @@
 // The one store interface: every query Airlock makes goes through it.
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
-import type { ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
-import type { ApprovalId, ApprovalLevel, ApprovalStatus, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
+import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery, UnembeddedChunk } from './context-records.js';
+import type { ApprovalId, ApprovalLevel, ApprovalStatus, Classification, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
 
 /** What a caller hands the audit log; the store assigns seq, time order and the chain hashes. */
 export interface AuditDraft {
@@ -59,7 +59,7 @@ export interface ValueEntry {
 
 /** One model turn's usage, added to each scope's daily sum (types.ts). */
 export type { UsageDelta };
-export type { ContextChanges, ContextCited, ContextDocumentDraft, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
+export type { ChunkVector, ContextChanges, ContextCited, ContextDocumentDraft, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
 
 /** A scope's usage on one day in one currency. */
 export type UsageRow = Omit<UsageDelta, 'scopes'> & { readonly scope: string };
@@ -447,6 +447,10 @@ export interface Store {
    * the two cases are not told apart: whether a document one may not read exists is not told either).
    */
   readContextDocument(query: ContextDocumentQuery): Promise<readonly ContextHit[]>;
+  /** Up to `limit` chunks of `source`, of these classifications, with no embedding vector of `model` yet (ingest embeds them). */
+  contextUnembedded(source: string, model: string, classifications: readonly Classification[], limit: number): Promise<readonly UnembeddedChunk[]>;
+  /** Keeps embedding vectors of `model` (unit length), each only while its chunk still holds the text it was computed from. */
+  putContextVectors(model: string, rows: readonly ChunkVector[]): Promise<void>;
   /** The text at [start, end) of a stored document's current version, when one chunk holds it (the citation check; never shown). */
   contextCited(source: string, path: string, start: number, end: number): Promise<ContextCited>;
 

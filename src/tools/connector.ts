@@ -1,5 +1,5 @@
 // The connector seam: how the gateway reaches a real system (an MCP server over stdio or HTTP, an HTTP API, the caller's own process).
-import type { Json, JsonObject } from '../types.js';
+import type { Classification, Json, JsonObject } from '../types.js';
 
 /** What a connector call produced. Failures are values: the gateway audits them and tells the agent. */
 export type ConnectorResult =
@@ -49,7 +49,12 @@ export interface CallOptions {
    * by the gateway for connectors that answer per caller (`context`: search under the caller's
    * entitlements); a connector that needs it and finds none refuses the call.
    */
-  readonly caller?: { readonly principal: string; readonly onBehalfOf: string | null };
+  readonly caller?: {
+    readonly principal: string;
+    readonly onBehalfOf: string | null;
+    /** The most sensitive content the run has read before this call (what a query it wrote may carry). */
+    readonly classification?: Classification;
+  };
 }
 
 /** One real system as the gateway reaches it; the pool hands out each one with its results normalised. */

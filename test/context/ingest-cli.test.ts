@@ -34,4 +34,19 @@ describe('airlock ingest', () => {
     expect(missing.stderr).toContain('source `hr`: folder `docs/missing` does not exist');
     expect(missing.stderr).toContain('sources.hr.path');
   });
+
+  it('with embeddings: exit 2 before ingesting when the key is missing; exit 1 when the endpoint fails, the documents stored', async () => {
+    const declared = (baseUrl: string) => AIRLOCK_YAML.replace('policies:', `embeddings: { kind: openai, baseUrl: "${baseUrl}", model: m, apiKey: { env: AIRLOCK_TEST_EMBED_KEY_NEVER_SET }, maxRetries: 0, timeoutMs: 2000 }\npolicies:`);
+    ws.write('airlock.yaml', declared('http://127.0.0.1:9/v1'));
+    const keyless = await airlock(['-w', ws.dir, 'ingest']);
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toContain('embeddings reads its API key from `AIRLOCK_TEST_EMBED_KEY_NEVER_SET`, which is not set');
+    expect(keyless.stdout).not.toContain('added');
+    // Port 9 (discard) refuses the connection: the endpoint fails, the documents are stored anyway.
+    ws.write('airlock.yaml', declared('http://127.0.0.1:9/v1').replace('apiKey: { env: AIRLOCK_TEST_EMBED_KEY_NEVER_SET }, ', ''));
+    const failing = await airlock(['-w', ws.dir, 'ingest']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain('ok hr: 1 file; 1 added');
+    expect(failing.stdout).toContain('embedding stopped: the embeddings endpoint failed');
+  });
 });

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { ingestSources, type IngestProgress, type SourceReport } from '../../context/sources/ingest.js';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
-import { bold, dim, green, yellow } from '../render.js';
+import { bold, dim, green, red, yellow } from '../render.js';
 
 /** Where progress goes: a terminal gets one bar redrawn in place, anything else a line per tenth. */
 export interface ProgressSink {
@@ -22,10 +22,14 @@ export function registerIngestCommand(program: Command, helpers: WorkspaceComman
     .action(async (o: { source?: string }) => {
       await withAirlock(async (a) => {
         const progress = progressPrinter(helpers.progress ?? process.stderr);
-        const reports = await ingestSources(a.workspace, a.store, { ...(o.source === undefined ? {} : { source: o.source }), now: a.now, onProgress: progress.update });
+        // Embeddings' key is read before anything is ingested: a missing one is a `config` error (exit 2).
+        const embedder = a.embedder?.();
+        const reports = await ingestSources(a.workspace, a.store, { ...(o.source === undefined ? {} : { source: o.source }), now: a.now, onProgress: progress.update, ...(embedder ? { embedder } : {}) });
         progress.end();
         if (reports.length === 0) return out('no sources are declared (add them under `sources` in airlock.yaml)');
         for (const r of reports) out(summary(r));
+        // The documents are stored and searchable by words; what was not embedded waits for the next ingest.
+        if (reports.some((r) => r.embedFailed !== undefined)) process.exitCode = 1;
       });
     });
 }
@@ -35,6 +39,8 @@ function summary(r: SourceReport): string {
   const lines = [
     `${green('ok')} ${bold(r.source)}: ${r.files} file${r.files === 1 ? '' : 's'}; ${r.added} added, ${r.changed} changed, ${r.relabelled} relabelled, ${r.unchanged} unchanged, ${r.removed} removed; ${r.chunks} chunk${r.chunks === 1 ? '' : 's'} written`,
     ...r.skipped.map((s) => `  ${yellow('skipped')} ${s.path}: ${dim(s.reason)}`),
+    ...(r.embedded === undefined ? [] : [`  ${r.embedded} chunk${r.embedded === 1 ? '' : 's'} embedded`]),
+    ...(r.embedFailed === undefined ? [] : [`  ${red('embedding stopped')}: ${r.embedFailed} ${dim('(the documents are searchable by words; run `airlock ingest` again to embed the rest)')}`]),
   ];
   return lines.join('\n');
 }

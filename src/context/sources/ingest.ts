@@ -10,6 +10,8 @@ import { canonicalJson, sha256Hex } from '../../util/hash.js';
 import { chunkText, DEFAULT_CHUNK_CHARS } from '../chunk.js';
 import { htmlToText } from '../html-text.js';
 import { PdfReader } from './pdf-text.js';
+import { mayEmbed, type Embedder } from './embeddings.js';
+import { CLASSIFICATIONS } from '../../types.js';
 
 /** The files a folder source reads, by extension; every other file is left alone. */
 export const DOCUMENT_KINDS: Readonly<Record<string, 'text' | 'html' | 'pdf'>> = { '.md': 'text', '.markdown': 'text', '.txt': 'text', '.text': 'text', '.html': 'html', '.htm': 'html', '.pdf': 'pdf' };
@@ -36,6 +38,9 @@ export interface SourceReport {
   readonly chunks: number;
   /** Files left out, with why (too large, unreadable). */
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+  /** With embeddings: chunks embedded now, and why embedding stopped early (the rest waits for the next ingest). */
+  readonly embedded?: number;
+  readonly embedFailed?: string;
 }
 
 /** What ingest needs besides the workspace and the store. */
@@ -45,6 +50,8 @@ export interface IngestOptions {
   readonly now: () => Date;
   readonly onProgress?: (p: IngestProgress) => void;
   readonly chunkChars?: number;
+  /** Embeds each stored chunk it may be sent that has no vector of its model yet (workspace `embeddings`). */
+  readonly embedder?: Embedder;
 }
 
 /**
@@ -131,7 +138,32 @@ async function ingestSource(workspace: Workspace, name: string, s: SourceConfig,
   const gone = [...stored.keys()].filter((p) => !seen.has(p));
   report.removed = gone.length;
   await flush(gone);
-  return report;
+  return opts.embedder ? { ...report, ...(await embedSource(store, name, opts.embedder)) } : report;
+}
+
+/**
+ * Embeds the chunks of `source` the embedder may be sent (by their document's classification) that have
+ * no vector of its model: new and changed documents, and all of them after the model changed. Stops at
+ * the first failure, saying why; what was stored stays, and the next ingest goes on from there.
+ */
+async function embedSource(store: Store, source: string, embedder: Embedder): Promise<{ embedded: number; embedFailed?: string }> {
+  const cleared = CLASSIFICATIONS.filter((c) => mayEmbed(embedder, c));
+  let embedded = 0;
+  let last = -1;
+  for (;;) {
+    const chunks = await store.contextUnembedded(source, embedder.model, cleared, embedder.batch);
+    // No progress since the last batch (its chunks changed under it): leave the rest to the next ingest.
+    if (chunks.length === 0 || chunks[0]?.chunkId === last) return { embedded };
+    last = chunks[0]?.chunkId ?? -1;
+    let vectors: Float32Array[];
+    try {
+      vectors = await embedder.embed(chunks.map((c) => c.text));
+    } catch (e) {
+      return { embedded, embedFailed: e instanceof Error ? e.message : String(e) };
+    }
+    await store.putContextVectors(embedder.model, chunks.map((c, i) => ({ chunkId: c.chunkId, text: c.text, vec: vectors[i] as Float32Array })));
+    embedded += chunks.length;
+  }
 }
 
 /** A document's labels: its source's, with what the workspace declares for that one document. */

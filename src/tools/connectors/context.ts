@@ -2,6 +2,7 @@
 // resource `context://SOURCE/PATH`), answered from the store under the calling principal's entitlements
 // (the filter runs inside the store's query), each item with its provenance.
 import { citeMark } from '../../verification/citations.js';
+import { mayEmbed, type Embedder } from '../../context/sources/embeddings.js';
 import type { PrincipalConfig } from '../../config/schema.js';
 import { entitlementSets, isStale, searchTerms } from '../../context/entitlements.js';
 import { resolvePrincipal } from '../../identity/principal.js';
@@ -18,6 +19,8 @@ export interface ContextConnectorDeps {
   readonly now: () => Date;
   /** The most items one search returns. */
   readonly resultLimit: number;
+  /** Embeddings (workspace `embeddings`): a search may rank by meaning too. Built on first use; may throw `config`. */
+  readonly embedder?: () => Embedder;
 }
 
 /** The input schema of `search`, as `listTools` describes it (a contract may narrow it). */
@@ -97,14 +100,16 @@ export class ContextConnector implements Connector {
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) return refuse('`limit` must be a whole number from 1');
     if (source !== undefined && !this.declared(source)) return refuse(this.undeclared());
     const retrievedAt = this.deps.now();
+    const meaning = await this.queryVector(query, opts);
     try {
       const hits = await this.deps.store.searchContext({
         terms: searchTerms(query),
         entitlements: caller.entitlements,
         sources: source === undefined ? this.deps.sources : [source as string],
         limit: Math.min(limit, this.deps.resultLimit),
+        ...('vector' in meaning ? { vector: meaning.vector } : {}),
       });
-      return answer(hits, retrievedAt, {});
+      return answer(hits, retrievedAt, 'vector' in meaning ? { ranking: 'words and meaning' } : { ranking: 'words', ...(meaning.why ? { meaningUnavailable: meaning.why } : {}) });
     } catch (e) {
       return { ok: false, failure: 'crash', message: `the context store failed: ${e instanceof Error ? e.message : String(e)}` };
     }
@@ -130,6 +135,29 @@ export class ContextConnector implements Connector {
     return answer(hits.slice(0, READ_MAX_CHUNKS), retrievedAt, { source: source as Json, path, truncated: hits.length > READ_MAX_CHUNKS });
   }
 
+  /**
+   * The query's embedding, when the workspace has embeddings and the run has read nothing above their
+   * clearance (the query is written by an agent that has read all of it); else why not. Never fails the
+   * search: an endpoint that fails leaves ranking by words.
+   */
+  private async queryVector(query: string, opts: CallOptions): Promise<{ vector: { model: string; values: Float32Array } } | { why?: string }> {
+    if (!this.deps.embedder) return {};
+    let embedder: Embedder;
+    try {
+      embedder = this.deps.embedder();
+    } catch (e) {
+      return { why: e instanceof Error ? e.message : String(e) };
+    }
+    const read = opts.caller?.classification ?? 'restricted';
+    if (!mayEmbed(embedder, read)) return { why: `the run has read \`${read}\` content, and embeddings are cleared for \`${embedder.clearance}\` at most: the query stays here` };
+    try {
+      const [values] = await embedder.embed([query]);
+      return values ? { vector: { model: embedder.model, values } } : { why: 'no vector' };
+    } catch (e) {
+      return { why: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
   /** The caller's entitlement sets (an agent, and the person it acts for), or the refusal: nothing is read for no one. */
   private caller(what: string, opts: CallOptions): { readonly entitlements: string[][] } | ConnectorResult {
     if (!opts.caller) return refuse(`\`${what}\` answers per caller, and this call names none: nothing is read without the caller's entitlements`);
@@ -149,7 +177,13 @@ export class ContextConnector implements Connector {
 
   async listTools(): Promise<readonly UpstreamTool[]> {
     return [
-      { name: 'search', description: 'Full-text search over the declared sources the caller may read: items hold every word given (words most documents hold count only when no rarer word is given); each item carries its provenance and a cite mark to quote it by.', inputSchema: SEARCH_INPUT_SCHEMA },
+      {
+        name: 'search',
+        description: this.deps.embedder
+          ? 'Search over the declared sources the caller may read, by words and by meaning (the two rankings fused): an item need not hold every word given; each item carries its provenance and a cite mark to quote it by.'
+          : 'Full-text search over the declared sources the caller may read: items hold every word given (words most documents hold count only when no rarer word is given); each item carries its provenance and a cite mark to quote it by.',
+        inputSchema: SEARCH_INPUT_SCHEMA,
+      },
       { name: 'read', description: `One document the caller may read, by source and path: its chunks in order (the first ${READ_MAX_CHUNKS}), each with its provenance and a cite mark.`, inputSchema: READ_INPUT_SCHEMA },
     ];
   }
