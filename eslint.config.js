@@ -62,7 +62,7 @@ export default tseslint.config(
   },
   {
     // Pure decisions in the middle: no IO, no store, no network.
-    files: ['src/policy/decide.ts', 'src/policy/approver.ts', 'src/orchestration/run-machine.ts', 'src/orchestration/run-transition.ts', 'src/verification/checks.ts', 'src/context/labels.ts', 'src/tools/template.ts', 'src/tools/uri-template.ts', 'src/verification/cel*.ts', 'src/audit/chain-verifier.ts'],
+    files: ['src/policy/decide.ts', 'src/policy/approver.ts', 'src/orchestration/run-machine.ts', 'src/orchestration/run-transition.ts', 'src/verification/checks.ts', 'src/context/labels.ts', 'src/tools/template.ts', 'src/tools/uri-template.ts', 'src/verification/cel*.ts', 'src/audit/chain-verifier.ts', 'src/pilot/kpis.ts', 'src/pilot/autonomy.ts', 'src/pilot/review.ts', 'src/pilot/week.ts', 'src/pilot/report-markdown.ts', 'src/pilot/report-html.tsx'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', '**/store/**', '**/connectors/**'], message: 'pure decision code does no IO' }] }],
     },

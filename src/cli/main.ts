@@ -25,6 +25,7 @@ import { registerIncidentsCommand } from './commands/incidents.js';
 import { registerUsageCommand } from './commands/usage.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerModelsCommand } from './commands/models.js';
+import { registerPilotCommands } from './commands/pilot.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { serveDemoConsole } from './demo-serve.js';
 import { simulateDecision } from '../gateway/simulate.js';
@@ -303,6 +304,7 @@ export function buildProgram(): Command {
   registerUsageCommand(program, { out, workspaceDir: ws });
   registerIngestCommand(program, { out, workspaceDir: ws });
   registerModelsCommand(program, { out, workspaceDir: ws });
+  registerPilotCommands(program, { out, workspaceDir: ws });
   registerConsoleCommand(program, { out });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');

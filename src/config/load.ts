@@ -7,6 +7,7 @@ import { identityIssues } from '../identity/config-check.js';
 import { checkTools, checkWorkflow } from './checks.js';
 import { checkRoutes } from './route-checks.js';
 import { checkSources } from './source-checks.js';
+import { checkPilot } from './pilot-checks.js';
 import { errorText, located, parseYamlText, sortErrors, validate, type YamlSource } from './issues.js';
 import type { PathSegment } from './locate.js';
 import { workflowSchema, workspaceSchema, type WorkflowConfig, type Workspace } from './schema.js';
@@ -124,6 +125,10 @@ export async function loadWorkspace(dir: string): Promise<Workspace> {
       continue;
     }
     checkWorkflow(wf, wfSrc, { file, tools, principals }, errors);
+    checkPilot(wf, principals, (p, message, hint, key) => errors.push(located(wfSrc, p, message, hint, key)));
+    if (wf.pilot?.baseline.csv !== undefined && !(await isFile(path.resolve(absDir, wf.pilot.baseline.csv)))) {
+      errors.push(located(wfSrc, ['pilot', 'baseline', 'csv'], `baseline file \`${wf.pilot.baseline.csv}\` does not exist`, 'give the path of a CSV of past cases, relative to the workspace folder'));
+    }
     workflows.set(wf.name, wf);
     workflowFileOf.set(wf.name, rel);
   }

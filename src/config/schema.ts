@@ -6,6 +6,7 @@ import { name, secretSource, toolName } from './schema-parts.js';
 import { metricsDoorSchema, telemetrySchema } from './telemetry-schema.js';
 import { envName, notificationsSchema } from './notification-schema.js';
 import { contextConnectorSchema, embeddingsSchema, sourcesSchema } from './sources-schema.js';
+import { pilotSchema } from './pilot-schema.js';
 import { runCheckSchema, toolContractSchema, type compensationSchema, type httpToolSchema, type secondPathSchema, type verifySchema } from './tool-contract-schema.js';
 
 export { toolName } from './schema-parts.js';
@@ -353,6 +354,9 @@ export const workflowSchema = z.strictObject({
     .array(runCheckSchema)
     .optional()
     .describe('Run-level checks of the claimed end state, evaluated against ground truth when the run ends (CEL).'),
+  pilot: pilotSchema
+    .optional()
+    .describe('The pilot: the baseline of the process it replaces, weekly KPI thresholds, the evidence each autonomy step needs, who signs promotions and the decision (`airlock report`, `airlock autonomy`, `airlock pilot`).'),
 });
 
 export const workspaceSchema = z.strictObject({
