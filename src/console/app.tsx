@@ -18,6 +18,7 @@ import type { ConsoleDeps, ConsoleEnv } from './context.js';
 import { mountApprovalPages } from './approvals.js';
 import { mountRunPages } from './runs.js';
 import { mountOpsPages } from './ops.js';
+import { mountPilotPages } from './pilot.js';
 import { assetFile } from './assets.js';
 import { mountApprovalLinks } from './links.js';
 import { linksKey } from '../gateway/approvals/links.js';
@@ -242,6 +243,7 @@ export function createConsole(airlock: Airlock, opts: ConsoleOptions = {}): Hono
   mountApprovalPages(app, deps);
   mountRunPages(app, deps);
   mountOpsPages(app, deps);
+  mountPilotPages(app, deps);
 
   app.notFound((c) => c.html(<Page ctx={{ base, principal: null, csrf: null }} title="Not found"><Notice kind="error">{`nothing at ${c.req.path.slice(0, 200)}`}</Notice><p><a href={`${base}/approvals`}>Approvals</a></p></Page>, 404));
   return app as unknown as Hono;

@@ -14,6 +14,7 @@ const NAV: readonly (readonly [string, string])[] = [
   ['incidents', 'Incidents'],
   ['audit', 'Audit'],
   ['policy', 'Policy simulator'],
+  ['pilot', 'Pilot'],
 ];
 
 /** A whole page. */

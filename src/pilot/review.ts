@@ -52,7 +52,7 @@ export interface WeeklyReview {
   /** The week's overrides, newest first (at most `MAX_OVERRIDES`); `overridesTotal` counts them all. */
   readonly overrides: readonly OverrideNote[];
   readonly overridesTotal: number;
-  /** Runs this week acting for people outside the pilot group (counted in the KPIs, shown apart). */
+  /** Runs this week acting for people outside the pilot group (counted in the KPIs, shown apart); runs for nobody are not. */
   readonly outsideGroup: number;
   readonly autonomy: AutonomyJudgement;
   readonly recommendation: Recommendation;
@@ -96,7 +96,7 @@ export function buildReview(i: ReviewInput): WeeklyReview {
     )
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
   const group = new Set(i.pilot.group);
-  const outsideGroup = group.size === 0 ? 0 : inWeek.filter((f) => f.onBehalfOf === null || !group.has(f.onBehalfOf)).length;
+  const outsideGroup = group.size === 0 ? 0 : inWeek.filter((f) => f.onBehalfOf !== null && !group.has(f.onBehalfOf)).length;
   return {
     workflow: i.workflow,
     tier: i.tier,
