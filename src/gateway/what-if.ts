@@ -82,6 +82,8 @@ export interface WhatIfReport {
   readonly draftWarnings: readonly string[];
   /** N as asked. */
   readonly last: number;
+  /** The window's start (ISO-8601) when one was asked: only decisions recorded since then are replayed. */
+  readonly since: string | null;
   /** Recorded decisions found (at most N); each is a row or not replayable. */
   readonly examined: number;
   /** Audit records read to find them. */
@@ -102,6 +104,9 @@ export interface WhatIfDeps {
   /** Recomputes a payload's (keyed) hash, to check the stored decision inputs are the ones recorded. */
   readonly audit: Pick<AuditWriter, 'payloadRef'>;
 }
+
+/** How far before a window's start the search goes on: appends from several processes carry their own clocks. */
+const WINDOW_SLACK_MS = 5 * 60_000;
 
 /** N as given (a CLI option or a form field): a whole number from 1 to `maxLast`, else an `input` error. */
 export function parseLast(text: string | number | undefined): number {
@@ -137,8 +142,11 @@ export function compileDraft(workspace: Workspace, sources: readonly PolicySourc
  * `recheck`, are the same request again and are skipped) with the current policy set and with `draft`.
  * Stops reading after `WHAT_IF_LIMITS.maxScanned` records or `budgetMs`, saying so in `stoppedEarly`.
  */
-export async function whatIf(deps: WhatIfDeps, draft: CompiledPolicies, opts: { readonly last?: number; readonly budgetMs?: number } = {}): Promise<WhatIfReport> {
-  const last = parseLast(opts.last);
+export async function whatIf(deps: WhatIfDeps, draft: CompiledPolicies, opts: { readonly last?: number; readonly since?: string; readonly budgetMs?: number } = {}): Promise<WhatIfReport> {
+  // A window replays every decision in it, up to the most one replay takes.
+  const last = opts.since !== undefined && opts.last === undefined ? WHAT_IF_LIMITS.maxLast : parseLast(opts.last);
+  const since = opts.since ?? null;
+  const sinceSlack = since === null ? '' : new Date(Date.parse(since) - WINDOW_SLACK_MS).toISOString();
   // Reading the trail may take half the time budget; replaying what was found, the rest.
   const budget = opts.budgetMs ?? WHAT_IF_LIMITS.defaultBudgetMs;
   const started = Date.now();
@@ -150,7 +158,8 @@ export async function whatIf(deps: WhatIfDeps, draft: CompiledPolicies, opts: { 
   let scanned = 0;
   const head = await deps.store.auditHead();
   let cursor = (head?.seq ?? 0) + 1;
-  while (cursor > 1 && found.length < last) {
+  let reachedSince = false;
+  while (cursor > 1 && found.length < last && !reachedSince) {
     if (scanned >= WHAT_IF_LIMITS.maxScanned) {
       stoppedEarly = `read ${scanned} audit records (the most one run reads) and found ${found.length} decisions`;
       break;
@@ -164,6 +173,15 @@ export async function whatIf(deps: WhatIfDeps, draft: CompiledPolicies, opts: { 
     scanned += batch.length;
     for (let i = batch.length - 1; i >= 0 && found.length < last; i--) {
       const r = batch[i] as AuditRecord;
+      // The trail is in time order but for clocks of several processes: a record well before the window
+      // ends the search; one just before it is only skipped.
+      if (since !== null && r.time < since) {
+        if (r.time < sinceSlack) {
+          reachedSince = true;
+          break;
+        }
+        continue;
+      }
       if (isRecord(r, 'action.decision') && r.body.recheck !== true) {
         found.push(r);
         // The intent is almost always the record just before its decision (they are appended together).
@@ -227,6 +245,7 @@ export async function whatIf(deps: WhatIfDeps, draft: CompiledPolicies, opts: { 
     draftPolicies: draft.policies.size,
     draftWarnings: draft.warnings,
     last,
+    since,
     examined: found.length,
     scanned,
     stoppedEarly,
