@@ -27,11 +27,13 @@ export const NOT_EXECUTED_REASONS = [
   'second-path-disagreed',
   // limits of a run
   'concurrency-limit',
+  // a person stopped its scope (the kill switch)
+  'halted',
 ] as const;
 export type NotExecutedReason = (typeof NOT_EXECUTED_REASONS)[number];
 
 /** Why a door refused a request before any run saw it (or for a run, without a proposal). */
-export const REQUEST_REFUSALS = ['too-large', 'rate-limit', 'malformed', 'open-runs-limit', 'session-hijack', 'no-workflow'] as const;
+export const REQUEST_REFUSALS = ['too-large', 'rate-limit', 'malformed', 'open-runs-limit', 'session-hijack', 'no-workflow', 'halted'] as const;
 export type RequestRefusal = (typeof REQUEST_REFUSALS)[number];
 
 /** How an approver proved who they are, as votes, refusals and grants record it. */
@@ -313,6 +315,16 @@ export type RecordBodies = {
     readonly approvalId: string | null;
     readonly executed: boolean;
   };
+  'halt.started': AuthFields & { readonly haltId: string; readonly scope: string; readonly reason: string };
+  'halt.lifted': AuthFields & {
+    readonly haltId: string;
+    readonly scope: string;
+    readonly reason: string;
+    readonly stoppedBy: string;
+    readonly stoppedAt: string;
+    readonly haltedSeconds: number;
+  };
+  'halt.refused': AuthFields & { readonly attempted: 'stop' | 'resume'; readonly scope: string; readonly haltId?: string; readonly reason: string };
   'rollback.finished': {
     readonly rollbackOf: string;
     readonly rollbackRunId: string;
@@ -366,6 +378,9 @@ export const RECORD_TYPES = [
   'rollback.compensating',
   'rollback.step',
   'rollback.finished',
+  'halt.started',
+  'halt.lifted',
+  'halt.refused',
 ] as const satisfies readonly (keyof RecordBodies)[];
 
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -443,6 +458,9 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'rollback.compensating': 'a compensation is about to be proposed (a marker, so a re-run knows)',
   'rollback.step': 'what came of undoing one effect',
   'rollback.finished': 'a rollback ended: completed, awaiting approval, or failed',
+  'halt.started': 'a person pulled the kill switch on a scope (`workflow:NAME`, `principal:KIND:ID`, `connector:NAME` or `all`), with the reason: nothing in it executes, starts or is approved until it is lifted',
+  'halt.lifted': 'an owner lifted a halt, with the reason and how long it held',
+  'halt.refused': 'an attempt to stop or resume a scope that was refused (not a person, not an owner, nothing to lift)',
 };
 
 /** The record-type table of docs/internals.md, as `npm run gen` writes it between its markers. */

@@ -1,5 +1,5 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, RunRecord, RunSaveExtras, Store } from '../store/store.js';
+import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, HaltLift, HaltRecord, RunRecord, RunSaveExtras, Store } from '../store/store.js';
 import type { ApprovalId, Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
@@ -95,6 +95,16 @@ export class AuditWriter {
     const from = typeof expected === 'string' ? expected : expected.status;
     if (updated && from === 'pending' && updated.status !== 'pending') this.observer.waitEnded?.(updated, this.now());
     return updated;
+  }
+
+  /** Starts halt `h` with the items saying so, in one transaction; the halt already active on its scope (and no record) when there is one. */
+  async commitHalt(h: HaltRecord, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<HaltRecord> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.startHalt(h, drafts));
+  }
+
+  /** Lifts active halt `id` with the items saying so, in one transaction; null (and no record) when it was not active. */
+  async commitLift(id: string, lift: HaltLift, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<HaltRecord | null> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.liftHalt(id, lift, drafts));
   }
 
   private drafts(subject: AuditSubject | null, items: readonly AuditItem[]): AuditDraft[] {

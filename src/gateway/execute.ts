@@ -16,6 +16,8 @@ import { principalRef } from '../identity/principal.js';
 import type { Dispatcher } from './dispatch.js';
 import { verifyExecution } from './verify.js';
 import type { CallContext, GatewayOutcome } from './types.js';
+import type { HaltRecord } from '../store/store.js';
+import { haltedReason } from './halts.js';
 
 /** What an agent is told in place of a quarantined result (fixed text: nothing of the result). */
 export const QUARANTINE_NOTICE = '[airlock] this result was withheld: it holds instruction-like text (injection signals). A person can read it in the audit trail.';
@@ -27,6 +29,8 @@ export interface ExecuteDeps {
   readonly driftGuard?: Pick<DriftGuard, 'checkContract' | 'invalidate'> | undefined;
   /** The injection detector's settings and the tool names it looks for; absent: off. */
   readonly injection?: { readonly detect: boolean; readonly quarantine: boolean; readonly toolNames: readonly string[] } | undefined;
+  /** The active halt on the call's scopes, read from the store (halts.ts); absent: none are checked here. */
+  readonly halted?: ((ctx: CallContext, contract: ToolContract) => Promise<HaltRecord | null>) | undefined;
 }
 
 /** The authority an execution ran under: an approval, a standing grant, or the decision alone. */
@@ -60,6 +64,13 @@ export async function executeAction(
   if (drift && !drift.ok) {
     await audit.append(ctx, [notExecuted('tool-drift', [drift.reason], { tool: contract.name, actionHash: hash, approvalId, code: drift.code })]);
     return { kind: 'denied', reasons: [drift.reason], policyIds: [], actionHash: hash };
+  }
+  // Checked again closest to the call too: a halt committed while this call was decided stops it here.
+  const halt = await deps.halted?.(ctx, contract);
+  if (halt) {
+    const reason = haltedReason(halt);
+    await audit.append(ctx, [notExecuted('halted', [reason], { tool: contract.name, actionHash: hash, approvalId, code: halt.id })]);
+    return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: hash, halt: halt.id };
   }
   if (ctx.mode === 'authorize') {
     await audit.append(ctx, [rec('action.authorized', { tool: contract.name, actionHash: hash, ...by, ...keyed, executor: 'caller' })]);

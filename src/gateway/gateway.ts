@@ -9,7 +9,7 @@ import { decide, type ValueStanding } from '../policy/decide.js';
 import { principalRef } from '../identity/principal.js';
 import { crossesValue, valueClaims, valueEntries, valueStandings, type ValueClaim, type ValueStandings } from './value.js';
 import { randomUUID } from 'node:crypto';
-import type { ApprovalRecord, AuditRecord } from '../store/store.js';
+import type { ApprovalRecord, AuditRecord, HaltRecord } from '../store/store.js';
 import type { ToolContract } from '../config/schema.js';
 import type { ApprovalId, Decision, Json, JsonObject, Sha256Hex } from '../types.js';
 import { hashJson } from '../util/hash.js';
@@ -22,6 +22,7 @@ import { admit } from './admit.js';
 import { Dispatcher, type ReadProbe } from './dispatch.js';
 import { executeAction, type Authority } from './execute.js';
 import { verifyExecution } from './verify.js';
+import { haltedReason, haltOn } from './halts.js';
 import { consumeApproval } from './approvals/consume.js';
 import { latestRevision } from './approvals/lifecycle.js';
 import { latestApprovalOf, requestApproval } from './approvals/request.js';
@@ -65,6 +66,9 @@ export class Gateway implements Reviser {
       [AIRLOCK.labelClassification]: ctx.labels.classification,
       [AIRLOCK.labelTrust]: ctx.labels.trust,
     });
+    // A halted scope refuses everything, before any decision, approval or record of intent.
+    const halt = await this.haltFor(ctx, this.deps.workspace.tools.get(proposal.tool)?.connector);
+    if (halt) return this.refuseHalted(ctx, halt, span, { tool: String(proposal.tool).slice(0, 200), step: ctx.step });
     const admitted = admit(ctx, proposal, this.rules);
     if (!admitted.ok) {
       await audit.append(ctx, admitted.records);
@@ -186,6 +190,9 @@ export class Gateway implements Reviser {
 
   private async executeApprovedInner(ctx: CallContext, proposal: Proposal, approvalId: ApprovalId, span: Span): Promise<GatewayOutcome> {
     const contract = this.deps.workspace.tools.get(proposal.tool);
+    // INVARIANT: an approval given before a halt is not used while it holds: it stays approved, unused, for after.
+    const halt = await this.haltFor(ctx, contract?.connector);
+    if (halt) return this.refuseHalted(ctx, halt, span, { tool: String(proposal.tool).slice(0, 200), approvalId });
     const refuse = async (why: 'unknown-tool' | 'invalid-arguments', reason: string): Promise<GatewayOutcome> => {
       await this.deps.audit.append(ctx, [notExecuted(why, [reason], { tool: proposal.tool, approvalId })]);
       span.setAttribute(AIRLOCK.decision, 'deny');
@@ -282,6 +289,19 @@ export class Gateway implements Reviser {
     const created = await this.deps.store.getApproval(id);
     if (!created) throw new Error(`approval ${id} vanished after it was created`);
     return { kind: 'created', approval: created };
+  }
+
+  /** The active halt on the call's scopes (its workflow, principals and connector, or everything), read from the store now. */
+  private haltFor(ctx: CallContext, connector: string | undefined): Promise<HaltRecord | null> {
+    return haltOn(this.deps.store, { workflow: ctx.workflow.name, principal: principalRef(ctx.principal), onBehalfOf: ctx.onBehalfOf ? principalRef(ctx.onBehalfOf) : null, connector });
+  }
+
+  /** A call refused because its scope is halted: audited `action.not-executed` (`halted`), nothing else happens. */
+  private async refuseHalted(ctx: CallContext, halt: HaltRecord, span: Span, about: { tool: string; step?: number; actionHash?: Sha256Hex; approvalId?: ApprovalId }): Promise<GatewayOutcome> {
+    const reason = haltedReason(halt);
+    await this.deps.audit.append(ctx, [notExecuted('halted', [reason], { ...about, code: halt.id })]);
+    span.setAttribute(AIRLOCK.decision, 'deny');
+    return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: about.actionHash ?? null, halt: halt.id };
   }
 
   /** The arguments of an authorized action, from its intent record's stored payload. */
@@ -411,7 +431,7 @@ export class Gateway implements Reviser {
   /** The deps of each step, from the gateway's own. */
   private get executing() {
     const injection = this.deps.workspace.file.injection;
-    return { audit: this.deps.audit, dispatch: this.dispatch, driftGuard: this.deps.driftGuard, injection: { ...injection, toolNames: this.toolNames } };
+    return { audit: this.deps.audit, dispatch: this.dispatch, driftGuard: this.deps.driftGuard, injection: { ...injection, toolNames: this.toolNames }, halted: (ctx: CallContext, c: ToolContract) => this.haltFor(ctx, c.connector) };
   }
 
   private get asking() {

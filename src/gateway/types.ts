@@ -87,7 +87,14 @@ export type GatewayOutcome =
       /** Only with `deferOutcomeCommit`: settles when the outcome record is durable. */
       readonly committed?: Promise<void>;
     }
-  | { readonly kind: 'denied'; readonly reasons: readonly string[]; readonly policyIds: readonly string[]; readonly actionHash: Sha256Hex | null }
+  | {
+      readonly kind: 'denied';
+      readonly reasons: readonly string[];
+      readonly policyIds: readonly string[];
+      readonly actionHash: Sha256Hex | null;
+      /** The halt that stopped it (a person pulled the kill switch on its scope), when that is why. */
+      readonly halt?: string;
+    }
   | { readonly kind: 'invalid'; readonly errors: readonly string[] }
   | { readonly kind: 'suggested'; readonly actionHash: Sha256Hex; readonly decision: Decision }
   | {

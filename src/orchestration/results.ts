@@ -14,6 +14,8 @@ export function toResult(outcome: GatewayOutcome): { status: ToolResultStatus; c
         ? { status: 'ok', content: { editedByApprover: { executedArguments: outcome.revisedArgs }, result: outcome.result } }
         : { status: 'ok', content: outcome.result };
     case 'denied':
+      // A halt is people stopping everything in a scope, not a policy's answer to this call: retrying changes nothing until they resume it.
+      if (outcome.halt) return { status: 'denied', content: { error: 'halted', reasons: [...outcome.reasons], next: 'a person stopped this scope; nothing was executed; do not retry until an owner resumes it' } };
       return { status: 'denied', content: { error: 'denied by policy', reasons: [...outcome.reasons], policies: [...outcome.policyIds] } };
     case 'invalid':
       return { status: 'invalid', content: { error: 'invalid arguments', problems: [...outcome.errors] } };

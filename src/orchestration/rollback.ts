@@ -18,6 +18,7 @@ import { runStateOf, saveRunState } from './run-state.js';
 import { openIncident } from './incidents.js';
 import { isRecord, rec, recordsOf } from '../audit/records.js';
 import { resolvePrincipal } from '../identity/principal.js';
+import { haltedReason, haltOn } from '../gateway/halts.js';
 
 /** What a rollback needs (an `Airlock` has all of it). */
 export interface RollbackDeps {
@@ -144,6 +145,10 @@ export async function rollbackRun(deps: RollbackDeps, runId: RunId, requestedBy:
     const steps = effects.map((e, i) => plannedStep(e, i + 1, undone) ?? notAttempted(e, i + 1, 'not undone by the finished rollback'));
     return { runId, rollbackRunId: latest.id, status: 'completed', steps, incidentId: null, noop: true };
   }
+
+  // Undoing is acting too: not while the run's scope is halted (each compensation would be refused anyway).
+  const halt = await haltOn(deps.store, { workflow: run.workflow, principal: `agent:${state.agent}`, onBehalfOf: principalRef(requester) });
+  if (halt) throw new AirlockError('conflict', `run \`${runId}\` is not rolled back now: ${haltedReason(halt)}`, { hint: 'see `airlock halts`; roll it back once an owner has resumed it' });
 
   const holder = randomBytes(8).toString('hex');
   const lease = () => ({ holder, until: new Date(deps.now().getTime() + ROLLBACK_LEASE_MS).toISOString() });

@@ -34,6 +34,11 @@ export interface RunStateBase {
   readonly final: { readonly text: string; readonly claim: 'done' | 'gave-up' } | null;
   /** Why the run failed or was stopped, in words. */
   readonly reason: string | null;
+  /**
+   * The halt holding the run (a person stopped its scope: halts.ts): it waits, `awaiting-approval`,
+   * until an owner lifts it and the run is driven again. Absent: not held.
+   */
+  readonly halt?: { readonly id: string } | undefined;
   /** The run's trace (W3C traceparent of its first span): every later segment, after a pause or a restart, continues it. Absent: not traced when it started. */
   readonly trace?: { readonly traceparent: string };
 }

@@ -60,6 +60,7 @@ const base = {
   verifications: z.array(z.object({ callId: z.string(), tool: z.string(), status: z.enum(['passed', 'failed', 'error']) })),
   final: z.object({ text: z.string(), claim: z.enum(['done', 'gave-up']) }).nullable(),
   reason: z.string().nullable(),
+  halt: z.object({ id: z.string() }).optional(),
   // Rows written before runs kept their trace have none: a later segment starts a trace of its own.
   trace: z.object({ traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/) }).optional(),
 };

@@ -85,6 +85,13 @@ export type RunEvent =
   | { readonly type: 'approved-call-sent' }
   /** A rollback stopped at a person's approval of one of its compensations. */
   | { readonly type: 'paused'; readonly reason: string }
+  /**
+   * A person stopped the run's scope (the kill switch): the run waits for an owner (`awaiting-approval`,
+   * held by `haltId`), nothing in flight; a call waiting for a person stays waiting.
+   */
+  | { readonly type: 'halted'; readonly haltId: string; readonly reason: string }
+  /** The halt holding the run was lifted: it goes on (`running`), or keeps waiting on its call's approval. */
+  | { readonly type: 'halt-lifted' }
   /** An external agent reported the verification of an action it executed itself. */
   | { readonly type: 'verified'; readonly tool: string; readonly status: Verdict }
   /** The agent says it is finished. */
@@ -187,6 +194,15 @@ function apply(at: Transition, e: RunEvent): Transition {
     }
     case 'paused':
       return move(at, 'awaiting-approval', { ...s, reason: e.reason });
+    case 'halted': {
+      // A queued run is started first: the state machine's one way out of `queued` that is not an end.
+      const from = at.status === 'queued' ? move(at, 'running', s) : at;
+      return move(from, 'awaiting-approval', { ...s, inFlight: null, halt: { id: e.haltId }, reason: e.reason });
+    }
+    case 'halt-lifted': {
+      const state: RunState = { ...s, halt: undefined, reason: null };
+      return s.pending ? { ...at, state } : move(at, 'running', state);
+    }
     case 'seen':
       return { ...at, state: { ...s, seen: addSightings(s.seen ?? NOTHING_SEEN, e.sightings) } };
     case 'verified':

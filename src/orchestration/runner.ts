@@ -27,6 +27,8 @@ import { isRepairTurn, malformedEvent, unusableReason } from './repair.js';
 import { rec } from '../audit/records.js';
 import { dailyBudgetReached, runStateOf, saveRunState } from './run-state.js';
 import { noteFlagged } from './incidents.js';
+import { haltedReason, haltOn } from '../gateway/halts.js';
+import type { HaltRecord } from '../store/store.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -65,6 +67,13 @@ export class Runner {
     const onBehalfOf = opts.onBehalfOf ? this.deps.principal(opts.onBehalfOf) : undefined;
     // A workflow with no model for Airlock's own loop is refused before anything is recorded.
     const model = this.deps.modelFor(workflow);
+    // No run starts in a halted scope: refused, and the refusal is on record.
+    const halt = await haltOn(this.deps.store, { workflow: workflow.name, principal: principalRef(agent), onBehalfOf: onBehalfOf ? principalRef(onBehalfOf) : null });
+    if (halt) {
+      const reason = haltedReason(halt);
+      await this.deps.audit.append({ runId: null, principal: agent, onBehalfOf }, [rec('request.refused', { door: 'runner', why: 'halted', reason })]);
+      throw new AirlockError('conflict', `no run of workflow \`${workflow.name}\` starts now: ${reason}`, { hint: 'see `airlock halts`; an owner lifts it with `airlock resume`' });
+    }
     const id = this.deps.newRunId();
     // The run's first span begins its trace; the trace is stored with the run, so every later segment continues it.
     return withSpan(`invoke_agent ${workflow.name}`, async (span) => {
@@ -169,6 +178,16 @@ export class Runner {
       const work = nextWork(record.status, state);
       if (work === 'none') return record;
 
+      // The kill switch, before every step: a run in a halted scope stops here and waits for an owner.
+      if (work !== 'recover-in-flight') {
+        const halt = await this.haltFor(workflow, state);
+        if (halt) return state.halt?.id === halt.id ? record : step(...carried, haltedEvent(halt));
+        if (state.halt) {
+          await step({ type: 'halt-lifted' });
+          continue;
+        }
+      }
+
       if (work === 'recover-in-flight') {
         // A call was handed to the gateway and the process died before its result was saved.
         // Whether the effect happened is unknown here: stop and ask for a review, never guess.
@@ -206,6 +225,8 @@ export class Runner {
           await step({ type: 'approved-call-sent' });
           const ctx = this.ctx(record.id, workflow, agent, onBehalfOf, state);
           const outcome = await this.deps.gateway.executeApproved(ctx, { tool: pending.tool, args: revisedArgs ?? pending.args }, approval.id);
+          // Halted as it was about to execute: the approval was not used, and waits with the run.
+          if (outcome.kind === 'denied' && outcome.halt) return step({ type: 'halted', haltId: outcome.halt, reason: outcome.reasons[0] ?? 'halted' });
           await noteFlagged(this.deps, record.id, pending.tool, outcome);
           answer = returned(pending.callId, pending.tool, outcome.kind === 'executed' && revisedArgs ? { ...outcome, revisedArgs } : outcome);
         } else {
@@ -271,6 +292,9 @@ export class Runner {
         return step({ type: 'approval-awaited', approvalId: outcome.approvalId, id: callId, tool: turn.tool, args: turn.args }, { type: 'time', ms: elapsed() });
       }
       const result = returned(callId, turn.tool, outcome);
+      // Halted under this call (a halt on its connector, or one committed since the last step): the model
+      // hears the refusal, and the run waits for an owner before it takes another turn.
+      if (outcome.kind === 'denied' && outcome.halt) return step(result, { type: 'halted', haltId: outcome.halt, reason: outcome.reasons[0] ?? 'halted' }, { type: 'time', ms: elapsed() });
       // A tool it was not offered: the gateway refused and audited it; the model is also told, as for any unusable reply.
       if (tools.some((t) => t.name === turn.tool)) {
         await step(result);
@@ -282,6 +306,12 @@ export class Runner {
     }
   }
 
+
+  /** The active halt on the run's scopes (and on the connector of the call it waits on), read from the store now. */
+  private haltFor(workflow: WorkflowConfig, state: RunState): Promise<HaltRecord | null> {
+    const connector = state.pending ? this.deps.workspace.tools.get(state.pending.tool)?.connector : undefined;
+    return haltOn(this.deps.store, { workflow: workflow.name, principal: `agent:${state.agent}`, onBehalfOf: state.onBehalfOf, connector });
+  }
 
   /** A model's answer as the run records it: the route that gave it (or the workflow's model), its usage, and whether it was set aside. */
   private answered(model: Model, workflow: WorkflowConfig, r: TurnRoute | undefined, usage: ModelUsage | undefined, setAside?: SetAsideAnswer): RunEvent {
@@ -330,6 +360,11 @@ export class Runner {
     // INVARIANT: a status change and its audit records commit in one transaction, or neither does.
     return saveRunState(this.deps, prev, next, { subject: { runId: prev.id, principal: this.deps.principal(`agent:${next.state.agent}`) }, items: next.records }, { steps: next.steps, usage: next.usage });
   }
+}
+
+/** The run held by halt `h`. */
+function haltedEvent(h: HaltRecord): RunEvent {
+  return { type: 'halted', haltId: h.id, reason: haltedReason(h) };
 }
 
 /** The answer to a call as the model is told it, with what it read or did (labels, verification). */

@@ -28,11 +28,12 @@ import { type Notify } from '../gateway/approvals/events.js';
 import { checkRefusals, noteFlagged } from './incidents.js';
 import { openUnknownOutcomes, recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
 import { rec } from '../audit/records.js';
+import { haltedReason, haltOn } from '../gateway/halts.js';
 
 /** A call the session layer refused before the gateway saw it (not your run, budget, too many at once). */
 export interface SessionRefusal {
   readonly kind: 'refused';
-  /** HTTP-style status: 403 not yours, 404 no such run, 409 run not running, 429 limits. */
+  /** HTTP-style status: 403 not yours, 404 no such run, 409 run not running or its scope halted, 429 limits. */
   readonly status: 403 | 404 | 409 | 429;
   readonly reason: string;
 }
@@ -110,14 +111,22 @@ export class Sessions {
   }
 
   /**
-   * Opens a run for an external agent and records it; refused (429, audited) when the principal
-   * already holds `server.limits.openRunsPerPrincipal` runs open in this process.
+   * Opens a run for an external agent and records it; refused (audited) when its scope is halted
+   * (409), or when the principal already holds `server.limits.openRunsPerPrincipal` runs open in this
+   * process (429).
    */
   async tryOpen(workflow: WorkflowConfig, principal: Principal, door: ExternalDoor, onBehalfOf?: Principal): Promise<RunRecord | SessionRefusal> {
     if (principal.kind !== 'agent' || workflow.agent !== principal.id) {
       throw new AirlockError('input', `\`${principalRef(principal)}\` is not the agent of workflow \`${workflow.name}\``);
     }
     const who = principalRef(principal);
+    // No run starts in a halted scope (the kill switch): refused, on record, before a slot is taken.
+    const halt = await haltOn(this.deps.store, { workflow: workflow.name, principal: who, onBehalfOf: onBehalfOf ? principalRef(onBehalfOf) : null });
+    if (halt) {
+      const reason = haltedReason(halt);
+      await this.deps.audit.append({ runId: null, principal, onBehalfOf }, [rec('request.refused', { door, why: 'halted', reason })]);
+      return { kind: 'refused', status: 409, reason };
+    }
     const cap = this.deps.workspace.file.server.limits.openRunsPerPrincipal;
     const held = this.openPerPrincipal.get(who) ?? 0;
     if (held >= cap) {

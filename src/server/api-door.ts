@@ -160,10 +160,12 @@ export function apiDoor(airlock: Airlock, rate: RateLimiter) {
     const workflow = sessions.resolveWorkflow(auth.principal, workflowName);
     if ('kind' in workflow) return { response: await refuseSession(c, workflow, null) };
     const run = await sessions.tryOpen(workflow, auth.principal, 'http-api', auth.onBehalfOf);
-    if ('kind' in run) {
+    if ('kind' in run && run.status === 429) {
       c.header('Retry-After', '60');
       return { response: c.json(errorBody(run.reason, 'close runs you no longer need with POST /v1/runs/{id}/close'), 429) };
     }
+    // Its scope is halted (the kill switch): already on record; no run opens until an owner resumes it.
+    if ('kind' in run) return { response: c.json(errorBody(run.reason, 'a person stopped this scope; try again once an owner has resumed it'), run.status) };
     const tools = sessions.tools(workflow, auth.principal).map((t) => ({
       name: t.name,
       description: t.description,

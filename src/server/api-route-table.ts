@@ -108,7 +108,12 @@ export const API_ROUTES: readonly RouteDoc[] = [
     callers: 'agents',
     body: 'OpenRunRequest',
     bodyRequired: false,
-    responses: { 201: { description: 'the run is open', schemas: ['RunOpened'] }, 403: SESSION_REFUSALS[403], 404: SESSION_REFUSALS[404], 409: SESSION_REFUSALS[409] },
+    responses: {
+      201: { description: 'the run is open', schemas: ['RunOpened'] },
+      403: SESSION_REFUSALS[403],
+      404: SESSION_REFUSALS[404],
+      409: err('the agent drives several workflows and named none, or the scope is halted (a person stopped it: no run starts until an owner resumes it)'),
+    },
   },
   {
     method: 'post',

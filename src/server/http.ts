@@ -144,7 +144,7 @@ export function createHttpApp(
       return rpcError(c, wf.status === 429 ? 429 : wf.status, MCP_REFUSAL_CODES[wf.status], wf.reason);
     }
     const run = await airlock.sessions.tryOpen(wf, principal, 'mcp-http', auth.onBehalfOf);
-    if ('kind' in run) return rpcError(c, 429, MCP_REFUSAL_CODES[429], run.reason, { 'Retry-After': '60' });
+    if ('kind' in run) return rpcError(c, run.status, MCP_REFUSAL_CODES[run.status], run.reason, run.status === 429 ? { 'Retry-After': '60' } : undefined);
     const binding: McpBinding = { principal, onBehalfOf: auth.onBehalfOf, workflow: wf, runId: run.id };
     let initialized = false;
     const transport = new WebStandardStreamableHTTPServerTransport({

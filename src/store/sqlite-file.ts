@@ -164,6 +164,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER ctx_vectors_changed AFTER UPDATE ON ctx_vectors BEGIN UPDATE ctx_vector_epoch SET n = n + 1 WHERE id = 1; END;
   CREATE TRIGGER ctx_vectors_removed AFTER DELETE ON ctx_vectors BEGIN UPDATE ctx_vector_epoch SET n = n + 1 WHERE id = 1; END;
   `,
+  // 15: halts, the kill switch (sqlite-halts.ts): at most one active halt per scope; every governed call
+  // reads the active ones on its scopes through the partial index, so the check stays one small lookup.
+  `
+  CREATE TABLE halts (id TEXT PRIMARY KEY, scope TEXT NOT NULL, status TEXT NOT NULL, stopped_at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
+  CREATE UNIQUE INDEX halts_active ON halts (scope) WHERE status = 'active';
+  CREATE INDEX halts_by_start ON halts (stopped_at);
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

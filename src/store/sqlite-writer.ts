@@ -5,11 +5,12 @@ import type Database from 'better-sqlite3';
 import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
 import type { ApprovalStatus, Sha256Hex } from '../types.js';
-import type { ApprovalRecord, AuditPayload, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
+import type { ApprovalRecord, AuditPayload, GrantRecord, HaltRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
 import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
 import { addSpans, type SpanRow } from './sqlite-spans.js';
 import { changeContext } from './sqlite-context.js';
 import { putVectors } from './sqlite-vectors.js';
+import { liftHalt, startHalt, type HaltColumns } from './sqlite-halts.js';
 import type { ChunkVector } from './context-records.js';
 import type { ContextChanges } from './context-records.js';
 import { AUDIT_PAGE_BITS, isConstraint, storeError } from './sqlite-file.js';
@@ -94,7 +95,10 @@ export type WriteOp =
   | { readonly op: 'add-spans'; readonly rows: readonly SpanRow[] }
   | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
   | { readonly op: 'change-context'; readonly changes: ContextChanges }
-  | { readonly op: 'put-context-vectors'; readonly model: string; readonly rows: readonly ChunkVector[] };
+  | { readonly op: 'put-context-vectors'; readonly model: string; readonly rows: readonly ChunkVector[] }
+  // A halt's records are appended only when it is started (or lifted), in the same savepoint.
+  | { readonly op: 'start-halt'; readonly halt: HaltColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
+  | { readonly op: 'lift-halt'; readonly id: string; readonly lift: string; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] };
 
 /** A queued notification's columns. */
 export interface NotificationColumns {
@@ -142,6 +146,10 @@ export interface WriteResult {
   readonly 'redeem-link': boolean;
   readonly 'change-context': null;
   readonly 'put-context-vectors': null;
+  /** null: started as given; else the halt already active on its scope (and no record written). */
+  readonly 'start-halt': HaltRecord | null;
+  /** The lifted halt; null (and no record) when it was not active. */
+  readonly 'lift-halt': HaltRecord | null;
 }
 
 /** How each write is named in its error messages ("store `x` failed to <doing>"). */
@@ -168,6 +176,8 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'redeem-link': 'redeem an approval link',
   'change-context': 'store ingested documents',
   'put-context-vectors': 'store embedding vectors',
+  'start-halt': 'start a halt',
+  'lift-halt': 'lift a halt',
 };
 
 /** One write's outcome. */
@@ -348,6 +358,16 @@ export class SqliteWriter {
       case 'put-context-vectors':
         putVectors(this.db, op.model, op.rows);
         return null;
+      case 'start-halt': {
+        const active = startHalt(this.db, this.rows, op.halt);
+        if (active === null) this.appendLeaves(op.leaves, op.payloads, chain, fresh);
+        return active;
+      }
+      case 'lift-halt': {
+        const lifted = liftHalt(this.db, this.rows, op.id, op.lift);
+        if (lifted) this.appendLeaves(op.leaves, op.payloads, chain, fresh);
+        return lifted;
+      }
     }
   }
 

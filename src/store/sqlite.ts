@@ -9,12 +9,15 @@ import type {
   ApprovalUpdate,
   DeliveryRecord,
   GrantRecord,
+  HaltLift,
+  HaltRecord,
   IncidentRecord,
   IncidentStatus,
   IncidentUpdate,
   InstanceLease,
   NotificationRecord,
   AuditDraft,
+  AuditPayload,
   AuditRecord,
   RunQuery,
   RunRecord,
@@ -48,6 +51,7 @@ import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { runQuerySql } from './sqlite-queries.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealRunState, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { ContextReads } from './sqlite-context.js';
+import { HaltReads } from './sqlite-halts.js';
 import type { ChunkVector, UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
@@ -102,6 +106,7 @@ export async function openSqliteStore(file: string, opts: SqliteStoreOptions = {
 class SqliteStore implements Store {
   private readonly rows: RowReader;
   private readonly context: ContextReads;
+  private readonly halts: HaltReads;
   private closed = false;
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
@@ -127,6 +132,7 @@ class SqliteStore implements Store {
   ) {
     this.rows = new RowReader(file);
     this.context = new ContextReads(db);
+    this.halts = new HaltReads(db, file);
     this.stmt = {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       readAuditRows: db.prepare(
@@ -453,6 +459,30 @@ class SqliteStore implements Store {
     return this.write('update-incident', () => ({ op: 'update-incident', id, expected, update: JSON.stringify(update), ...(expectedAssignee !== undefined ? { expectedAssignee } : {}) }));
   }
 
+  // --- halts (the kill switch) ----------------------------------------------------------------
+
+  startHalt(h: HaltRecord, drafts: readonly AuditDraft[] = []): Promise<HaltRecord> {
+    return this.withRecords('start-halt', drafts, (leaves, payloads) => ({ op: 'start-halt', halt: { id: h.id, scope: h.scope, stoppedAt: h.stoppedAt, record: JSON.stringify(h) }, leaves, payloads })).then(
+      (active) => active ?? h,
+    );
+  }
+
+  liftHalt(id: string, lift: HaltLift, drafts: readonly AuditDraft[] = []): Promise<HaltRecord | null> {
+    return this.withRecords('lift-halt', drafts, (leaves, payloads) => ({ op: 'lift-halt', id, lift: JSON.stringify(lift), leaves, payloads }));
+  }
+
+  activeHalt(scopes: readonly string[]): Promise<HaltRecord | null> {
+    return this.read('read the active halts', () => this.halts.active(scopes));
+  }
+
+  getHalt(id: string): Promise<HaltRecord | null> {
+    return this.read('read a halt', () => this.halts.get(id));
+  }
+
+  listHalts(opts: { status?: HaltRecord['status']; limit?: number } = {}): Promise<readonly HaltRecord[]> {
+    return this.read('list halts', () => this.halts.list(opts.status, opts.limit ?? 100));
+  }
+
   // --- instance leases -----------------------------------------------------------------------
 
   renewLease(lease: InstanceLease): Promise<void> {
@@ -543,6 +573,22 @@ class SqliteStore implements Store {
     } catch (e) {
       return Promise.reject(storeError(e, this.file, doing));
     }
+  }
+
+  /** A write that carries audit records (canonicalised and sealed here, before it is queued: a bad draft fails only its caller). */
+  private withRecords<K extends 'start-halt' | 'lift-halt'>(
+    kind: K,
+    drafts: readonly AuditDraft[],
+    build: (leaves: WireLeaf[], payloads: AuditPayload[][]) => Extract<WriteOp, { op: K }>,
+  ): Promise<WriteResult[K]> {
+    if (this.closed) return Promise.reject(this.closedError());
+    let leaves: PreparedLeaf[];
+    try {
+      leaves = drafts.map((d, i) => prepareDraft(d, i));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.write(kind, () => build(leaves.map(wireLeaf), drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing))));
   }
 
   /**

@@ -295,6 +295,43 @@ export interface InstanceLease {
   readonly expiresAt: string;
 }
 
+/**
+ * What a halt stops, by kind: one workflow, one principal (the agent acting, or the person agents act
+ * for), one connector, or everything (`all`).
+ */
+export const HALT_SCOPE_KINDS = ['workflow', 'principal', 'connector', 'all'] as const;
+export type HaltScopeKind = (typeof HALT_SCOPE_KINDS)[number];
+
+export const HALT_STATUSES = ['active', 'lifted'] as const;
+export type HaltStatus = (typeof HALT_STATUSES)[number];
+
+/**
+ * A kill switch a person pulled: while it is active, no action in its scope executes, no run starts
+ * in it and no approval in it is approved. At most one active halt per scope; lifting it needs an owner.
+ */
+export interface HaltRecord {
+  readonly id: string;
+  /** What it stops, as a key: `workflow:NAME`, `principal:KIND:ID`, `connector:NAME`, or `all`. */
+  readonly scope: string;
+  /** Why, in the words of the person who stopped it. */
+  readonly reason: string;
+  /** `user:<id>` who stopped it. */
+  readonly stoppedBy: string;
+  readonly stoppedAt: string;
+  readonly status: HaltStatus;
+  /** `user:<id>` who lifted it, when, and why (null while active). */
+  readonly liftedBy: string | null;
+  readonly liftedAt: string | null;
+  readonly liftReason: string | null;
+}
+
+/** The fields lifting a halt sets. */
+export interface HaltLift {
+  readonly liftedBy: string;
+  readonly liftedAt: string;
+  readonly liftReason: string;
+}
+
 /** Which runs `listRuns` returns: every option given must hold. */
 export interface RunQuery {
   readonly status?: RunStatus;
@@ -418,6 +455,27 @@ export interface Store {
    * changed first. An unknown id is a `not-found` error.
    */
   updateIncident(id: string, expected: IncidentStatus, update: IncidentUpdate, expectedAssignee?: string | null): Promise<IncidentRecord | null>;
+
+  /**
+   * Starts halt `h` (active) with the records saying so, in one transaction: unless a halt is already
+   * active on its scope, then nothing is written and that one comes back (compare the ids). An
+   * existing id is a `conflict` error.
+   */
+  startHalt(h: HaltRecord, drafts?: readonly AuditDraft[]): Promise<HaltRecord>;
+  /**
+   * Lifts an active halt with the records saying so, in one transaction (compare-and-set on `active`):
+   * the lifted halt, or null (and no record) when it was not active. An unknown id is a `not-found` error.
+   */
+  liftHalt(id: string, lift: HaltLift, drafts?: readonly AuditDraft[]): Promise<HaltRecord | null>;
+  /**
+   * The oldest active halt on any of `scopes` (keys as `HaltRecord.scope`), or null. One indexed read
+   * of the stored table every time, never a cached answer: a halt another process committed applies
+   * to the very next check.
+   */
+  activeHalt(scopes: readonly string[]): Promise<HaltRecord | null>;
+  getHalt(id: string): Promise<HaltRecord | null>;
+  /** Newest first (stoppedAt descending, then id), filtered by status when given, at most `limit` (default 100). */
+  listHalts(opts?: { status?: HaltStatus; limit?: number }): Promise<readonly HaltRecord[]>;
 
   /** Creates or renews an instance's lease (upsert by id). */
   renewLease(lease: InstanceLease): Promise<void>;

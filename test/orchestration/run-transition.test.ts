@@ -125,6 +125,26 @@ describe('run transition', () => {
     expect(two.usage).toEqual([{ scopes: ['workflow:wf', 'principal:agent:bot', 'route:script'], day: '2026-12-07', currency: '', modelCalls: 1, inputTokens: 0, outputTokens: 0, costMicros: 0, toolCalls: 0 }]);
   });
 
+  it('a halt holds a run waiting for an owner (a queued one starts first); lifted, it runs on, or keeps waiting on its approval', () => {
+    const queued = transition({ status: 'queued', state: model }, { type: 'halted', haltId: 'hlt_1', reason: 'halted: stopped' });
+    expect(queued.status).toBe('awaiting-approval');
+    expect(queued.state).toMatchObject({ halt: { id: 'hlt_1' }, reason: 'halted: stopped', inFlight: null, pending: null });
+    expect(queued.records.map((r) => [r.type, r.body['to']])).toEqual([['run.status', 'running'], ['run.status', 'awaiting-approval']]);
+    const lifted = transition(queued, { type: 'halt-lifted' });
+    expect(lifted.status).toBe('running');
+    expect(lifted.state.halt).toBeUndefined();
+    expect(lifted.state.reason).toBeNull();
+
+    // An approved call about to be sent when the halt came: it goes back to waiting, its approval kept aside.
+    const waiting = transition({ status: 'running', state: model }, { type: 'call-sent', id: 'c1', tool: 'pay', args: {} }, { type: 'approval-awaited', approvalId: 'ap1' as ApprovalId, id: 'c1', tool: 'pay', args: {} });
+    const held = transition(waiting, { type: 'approved-call-sent' }, { type: 'halted', haltId: 'hlt_2', reason: 'halted' });
+    expect(held.status).toBe('awaiting-approval');
+    expect(held.state).toMatchObject({ inFlight: null, pending: { approvalId: 'ap1' }, halt: { id: 'hlt_2' } });
+    const on = transition(held, { type: 'halt-lifted' });
+    expect(on.status).toBe('awaiting-approval');
+    expect(on.state).toMatchObject({ pending: { approvalId: 'ap1' }, halt: undefined });
+  });
+
   it('refuses illegal moves: out of a terminal status, or an end that is not terminal', () => {
     const ended: RunEvent[] = [{ type: 'ended', status: 'verified' }];
     internal(() => transition({ status: 'cancelled', state: model }, ...ended));

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash } from '../../src/audit/chain.js';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, InstanceLease, NotificationRecord, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, HaltRecord, IncidentRecord, InstanceLease, NotificationRecord, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -150,6 +150,22 @@ export function incident(id: string, over: Partial<IncidentRecord> = {}): Incide
     resolvedAt: null,
     resolvedBy: null,
     resolution: null,
+    ...over,
+  };
+}
+
+/** An active halt with sensible defaults. */
+export function halt(id: string, over: Partial<HaltRecord> = {}): HaltRecord {
+  return {
+    id,
+    scope: 'workflow:refund-desk',
+    reason: 'refunds going to the wrong orders',
+    stoppedBy: 'user:dana',
+    stoppedAt: '2025-01-01T00:00:00.000Z',
+    status: 'active',
+    liftedBy: null,
+    liftedAt: null,
+    liftReason: null,
     ...over,
   };
 }
@@ -727,6 +743,67 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         await store.createIncident(incident('inc_2'));
         expect(await store.updateIncident('inc_1', 'resolved', { status: 'open', resolvedAt: null, resolvedBy: null, resolution: null })).toBeNull();
         expect((await store.getIncident('inc_1'))?.status).toBe('resolved');
+      });
+    });
+
+    describe('halts', () => {
+      const said = (i: number, type = 'halt.started'): AuditDraft => draft(i, { type, runId: null, principal: 'user:dana', body: { haltId: `hlt_${i}`, n: i } });
+      const lift = { liftedBy: 'user:sam', liftedAt: '2025-01-01T01:00:00.000Z', liftReason: 'fixed the order lookup' };
+
+      it('starts a halt with its record in one commit, and gives back the active one on a halted scope (writing nothing)', async () => {
+        expect(await store.startHalt(halt('hlt_1'), [said(1)])).toEqual(halt('hlt_1'));
+        expect(await store.getHalt('hlt_1')).toEqual(halt('hlt_1'));
+        expect(await store.getHalt('hlt_missing')).toBeNull();
+        // The same scope again: the active halt stands, the second one and its record are not written.
+        expect(await store.startHalt(halt('hlt_2', { stoppedBy: 'user:sam' }), [said(2)])).toEqual(halt('hlt_1'));
+        expect(await store.getHalt('hlt_2')).toBeNull();
+        expect((await allAudit(store)).map((r) => r.body['n'])).toEqual([1]);
+        expect((await rejection(store.startHalt(halt('hlt_1', { scope: 'all' })))).code).toBe('conflict');
+      });
+
+      it('lets exactly one of concurrent stops of one scope start', async () => {
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.startHalt(halt(`hlt_${i}`), [said(i)])));
+        expect(new Set(results.map((r) => r.id)).size).toBe(1);
+        expect(await store.listHalts()).toHaveLength(1);
+        expect(await allAudit(store)).toHaveLength(1);
+      });
+
+      it('finds the oldest active halt on any of the scopes asked about, and none on others', async () => {
+        await store.startHalt(halt('hlt_c', { scope: 'connector:payments', stoppedAt: '2025-01-01T00:00:09.000Z' }));
+        await store.startHalt(halt('hlt_w', { stoppedAt: '2025-01-01T00:00:05.000Z' }));
+        await store.startHalt(halt('hlt_p', { scope: 'principal:user:dana', stoppedAt: '2025-01-01T00:00:07.000Z' }));
+        expect((await store.activeHalt(['all', 'workflow:refund-desk', 'principal:agent:refund-bot', 'connector:payments']))?.id).toBe('hlt_w');
+        expect((await store.activeHalt(['connector:payments', 'principal:user:dana']))?.id).toBe('hlt_p');
+        expect((await store.activeHalt(['connector:payments']))?.id).toBe('hlt_c');
+        expect(await store.activeHalt(['all', 'workflow:other', 'connector:mail'])).toBeNull();
+        expect(await store.activeHalt([])).toBeNull();
+      });
+
+      it('lifts only an active halt (compare-and-set), with its record only when it applies; the scope may be halted again', async () => {
+        await store.startHalt(halt('hlt_1'), [said(1)]);
+        const outcomes = await Promise.all([2, 3, 4].map((i) => store.liftHalt('hlt_1', { ...lift, liftReason: `reason ${i}` }, [said(i, 'halt.lifted')])));
+        const lifted = outcomes.filter((o) => o !== null);
+        expect(lifted).toHaveLength(1);
+        expect(lifted[0]).toMatchObject({ id: 'hlt_1', status: 'lifted', liftedBy: 'user:sam', liftedAt: lift.liftedAt });
+        expect(await store.getHalt('hlt_1')).toEqual(lifted[0]);
+        expect((await allAudit(store)).map((r) => r.type)).toEqual(['halt.started', 'halt.lifted']);
+        expect(await store.activeHalt(['workflow:refund-desk'])).toBeNull();
+        expect((await rejection(store.liftHalt('hlt_missing', lift, [said(9)]))).code).toBe('not-found');
+        expect(await allAudit(store)).toHaveLength(2);
+        // Once lifted, the same scope can be stopped again.
+        expect((await store.startHalt(halt('hlt_2', { stoppedAt: '2025-01-01T02:00:00.000Z' }))).id).toBe('hlt_2');
+        expect((await store.activeHalt(['workflow:refund-desk']))?.id).toBe('hlt_2');
+      });
+
+      it('lists halts newest first, by status, at most `limit`', async () => {
+        await store.startHalt(halt('hlt_1'));
+        await store.startHalt(halt('hlt_2', { scope: 'all', stoppedAt: '2025-01-01T00:00:05.000Z' }));
+        await store.startHalt(halt('hlt_3', { scope: 'connector:mail', stoppedAt: '2025-01-01T00:00:09.000Z' }));
+        await store.liftHalt('hlt_2', lift);
+        expect((await store.listHalts()).map((x) => x.id)).toEqual(['hlt_3', 'hlt_2', 'hlt_1']);
+        expect((await store.listHalts({ status: 'active' })).map((x) => x.id)).toEqual(['hlt_3', 'hlt_1']);
+        expect((await store.listHalts({ status: 'lifted' })).map((x) => x.id)).toEqual(['hlt_2']);
+        expect((await store.listHalts({ limit: 1 })).map((x) => x.id)).toEqual(['hlt_3']);
       });
     });
 

@@ -4,7 +4,7 @@
 import { userInfo, hostname } from 'node:os';
 import { AirlockError } from '../../errors.js';
 import { APPROVAL_DEFAULTS, type ApprovalPolicy, type Workspace } from '../../config/schema.js';
-import type { ApprovalRecord, ApprovalVote, Store } from '../../store/store.js';
+import type { ApprovalRecord, ApprovalVote, HaltRecord, Store } from '../../store/store.js';
 import type { ApprovalId, JsonObject, Principal } from '../../types.js';
 import type { AuditWriter } from '../../audit/writer.js';
 import { principalRef, type AuditItem } from '../../audit/writer.js';
@@ -15,6 +15,7 @@ import { approvalEventData, type Notify } from './events.js';
 import { expireApproval } from './lifecycle.js';
 import { approvalsNeeded, authAgeSeconds, authBody, needsJustification, reauthRefusal, stateRefusal, summaryHash, summaryView } from './rules.js';
 import { rec } from '../../audit/records.js';
+import { haltedReason, haltOn } from '../halts.js';
 
 /** A person deciding, with how they proved it. */
 export interface Approver {
@@ -113,6 +114,9 @@ export async function vote(
       if (approval.status === 'pending') await expireApproval(deps, approval);
       return refused(409, stateWhy);
     }
+    // While its scope is halted an approval is not approved (it stays pending for after); saying no is always possible.
+    const halt = decision === 'approve' ? await haltOf(deps, approval) : null;
+    if (halt) return refused(409, haltedReason(halt));
     // INVARIANT: a vote is for the action the voter saw; one edited or replaced since is not it.
     if (shown.summaryHash !== undefined && shown.summaryHash !== summaryHash(approval)) {
       return refused(409, `approval \`${id}\` is not the action you were shown (its summary changed since): open it again and decide what it is now`);
@@ -229,6 +233,9 @@ export async function editApproval(
   const stateWhy = stateRefusal(approval, now);
   if (stateWhy) return refused(409, stateWhy);
   if (!reason?.trim()) return refused(422, 'an edit overrides the agent: say why with --reason');
+  // An edit proposes a new action: not while the scope is halted.
+  const halt = await haltOf(deps, approval);
+  if (halt) return refused(409, haltedReason(halt));
   const s = summaryView(approval);
   const workflow = deps.workspace.workflows.get(s.workflow);
   if (!workflow) return refused(409, `workflow \`${s.workflow}\` is no longer declared`);
@@ -268,6 +275,12 @@ export async function editApproval(
   await deps.notify?.('approval.decided', approvalEventData(replaced));
   // INVARIANT: whoever wrote the arguments cannot also approve them: another eligible person decides the edit.
   return { kind: 'revised', original: replaced, revised: made.approval };
+}
+
+/** The active halt on an approval's scopes (its workflow, the agent that asked, the person it acts for, the tool's connector), or null. */
+function haltOf(deps: ApprovalDeps, a: ApprovalRecord): Promise<HaltRecord | null> {
+  const s = summaryView(a);
+  return haltOn(deps.store, { workflow: s.workflow, principal: a.requester, onBehalfOf: s.onBehalfOf, connector: deps.workspace.tools.get(a.tool)?.connector });
 }
 
 /** How many edits deep an approval is (0: what the agent proposed). */
