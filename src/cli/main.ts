@@ -30,6 +30,7 @@ import { registerConsoleCommand } from './commands/console.js';
 import { serveDemoConsole } from './demo-serve.js';
 import { simulateDecision } from '../gateway/simulate.js';
 import { registerWhatIfCommand } from './commands/what-if.js';
+import { registerHaltCommands } from './commands/halt.js';
 
 /** The bundled demo workspace, and a run's audit records (for tests and scripts). */
 export { DEMO_WORKSPACE, auditForRun };
@@ -158,15 +159,8 @@ export function buildProgram(): Command {
       );
     });
 
-  program
-    .command('resume <run>')
-    .description('continue a run from the store (after a decision or a restart)')
-    .action(async (runId: string) => {
-      await withAirlock(ws(), async (a) => {
-        const run = await a.runner.resume(runId as RunId);
-        await reportRun(a, run.id, cliPrefix(ws()));
-      }, traceOpt());
-    });
+  // The kill switch (stop, resume, halts); `resume RUN` continues one run from the store.
+  registerHaltCommands(program, { out, workspaceDir: ws, withAirlock, traceOpt, reportRun: (a, runId) => reportRun(a, runId, cliPrefix(ws())) });
 
   program
     .command('validate [dir]')

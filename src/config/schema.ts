@@ -17,6 +17,10 @@ export const principalSchema = z.strictObject({
   kind: z.enum(['user', 'agent', 'service']),
   roles: z.array(name).default([]),
   description: z.string().optional(),
+  contacts: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("A person's addresses as workflow `owners` name them (their own, a team's they answer for): an owner given as one of these is this person, who may stop and resume that workflow (the kill switch)."),
 });
 
 export const apiKeySchema = z.strictObject({
