@@ -30,6 +30,7 @@ import { registerConsoleCommand } from './commands/console.js';
 import { serveDemoConsole } from './demo-serve.js';
 import { simulateDecision } from '../gateway/simulate.js';
 import { registerWhatIfCommand } from './commands/what-if.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerHaltCommands } from './commands/halt.js';
 
 /** The bundled demo workspace, and a run's audit records (for tests and scripts). */
@@ -300,6 +301,7 @@ export function buildProgram(): Command {
   registerModelsCommand(program, { out, workspaceDir: ws });
   registerPilotCommands(program, { out, workspaceDir: ws });
   registerConsoleCommand(program, { out });
+  registerEvalCommand(program, { out });
 
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
   audit

@@ -24,7 +24,8 @@ export interface IncidentDeps {
  * The owner boundary each kind goes to: a check that failed against ground truth is the domain's
  * (the business owns what "done" means); a rollback that could not finish is the platform's (connectors,
  * compensations); a run that kept trying what Airlock refuses is security's; a call whose outcome
- * nobody recorded is the domain's again (someone must look at ground truth to know what happened).
+ * nobody recorded is the domain's again (someone must look at ground truth to know what happened); an
+ * evaluation scenario whose attack showed in ground truth (`airlock eval`) is security's.
  */
 export const INCIDENT_BOUNDARY: Readonly<Record<IncidentKind, OwnerBoundary>> = {
   'verification-failed': 'domain',
@@ -32,6 +33,7 @@ export const INCIDENT_BOUNDARY: Readonly<Record<IncidentKind, OwnerBoundary>> = 
   'policy-violations': 'security',
   'unknown-outcome': 'domain',
   'injection-suspected': 'security',
+  'attack-succeeded': 'security',
 };
 
 /** What `openIncident` is told. */

@@ -236,9 +236,10 @@ export interface DeliveryRecord {
 
 /**
  * What an incident is about: a failed check, a failed rollback, a run that kept pushing against
- * Airlock's refusals, or a call sent upstream whose outcome nobody recorded (its process died).
+ * Airlock's refusals, a call sent upstream whose outcome nobody recorded (its process died), or an
+ * evaluation scenario whose attack succeeded (`airlock eval`).
  */
-export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations', 'unknown-outcome', 'injection-suspected'] as const;
+export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations', 'unknown-outcome', 'injection-suspected', 'attack-succeeded'] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
 export const INCIDENT_STATUSES = ['open', 'resolved'] as const;

@@ -1,0 +1,42 @@
+// The evaluation's memory: each run of a suite appended as one JSON line (its totals and which
+// scenarios passed), so the next run can say what got worse. Kept per workspace in
+// `.airlock/eval/<suite>.jsonl`, one line per run, for every model the suite was run with.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RecordedRun, Totals } from './scoring.js';
+
+/** One line of the history. */
+export interface HistoryLine extends RecordedRun {
+  readonly suite: string;
+  /** How the runs were driven: `playbooks`, `route:NAME` or `agent:COMMAND`. */
+  readonly model: string;
+  readonly totals: Totals;
+}
+
+/** Where a workspace keeps the history of suite `suite`. */
+export function historyFile(workspaceDir: string, suite: string): string {
+  return path.join(workspaceDir, '.airlock', 'eval', `${suite}.jsonl`);
+}
+
+/** The last recorded run of `suite` with `model` in `file`, or null (none, or an unreadable line is skipped). */
+export function previousRun(file: string, suite: string, model: string): HistoryLine | null {
+  if (!existsSync(file)) return null;
+  const lines = readFileSync(file, 'utf8').split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const text = lines[i]?.trim();
+    if (!text) continue;
+    try {
+      const l = JSON.parse(text) as Partial<HistoryLine>;
+      if (l.suite === suite && l.model === model && l.totals && Array.isArray(l.scenarios) && typeof l.at === 'string') return l as HistoryLine;
+    } catch {
+      // a torn line (a run killed while writing) is not history
+    }
+  }
+  return null;
+}
+
+/** Appends `line` to `file` (creating its folder). */
+export function recordRun(file: string, line: HistoryLine): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  appendFileSync(file, JSON.stringify(line) + '\n');
+}
