@@ -325,6 +325,10 @@ export type RecordBodies = {
     readonly haltedSeconds: number;
   };
   'halt.refused': AuthFields & { readonly attempted: 'stop' | 'resume'; readonly scope: string; readonly haltId?: string; readonly reason: string };
+  'pilot.decided': { readonly decisionId: string; readonly workflow: string; readonly outcome: string; readonly reason: string; readonly required: readonly string[]; readonly evidence: Json };
+  'pilot.signed': { readonly decisionId: string; readonly workflow: string; readonly outcome: string };
+  'autonomy.signed': { readonly workflow: string; readonly tier: string };
+  'autonomy.changed': { readonly workflow: string; readonly from: string; readonly to: string; readonly reason: string; readonly automatic: boolean };
   'rollback.finished': {
     readonly rollbackOf: string;
     readonly rollbackRunId: string;
@@ -381,6 +385,10 @@ export const RECORD_TYPES = [
   'halt.started',
   'halt.lifted',
   'halt.refused',
+  'pilot.decided',
+  'pilot.signed',
+  'autonomy.signed',
+  'autonomy.changed',
 ] as const satisfies readonly (keyof RecordBodies)[];
 
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -461,6 +469,10 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'halt.started': 'a person pulled the kill switch on a scope (`workflow:NAME`, `principal:KIND:ID`, `connector:NAME` or `all`), with the reason: nothing in it executes, starts or is approved until it is lifted',
   'halt.lifted': 'an owner lifted a halt, with the reason and how long it held',
   'halt.refused': 'an attempt to stop or resume a scope that was refused (not a person, not an owner, nothing to lift)',
+  'pilot.decided': "a person proposed the decision that ends a workflow's pilot (scale, redesign or stop), with the reason, who must sign it and the evidence as it stood",
+  'pilot.signed': "a person named to sign a pilot's decision signed it",
+  'autonomy.signed': 'a person named by the next tier\'s `signOff` signed a step up the autonomy rules recommended',
+  'autonomy.changed': "the tier a workflow runs at changed: a promotion every named owner signed, a demotion by a person, or one by the pilot's rules (`automatic`)",
 };
 
 /** The record-type table of docs/internals.md, as `npm run gen` writes it between its markers. */

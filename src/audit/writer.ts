@@ -1,5 +1,5 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, HaltLift, HaltRecord, RunRecord, RunSaveExtras, Store } from '../store/store.js';
+import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, HaltLift, HaltRecord, PilotEvent, RunRecord, RunSaveExtras, Store } from '../store/store.js';
 import type { ApprovalId, Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
@@ -105,6 +105,11 @@ export class AuditWriter {
   /** Lifts active halt `id` with the items saying so, in one transaction; null (and no record) when it was not active. */
   async commitLift(id: string, lift: HaltLift, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<HaltRecord | null> {
     return this.recorded(this.drafts(subject, items), (drafts) => this.store.liftHalt(id, lift, drafts));
+  }
+
+  /** Records pilot event `e` with the items saying so, in one transaction. */
+  async commitPilotEvent(e: PilotEvent, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<void> {
+    await this.recorded(this.drafts(subject, items), (drafts) => this.store.addPilotEvent(e, drafts));
   }
 
   private drafts(subject: AuditSubject | null, items: readonly AuditItem[]): AuditDraft[] {

@@ -54,10 +54,11 @@ export const pilotSchema = z.strictObject({
     .describe('The evidence needed to step up to each tier (key: the tier stepped up to).'),
   demoteOn: z
     .strictObject({
-      incident: z.boolean().default(true).describe('A new incident of the workflow (of a kind that touches security or verification) steps it down one tier at once.'),
+      incident: z.boolean().default(false).describe('A new incident of the workflow that shows it failing (verification, rollback, unknown outcome, repeated refusals, a succeeded attack; not a caught injection attempt) steps it down one tier at once.'),
       missedThresholds: z.boolean().default(false).describe('A week that missed a threshold steps it down one tier when its report is made.'),
     })
-    .default({ incident: true, missedThresholds: false }),
+    .default({ incident: false, missedThresholds: false })
+    .describe('Automatic demotion (both off by default): on a new failing incident, and when a weekly report shows a missed threshold.'),
   decisionSignOff: z.array(userRef).max(20).default([]).describe('Who must sign the pilot\'s decision (scale, redesign or stop).'),
 });
 

@@ -210,7 +210,8 @@ export function createConsole(airlock: Airlock, opts: ConsoleOptions = {}): Hono
     }
     c.set('session', session);
     c.set('principal', r.principal);
-    c.set('page', { base, principal: session.principal, csrf: session.csrf });
+    // The kill switch is on every page while it holds (one small read of the active halts).
+    c.set('page', { base, principal: session.principal, csrf: session.csrf, halts: await airlock.store.listHalts({ status: 'active', limit: 20 }) });
     c.set('form', {});
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       // INVARIANT: nothing changes state unless the request comes from the console's own page (same

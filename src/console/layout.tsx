@@ -1,11 +1,15 @@
 // The console's page frame (navigation, who is signed in, sign-out) and small shared pieces.
 import type { Child, FC } from 'hono/jsx';
+import { describeScope, scopeOf } from '../gateway/halts.js';
+import type { HaltRecord } from '../store/store.js';
 
 /** What every page knows: where the console is mounted, who is signed in and their CSRF token. */
 export interface PageContext {
   readonly base: string;
   readonly principal: string | null;
   readonly csrf: string | null;
+  /** The active halts (the kill switch), shown on every page while they hold. */
+  readonly halts?: readonly HaltRecord[];
 }
 
 const NAV: readonly (readonly [string, string])[] = [
@@ -48,11 +52,25 @@ export const Page: FC<{ ctx: PageContext; title: string; active?: string; childr
         ) : null}
       </header>
       <main>
+        {ctx.halts && ctx.halts.length > 0 ? <Halts halts={ctx.halts} /> : null}
         <h1>{title}</h1>
         {children}
       </main>
     </body>
   </html>
+);
+
+/** What is halted now: each scope, who stopped it, when and why (an owner resumes it with `airlock resume`). */
+const Halts: FC<{ halts: readonly HaltRecord[] }> = ({ halts }) => (
+  <div class="halts" role="alert">
+    {halts.map((h) => (
+      <p>
+        <strong>{`Halted: ${describeScope(scopeOf(h.scope))}`}</strong>
+        {` by ${h.stoppedBy} at ${when(h.stoppedAt)}: ${h.reason} `}
+        <span class="halt-id">{`(${h.id}; nothing in it runs or is approved until an owner resumes it)`}</span>
+      </p>
+    ))}
+  </div>
 );
 
 /** The hidden CSRF field every state-changing form carries. */

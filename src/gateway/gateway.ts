@@ -23,6 +23,7 @@ import { Dispatcher, type ReadProbe } from './dispatch.js';
 import { executeAction, type Authority } from './execute.js';
 import { verifyExecution } from './verify.js';
 import { haltedReason, haltOn } from './halts.js';
+import { asRunning } from './tier.js';
 import { consumeApproval } from './approvals/consume.js';
 import { latestRevision } from './approvals/lifecycle.js';
 import { latestApprovalOf, requestApproval } from './approvals/request.js';
@@ -47,8 +48,10 @@ export class Gateway implements Reviser {
   }
 
   /** Governs one proposed call; returns what happened. Never executes before the decision allows it. */
-  async propose(ctx: CallContext, proposal: Proposal): Promise<GatewayOutcome> {
+  async propose(given: CallContext, proposal: Proposal): Promise<GatewayOutcome> {
     return withSpan(`execute_tool ${proposal.tool}`, async (span) => {
+      // The tier the workflow runs at now (a demotion lowers it at once, in every process).
+      const ctx = await this.running(given);
       const out = await this.proposeInner(ctx, proposal, span);
       this.describe(span, ctx, proposal, out);
       return out;
@@ -179,8 +182,9 @@ export class Gateway implements Reviser {
    * approval (approved, same hash, same run, not expired, not used), re-decides with today's
    * policy, then consumes the approval exactly once and calls the tool.
    */
-  async executeApproved(ctx: CallContext, proposal: Proposal, approvalId: ApprovalId): Promise<GatewayOutcome> {
+  async executeApproved(given: CallContext, proposal: Proposal, approvalId: ApprovalId): Promise<GatewayOutcome> {
     return withSpan(`execute_tool ${proposal.tool}`, async (span) => {
+      const ctx = await this.running(given);
       span.setAttributes({ [GEN_AI.operationName]: 'execute_tool', [GEN_AI.toolName]: proposal.tool, [GEN_AI.toolType]: 'function', [AIRLOCK.runId]: ctx.runId, [AIRLOCK.approvalId]: approvalId });
       const out = await this.executeApprovedInner(ctx, proposal, approvalId, span);
       this.describe(span, ctx, proposal, out);
@@ -289,6 +293,12 @@ export class Gateway implements Reviser {
     const created = await this.deps.store.getApproval(id);
     if (!created) throw new Error(`approval ${id} vanished after it was created`);
     return { kind: 'created', approval: created };
+  }
+
+  /** `ctx` with its workflow at the tier it runs at now (gateway/tier.ts). */
+  private async running(ctx: CallContext): Promise<CallContext> {
+    const workflow = await asRunning(this.deps.store, ctx.workflow);
+    return workflow === ctx.workflow ? ctx : { ...ctx, workflow };
   }
 
   /** The active halt on the call's scopes (its workflow, principals and connector, or everything), read from the store now. */

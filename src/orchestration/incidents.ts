@@ -9,6 +9,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import { principalRef } from '../audit/writer.js';
 import { resolvePrincipal } from '../identity/principal.js';
 import { isRecord, rec, recordsOf, type NotExecutedReason } from '../audit/records.js';
+import { demoteOnIncident } from '../pilot/decisions.js';
 
 /** What opening and resolving incidents needs (an `Airlock` has all of it). */
 export interface IncidentDeps {
@@ -83,6 +84,8 @@ export async function openIncident(deps: IncidentDeps, spec: IncidentSpec): Prom
   await deps.audit.append({ runId: spec.runId, principal: spec.openedBy ?? null }, [
     rec('incident.opened', { incidentId: stored.id, kind: stored.kind, key, title: stored.title, boundary, owner, evidence: stored.evidence }),
   ]);
+  // A workflow in a pilot that fails steps down a tier at once (pilot.demoteOn.incident).
+  await demoteOnIncident(deps, run.workflow, stored);
   return { incident: stored, opened: true };
 }
 

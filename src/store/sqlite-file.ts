@@ -171,6 +171,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX halts_active ON halts (scope) WHERE status = 'active';
   CREATE INDEX halts_by_start ON halts (stopped_at);
   `,
+  // 16: pilot events (sqlite-pilot.ts): decisions that end a pilot and their sign-offs, promotion
+  // sign-offs, tier changes; read newest first per workflow and kind.
+  `
+  CREATE TABLE pilot_events (id TEXT PRIMARY KEY, workflow TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
+  CREATE INDEX pilot_events_by_workflow ON pilot_events (workflow, kind, at);
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

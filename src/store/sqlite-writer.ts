@@ -10,6 +10,8 @@ import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
 import { addSpans, type SpanRow } from './sqlite-spans.js';
 import { changeContext } from './sqlite-context.js';
 import { putVectors } from './sqlite-vectors.js';
+import { addPilotEvent } from './sqlite-pilot.js';
+import type { PilotEvent } from './pilot-records.js';
 import { liftHalt, startHalt, type HaltColumns } from './sqlite-halts.js';
 import type { ChunkVector } from './context-records.js';
 import type { ContextChanges } from './context-records.js';
@@ -96,6 +98,7 @@ export type WriteOp =
   | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
   | { readonly op: 'change-context'; readonly changes: ContextChanges }
   | { readonly op: 'put-context-vectors'; readonly model: string; readonly rows: readonly ChunkVector[] }
+  | { readonly op: 'add-pilot-event'; readonly event: PilotEvent; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
   // A halt's records are appended only when it is started (or lifted), in the same savepoint.
   | { readonly op: 'start-halt'; readonly halt: HaltColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
   | { readonly op: 'lift-halt'; readonly id: string; readonly lift: string; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] };
@@ -146,6 +149,7 @@ export interface WriteResult {
   readonly 'redeem-link': boolean;
   readonly 'change-context': null;
   readonly 'put-context-vectors': null;
+  readonly 'add-pilot-event': null;
   /** null: started as given; else the halt already active on its scope (and no record written). */
   readonly 'start-halt': HaltRecord | null;
   /** The lifted halt; null (and no record) when it was not active. */
@@ -176,6 +180,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'redeem-link': 'redeem an approval link',
   'change-context': 'store ingested documents',
   'put-context-vectors': 'store embedding vectors',
+  'add-pilot-event': 'record a pilot event',
   'start-halt': 'start a halt',
   'lift-halt': 'lift a halt',
 };
@@ -357,6 +362,10 @@ export class SqliteWriter {
         return null;
       case 'put-context-vectors':
         putVectors(this.db, op.model, op.rows);
+        return null;
+      case 'add-pilot-event':
+        addPilotEvent(this.db, op.event);
+        this.appendLeaves(op.leaves, op.payloads, chain, fresh);
         return null;
       case 'start-halt': {
         const active = startHalt(this.db, this.rows, op.halt);

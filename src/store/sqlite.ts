@@ -52,6 +52,8 @@ import { runQuerySql } from './sqlite-queries.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealRunState, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { ContextReads } from './sqlite-context.js';
 import { HaltReads } from './sqlite-halts.js';
+import { PilotReads } from './sqlite-pilot.js';
+import type { PilotEvent, PilotEventKind } from './pilot-records.js';
 import type { ChunkVector, UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
@@ -107,6 +109,7 @@ class SqliteStore implements Store {
   private readonly rows: RowReader;
   private readonly context: ContextReads;
   private readonly halts: HaltReads;
+  private readonly pilot: PilotReads;
   private closed = false;
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
@@ -133,6 +136,7 @@ class SqliteStore implements Store {
     this.rows = new RowReader(file);
     this.context = new ContextReads(db);
     this.halts = new HaltReads(db, file);
+    this.pilot = new PilotReads(db, file);
     this.stmt = {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       readAuditRows: db.prepare(
@@ -459,6 +463,16 @@ class SqliteStore implements Store {
     return this.write('update-incident', () => ({ op: 'update-incident', id, expected, update: JSON.stringify(update), ...(expectedAssignee !== undefined ? { expectedAssignee } : {}) }));
   }
 
+  // --- pilot events -------------------------------------------------------------------------
+
+  addPilotEvent(e: PilotEvent, drafts: readonly AuditDraft[] = []): Promise<void> {
+    return this.withRecords('add-pilot-event', drafts, (leaves, payloads) => ({ op: 'add-pilot-event', event: e, leaves, payloads })).then(() => undefined);
+  }
+
+  listPilotEvents(workflow: string, kinds: readonly PilotEventKind[] = [], limit = 100): Promise<readonly PilotEvent[]> {
+    return this.read('read pilot events', () => this.pilot.list(workflow, kinds, Math.max(1, Math.min(10_000, Math.floor(limit)))));
+  }
+
   // --- halts (the kill switch) ----------------------------------------------------------------
 
   startHalt(h: HaltRecord, drafts: readonly AuditDraft[] = []): Promise<HaltRecord> {
@@ -576,7 +590,7 @@ class SqliteStore implements Store {
   }
 
   /** A write that carries audit records (canonicalised and sealed here, before it is queued: a bad draft fails only its caller). */
-  private withRecords<K extends 'start-halt' | 'lift-halt'>(
+  private withRecords<K extends 'start-halt' | 'lift-halt' | 'add-pilot-event'>(
     kind: K,
     drafts: readonly AuditDraft[],
     build: (leaves: WireLeaf[], payloads: AuditPayload[][]) => Extract<WriteOp, { op: K }>,

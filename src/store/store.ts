@@ -1,6 +1,7 @@
 // The one store interface: every query Airlock makes goes through it.
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
+import type { PilotEvent, PilotEventKind } from './pilot-records.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery, UnembeddedChunk } from './context-records.js';
 import type { ApprovalId, ApprovalLevel, ApprovalStatus, Classification, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
 
@@ -59,6 +60,8 @@ export interface ValueEntry {
 
 /** One model turn's usage, added to each scope's daily sum (types.ts). */
 export type { UsageDelta };
+export type { PilotEvent, PilotEventKind } from './pilot-records.js';
+export { PILOT_EVENT_KINDS } from './pilot-records.js';
 export type { ChunkVector, ContextChanges, ContextCited, ContextDocumentDraft, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
 
 /** A scope's usage on one day in one currency. */
@@ -477,6 +480,11 @@ export interface Store {
   getHalt(id: string): Promise<HaltRecord | null>;
   /** Newest first (stoppedAt descending, then id), filtered by status when given, at most `limit` (default 100). */
   listHalts(opts?: { status?: HaltStatus; limit?: number }): Promise<readonly HaltRecord[]>;
+
+  /** Records a pilot event with the audit records that say so, in one transaction (an existing id: `conflict`, no record). */
+  addPilotEvent(e: PilotEvent, drafts?: readonly AuditDraft[]): Promise<void>;
+  /** The newest `limit` (default 100) events of `workflow`, of these kinds (every kind when empty), newest first. */
+  listPilotEvents(workflow: string, kinds?: readonly PilotEventKind[], limit?: number): Promise<readonly PilotEvent[]>;
 
   /** Creates or renews an instance's lease (upsert by id). */
   renewLease(lease: InstanceLease): Promise<void>;

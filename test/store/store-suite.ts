@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash } from '../../src/audit/chain.js';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, HaltRecord, IncidentRecord, InstanceLease, NotificationRecord, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, HaltRecord, IncidentRecord, InstanceLease, NotificationRecord, PilotEvent, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -804,6 +804,29 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.listHalts({ status: 'active' })).map((x) => x.id)).toEqual(['hlt_3', 'hlt_1']);
         expect((await store.listHalts({ status: 'lifted' })).map((x) => x.id)).toEqual(['hlt_2']);
         expect((await store.listHalts({ limit: 1 })).map((x) => x.id)).toEqual(['hlt_3']);
+      });
+    });
+
+    describe('pilot events', () => {
+      const event = (id: string, kind: PilotEvent['kind'], at: string, workflow = 'refund-desk'): PilotEvent => ({ id, workflow, kind, at, by: 'user:dana', body: { n: id } });
+
+      it('records an event with its audit records in one commit; an existing id is a conflict and writes nothing', async () => {
+        const said = draft(1, { type: 'pilot.decided', runId: null, principal: 'user:dana', body: { n: 1 } });
+        await store.addPilotEvent(event('dec_1', 'decision', '2025-01-01T00:00:01.000Z'), [said]);
+        expect(await store.listPilotEvents('refund-desk')).toEqual([event('dec_1', 'decision', '2025-01-01T00:00:01.000Z')]);
+        expect((await rejection(store.addPilotEvent(event('dec_1', 'decision', '2025-01-01T00:00:02.000Z'), [draft(2)]))).code).toBe('conflict');
+        expect((await allAudit(store)).map((r) => r.type)).toEqual(['pilot.decided']);
+      });
+
+      it('lists a workflow’s events newest first, by kind, at most `limit`', async () => {
+        await store.addPilotEvent(event('e1', 'tier-changed', '2025-01-01T00:00:01.000Z'));
+        await store.addPilotEvent(event('e2', 'autonomy-signed', '2025-01-01T00:00:02.000Z'));
+        await store.addPilotEvent(event('e3', 'tier-changed', '2025-01-01T00:00:03.000Z'));
+        await store.addPilotEvent(event('e4', 'tier-changed', '2025-01-01T00:00:04.000Z', 'other'));
+        expect((await store.listPilotEvents('refund-desk')).map((e) => e.id)).toEqual(['e3', 'e2', 'e1']);
+        expect((await store.listPilotEvents('refund-desk', ['tier-changed'], 1)).map((e) => e.id)).toEqual(['e3']);
+        expect((await store.listPilotEvents('refund-desk', ['autonomy-signed', 'decision'])).map((e) => e.id)).toEqual(['e2']);
+        expect(await store.listPilotEvents('nobody')).toEqual([]);
       });
     });
 

@@ -1,21 +1,25 @@
 // The pilot's commands: `airlock report WORKFLOW --week [YYYY-Www]` (the weekly review as HTML and
-// Markdown), `airlock autonomy WORKFLOW` (keep, promote or demote, with the evidence), and
-// `airlock pilot baseline WORKFLOW` (the baseline the pilot is compared with).
+// Markdown), `airlock autonomy WORKFLOW` (keep, promote or demote, with the evidence; `--sign` a
+// promotion, `--demote`), `airlock pilot baseline WORKFLOW` (the baseline the pilot is compared with),
+// and `airlock pilot decide|sign|decision WORKFLOW` (the decision that ends the pilot, its sign-offs).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Airlock } from '../../airlock.js';
 import { readBaseline } from '../../pilot/baseline.js';
 import { autonomyOf, pilotOf, weeklyReview, type PilotDeps } from '../../pilot/pilot.js';
+import { demote, latestDecision, proposeDecision, recordedPilotDeps, signDecision, signPromotion } from '../../pilot/decisions.js';
+import type { PilotDecision } from '../../pilot/review.js';
 import { reviewHtml } from '../../pilot/report-html.js';
 import { fmtNumber, fmtRate, kpiRows, reviewMarkdown } from '../../pilot/report-markdown.js';
 import { parseWeek } from '../../pilot/week.js';
 import { bold, dim, green, red, yellow } from '../render.js';
+import { AirlockError } from '../../errors.js';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
 
-/** What the pilot's reads need of an opened workspace. */
+/** What the pilot's reads need of an opened workspace: the recorded tier, sign-offs and decision, and the eval results kept beside it. */
 export function pilotDeps(a: Airlock): PilotDeps {
-  return { workspace: a.workspace, store: a.store, now: a.now };
+  return recordedPilotDeps(a);
 }
 
 /** Registers `report`, `autonomy` and `pilot` on `program`. */
@@ -45,7 +49,14 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
         for (const r of review.recommendation.reasons) out(`  - ${r}`);
         for (const [k, v] of kpiRows(review.kpis)) out(`  ${k.padEnd(48)} ${v}`);
         const missed = review.thresholds.filter((t) => t.status === 'missed');
-        if (missed.length > 0) out(yellow(`  thresholds missed: ${missed.map((t) => t.kpi).join(', ')}`));
+        if (missed.length > 0) {
+          out(yellow(`  thresholds missed: ${missed.map((t) => t.kpi).join(', ')}`));
+          // pilot.demoteOn.missedThresholds: the week that missed steps the workflow down, once per report.
+          if (pilotOf(a.workspace, name).pilot.demoteOn.missedThresholds) {
+            const lower = await demote(a, name, null, `week ${review.week.name} missed ${missed.map((t) => t.kpi).join(', ')}`, `week:${review.week.name}`);
+            if (lower !== null) out(red(`  demoted to ${lower} (pilot.demoteOn.missedThresholds; recorded)`));
+          }
+        }
         out(`wrote ${base}.html`);
         out(`wrote ${base}.md`);
       });
@@ -53,10 +64,32 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
 
   program
     .command('autonomy <workflow>')
-    .description("whether the workflow's measured record justifies keeping its tier, a step up (with the named sign-offs) or a step down, with every rule's evidence")
+    .description("whether the workflow's measured record justifies keeping its tier, a step up (with the named sign-offs) or a step down, with every rule's evidence; `--sign --as USER` signs the step up (the last signature applies it), `--demote --as USER --reason TEXT` steps it down now")
+    .option('--sign', 'sign the step up the rules recommend (a person its `signOff` names)')
+    .option('--demote', 'step the workflow down one tier now')
+    .option('--as <user>', 'who signs or demotes (a declared person)')
+    .option('--reason <text>', 'why (for --demote: recorded)')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, o: { json?: boolean }) => {
+    .action(async (name: string, o: { sign?: boolean; demote?: boolean; as?: string; reason?: string; json?: boolean }) => {
       await withAirlock(async (a) => {
+        if (o.sign || o.demote) {
+          if (o.sign && o.demote) throw new AirlockError('input', '--sign and --demote cannot go together');
+          if (o.as === undefined) throw new AirlockError('input', `--${o.sign ? 'sign' : 'demote'} needs --as USER (a declared person)`);
+          const by = a.principal(o.as);
+          if (o.demote) {
+            if (!o.reason?.trim()) throw new AirlockError('input', '--demote needs --reason TEXT: the change is recorded with it');
+            if (by.kind !== 'user') throw new AirlockError('input', 'only a person steps a workflow down');
+            const lower = await demote(a, name, by, o.reason.trim());
+            return out(lower === null ? `${name} is at the lowest tier already` : `${bold(name)} now runs at ${red(lower)} (recorded)`);
+          }
+          const signed = await signPromotion(a, name, by);
+          if (signed.kind === 'refused') {
+            process.stderr.write(red(`refused: ${signed.reason}`) + '\n');
+            process.exitCode = 1;
+            return;
+          }
+          return out(signed.promoted ? `${bold(name)} now runs at ${green(signed.tier)}: every named owner signed (recorded)` : `signed the step up to ${signed.tier}; still needs: ${signed.missing.join(', ')}`);
+        }
         const j = await autonomyOf(pilotDeps(a), name);
         if (o.json) return out(JSON.stringify(j, null, 2));
         const target = j.recommendation === 'promote' ? ` to ${j.next}` : j.recommendation === 'demote' ? ` to ${j.lower}` : '';
@@ -91,4 +124,46 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
         out(`  user trust (1-5)   ${b.trustScore === undefined ? '—' : fmtNumber(b.trustScore, 2)}`);
       });
     });
+
+  pilot
+    .command('decide <workflow>')
+    .description("record the decision that ends the pilot (scale, redesign or stop) with the evidence as it stands; it stands once everyone in `pilot.decisionSignOff` signed")
+    .requiredOption('--outcome <outcome>', 'scale, redesign or stop')
+    .requiredOption('--reason <text>', 'why (recorded with the evidence)')
+    .requiredOption('--as <user>', 'who proposes it (a declared person)')
+    .action(async (name: string, o: { outcome: string; reason: string; as: string }) => {
+      await withAirlock(async (a) => printDecision(await proposeDecision(a, name, o.outcome, o.reason, a.principal(o.as))));
+    });
+  pilot
+    .command('sign <workflow>')
+    .description("sign the workflow's latest pilot decision (a person `pilot.decisionSignOff` names)")
+    .requiredOption('--as <user>', 'who signs (a declared person)')
+    .action(async (name: string, o: { as: string }) => {
+      await withAirlock(async (a) => printDecision(await signDecision(a, name, a.principal(o.as))));
+    });
+  pilot
+    .command('decision <workflow>')
+    .description("the workflow's latest pilot decision: outcome, reason, evidence, sign-offs (`--json` exports it whole)")
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { json?: boolean }) => {
+      await withAirlock(async (a) => {
+        pilotOf(a.workspace, name);
+        const d = await latestDecision(a.store, name);
+        if (o.json) return out(JSON.stringify(d, null, 2));
+        if (d === null) return out(`no decision of ${name} is recorded (\`airlock pilot decide ${name} --outcome ... --reason ... --as USER\`)`);
+        printDecision(d);
+      });
+    });
+
+  function printDecision(d: PilotDecision | { kind: 'refused'; reason: string }): void {
+    if ('kind' in d) {
+      process.stderr.write(red(`refused: ${d.reason}`) + '\n');
+      process.exitCode = 1;
+      return;
+    }
+    out(`${bold(d.workflow)}: ${bold(d.outcome)} (decision ${d.id}), proposed by ${d.proposedBy} on ${d.proposedAt}`);
+    out(`  reason: ${d.reason}`);
+    out(`  signed: ${d.signOffs.length === 0 ? 'nobody yet' : d.signOffs.map((s) => `${s.by} (${s.at})`).join(', ')}`);
+    out(d.missing.length === 0 ? green('  the decision stands') : yellow(`  still needs: ${d.missing.join(', ')}`));
+  }
 }

@@ -1,0 +1,184 @@
+// What people decide about a pilot, kept as pilot events with the audit records that say so (one
+// transaction each): the decision that ends it (scale, redesign or stop) and its sign-offs; the
+// sign-offs of a promotion and, once every named owner signed, the promotion itself; demotions, by a
+// person or by the pilot's own rules (a new incident, a missed threshold). The tier a workflow runs at
+// is its declared tier, lowered by the latest tier change: a promotion never passes the declared tier.
+import { randomBytes } from 'node:crypto';
+import type { AuditWriter } from '../audit/writer.js';
+import { rec } from '../audit/records.js';
+import type { Workspace } from '../config/schema.js';
+import { AirlockError } from '../errors.js';
+import { principalRef } from '../identity/principal.js';
+import type { PilotEvent, Store } from '../store/store.js';
+import { TIERS, type Json, type Principal, type Tier } from '../types.js';
+import { autonomyOf, pilotOf, weeklyReview, type PilotDeps } from './pilot.js';
+import type { PilotDecision } from './review.js';
+import { effectiveTier } from '../gateway/tier.js';
+
+/** What recording pilot events needs (an `Airlock` has all of it). */
+export interface DecisionDeps {
+  readonly workspace: Workspace;
+  readonly store: Store;
+  readonly audit: AuditWriter;
+  readonly now: () => Date;
+}
+
+/** A refusal: why nothing was recorded. */
+export interface Refused {
+  readonly kind: 'refused';
+  readonly reason: string;
+}
+
+const PILOT_OUTCOMES = ['scale', 'redesign', 'stop'] as const;
+/** The most characters of a reason kept. */
+const MAX_REASON = 2000;
+/** Events read back per question (a workflow's decisions and sign-offs are few). */
+const EVENTS = 500;
+
+function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/** The tier `workflow` runs at: its declared tier, or lower after the latest tier change (never higher). */
+export async function effectiveTierOf(store: Store, workspace: Workspace, workflow: string): Promise<Tier> {
+  const wf = workspace.workflows.get(workflow);
+  if (wf === undefined) throw new AirlockError('input', `no workflow \`${workflow}\` is declared`);
+  return effectiveTier(store, wf);
+}
+
+/** Who signed the promotion of `workflow` to `tier` since its tier last changed. */
+export async function promotionSignatures(store: Store, workflow: string, tier: Tier): Promise<string[]> {
+  const events = await store.listPilotEvents(workflow, ['autonomy-signed', 'tier-changed'], EVENTS);
+  const out: string[] = [];
+  for (const e of events) {
+    if (e.kind === 'tier-changed') break;
+    if (e.body['tier'] === tier && e.by !== null && !out.includes(e.by)) out.push(e.by);
+  }
+  return out;
+}
+
+/** The workflow's latest decision with its sign-offs, or null. */
+export async function latestDecision(store: Store, workflow: string): Promise<PilotDecision | null> {
+  const events = await store.listPilotEvents(workflow, ['decision', 'decision-signed'], EVENTS);
+  const decision = events.find((e) => e.kind === 'decision');
+  if (!decision) return null;
+  const required = Array.isArray(decision.body['required']) ? (decision.body['required'] as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+  const signOffs = events
+    .filter((e) => e.kind === 'decision-signed' && e.body['decisionId'] === decision.id && e.by !== null)
+    .reverse()
+    .map((e) => ({ by: e.by as string, at: e.at }));
+  const signed = new Set(signOffs.map((s) => s.by));
+  return {
+    id: decision.id,
+    workflow,
+    outcome: decision.body['outcome'] as PilotDecision['outcome'],
+    reason: String(decision.body['reason'] ?? ''),
+    proposedBy: decision.by ?? '',
+    proposedAt: decision.at,
+    signOffs,
+    missing: required.filter((r) => !signed.has(r)),
+    evidence: decision.body['evidence'] ?? null,
+  };
+}
+
+/** The pilot reads with the recorded tier, sign-offs and decision wired in. */
+export function recordedPilotDeps(deps: Omit<DecisionDeps, 'audit'>): PilotDeps {
+  return {
+    workspace: deps.workspace,
+    store: deps.store,
+    now: deps.now,
+    tierOf: (w) => effectiveTierOf(deps.store, deps.workspace, w),
+    signaturesFor: (w, t) => promotionSignatures(deps.store, w, t),
+    decisionOf: (w) => latestDecision(deps.store, w),
+  };
+}
+
+/**
+ * Records a decision that ends the pilot: `scale`, `redesign` or `stop`, with the reason and the
+ * evidence as it stands (this week's review and the autonomy judgement). It stands once everyone in
+ * `pilot.decisionSignOff` signed; the person proposing it signs it too when they are named there.
+ */
+export async function proposeDecision(deps: DecisionDeps, workflow: string, outcome: string, reason: string, by: Principal): Promise<PilotDecision | Refused> {
+  const { pilot } = pilotOf(deps.workspace, workflow);
+  if (!(PILOT_OUTCOMES as readonly string[]).includes(outcome)) return { kind: 'refused', reason: `the decision is one of ${PILOT_OUTCOMES.join(', ')}, not \`${outcome.slice(0, 40)}\`` };
+  if (by.kind !== 'user') return { kind: 'refused', reason: 'a pilot decision is a person\'s: an agent or a service cannot decide it' };
+  const why = reason.trim();
+  if (why === '') return { kind: 'refused', reason: 'say why (`--reason`): the decision is recorded with it' };
+  const ref = principalRef(by);
+  const review = await weeklyReview(recordedPilotDeps(deps), workflow);
+  const evidence = { week: review.week.name, kpis: review.kpis, recommendation: review.recommendation, autonomy: { tier: review.autonomy.tier, recommendation: review.autonomy.recommendation, reasons: review.autonomy.reasons }, openIncidents: review.openIncidents.length } as unknown as Json;
+  const at = deps.now().toISOString();
+  const decision: PilotEvent = { id: newId('dec'), workflow, kind: 'decision', at, by: ref, body: { outcome, reason: why.slice(0, MAX_REASON), required: pilot.decisionSignOff, evidence } };
+  await deps.audit.commitPilotEvent(decision, { runId: null, principal: by }, [rec('pilot.decided', { decisionId: decision.id, workflow, outcome, reason: why.slice(0, MAX_REASON), required: [...pilot.decisionSignOff], evidence })]);
+  if (pilot.decisionSignOff.includes(ref)) await signDecision(deps, workflow, by);
+  return (await latestDecision(deps.store, workflow)) as PilotDecision;
+}
+
+/** Signs the workflow's latest decision: only a person `pilot.decisionSignOff` names, once each. */
+export async function signDecision(deps: DecisionDeps, workflow: string, by: Principal): Promise<PilotDecision | Refused> {
+  pilotOf(deps.workspace, workflow);
+  const current = await latestDecision(deps.store, workflow);
+  if (!current) return { kind: 'refused', reason: `no decision of \`${workflow}\` is recorded: propose one with \`airlock pilot decide\`` };
+  const ref = principalRef(by);
+  if (current.signOffs.some((s) => s.by === ref)) return { kind: 'refused', reason: `${ref} has signed this decision already` };
+  if (!current.missing.includes(ref)) return { kind: 'refused', reason: `${ref} is not among the people who sign this decision (${[...current.missing, ...current.signOffs.map((s) => s.by)].join(', ') || 'nobody is named: it stands as proposed'})` };
+  const e: PilotEvent = { id: newId('sig'), workflow, kind: 'decision-signed', at: deps.now().toISOString(), by: ref, body: { decisionId: current.id } };
+  await deps.audit.commitPilotEvent(e, { runId: null, principal: by }, [rec('pilot.signed', { decisionId: current.id, workflow, outcome: current.outcome })]);
+  return (await latestDecision(deps.store, workflow)) as PilotDecision;
+}
+
+/**
+ * Signs the promotion the autonomy rules recommend now: only a person the next tier's `signOff` names,
+ * and only while every rule holds. The last signature changes the tier.
+ */
+export async function signPromotion(deps: DecisionDeps, workflow: string, by: Principal): Promise<{ readonly kind: 'signed'; readonly tier: Tier; readonly missing: readonly string[]; readonly promoted: boolean } | Refused> {
+  const { pilot } = pilotOf(deps.workspace, workflow);
+  const judgement = await autonomyOf(recordedPilotDeps(deps), workflow);
+  const ref = principalRef(by);
+  if (judgement.recommendation !== 'promote' || judgement.next === null) {
+    return { kind: 'refused', reason: `the rules do not recommend a step up now (${judgement.recommendation}): ${judgement.reasons.join('; ') || 'no evidence'}` };
+  }
+  const next = judgement.next;
+  const named = pilot.graduation[next]?.signOff ?? [];
+  if (!named.includes(ref)) return { kind: 'refused', reason: `${ref} is not among the people who sign a step up to ${next} (${named.join(', ') || 'nobody is named'})` };
+  if (!judgement.missingSignOffs.includes(ref)) return { kind: 'refused', reason: `${ref} has signed the step up to ${next} already` };
+  const e: PilotEvent = { id: newId('sig'), workflow, kind: 'autonomy-signed', at: deps.now().toISOString(), by: ref, body: { tier: next } };
+  await deps.audit.commitPilotEvent(e, { runId: null, principal: by }, [rec('autonomy.signed', { workflow, tier: next })]);
+  const missing = judgement.missingSignOffs.filter((p) => p !== ref);
+  if (missing.length === 0) await changeTier(deps, workflow, judgement.tier, next, by, `every named owner signed (${named.join(', ')}) and every rule for ${next} holds`);
+  return { kind: 'signed', tier: next, missing, promoted: missing.length === 0 };
+}
+
+/**
+ * Steps `workflow` down one tier: by a person (`by`), or by the pilot's own rules (`by` null). Null when
+ * it is at the lowest tier, or when the latest change was made for the same `cause` (a rule applies once).
+ */
+export async function demote(deps: DecisionDeps, workflow: string, by: Principal | null, reason: string, cause?: string): Promise<Tier | null> {
+  const tier = await effectiveTierOf(deps.store, deps.workspace, workflow);
+  const lower = TIERS[TIERS.indexOf(tier) - 1];
+  if (lower === undefined) return null;
+  if (cause !== undefined) {
+    const [last] = await deps.store.listPilotEvents(workflow, ['tier-changed'], 1);
+    if (last?.body['cause'] === cause) return null;
+  }
+  await changeTier(deps, workflow, tier, lower, by, reason, cause);
+  return lower;
+}
+
+/** Incident kinds that show the agent or its tools failing (a caught attempt, `injection-suspected`, does not). */
+export const DEMOTING_INCIDENTS: ReadonlySet<string> = new Set(['verification-failed', 'rollback-failed', 'unknown-outcome', 'policy-violations', 'attack-succeeded']);
+
+/**
+ * With `pilot.demoteOn.incident`, a new incident of a
+ * failing kind steps its workflow down one tier at once, recorded as automatic. Null when nothing changed.
+ */
+export async function demoteOnIncident(deps: DecisionDeps, workflow: string, incident: { readonly id: string; readonly kind: string; readonly title: string }): Promise<Tier | null> {
+  const wf = deps.workspace.workflows.get(workflow);
+  if (!wf?.pilot?.demoteOn.incident || !DEMOTING_INCIDENTS.has(incident.kind)) return null;
+  return demote(deps, workflow, null, `incident ${incident.id} (${incident.kind}): ${incident.title}`, `incident:${incident.id}`);
+}
+
+async function changeTier(deps: DecisionDeps, workflow: string, from: Tier, to: Tier, by: Principal | null, reason: string, cause?: string): Promise<void> {
+  const e: PilotEvent = { id: newId('tier'), workflow, kind: 'tier-changed', at: deps.now().toISOString(), by: by ? principalRef(by) : null, body: { from, to, reason: reason.slice(0, MAX_REASON), ...(cause === undefined ? {} : { cause }) } };
+  await deps.audit.commitPilotEvent(e, { runId: null, principal: by }, [rec('autonomy.changed', { workflow, from, to, reason: reason.slice(0, MAX_REASON), automatic: by === null })]);
+}
