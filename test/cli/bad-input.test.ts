@@ -24,7 +24,7 @@ describe.concurrent('the bundled example is valid', () => {
     const r = await airlock(['validate', 'examples/acme']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok: .*examples\/acme: 1 workflow\(s\), 15 tool contracts, \d+ policies/m);
+    expect(r.stdout).toMatch(/^ok: .*examples\/acme: 1 workflow\(s\), 16 tool contracts, \d+ policies/m);
   });
 
   it('`airlock policy test examples/acme` exits 0', async () => {

@@ -23,6 +23,8 @@ const DEMO_TOOLS = [
   'documents.search',
   'documents.get',
 ];
+/** Declared for ground-truth probes only: no workflow offers it to an agent. */
+const PROBE_ONLY = ['mail.get_message'];
 
 const hasFiles = (rel: string): boolean => {
   const folder = path.join(EXAMPLE_DIR, rel);
@@ -49,7 +51,7 @@ describe('the acme example', () => {
   it('loads, with every demo tool, the workflow, policy sources and defaults applied', async () => {
     const loaded = await loadWorkspace(ws.dir);
     expect(loaded.dir).toBe(path.resolve(ws.dir));
-    expect([...loaded.tools.keys()].sort()).toEqual([...DEMO_TOOLS].sort());
+    expect([...loaded.tools.keys()].sort()).toEqual([...DEMO_TOOLS, ...PROBE_ONLY].sort());
     expect(loaded.file.name).toBe('acme');
     expect(loaded.file.store).toEqual({ kind: 'sqlite', path: '.airlock/airlock.db', sensitivePayloads: 'encrypt' });
 
