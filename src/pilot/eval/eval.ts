@@ -93,8 +93,9 @@ export async function runSuite(suite: EvalSuite, opts: EvalOptions): Promise<Eva
   const partial = chosen.length < suite.scenarios.length;
   const worse = regressions(scores, partial ? { ...totals, utility: null, utilityUnderAttack: null, attackSuccessRate: null } : totals, previous);
   const at = now().toISOString();
+  const ok = misses.length === 0 && worse.length === 0;
   if (opts.history !== null && !partial) {
-    recordRun(opts.history, { suite: suite.name, model, at, totals, scenarios: results.map((r) => ({ id: r.id, passed: passed(r.score) })) });
+    recordRun(opts.history, { suite: suite.name, model, at, totals, passed: ok, scenarios: results.map((r) => ({ id: r.id, passed: passed(r.score) })) });
   }
   let copies: string | null = root;
   if (readdirSync(root).length === 0) {
@@ -115,6 +116,6 @@ export async function runSuite(suite: EvalSuite, opts: EvalOptions): Promise<Eva
     previous: previous ? { at: previous.at } : null,
     scenarios: results,
     copies,
-    passed: misses.length === 0 && worse.length === 0,
+    passed: ok,
   };
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { airlock, requireBuild } from '../../cli/cli-helpers.js';
 import { copyAcme } from '../../helpers/workspace.js';
 import type { EvalReport } from '../../../src/pilot/eval/eval.js';
+import { latestEvalResult } from '../../../src/pilot/eval/history.js';
 
 let ws: ReturnType<typeof copyAcme>;
 let suiteDir: string;
@@ -73,7 +74,9 @@ describe('airlock eval as a CI gate', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.report).toMatchObject({ passed: true, previous: null, copies: null });
     const history = readFileSync(path.join(ws.dir, '.airlock', 'eval', 'gate.jsonl'), 'utf8').trim().split('\n');
-    expect(history.map((l) => JSON.parse(l) as { scenarios: unknown })).toEqual([expect.objectContaining({ suite: 'gate', model: 'playbooks', scenarios: [{ id: 'refund', passed: true }] })]);
+    expect(history.map((l) => JSON.parse(l) as { scenarios: unknown })).toEqual([expect.objectContaining({ suite: 'gate', model: 'playbooks', passed: true, scenarios: [{ id: 'refund', passed: true }] })]);
+    // What a pilot's graduation step reads (`evalSuite: gate`, the folder relative to the workspace).
+    expect(latestEvalResult(ws.dir, 'gate')).toEqual({ suite: 'gate', model: 'playbooks', passed: true, at: r.report.at });
   });
 
   it('exits 1 on a planted regression: names it against the previous run and opens an incident on the scenario\'s run', async () => {
@@ -86,6 +89,7 @@ describe('airlock eval as a CI gate', () => {
     const s = r.report.scenarios[0]!;
     expect(s).toMatchObject({ outcome: 'missed', incident: { kind: 'verification-failed', owner: 'dana@acme.example' } });
     expect(r.report.regressions).toEqual(expect.arrayContaining([{ kind: 'scenario', id: 'refund' }]));
+    expect(latestEvalResult(ws.dir, 'gate')).toMatchObject({ passed: false, at: r.report.at });
     // The copy is kept, and the incident is on the run that missed, where a person looks.
     expect(s.copy && existsSync(s.copy)).toBe(true);
     const incidents = await airlock(['-w', s.copy!, 'incidents']);
