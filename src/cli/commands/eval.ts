@@ -1,4 +1,4 @@
-// `airlock eval SUITE [--model ROUTE | --agent CMD] [--scenario ID...] [--json FILE] [--keep] [--no-history]`:
+// `airlock eval SUITE [--model ROUTE | --agent CMD] [--scenario ID...] [--json FILE] [--keep] [--copies DIR] [--no-history]`:
 // runs a scenario suite (src/pilot/eval/), each scenario in its own copy of the workspace, and prints a
 // table of utility and attack success. Exit 0: every threshold met, nothing unevaluated, nothing worse
 // than the previous run; 1: not so; 2: bad input (a suite file that does not load names file:line:col).
@@ -24,6 +24,7 @@ interface EvalFlags {
   readonly scenario?: string[];
   readonly json?: string;
   readonly keep?: boolean;
+  readonly copies?: string;
   readonly history: boolean;
 }
 
@@ -38,16 +39,21 @@ export function registerEvalCommand(program: Command, helpers: EvalCommandHelper
     .option('--scenario <id...>', 'only these scenarios')
     .option('--json <file>', 'also write the whole report (every run\'s trail) as JSON')
     .option('--keep', 'keep every scenario\'s copy of the workspace (default: only those that failed)')
+    .option('--copies <dir>', 'make the scenarios\' copies in this folder (default: the system\'s temp folder), e.g. for CI artifacts')
     .option('--no-history', 'neither compare with nor record into the workspace\'s history (.airlock/eval/SUITE.jsonl)')
     .action(async (given: string, o: EvalFlags) => {
       if (o.model !== undefined && o.agent !== undefined) throw new AirlockError('input', '`--model` and `--agent` drive the runs two different ways: pass one');
       if (o.json !== undefined) checkOutFile(o.json);
+      if (o.copies !== undefined && !(existsSync(o.copies) && statSync(o.copies).isDirectory())) {
+        throw new AirlockError('input', `--copies \`${o.copies}\` is not a folder`, { hint: 'create it first' });
+      }
       const suite = await loadSuite(given);
       const report = await runSuite(suite, {
         model: o.model,
         agent: o.agent,
         only: o.scenario,
         keep: o.keep ? 'all' : 'failed',
+        workDir: o.copies,
         history: o.history ? historyFile(suite.workspaceDir, suite.name) : null,
         // Each scenario's runs are traced into its own store: the trace ids in the table open in its console.
         tracing: (store) => startTracing({ store }),

@@ -2,7 +2,7 @@
 // is recorded (exit 0); a planted regression (an expected state that cannot hold) exits 1, names what got
 // worse than last time and opens an incident on the scenario's run in its kept copy; an attack that
 // succeeds misses `attackSuccess: 0` and goes to security.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { airlock, requireBuild } from '../../cli/cli-helpers.js';
@@ -12,14 +12,21 @@ import { latestEvalResult } from '../../../src/pilot/eval/history.js';
 
 let ws: ReturnType<typeof copyAcme>;
 let suiteDir: string;
+let copies: string;
 beforeAll(() => {
   requireBuild();
   ws = copyAcme();
   suiteDir = path.join(ws.dir, 'gate');
   mkdirSync(suiteDir);
+  // Outside the workspace: a scenario's copy of the workspace must not hold the kept copies of others.
+  copies = `${ws.dir}-copies`;
+  mkdirSync(copies);
   writeSuite('{ utility: 1 }');
 });
-afterAll(() => ws.cleanup());
+afterAll(() => {
+  ws.cleanup();
+  rmSync(copies, { recursive: true, force: true });
+});
 
 /** The suite file with these thresholds. */
 function writeSuite(thresholds: string): void {
@@ -63,7 +70,8 @@ const RESOLVES_T318 = `
 
 async function evaluate(): Promise<{ code: number | null; stdout: string; stderr: string; report: EvalReport }> {
   const json = path.join(ws.dir, 'eval.json');
-  const r = await airlock(['eval', suiteDir, '--json', json], { timeoutMs: 60_000 });
+  // Kept copies go beside the workspace copy, so the test leaves nothing behind.
+  const r = await airlock(['eval', suiteDir, '--json', json, '--copies', copies], { timeoutMs: 60_000 });
   return { code: r.code, stdout: r.stdout, stderr: r.stderr, report: JSON.parse(readFileSync(json, 'utf8')) as EvalReport };
 }
 
@@ -92,6 +100,7 @@ describe('airlock eval as a CI gate', () => {
     expect(latestEvalResult(ws.dir, 'gate')).toMatchObject({ passed: false, at: r.report.at });
     // The copy is kept, and the incident is on the run that missed, where a person looks.
     expect(s.copy && existsSync(s.copy)).toBe(true);
+    expect(path.dirname(path.dirname(s.copy!))).toBe(copies);
     const incidents = await airlock(['-w', s.copy!, 'incidents']);
     expect(incidents.code).toBe(0);
     expect(incidents.stdout).toContain(s.incident!.id);
