@@ -17,7 +17,8 @@ beforeAll(async () => {
   requireBuild();
   const json = path.join(tmp, 'eval.json');
   // --no-history: the repository's demo workspace keeps no record of test runs.
-  out = await airlock(['eval', 'examples/acme/scenarios', '--json', json, '--no-history'], { timeoutMs: 240_000 });
+  // --copies: a scenario that fails keeps its copy here, removed with the rest after the test.
+  out = await airlock(['eval', 'examples/acme/scenarios', '--json', json, '--no-history', '--copies', tmp], { timeoutMs: 240_000 });
   report = JSON.parse(readFileSync(json, 'utf8')) as typeof report;
 }, 250_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
