@@ -96,7 +96,8 @@ export async function driveAgent(a: Airlock, run: EvalRun, command: string, opts
         child.kill('SIGKILL');
         break;
       }
-      for (const p of await a.store.listApprovals({ status: 'pending' })) {
+      // Only the agent's own runs: a run before it that still waits is not this run's people's to decide.
+      for (const p of (await a.store.listApprovals({ status: 'pending' })).filter((x) => !before.has(x.runId))) {
         const d = await opts.decide(p.runId);
         for (const t of d.touches) approvalsOf.set(t.approvalId, p.runId);
         touches.push(...d.touches);
