@@ -1,5 +1,5 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, HaltLift, HaltRecord, PilotEvent, RunRecord, RunSaveExtras, Store } from '../store/store.js';
+import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, HaltLift, HaltRecord, PilotEvent, PolicySetEvent, RunRecord, RunSaveExtras, Store } from '../store/store.js';
 import type { ApprovalId, Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
@@ -105,6 +105,11 @@ export class AuditWriter {
   /** Lifts active halt `id` with the items saying so, in one transaction; null (and no record) when it was not active. */
   async commitLift(id: string, lift: HaltLift, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<HaltRecord | null> {
     return this.recorded(this.drafts(subject, items), (drafts) => this.store.liftHalt(id, lift, drafts));
+  }
+
+  /** Records policy event `e` with the items saying so, in one transaction, if its lane's newest event is `expected` (else that one comes back, nothing written). */
+  async commitPolicyEvent(e: PolicySetEvent, expected: string | null, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<PolicySetEvent | null> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.addPolicyEvent(e, expected, drafts));
   }
 
   /** Records pilot event `e` with the items saying so, in one transaction. */

@@ -177,6 +177,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE pilot_events (id TEXT PRIMARY KEY, workflow TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
   CREATE INDEX pilot_events_by_workflow ON pilot_events (workflow, kind, at);
   `,
+  // 17: the policy lifecycle (sqlite-policy.ts): deployed policy sets and the shadow set, in two lanes
+  // ordered by insertion (n), not by clocks; a lane's head is read from the covering index alone.
+  `
+  CREATE TABLE policy_events (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, lane TEXT NOT NULL, kind TEXT NOT NULL, set_hash TEXT NOT NULL, at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
+  CREATE INDEX policy_events_head ON policy_events (lane, n, id, kind, set_hash);
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

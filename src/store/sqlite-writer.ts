@@ -13,6 +13,8 @@ import { putVectors } from './sqlite-vectors.js';
 import { addPilotEvent } from './sqlite-pilot.js';
 import type { PilotEvent } from './pilot-records.js';
 import { liftHalt, startHalt, type HaltColumns } from './sqlite-halts.js';
+import { addPolicyEvent, type PolicyEventColumns } from './sqlite-policy.js';
+import type { PolicySetEvent } from './policy-records.js';
 import type { ChunkVector } from './context-records.js';
 import type { ContextChanges } from './context-records.js';
 import { AUDIT_PAGE_BITS, isConstraint, storeError } from './sqlite-file.js';
@@ -101,7 +103,15 @@ export type WriteOp =
   | { readonly op: 'add-pilot-event'; readonly event: PilotEvent; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
   // A halt's records are appended only when it is started (or lifted), in the same savepoint.
   | { readonly op: 'start-halt'; readonly halt: HaltColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
-  | { readonly op: 'lift-halt'; readonly id: string; readonly lift: string; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] };
+  | { readonly op: 'lift-halt'; readonly id: string; readonly lift: string; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
+  // A policy event's records are appended only when its lane's head is the one expected, in the same savepoint.
+  | {
+      readonly op: 'add-policy-event';
+      readonly event: PolicyEventColumns;
+      readonly expected: string | null;
+      readonly leaves: readonly WireLeaf[];
+      readonly payloads: readonly (readonly AuditPayload[])[];
+    };
 
 /** A queued notification's columns. */
 export interface NotificationColumns {
@@ -154,6 +164,8 @@ export interface WriteResult {
   readonly 'start-halt': HaltRecord | null;
   /** The lifted halt; null (and no record) when it was not active. */
   readonly 'lift-halt': HaltRecord | null;
+  /** null: recorded; else the lane's newest event, which was not the one expected (and no record written). */
+  readonly 'add-policy-event': PolicySetEvent | null;
 }
 
 /** How each write is named in its error messages ("store `x` failed to <doing>"). */
@@ -183,6 +195,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'add-pilot-event': 'record a pilot event',
   'start-halt': 'start a halt',
   'lift-halt': 'lift a halt',
+  'add-policy-event': 'record a policy event',
 };
 
 /** One write's outcome. */
@@ -376,6 +389,11 @@ export class SqliteWriter {
         const lifted = liftHalt(this.db, this.rows, op.id, op.lift);
         if (lifted) this.appendLeaves(op.leaves, op.payloads, chain, fresh);
         return lifted;
+      }
+      case 'add-policy-event': {
+        const moved = addPolicyEvent(this.db, this.rows, op.event, op.expected);
+        if (moved === null) this.appendLeaves(op.leaves, op.payloads, chain, fresh);
+        return moved;
       }
     }
   }

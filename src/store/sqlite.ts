@@ -54,6 +54,8 @@ import { ContextReads } from './sqlite-context.js';
 import { HaltReads } from './sqlite-halts.js';
 import { PilotReads } from './sqlite-pilot.js';
 import type { PilotEvent, PilotEventKind } from './pilot-records.js';
+import { PolicyReads, policyEventColumns } from './sqlite-policy.js';
+import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-records.js';
 import type { ChunkVector, UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-file.js';
@@ -110,6 +112,7 @@ class SqliteStore implements Store {
   private readonly context: ContextReads;
   private readonly halts: HaltReads;
   private readonly pilot: PilotReads;
+  private readonly policy: PolicyReads;
   private closed = false;
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
@@ -137,6 +140,7 @@ class SqliteStore implements Store {
     this.context = new ContextReads(db);
     this.halts = new HaltReads(db, file);
     this.pilot = new PilotReads(db, file);
+    this.policy = new PolicyReads(db, file);
     this.stmt = {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       readAuditRows: db.prepare(
@@ -473,6 +477,24 @@ class SqliteStore implements Store {
     return this.read('read pilot events', () => this.pilot.list(workflow, kinds, Math.max(1, Math.min(10_000, Math.floor(limit)))));
   }
 
+  // --- the policy lifecycle -------------------------------------------------------------------
+
+  addPolicyEvent(e: PolicySetEvent, expected: string | null, drafts: readonly AuditDraft[] = []): Promise<PolicySetEvent | null> {
+    return this.withRecords('add-policy-event', drafts, (leaves, payloads) => ({ op: 'add-policy-event', event: policyEventColumns(e), expected, leaves, payloads }));
+  }
+
+  latestPolicyEvent(lane: PolicyLane): Promise<PolicyEventHead | null> {
+    return this.read('read the newest policy event', () => this.policy.latest(lane));
+  }
+
+  getPolicyEvent(id: string): Promise<PolicySetEvent | null> {
+    return this.read('read a policy event', () => this.policy.get(id));
+  }
+
+  listPolicyEvents(lane: PolicyLane, limit = 100): Promise<readonly PolicySetEvent[]> {
+    return this.read('list policy events', () => this.policy.list(lane, Math.max(1, Math.min(10_000, Math.floor(limit)))));
+  }
+
   // --- halts (the kill switch) ----------------------------------------------------------------
 
   startHalt(h: HaltRecord, drafts: readonly AuditDraft[] = []): Promise<HaltRecord> {
@@ -590,7 +612,7 @@ class SqliteStore implements Store {
   }
 
   /** A write that carries audit records (canonicalised and sealed here, before it is queued: a bad draft fails only its caller). */
-  private withRecords<K extends 'start-halt' | 'lift-halt' | 'add-pilot-event'>(
+  private withRecords<K extends 'start-halt' | 'lift-halt' | 'add-pilot-event' | 'add-policy-event'>(
     kind: K,
     drafts: readonly AuditDraft[],
     build: (leaves: WireLeaf[], payloads: AuditPayload[][]) => Extract<WriteOp, { op: K }>,

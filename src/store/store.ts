@@ -2,6 +2,7 @@
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
 import type { PilotEvent, PilotEventKind } from './pilot-records.js';
+import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-records.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery, UnembeddedChunk } from './context-records.js';
 import type { ApprovalId, ApprovalLevel, ApprovalStatus, Classification, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
 
@@ -62,6 +63,8 @@ export interface ValueEntry {
 export type { UsageDelta };
 export type { PilotEvent, PilotEventKind } from './pilot-records.js';
 export { PILOT_EVENT_KINDS } from './pilot-records.js';
+export type { PolicyEventHead, PolicyEventKind, PolicyFileText, PolicyLane, PolicySetEvent } from './policy-records.js';
+export { POLICY_EVENT_KINDS } from './policy-records.js';
 export type { ChunkVector, ContextChanges, ContextCited, ContextDocumentDraft, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
 
 /** A scope's usage on one day in one currency. */
@@ -485,6 +488,22 @@ export interface Store {
   addPilotEvent(e: PilotEvent, drafts?: readonly AuditDraft[]): Promise<void>;
   /** The newest `limit` (default 100) events of `workflow`, of these kinds (every kind when empty), newest first. */
   listPilotEvents(workflow: string, kinds?: readonly PilotEventKind[], limit?: number): Promise<readonly PilotEvent[]>;
+
+  /**
+   * Records a policy event (a deployment, a shadow started or cleared) with the audit records that say
+   * so, in one transaction, only when the newest event of its lane is `expected` (its id; null for an
+   * empty lane): null then. Otherwise nothing is written and that newest event comes back (compare-and-set
+   * across processes). An existing id is a `conflict` error.
+   */
+  addPolicyEvent(e: PolicySetEvent, expected: string | null, drafts?: readonly AuditDraft[]): Promise<PolicySetEvent | null>;
+  /**
+   * The newest event of `lane`, without the policy texts, or null: one read of an index every time,
+   * never cached, so a shadow another process set applies to the next call here.
+   */
+  latestPolicyEvent(lane: PolicyLane): Promise<PolicyEventHead | null>;
+  getPolicyEvent(id: string): Promise<PolicySetEvent | null>;
+  /** The newest `limit` (default 100) events of `lane`, newest first (in the order they were recorded). */
+  listPolicyEvents(lane: PolicyLane, limit?: number): Promise<readonly PolicySetEvent[]>;
 
   /** Creates or renews an instance's lease (upsert by id). */
   renewLease(lease: InstanceLease): Promise<void>;

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash } from '../../src/audit/chain.js';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, HaltRecord, IncidentRecord, InstanceLease, NotificationRecord, PilotEvent, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, HaltRecord, IncidentRecord, InstanceLease, NotificationRecord, PilotEvent, PolicySetEvent, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -827,6 +827,53 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.listPilotEvents('refund-desk', ['tier-changed'], 1)).map((e) => e.id)).toEqual(['e3']);
         expect((await store.listPilotEvents('refund-desk', ['autonomy-signed', 'decision'])).map((e) => e.id)).toEqual(['e2']);
         expect(await store.listPilotEvents('nobody')).toEqual([]);
+      });
+    });
+
+    describe('policy events', () => {
+      const event = (id: string, kind: PolicySetEvent['kind'], hash: string, at = '2025-01-01T00:00:01.000Z'): PolicySetEvent => ({
+        id,
+        kind,
+        policySetHash: hash,
+        files: kind === 'shadow-cleared' ? [] : [{ file: 'policies/base.cedar', text: `permit (principal, action, resource); // ${hash}` }],
+        policies: kind === 'shadow-cleared' ? 0 : 1,
+        by: 'user:dana',
+        message: `m ${id}`,
+        at,
+      });
+      const said = (i: number): AuditDraft => draft(i, { type: 'policy.deployed', runId: null, principal: 'user:dana', body: { n: i } });
+
+      it('records an event with its records only on the head it expected (compare-and-set), giving back the head otherwise', async () => {
+        expect(await store.addPolicyEvent(event('pol_1', 'deployed', 'h1'), null, [said(1)])).toBeNull();
+        expect(await store.getPolicyEvent('pol_1')).toEqual(event('pol_1', 'deployed', 'h1'));
+        // Someone else deployed first: nothing written, their deployment comes back.
+        expect(await store.addPolicyEvent(event('pol_2', 'deployed', 'h2'), null, [said(2)])).toEqual(event('pol_1', 'deployed', 'h1'));
+        expect(await store.getPolicyEvent('pol_2')).toBeNull();
+        expect(await store.addPolicyEvent(event('pol_3', 'deployed', 'h3'), 'pol_1', [said(3)])).toBeNull();
+        expect((await rejection(store.addPolicyEvent(event('pol_3', 'deployed', 'h4'), 'pol_3'))).code).toBe('conflict');
+        expect((await allAudit(store)).map((r) => r.body['n'])).toEqual([1, 3]);
+      });
+
+      it('lets exactly one of several concurrent writers on the same head win', async () => {
+        const outcomes = await Promise.all([1, 2, 3, 4].map((i) => store.addPolicyEvent(event(`pol_${i}`, 'deployed', `h${i}`), null, [said(i)])));
+        expect(outcomes.filter((o) => o === null)).toHaveLength(1);
+        expect(await allAudit(store)).toHaveLength(1);
+      });
+
+      it('keeps two lanes: deployments, and the shadow whose head says whether one is active', async () => {
+        await store.addPolicyEvent(event('pol_d1', 'deployed', 'd1'), null);
+        expect(await store.latestPolicyEvent('shadow')).toBeNull();
+        await store.addPolicyEvent(event('pol_s1', 'shadow-started', 's1'), null);
+        await store.addPolicyEvent(event('pol_d2', 'deployed', 'd2'), 'pol_d1');
+        expect(await store.latestPolicyEvent('shadow')).toEqual({ id: 'pol_s1', kind: 'shadow-started', policySetHash: 's1' });
+        await store.addPolicyEvent(event('pol_s2', 'shadow-cleared', 's1'), 'pol_s1');
+        expect(await store.latestPolicyEvent('shadow')).toEqual({ id: 'pol_s2', kind: 'shadow-cleared', policySetHash: 's1' });
+        expect(await store.latestPolicyEvent('deployed')).toEqual({ id: 'pol_d2', kind: 'deployed', policySetHash: 'd2' });
+        // Newest first by the order recorded, whatever the clocks said.
+        await store.addPolicyEvent(event('pol_d3', 'deployed', 'd3', '2024-01-01T00:00:00.000Z'), 'pol_d2');
+        expect((await store.listPolicyEvents('deployed')).map((e) => e.id)).toEqual(['pol_d3', 'pol_d2', 'pol_d1']);
+        expect((await store.listPolicyEvents('deployed', 1)).map((e) => e.id)).toEqual(['pol_d3']);
+        expect((await store.listPolicyEvents('shadow')).map((e) => e.kind)).toEqual(['shadow-cleared', 'shadow-started']);
       });
     });
 
