@@ -63,6 +63,7 @@ export async function run(opts?: BenchOptions): Promise<readonly BenchResult[]> 
       { name: 'audit: a rare type (scans 10,000)', path: '/console/audit?type=no.such.type', holds: 'no records match' },
       { name: 'audit: one run', path: `/console/audit?run=${middle}`, holds: middle },
       { name: 'policy simulator', path: `/console/policy?as=agent:refund-bot&tool=payments.refund&args=${encodeURIComponent('{"order_id":"1182","amount_cents":4000,"currency":"EUR"}')}&workflow=refund-desk`, holds: 'decision' },
+      { name: 'pilot: this week (8 weeks of trend)', path: '/console/pilot/refund-desk', holds: 'Recommendation:' },
       { name: 'policy what-if (last 100)', path: '/console/policy/what-if', form: { last: '100', draft: airlock.workspace.policySources.map((s) => s.text).join('\n') }, holds: 'replay' },
     ];
 

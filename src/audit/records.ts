@@ -329,6 +329,44 @@ export type RecordBodies = {
   'pilot.signed': { readonly decisionId: string; readonly workflow: string; readonly outcome: string };
   'autonomy.signed': { readonly workflow: string; readonly tier: string };
   'autonomy.changed': { readonly workflow: string; readonly from: string; readonly to: string; readonly reason: string; readonly automatic: boolean };
+  'policy.deployed': AuthFields & {
+    readonly eventId: string;
+    readonly policySetHash: string;
+    readonly policies: number;
+    /** Each file's path and the SHA-256 of its text (the texts are kept with the deployment in the store). */
+    readonly files: readonly { readonly file: string; readonly sha256: string }[];
+    readonly message: string;
+    /** The set deployed before, if any. */
+    readonly previous: string | null;
+  };
+  'policy.shadow-started': AuthFields & {
+    readonly eventId: string;
+    readonly policySetHash: string;
+    readonly policies: number;
+    readonly files: readonly { readonly file: string; readonly sha256: string }[];
+    readonly message: string;
+    /** The shadow it replaced, if one was active. */
+    readonly replaces: string | null;
+  };
+  'policy.shadow-cleared': AuthFields & { readonly eventId: string; readonly shadowId: string; readonly policySetHash: string; readonly message: string };
+  'policy.shadow': {
+    readonly tool: string;
+    readonly actionHash: string;
+    /** The shadow's event id and its compiled set's hash. */
+    readonly shadowId: string;
+    readonly policySetHash: string;
+    /** What the shadow set decided (`error` when it could not decide: `error` says why). */
+    readonly decision: string;
+    readonly level?: string;
+    readonly policyIds: readonly string[];
+    /** What was decided and enforced. */
+    readonly enforced: string;
+    readonly enforcedLevel?: string;
+    /** `same`, `newly-denied`, `newly-allowed`, `obligation-changed`, or `error`. */
+    readonly change: string;
+    readonly differs: boolean;
+    readonly error?: string;
+  };
   'rollback.finished': {
     readonly rollbackOf: string;
     readonly rollbackRunId: string;
@@ -389,6 +427,10 @@ export const RECORD_TYPES = [
   'pilot.signed',
   'autonomy.signed',
   'autonomy.changed',
+  'policy.deployed',
+  'policy.shadow-started',
+  'policy.shadow-cleared',
+  'policy.shadow',
 ] as const satisfies readonly (keyof RecordBodies)[];
 
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -473,6 +515,10 @@ export const RECORD_DOCS: { readonly [T in RecordType]: string } = {
   'pilot.signed': "a person named to sign a pilot's decision signed it",
   'autonomy.signed': 'a person named by the next tier\'s `signOff` signed a step up the autonomy rules recommended',
   'autonomy.changed': "the tier a workflow runs at changed: a promotion every named owner signed, a demotion by a person, or one by the pilot's rules (`automatic`)",
+  'policy.deployed': "a person recorded the workspace's policy set as deployed: its hash, each file's hash, the message, the set deployed before",
+  'policy.shadow-started': 'a person set a draft policy set as the shadow: decided beside the enforced set on every proposal, recorded, never enforced',
+  'policy.shadow-cleared': 'a person ended the active shadow policy set',
+  'policy.shadow': "the shadow set's decision on a proposal, in the same append as the enforced decision: its kind, policy ids, and whether (`change`) it differs; never enforced",
 };
 
 /** The record-type table of docs/internals.md, as `npm run gen` writes it between its markers. */

@@ -30,6 +30,8 @@ import { registerConsoleCommand } from './commands/console.js';
 import { serveDemoConsole } from './demo-serve.js';
 import { simulateDecision } from '../gateway/simulate.js';
 import { registerWhatIfCommand } from './commands/what-if.js';
+import { registerPolicyLifecycleCommands } from './commands/policy-lifecycle.js';
+import { activeShadow, undeployedWarning } from '../gateway/policy-lifecycle.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerHaltCommands } from './commands/halt.js';
 
@@ -130,6 +132,8 @@ export function buildProgram(): Command {
           }
           out(`${bold('Airlock demo')}: workflow refund-desk works ticket ${o.ticket} as agent refund-bot (tier ${a.workspace.workflows.get('refund-desk')?.tier ?? '?'}).`);
           out(dim(`workspace ${dir}, policy set ${a.policies.policySetHash.slice(0, 12)}`));
+          const undeployed = await undeployedWarning(a.store, a.policies, cliPrefix(dir));
+          if (undeployed) out(yellow(`warning: ${undeployed}`));
           out('');
           const run = await a.runner.start('refund-desk', { ticket_id: o.ticket });
           await reportRun(a, run.id, cliPrefix(dir));
@@ -175,7 +179,7 @@ export function buildProgram(): Command {
       );
     });
 
-  const policy = program.command('policy').description('test, explain and replay policies');
+  const policy = program.command('policy').description('test, explain, replay, deploy and shadow policies');
   policy
     .command('test [dir]')
     .description('run the workspace\'s YAML policy test cases')
@@ -208,6 +212,8 @@ export function buildProgram(): Command {
     });
   // Which recorded proposals a draft policy set would decide differently (gateway/what-if.ts, shared with the console).
   registerWhatIfCommand(policy, { out, workspaceDir: ws });
+  // Versions, deployment and the shadow set (gateway/policy-lifecycle.ts, gateway/shadow.ts).
+  registerPolicyLifecycleCommands(policy, { out, workspaceDir: ws, cli: () => cliPrefix(ws()) });
 
   registerApprovalCommands(program, {
     out,
@@ -270,6 +276,11 @@ export function buildProgram(): Command {
         out(`  MCP (Streamable HTTP)  ${server.url}/mcp`);
         out(`  JSON API               ${server.url}/v1   (OpenAPI: ${server.url}/openapi.json)`);
         out(dim('  authenticate with `Authorization: Bearer <API key or JWT>`; Ctrl-C stops'));
+        // The files loaded are what is enforced; say so when they are not what people last deployed.
+        const undeployed = await undeployedWarning(a.store, a.policies, cliPrefix(ws()));
+        if (undeployed) out(yellow(`warning: ${undeployed}`));
+        const shadow = await activeShadow(a.store);
+        if (shadow) out(dim(`  shadow policy set ${shadow.policySetHash.slice(0, 12)} (set by ${shadow.by} at ${shadow.at}): decided beside the enforced set and recorded, never enforced`));
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

@@ -24,6 +24,8 @@ import { executeAction, type Authority } from './execute.js';
 import { verifyExecution } from './verify.js';
 import { haltedReason, haltOn } from './halts.js';
 import { asRunning } from './tier.js';
+import { ShadowPolicies } from './shadow.js';
+import type { CompiledPolicies } from '../policy/compile.js';
 import { consumeApproval } from './approvals/consume.js';
 import { latestRevision } from './approvals/lifecycle.js';
 import { latestApprovalOf, requestApproval } from './approvals/request.js';
@@ -39,12 +41,15 @@ export class Gateway implements Reviser {
 
   /** What of arguments and results the tool span may hold (off by default). */
   private readonly capture: ContentCapture;
+  /** The shadow policy set, decided beside the enforced one and recorded, never enforced. */
+  private readonly shadow: ShadowPolicies;
 
   constructor(private readonly deps: GatewayDeps) {
     this.capture = new ContentCapture(deps.workspace.file.telemetry.capture, deps.workspace.file);
     this.validator = new ArgumentValidator(deps.workspace.tools);
     this.dispatch = new Dispatcher(deps);
     this.probe = this.dispatch.probe;
+    this.shadow = new ShadowPolicies(deps);
   }
 
   /** Governs one proposed call; returns what happened. Never executes before the decision allows it. */
@@ -101,14 +106,17 @@ export class Gateway implements Reviser {
     });
     span.setAttributes(decisionAttributes(decision));
     const intent = intentRecord(contract, ctx, hash, toolDefHash, argsRef, { reasoning });
-    const decided = decisionRecord(contract.name, hash, decision, { inputs: audit.payloadRef(decisionInputs(ctx, standing, provenanceFor(ctx, contract, proposal.args)), ctx.labels.classification) });
+    const decidedAlone = decisionRecord(contract.name, hash, decision, { inputs: audit.payloadRef(decisionInputs(ctx, standing, provenanceFor(ctx, contract, proposal.args)), ctx.labels.classification) });
+    // The shadow set's verdict on the same request travels with the decision, wherever it is appended; never enforced.
+    const shadowed = await this.shadow.verdict(contract.name, hash, decision, (set) => this.decideFor(ctx, contract, proposal.args, standing, set));
+    const decided = [decidedAlone, ...shadowed];
 
     switch (decision.kind) {
       case 'deny':
-        await audit.append(ctx, [intent, decided, notExecuted('denied', decision.basis.reasons, { tool: contract.name, actionHash: hash })]);
+        await audit.append(ctx, [intent, ...decided, notExecuted('denied', decision.basis.reasons, { tool: contract.name, actionHash: hash })]);
         return { kind: 'denied', reasons: decision.basis.reasons, policyIds: decision.basis.policyIds, actionHash: hash };
       case 'suggest':
-        await audit.append(ctx, [intent, decided, notExecuted('suggested', decision.basis.reasons, { tool: contract.name, actionHash: hash })]);
+        await audit.append(ctx, [intent, ...decided, notExecuted('suggested', decision.basis.reasons, { tool: contract.name, actionHash: hash })]);
         return { kind: 'suggested', actionHash: hash, decision };
       case 'approval': {
         // The same canonical action proposed again (an external agent re-calling after approval, or a retry):
@@ -123,20 +131,20 @@ export class Gateway implements Reviser {
           return out.kind === 'executed' && revised ? { ...out, revisedArgs: revised } : out;
         }
         if (prior?.status === 'pending') {
-          await audit.append(ctx, [intent, decided]);
+          await audit.append(ctx, [intent, ...decided]);
           return { kind: 'pending-approval', approvalId: prior.id, level: prior.level, actionHash: prior.actionHash, decision };
         }
         if (prior?.status === 'rejected') {
           const why = prior.decisions.find((d) => d.decision === 'reject');
           const reason = `this exact action was rejected by \`${why?.approver ?? 'an approver'}\`${why?.reason ? `: ${why.reason}` : ''}; change course instead of retrying`;
-          await audit.append(ctx, [intent, decided, notExecuted('rejected', [reason], { tool: contract.name, actionHash: hash, approvalId: prior.id })]);
+          await audit.append(ctx, [intent, ...decided, notExecuted('rejected', [reason], { tool: contract.name, actionHash: hash, approvalId: prior.id })]);
           return { kind: 'denied', reasons: [reason], policyIds: [], actionHash: hash };
         }
         const ask = { contract, args: proposal.args, hash, decision, reasoning: reasoning ?? null };
         // A standing grant may stand in for one person's approval (never for step-up or re-authentication),
         // and never for a call past a value budget: whoever granted it did not see that sum.
         if (decision.level === 'single' && this.deps.grants && !crossesValue(standing)) {
-          await audit.append(ctx, [intent, decided]);
+          await audit.append(ctx, [intent, ...decided]);
           // Counted on the sums decided on, before the grant's use is taken; given back if no grant covers it.
           const counted = await this.countOn(ctx, claims, standing, hash, true);
           const grant = counted === false ? null : await this.deps.grants.cover(ctx, contract, proposal.args, hash);
@@ -145,12 +153,12 @@ export class Gateway implements Reviser {
           const id = await requestApproval(this.asking, ctx, { ...ask, before: [] });
           return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
         }
-        const id = await requestApproval(this.asking, ctx, { ...ask, before: [intent, decided] });
+        const id = await requestApproval(this.asking, ctx, { ...ask, before: [intent, ...decided] });
         return { kind: 'pending-approval', approvalId: id, level: decision.level, actionHash: hash, decision };
       }
       case 'allow':
         // INVARIANT: intent and decision are durable before the connector is called (write-ahead).
-        await audit.append(ctx, [intent, decided]);
+        await audit.append(ctx, [intent, ...decided]);
         return this.executeCounted(ctx, contract, proposal.args, hash, decision, { approvalId: null }, countId);
     }
   }
@@ -323,10 +331,10 @@ export class Gateway implements Reviser {
     return data === null ? null : (JSON.parse(data) as JsonObject);
   }
 
-  /** The pure decision, fed with the contract, the run's labels, where the call's value budgets stand and where its arguments came from. */
-  private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject, value?: Record<string, ValueStanding>): Decision {
+  /** The pure decision (by the enforced set, or `policies`), fed with the contract, the run's labels, where the call's value budgets stand and where its arguments came from. */
+  private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject, value?: Record<string, ValueStanding>, policies: CompiledPolicies = this.deps.policies): Decision {
     const provenance = provenanceFor(ctx, contract, args);
-    return decide(this.deps.policies, {
+    return decide(policies, {
       principal: ctx.principal,
       ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
       tool: contract,

@@ -3,7 +3,7 @@
 import { pilotSchema, type PilotConfig } from '../config/pilot-schema.js';
 import type { WorkflowConfig, Workspace } from '../config/schema.js';
 import { AirlockError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import { MAX_RUN_IDS, type Store } from '../store/store.js';
 import { TIERS, type Tier } from '../types.js';
 import { judgeAutonomy, type AutonomyJudgement } from './autonomy.js';
 import { readBaseline } from './baseline.js';
@@ -95,13 +95,13 @@ async function judge(deps: PilotDeps, workflow: WorkflowConfig, pilot: PilotConf
   });
 }
 
-/** The open incidents of the workflow's runs, oldest first. */
+/** The open incidents of the workflow's runs, oldest first (their runs' workflows read a page at a time, never their states). */
 async function openIncidentsOf(store: Store, workflow: string): Promise<WeeklyReview['openIncidents']> {
-  const out: WeeklyReview['openIncidents'][number][] = [];
-  const workflowOf = new Map<string, string | null>();
-  for (const i of await store.listIncidents({ status: 'open' })) {
-    if (!workflowOf.has(i.runId)) workflowOf.set(i.runId, (await store.getRun(i.runId))?.workflow ?? null);
-    if (workflowOf.get(i.runId) === workflow) out.push({ id: i.id, kind: i.kind, title: i.title, openedAt: i.createdAt, runId: i.runId });
+  const open = await store.listIncidents({ status: 'open' });
+  const workflowOf = new Map<string, string>();
+  const runIds = [...new Set(open.map((i) => i.runId))];
+  for (let i = 0; i < runIds.length; i += MAX_RUN_IDS) {
+    for (const r of await store.listRunSummaries({ ids: runIds.slice(i, i + MAX_RUN_IDS) })) workflowOf.set(r.id, r.workflow);
   }
-  return out;
+  return open.filter((i) => workflowOf.get(i.runId) === workflow).map((i) => ({ id: i.id, kind: i.kind, title: i.title, openedAt: i.createdAt, runId: i.runId }));
 }

@@ -1,11 +1,15 @@
 // SQL for the store's filtered lists (pure: a query and its named parameters), so a filter is applied
 // inside the query over the whole table instead of over a window read first.
-import type { RunQuery } from './store.js';
+import { MAX_RUN_IDS, type RunQuery } from './store.js';
 
-/** `SELECT * FROM runs` for `q`, newest first (created_at, then id, descending). */
-export function runQuerySql(q: RunQuery): { sql: string; params: Record<string, string | number> } {
+/** `SELECT <columns> FROM runs` for `q` (every column by default), newest first (created_at, then id, descending). */
+export function runQuerySql(q: RunQuery, columns = '*'): { sql: string; params: Record<string, string | number> } {
   const where: string[] = [];
   const params: Record<string, string | number> = { limit: q.limit ?? -1 }; // -1: no limit in SQLite
+  if (q.ids !== undefined) {
+    where.push('id IN (SELECT value FROM json_each(@ids))');
+    params['ids'] = JSON.stringify(q.ids.slice(0, MAX_RUN_IDS));
+  }
   if (q.status !== undefined) {
     where.push('status = @status');
     params['status'] = q.status;
@@ -36,5 +40,15 @@ export function runQuerySql(q: RunQuery): { sql: string; params: Record<string, 
     params['afterId'] = q.after.id;
   }
   const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-  return { sql: `SELECT * FROM runs${filter} ORDER BY created_at DESC, id DESC LIMIT @limit`, params };
+  return { sql: `SELECT ${columns} FROM runs${filter} ORDER BY created_at DESC, id DESC LIMIT @limit`, params };
 }
+
+/**
+ * The columns of a run summary: who it acts for and its model cost read from the stored state as it lies
+ * (both stay plain beside a sealed state), in one JSON parse of the state, and whether that state is
+ * sealed (found near its start: the sealed text comes last). An older sealed state holds its cost inside:
+ * the cost then reads null, and the run is opened to find it.
+ */
+export const RUN_SUMMARY_COLUMNS = `id, workflow, status, created_at, updated_at,
+  json_extract(state, '$.onBehalfOf', '$.usage.costMicros', '$.usage.currency') AS extracted,
+  instr(state, '"sealed":"enc:v1:') > 0 AS sealed`;

@@ -1,7 +1,7 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced); writes group-committed on this thread or by a writer thread, reads on this thread.
 import { prepareLeaf, AUDIT_SCHEMA_VERSION, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
-import type { ApprovalId, ApprovalStatus, Classification, RunId, Sha256Hex } from '../types.js';
+import type { ApprovalId, ApprovalStatus, Classification, RunId, RunStatus, Sha256Hex } from '../types.js';
 import type Database from 'better-sqlite3';
 import type {
   ApprovalExpectation,
@@ -22,6 +22,7 @@ import type {
   RunQuery,
   RunRecord,
   RunStep,
+  RunSummary,
   StoredAuditRow,
   StoredSpan,
   Store,
@@ -29,6 +30,7 @@ import type {
   UsageRow,
   ValueEntry,
 } from './store.js';
+import { MAX_RUN_IDS } from './store.js';
 import { AUDIT_PAGE_BITS, makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
 import {
   auditRecord,
@@ -48,7 +50,7 @@ import { DOING, SqliteWriter, type RunColumns, type SealedHashes, type WireLeaf,
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
-import { runQuerySql } from './sqlite-queries.js';
+import { RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealRunState, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { ContextReads } from './sqlite-context.js';
 import { HaltReads } from './sqlite-halts.js';
@@ -277,6 +279,34 @@ class SqliteStore implements Store {
     });
   }
 
+  listRunSummaries(opts: RunQuery = {}): Promise<readonly RunSummary[]> {
+    return this.read('list runs', () => {
+      const { sql, params } = runQuerySql(opts, RUN_SUMMARY_COLUMNS);
+      return (this.db.prepare(sql).all(params) as SummaryRow[]).map((r) => {
+        const [onBehalfOf, costMicros, currencyOf] = summaryValues(r.extracted);
+        let cost = costMicros;
+        let currency = currencyOf;
+        // A state sealed before its usage was kept plain: open it for the cost.
+        if (cost === null && r.sealed === 1) {
+          const row = this.stmt.getRun.get(r.id);
+          const usage = row ? ((this.runOf(row).state as { usage?: { costMicros?: unknown; currency?: unknown } }).usage ?? {}) : {};
+          cost = typeof usage.costMicros === 'number' ? usage.costMicros : null;
+          currency = typeof usage.currency === 'string' ? usage.currency : null;
+        }
+        return {
+          id: r.id as RunId,
+          workflow: r.workflow,
+          status: r.status as RunStatus,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+          onBehalfOf: typeof onBehalfOf === 'string' ? onBehalfOf : null,
+          costMicros: typeof cost === 'number' && Number.isFinite(cost) ? cost : 0,
+          currency: typeof currency === 'string' ? currency : null,
+        };
+      });
+    });
+  }
+
   usageSince(sinceDay: string, scopes?: readonly string[]): Promise<readonly UsageRow[]> {
     return this.read('read model usage', () => {
       const rows = this.db
@@ -322,9 +352,9 @@ class SqliteStore implements Store {
     });
   }
 
-  listApprovals(opts: { status?: ApprovalStatus; runId?: RunId } = {}): Promise<readonly ApprovalRecord[]> {
+  listApprovals(opts: { status?: ApprovalStatus; runId?: RunId; runIds?: readonly RunId[] } = {}): Promise<readonly ApprovalRecord[]> {
     return this.read('list approvals', () => {
-      const { where, args } = filters({ status: opts.status, run_id: opts.runId });
+      const { where, args } = byRuns(filters({ status: opts.status, run_id: opts.runId }), opts.runIds);
       const rows = this.db.prepare(`SELECT id, status, record FROM approvals ${where} ORDER BY created_at, id`).all(...args) as ApprovalRow[];
       return rows.map((r) => this.rows.approval(r));
     });
@@ -455,9 +485,9 @@ class SqliteStore implements Store {
     });
   }
 
-  listIncidents(opts: { status?: IncidentStatus; runId?: RunId } = {}): Promise<readonly IncidentRecord[]> {
+  listIncidents(opts: { status?: IncidentStatus; runId?: RunId; runIds?: readonly RunId[] } = {}): Promise<readonly IncidentRecord[]> {
     return this.read('list incidents', () => {
-      const { where, args } = filters({ status: opts.status, run_id: opts.runId });
+      const { where, args } = byRuns(filters({ status: opts.status, run_id: opts.runId }), opts.runIds);
       const rows = this.db.prepare(`SELECT id, record FROM incidents ${where} ORDER BY created_at, id`).all(...args) as IdRecordRow[];
       return rows.map((r) => this.rows.record('incidents', r, incidentSchema) as IncidentRecord);
     });
@@ -707,4 +737,36 @@ function prepareDraft(d: AuditDraft, i: number): PreparedLeaf {
       cause: e,
     });
   }
+}
+
+/** A summary row as `RUN_SUMMARY_COLUMNS` reads it. */
+interface SummaryRow {
+  id: string;
+  workflow: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+  /** JSON: `[onBehalfOf, usage.costMicros, usage.currency]`, each null when absent. */
+  extracted: string | null;
+  sealed: number;
+}
+
+/** The extracted `[onBehalfOf, costMicros, currency]` (nulls for what is absent or unreadable). */
+function summaryValues(extracted: string | null): [unknown, number | null, unknown] {
+  let v: unknown;
+  try {
+    v = extracted === null ? null : JSON.parse(extracted);
+  } catch {
+    v = null;
+  }
+  const a = Array.isArray(v) ? v : [];
+  return [a[0] ?? null, typeof a[1] === 'number' ? a[1] : null, a[2] ?? null];
+}
+
+/** `f` narrowed to the runs `runIds` names (bounded: at most `MAX_RUN_IDS`, else an `input` error). */
+function byRuns(f: { where: string; args: string[] }, runIds: readonly RunId[] | undefined): { where: string; args: string[] } {
+  if (runIds === undefined) return f;
+  if (runIds.length > MAX_RUN_IDS) throw new AirlockError('input', `at most ${MAX_RUN_IDS} runs per list, not ${runIds.length}`, { hint: 'this is a bug: list them a page at a time' });
+  const clause = 'run_id IN (SELECT value FROM json_each(?))';
+  return { where: f.where === '' ? `WHERE ${clause}` : `${f.where} AND ${clause}`, args: [...f.args, JSON.stringify(runIds)] };
 }

@@ -339,8 +339,27 @@ export interface HaltLift {
   readonly liftReason: string;
 }
 
+/** The most run ids one list of approvals or incidents may name. */
+export const MAX_RUN_IDS = 1000;
+
+/** A run without its state: what reports over many runs read (run state stays sealed where it is). */
+export interface RunSummary {
+  readonly id: RunId;
+  readonly workflow: string;
+  readonly status: RunStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** The person it acts for, `user:<id>`, if any. */
+  readonly onBehalfOf: string | null;
+  /** Its model cost so far, in micro-units of `currency` (0 and null when it made no model call). */
+  readonly costMicros: number;
+  readonly currency: string | null;
+}
+
 /** Which runs `listRuns` returns: every option given must hold. */
 export interface RunQuery {
+  /** Only these runs (at most `MAX_RUN_IDS`). */
+  readonly ids?: readonly string[];
   readonly status?: RunStatus;
   readonly workflow?: string;
   /** A principal ref (`agent:refund-bot`, `user:lena`): the run's agent or the person it acts for. */
@@ -399,12 +418,15 @@ export interface Store {
   getRun(id: RunId): Promise<RunRecord | null>;
   /** Newest first (createdAt descending, then id descending), filtered by every option given (see `RunQuery`). */
   listRuns(opts?: RunQuery): Promise<readonly RunRecord[]>;
+  /** What `listRuns` lists, without the run state: who it acts for and its model cost (what reports read, for many runs). */
+  listRunSummaries(opts?: RunQuery): Promise<readonly RunSummary[]>;
 
   /** Inserts a new approval; an existing id is a `conflict` error. */
   createApproval(a: ApprovalRecord): Promise<void>;
   getApproval(id: ApprovalId): Promise<ApprovalRecord | null>;
   /** Oldest first (createdAt ascending, then id), filtered by every option given. */
-  listApprovals(opts?: { status?: ApprovalStatus; runId?: RunId }): Promise<readonly ApprovalRecord[]>;
+  /** `runIds`: the approvals of any of these runs (at most `MAX_RUN_IDS`; one query for a page of runs). */
+  listApprovals(opts?: { status?: ApprovalStatus; runId?: RunId; runIds?: readonly RunId[] }): Promise<readonly ApprovalRecord[]>;
   /**
    * Compare-and-set on status: applies `update` only if the stored status is `expected` (and,
    * when `expected` gives `votes`, the stored record holds exactly that many decisions).
@@ -455,7 +477,8 @@ export interface Store {
   createIncident(i: IncidentRecord): Promise<IncidentRecord>;
   getIncident(id: string): Promise<IncidentRecord | null>;
   /** Oldest first (createdAt ascending, then id), filtered by every option given. */
-  listIncidents(opts?: { status?: IncidentStatus; runId?: RunId }): Promise<readonly IncidentRecord[]>;
+  /** `runIds`: the incidents of any of these runs (at most `MAX_RUN_IDS`). */
+  listIncidents(opts?: { status?: IncidentStatus; runId?: RunId; runIds?: readonly RunId[] }): Promise<readonly IncidentRecord[]>;
   /**
    * Compare-and-set on status (and, when `expectedAssignee` is given, on the assignee: null for none):
    * applies `update` only if the stored incident matches; returns the new record, or null if it

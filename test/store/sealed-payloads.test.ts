@@ -122,6 +122,34 @@ describe('sensitive payloads at rest', () => {
     }
   });
 
+  it('keeps a sealed run\'s model cost beside the seal for summaries; a state sealed before that is opened for it', async () => {
+    const file = path.join(tmp, 'summaries.db');
+    const store = await openSqliteStore(file, { sealing: { mode: 'encrypt', key } });
+    const state = { agent: 'bot', onBehalfOf: 'user:lena', usage: { modelCalls: 2, inputTokens: 10, outputTokens: 5, costMicros: 4200, currency: 'EUR' }, history: [{ secret: 'DE89370400440532013000' }] };
+    try {
+      await store.createRun({ id: 'run_a' as never, workflow: 'w', status: 'verified', version: 1, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z', state });
+      await store.createRun({ id: 'run_b' as never, workflow: 'w', status: 'verified', version: 1, createdAt: '2026-01-01T00:00:02.000Z', updatedAt: '2026-01-01T00:00:03.000Z', state });
+    } finally {
+      await store.close();
+    }
+    // run_b as an older Airlock stored it: sealed whole but for agent and onBehalfOf.
+    const w = new Database(file);
+    const stored = JSON.parse((w.prepare("SELECT state FROM runs WHERE id = 'run_b'").get() as { state: string }).state) as Record<string, unknown>;
+    expect(stored['usage']).toEqual(state.usage);
+    delete stored['usage'];
+    w.prepare("UPDATE runs SET state = ? WHERE id = 'run_b'").run(JSON.stringify(stored));
+    w.close();
+    const again = await openSqliteStore(file, { sealing: { mode: 'encrypt', key } });
+    try {
+      expect((await again.listRunSummaries({ workflow: 'w' })).map((r) => [r.id, r.onBehalfOf, r.costMicros, r.currency])).toEqual([
+        ['run_b', 'user:lena', 4200, 'EUR'],
+        ['run_a', 'user:lena', 4200, 'EUR'],
+      ]);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('on a workspace: the demo refund\'s confidential arguments and results are sealed in the file, readable through Airlock', async () => {
     const ws = copyAcme();
     try {

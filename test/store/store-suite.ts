@@ -275,6 +275,28 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     describe('runs', () => {
+      it('lists run summaries without their state: who they act for and their model cost; by ids too', async () => {
+        await store.createRun(run('run_a', { status: 'verified', createdAt: '2025-01-01T00:00:01.000Z', state: { onBehalfOf: 'user:lena', usage: { costMicros: 1500, currency: 'EUR' }, history: ['x'] } }));
+        await store.createRun(run('run_b', { createdAt: '2025-01-01T00:00:02.000Z', state: { history: [] } }));
+        await store.createRun(run('run_c', { workflow: 'other', createdAt: '2025-01-01T00:00:03.000Z' }));
+        expect(await store.listRunSummaries({ workflow: 'refund-desk' })).toEqual([
+          { id: 'run_b', workflow: 'refund-desk', status: 'running', createdAt: '2025-01-01T00:00:02.000Z', updatedAt: '2025-01-01T00:00:00.000Z', onBehalfOf: null, costMicros: 0, currency: null },
+          { id: 'run_a', workflow: 'refund-desk', status: 'verified', createdAt: '2025-01-01T00:00:01.000Z', updatedAt: '2025-01-01T00:00:00.000Z', onBehalfOf: 'user:lena', costMicros: 1500, currency: 'EUR' },
+        ]);
+        expect((await store.listRunSummaries({ ids: ['run_c', 'run_a', 'run_missing'] })).map((r) => r.id)).toEqual(['run_c', 'run_a']);
+        expect((await store.listRuns({ ids: ['run_b'] })).map((r) => r.id)).toEqual(['run_b']);
+      });
+
+      it('lists the approvals and incidents of a set of runs in one query, bounded', async () => {
+        await store.createApproval(approval('apr_1', { runId: 'run_1' as RunId }));
+        await store.createApproval(approval('apr_2', { runId: 'run_2' as RunId }));
+        await store.createApproval(approval('apr_3', { runId: 'run_3' as RunId }));
+        expect((await store.listApprovals({ runIds: ['run_1', 'run_3'] as RunId[] })).map((a) => a.id)).toEqual(['apr_1', 'apr_3']);
+        expect(await store.listApprovals({ runIds: [] })).toEqual([]);
+        expect(await store.listIncidents({ runIds: ['run_1' as RunId] })).toEqual([]);
+        expect((await rejection(store.listApprovals({ runIds: Array.from({ length: 1001 }, (_, i) => `run_${i}` as RunId) }))).code).toBe('input');
+      });
+
       it('round-trips a run', async () => {
         const r = run('run_a');
         await store.createRun(r);
