@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import { AirlockError } from '../errors.js';
 import { weeklyReview } from '../pilot/pilot.js';
+import { pilotDeps } from '../pilot/eval/pilot-context.js';
 import { ReviewBody } from '../pilot/report-html.js';
 import { parseWeek, weekOf, type Week } from '../pilot/week.js';
 import type { ConsoleDeps, ConsoleEnv } from './context.js';
@@ -54,7 +55,7 @@ export function mountPilotPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void 
         404,
       );
     }
-    const review = await weeklyReview({ workspace: airlock.workspace, store: airlock.store, now: airlock.now }, name, week);
+    const review = await weeklyReview(pilotDeps(airlock), name, week);
     const before = weekOf(new Date(Date.parse(week.from) - WEEK_MS)).name;
     const after = weekOf(new Date(Date.parse(week.from) + WEEK_MS)).name;
     const href = (w: string): string => `${ctx.base}/pilot/${encodeURIComponent(name)}?week=${w}`;

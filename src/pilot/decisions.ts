@@ -15,12 +15,14 @@ import { autonomyOf, pilotOf, weeklyReview, type PilotDeps } from './pilot.js';
 import type { PilotDecision } from './review.js';
 import { effectiveTier } from '../gateway/tier.js';
 
-/** What recording pilot events needs (an `Airlock` has all of it). */
+/** What recording pilot events needs (an `Airlock` has all of it; the doors add where eval results are kept). */
 export interface DecisionDeps {
   readonly workspace: Workspace;
   readonly store: Store;
   readonly audit: AuditWriter;
   readonly now: () => Date;
+  /** The latest recorded result of an eval suite (`pilot.graduation.*.evalSuite`); without it a step that names one cannot hold. */
+  readonly evalResult?: PilotDeps['evalResult'];
 }
 
 /** A refusal: why nothing was recorded. */
@@ -90,6 +92,7 @@ export function recordedPilotDeps(deps: Omit<DecisionDeps, 'audit'>): PilotDeps 
     tierOf: (w) => effectiveTierOf(deps.store, deps.workspace, w),
     signaturesFor: (w, t) => promotionSignatures(deps.store, w, t),
     decisionOf: (w) => latestDecision(deps.store, w),
+    ...(deps.evalResult ? { evalResult: deps.evalResult } : {}),
   };
 }
 

@@ -12,6 +12,9 @@ import { openIncident, resolveIncident } from '../../src/orchestration/incidents
 import { demote, effectiveTierOf, latestDecision, proposeDecision, signDecision, signPromotion } from '../../src/pilot/decisions.js';
 import type { RunId } from '../../src/types.js';
 import { copyAcme } from '../helpers/workspace.js';
+import { historyFile, recordRun } from '../../src/pilot/eval/history.js';
+import { pilotContext } from '../../src/pilot/eval/pilot-context.js';
+import { parse } from 'yaml';
 
 describe('pilot decisions and tiers', () => {
   let ws: ReturnType<typeof copyAcme>;
@@ -80,26 +83,33 @@ describe('pilot decisions and tiers', () => {
       .replace('tier: execute-low', 'tier: execute-high')
       // Declared execute-high, mail.send would need a second path: this workflow copy does without it.
       .replace('  - mail.send\n', '')
-      .replace(/minRuns: 200[\s\S]*?signOff: \[user:dana, user:kai\]/, 'minRuns: 1\n      maxOverrideRate: 0.5\n      minVerifiedRate: 0.5\n      reversibleWrites: false\n      signOff: [user:dana, user:kai]');
+      .replace(/minRuns: 200[\s\S]*?signOff: \[user:dana, user:kai\]/, 'minRuns: 1\n      maxOverrideRate: 0.5\n      minVerifiedRate: 0.5\n      reversibleWrites: false\n      evalSuite: scenarios\n      signOff: [user:dana, user:kai]');
     writeFileSync(workflowFile(), yaml);
     await reopen();
-    expect(await signPromotion(a, 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('do not recommend a step up') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('do not recommend a step up') });
     await demote(a, 'refund-desk', a.principal('user:dana'), 'start the pilot one tier down');
-    expect(await signPromotion(a, 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('finished runs') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('finished runs') });
     const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
     const approval = (run.state as unknown as RunState).pending!.approvalId;
     await vote(a.approvalDeps, approval, localApprover(a.principal('user:dana')), 'approve', 'fine');
     expect((await a.runner.resume(run.id as RunId)).status).toBe('verified');
     // The planted FAQ opened an incident: no step up while it is open.
-    expect(await signPromotion(a, 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('open incidents is 1') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('open incidents is 1') });
     for (const i of await a.store.listIncidents({ status: 'open' })) await resolveIncident(a, i.id, a.principal('user:dana'), 'the partner FAQ was cleaned');
-    expect(await signPromotion(a, 'refund-desk', a.principal('user:sam'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not among the people who sign a step up to execute-high') });
-    expect(await signPromotion(a, 'refund-desk', a.principal('user:dana'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: ['user:kai'], promoted: false });
+    // The step names the eval suite: never run here, it cannot hold; a failed run neither; a passed one does.
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('eval suite scenarios is never run') });
+    const suite = (parse(readFileSync(path.join(ws.dir, 'scenarios', 'suite.yaml'), 'utf8')) as { name: string }).name;
+    const line = (passed: boolean) => ({ suite, model: 'playbooks', totals: {} as never, scenarios: [], at: new Date().toISOString(), passed });
+    recordRun(historyFile(ws.dir, suite), line(false));
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('eval suite scenarios is failed') });
+    recordRun(historyFile(ws.dir, suite), line(true));
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:sam'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not among the people who sign a step up to execute-high') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: ['user:kai'], promoted: false });
     expect(await effectiveTierOf(a.store, a.workspace, 'refund-desk')).toBe('execute-low');
-    expect(await signPromotion(a, 'refund-desk', a.principal('user:kai'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: [], promoted: true });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:kai'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: [], promoted: true });
     expect(await effectiveTierOf(a.store, a.workspace, 'refund-desk')).toBe('execute-high');
     // At the declared tier: nothing above it to sign.
-    expect(await signPromotion(a, 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused' });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused' });
     expect((await records('autonomy.signed')).map((r) => r.principal)).toEqual(['user:dana', 'user:kai']);
   });
 });

@@ -5,10 +5,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { Airlock } from '../../airlock.js';
 import { readBaseline } from '../../pilot/baseline.js';
-import { autonomyOf, pilotOf, weeklyReview, type PilotDeps } from '../../pilot/pilot.js';
-import { demote, latestDecision, proposeDecision, recordedPilotDeps, signDecision, signPromotion } from '../../pilot/decisions.js';
+import { autonomyOf, pilotOf, weeklyReview } from '../../pilot/pilot.js';
+import { demote, latestDecision, proposeDecision, signDecision, signPromotion } from '../../pilot/decisions.js';
+import { pilotContext, pilotDeps } from '../../pilot/eval/pilot-context.js';
 import type { PilotDecision } from '../../pilot/review.js';
 import { reviewHtml } from '../../pilot/report-html.js';
 import { fmtNumber, fmtRate, kpiRows, reviewMarkdown } from '../../pilot/report-markdown.js';
@@ -16,11 +16,6 @@ import { parseWeek } from '../../pilot/week.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 import { AirlockError } from '../../errors.js';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
-
-/** What the pilot's reads need of an opened workspace: the recorded tier, sign-offs and decision, and the eval results kept beside it. */
-export function pilotDeps(a: Airlock): PilotDeps {
-  return recordedPilotDeps(a);
-}
 
 /** Registers `report`, `autonomy` and `pilot` on `program`. */
 export function registerPilotCommands(program: Command, helpers: WorkspaceCommandHelpers): void {
@@ -53,7 +48,7 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
           out(yellow(`  thresholds missed: ${missed.map((t) => t.kpi).join(', ')}`));
           // pilot.demoteOn.missedThresholds: the week that missed steps the workflow down, once per report.
           if (pilotOf(a.workspace, name).pilot.demoteOn.missedThresholds) {
-            const lower = await demote(a, name, null, `week ${review.week.name} missed ${missed.map((t) => t.kpi).join(', ')}`, `week:${review.week.name}`);
+            const lower = await demote(pilotContext(a), name, null, `week ${review.week.name} missed ${missed.map((t) => t.kpi).join(', ')}`, `week:${review.week.name}`);
             if (lower !== null) out(red(`  demoted to ${lower} (pilot.demoteOn.missedThresholds; recorded)`));
           }
         }
@@ -79,10 +74,10 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
           if (o.demote) {
             if (!o.reason?.trim()) throw new AirlockError('input', '--demote needs --reason TEXT: the change is recorded with it');
             if (by.kind !== 'user') throw new AirlockError('input', 'only a person steps a workflow down');
-            const lower = await demote(a, name, by, o.reason.trim());
+            const lower = await demote(pilotContext(a), name, by, o.reason.trim());
             return out(lower === null ? `${name} is at the lowest tier already` : `${bold(name)} now runs at ${red(lower)} (recorded)`);
           }
-          const signed = await signPromotion(a, name, by);
+          const signed = await signPromotion(pilotContext(a), name, by);
           if (signed.kind === 'refused') {
             process.stderr.write(red(`refused: ${signed.reason}`) + '\n');
             process.exitCode = 1;
@@ -132,14 +127,14 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
     .requiredOption('--reason <text>', 'why (recorded with the evidence)')
     .requiredOption('--as <user>', 'who proposes it (a declared person)')
     .action(async (name: string, o: { outcome: string; reason: string; as: string }) => {
-      await withAirlock(async (a) => printDecision(await proposeDecision(a, name, o.outcome, o.reason, a.principal(o.as))));
+      await withAirlock(async (a) => printDecision(await proposeDecision(pilotContext(a), name, o.outcome, o.reason, a.principal(o.as))));
     });
   pilot
     .command('sign <workflow>')
     .description("sign the workflow's latest pilot decision (a person `pilot.decisionSignOff` names)")
     .requiredOption('--as <user>', 'who signs (a declared person)')
     .action(async (name: string, o: { as: string }) => {
-      await withAirlock(async (a) => printDecision(await signDecision(a, name, a.principal(o.as))));
+      await withAirlock(async (a) => printDecision(await signDecision(pilotContext(a), name, a.principal(o.as))));
     });
   pilot
     .command('decision <workflow>')
