@@ -80,7 +80,7 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
           const signed = await signPromotion(pilotContext(a), name, by);
           if (signed.kind === 'refused') {
             process.stderr.write(red(`refused: ${signed.reason}`) + '\n');
-            process.exitCode = 1;
+            process.exitCode = 2;
             return;
           }
           return out(signed.promoted ? `${bold(name)} now runs at ${green(signed.tier)}: every named owner signed (recorded)` : `signed the step up to ${signed.tier}; still needs: ${signed.missing.join(', ')}`);
@@ -153,7 +153,7 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
   function printDecision(d: PilotDecision | { kind: 'refused'; reason: string }): void {
     if ('kind' in d) {
       process.stderr.write(red(`refused: ${d.reason}`) + '\n');
-      process.exitCode = 1;
+      process.exitCode = 2;
       return;
     }
     out(`${bold(d.workflow)}: ${bold(d.outcome)} (decision ${d.id}), proposed by ${d.proposedBy} on ${d.proposedAt}`);
