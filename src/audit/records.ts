@@ -325,10 +325,10 @@ export type RecordBodies = {
     readonly haltedSeconds: number;
   };
   'halt.refused': AuthFields & { readonly attempted: 'stop' | 'resume'; readonly scope: string; readonly haltId?: string; readonly reason: string };
-  'pilot.decided': { readonly decisionId: string; readonly workflow: string; readonly outcome: string; readonly reason: string; readonly required: readonly string[]; readonly evidence: Json };
-  'pilot.signed': { readonly decisionId: string; readonly workflow: string; readonly outcome: string };
-  'autonomy.signed': { readonly workflow: string; readonly tier: string };
-  'autonomy.changed': { readonly workflow: string; readonly from: string; readonly to: string; readonly reason: string; readonly automatic: boolean };
+  'pilot.decided': Partial<AuthFields> & { readonly decisionId: string; readonly workflow: string; readonly outcome: string; readonly reason: string; readonly required: readonly string[]; readonly evidence: Json };
+  'pilot.signed': Partial<AuthFields> & { readonly decisionId: string; readonly workflow: string; readonly outcome: string };
+  'autonomy.signed': Partial<AuthFields> & { readonly workflow: string; readonly tier: string };
+  'autonomy.changed': Partial<AuthFields> & { readonly workflow: string; readonly from: string; readonly to: string; readonly reason: string; readonly automatic: boolean };
   'policy.deployed': AuthFields & {
     readonly eventId: string;
     readonly policySetHash: string;

@@ -112,9 +112,9 @@ export class AuditWriter {
     return this.recorded(this.drafts(subject, items), (drafts) => this.store.addPolicyEvent(e, expected, drafts));
   }
 
-  /** Records pilot event `e` with the items saying so, in one transaction. */
-  async commitPilotEvent(e: PilotEvent, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<void> {
-    await this.recorded(this.drafts(subject, items), (drafts) => this.store.addPilotEvent(e, drafts));
+  /** Records pilot event `e` with the items saying so, in one transaction; with `after`, compare-and-set (false: nothing written). */
+  async commitPilotEvent(e: PilotEvent, subject: AuditSubject | null, items: readonly AuditItem[], after?: string | null): Promise<boolean> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.addPilotEvent(e, drafts, after));
   }
 
   private drafts(subject: AuditSubject | null, items: readonly AuditItem[]): AuditDraft[] {

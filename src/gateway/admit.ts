@@ -1,6 +1,7 @@
 // Admission, pure: what a proposal must be before anything decides on it: JSON Airlock can hold, a
 // tool the workspace declares and the workflow lists, arguments its reviewed schema accepts. A
 // refused proposal comes back with the records that say so (intent and non-execution, together).
+import { expandTemplate, matchTemplate, templateVars } from '../util/uri-template.js';
 import type { ToolContract } from '../config/schema.js';
 import type { Sha256Hex } from '../types.js';
 import { jsonProblem } from '../util/json.js';
@@ -49,7 +50,7 @@ export function admit(ctx: Pick<CallContext, 'step' | 'workflow'>, proposal: Pro
     };
   }
   const toolDefHash = rules.toolDefHash(contract);
-  const errors = rules.validate(contract.name, proposal.args);
+  const errors = [...rules.validate(contract.name, proposal.args), ...resourceProblems(contract, proposal.args)];
   if (errors.length > 0) {
     return {
       ok: false,
@@ -61,4 +62,19 @@ export function admit(ctx: Pick<CallContext, 'step' | 'workflow'>, proposal: Pro
     };
   }
   return { ok: true, contract, toolDefHash };
+}
+
+/**
+ * A resource contract's arguments must name exactly one URI its template matches: filled in and read
+ * back, they come back the same. What the MCP door's `resources/read` checks by matching holds on every
+ * door (a resource contract proposed as a tool call, the JSON API, Airlock's own loop): a value with
+ * `..`, `.`, an empty segment, `?` or `#` (or `/` in a one-segment variable) never reaches the upstream.
+ */
+function resourceProblems(contract: { readonly resource?: string | undefined }, args: unknown): string[] {
+  if (contract.resource === undefined || args === null || typeof args !== 'object' || Array.isArray(args)) return [];
+  const given = args as Record<string, unknown>;
+  const back = matchTemplate(contract.resource, expandTemplate(contract.resource, given));
+  const vars = templateVars(contract.resource);
+  if (back !== null && vars.every((v) => back[v] === String(given[v] ?? ''))) return [];
+  return [`the arguments do not name one resource of \`${contract.resource}\`: a value holds \`..\`, \`.\`, an empty segment, \`?\` or \`#\`, or \`/\` where one segment is expected`];
 }

@@ -5,7 +5,7 @@ import type { Span } from '@opentelemetry/api';
 import { withSpan } from '../telemetry/spans.js';
 import { AIRLOCK, GEN_AI } from '../telemetry/attributes.js';
 import { ContentCapture } from '../telemetry/capture.js';
-import { decide, type ValueStanding } from '../policy/decide.js';
+import { decideAtTiers, type ValueStanding } from '../policy/decide.js';
 import { principalRef } from '../identity/principal.js';
 import { crossesValue, valueClaims, valueEntries, valueStandings, type ValueClaim, type ValueStandings } from './value.js';
 import { randomUUID } from 'node:crypto';
@@ -306,7 +306,7 @@ export class Gateway implements Reviser {
   /** `ctx` with its workflow at the tier it runs at now (gateway/tier.ts). */
   private async running(ctx: CallContext): Promise<CallContext> {
     const workflow = await asRunning(this.deps.store, ctx.workflow);
-    return workflow === ctx.workflow ? ctx : { ...ctx, workflow };
+    return workflow === ctx.workflow ? ctx : { ...ctx, workflow, declaredTier: ctx.workflow.tier };
   }
 
   /** The active halt on the call's scopes (its workflow, principals and connector, or everything), read from the store now. */
@@ -334,17 +334,21 @@ export class Gateway implements Reviser {
   /** The pure decision (by the enforced set, or `policies`), fed with the contract, the run's labels, where the call's value budgets stand and where its arguments came from. */
   private decideFor(ctx: CallContext, contract: ToolContract, args: JsonObject, value?: Record<string, ValueStanding>, policies: CompiledPolicies = this.deps.policies): Decision {
     const provenance = provenanceFor(ctx, contract, args);
-    return decide(policies, {
-      principal: ctx.principal,
-      ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
-      tool: contract,
-      workflow: ctx.workflow.name,
-      tier: ctx.workflow.tier,
-      args,
-      labels: ctx.labels,
-      ...(value ? { value } : {}),
-      ...(provenance ? { provenance } : {}),
-    });
+    return decideAtTiers(
+      policies,
+      {
+        principal: ctx.principal,
+        ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
+        tool: contract,
+        workflow: ctx.workflow.name,
+        tier: ctx.workflow.tier,
+        args,
+        labels: ctx.labels,
+        ...(value ? { value } : {}),
+        ...(provenance ? { provenance } : {}),
+      },
+      ctx.declaredTier,
+    );
   }
 
   /**

@@ -5,9 +5,13 @@ import type { WorkflowConfig } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import { TIERS, type Tier } from '../types.js';
 
-/** The tier `to` of the latest recorded change, capped by the declared tier (pure). */
+/**
+ * The tier `to` of the latest recorded change, capped by the declared tier (pure); none recorded
+ * (`undefined`): the declared tier. A recorded value this version cannot read fails closed: `assist`.
+ */
 export function tierAfter(declared: Tier, recorded: unknown): Tier {
-  if (typeof recorded !== 'string' || !(TIERS as readonly string[]).includes(recorded)) return declared;
+  if (recorded === undefined) return declared;
+  if (typeof recorded !== 'string' || !(TIERS as readonly string[]).includes(recorded)) return 'assist';
   return TIERS[Math.min(TIERS.indexOf(declared), TIERS.indexOf(recorded as Tier))] as Tier;
 }
 

@@ -3,7 +3,7 @@
 import type { CompiledPolicies } from '../policy/compile.js';
 import type { Store } from '../store/store.js';
 import type { ToolContract, WorkflowConfig, Workspace } from '../config/schema.js';
-import type { ApprovalId, ApprovalLevel, Decision, Json, JsonObject, Labels, Principal, RunId, Sha256Hex } from '../types.js';
+import type { ApprovalId, ApprovalLevel, Decision, Json, JsonObject, Labels, Principal, RunId, Sha256Hex, Tier } from '../types.js';
 import type { CheckOutcome } from '../verification/checks.js';
 import type { DriftGuard } from '../tools/drift.js';
 import type { ConnectorPool } from '../tools/connectors/pool.js';
@@ -30,6 +30,12 @@ export interface CallContext {
    * compensations, built by Airlock from the record).
    */
   readonly seen?: SeenValues;
+  /**
+   * The tier the workflow file declares, set when the workflow runs lower (a demotion; gateway/tier.ts).
+   * A demotion only ever tightens: each call is decided at both tiers and the stricter stands, and a
+   * second path that the declared tier asks for still applies.
+   */
+  readonly declaredTier?: Tier;
   /**
    * `execute` (default): Airlock calls the tool. `authorize`: the caller executes it itself (an API
    * gateway, an in-process SDK tool) and only asks; an allowed action is recorded as authorized.

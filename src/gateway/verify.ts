@@ -18,10 +18,11 @@ export interface VerifyDeps {
 
 /**
  * Whether a contract's second path applies (the one rule, used wherever it is asked): it declares
- * one, its risk (after irreversibility raised it) is high, and the workflow runs at `execute-high`.
+ * one, its risk (after irreversibility raised it) is high, and the workflow runs at `execute-high`, or
+ * is declared so and runs lower (a demotion never drops a check).
  */
-export function secondPathApplies(contract: ToolContract, workflow: Pick<WorkflowConfig, 'tier'>): boolean {
-  return contract.secondPath !== undefined && workflow.tier === 'execute-high' && contract.risk === 'high';
+export function secondPathApplies(contract: ToolContract, ctx: { readonly workflow: Pick<WorkflowConfig, 'tier'>; readonly declaredTier?: string | undefined }): boolean {
+  return contract.secondPath !== undefined && (ctx.workflow.tier === 'execute-high' || ctx.declaredTier === 'execute-high') && contract.risk === 'high';
 }
 
 /**
@@ -51,7 +52,7 @@ export async function verifyExecution(deps: VerifyDeps, ctx: CallContext, contra
  */
 export async function runSecondPath(deps: VerifyDeps, ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<SecondPathResult | null> {
   const spec = contract.secondPath;
-  if (!spec || !secondPathApplies(contract, ctx.workflow)) return null;
+  if (!spec || !secondPathApplies(contract, ctx)) return null;
   let probe: Json = null;
   let result: SecondPathResult;
   const compiled = compileCelCached(spec.check, spec.probe === undefined ? ['args'] : ['args', 'probe'], { result: 'bool' });

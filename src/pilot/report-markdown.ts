@@ -11,9 +11,18 @@ export function fmtNumber(x: number | null, digits = 1): string {
   return x === null ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(digits);
 }
 
-/** Table cells are single-line and cannot close the table. */
-function cell(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').slice(0, 300);
+/**
+ * Text people or agents wrote, made inert in Markdown: one line, no table break, no HTML (`<`, `>`,
+ * `&` escaped), no links or images (`[`, `]` escaped), no code or emphasis (`` ` ``, `*`, `_` escaped).
+ */
+export function cell(text: string): string {
+  return text
+    .slice(0, 300)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_[\]|])/g, '\\$1');
 }
 
 /** The rows of the KPI table: name, value, as text. */
@@ -57,10 +66,10 @@ export function reviewMarkdown(r: WeeklyReview): string {
   for (const t of r.trend) out.push(`| ${t.week} | ${t.kpis.runs} | ${fmtRate(t.kpis.verifiedRate)} | ${fmtRate(t.kpis.overrideRate)} | ${fmtRate(t.kpis.escalationRate)} | ${t.kpis.incidents} |`);
   out.push('', '## Open incidents', '');
   if (r.openIncidents.length === 0) out.push('None.');
-  for (const i of r.openIncidents) out.push(`- \`${i.id}\` ${i.kind}: ${cell(i.title)} (run \`${i.runId}\`, opened ${i.openedAt})`);
+  for (const i of r.openIncidents) out.push(`- ${cell(i.id)} ${cell(i.kind)}: ${cell(i.title)} (run ${cell(i.runId)}, opened ${cell(i.openedAt)})`);
   out.push('', `## Overrides (${r.overridesTotal})`, '');
   if (r.overrides.length === 0) out.push('None this week.');
-  for (const o of r.overrides) out.push(`- ${o.outcome} \`${o.tool}\` in run \`${o.runId}\`${o.by ? ` by ${o.by}` : ''}${o.reason ? `: “${cell(o.reason)}”` : ''}`);
+  for (const o of r.overrides) out.push(`- ${o.outcome} ${cell(o.tool)} in run ${cell(o.runId)}${o.by ? ` by ${cell(o.by)}` : ''}${o.reason ? `: “${cell(o.reason)}”` : ''}`);
   if (r.overridesTotal > r.overrides.length) out.push(`- … and ${r.overridesTotal - r.overrides.length} more`);
   out.push('', '## Autonomy', '', `Now \`${r.autonomy.tier}\`: **${r.autonomy.recommendation}**${r.autonomy.recommendation === 'promote' && r.autonomy.next ? ` to \`${r.autonomy.next}\`` : r.autonomy.recommendation === 'demote' && r.autonomy.lower ? ` to \`${r.autonomy.lower}\`` : ''}.`, '');
   for (const x of r.autonomy.reasons) out.push(`- ${cell(x)}`);

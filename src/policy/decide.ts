@@ -108,6 +108,21 @@ export function elementProvenance(provenance: Readonly<Record<string, ArgProvena
 }
 
 /**
+ * A workflow that runs below its declared tier (a demotion) is decided at both tiers, and only as far as
+ * both allow: tiers are not ordered for every risk (`execute-high` asks step-up of a high-risk call where
+ * `execute-low` asks one approval), and a demotion must only ever tighten. `declared` undefined or equal
+ * to `request.tier`: `decide` as it is.
+ */
+export function decideAtTiers(compiled: CompiledPolicies, request: PolicyRequest, declared: Tier | undefined): Decision {
+  const running = decide(compiled, request);
+  if (declared === undefined || declared === request.tier) return running;
+  return strictestOf(compiled.policySetHash, [
+    { element: `at tier \`${request.tier}\``, decision: running },
+    { element: `at the declared tier \`${declared}\``, decision: decide(compiled, { ...request, tier: declared }) },
+  ]);
+}
+
+/**
  * The strictest of per-element decisions: any deny denies (its reasons named by element), then a
  * suggestion, then the strictest approval, else allow. Policy ids are the union, reasons deduplicated.
  */

@@ -100,7 +100,7 @@ export type WriteOp =
   | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
   | { readonly op: 'change-context'; readonly changes: ContextChanges }
   | { readonly op: 'put-context-vectors'; readonly model: string; readonly rows: readonly ChunkVector[] }
-  | { readonly op: 'add-pilot-event'; readonly event: PilotEvent; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
+  | { readonly op: 'add-pilot-event'; readonly event: PilotEvent; readonly after?: string | null; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
   // A halt's records are appended only when it is started (or lifted), in the same savepoint.
   | { readonly op: 'start-halt'; readonly halt: HaltColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
   | { readonly op: 'lift-halt'; readonly id: string; readonly lift: string; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
@@ -159,7 +159,7 @@ export interface WriteResult {
   readonly 'redeem-link': boolean;
   readonly 'change-context': null;
   readonly 'put-context-vectors': null;
-  readonly 'add-pilot-event': null;
+  readonly 'add-pilot-event': boolean;
   /** null: started as given; else the halt already active on its scope (and no record written). */
   readonly 'start-halt': HaltRecord | null;
   /** The lifted halt; null (and no record) when it was not active. */
@@ -376,10 +376,11 @@ export class SqliteWriter {
       case 'put-context-vectors':
         putVectors(this.db, op.model, op.rows);
         return null;
-      case 'add-pilot-event':
-        addPilotEvent(this.db, op.event);
-        this.appendLeaves(op.leaves, op.payloads, chain, fresh);
-        return null;
+      case 'add-pilot-event': {
+        const added = addPilotEvent(this.db, op.event, op.after);
+        if (added) this.appendLeaves(op.leaves, op.payloads, chain, fresh);
+        return added;
+      }
       case 'start-halt': {
         const active = startHalt(this.db, this.rows, op.halt);
         if (active === null) this.appendLeaves(op.leaves, op.payloads, chain, fresh);

@@ -499,8 +499,8 @@ class SqliteStore implements Store {
 
   // --- pilot events -------------------------------------------------------------------------
 
-  addPilotEvent(e: PilotEvent, drafts: readonly AuditDraft[] = []): Promise<void> {
-    return this.withRecords('add-pilot-event', drafts, (leaves, payloads) => ({ op: 'add-pilot-event', event: e, leaves, payloads })).then(() => undefined);
+  addPilotEvent(e: PilotEvent, drafts: readonly AuditDraft[] = [], after?: string | null): Promise<boolean> {
+    return this.withRecords('add-pilot-event', drafts, (leaves, payloads) => ({ op: 'add-pilot-event', event: e, ...(after !== undefined ? { after } : {}), leaves, payloads }));
   }
 
   listPilotEvents(workflow: string, kinds: readonly PilotEventKind[] = [], limit = 100): Promise<readonly PilotEvent[]> {

@@ -507,9 +507,13 @@ export interface Store {
   /** Newest first (stoppedAt descending, then id), filtered by status when given, at most `limit` (default 100). */
   listHalts(opts?: { status?: HaltStatus; limit?: number }): Promise<readonly HaltRecord[]>;
 
-  /** Records a pilot event with the audit records that say so, in one transaction (an existing id: `conflict`, no record). */
-  addPilotEvent(e: PilotEvent, drafts?: readonly AuditDraft[]): Promise<void>;
-  /** The newest `limit` (default 100) events of `workflow`, of these kinds (every kind when empty), newest first. */
+  /**
+   * Records a pilot event with the audit records that say so, in one transaction (an existing id:
+   * `conflict`, no record). With `after`, only when the newest event of its kind for its workflow is that
+   * one (null: none), else nothing is written and false comes back (compare-and-set, across processes).
+   */
+  addPilotEvent(e: PilotEvent, drafts?: readonly AuditDraft[], after?: string | null): Promise<boolean>;
+  /** The newest `limit` (default 100) events of `workflow`, of these kinds (every kind when empty), newest first in the order written. */
   listPilotEvents(workflow: string, kinds?: readonly PilotEventKind[], limit?: number): Promise<readonly PilotEvent[]>;
 
   /**

@@ -84,6 +84,16 @@ describe('reading a document under the caller’s entitlements', () => {
     expect(holidays).toMatchObject({ kind: 'executed' });
   });
 
+  it('a resource contract proposed as a tool call is held to its template: no `..`, `.` or empty segment reaches the connector', async () => {
+    const bot = a.principal('agent:hr-bot');
+    const run = await a.sessions.open(a.workspace.workflows.get('hr')!, bot, 'mcp-http', a.principal('user:sam'));
+    for (const path of ['team/../../hr/salaries.md', './intro.md', 'team//intro.md']) {
+      const out = await a.sessions.call(run.id, bot, { tool: 'context.document', args: { source: 'handbook', path } });
+      expect(out, path).toMatchObject({ kind: 'invalid', errors: [expect.stringContaining('do not name one resource of `context://{source}/{+path}`')] });
+    }
+    expect(await a.sessions.call(run.id, bot, { tool: 'context.document', args: { source: 'handbook', path: 'team/intro.md' } })).toMatchObject({ kind: 'executed' });
+  });
+
   it('the MCP resource context://SOURCE/PATH: read for an entitled person, refused for one without the entitlement, nested paths but no climbing out', async () => {
     const dana = await mcpFor('user:dana');
     const sam = await mcpFor('user:sam');

@@ -64,3 +64,14 @@ describe('autonomy graduation', () => {
     expect(judgeAutonomy(evidence({ tier: 'assist', openIncidents: 3 })).recommendation).not.toBe('demote');
   });
 });
+
+describe('the tier a workflow runs at', () => {
+  it('is the declared tier, lowered by the latest change, never raised; an unreadable record fails closed', async () => {
+    const { tierAfter } = await import('../../src/gateway/tier.js');
+    expect(tierAfter('execute-low', undefined)).toBe('execute-low');
+    expect(tierAfter('execute-low', 'prepare')).toBe('prepare');
+    expect(tierAfter('execute-low', 'execute-high')).toBe('execute-low');
+    expect(tierAfter('execute-high', 'execute-turbo')).toBe('assist');
+    expect(tierAfter('execute-high', 7)).toBe('assist');
+  });
+});

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { localApprover, vote } from '../../src/gateway/approvals/vote.js';
+import { localApprover, vote, type Approver } from '../../src/gateway/approvals/vote.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
 import { openIncident, resolveIncident } from '../../src/orchestration/incidents.js';
 import { demote, effectiveTierOf, latestDecision, proposeDecision, signDecision, signPromotion } from '../../src/pilot/decisions.js';
@@ -33,24 +33,30 @@ describe('pilot decisions and tiers', () => {
     ws?.cleanup();
   });
   const records = async (type: string) => (await a.store.readAudit(1, 100_000)).filter((r) => r.type === type);
+  /** A person with a login of their own (as an API key or a JWT gives one). */
+  const who = (ref: string, subject = ref): Approver => ({ principal: a.principal(ref), auth: { issuer: 'test-idp', subject, method: 'jwt', amr: [], authTime: null } });
 
   it('a decision stands once everyone named signed it; nobody else signs; an agent cannot decide', async () => {
-    const proposed = await proposeDecision(a, 'refund-desk', 'scale', 'verified on every case, no overrides', a.principal('user:dana'));
+    const proposed = await proposeDecision(a, 'refund-desk', 'scale', 'verified on every case, no overrides', who('user:dana'));
     expect(proposed).toMatchObject({ outcome: 'scale', proposedBy: 'user:dana', signOffs: [{ by: 'user:dana' }], missing: ['user:priya'] });
-    expect(await signDecision(a, 'refund-desk', a.principal('user:sam'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('user:sam is not among the people who sign') });
-    expect(await signDecision(a, 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('signed this decision already') });
-    const stands = await signDecision(a, 'refund-desk', a.principal('user:priya'));
+    expect(await signDecision(a, 'refund-desk', who('user:sam'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('user:sam is not among the people who sign') });
+    expect(await signDecision(a, 'refund-desk', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('signed this decision already') });
+    // One login cannot sign as two people.
+    expect(await signDecision(a, 'refund-desk', who('user:priya', 'user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('this login signed this decision already as user:dana') });
+    const stands = await signDecision(a, 'refund-desk', who('user:priya'));
     expect(stands).toMatchObject({ missing: [], signOffs: [{ by: 'user:dana' }, { by: 'user:priya' }] });
     expect((await latestDecision(a.store, 'refund-desk'))?.evidence).toMatchObject({ recommendation: { verdict: expect.any(String) }, kpis: { runs: 0 } });
     expect((await records('pilot.decided')).map((r) => [r.principal, r.body['outcome']])).toEqual([['user:dana', 'scale']]);
     expect((await records('pilot.signed')).map((r) => r.principal)).toEqual(['user:dana', 'user:priya']);
-    expect(await proposeDecision(a, 'refund-desk', 'scale', 'x', a.principal('agent:refund-bot'))).toMatchObject({ kind: 'refused' });
-    expect(await proposeDecision(a, 'refund-desk', 'expand', 'x', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('scale, redesign, stop') });
-    expect(await proposeDecision(a, 'refund-desk', 'stop', '  ', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('say why') });
+    expect(await proposeDecision(a, 'refund-desk', 'scale', 'x', who('agent:refund-bot'))).toMatchObject({ kind: 'refused' });
+    expect(await proposeDecision(a, 'refund-desk', 'stop', 'not mine to decide', who('user:sam'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining("user:sam is not among the people who sign the pilot's decision") });
+    expect(await proposeDecision(a, 'refund-desk', 'stop', 'two\nlines', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('control characters') });
+    expect(await proposeDecision(a, 'refund-desk', 'expand', 'x', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('scale, redesign, stop') });
+    expect(await proposeDecision(a, 'refund-desk', 'stop', '  ', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('say why') });
   });
 
   it('a demotion applies in the gateway at once: after the approved refund, the reply draft now waits for a person too', async () => {
-    expect(await demote(a, 'refund-desk', a.principal('user:dana'), 'two wrong refunds this week')).toBe('prepare');
+    expect(await demote(a, 'refund-desk', who('user:dana'), 'two wrong refunds this week')).toBe('prepare');
     expect(await effectiveTierOf(a.store, a.workspace, 'refund-desk')).toBe('prepare');
     const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
     const approval = (run.state as unknown as RunState).pending!.approvalId;
@@ -86,30 +92,30 @@ describe('pilot decisions and tiers', () => {
       .replace(/minRuns: 200[\s\S]*?signOff: \[user:dana, user:kai\]/, 'minRuns: 1\n      maxOverrideRate: 0.5\n      minVerifiedRate: 0.5\n      reversibleWrites: false\n      evalSuite: scenarios\n      signOff: [user:dana, user:kai]');
     writeFileSync(workflowFile(), yaml);
     await reopen();
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('do not recommend a step up') });
-    await demote(a, 'refund-desk', a.principal('user:dana'), 'start the pilot one tier down');
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('finished runs') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('do not recommend a step up') });
+    await demote(a, 'refund-desk', who('user:dana'), 'start the pilot one tier down');
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('finished runs') });
     const run = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
     const approval = (run.state as unknown as RunState).pending!.approvalId;
     await vote(a.approvalDeps, approval, localApprover(a.principal('user:dana')), 'approve', 'fine');
     expect((await a.runner.resume(run.id as RunId)).status).toBe('verified');
     // The planted FAQ opened an incident: no step up while it is open.
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('open incidents is 1') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('open incidents is 1') });
     for (const i of await a.store.listIncidents({ status: 'open' })) await resolveIncident(a, i.id, a.principal('user:dana'), 'the partner FAQ was cleaned');
     // The step names the eval suite: never run here, it cannot hold; a failed run neither; a passed one does.
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('eval suite scenarios is never run') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('eval suite scenarios is never run') });
     const suite = (parse(readFileSync(path.join(ws.dir, 'scenarios', 'suite.yaml'), 'utf8')) as { name: string }).name;
     const line = (passed: boolean) => ({ suite, model: 'playbooks', totals: {} as never, scenarios: [], at: new Date().toISOString(), passed });
     recordRun(historyFile(ws.dir, suite), line(false));
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('eval suite scenarios is failed') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:dana'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('eval suite scenarios is failed') });
     recordRun(historyFile(ws.dir, suite), line(true));
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:sam'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not among the people who sign a step up to execute-high') });
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: ['user:kai'], promoted: false });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:sam'))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not among the people who sign a step up to execute-high') });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:dana'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: ['user:kai'], promoted: false });
     expect(await effectiveTierOf(a.store, a.workspace, 'refund-desk')).toBe('execute-low');
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:kai'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: [], promoted: true });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:kai'))).toEqual({ kind: 'signed', tier: 'execute-high', missing: [], promoted: true });
     expect(await effectiveTierOf(a.store, a.workspace, 'refund-desk')).toBe('execute-high');
     // At the declared tier: nothing above it to sign.
-    expect(await signPromotion(pilotContext(a), 'refund-desk', a.principal('user:dana'))).toMatchObject({ kind: 'refused' });
+    expect(await signPromotion(pilotContext(a), 'refund-desk', who('user:dana'))).toMatchObject({ kind: 'refused' });
     expect((await records('autonomy.signed')).map((r) => r.principal)).toEqual(['user:dana', 'user:kai']);
   });
 });

@@ -105,3 +105,12 @@ describe('ISO weeks', () => {
     expect(weeksBefore(parseWeek('2026-W02'), 3).map((w) => w.name)).toEqual(['2025-W52', '2026-W01', '2026-W02']);
   });
 });
+
+describe('Markdown cells', () => {
+  it('make what people wrote inert: no HTML, link, image, code, emphasis or table break', async () => {
+    const { cell } = await import('../../src/pilot/report-markdown.js');
+    expect(cell('<img src=x onerror=alert(1)> [click](javascript:alert(1)) ![i](http://x/p.png) `code` *b* a|b\nnext')).toBe(
+      '&lt;img src=x onerror=alert(1)&gt; \\[click\\](javascript:alert(1)) !\\[i\\](http://x/p.png) \\`code\\` \\*b\\* a\\|b next',
+    );
+  });
+});

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ToolContract } from '../../src/config/schema.js';
 import { compilePolicies, type CompiledPolicies } from '../../src/policy/compile.js';
-import { applyTier, decide, exposeArgs, stricter } from '../../src/policy/decide.js';
+import { applyTier, decide, decideAtTiers, exposeArgs, stricter } from '../../src/policy/decide.js';
 import type { CedarEngine, CedarEntity, CedarRequest } from '../../src/policy/engine.js';
 import type { Effect, Risk, Tier } from '../../src/types.js';
 import { ACME_CONTRACTS, ACME_PRINCIPALS, CALL, contract, readSources, request, tool } from './fixtures.js';
@@ -13,6 +13,28 @@ const ALL = `@id("all")\n@reason("anything goes")\npermit (principal, ${CALL}, r
 function compile(text: string, contracts: readonly ToolContract[] = ACME_CONTRACTS): CompiledPolicies {
   return compilePolicies([{ file: 'test.cedar', text }], contracts, { principals: ACME_PRINCIPALS });
 }
+
+describe('decideAtTiers: a demotion only tightens', () => {
+  const high = contract({ name: 'ops.purge', effect: 'write', risk: 'high' });
+  const medium = contract({ name: 'ops.note', effect: 'write', risk: 'medium' });
+  const compiled = compile(ALL, [...ACME_CONTRACTS, high, medium]);
+
+  it('keeps the step-up a declared execute-high asks of a high-risk call, when demoted to execute-low', () => {
+    expect(decide(compiled, request(high, { tier: 'execute-low' }))).toMatchObject({ kind: 'approval', level: 'single' });
+    expect(decideAtTiers(compiled, request(high, { tier: 'execute-low' }), 'execute-high')).toMatchObject({ kind: 'approval', level: 'step-up' });
+  });
+
+  it('adds what the lower tier asks: a medium-risk call allowed at execute-high needs a person at execute-low', () => {
+    expect(decide(compiled, request(medium, { tier: 'execute-high' })).kind).toBe('allow');
+    expect(decideAtTiers(compiled, request(medium, { tier: 'execute-low' }), 'execute-high')).toMatchObject({ kind: 'approval', level: 'single' });
+    expect(decideAtTiers(compiled, request(medium, { tier: 'assist' }), 'execute-high').kind).toBe('suggest');
+  });
+
+  it('is decide itself when the workflow runs at its declared tier', () => {
+    expect(decideAtTiers(compiled, request(high, { tier: 'execute-high' }), 'execute-high')).toEqual(decide(compiled, request(high, { tier: 'execute-high' })));
+    expect(decideAtTiers(compiled, request(high), undefined)).toEqual(decide(compiled, request(high)));
+  });
+});
 
 describe('decide', () => {
   it('denies by default, naming principal, tool and workflow', () => {

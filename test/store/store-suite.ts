@@ -840,6 +840,17 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await allAudit(store)).map((r) => r.type)).toEqual(['pilot.decided']);
       });
 
+      it('appends only after the newest event of its kind when asked (compare-and-set): one of concurrent changes wins', async () => {
+        const said = (i: number): AuditDraft => draft(i, { type: 'autonomy.changed', runId: null, principal: null, body: { n: i } });
+        const tries = await Promise.all([1, 2, 3].map((i) => store.addPilotEvent(event(`t${i}`, 'tier-changed', `2025-01-01T00:00:0${i}.000Z`), [said(i)], null)));
+        expect(tries.filter(Boolean)).toHaveLength(1);
+        const [winner] = await store.listPilotEvents('refund-desk', ['tier-changed']);
+        expect(await store.addPilotEvent(event('t9', 'tier-changed', '2025-01-01T00:00:09.000Z'), [said(9)], 'someone-else')).toBe(false);
+        expect(await store.addPilotEvent(event('t8', 'tier-changed', '2025-01-01T00:00:08.000Z'), [said(8)], winner!.id)).toBe(true);
+        expect((await store.listPilotEvents('refund-desk')).map((e) => e.id)).toEqual(['t8', winner!.id]);
+        expect((await allAudit(store)).map((r) => r.body['n'])).toHaveLength(2);
+      });
+
       it('lists a workflow’s events newest first, by kind, at most `limit`', async () => {
         await store.addPilotEvent(event('e1', 'tier-changed', '2025-01-01T00:00:01.000Z'));
         await store.addPilotEvent(event('e2', 'autonomy-signed', '2025-01-01T00:00:02.000Z'));

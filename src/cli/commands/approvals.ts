@@ -231,7 +231,8 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
  * Who decides on the command line: the holder of `--key` (or AIRLOCK_API_KEY), authenticated like
  * an HTTP caller, or the person `--as` names, vouched for by this machine's account.
  */
-async function approverFor(a: Airlock, o: { as?: string | undefined; key?: string | undefined }): Promise<Approver> {
+/** The person deciding on the CLI: by their own API key (`--key`, or `AIRLOCK_API_KEY`), else `--as`, vouched for by this machine's account. */
+export async function approverFor(a: Airlock, o: { as?: string | undefined; key?: string | undefined }): Promise<Approver> {
   const key = o.key ?? process.env['AIRLOCK_API_KEY'];
   if (key) {
     const res = await createAuthenticator(a.workspace).authenticate(`Bearer ${key}`);

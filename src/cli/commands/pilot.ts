@@ -15,6 +15,7 @@ import { fmtNumber, fmtRate, kpiRows, reviewMarkdown } from '../../pilot/report-
 import { parseWeek } from '../../pilot/week.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 import { AirlockError } from '../../errors.js';
+import { approverFor } from './approvals.js';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
 
 /** Registers `report`, `autonomy` and `pilot` on `program`. */
@@ -63,21 +64,22 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
     .option('--sign', 'sign the step up the rules recommend (a person its `signOff` names)')
     .option('--demote', 'step the workflow down one tier now')
     .option('--as <user>', 'who signs or demotes (a declared person)')
+    .option('--key <apiKey>', 'sign with your own API key instead of --as (or set AIRLOCK_API_KEY): each named owner signs with their own login')
     .option('--reason <text>', 'why (for --demote: recorded)')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, o: { sign?: boolean; demote?: boolean; as?: string; reason?: string; json?: boolean }) => {
+    .action(async (name: string, o: { sign?: boolean; demote?: boolean; as?: string; key?: string; reason?: string; json?: boolean }) => {
       await withAirlock(async (a) => {
         if (o.sign || o.demote) {
           if (o.sign && o.demote) throw new AirlockError('input', '--sign and --demote cannot go together');
-          if (o.as === undefined) throw new AirlockError('input', `--${o.sign ? 'sign' : 'demote'} needs --as USER (a declared person)`);
-          const by = a.principal(o.as);
+          const actor = await approverFor(a, o);
+          const by = actor.principal;
           if (o.demote) {
             if (!o.reason?.trim()) throw new AirlockError('input', '--demote needs --reason TEXT: the change is recorded with it');
             if (by.kind !== 'user') throw new AirlockError('input', 'only a person steps a workflow down');
-            const lower = await demote(pilotContext(a), name, by, o.reason.trim());
+            const lower = await demote(pilotContext(a), name, actor, o.reason.trim());
             return out(lower === null ? `${name} is at the lowest tier already` : `${bold(name)} now runs at ${red(lower)} (recorded)`);
           }
-          const signed = await signPromotion(pilotContext(a), name, by);
+          const signed = await signPromotion(pilotContext(a), name, actor);
           if (signed.kind === 'refused') {
             process.stderr.write(red(`refused: ${signed.reason}`) + '\n');
             process.exitCode = 2;
@@ -125,16 +127,18 @@ export function registerPilotCommands(program: Command, helpers: WorkspaceComman
     .description("record the decision that ends the pilot (scale, redesign or stop) with the evidence as it stands; it stands once everyone in `pilot.decisionSignOff` signed")
     .requiredOption('--outcome <outcome>', 'scale, redesign or stop')
     .requiredOption('--reason <text>', 'why (recorded with the evidence)')
-    .requiredOption('--as <user>', 'who proposes it (a declared person)')
-    .action(async (name: string, o: { outcome: string; reason: string; as: string }) => {
-      await withAirlock(async (a) => printDecision(await proposeDecision(pilotContext(a), name, o.outcome, o.reason, a.principal(o.as))));
+    .option('--as <user>', 'who proposes it (a declared person)')
+    .option('--key <apiKey>', 'with your own API key instead of --as (or set AIRLOCK_API_KEY)')
+    .action(async (name: string, o: { outcome: string; reason: string; as?: string; key?: string }) => {
+      await withAirlock(async (a) => printDecision(await proposeDecision(pilotContext(a), name, o.outcome, o.reason, await approverFor(a, o))));
     });
   pilot
     .command('sign <workflow>')
     .description("sign the workflow's latest pilot decision (a person `pilot.decisionSignOff` names)")
-    .requiredOption('--as <user>', 'who signs (a declared person)')
-    .action(async (name: string, o: { as: string }) => {
-      await withAirlock(async (a) => printDecision(await signDecision(pilotContext(a), name, a.principal(o.as))));
+    .option('--as <user>', 'who signs (a declared person)')
+    .option('--key <apiKey>', 'sign with your own API key instead of --as (or set AIRLOCK_API_KEY): each person signs with their own login')
+    .action(async (name: string, o: { as?: string; key?: string }) => {
+      await withAirlock(async (a) => printDecision(await signDecision(pilotContext(a), name, await approverFor(a, o))));
     });
   pilot
     .command('decision <workflow>')

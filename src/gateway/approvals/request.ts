@@ -69,7 +69,7 @@ export async function requestApproval(deps: RequestDeps, ctx: CallContext, ask: 
   // High risk at `execute-high`: the approvers see whether the independent second path agrees
   // (its read is audited after the intent and decision it belongs to).
   let pending = ask.before;
-  if (secondPathApplies(contract, ctx.workflow) && pending.length > 0) {
+  if (secondPathApplies(contract, ctx) && pending.length > 0) {
     await deps.audit.append(ctx, pending);
     pending = [];
   }
