@@ -7,6 +7,8 @@ import type { AuditRecord, Store } from '../store/store.js';
 import type { Json, JsonObject, Principal, RunId, RunStatus, Sha256Hex } from '../types.js';
 import { runChecks, type ReadTool, type RunAction, type RunCheckResult } from '../verification/run-checks.js';
 import { checkCitations, type Citation, type CitedText } from '../verification/citations.js';
+import { entitlementSets } from '../context/entitlements.js';
+import { resolvePrincipal } from '../identity/principal.js';
 import { finalStatus, type RunState } from './run-machine.js';
 import { checkRefusals, openIncident } from './incidents.js';
 import { openUnknownOutcomes } from './recovery.js';
@@ -66,7 +68,12 @@ export async function concludeRun(deps: ConcludeDeps, runId: RunId, state: RunSt
     ]);
   }
   // An answer that quotes retrieved documents must quote them exactly where it says (a fabricated citation fails).
-  const cited = state.final?.claim === 'done' ? await checkCitations(state.final.text, (c) => citedPlace(deps.store, c)) : null;
+  // Read under the run's own entitlements, from declared sources only: a citation check tells nothing about a document the run may not read.
+  const person = state.onBehalfOf === null ? null : resolvePrincipal(deps.workspace.file.identity.principals, state.onBehalfOf);
+  // A person no longer declared is granted nothing: a set that matches no access row.
+  const entitlements = person !== null && !person.ok ? [...entitlementSets(agent, null), ['\u0000']] : entitlementSets(agent, person?.principal ?? null);
+  const declared = new Set(Object.keys(deps.workspace.file.sources));
+  const cited = state.final?.claim === 'done' ? await checkCitations(state.final.text, (c) => citedPlace(deps.store, c, declared, entitlements)) : null;
   if (cited) {
     checks = [...checks, cited];
     await deps.audit.append({ runId, principal: agent }, [rec('run.checked', { checks: [{ name: cited.name, status: cited.status, evidence: cited.evidence as unknown as Json }] })]);
@@ -119,9 +126,9 @@ export async function executedActions(store: Store, runId: RunId): Promise<RunAc
 }
 
 /** What the store holds at a citation's place, as the check reads it: the text, or why there is none. */
-async function citedPlace(store: Store, c: Citation): Promise<CitedText> {
-  const at = await store.contextCited(c.source, c.path, c.start, c.end);
-  if (at.kind === 'no-document') return { ok: false, why: `no document \`${c.source}/${c.path}\` is stored` };
+async function citedPlace(store: Store, c: Citation, declared: ReadonlySet<string>, entitlements: readonly (readonly string[])[]): Promise<CitedText> {
+  const at = declared.has(c.source) ? await store.contextCited(c.source, c.path, c.start, c.end, entitlements) : ({ kind: 'no-document' } as const);
+  if (at.kind === 'no-document') return { ok: false, why: `no document \`${c.source}/${c.path}\` this run may read is stored` };
   if (!at.versionHash.startsWith(c.version)) return { ok: false, why: `version ${c.version} is not the stored one (${at.versionHash.slice(0, 16)}): the document changed, or the version is made up` };
   if (at.kind === 'not-in-a-chunk') return { ok: false, why: 'the cited place is not within one stored chunk of the document' };
   return { ok: true, text: at.text };

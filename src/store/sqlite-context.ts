@@ -107,10 +107,15 @@ export class ContextReads {
 
   /**
    * The stored text of `source`/`path` at [start, end) when one chunk of its current version holds
-   * all of it, for Airlock's citation check (not a read on anyone's behalf: nothing of it is shown).
+   * all of it, for Airlock's citation check (nothing of it is shown). INVARIANT: as in `search`, the
+   * entitlement filter is in the query: a run checks citations only of documents its agent and the
+   * person it acts for may read; any other reads as no document (the check tells nothing about it).
    */
-  citedText(source: string, path: string, start: number, end: number): ContextCited {
-    const doc = this.db.prepare('SELECT id, version_hash FROM ctx_documents WHERE source = ? AND path = ?').get(source, path) as { id: number; version_hash: string } | undefined;
+  citedText(source: string, path: string, start: number, end: number, entitlements: readonly (readonly string[])[]): ContextCited {
+    const sets = checkedSets(entitlements);
+    const params: Record<string, string | number> = { source, path };
+    entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
+    const doc = this.db.prepare(`SELECT d.id, d.version_hash FROM ctx_documents d WHERE d.source = @source AND d.path = @path ${granted(sets, 'd.id')}`).get(params) as { id: number; version_hash: string } | undefined;
     if (!doc) return { kind: 'no-document' };
     const c = this.db.prepare('SELECT start_at, text FROM ctx_chunks WHERE doc_id = ? AND start_at <= ? AND end_at >= ? LIMIT 1').get(doc.id, start, end) as { start_at: number; text: string } | undefined;
     if (!c) return { kind: 'not-in-a-chunk', versionHash: doc.version_hash };

@@ -612,8 +612,8 @@ class SqliteStore implements Store {
     return this.write('put-context-vectors', () => ({ op: 'put-context-vectors', model, rows })).then(() => undefined);
   }
 
-  contextCited(source: string, path: string, start: number, end: number): Promise<ContextCited> {
-    return this.read('read a cited place', () => this.context.citedText(source, path, start, end));
+  contextCited(source: string, path: string, start: number, end: number, entitlements: readonly (readonly string[])[]): Promise<ContextCited> {
+    return this.read('read a cited place', () => this.context.citedText(source, path, start, end, entitlements));
   }
 
   async close(): Promise<void> {

@@ -564,8 +564,12 @@ export interface Store {
   contextUnembedded(source: string, model: string, classifications: readonly Classification[], limit: number): Promise<readonly UnembeddedChunk[]>;
   /** Keeps embedding vectors of `model` (unit length), each only while its chunk still holds the text it was computed from. */
   putContextVectors(model: string, rows: readonly ChunkVector[]): Promise<void>;
-  /** The text at [start, end) of a stored document's current version, when one chunk holds it (the citation check; never shown). */
-  contextCited(source: string, path: string, start: number, end: number): Promise<ContextCited>;
+  /**
+   * The text at [start, end) of a stored document's current version, when one chunk holds it (the
+   * citation check; never shown), read only if the document is granted to every entitlement set (the
+   * run's agent, and the person it acts for): one not granted reads as one that does not exist.
+   */
+  contextCited(source: string, path: string, start: number, end: number, entitlements: readonly (readonly string[])[]): Promise<ContextCited>;
 
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import { openAirlock, type Airlock } from '../../src/airlock.js';
 import { ingestSources } from '../../src/context/sources/ingest.js';
 import type { Model, ModelInput } from '../../src/orchestration/model.js';
 import { contextWorkspace } from './context-workspace.js';
+import { citeMark } from '../../src/verification/citations.js';
 
 const HANDBOOK = '# Expenses\n\nExpenses are paid monthly with the salary. Receipts are kept for ten years.\n';
 
@@ -69,5 +70,21 @@ describe('citations at the end of a run', () => {
       expect(incidents.map((i) => i.kind)).toEqual(['verification-failed']);
       expect(JSON.stringify(citations?.evidence['message'])).not.toContain('ten years');
     }
+  });
+
+  it('tells nothing about a document the run may not read: an exact quote of one fails like a quote of none', async () => {
+    const [pay] = await a.store.contextDocuments('hr');
+    const mark = citeMark({ source: 'hr', path: 'pay.md', versionHash: pay!.versionHash, start: 0, end: 5 });
+    const { run, citations } = await answering(() => `"# Pay" ${mark}`);
+    expect(run.status).toBe('unverified');
+    expect(citations).toMatchObject({ status: 'failed' });
+    expect(String(citations?.evidence['message'])).toContain('no document `hr/pay.md` this run may read is stored');
+    // A guessed version is not answered with the stored one either.
+    const guessed = await answering(() => `"# Pay" ${mark.replace(/@[0-9a-f]{16}/, '@0123456789abcdef')}`);
+    expect(String(guessed.citations?.evidence['message'])).toContain('no document `hr/pay.md` this run may read is stored');
+    expect(String(guessed.citations?.evidence['message'])).not.toContain(pay!.versionHash.slice(0, 12));
+    // An undeclared source reads the same.
+    const other = await answering(() => `"# Pay" ${mark.replace('[cite hr/', '[cite payroll/')}`);
+    expect(String(other.citations?.evidence['message'])).toContain('no document `payroll/pay.md` this run may read is stored');
   });
 });
