@@ -1,6 +1,7 @@
 // The one store interface: every query Airlock makes goes through it.
 // Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
+import type { HaltLift, HaltRecord, HaltStatus } from './halt-records.js';
 import type { PilotEvent, PilotEventKind } from './pilot-records.js';
 import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-records.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery, UnembeddedChunk } from './context-records.js';
@@ -61,6 +62,8 @@ export interface ValueEntry {
 
 /** One model turn's usage, added to each scope's daily sum (types.ts). */
 export type { UsageDelta };
+export type { HaltLift, HaltRecord, HaltScopeKind, HaltStatus } from './halt-records.js';
+export { HALT_SCOPE_KINDS, HALT_STATUSES } from './halt-records.js';
 export type { PilotEvent, PilotEventKind } from './pilot-records.js';
 export { PILOT_EVENT_KINDS } from './pilot-records.js';
 export type { PolicyEventHead, PolicyEventKind, PolicyFileText, PolicyLane, PolicySetEvent } from './policy-records.js';
@@ -300,43 +303,6 @@ export interface InstanceLease {
   readonly startedAt: string;
   /** Past this time (ISO-8601) the instance counts as gone unless it renewed. */
   readonly expiresAt: string;
-}
-
-/**
- * What a halt stops, by kind: one workflow, one principal (the agent acting, or the person agents act
- * for), one connector, or everything (`all`).
- */
-export const HALT_SCOPE_KINDS = ['workflow', 'principal', 'connector', 'all'] as const;
-export type HaltScopeKind = (typeof HALT_SCOPE_KINDS)[number];
-
-export const HALT_STATUSES = ['active', 'lifted'] as const;
-export type HaltStatus = (typeof HALT_STATUSES)[number];
-
-/**
- * A kill switch a person pulled: while it is active, no action in its scope executes, no run starts
- * in it and no approval in it is approved. At most one active halt per scope; lifting it needs an owner.
- */
-export interface HaltRecord {
-  readonly id: string;
-  /** What it stops, as a key: `workflow:NAME`, `principal:KIND:ID`, `connector:NAME`, or `all`. */
-  readonly scope: string;
-  /** Why, in the words of the person who stopped it. */
-  readonly reason: string;
-  /** `user:<id>` who stopped it. */
-  readonly stoppedBy: string;
-  readonly stoppedAt: string;
-  readonly status: HaltStatus;
-  /** `user:<id>` who lifted it, when, and why (null while active). */
-  readonly liftedBy: string | null;
-  readonly liftedAt: string | null;
-  readonly liftReason: string | null;
-}
-
-/** The fields lifting a halt sets. */
-export interface HaltLift {
-  readonly liftedBy: string;
-  readonly liftedAt: string;
-  readonly liftReason: string;
 }
 
 /** The most run ids one list of approvals or incidents may name. */

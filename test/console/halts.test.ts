@@ -1,14 +1,13 @@
 // The kill switch in the web console: every page says what is halted, by whom and why, while it holds;
 // approving from the console is refused with the halt's reason, and the banner goes once it is lifted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hono } from 'hono';
-import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { createConsole } from '../../src/console/app.js';
+import type { Hono } from 'hono';
+import type { Airlock } from '../../src/airlock.js';
 import { localApprover } from '../../src/gateway/approvals/vote.js';
 import { liftHalt, stopScope } from '../../src/gateway/halt-control.js';
 import type { ApprovalRecord } from '../../src/store/store.js';
-import { copyAcme } from '../helpers/workspace.js';
-import { signIn } from './helpers.js';
+import type { copyAcme } from '../helpers/workspace.js';
+import { consoleOnAcme, signIn } from './helpers.js';
 
 describe('the console while a scope is halted', () => {
   let ws: ReturnType<typeof copyAcme>;
@@ -17,10 +16,8 @@ describe('the console while a scope is halted', () => {
   let approval: ApprovalRecord;
 
   beforeAll(async () => {
-    ws = copyAcme();
-    airlock = await openAirlock(ws.dir);
-    app = new Hono().route('/console', createConsole(airlock));
-    const run = await airlock.runner.start('refund-desk', { ticket_id: 'T-311' });
+    let run;
+    ({ ws, airlock, app, run } = await consoleOnAcme());
     approval = (await airlock.store.listApprovals({ status: 'pending', runId: run.id }))[0] as ApprovalRecord;
   });
   afterAll(async () => {

@@ -1,5 +1,9 @@
 // Test helper: a signed-in browser stand-in for the console in process (app.request), with its cookie and CSRF token.
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
+import { openAirlock, type Airlock } from '../../src/airlock.js';
+import { createConsole } from '../../src/console/app.js';
+import type { RunRecord } from '../../src/store/store.js';
+import { copyAcme } from '../helpers/workspace.js';
 
 export const ORIGIN = 'http://localhost';
 
@@ -35,4 +39,13 @@ export async function signIn(app: Hono, user: string, password: string): Promise
     get: (path) => Promise.resolve(app.request(path, { headers: { cookie } })),
     post: (path, fields, headers = {}) => form(app, path, { _csrf: csrf, ...fields }, { cookie, ...headers }),
   };
+}
+
+/** The Acme demo copied, opened, its console mounted where `airlock serve` mounts it, and one demo run (T-311) started. */
+export async function consoleOnAcme(opts: { now?: () => Date } = {}): Promise<{ ws: ReturnType<typeof copyAcme>; airlock: Airlock; app: Hono; run: RunRecord }> {
+  const ws = copyAcme();
+  const airlock = await openAirlock(ws.dir, opts.now ? { now: opts.now } : {});
+  const app = new Hono().route('/console', createConsole(airlock));
+  const run = await airlock.runner.start('refund-desk', { ticket_id: 'T-311' });
+  return { ws, airlock, app, run };
 }

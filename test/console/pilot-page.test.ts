@@ -1,11 +1,10 @@
 // The console's pilot page: a signed-in person sees a workflow's weekly review (the body `airlock report`
 // writes), moves between weeks, and gets a clear refusal for a week that is not one or an unknown workflow.
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAirlock, type Airlock } from '../../src/airlock.js';
-import { createConsole } from '../../src/console/app.js';
-import { copyAcme } from '../helpers/workspace.js';
-import { signIn } from './helpers.js';
+import type { Airlock } from '../../src/airlock.js';
+import type { copyAcme } from '../helpers/workspace.js';
+import { consoleOnAcme, signIn } from './helpers.js';
 
 describe('the console’s pilot page', () => {
   let ws: ReturnType<typeof copyAcme>;
@@ -13,10 +12,9 @@ describe('the console’s pilot page', () => {
   let app: Hono;
 
   beforeAll(async () => {
-    ws = copyAcme();
-    airlock = await openAirlock(ws.dir, { now: () => new Date('2026-12-02T09:00:00Z') });
-    app = new Hono().route('/console', createConsole(airlock));
-    expect((await airlock.runner.start('refund-desk', { ticket_id: 'T-311' })).status).toBe('awaiting-approval');
+    let run;
+    ({ ws, airlock, app, run } = await consoleOnAcme({ now: () => new Date('2026-12-02T09:00:00Z') }));
+    expect(run.status).toBe('awaiting-approval');
   });
   afterAll(async () => {
     await airlock?.close();
