@@ -183,6 +183,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE policy_events (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, lane TEXT NOT NULL, kind TEXT NOT NULL, set_hash TEXT NOT NULL, at TEXT NOT NULL, record TEXT NOT NULL) STRICT;
   CREATE INDEX policy_events_head ON policy_events (lane, n, id, kind, set_hash);
   `,
+  // 18: signed checkpoints of the audit trail (sqlite-checkpoints.ts), one per tree size.
+  `
+  CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, record TEXT NOT NULL) STRICT;
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

@@ -14,6 +14,8 @@ import { addPilotEvent } from './sqlite-pilot.js';
 import type { PilotEvent } from './pilot-records.js';
 import { liftHalt, startHalt, type HaltColumns } from './sqlite-halts.js';
 import { addPolicyEvent, type PolicyEventColumns } from './sqlite-policy.js';
+import { addCheckpoint } from './sqlite-checkpoints.js';
+import type { StoredCheckpoint } from './checkpoint-records.js';
 import type { PolicySetEvent } from './policy-records.js';
 import type { ChunkVector } from './context-records.js';
 import type { ContextChanges } from './context-records.js';
@@ -98,6 +100,7 @@ export type WriteOp =
   | { readonly op: 'uncount-value'; readonly countId: string }
   | { readonly op: 'add-spans'; readonly rows: readonly SpanRow[] }
   | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
+  | { readonly op: 'add-checkpoint'; readonly checkpoint: StoredCheckpoint }
   | { readonly op: 'change-context'; readonly changes: ContextChanges }
   | { readonly op: 'put-context-vectors'; readonly model: string; readonly rows: readonly ChunkVector[] }
   | { readonly op: 'add-pilot-event'; readonly event: PilotEvent; readonly after?: string | null; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
@@ -157,6 +160,7 @@ export interface WriteResult {
   readonly 'add-spans': null;
   /** Whether this was the link's first use. */
   readonly 'redeem-link': boolean;
+  readonly 'add-checkpoint': boolean;
   readonly 'change-context': null;
   readonly 'put-context-vectors': null;
   readonly 'add-pilot-event': boolean;
@@ -190,6 +194,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'uncount-value': 'take back an amount counted against a value budget',
   'add-spans': 'keep spans',
   'redeem-link': 'redeem an approval link',
+  'add-checkpoint': 'keep a signed checkpoint',
   'change-context': 'store ingested documents',
   'put-context-vectors': 'store embedding vectors',
   'add-pilot-event': 'record a pilot event',
@@ -370,6 +375,8 @@ export class SqliteWriter {
         // Links that have expired can never be used again anyway: they need no memory.
         this.db.prepare('DELETE FROM used_links WHERE expires_at < ?').run(op.usedAt);
         return this.db.prepare('INSERT INTO used_links (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING').run(op.jti, op.usedAt, op.expiresAt).changes === 1;
+      case 'add-checkpoint':
+        return addCheckpoint(this.db, op.checkpoint);
       case 'change-context':
         changeContext(this.db, op.changes);
         return null;

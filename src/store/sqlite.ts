@@ -57,6 +57,8 @@ import { HaltReads } from './sqlite-halts.js';
 import { PilotReads } from './sqlite-pilot.js';
 import type { PilotEvent, PilotEventKind } from './pilot-records.js';
 import { PolicyReads, policyEventColumns } from './sqlite-policy.js';
+import { CheckpointReads } from './sqlite-checkpoints.js';
+import type { StoredCheckpoint } from './checkpoint-records.js';
 import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-records.js';
 import type { ChunkVector, UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
 
@@ -115,6 +117,7 @@ class SqliteStore implements Store {
   private readonly halts: HaltReads;
   private readonly pilot: PilotReads;
   private readonly policy: PolicyReads;
+  private readonly checkpoints: CheckpointReads;
   private closed = false;
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
@@ -143,6 +146,7 @@ class SqliteStore implements Store {
     this.halts = new HaltReads(db, file);
     this.pilot = new PilotReads(db, file);
     this.policy = new PolicyReads(db, file);
+    this.checkpoints = new CheckpointReads(db, file);
     this.stmt = {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       readAuditRows: db.prepare(
@@ -564,6 +568,28 @@ class SqliteStore implements Store {
 
   dropLease(id: string): Promise<void> {
     return this.write('drop-lease', () => ({ op: 'drop-lease', id })).then(() => undefined);
+  }
+
+  // --- signed checkpoints of the audit trail ---------------------------------------------------
+
+  readLeafHashes(fromSeq: number, limit: number): Promise<Uint8Array> {
+    return this.read('read leaf hashes', () => this.checkpoints.leafHashes(Math.max(1, Math.floor(fromSeq)), Math.max(0, Math.min(1_000_000, Math.floor(limit)))));
+  }
+
+  addCheckpoint(c: StoredCheckpoint): Promise<boolean> {
+    return this.write('add-checkpoint', () => ({ op: 'add-checkpoint', checkpoint: c }));
+  }
+
+  latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return this.read('read the latest checkpoint', () => this.checkpoints.latest());
+  }
+
+  getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
+    return this.read('read a checkpoint', () => this.checkpoints.get(size));
+  }
+
+  listCheckpoints(opts: { readonly beforeSize?: number; readonly limit?: number } = {}): Promise<readonly StoredCheckpoint[]> {
+    return this.read('list checkpoints', () => this.checkpoints.list(opts.beforeSize, Math.max(1, Math.min(10_000, Math.floor(opts.limit ?? 100)))));
   }
 
   // --- spans kept locally ------------------------------------------------------------------

@@ -65,6 +65,8 @@ export type { UsageDelta };
 export type { HaltLift, HaltRecord, HaltScopeKind, HaltStatus } from './halt-records.js';
 export { HALT_SCOPE_KINDS, HALT_STATUSES } from './halt-records.js';
 export type { PilotEvent, PilotEventKind } from './pilot-records.js';
+import type { StoredCheckpoint } from './checkpoint-records.js';
+export type { StoredCheckpoint } from './checkpoint-records.js';
 export { PILOT_EVENT_KINDS } from './pilot-records.js';
 export type { PolicyEventHead, PolicyEventKind, PolicyFileText, PolicyLane, PolicySetEvent } from './policy-records.js';
 export { POLICY_EVENT_KINDS } from './policy-records.js';
@@ -536,6 +538,23 @@ export interface Store {
    * run's agent, and the person it acts for): one not granted reads as one that does not exist.
    */
   contextCited(source: string, path: string, start: number, end: number, entitlements: readonly (readonly string[])[]): Promise<ContextCited>;
+
+  /**
+   * The leaf hashes of records fromSeq.. (at most `limit`), 32 bytes each, concatenated in seq order:
+   * what Merkle tree heads and proofs are computed from (audit/checkpoints.ts).
+   */
+  readLeafHashes(fromSeq: number, limit: number): Promise<Uint8Array>;
+  /**
+   * Keeps a checkpoint if it is larger than the newest one kept (compare-and-set on the size): false when
+   * one of its size or larger is there already (another instance made it first), and nothing changes.
+   */
+  addCheckpoint(c: StoredCheckpoint): Promise<boolean>;
+  /** The largest checkpoint kept, or null. */
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  /** The checkpoint of exactly `size` records, or null. */
+  getCheckpoint(size: number): Promise<StoredCheckpoint | null>;
+  /** Checkpoints smaller than `beforeSize` (default: all), largest first, at most `limit` (default 100). */
+  listCheckpoints(opts?: { readonly beforeSize?: number; readonly limit?: number }): Promise<readonly StoredCheckpoint[]>;
 
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHash } from '../../src/audit/chain.js';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { AirlockError } from '../../src/errors.js';
-import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, HaltRecord, IncidentRecord, InstanceLease, NotificationRecord, PilotEvent, PolicySetEvent, RunRecord, Store, ValueEntry } from '../../src/store/store.js';
+import type { ApprovalRecord, ApprovalVote, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, HaltRecord, IncidentRecord, InstanceLease, NotificationRecord, PilotEvent, PolicySetEvent, RunRecord, Store, StoredCheckpoint, ValueEntry } from '../../src/store/store.js';
 import type { ApprovalId, Json, RunId, Sha256Hex } from '../../src/types.js';
 import { sha256Hex } from '../../src/util/hash.js';
 
@@ -945,6 +945,40 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await store.redeemLink('jti-1', '2025-01-01T00:59:59.000Z', '2025-01-01T02:00:00.000Z')).toBe(false);
         expect(await store.redeemLink('jti-3', '2025-01-01T01:00:01.000Z', '2025-01-01T02:00:00.000Z')).toBe(true);
         expect(await store.redeemLink('jti-1', '2025-01-01T01:00:02.000Z', '2025-01-01T02:00:00.000Z')).toBe(true);
+      });
+    });
+
+    describe('signed checkpoints', () => {
+      const cp = (size: number, over: Partial<StoredCheckpoint> = {}): StoredCheckpoint => ({
+        size,
+        rootHash: sha256Hex(`root ${size}`),
+        time: '2025-01-01T00:00:00.000Z',
+        note: `airlock/test\n${size}\n...\n`,
+        frontier: [sha256Hex(`f ${size}`)],
+        ...over,
+      });
+
+      it('gives back the leaf hashes of the trail in seq order, 32 bytes each, paged', async () => {
+        const recs = await store.appendAudit(Array.from({ length: 5 }, (_, i) => draft(i)));
+        const all = await store.readLeafHashes(1, 100);
+        expect(all.length).toBe(5 * 32);
+        expect(Buffer.from(all).toString('hex')).toBe(recs.map((r) => r.leafHash).join(''));
+        expect(Buffer.from(await store.readLeafHashes(4, 1)).toString('hex')).toBe(recs[3]?.leafHash);
+        expect((await store.readLeafHashes(6, 10)).length).toBe(0);
+      });
+
+      it('keeps only checkpoints larger than the largest kept, whoever adds at once; reads them back largest first', async () => {
+        expect(await store.latestCheckpoint()).toBeNull();
+        const results = await Promise.all(Array.from({ length: 6 }, () => store.addCheckpoint(cp(10))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.addCheckpoint(cp(5))).toBe(false);
+        expect(await store.addCheckpoint(cp(20, { frontier: [sha256Hex('a'), sha256Hex('b')] }))).toBe(true);
+        expect(await store.addCheckpoint(cp(30))).toBe(true);
+        expect(await store.latestCheckpoint()).toEqual(cp(30));
+        expect(await store.getCheckpoint(20)).toEqual(cp(20, { frontier: [sha256Hex('a'), sha256Hex('b')] }));
+        expect(await store.getCheckpoint(15)).toBeNull();
+        expect((await store.listCheckpoints()).map((c) => c.size)).toEqual([30, 20, 10]);
+        expect((await store.listCheckpoints({ beforeSize: 30, limit: 1 })).map((c) => c.size)).toEqual([20]);
       });
     });
   });
