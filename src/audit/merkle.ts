@@ -141,3 +141,44 @@ function equal(a: Hash, b: Hash): boolean {
   for (let i = 0; i < a.length; i++) d |= (a[i] as number) ^ (b[i] as number);
   return d === 0;
 }
+
+/**
+ * The right edge of a tree of `size` leaves: the roots of its perfect subtrees, largest first (one per
+ * set bit of `size`). With it, leaves are appended and tree heads computed without the earlier leaves.
+ */
+export function extendFrontier(frontier: readonly Hash[], size: number, leaves: Iterable<Hash>): Hash[] {
+  if (!Number.isInteger(size) || size < 0 || frontier.length !== popcount(size)) {
+    throw new RangeError(`a frontier of ${frontier.length} subtrees does not fit a tree of ${size} leaves`);
+  }
+  const stack = [...frontier];
+  let n = size;
+  for (const leaf of leaves) {
+    stack.push(leaf);
+    for (let t = n; t % 2 === 1; t = Math.floor(t / 2)) {
+      const right = stack.pop() as Hash;
+      const left = stack.pop() as Hash;
+      stack.push(nodeHash(left, right));
+    }
+    n++;
+  }
+  return stack;
+}
+
+/** The tree head of the tree whose right edge is `frontier` (see `extendFrontier`). */
+export function frontierHead(frontier: readonly Hash[]): Hash {
+  if (frontier.length === 0) return sha256();
+  let r = frontier[frontier.length - 1] as Hash;
+  for (let i = frontier.length - 2; i >= 0; i--) r = nodeHash(frontier[i] as Hash, r);
+  return r;
+}
+
+function popcount(n: number): number {
+  let c = 0;
+  for (let t = n; t > 0; t = Math.floor(t / 2)) c += t % 2;
+  return c;
+}
+
+/** Whether two hashes are equal (in constant time for their length). */
+export function sameHash(a: Hash, b: Hash): boolean {
+  return equal(a, b);
+}

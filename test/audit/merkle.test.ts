@@ -4,7 +4,7 @@
 // signed checkpoint, issue #15).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { consistencyProof, inclusionProof, leafHash, treeHead, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
+import { consistencyProof, extendFrontier, frontierHead, inclusionProof, leafHash, treeHead, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 // The eight inputs of the CT test vectors and the tree heads of their first 1..8 leaves.
@@ -97,5 +97,23 @@ describe('RFC 9162 Merkle tree', () => {
     expect(verifyConsistency(0, 5, [], treeHead([]), treeHead(leaves))).toBe(false);
     expect(verifyConsistency(5, 5, [], treeHead(leaves), treeHead(leaves))).toBe(true);
     expect(verifyConsistency(5, 4, [], treeHead(leaves), treeHead(leaves))).toBe(false);
+  });
+
+  it('extends a tree by its right edge: any split of the leaves into appends gives the same heads as the whole tree', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 6 }), (n, cuts) => {
+        const leaves = leavesOf(n);
+        const points = [...new Set(cuts.map((c) => c % (n + 1)))].sort((a, b) => a - b);
+        let frontier: Uint8Array[] = [];
+        let size = 0;
+        for (const p of [...points, n]) {
+          frontier = extendFrontier(frontier, size, leaves.slice(size, p));
+          size = p;
+          expect(hex(frontierHead(frontier))).toBe(hex(treeHead(leaves.slice(0, size))));
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(() => extendFrontier([], 3, [])).toThrow(RangeError);
   });
 });
