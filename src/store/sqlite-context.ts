@@ -1,24 +1,13 @@
 // The SQL of context from declared sources: the writer's `change-context` op (documents, access rows,
 // chunks, versions) and the reads (stored documents, full-text search with the entitlement filter in the query).
 import type Database from 'better-sqlite3';
-import { AirlockError } from '../errors.js';
-import type { Classification, Trust } from '../types.js';
-import { fuseRanks, unembedded, VectorIndex } from './sqlite-vectors.js';
+import type { Classification } from '../types.js';
+import { candidateWindows, checkedSets, checkedTerms, COMMON_CANDIDATES, hitOf, readLimit, rowKey, SEARCH_COLUMNS, searchLimit, type SearchRow } from './context-search.js';
+import { unembedded, VectorIndex } from './sqlite-vectors.js';
+import { fuseRanks } from './vector-ranking.js';
 import type { UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery } from './context-records.js';
 
-/** The most entitlement sets one search may carry (an agent, the person it acts for, and room to spare). */
-export const MAX_ENTITLEMENT_SETS = 4;
-/** The most items one search returns. */
-export const MAX_SEARCH_RESULTS = 100;
-/** The most chunks one read of a document returns. */
-export const MAX_DOCUMENT_CHUNKS = 500;
-/**
- * A word in more chunks than this is common, like a stop word: a search with rarer words matches and
- * ranks (BM25) by those alone (reading a common word's whole list, as merging or weighing it does, is
- * what costs, and BM25 gives it almost no weight); a search of common words only takes the first this
- * many chunks that hold them all, in index order, unranked.
- */
-export const COMMON_CANDIDATES = 2000;
+export { COMMON_CANDIDATES, MAX_DOCUMENT_CHUNKS, MAX_ENTITLEMENT_SETS, MAX_SEARCH_RESULTS } from './context-search.js';
 
 /** Applies one source's changes inside the writer's transaction: removals, then each new version or relabel. */
 export function changeContext(db: Database.Database, c: ContextChanges): void {
@@ -130,12 +119,12 @@ export class ContextReads {
    */
   search(q: ContextQuery): ContextHit[] {
     const sets = checkedSets(q.entitlements);
-    const limit = Math.max(1, Math.min(MAX_SEARCH_RESULTS, Math.floor(q.limit)));
+    const limit = searchLimit(q.limit);
+    checkedTerms(q.terms);
     if (q.sources.length === 0) return [];
     const words = q.terms.length === 0 ? [] : this.byWords(q, sets, limit);
     if (q.vector === undefined) return words.map(hitOf);
-    const key = (r: SearchRow): string => `${r.source}\u0000${r.path}\u0000${r.n}`;
-    return fuseRanks([words, this.byMeaning(q, q.vector, sets, limit)], key, limit).map(hitOf);
+    return fuseRanks([words, this.byMeaning(q, q.vector, sets, limit)], rowKey, limit).map(hitOf);
   }
 
   /**
@@ -147,7 +136,7 @@ export class ContextReads {
     let s = this.searches.get(key);
     if (!s) {
       s = this.db.prepare(`
-        SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, CAST(m.key AS REAL) AS score
+        SELECT ${SEARCH_COLUMNS}, CAST(m.key AS REAL) AS score
         FROM json_each(@ids) m CROSS JOIN ctx_chunks c ON c.id = m.value CROSS JOIN ctx_documents d ON d.id = c.doc_id
         WHERE d.source IN (SELECT value FROM json_each(@sources))
           ${granted(sets)}
@@ -159,7 +148,7 @@ export class ContextReads {
     // Only the caller's documents are scored (the same filter, by document); the query below applies it again as it reads text.
     const allowed = this.allowedDocuments(sets, params);
     let rows: SearchRow[] = [];
-    for (const window of [limit * 8, limit * 64, 4096, Number.MAX_SAFE_INTEGER]) {
+    for (const window of candidateWindows(limit)) {
       const ids = this.vectorIndex.nearest(vector.model, vector.values, window, allowed);
       rows = s.all({ ...params, ids: JSON.stringify(ids) });
       if (rows.length >= limit || ids.length < window) break;
@@ -189,11 +178,11 @@ export class ContextReads {
     q.entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
     const statement = this.statement(sets, capped ? 'capped' : 'ranked');
     // The best candidates first; a wider window only when too few of them pass the filters. Correct for
-    // ranked searches: any match outside a window ranks below every match inside it.
+    // ranked searches: any match outside a window ranks below every match inside it (ties by chunk id).
     let rows: SearchRow[] = [];
-    for (const window of capped ? [COMMON_CANDIDATES] : [limit * 8, limit * 64, 4096, -1]) {
-      rows = statement.all({ ...params, window });
-      if (rows.length >= limit || window === -1 || capped) break;
+    for (const window of capped ? [COMMON_CANDIDATES] : candidateWindows(limit)) {
+      rows = statement.all({ ...params, window: Number.isFinite(window) ? window : -1 });
+      if (rows.length >= limit || !Number.isFinite(window) || capped) break;
     }
     return rows;
   }
@@ -208,14 +197,14 @@ export class ContextReads {
     let s = this.searches.get(key);
     if (!s) {
       s = this.db.prepare(`
-        SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, 0.0 AS score
+        SELECT ${SEARCH_COLUMNS}, 0.0 AS score
         FROM ctx_documents d CROSS JOIN ctx_chunks c ON c.doc_id = d.id
         WHERE d.source = @source AND d.path = @path
           ${granted(sets)}
         ORDER BY c.n LIMIT @limit`);
       this.searches.set(key, s);
     }
-    const params: Record<string, string | number> = { source: q.source, path: q.path, limit: Math.max(1, Math.min(MAX_DOCUMENT_CHUNKS, Math.floor(q.maxChunks))) };
+    const params: Record<string, string | number> = { source: q.source, path: q.path, limit: readLimit(q.maxChunks) };
     q.entitlements.forEach((set, i) => (params[`g${i}`] = JSON.stringify(set)));
     return s.all(params).map(hitOf);
   }
@@ -237,6 +226,8 @@ export class ContextReads {
    * common, the first in index order) at most `@window` of them; only those are joined to their chunks and
    * documents and filtered, in the same query (joining every match first is what costs). CROSS JOIN keeps
    * that order: left to choose, the planner may walk every chunk of every readable document instead.
+   * INVARIANT: equal scores are ordered by chunk id (the order chunks were stored), in the window and in the
+   * result, so the result is one deterministic order, the one PostgreSQL's store gives too.
    */
   private statement(sets: number, mode: 'ranked' | 'capped'): Database.Statement<[Record<string, string | number>], SearchRow> {
     const key = `${sets}:${mode}`;
@@ -245,14 +236,14 @@ export class ContextReads {
     // Every word common: BM25 would weigh them at almost nothing, and merely computing their weight reads each one's whole list.
     const candidates =
       mode === 'capped'
-        ? 'SELECT rowid, 0.0 AS score FROM ctx_fts WHERE ctx_fts MATCH @match LIMIT @window'
-        : 'SELECT rowid, bm25(ctx_fts) AS score FROM ctx_fts WHERE ctx_fts MATCH @match ORDER BY score LIMIT @window';
+        ? 'SELECT rowid, 0.0 AS score FROM ctx_fts WHERE ctx_fts MATCH @match ORDER BY rowid LIMIT @window'
+        : 'SELECT rowid, bm25(ctx_fts) AS score FROM ctx_fts WHERE ctx_fts MATCH @match ORDER BY score, rowid LIMIT @window';
     s = this.db.prepare(`
-      SELECT d.source, d.path, d.version_hash, d.classification, d.trust, d.owner, d.modified_at, d.max_age_days, c.n, c.start_at, c.end_at, c.text, m.score AS score
+      SELECT ${SEARCH_COLUMNS}, m.score AS score
       FROM (${candidates}) m CROSS JOIN ctx_chunks c ON c.id = m.rowid CROSS JOIN ctx_documents d ON d.id = c.doc_id
       WHERE d.source IN (SELECT value FROM json_each(@sources))
         ${granted(sets)}
-      ORDER BY score LIMIT @limit`);
+      ORDER BY score, c.id LIMIT @limit`);
     this.searches.set(key, s);
     return s;
   }
@@ -261,47 +252,4 @@ export class ContextReads {
 /** The entitlement filter of `sets` sets (`@g0`…): for each, the document has an access row naming one of its grantees. */
 function granted(sets: number, doc = 'c.doc_id'): string {
   return Array.from({ length: sets }, (_, i) => `AND EXISTS (SELECT 1 FROM ctx_access a WHERE a.doc_id = ${doc} AND a.grantee IN (SELECT value FROM json_each(@g${i})))`).join('\n  ');
-}
-
-/** The number of entitlement sets, checked: at least one (nothing is read for no one), at most `MAX_ENTITLEMENT_SETS`. */
-function checkedSets(entitlements: readonly (readonly string[])[]): number {
-  const sets = entitlements.length;
-  if (sets < 1 || sets > MAX_ENTITLEMENT_SETS) {
-    throw new AirlockError('input', `a read of context needs from 1 to ${MAX_ENTITLEMENT_SETS} entitlement sets, not ${sets}`, { hint: 'this is a bug: the caller builds them from the acting principals' });
-  }
-  return sets;
-}
-
-function hitOf(r: SearchRow): ContextHit {
-  return {
-    source: r.source,
-    path: r.path,
-    versionHash: r.version_hash,
-    chunk: r.n,
-    start: r.start_at,
-    end: r.end_at,
-    text: r.text,
-    classification: r.classification,
-    trust: r.trust,
-    owner: r.owner,
-    modifiedAt: r.modified_at,
-    maxAgeDays: r.max_age_days,
-    score: r.score,
-  };
-}
-
-interface SearchRow {
-  source: string;
-  path: string;
-  version_hash: string;
-  classification: Classification;
-  trust: Trust;
-  owner: string;
-  modified_at: string;
-  max_age_days: number;
-  n: number;
-  start_at: number;
-  end_at: number;
-  text: string;
-  score: number;
 }
