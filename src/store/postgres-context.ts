@@ -4,6 +4,7 @@
 // SQLite fuses it (postgres-vectors.ts). Writes of context take one advisory lock: one writer at a time,
 // as on SQLite.
 import type pg from 'pg';
+import { AirlockError } from '../errors.js';
 import type { Classification } from '../types.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
 import { candidateWindows, checkedSets, checkedTerms, COMMON_CANDIDATES, hitOf, readLimit, rowKey, SEARCH_COLUMNS, searchLimit, type SearchRow } from './context-search.js';
@@ -108,6 +109,12 @@ export class PgContext {
    * the old) or relabel. The text is tokenized before the transaction begins.
    */
   async changeContext(c: ContextChanges): Promise<void> {
+    const nul = c.put.find((d) => d.chunks?.some((k) => k.text.includes('\u0000')));
+    if (nul) {
+      throw new AirlockError('input', `document \`${nul.path}\` of source \`${c.source}\` holds a NUL character (U+0000), which PostgreSQL's text cannot hold`, {
+        hint: 'ingest stores it as U+FFFD; a caller writing chunks itself must do the same',
+      });
+    }
     const indexed = indexTexts(c.put.flatMap((d) => (d.chunks ?? []).map((k) => k.text)));
     const client = await this.pool.connect();
     let broken: Error | undefined;

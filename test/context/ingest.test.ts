@@ -76,4 +76,12 @@ describe('airlock ingest (incremental)', () => {
     expect(await find('zulu', '*')).toEqual([]);
     expect(await find('alpha', '*')).toEqual([]);
   });
+
+  it('keeps a NUL in a text file as U+FFFD, offsets unchanged (PostgreSQL text holds no NUL; every store keeps the same text)', async () => {
+    ws.write('docs/handbook/nul.md', 'yankee\u0000zulu\n');
+    await ingestSources(workspace, store, { now, source: 'handbook' });
+    const hits = await store.readContextDocument({ source: 'handbook', path: 'nul.md', entitlements: [['*']], maxChunks: 5 });
+    expect(hits.map((h) => [h.text, h.start, h.end])).toEqual([['yankee\ufffdzulu', 0, 11]]);
+    expect(await find('zulu', '*')).toEqual(['handbook/nul.md']);
+  });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchTerms } from '../../src/context/entitlements.js';
+import { AirlockError } from '../../src/errors.js';
 import type { ContextDocumentDraft, ContextLabels, ContextQuery } from '../../src/store/context-records.js';
 import { PG_CONTEXT_SQL, PgContext } from '../../src/store/postgres-context.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
@@ -36,6 +37,20 @@ async function openPg(): Promise<{ store: PgContext; pool: pg.Pool; close(): Pro
 }
 
 contextStoreSuite('postgres', openPg);
+
+describe('context store: postgres only', () => {
+  it('refuses a chunk holding a NUL (PostgreSQL text holds none; ingest stores it as U+FFFD), and stores nothing of that change', async () => {
+    const { store, close } = await openPg();
+    try {
+      const err = await store.changeContext({ source: 'kb', at: 'x', put: [doc('ok.md', 'fine words'), doc('nul.md', 'bad\u0000words')], remove: [] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AirlockError);
+      expect((err as AirlockError).code).toBe('input');
+      expect(await store.contextSources()).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
 
 describe('context store: PostgreSQL as SQLite FTS5 (differential)', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-context-diff-'));

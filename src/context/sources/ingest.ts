@@ -210,13 +210,17 @@ async function readDocument(file: string): Promise<{ bytes: Buffer; hash: string
   }
 }
 
-/** A document's text by its kind: UTF-8 without a byte-order mark, HTML's visible text, or a PDF's text layer. */
+/**
+ * A document's text by its kind: UTF-8 without a byte-order mark, HTML's visible text, or a PDF's text
+ * layer; a NUL (U+0000) stands as U+FFFD, one code unit for one, offsets unchanged: PostgreSQL's text holds
+ * no NUL, and every store keeps the same text.
+ */
 async function documentText(kind: 'text' | 'html' | 'pdf', bytes: Buffer, pdf: PdfReader): Promise<string | { skip: string }> {
   if (kind === 'pdf') {
     const read = await pdf.read(bytes);
-    return 'skip' in read ? read : read.text;
+    return 'skip' in read ? read : read.text.replaceAll('\u0000', '\ufffd');
   }
   const decoded = new TextDecoder('utf-8').decode(bytes);
-  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
+  const text = (decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded).replaceAll('\u0000', '\ufffd');
   return kind === 'html' ? htmlToText(text) : text;
 }
