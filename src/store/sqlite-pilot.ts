@@ -8,7 +8,7 @@ import { isConstraint } from './sqlite-file.js';
 import { RowReader, type IdRecordRow } from './sqlite-rows.js';
 
 /** A stored pilot event (stored JSON is a trust boundary). */
-const pilotEventSchema = z.object({
+export const pilotEventSchema = z.object({
   id: z.string().min(1),
   workflow: z.string().min(1),
   kind: z.enum(PILOT_EVENT_KINDS),

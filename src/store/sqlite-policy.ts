@@ -9,7 +9,7 @@ import { isConstraint } from './sqlite-file.js';
 import { RowReader, type IdRecordRow } from './sqlite-rows.js';
 
 /** A stored policy event (stored JSON is a trust boundary). */
-const policyEventSchema = z.object({
+export const policyEventSchema = z.object({
   id: z.string().min(1),
   kind: z.enum(POLICY_EVENT_KINDS),
   policySetHash: z.string(),

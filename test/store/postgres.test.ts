@@ -1,0 +1,258 @@
+// The PostgreSQL store: the shared Store suite on a fresh database per test, plus what only a shared server shows:
+// concurrent appends from separate instances (separate pools, as separate processes would have), group commit with
+// failing writes in it, migrations under the advisory lock, a newer schema refused, the statement timeout, retries.
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/audit/chain-verifier.js';
+import { verifyStore } from '../../src/audit/log.js';
+import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
+import { shownUrl, withRetry } from '../../src/store/postgres-connection.js';
+import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
+import type { Store } from '../../src/store/store.js';
+import type { ApprovalId, RunId } from '../../src/types.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { approval, draft, rejection, run, storeSuite } from './store-suite.js';
+
+/** A store on a database of its own, which is dropped when the store closes. */
+async function freshStore(opts: PostgresStoreOptions = {}): Promise<Store> {
+  const db = await createTestDatabase();
+  let store: Store;
+  try {
+    store = await openPostgresStore(db.url, { max: 4, ...opts });
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'close') return () => target.close().then(() => db.drop());
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+storeSuite('postgres', () => freshStore());
+
+/** Databases a test made and drops afterwards (with every connection still open to them). */
+const made: TestDatabase[] = [];
+async function database(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  made.push(db);
+  return db;
+}
+afterAll(async () => {
+  await Promise.all(made.map((db) => db.drop()));
+});
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('postgres store: many instances on one database', () => {
+  it('keeps one gap-free chain that verifies under concurrent appends from four separate instances', async () => {
+    const db = await database();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(db.url, { max: 2 })));
+    try {
+      // Each instance: 25 waves of 8 concurrent callers, each appending 3 records; the instances run interleaved.
+      const results = await Promise.all(
+        stores.map(async (s, k) => {
+          const mine: (readonly { seq: number; body: unknown }[])[] = [];
+          for (let wave = 0; wave < 25; wave++) {
+            const calls = Array.from({ length: 8 }, (_, c) => s.appendAudit([0, 1, 2].map((part) => draft(c, { runId: `run_${k}`, body: { instance: k, wave, caller: c, part } }))));
+            mine.push(...(await Promise.all(calls)));
+          }
+          return mine;
+        }),
+      );
+      // Every caller's records are contiguous and in its order, whichever instance it used.
+      for (const recs of results.flat()) expect(recs.map((r) => r.seq)).toEqual([recs[0]!.seq, recs[0]!.seq + 1, recs[0]!.seq + 2]);
+      const all = await stores[0]!.readAudit(1, 10_000);
+      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 4 * 25 * 8 * 3 }, (_, i) => i + 1));
+      expect(await verifyStore(stores[1]!)).toMatchObject({ ok: true, count: 2400 });
+      expect((await verifyChain(all)).ok).toBe(true);
+      expect((await stores[2]!.readAuditForRun('run_3')).length).toBe(600);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('commits every good write of a group commit beside the ones that fail, with records only for what applied', async () => {
+    const db = await database();
+    const s = await openPostgresStore(db.url, { max: 2 });
+    const other = await openPostgresStore(db.url, { max: 2 });
+    try {
+      await s.createRun(run('run_a'));
+      await s.createApproval(approval('apr_1'));
+      // Queued together: one transaction, a savepoint each.
+      const outcomes = await Promise.allSettled([
+        s.appendAudit([draft(1, { body: { n: 'first' } })]),
+        s.createRun(run('run_a'), [draft(2, { body: { n: 'duplicate run' } })]),
+        s.saveRunWithAudit(run('run_a', { version: 5 }), [draft(3, { body: { n: 'stale save' } })]),
+        s.updateApproval('apr_missing' as ApprovalId, 'pending', { status: 'approved', decisions: [] }, [draft(4, { body: { n: 'missing approval' } })]),
+        s.saveRunWithAudit(run('run_a', { version: 2 }), [draft(5, { body: { n: 'good save' } })], { steps: [{ n: 1, item: 'x' }] }),
+        s.saveRunWithAudit(run('run_a', { version: 3 }), [draft(6, { body: { n: 'step twice' } })], { steps: [{ n: 1, item: 'again' }] }),
+        other.appendAudit([draft(7, { body: { n: 'other instance' } })]),
+        s.appendAudit([draft(8, { body: { n: 'last' } })]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect(outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as { code: string }).code] : []))).toEqual(['conflict', 'conflict', 'not-found', 'conflict']);
+      const bodies = (await s.readAudit(1, 100)).map((r) => r.body['n']);
+      expect(bodies.sort()).toEqual(['first', 'good save', 'last', 'other instance']);
+      expect(await verifyStore(other)).toMatchObject({ ok: true, count: 4 });
+      expect((await s.getRun('run_a' as RunId))?.version).toBe(2);
+      expect(await s.listRunSteps('run_a' as RunId)).toEqual([{ n: 1, item: 'x' }]);
+    } finally {
+      await Promise.all([s.close(), other.close()]);
+    }
+  });
+
+  it('lets exactly one of concurrent compare-and-set writes from separate instances win', async () => {
+    const db = await database();
+    const stores = await Promise.all(Array.from({ length: 3 }, () => openPostgresStore(db.url, { max: 2 })));
+    try {
+      await stores[0]!.createRun(run('run_a'));
+      await stores[0]!.createApproval(approval('apr_1'));
+      const saves = await Promise.allSettled(stores.flatMap((s, k) => [0, 1].map((i) => s.saveRunWithAudit(run('run_a', { version: 2, state: { by: `${k}.${i}` } }), [draft(k, { body: { save: `${k}.${i}` } })]))));
+      expect(saves.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
+      const votes = await Promise.all(stores.map((s, k) => s.updateApproval('apr_1' as ApprovalId, 'pending', { status: k % 2 ? 'approved' : 'rejected', decisions: [] }, [draft(k, { body: { vote: k } })])));
+      expect(votes.filter((v) => v !== null)).toHaveLength(1);
+      const limit = { budget: 'b', bucket: 'k', amount: 6, since: '2025-01-01T00:00:00.000Z', limit: 15 };
+      const counted = await Promise.all(stores.flatMap((s, k) => [0, 1, 2].map((i) => s.addValue([limit], { at: '2025-01-02T00:00:00.000Z', runId: `run_${k}` as RunId, actionHash: 'h', countId: `c${k}.${i}` }))));
+      expect(counted.filter((c) => c.ok)).toHaveLength(2);
+      // One record each for the save and the vote that won.
+      expect(await stores[1]!.readAudit(1, 100)).toHaveLength(2);
+      expect(await verifyStore(stores[2]!)).toMatchObject({ ok: true, count: 2 });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
+
+describe('postgres store: migrations', () => {
+  it('migrates a fresh database once when two instances start at the same time', async () => {
+    const db = await database();
+    const [a, b] = await Promise.all([migratePostgres(db.url, 'db'), migratePostgres(db.url, 'db')]);
+    expect([a.applied.length, b.applied.length].sort()).toEqual([0, POSTGRES_SCHEMA_VERSION]);
+    const rows = await query<{ version: number }>(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual(Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
+    // Two stores opening together on an up-to-date database: nothing to do.
+    const stores = await Promise.all([openPostgresStore(db.url, { max: 1 }), openPostgresStore(db.url, { max: 1 })]);
+    await Promise.all(stores.map((s) => s.close()));
+    expect(await migratePostgres(db.url, 'db')).toEqual({ from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION, applied: [] });
+  });
+
+  it('waits for the advisory lock another session holds before it migrates', async () => {
+    const db = await database();
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [0x6169726c6f636bn.toString()]);
+      let settled = false;
+      const migrating = migratePostgres(db.url, 'db').finally(() => {
+        settled = true;
+      });
+      // The migration is queued behind the lock (PostgreSQL shows it waiting), and has written nothing.
+      for (;;) {
+        const waiting = await holder.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+        if (waiting.rows[0]!.n === 1) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(settled).toBe(false);
+      expect((await holder.query(`SELECT to_regclass('schema_migrations') AS t`)).rows[0]).toEqual({ t: null });
+      await holder.query('SELECT pg_advisory_unlock($1)', [0x6169726c6f636bn.toString()]);
+      expect((await migrating).applied).toHaveLength(POSTGRES_SCHEMA_VERSION);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('refuses a database whose schema is newer than it knows, and one that is behind when told not to migrate', async () => {
+    const db = await database();
+    const behind = await rejection(openPostgresStore(db.url, { migrate: false }));
+    expect(behind.message).toContain(`has schema version 0; this Airlock needs ${POSTGRES_SCHEMA_VERSION}`);
+    expect(behind.hint).toContain('airlock migrate');
+    await migratePostgres(db.url, 'db');
+    await query(db.url, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", [POSTGRES_SCHEMA_VERSION + 1]);
+    const newer = await rejection(openPostgresStore(db.url));
+    expect(newer.code).toBe('store');
+    expect(newer.message).toContain(`has schema version ${POSTGRES_SCHEMA_VERSION + 1}; this Airlock knows up to ${POSTGRES_SCHEMA_VERSION}`);
+    expect(newer.hint).toContain('upgrade');
+  });
+
+  it('never shows the password of the URL', async () => {
+    const db = await database();
+    const url = new URL(db.url);
+    url.password = 's3cret-pw';
+    url.pathname = '/no_such_database_here';
+    expect(shownUrl(url.toString())).not.toContain('s3cret-pw');
+    expect(shownUrl('postgres://u@h/db?password=s3cret-pw&sslmode=require')).toBe('postgres://u@h/db?sslmode=require');
+    const e = await rejection(openPostgresStore(url.toString()));
+    expect(e.message).toContain('no_such_database_here');
+    expect(`${e.message} ${e.hint ?? ''} ${JSON.stringify(e.location)}`).not.toContain('s3cret-pw');
+  });
+});
+
+describe('postgres store: timeouts and retries', () => {
+  it('fails appends with a retryable error past the statement timeout while another session holds the audit lock, then goes on', async () => {
+    const db = await database();
+    const s = await openPostgresStore(db.url, { max: 2, statementTimeoutMs: 300 });
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await s.appendAudit([draft(1)]);
+      await holder.query('BEGIN');
+      await holder.query('SELECT * FROM audit_head FOR UPDATE');
+      const e = await rejection(s.appendAudit([draft(2)]));
+      expect(e.code).toBe('store-locked');
+      expect(e.retryable).toBe(true);
+      expect(e.message).toContain('statement timeout');
+      await holder.query('ROLLBACK');
+      expect((await s.appendAudit([draft(3)])).map((r) => r.seq)).toEqual([2]);
+      expect(await verifyStore(s)).toMatchObject({ ok: true, count: 2 });
+    } finally {
+      await holder.end();
+      await s.close();
+    }
+  });
+
+  it('runs a transaction PostgreSQL chose as a deadlock victim again, and it commits', async () => {
+    const db = await database();
+    await query(db.url, 'CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0), (2, 0)');
+    const a = new pg.Client({ connectionString: db.url });
+    const b = new pg.Client({ connectionString: db.url });
+    await Promise.all([a.connect(), b.connect()]);
+    try {
+      let tries = 0;
+      // Two transactions lock the two rows in opposite orders: PostgreSQL ends one with 40P01.
+      const txn = (c: pg.Client, first: number, second: number) =>
+        withRetry(async () => {
+          tries++;
+          await c.query('BEGIN');
+          try {
+            await c.query('UPDATE t SET v = v + 1 WHERE id = $1', [first]);
+            await c.query('SELECT pg_sleep(0.2)');
+            await c.query('UPDATE t SET v = v + 1 WHERE id = $1', [second]);
+            await c.query('COMMIT');
+          } catch (e) {
+            await c.query('ROLLBACK');
+            throw e;
+          }
+        });
+      await Promise.all([txn(a, 1, 2), txn(b, 2, 1)]);
+      expect(tries).toBe(3);
+      expect(await query(db.url, 'SELECT id, v FROM t ORDER BY id')).toEqual([
+        { id: 1, v: 2 },
+        { id: 2, v: 2 },
+      ]);
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+    }
+  });
+});
