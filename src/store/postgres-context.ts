@@ -8,7 +8,7 @@ import { AirlockError } from '../errors.js';
 import type { Classification } from '../types.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
 import { candidateWindows, checkedSets, checkedTerms, COMMON_CANDIDATES, hitOf, readLimit, rowKey, SEARCH_COLUMNS, searchLimit, type SearchRow } from './context-search.js';
-import { allOf, bm25Sql, indexTexts, phrasesOf, PG_FTS_FUNCTIONS, statsSql, type Phrase } from './postgres-fts.js';
+import { allOf, indexTexts, phrasesOf, PG_FTS_FUNCTIONS, rankedSql } from './postgres-fts.js';
 import { pgUnembedded, PgVectorIndex, putPgVectors } from './postgres-vectors.js';
 import { fuseRanks } from './vector-ranking.js';
 
@@ -17,14 +17,15 @@ import { fuseRanks } from './vector-ranking.js';
  * `COLLATE "C"` (byte order, SQLite's BINARY). Chunk ids and document ids only grow: equal scores are
  * ordered by chunk id, the order chunks were stored, as on SQLite. `ctx_index_stats` holds what BM25
  * needs of the whole index (chunks, tokens), kept by statement triggers; `ctx_vector_epoch` moves with
- * every change of vectors, so every instance reloads its copy.
+ * every change of vectors, so every instance reloads its copy. The GIN index is kept without a pending
+ * list (`fastupdate = off`): every search would read a pending list through; ingest pays instead.
  */
 export const PG_CONTEXT_SQL = `
 CREATE TABLE ctx_documents (id bigserial PRIMARY KEY, source text COLLATE "C" NOT NULL, path text COLLATE "C" NOT NULL, version_hash text NOT NULL, modified_at text NOT NULL, ingested_at text NOT NULL, labels text NOT NULL, classification text NOT NULL, trust text NOT NULL, owner text NOT NULL, max_age_days double precision NOT NULL, UNIQUE (source, path));
 CREATE TABLE ctx_access (doc_id bigint NOT NULL REFERENCES ctx_documents (id) ON DELETE CASCADE, grantee text COLLATE "C" NOT NULL, PRIMARY KEY (doc_id, grantee));
 CREATE TABLE ctx_chunks (id bigserial PRIMARY KEY, doc_id bigint NOT NULL REFERENCES ctx_documents (id) ON DELETE CASCADE, n integer NOT NULL, start_at integer NOT NULL, end_at integer NOT NULL, text text NOT NULL, tokens integer NOT NULL, words tsvector NOT NULL, counts jsonb NOT NULL);
 CREATE INDEX ctx_chunks_by_doc ON ctx_chunks (doc_id, n);
-CREATE INDEX ctx_chunks_words ON ctx_chunks USING gin (words);
+CREATE INDEX ctx_chunks_words ON ctx_chunks USING gin (words) WITH (fastupdate = off);
 CREATE TABLE ctx_versions (source text COLLATE "C" NOT NULL, path text COLLATE "C" NOT NULL, version_hash text NOT NULL, ingested_at text NOT NULL, PRIMARY KEY (source, path, version_hash));
 CREATE TABLE ctx_index_stats (id integer PRIMARY KEY CHECK (id = 1), chunks bigint NOT NULL, tokens bigint NOT NULL);
 INSERT INTO ctx_index_stats (id, chunks, tokens) VALUES (1, 0, 0);
@@ -204,17 +205,20 @@ export class PgContext {
   private async byWords(q: ContextQuery, limit: number): Promise<SearchRow[]> {
     const phrases = phrasesOf(q.terms);
     const counts = await this.pool.query<{ n: string }>(
-      `SELECT (SELECT count(*) FROM (SELECT 1 FROM ctx_chunks h WHERE q.q <> '' AND h.words @@ q.q::tsquery LIMIT ${COMMON_CANDIDATES + 1}) s) AS n
+      `SELECT (SELECT count(*) FROM (SELECT FROM ctx_chunks h WHERE q.q <> '' AND h.words @@ q.q::tsquery LIMIT ${COMMON_CANDIDATES + 1}) s) AS n
        FROM unnest($1::text[]) WITH ORDINALITY AS q (q, i) ORDER BY q.i`,
       [phrases.map((p) => p.query)],
     );
-    const rare = phrases.filter((_, i) => Number(counts.rows[i]?.n ?? 0) <= COMMON_CANDIDATES);
+    const hits = phrases.map((_, i) => Number(counts.rows[i]?.n ?? 0));
+    const rare = phrases.map((ph, i) => ({ ph, hits: hits[i] ?? 0 })).filter((r) => r.hits <= COMMON_CANDIDATES);
     const p = new Params();
     if (rare.length === 0) {
       const rows = await this.pool.query<SearchRow>(
-        `SELECT ${SEARCH_COLUMNS}, 0::float8 AS score
-         FROM (SELECT h.id FROM ctx_chunks h WHERE h.words @@ ${p.bind(allOf(phrases))}::tsquery ORDER BY h.id LIMIT ${COMMON_CANDIDATES}) m
-         JOIN ctx_chunks c ON c.id = m.id JOIN ctx_documents d ON d.id = c.doc_id
+        // The planner chooses how to find the first matches by id: walking the ids while most chunks match,
+        // the index's bitmap when few do. Only those are joined and filtered.
+        `WITH m AS MATERIALIZED (SELECT h.id FROM ctx_chunks h WHERE h.words @@ ${p.bind(allOf(phrases))}::tsquery ORDER BY h.id LIMIT ${COMMON_CANDIDATES})
+         SELECT ${SEARCH_COLUMNS}, 0::float8 AS score
+         FROM m JOIN ctx_chunks c ON c.id = m.id JOIN ctx_documents d ON d.id = c.doc_id
          WHERE d.source = ANY (${p.bind(q.sources)}::text[])
            ${granted(p, q.entitlements)}
          ORDER BY c.id LIMIT ${p.bind(limit)}`,
@@ -222,16 +226,21 @@ export class PgContext {
       );
       return rows.rows;
     }
-    const matched: Phrase[] = rare.filter((ph) => ph.tokens.length > 0);
+    const matched = rare.filter((r) => r.ph.tokens.length > 0);
     if (matched.length === 0) return [];
-    // Every rare term is in at most COMMON_CANDIDATES chunks: all matches are scored, in one query.
+    // Every rare term is in at most COMMON_CANDIDATES chunks, counted exactly above: all matches are scored
+    // (as FTS5 scores them all), then joined to their documents and filtered, in one query.
     const rows = await this.pool.query<SearchRow>(
-      `WITH ${statsSql(matched, p.bind)}
-       SELECT ${SEARCH_COLUMNS}, ${bm25Sql(matched, p.bind)} AS score
-       FROM ctx_chunks c JOIN ctx_documents d ON d.id = c.doc_id CROSS JOIN st CROSS JOIN idf
-       WHERE c.words @@ ${p.bind(allOf(matched))}::tsquery AND d.source = ANY (${p.bind(q.sources)}::text[])
+      `WITH ${rankedSql(
+        matched.map((r) => r.ph),
+        matched.map((r) => r.hits),
+        p.bind,
+      )}
+       SELECT ${SEARCH_COLUMNS}, m.score
+       FROM m JOIN ctx_chunks c ON c.id = m.id JOIN ctx_documents d ON d.id = c.doc_id
+       WHERE d.source = ANY (${p.bind(q.sources)}::text[])
          ${granted(p, q.entitlements)}
-       ORDER BY score, c.id LIMIT ${p.bind(limit)}`,
+       ORDER BY m.score, m.id LIMIT ${p.bind(limit)}`,
       p.values,
     );
     return rows.rows;

@@ -82,29 +82,25 @@ export function allOf(ps: readonly Phrase[]): string {
 }
 
 /**
- * The BM25 score of chunk `c` (columns `tokens`, `words`, `counts`) for `ps`, exactly as SQLite FTS5's
- * `bm25()` computes it (k1 = 1.2, b = 0.75, lower is better), operation for operation in float8 so that
- * equal inputs give the same double: per phrase i, idf_i * (f_i * (k1 + 1)) / (f_i + k1 * (1 - b + b * D / avgdl)),
- * summed in phrase order from 0 and negated. `idf` is the alias of a row holding each phrase's IDF as
- * `i0`, `i1`...; `st` one holding `avgdl`. `param` binds a value and gives its placeholder.
+ * The common table expressions that end in `m (id, score)`: every chunk matching all of `ps` with its BM25
+ * score, exactly as SQLite FTS5's `bm25()` computes it (k1 = 1.2, b = 0.75, lower is better), operation for
+ * operation in float8 so that equal inputs give the same double: per phrase i,
+ * idf_i * (f_i * (k1 + 1)) / (f_i + k1 * (1 - b + b * D / avgdl)), summed in phrase order from 0 and
+ * negated; idf_i = ln((N - hits_i + 0.5) / (hits_i + 0.5)), 1e-6 when not above 0. N, avgdl (tokens per
+ * chunk) and `hits` (the chunks holding each phrase) are over the whole index, as FTS5 counts them.
+ * `param` binds a value and gives its placeholder. Each part is MATERIALIZED: the IDFs are computed once,
+ * each chunk's counts read once, and the matches scored before any join (left to choose, the planner may
+ * walk every chunk of every readable document instead).
  */
-export function bm25Sql(ps: readonly Phrase[], param: (v: unknown) => string): string {
-  const terms = ps.map((p, i) => {
-    const f = p.tokens.length === 1 ? `coalesce((c.counts ->> ${param(p.tokens[0])})::float8, 0::float8)` : `ctx_phrase_count(c.words, ${param(p.tokens)}::text[])::float8`;
-    return `idf.i${i} * ((${f} * (1.2::float8 + 1.0::float8)) / (${f} + 1.2::float8 * (1::float8 - 0.75::float8 + 0.75::float8 * c.tokens::float8 / st.avgdl)))`;
-  });
-  return `-1.0::float8 * (0.0::float8 + ${terms.join(' + ')})`;
-}
-
-/**
- * The rows `st` (the index's size: `n` chunks, at least 1, and `avgdl`, tokens per chunk) and `idf` (each
- * phrase's IDF as FTS5 gives it: ln((N - hits + 0.5) / (hits + 0.5)), 1e-6 when not above 0; hits counted
- * over the whole index, as FTS5 counts them).
- */
-export function statsSql(ps: readonly Phrase[], param: (v: unknown) => string): string {
-  const idfs = ps.map((p, i) => `ctx_idf(st.n, (SELECT count(*) FROM ctx_chunks h WHERE h.words @@ ${param(p.query)}::tsquery)) AS i${i}`);
-  return `st AS (SELECT greatest(chunks, 1) AS n, tokens::float8 / greatest(chunks, 1)::float8 AS avgdl FROM ctx_index_stats WHERE id = 1),
-    idf AS (SELECT ${idfs.join(', ')} FROM st)`;
+export function rankedSql(ps: readonly Phrase[], hits: readonly number[], param: (v: unknown) => string): string {
+  const idfs = ps.map((_, i) => `ctx_idf(st.n, ${param(hits[i] ?? 0)}::bigint) AS i${i}`);
+  const fs = ps.map((p, i) => (p.tokens.length === 1 ? `coalesce((c.counts ->> ${param(p.tokens[0])})::float8, 0::float8)` : `ctx_phrase_count(c.words, ${param(p.tokens)}::text[])::float8`) + ` AS f${i}`);
+  const terms = ps.map((_, i) => `idf.i${i} * ((x.f${i} * (1.2::float8 + 1.0::float8)) / (x.f${i} + 1.2::float8 * (1::float8 - 0.75::float8 + 0.75::float8 * x.tokens::float8 / st.avgdl)))`);
+  return `st AS MATERIALIZED (SELECT greatest(chunks, 1) AS n, tokens::float8 / greatest(chunks, 1)::float8 AS avgdl FROM ctx_index_stats WHERE id = 1),
+    idf AS MATERIALIZED (SELECT ${idfs.join(', ')} FROM st),
+    m AS MATERIALIZED (
+      SELECT x.id, -1.0::float8 * (0.0::float8 + ${terms.join(' + ')}) AS score
+      FROM (SELECT c.id, c.tokens, ${fs.join(', ')} FROM ctx_chunks c WHERE c.words @@ ${param(allOf(ps))}::tsquery OFFSET 0) x CROSS JOIN st CROSS JOIN idf)`;
 }
 
 /** The DDL of the index's helpers: BM25's IDF, and the count of a phrase of several tokens in a chunk. */
