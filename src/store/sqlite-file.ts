@@ -187,6 +187,15 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, record TEXT NOT NULL) STRICT;
   `,
+  // 19: work shared by the instances on one store (sqlite-claims.ts): Airlock's own runs to drive, each
+  // claimed by one live instance (a lease in `leases`) at a time, and calls counted per key for rate limits.
+  `
+  CREATE TABLE run_claims (run_id TEXT PRIMARY KEY, holder TEXT, due_at TEXT NOT NULL, woken INTEGER NOT NULL) STRICT;
+  CREATE INDEX run_claims_due ON run_claims (due_at);
+  CREATE TABLE rate_calls (key TEXT NOT NULL, at_ms INTEGER NOT NULL, n INTEGER NOT NULL) STRICT;
+  CREATE INDEX rate_calls_by_key ON rate_calls (key, at_ms);
+  CREATE INDEX rate_calls_by_time ON rate_calls (at_ms);
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

@@ -15,6 +15,7 @@ import type { PilotEvent } from './pilot-records.js';
 import { liftHalt, startHalt, type HaltColumns } from './sqlite-halts.js';
 import { addPolicyEvent, type PolicyEventColumns } from './sqlite-policy.js';
 import { addCheckpoint } from './sqlite-checkpoints.js';
+import { claimDueRuns, claimRun, releaseRun, takeRate, wakeRun } from './sqlite-claims.js';
 import type { StoredCheckpoint } from './checkpoint-records.js';
 import type { PolicySetEvent } from './policy-records.js';
 import type { ChunkVector } from './context-records.js';
@@ -101,6 +102,11 @@ export type WriteOp =
   | { readonly op: 'add-spans'; readonly rows: readonly SpanRow[] }
   | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
   | { readonly op: 'add-checkpoint'; readonly checkpoint: StoredCheckpoint }
+  | { readonly op: 'claim-run'; readonly runId: string; readonly holder: string; readonly now: string; readonly gone: readonly string[] }
+  | { readonly op: 'release-run'; readonly runId: string; readonly holder: string; readonly due: string | null }
+  | { readonly op: 'wake-run'; readonly runId: string; readonly at: string }
+  | { readonly op: 'claim-due-runs'; readonly holder: string; readonly now: string; readonly limit: number; readonly gone: readonly string[] }
+  | { readonly op: 'take-rate'; readonly key: string; readonly count: number; readonly limit: number; readonly windowMs: number; readonly nowMs: number }
   | { readonly op: 'change-context'; readonly changes: ContextChanges }
   | { readonly op: 'put-context-vectors'; readonly model: string; readonly rows: readonly ChunkVector[] }
   | { readonly op: 'add-pilot-event'; readonly event: PilotEvent; readonly after?: string | null; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
@@ -161,6 +167,12 @@ export interface WriteResult {
   /** Whether this was the link's first use. */
   readonly 'redeem-link': boolean;
   readonly 'add-checkpoint': boolean;
+  readonly 'claim-run': boolean;
+  readonly 'release-run': null;
+  readonly 'wake-run': null;
+  readonly 'claim-due-runs': readonly string[];
+  /** Whether the calls were counted (within the limit). */
+  readonly 'take-rate': boolean;
   readonly 'change-context': null;
   readonly 'put-context-vectors': null;
   readonly 'add-pilot-event': boolean;
@@ -195,6 +207,11 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'add-spans': 'keep spans',
   'redeem-link': 'redeem an approval link',
   'add-checkpoint': 'keep a signed checkpoint',
+  'claim-run': 'claim a run',
+  'release-run': 'release a run',
+  'wake-run': 'wake a run',
+  'claim-due-runs': 'claim due runs',
+  'take-rate': 'count calls against a rate limit',
   'change-context': 'store ingested documents',
   'put-context-vectors': 'store embedding vectors',
   'add-pilot-event': 'record a pilot event',
@@ -377,6 +394,18 @@ export class SqliteWriter {
         return this.db.prepare('INSERT INTO used_links (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING').run(op.jti, op.usedAt, op.expiresAt).changes === 1;
       case 'add-checkpoint':
         return addCheckpoint(this.db, op.checkpoint);
+      case 'claim-run':
+        return claimRun(this.db, op.runId, op.holder, op.now, op.gone);
+      case 'release-run':
+        releaseRun(this.db, op.runId, op.holder, op.due);
+        return null;
+      case 'wake-run':
+        wakeRun(this.db, op.runId, op.at);
+        return null;
+      case 'claim-due-runs':
+        return claimDueRuns(this.db, op.holder, op.now, op.limit, op.gone);
+      case 'take-rate':
+        return takeRate(this.db, op.key, op.count, op.limit, op.windowMs, op.nowMs);
       case 'change-context':
         changeContext(this.db, op.changes);
         return null;

@@ -570,6 +570,28 @@ class SqliteStore implements Store {
     return this.write('drop-lease', () => ({ op: 'drop-lease', id })).then(() => undefined);
   }
 
+  // --- work shared by instances: runs to drive, rate limits ----------------------------------
+
+  claimRun(runId: RunId, holder: string, now: string, gone: readonly string[] = []): Promise<boolean> {
+    return this.write('claim-run', () => ({ op: 'claim-run', runId, holder, now, gone: [...gone] }));
+  }
+
+  releaseRun(runId: RunId, holder: string, due: string | null): Promise<void> {
+    return this.write('release-run', () => ({ op: 'release-run', runId, holder, due })).then(() => undefined);
+  }
+
+  wakeRun(runId: RunId, at: string): Promise<void> {
+    return this.write('wake-run', () => ({ op: 'wake-run', runId, at })).then(() => undefined);
+  }
+
+  claimDueRuns(holder: string, now: string, limit: number, gone: readonly string[] = []): Promise<readonly RunId[]> {
+    return this.write('claim-due-runs', () => ({ op: 'claim-due-runs', holder, now, limit: Math.max(1, Math.min(1000, Math.floor(limit))), gone: [...gone] })) as Promise<readonly RunId[]>;
+  }
+
+  takeRate(key: string, count: number, limit: number, windowMs: number, nowMs: number): Promise<boolean> {
+    return this.write('take-rate', () => ({ op: 'take-rate', key, count, limit, windowMs, nowMs }));
+  }
+
   // --- signed checkpoints of the audit trail ---------------------------------------------------
 
   readLeafHashes(fromSeq: number, limit: number): Promise<Uint8Array> {

@@ -507,6 +507,38 @@ export interface Store {
   /** Removes a lease (a clean shutdown, or an orphan's lease once its runs are ended). */
   dropLease(id: string): Promise<void>;
 
+  /**
+   * Takes run `runId` for instance `holder` to drive now (the work queue of Airlock's own runs): when no
+   * live instance holds it (no claim, or a claim whose holder has no lease unexpired at `now`, or is in
+   * `gone`, or is `holder` itself). The claim is due at once should its holder die. True when `holder`
+   * holds it now; false when another live instance does (and nothing changes).
+   */
+  claimRun(runId: RunId, holder: string, now: string, gone?: readonly string[]): Promise<boolean>;
+  /**
+   * Gives back a run `holder` holds: with `due` (ISO), any instance takes it again from then on (the run
+   * waits on a deadline); with null, nothing is left to do (the row goes). When the run was woken since
+   * it was claimed (`wakeRun`), it stays due as woken, whatever `due` says: the wake is never lost.
+   * A claim held by another instance is left alone.
+   */
+  releaseRun(runId: RunId, holder: string, due: string | null): Promise<void>;
+  /**
+   * Marks run `runId` due at `at` (people decided its approval): any instance may take it from then on
+   * (`claimDueRuns`); a live holder keeps it, and its release leaves it due.
+   */
+  wakeRun(runId: RunId, at: string): Promise<void>;
+  /**
+   * Takes up to `limit` runs due at `now` that no live instance holds (free, or held by an instance whose
+   * lease expired or that is in `gone`) for `holder`, oldest due first; concurrent callers never take the
+   * same run (row locks skipped, or the write lock). Their ids.
+   */
+  claimDueRuns(holder: string, now: string, limit: number, gone?: readonly string[]): Promise<readonly RunId[]>;
+  /**
+   * Counts `count` calls under `key` at `nowMs` when the calls counted there in the last `windowMs` plus
+   * `count` stay within `limit` (a sliding window, shared by every instance on the store): true, counted;
+   * false, nothing counted. Concurrent callers are serialised, so no two pass the limit together.
+   */
+  takeRate(key: string, count: number, limit: number, windowMs: number, nowMs: number): Promise<boolean>;
+
   /** Keeps ended spans locally for the console (bounded: per trace and in all, the oldest pruned first). */
   appendSpans(spans: readonly StoredSpan[]): Promise<void>;
   /** Marks approval link `jti` used (until `expiresAt`); true only the first time, for any number of processes on the store. */

@@ -981,5 +981,86 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.listCheckpoints({ beforeSize: 30, limit: 1 })).map((c) => c.size)).toEqual([20]);
       });
     });
+
+    describe('work shared by instances: runs to drive, rate limits', () => {
+      const T0 = '2025-01-01T00:00:00.000Z';
+      const T1 = '2025-01-01T00:00:30.000Z';
+      const T2 = '2025-01-01T00:02:00.000Z';
+      const alive = (id: string, expiresAt = '2025-01-01T00:01:00.000Z'): InstanceLease => ({ id, host: 'h', pid: 1, startedAt: T0, expiresAt });
+      const r = (id: string) => id as RunId;
+
+      it('lets one live instance hold a run; another takes it once the holder is gone or its lease expired', async () => {
+        await store.renewLease(alive('ins_a'));
+        await store.renewLease(alive('ins_b'));
+        expect(await store.claimRun(r('run_1'), 'ins_a', T0)).toBe(true);
+        expect(await store.claimRun(r('run_1'), 'ins_a', T0)).toBe(true); // its own
+        expect(await store.claimRun(r('run_1'), 'ins_b', T1)).toBe(false);
+        // Held while it drives: due at once should its holder die, but not taken from a live holder.
+        expect(await store.claimDueRuns('ins_b', T1, 10)).toEqual([]);
+        // The holder's process is known to be gone (same host, no pid): taken at once.
+        expect(await store.claimRun(r('run_1'), 'ins_b', T1, ['ins_a'])).toBe(true);
+        expect(await store.claimRun(r('run_1'), 'ins_a', T1)).toBe(false);
+        // The holder's lease expired: anyone takes it.
+        expect(await store.claimRun(r('run_1'), 'ins_a', T2)).toBe(true);
+        // A holder with no lease at all holds nothing.
+        expect(await store.claimRun(r('run_2'), 'ins_ghost', T0)).toBe(true);
+        expect(await store.claimRun(r('run_2'), 'ins_b', T0)).toBe(true);
+      });
+
+      it('releases a run for good, or until a deadline; only its holder can', async () => {
+        await store.renewLease(alive('ins_a'));
+        await store.renewLease(alive('ins_b'));
+        expect(await store.claimRun(r('run_1'), 'ins_a', T0)).toBe(true);
+        await store.releaseRun(r('run_1'), 'ins_b', null); // not its holder: nothing
+        expect(await store.claimRun(r('run_1'), 'ins_b', T0)).toBe(false);
+        await store.releaseRun(r('run_1'), 'ins_a', T1);
+        expect(await store.claimDueRuns('ins_b', T0, 10)).toEqual([]); // not due yet
+        expect(await store.claimDueRuns('ins_b', T1, 10)).toEqual(['run_1']);
+        expect(await store.claimDueRuns('ins_a', T1, 10)).toEqual([]); // ins_b holds it now
+        await store.releaseRun(r('run_1'), 'ins_b', null);
+        expect(await store.claimDueRuns('ins_a', T2, 10)).toEqual([]); // gone from the queue
+      });
+
+      it('never loses a wake: a run woken while held stays due after its holder releases it', async () => {
+        await store.renewLease(alive('ins_a'));
+        expect(await store.claimRun(r('run_1'), 'ins_a', T0)).toBe(true);
+        await store.wakeRun(r('run_1'), T0); // people decided while ins_a was driving
+        await store.releaseRun(r('run_1'), 'ins_a', T2); // ins_a saw nothing new and would wait till T2
+        expect(await store.claimDueRuns('ins_b', T0, 10)).toEqual(['run_1']);
+        // A wake on a run nobody holds queues it; a later claim clears the wake.
+        await store.wakeRun(r('run_9'), T1);
+        expect(await store.claimDueRuns('ins_b', T0, 10)).toEqual([]);
+        expect(await store.claimDueRuns('ins_b', T1, 10)).toEqual(['run_9']);
+        await store.releaseRun(r('run_9'), 'ins_b', null);
+        await store.releaseRun(r('run_1'), 'ins_b', null);
+        expect(await store.claimDueRuns('ins_b', T2, 10)).toEqual([]);
+      });
+
+      it('hands each due run to exactly one of many instances claiming at once, oldest due first, at most limit each', async () => {
+        for (let i = 0; i < 12; i++) await store.wakeRun(r(`run_${String(i).padStart(2, '0')}`), `2025-01-01T00:00:${String(i).padStart(2, '0')}.000Z`);
+        for (const id of ['ins_a', 'ins_b', 'ins_c']) await store.renewLease(alive(id));
+        expect(await store.claimDueRuns('ins_a', '2025-01-01T00:00:05.000Z', 2)).toEqual(['run_00', 'run_01']);
+        const taken = await Promise.all(['ins_a', 'ins_b', 'ins_c', 'ins_a', 'ins_b', 'ins_c'].map((id) => store.claimDueRuns(id, T1, 3)));
+        const all = taken.flat();
+        expect(new Set(all).size).toBe(all.length);
+        expect([...all].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `run_${String(i + 2).padStart(2, '0')}`));
+      });
+
+      it('counts calls per key over a sliding window, shared by all, never past the limit at once', async () => {
+        const t = 1_000_000;
+        expect(await store.takeRate('k', 2, 3, 60_000, t)).toBe(true);
+        expect(await store.takeRate('k', 2, 3, 60_000, t + 10)).toBe(false); // all or none
+        expect(await store.takeRate('k', 1, 3, 60_000, t + 20)).toBe(true);
+        expect(await store.takeRate('k', 1, 3, 60_000, t + 30)).toBe(false);
+        expect(await store.takeRate('other', 3, 3, 60_000, t + 30)).toBe(true);
+        // The first two age out exactly one window after they were counted.
+        expect(await store.takeRate('k', 1, 3, 60_000, t + 60_000)).toBe(true);
+        expect(await store.takeRate('k', 2, 3, 60_000, t + 60_001)).toBe(false);
+        expect(await store.takeRate('k', 1, 3, 60_000, t + 60_001)).toBe(true);
+        // Many at once: exactly the limit passes.
+        const many = await Promise.all(Array.from({ length: 20 }, () => store.takeRate('burst', 1, 7, 60_000, t)));
+        expect(many.filter(Boolean)).toHaveLength(7);
+      });
+    });
   });
 }
