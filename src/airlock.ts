@@ -7,8 +7,6 @@ import type { Model } from './orchestration/model.js';
 import { AirlockError } from './errors.js';
 import { compilePolicies, type CompiledPolicies } from './policy/compile.js';
 import { openSqliteStore } from './store/sqlite.js';
-import { Checkpointer, checkpointSigner as signerOfCheckpoints } from './audit/checkpoints.js';
-import { witnessesOf } from './audit/witness.js';
 import type { Store } from './store/store.js';
 import { AuditWriter } from './audit/writer.js';
 import { openAIEmbedder, type Embedder } from './context/sources/embeddings.js';
@@ -18,6 +16,8 @@ import { DriftGuard } from './tools/drift.js';
 import { Runner } from './orchestration/runner.js';
 import { modelFor } from './routing/route.js';
 import { Sessions } from './orchestration/sessions.js';
+import { InstanceLease } from './orchestration/instance.js';
+import { thisInstance } from './orchestration/recovery.js';
 import { compileVisibility } from './policy/visibility.js';
 import { createNotifier, type Notifier } from './notify/notifier.js';
 import { slackChannels } from './gateway/approvals/slack.js';
@@ -43,8 +43,6 @@ export interface Airlock {
   readonly policies: CompiledPolicies;
   readonly store: Store;
   readonly audit: AuditWriter;
-  /** Signed checkpoints of the trail (audit/checkpoints.ts): made every N records, every T seconds and on close. */
-  readonly checkpoints: Checkpointer;
   readonly gateway: Gateway;
   readonly runner: Runner;
   readonly connectors: ConnectorPool;
@@ -75,6 +73,8 @@ export interface OpenOptions {
   readonly now?: () => Date;
   /** Replaces model routing (tests drive runs with a scripted attacker). */
   readonly modelFor?: (workflow: WorkflowConfig) => Model;
+  /** How long this instance's lease lasts unrenewed (default 60 s): how soon the others take over its runs should it die elsewhere. */
+  readonly leaseTtlMs?: number;
 }
 
 /** Loads a workspace and compiles its policies, without opening the store or starting connectors. */
@@ -90,11 +90,6 @@ export async function loadAndCompile(dir: string): Promise<{ workspace: Workspac
 /** Loads and validates the workspace in `dir`, compiles its policies, opens its store. */
 export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<Airlock> {
   const { workspace, compiled: policies } = await loadAndCompile(dir);
-  const checkpointConfig = workspace.file.audit.checkpoints;
-  // A key named in the workspace is read now (a bad one is a config error before anything opens); the
-  // default key file is made at the first checkpoint.
-  const checkpointSigner = once(() => signerOfCheckpoints(workspace.dir, workspace.file.name, checkpointConfig));
-  if (checkpointConfig.key) checkpointSigner();
   const stateDir = path.join(workspace.dir, '.airlock');
   // One registry per instance: several instances in one process (tests) never share counters.
   const metrics = new Metrics((tool) => workspace.tools.get(tool)?.connector);
@@ -104,20 +99,11 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     sealing: { mode: workspace.file.store.sensitivePayloads, key: once(() => payloadsKey(stateDir)) },
   });
   const now = opts.now ?? (() => new Date());
-  const checkpoints = new Checkpointer(store, checkpointSigner, {
-    every: checkpointConfig.every,
-    intervalMs: checkpointConfig.intervalSeconds * 1000,
-    now,
-    witnesses: witnessesOf(workspace.dir, workspace.file.audit.witnesses, now),
-    onError: (e, doing) => process.stderr.write(`airlock: could not ${doing}: ${e instanceof Error ? e.message : String(e)}\n`),
-  });
-  checkpoints.start();
   // Metrics are read off the trail as it is written; the wait for a person becomes a span when it ends.
   const audit = new AuditWriter(store, auditKey(stateDir), now, {
     appended: (drafts, ms) => {
       metrics.observeAuditAppend(ms);
       metrics.observeRecords(drafts);
-      checkpoints.appended(drafts.length);
     },
     waitEnded: (approval, at) => approvalWaitEnded(approval, at, metrics),
   });
@@ -160,7 +146,10 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   const approvalDeps = { ...base, gateway, principal, newGrantId: () => `grt_${randomBytes(6).toString('hex')}` };
   const newRunId = () => `run_${randomUUID().replace(/-/g, '').slice(0, 16)}` as RunId;
   const conclude = (runId: RunId, state: RunState, agent: Principal) => concludeRun({ store, audit, now, workspace, readTool: (tool, args) => gateway.probe(tool, args, 'run-check', { runId, principal: null }) }, runId, state, agent);
+  // This process as one instance on the store: the lease the runs it drives hang on (orchestration/instance.ts).
+  const lease = new InstanceLease({ store, now, identity: thisInstance(`ins_${randomBytes(6).toString('hex')}`), ...(opts.leaseTtlMs ? { ttlMs: opts.leaseTtlMs } : {}) });
   const sessions = new Sessions({
+    lease,
     workspace,
     store,
     gateway,
@@ -186,6 +175,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     policySetHash: policies.policySetHash,
     notify: notifyLate,
     conclude,
+    lease,
   });
   // Where people already are: Slack and email beside the webhooks, through the same outbox.
   const email = workspace.file.notifications.email;
@@ -208,7 +198,6 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     policies,
     store,
     audit,
-    checkpoints,
     gateway,
     runner,
     connectors,
@@ -217,7 +206,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     now,
     approvalDeps,
     principal,
-    afterDecision: (approval, decided) => afterDecision({ store, resume: (id) => runner.resume(id) }, approval, decided),
+    afterDecision: (approval, decided) => afterDecision({ store, resume: (id) => runner.resumeHere(id), wake: (id) => runner.wake(id) }, approval, decided),
     metrics,
     embedder,
     spansForRun: (runId) => store.spansForRun(runId),
@@ -228,7 +217,6 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     async close() {
       await sessions.stop();
       await connectors.closeAll();
-      await checkpoints.stop();
       await store.close();
     },
   };

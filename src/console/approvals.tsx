@@ -148,7 +148,9 @@ export function mountApprovalPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): vo
         ? `the run continued and is now ${fate.run.status}`
         : fate.kind === 'resume-failed'
           ? `the run could not continue: ${fate.error}`
-          : fate.kind === 'external'
+          : fate.kind === 'handed-off'
+            ? 'another Airlock instance is driving the run and goes on with it'
+            : fate.kind === 'external'
             ? 'the agent executes the approved action when it calls it again'
             : fate.kind === 'rollback'
               ? 'the rollback continues when the person who asked for it runs it again'

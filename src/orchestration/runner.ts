@@ -29,6 +29,8 @@ import { dailyBudgetReached, runStateOf, saveRunState } from './run-state.js';
 import { noteFlagged } from './incidents.js';
 import { haltedReason, haltOn } from '../gateway/halts.js';
 import type { HaltRecord } from '../store/store.js';
+import type { InstanceLease } from './instance.js';
+import { TERMINAL_RUN_STATUSES } from '../types.js';
 
 export interface RunnerDeps {
   readonly workspace: Workspace;
@@ -44,11 +46,28 @@ export interface RunnerDeps {
   readonly notify?: Notify | undefined;
   /** Ends a run that claims to be done: run-level checks, incidents (orchestration/conclude.ts); absent: per-action verifications only. */
   readonly conclude?: (runId: RunId, state: RunState, agent: Principal) => Promise<Conclusion>;
+  /**
+   * This process's lease (instance.ts). With it, a run is driven only while this instance holds it in
+   * the store's queue of runs to drive (`claimRun`): two instances never drive one run at once, and a
+   * dead instance's runs are taken over by the others (`driveDue`). Absent: one process, no claims.
+   */
+  readonly lease?: InstanceLease;
 }
+
+/** What continuing a stored run came to: driven here, or held by another live instance (which sees what changed). */
+export interface Continued {
+  readonly run: RunRecord;
+  readonly here: boolean;
+}
+
+/** When a run left running by a fault (not a pause) is tried again, by any instance. */
+const RETRY_AFTER_MS = 30_000;
 
 /** Drives runs forward until they pause for a human or end. */
 export class Runner {
   private readonly capture: ContentCapture;
+  /** The runs this instance holds and drives now. */
+  private readonly driving = new Set<RunId>();
 
   constructor(private readonly deps: RunnerDeps) {
     this.capture = new ContentCapture(deps.workspace.file.telemetry.capture, deps.workspace.file);
@@ -75,8 +94,10 @@ export class Runner {
       throw new AirlockError('conflict', `no run of workflow \`${workflow.name}\` starts now: ${reason}`, { hint: 'see `airlock halts`; an owner lifts it with `airlock resume`' });
     }
     const id = this.deps.newRunId();
+    // INVARIANT: claimed before it exists, so no instance ever finds it in the store unclaimed while it is driven here.
+    await this.claim(id);
     // The run's first span begins its trace; the trace is stored with the run, so every later segment continues it.
-    return withSpan(`invoke_agent ${workflow.name}`, async (span) => {
+    return this.holding(id, () => withSpan(`invoke_agent ${workflow.name}`, async (span) => {
       const t = now().toISOString();
       // The input is the first thing the run has read: its labels start at the input's classification.
       const labels = joinLabels(INITIAL_LABELS, { classification: workflow.inputClassification, trust: 'trusted' });
@@ -88,14 +109,115 @@ export class Runner {
         rec('run.started', { workflow: workflow.name, tier: workflow.tier, inputHash: hashJson(input), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json }),
       ]);
       return this.segment(span, record, workflow, model);
-    });
+    }));
   }
 
-  /** Continues a run from the store: after an approval decision, a restart or a crash. */
+  /** Continues a run from the store: after an approval decision, a restart or a crash. As stored when another instance drives it now. */
   async resume(runId: RunId): Promise<RunRecord> {
-    const record = await this.deps.store.getRun(runId);
-    if (!record) throw new AirlockError('not-found', `run \`${runId}\` does not exist`, { hint: 'list runs with `airlock runs`' });
-    return this.drive(record);
+    return (await this.resumeHere(runId)).run;
+  }
+
+  /**
+   * Continues a run from the store here, unless another live instance drives it now (then it is
+   * returned as stored, `here` false: that instance sees whatever changed, or the store hands the run
+   * on once it releases it). Only Airlock's own runs: an external agent's or a rollback's are returned as they are.
+   */
+  async resumeHere(runId: RunId): Promise<Continued> {
+    if (!(await this.claim(runId))) {
+      const stored = await this.deps.store.getRun(runId);
+      if (!stored) throw new AirlockError('not-found', `run \`${runId}\` does not exist`, { hint: 'list runs with `airlock runs`' });
+      return { run: stored, here: false };
+    }
+    return this.holding(runId, async () => {
+      const record = await this.deps.store.getRun(runId);
+      if (!record) throw new AirlockError('not-found', `run \`${runId}\` does not exist`, { hint: 'list runs with `airlock runs`' });
+      if (runStateOf(record).driver !== 'model') return record;
+      return this.drive(record);
+    }).then((run) => ({ run, here: true }));
+  }
+
+  /** Marks an own run due in the store's queue (people decided its approval): any instance may take it from now on. */
+  async wake(runId: RunId): Promise<void> {
+    if (this.deps.lease) await this.deps.store.wakeRun(runId, this.deps.now().toISOString());
+  }
+
+  /**
+   * Takes up to `limit` runs due in the store's queue that no live instance holds (woken by a decision
+   * whose instance did not go on, a deadline reached, a dead instance's runs) and drives each on, a
+   * few at a time. The housekeeping of `airlock serve` calls it; without a lease it does nothing.
+   */
+  async driveDue(limit = 8): Promise<{ readonly driven: readonly RunId[]; readonly failed: readonly { readonly runId: RunId; readonly error: string }[] }> {
+    const lease = this.deps.lease;
+    if (!lease) return { driven: [], failed: [] };
+    await lease.keep();
+    const ids = await this.deps.store.claimDueRuns(lease.identity.id, this.deps.now().toISOString(), limit, await lease.gone());
+    const failed: { runId: RunId; error: string }[] = [];
+    await Promise.all(
+      ids.map((id) =>
+        this.resumeHere(id).catch((err: unknown) => {
+          failed.push({ runId: id, error: err instanceof Error ? err.message : String(err) });
+        }),
+      ),
+    );
+    return { driven: ids, failed };
+  }
+
+  /**
+   * Takes `runId` for this instance (always true without a lease): false while another live instance
+   * holds it, or while this one drives it already (a decision and the queue may reach one run at once).
+   */
+  private async claim(runId: RunId): Promise<boolean> {
+    const lease = this.deps.lease;
+    if (!lease) return true;
+    if (this.driving.has(runId)) return false;
+    // INVARIANT: marked before the first await, so two callers in this process never both hold it.
+    this.driving.add(runId);
+    try {
+      await lease.keep();
+      const held = await this.deps.store.claimRun(runId, lease.identity.id, this.deps.now().toISOString(), await lease.gone());
+      if (!held) this.driving.delete(runId);
+      return held;
+    } catch (err) {
+      this.driving.delete(runId);
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `drive` while holding `runId`, then gives it back: for good once it ended (or cannot go on
+   * without a person: a halt, a workflow gone), until its approval's deadline while it waits for one,
+   * and for a retry by any instance when a fault stopped it mid-way.
+   */
+  private async holding(runId: RunId, drive: () => Promise<RunRecord>): Promise<RunRecord> {
+    const lease = this.deps.lease;
+    if (!lease) return drive();
+    let end: RunRecord | null = null;
+    let fault: unknown = null;
+    try {
+      end = await drive();
+      return end;
+    } catch (err) {
+      fault = err;
+      throw err;
+    } finally {
+      const due = await this.dueAgain(runId, end, fault).catch(() => new Date(this.deps.now().getTime() + RETRY_AFTER_MS).toISOString());
+      await this.deps.store.releaseRun(runId, lease.identity.id, due).catch(() => undefined);
+      this.driving.delete(runId);
+    }
+  }
+
+  /** When a run given back is due again: null when nothing is left for an instance to do. */
+  private async dueAgain(runId: RunId, end: RunRecord | null, fault: unknown): Promise<string | null> {
+    if (fault instanceof AirlockError && (fault.code === 'config' || fault.code === 'not-found' || fault.code === 'input')) return null;
+    const run = end ?? (await this.deps.store.getRun(runId));
+    if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return null;
+    const state = runStateOf(run);
+    if (state.driver !== 'model' || state.halt) return null; // a person lifting the halt drives it on
+    if (run.status === 'awaiting-approval' && state.pending && end) {
+      const approval = await this.deps.store.getApproval(state.pending.approvalId);
+      return approval?.status === 'pending' ? approval.expiresAt : this.deps.now().toISOString();
+    }
+    return new Date(this.deps.now().getTime() + RETRY_AFTER_MS).toISOString();
   }
 
   /** Cancels a run that has not ended; a pending approval is left to expire unused. */

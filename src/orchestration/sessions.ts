@@ -1,7 +1,7 @@
 // Runs driven by external agents (over MCP, the HTTP API or the SDK): the same gateway, budgets,
 // labels and audit as Airlock's own loop, with the agent's calls recorded instead of a model's.
-// Each process keeps a register of the runs it serves (caps per principal, idle ends) and a lease,
-// so that when it dies another process ends its runs for review (recovery.ts).
+// Each process keeps a register of the runs it serves (caps per principal, idle ends) and a lease
+// (instance.ts), so that when it dies another process ends its runs for review (recovery.ts).
 import { beginTrace, underTrace } from '../telemetry/spans.js';
 import { AIRLOCK, GEN_AI } from '../telemetry/attributes.js';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +27,7 @@ import { withdrawApprovals } from '../gateway/approvals/lifecycle.js';
 import { type Notify } from '../gateway/approvals/events.js';
 import { checkRefusals, noteFlagged } from './incidents.js';
 import { openUnknownOutcomes, recoverOrphans, thisInstance, type InstanceIdentity, type RecoveryReport } from './recovery.js';
+import { InstanceLease } from './instance.js';
 import { rec } from '../audit/records.js';
 import { haltedReason, haltOn } from '../gateway/halts.js';
 
@@ -56,15 +57,14 @@ export interface SessionDeps {
   readonly notify?: Notify | undefined;
   /** This process as a lease holder (default: a fresh id on this host and pid). */
   readonly instance?: InstanceIdentity;
+  /** This process's lease, shared with the runner (instance.ts); default: one kept here for `instance`. */
+  readonly lease?: InstanceLease;
   /** The declared principal for a reference (identity/principal.ts); an undeclared one is an error. */
   readonly principal: (ref: string) => Principal;
 }
 
 const MAX_STORED_RESULT = 4096;
 const SAVE_ATTEMPTS = 8;
-/** How long a lease lasts without renewal, and how often it is renewed while runs are served. */
-export const LEASE_TTL_MS = 60_000;
-const LEASE_RENEW_MS = 15_000;
 /** Runs ended at once when many end together (shutdown, an idle sweep). */
 const END_CONCURRENCY = 16;
 
@@ -82,13 +82,13 @@ export class Sessions {
   private readonly updating = new Map<RunId, Promise<void>>();
   private readonly live = new Map<RunId, LiveRun>();
   private readonly openPerPrincipal = new Map<string, number>();
-  private leaseTimer: NodeJS.Timeout | null = null;
-  private leaseStartedAt: string | null = null;
+  private readonly lease: InstanceLease;
   /** This process's lease id: the runs it opens carry it. */
   readonly instance: InstanceIdentity;
 
   constructor(private readonly deps: SessionDeps) {
-    this.instance = deps.instance ?? thisInstance(`ins_${randomBytes(6).toString('hex')}`);
+    this.instance = deps.lease?.identity ?? deps.instance ?? thisInstance(`ins_${randomBytes(6).toString('hex')}`);
+    this.lease = deps.lease ?? new InstanceLease({ store: deps.store, now: deps.now, identity: this.instance });
   }
 
   /** The workflows `principal` may drive: those whose agent it is. */
@@ -139,7 +139,7 @@ export class Sessions {
     const id = this.deps.newRunId();
     this.live.set(id, { principal: who, door, lastSeen: Date.now() });
     try {
-      await this.keepLease();
+      await this.lease.keep();
       const t = this.deps.now().toISOString();
       // The run's trace begins when it opens; each call continues it unless the caller sends a trace of its own.
       const traceparent = beginTrace(`invoke_agent ${workflow.name}`, { [GEN_AI.operationName]: 'invoke_agent', [GEN_AI.agentName]: workflow.name, [AIRLOCK.runId]: id, [AIRLOCK.workflow]: workflow.name });
@@ -363,12 +363,7 @@ export class Sessions {
 
   /** Stops renewing this process's lease and removes it (its runs are ended or another process will end them). */
   async stop(): Promise<void> {
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
-    this.leaseTimer = null;
-    if (this.leaseStartedAt !== null) {
-      this.leaseStartedAt = null;
-      await this.deps.store.dropLease(this.instance.id).catch(() => undefined);
-    }
+    await this.lease.stop();
   }
 
   /** Ends the runs of processes that are gone (recovery.ts); `airlock serve` and `airlock mcp` call it at start and on a timer. */
@@ -466,20 +461,6 @@ export class Sessions {
     else this.openPerPrincipal.set(r.principal, n);
   }
 
-  /** Takes this process's lease on first use and renews it while the process serves runs. */
-  private async keepLease(): Promise<void> {
-    if (this.leaseStartedAt !== null) return;
-    this.leaseStartedAt = this.deps.now().toISOString();
-    await this.renewLease();
-    this.leaseTimer = setInterval(() => void this.renewLease().catch(() => undefined), LEASE_RENEW_MS);
-    this.leaseTimer.unref();
-  }
-
-  private renewLease(): Promise<void> {
-    const { id, host, pid } = this.instance;
-    const startedAt = this.leaseStartedAt ?? this.deps.now().toISOString();
-    return this.deps.store.renewLease({ id, host, pid, startedAt, expiresAt: new Date(this.deps.now().getTime() + LEASE_TTL_MS).toISOString() });
-  }
 }
 
 /** Runs `fn` over `items`, at most END_CONCURRENCY at once. */

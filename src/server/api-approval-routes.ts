@@ -82,6 +82,8 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
       let next: string | undefined;
       if (fate.kind === 'resume-failed') {
         runPart = { ...runPart, resumeError: fate.error };
+      } else if (fate.kind === 'handed-off') {
+        next = `another Airlock instance on this store is driving run ${before.runId} and goes on with it`;
       } else if (fate.kind === 'external' || fate.kind === 'rollback') {
         next =
           approval.status === 'approved'

@@ -11,7 +11,7 @@ import type { JsonObject, RunId } from '../types.js';
 import { requestProblem } from '../util/json.js';
 import { errorBody, issueMessage, issuePath, jsonErrorPlace, lowerFirst, type ErrorBody } from './api-messages.js';
 import type * as Runs from './api-run-schemas.js';
-import type { RateLimiter } from './limits.js';
+import type { CallRate } from './limits.js';
 import { rec } from '../audit/records.js';
 
 /** A request's caller, as the credential proves it. */
@@ -39,7 +39,7 @@ const IDENTITY_FIELDS = new Set(['principal', 'requester', 'approver', 'onBehalf
  * The door's helpers for one set of routes: refusals by the door are audited with the
  * authenticated principal; tool calls count against `rate`, per principal.
  */
-export function apiDoor(airlock: Airlock, rate: RateLimiter) {
+export function apiDoor(airlock: Airlock, rate: CallRate) {
   const { sessions, store } = airlock;
   const limits = airlock.workspace.file.server.limits;
 
@@ -115,7 +115,7 @@ export function apiDoor(airlock: Airlock, rate: RateLimiter) {
   /** Null while the caller is under its calls-per-minute limit; else the audited 429. */
   async function overRate(c: ApiContext, req: Runs.ActionRequestBody): Promise<Response | null> {
     const who = principalRef(c.get('auth').principal);
-    if (rate.take(who, airlock.now().getTime())) return null;
+    if (await rate.take(who, airlock.now().getTime())) return null;
     const runId = await existingRunId(req);
     c.header('Retry-After', '60');
     const body = errorBody(`rate limit: at most ${limits.callsPerMinute} tool calls per minute for \`${who}\``, 'slow down and retry', runId ?? undefined);

@@ -11,7 +11,7 @@ import { mountUsageRoutes } from './api-usage-routes.js';
 import { apiDoor, type ApiEnv } from './api-door.js';
 import { errorBody, notFound } from './api-messages.js';
 import { mountRunRoutes } from './api-run-routes.js';
-import { RateLimiter } from './limits.js';
+import { SharedRateLimiter, type CallRate } from './limits.js';
 import { rec } from '../audit/records.js';
 
 /** Turns an `Authorization` header into a principal (identity/authenticate.ts, or a fake in tests). */
@@ -20,10 +20,10 @@ export type Authenticate = (authorizationHeader: string | undefined) => Promise<
 /** Options of the API routes. */
 export interface ApiOptions {
   /**
-   * Tool calls (`/actions`, `/decisions`) per principal per minute. Pass the limiter the other doors
-   * use to share one budget; by default the routes keep their own, sized by `server.limits.callsPerMinute`.
+   * Tool calls (`/actions`, `/decisions`) per principal per minute. By default counted in the store
+   * (one budget with the other doors and every instance on the store), sized by `server.limits.callsPerMinute`.
    */
-  readonly rateLimiter?: RateLimiter;
+  readonly rateLimiter?: CallRate;
 }
 
 /** The API's responses are never cached: they carry decisions, results and approvals. */
@@ -39,7 +39,7 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
   const app = new Hono<ApiEnv>();
   const limits = airlock.workspace.file.server.limits;
   const maxBytes = limits.maxRequestBytes;
-  const rate = opts.rateLimiter ?? new RateLimiter(limits.callsPerMinute);
+  const rate = opts.rateLimiter ?? new SharedRateLimiter(airlock.store, limits.callsPerMinute);
 
   // Unknown routes answer JSON, also when mounted (a sub-app's notFound is not used by the parent).
   app.use('*', async (c, next) => {

@@ -4,7 +4,7 @@ import type { Airlock } from '../airlock.js';
 import { principalRef } from '../identity/principal.js';
 import { summaryView } from '../gateway/approvals/rules.js';
 import { editApproval, eligibility, vote, type Approver } from '../gateway/approvals/vote.js';
-import type { RunFate } from '../orchestration/after-decision.js';
+import { beforeDecision, type RunFate } from '../orchestration/after-decision.js';
 import type { ApprovalRecord } from '../store/store.js';
 import type { ApprovalId, JsonObject, Principal } from '../types.js';
 
@@ -55,6 +55,8 @@ export async function decideApproval(
     void airlock.notifier.deliverDue().catch(() => undefined);
     return { kind: 'revised', original: revised.original, revised: revised.revised };
   }
+  // The run is due in the store before the vote counts: should this instance die before it goes on, another takes it.
+  await beforeDecision({ store: airlock.store, wake: (runId) => airlock.runner.wake(runId) }, id);
   const outcome = await vote(airlock.approvalDeps, id, approver, decision, reason, shown);
   if (outcome.kind === 'refused') return { kind: 'refused', reason: outcome.reason, status: outcome.status };
   let approval = outcome.approval;

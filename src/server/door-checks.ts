@@ -1,8 +1,8 @@
 // What every MCP door checks in a parsed JSON-RPC body before the SDK sees it: bounded shape,
-// calls counted against the principal's rate, tool calls well-formed. Pure but for the rate limiter.
+// calls counted against the principal's rate, tool calls well-formed. Pure but for the rate limiter (the store's count).
 import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { requestProblem } from '../util/json.js';
-import type { RateLimiter } from './limits.js';
+import type { CallRate } from './limits.js';
 import { MCP_REFUSAL_CODES } from './mcp.js';
 
 /** Why a door refuses a message: what the audit record says, and the JSON-RPC error (with an HTTP status). */
@@ -51,12 +51,12 @@ export function malformedToolCall(body: unknown): string | null {
  * its shape is bounded (no `__proto__` key, no absurd nesting), and, with `toolCalls`, each tool call
  * is well-formed. Null when it may pass.
  */
-export function screenMcpBody(
+export async function screenMcpBody(
   body: unknown,
-  opts: { readonly rate: RateLimiter; readonly who: string; readonly nowMs: number; readonly perMinute: number; readonly toolCalls: boolean },
-): DoorRefusal | null {
+  opts: { readonly rate: CallRate; readonly who: string; readonly nowMs: number; readonly perMinute: number; readonly toolCalls: boolean },
+): Promise<DoorRefusal | null> {
   const calls = countMethod(body, RATED_METHODS);
-  if (calls > 0 && !opts.rate.take(opts.who, opts.nowMs, calls)) {
+  if (calls > 0 && !(await opts.rate.take(opts.who, opts.nowMs, calls))) {
     return {
       why: 'rate-limit',
       status: 429,

@@ -1,8 +1,9 @@
 // What a long-running `airlock serve` does between requests: escalates and expires approvals past
-// their deadlines, delivers due webhooks (with their retries), and ends the runs of Airlock
-// processes that died (recovery.ts). One pass at a time; a failing
-// pass is logged and the next one tries again. Any number of processes may do this at once: the
-// store's compare-and-set makes each escalation, expiry and delivery attempt happen once.
+// their deadlines, ends the external runs of Airlock processes that died (recovery.ts), drives on the
+// runs due in the store's queue (a decision another instance did not go on with, a dead instance's
+// runs: runner.ts `driveDue`), and delivers due webhooks (with their retries). One pass at a time; a
+// failing pass is logged and the next one tries again. Any number of processes may do this at once: the
+// store's compare-and-set makes each escalation, expiry, claim and delivery attempt happen once.
 import type { Logger } from 'pino';
 import type { Airlock } from '../airlock.js';
 import { sweepApprovals } from '../gateway/approvals/sweep.js';
@@ -29,6 +30,12 @@ export function startHousekeeping(airlock: Airlock, opts: { intervalMs?: number;
       if (recovered.ended.length > 0) opts.log?.warn(recovered, 'ended the runs of an Airlock process that stopped');
     } catch (err) {
       opts.log?.error({ err }, 'recovery of orphaned runs failed; retrying on the next pass');
+    }
+    try {
+      const due = await airlock.runner.driveDue();
+      if (due.driven.length > 0) opts.log?.info({ driven: due.driven, failed: due.failed }, 'drove on runs due in the queue');
+    } catch (err) {
+      opts.log?.error({ err }, 'driving due runs failed; retrying on the next pass');
     }
     try {
       const sent = await airlock.notifier.deliverDue();

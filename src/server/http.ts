@@ -10,7 +10,7 @@ import type { AuthResult } from '../identity/authenticate.js';
 import { principalRef } from '../identity/principal.js';
 import type { Principal, RunId } from '../types.js';
 import { createGovernedMcpServer, MCP_REFUSAL_CODES, type McpBinding } from './mcp.js';
-import { RateLimiter } from './limits.js';
+import { SharedRateLimiter, type CallRate } from './limits.js';
 import { countMethod, screenMcpBody } from './door-checks.js';
 import { rec, type RequestRefusal } from '../audit/records.js';
 import { checkRefusals } from '../orchestration/incidents.js';
@@ -20,7 +20,7 @@ import { mountMetrics } from './metrics-route.js';
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<AuthResult>;
 
 /** Extra routes mounted beside `/mcp` (the JSON API lives in api.ts), sharing authentication and the rate budget. */
-export type MountRoutes = (app: Hono, shared: { authenticate: Authenticate; rateLimiter: RateLimiter }) => void;
+export type MountRoutes = (app: Hono, shared: { authenticate: Authenticate; rateLimiter: CallRate }) => void;
 
 interface LiveSession {
   readonly transport: WebStandardStreamableHTTPServerTransport;
@@ -42,7 +42,8 @@ export function createHttpApp(
   log?: Logger,
 ): { app: Hono; close: () => Promise<void> } {
   const limits = airlock.workspace.file.server.limits;
-  const rate = new RateLimiter(limits.callsPerMinute);
+  // Counted in the store: every instance on it holds the principal to one budget.
+  const rate = new SharedRateLimiter(airlock.store, limits.callsPerMinute);
   const live = new Map<string, LiveSession>();
   const app = new Hono();
 
@@ -119,7 +120,7 @@ export function createHttpApp(
         return rpcError(c, 400, -32700, 'the request body is not valid JSON');
       }
       // Bounded before anything else walks it, then counted against the rate (a batch is its calls).
-      const refused = screenMcpBody(body, { rate, who: principalRef(principal), nowMs: Date.now(), perMinute: limits.callsPerMinute, toolCalls: session !== undefined });
+      const refused = await screenMcpBody(body, { rate, who: principalRef(principal), nowMs: Date.now(), perMinute: limits.callsPerMinute, toolCalls: session !== undefined });
       if (refused) {
         await refuseAudited(principal, runId, refused.why, refused.reason);
         return rpcError(c, refused.status, refused.code, refused.message);

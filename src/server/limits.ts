@@ -1,4 +1,27 @@
-// Request limits for every door: calls per principal per minute (a sliding window). Pure, clock passed in.
+// Request limits for every door: calls per principal per minute (a sliding window), clock passed in:
+// counted in the store (`SharedRateLimiter`), so every instance on one store holds the one budget, or
+// in this process (`RateLimiter`, pure: tests and benchmarks of one door).
+import type { Store } from '../store/store.js';
+
+/** Counts a principal's calls against its budget: true when `count` more fit now (and they are counted), false when not (nothing counted). */
+export interface CallRate {
+  take(key: string, nowMs: number, count?: number): boolean | Promise<boolean>;
+}
+
+/** The window every door counts calls over. */
+const WINDOW_MS = 60_000;
+
+/** The calls-per-minute budget kept in the store: every instance on it counts against the same one (`Store.takeRate`). */
+export class SharedRateLimiter implements CallRate {
+  constructor(
+    private readonly store: Pick<Store, 'takeRate'>,
+    private readonly perMinute: number,
+  ) {}
+
+  take(key: string, nowMs: number, count = 1): Promise<boolean> {
+    return this.store.takeRate(`calls:${key}`, count, this.perMinute, WINDOW_MS, nowMs);
+  }
+}
 
 /** Timestamps of one key's calls inside the window, oldest first, dropped from the front in O(1). */
 interface Window {
@@ -7,7 +30,7 @@ interface Window {
 }
 
 /** Counts calls per key over the last minute; `take` says whether one more is allowed now. */
-export class RateLimiter {
+export class RateLimiter implements CallRate {
   private readonly windows = new Map<string, Window>();
 
   constructor(private readonly perMinute: number) {}
@@ -22,7 +45,7 @@ export class RateLimiter {
       w = { times: [], head: 0 };
       this.windows.set(key, w);
     }
-    const since = nowMs - 60_000;
+    const since = nowMs - WINDOW_MS;
     while (w.head < w.times.length && (w.times[w.head] as number) <= since) w.head++;
     // Compact now and then so the array does not grow without bound.
     if (w.head > 1024 && w.head * 2 > w.times.length) {

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { BoundedStdioTransport } from './stdio-transport.js';
 import { screenMcpBody } from './door-checks.js';
-import { RateLimiter } from './limits.js';
+import { SharedRateLimiter } from './limits.js';
 import { principalRef } from '../identity/principal.js';
 import type { RunId } from '../types.js';
 import type { Airlock } from '../airlock.js';
@@ -88,7 +88,7 @@ export async function runStdioMcp(
   await airlock.sessions.recover();
   const run = await airlock.sessions.open(wf, principal, 'mcp-stdio');
   const limits = airlock.workspace.file.server.limits;
-  const rate = new RateLimiter(limits.callsPerMinute);
+  const rate = new SharedRateLimiter(airlock.store, limits.callsPerMinute);
   const refuse = async (id: string | number | null, why: RequestRefusal, code: number, message: string, reason: string): Promise<void> => {
     await airlock.audit.append({ runId: run.id, principal }, [rec('request.refused', { door: 'mcp-stdio', why, reason })]);
     await checkRefusals(airlock, run.id);
@@ -118,11 +118,15 @@ export async function runStdioMcp(
   await server.connect(transport);
   // The same screening as the HTTP door, in front of the SDK's handlers.
   const handle = transport.onmessage;
+  // INVARIANT: messages are screened and handed on one at a time, in the order they came (the count is in the store, so awaited).
+  let screened: Promise<void> = Promise.resolve();
   transport.onmessage = (message) => {
-    const refused = screenMcpBody(message, { rate, who: principalRef(principal), nowMs: Date.now(), perMinute: limits.callsPerMinute, toolCalls: true });
-    if (!refused) return handle?.(message);
-    const id = 'id' in message ? (message.id as string | number) : null;
-    void refuse(id, refused.why, refused.code, refused.message, refused.reason).catch(() => undefined);
+    screened = screened.then(async () => {
+      const refused = await screenMcpBody(message, { rate, who: principalRef(principal), nowMs: Date.now(), perMinute: limits.callsPerMinute, toolCalls: true });
+      if (!refused) return handle?.(message);
+      const id = 'id' in message ? (message.id as string | number) : null;
+      await refuse(id, refused.why, refused.code, refused.message, refused.reason);
+    }).catch(() => undefined);
   };
   // The client going away ends the session (and its run): stdin ending, or a signal.
   const stop = () => void transport.close();

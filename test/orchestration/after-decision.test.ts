@@ -26,11 +26,27 @@ describe('afterDecision', () => {
   it("continues Airlock's own run at once, and says when it could not", async () => {
     const own = run({});
     const resumed: RunId[] = [];
-    const fate = await afterDecision({ store: storeWith(own) as Store, resume: (id) => (resumed.push(id), Promise.resolve({ ...own, status: 'verified' })) }, { runId: own.id }, true);
+    const woken: RunId[] = [];
+    const wake = (id: RunId) => (woken.push(id), Promise.resolve());
+    const fate = await afterDecision({ store: storeWith(own) as Store, wake, resume: (id) => (resumed.push(id), Promise.resolve({ run: { ...own, status: 'verified' as const }, here: true })) }, { runId: own.id }, true);
     expect(fate).toMatchObject({ kind: 'resumed', runId: 'run_1', run: { status: 'verified' } });
     expect(resumed).toEqual(['run_1']);
+    // Due in the store's queue before it was continued: had this instance died, another would take it.
+    expect(woken).toEqual(['run_1']);
     const failed = await afterDecision({ store: storeWith(own) as Store, resume: () => Promise.reject(new AirlockError('config', 'workflow `w` is no longer declared')) }, { runId: own.id }, true);
     expect(failed).toEqual({ kind: 'resume-failed', runId: 'run_1', status: 'awaiting-approval', error: 'workflow `w` is no longer declared' });
+  });
+
+  it('says so when another instance on the store drives the run now (it goes on there), and wakes only open runs of its own', async () => {
+    const own = run({});
+    const woken: RunId[] = [];
+    const wake = (id: RunId) => (woken.push(id), Promise.resolve());
+    const fate = await afterDecision({ store: storeWith(own) as Store, wake, resume: () => Promise.resolve({ run: own, here: false }) }, { runId: own.id }, true);
+    expect(fate).toEqual({ kind: 'handed-off', runId: 'run_1', status: 'awaiting-approval' });
+    expect(woken).toEqual(['run_1']);
+    const ended = run({}, 'verified');
+    await afterDecision({ store: storeWith(ended) as Store, wake, resume: () => Promise.resolve({ run: ended, here: true }) }, { runId: ended.id }, true);
+    expect(woken).toEqual(['run_1']);
   });
 
   it("leaves an external agent's run to the agent, a rollback run to whoever rolls back, and an undecided vote waiting", async () => {

@@ -145,8 +145,8 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
           const fate = await afterDecision({ store: a.store, resume: (runId) => {
             out(`resuming run ${runId}`);
             out('');
-            return a.runner.resume(runId);
-          } }, res.approval, true);
+            return a.runner.resumeHere(runId);
+          }, wake: (runId) => a.runner.wake(runId) }, res.approval, true);
           if (fate.kind === 'resumed') {
             await h.reportRun(a, fate.runId);
             // As `airlock run`: exit 1 when the run ends failed or unverified.
@@ -155,6 +155,8 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
             throw new AirlockError('config', `run ${fate.runId} could not continue: ${fate.error}`);
           } else if (fate.kind === 'rollback') {
             out(`run ${fate.runId} rolls back run ${fate.rollbackOf}: continue it with ${bold(`airlock rollback ${fate.rollbackOf} --as <user>`)}`);
+          } else if (fate.kind === 'handed-off') {
+            out(dim(`run ${fate.runId} is being driven by another Airlock instance on this store: it goes on there`));
           } else if (fate.kind === 'external') {
             out(dim(`run ${fate.runId} is driven by an external agent: it ${res.approval.status === 'approved' ? 'executes the action once when the agent calls it again' : 'hears why on its next call'}`));
           }
