@@ -1,0 +1,74 @@
+// `airlock audit` as a new user meets it: the demo's trail exported and verified offline with nothing
+// but the public key and a witness; a cut export exits 1; proofs written and checked; bad input exits 2.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { airlock, brokenWorkspace, requireBuild, type BrokenWorkspace } from './cli-helpers.js';
+
+describe('airlock audit', () => {
+  let ws: BrokenWorkspace;
+  const file = (name: string): string => path.join(ws.dir, name);
+
+  beforeAll(async () => {
+    requireBuild();
+    ws = brokenWorkspace();
+    // A file witness beside the workspace: every checkpoint is appended there too.
+    ws.edit('airlock.yaml', 'version: 1\n', 'version: 1\naudit:\n  checkpoints: { every: 10 }\n  witnesses:\n    - file: witness.jsonl\n');
+    const demo = await airlock(['-w', ws.dir, 'demo'], { timeoutMs: 60_000 });
+    expect(demo.code, demo.stderr).toBe(0);
+  }, 90_000);
+  afterAll(() => ws.cleanup());
+
+  it('exports the trail with its checkpoints and verifies it offline with the public key and the witness', async () => {
+    const key = await airlock(['-w', ws.dir, 'audit', 'key', '--out', file('log.pub')]);
+    expect(key.code, key.stderr).toBe(0);
+    expect(readFileSync(file('log.pub'), 'utf8')).toMatch(/^airlock\/acme\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}[A-Za-z0-9+/=]\n$/);
+    const exp = await airlock(['-w', ws.dir, 'audit', 'export', '--out', file('trail.jsonl')]);
+    expect(exp.code, exp.stderr).toBe(0);
+    // Offline: no workspace, only the file, the key and the witness.
+    const ok = await airlock(['audit', 'verify', '--export', file('trail.jsonl'), '--key', file('log.pub'), '--witness', file('witness.jsonl')], { cwd: path.dirname(ws.dir) });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/ok: \d+ audit records verified/);
+    expect(ok.stdout).toMatch(/ok: \d+ signed checkpoints hold/);
+    expect(ok.stdout).toMatch(/consistent with the witnessed checkpoint/);
+    const store = await airlock(['-w', ws.dir, 'audit', 'verify']);
+    expect(store.code, store.stdout).toBe(0);
+    expect(store.stdout).toMatch(/signed checkpoints hold/);
+  });
+
+  it('exits 1 for an export whose end was cut, and says so', async () => {
+    const lines = readFileSync(file('trail.jsonl'), 'utf8').trimEnd().split('\n');
+    writeFileSync(file('cut.jsonl'), `${lines.slice(0, -4).join('\n')}\n`);
+    const r = await airlock(['audit', 'verify', '--export', file('cut.jsonl'), '--key', file('log.pub')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAILED checkpoints/);
+  });
+
+  it('writes an inclusion proof that checks offline, and refuses one tampered with', async () => {
+    const p = await airlock(['-w', ws.dir, 'audit', 'prove', '--record', '3', '--out', file('p3.json')]);
+    expect(p.code, p.stderr).toBe(0);
+    const ok = await airlock(['audit', 'verify', '--proof', file('p3.json'), '--key', file('log.pub')]);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/record #3 is in the signed checkpoint/);
+    const doc = JSON.parse(readFileSync(file('p3.json'), 'utf8')) as { seq: number };
+    writeFileSync(file('p4.json'), JSON.stringify({ ...doc, seq: 4 }));
+    const bad = await airlock(['audit', 'verify', '--proof', file('p4.json'), '--key', file('log.pub')]);
+    expect(bad.code).toBe(1);
+  });
+
+  it('exits 2 for bad input: a key that is none, a missing export, a record past the trail, no subject', async () => {
+    const cases: [string[], RegExp][] = [
+      [['audit', 'verify', '--export', file('trail.jsonl'), '--key', 'not-a-key'], /--key `not-a-key` is neither a verifier key nor a file/],
+      [['audit', 'verify', '--export', file('none.jsonl'), '--key', file('log.pub')], /does not exist/],
+      [['-w', ws.dir, 'audit', 'prove', '--record', '999999'], /is not in the checkpoint/],
+      [['-w', ws.dir, 'audit', 'prove'], /give either --record SEQ or --from N/],
+      [['audit', 'verify', '--proof', file('p3.json')], /--proof needs --key/],
+      [['audit', 'key', '--new', 'a b'], /--new `a b`/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await airlock(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+});
