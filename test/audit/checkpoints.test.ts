@@ -269,3 +269,40 @@ describe("the store's trail cut under the store's feet", () => {
     }
   });
 });
+
+describe('a webhook witness', () => {
+  it('receives each checkpoint signed with its secret; a witness that fails is told of and never fails the checkpoint', async () => {
+    const { createServer } = await import('node:http');
+    const { verifyWebhookSignature } = await import('../../src/notify/signature.js');
+    const { webhookWitness } = await import('../../src/audit/witness.js');
+    const got: { size: number; signed: boolean }[] = [];
+    let fail = false;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        const check = verifyWebhookSignature({ secret: 'witness-secret', header: req.headers['airlock-signature'] as string | undefined, body, nowSeconds: Math.floor(CLOCK().getTime() / 1000) });
+        got.push({ size: (JSON.parse(body) as { size: number }).size, signed: check.ok });
+        res.writeHead(fail ? 503 : 204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/witness`;
+    const store = await openSqliteStore(path.join(fresh('hook'), 'airlock.db'));
+    const errors: string[] = [];
+    try {
+      const cp = new Checkpointer(store, () => signer(), { every: 1000, intervalMs: 60_000, now: CLOCK, witnesses: [webhookWitness(url, 'witness-secret', 5000, CLOCK)], onError: (e, doing) => errors.push(`${doing}: ${(e as Error).message}`) });
+      await fill(store, 1, 12);
+      await cp.checkpoint();
+      fail = true;
+      await fill(store, 13, 3);
+      expect((await cp.checkpoint())?.size).toBe(15);
+      expect(got).toEqual([{ size: 12, signed: true }, { size: 15, signed: true }]);
+      expect(errors).toEqual([`send checkpoint 15 to witness ${url}: the witness answered HTTP 503`]);
+      expect((await store.latestCheckpoint())?.size).toBe(15);
+    } finally {
+      await store.close();
+      server.close();
+    }
+  });
+});
