@@ -5,9 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadWorkspace } from '../../src/config/load.js';
 import type { Workspace } from '../../src/config/schema.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { ContextConnector } from '../../src/tools/connectors/context.js';
+import { createTestDatabase } from '../helpers/postgres.js';
 
 /** The workspace file: `hr` sources only `role:hr` may read; `agent:helper` acts for people. */
 export const AIRLOCK_YAML = `version: 1
@@ -70,10 +72,28 @@ export function copyInto(dir: string, from: string, to: string): void {
   cpSync(from, path.join(dir, to), { recursive: true });
 }
 
+/**
+ * The store of a context test: the workspace's SQLite file, or with `AIRLOCK_TEST_STORE=postgres` a throwaway
+ * PostgreSQL database (`AIRLOCK_TEST_PG`'s server), dropped when the store closes.
+ */
+async function openTestStore(dir: string): Promise<Store> {
+  if (process.env['AIRLOCK_TEST_STORE'] !== 'postgres') return openSqliteStore(path.join(dir, '.airlock', 'airlock.db'));
+  const db = await createTestDatabase('airlock_ctxws');
+  const store = await openPostgresStore(db.url).catch(async (e: unknown) => {
+    await db.drop();
+    throw e;
+  });
+  const close = async (): Promise<void> => {
+    await store.close();
+    await db.drop();
+  };
+  return new Proxy(store, { get: (t, k) => (k === 'close' ? close : (Reflect.get(t, k) as unknown)) });
+}
+
 /** The workspace loaded, its store opened, and its `context` connector at `now`. */
 export async function openContext(dir: string, now: () => Date = () => new Date()): Promise<{ workspace: Workspace; store: Store; connector: ContextConnector }> {
   const workspace = await loadWorkspace(dir);
-  const store = await openSqliteStore(path.join(dir, '.airlock', 'airlock.db'));
+  const store = await openTestStore(dir);
   const connector = new ContextConnector('context', { store, principals: workspace.file.identity.principals, sources: Object.keys(workspace.file.sources), now, resultLimit: 20 });
   return { workspace, store, connector };
 }
