@@ -7,6 +7,8 @@ import type { Model } from './orchestration/model.js';
 import { AirlockError } from './errors.js';
 import { compilePolicies, type CompiledPolicies } from './policy/compile.js';
 import { openSqliteStore } from './store/sqlite.js';
+import { Checkpointer, checkpointSigner as signerOfCheckpoints } from './audit/checkpoints.js';
+import { witnessesOf } from './audit/witness.js';
 import type { Store } from './store/store.js';
 import { AuditWriter } from './audit/writer.js';
 import { openAIEmbedder, type Embedder } from './context/sources/embeddings.js';
@@ -43,6 +45,8 @@ export interface Airlock {
   readonly policies: CompiledPolicies;
   readonly store: Store;
   readonly audit: AuditWriter;
+  /** Signed checkpoints of the trail (audit/checkpoints.ts): made every N records, every T seconds and on close. */
+  readonly checkpoints: Checkpointer;
   readonly gateway: Gateway;
   readonly runner: Runner;
   readonly connectors: ConnectorPool;
@@ -90,6 +94,11 @@ export async function loadAndCompile(dir: string): Promise<{ workspace: Workspac
 /** Loads and validates the workspace in `dir`, compiles its policies, opens its store. */
 export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<Airlock> {
   const { workspace, compiled: policies } = await loadAndCompile(dir);
+  const checkpointConfig = workspace.file.audit.checkpoints;
+  // A key named in the workspace is read now (a bad one is a config error before anything opens); the
+  // default key file is made at the first checkpoint.
+  const checkpointSigner = once(() => signerOfCheckpoints(workspace.dir, workspace.file.name, checkpointConfig));
+  if (checkpointConfig.key) checkpointSigner();
   const stateDir = path.join(workspace.dir, '.airlock');
   // One registry per instance: several instances in one process (tests) never share counters.
   const metrics = new Metrics((tool) => workspace.tools.get(tool)?.connector);
@@ -99,11 +108,20 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     sealing: { mode: workspace.file.store.sensitivePayloads, key: once(() => payloadsKey(stateDir)) },
   });
   const now = opts.now ?? (() => new Date());
+  const checkpoints = new Checkpointer(store, checkpointSigner, {
+    every: checkpointConfig.every,
+    intervalMs: checkpointConfig.intervalSeconds * 1000,
+    now,
+    witnesses: witnessesOf(workspace.dir, workspace.file.audit.witnesses, now),
+    onError: (e, doing) => process.stderr.write(`airlock: could not ${doing}: ${e instanceof Error ? e.message : String(e)}\n`),
+  });
+  checkpoints.start();
   // Metrics are read off the trail as it is written; the wait for a person becomes a span when it ends.
   const audit = new AuditWriter(store, auditKey(stateDir), now, {
     appended: (drafts, ms) => {
       metrics.observeAuditAppend(ms);
       metrics.observeRecords(drafts);
+      checkpoints.appended(drafts.length);
     },
     waitEnded: (approval, at) => approvalWaitEnded(approval, at, metrics),
   });
@@ -198,6 +216,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     policies,
     store,
     audit,
+    checkpoints,
     gateway,
     runner,
     connectors,
@@ -217,6 +236,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     async close() {
       await sessions.stop();
       await connectors.closeAll();
+      await checkpoints.stop();
       await store.close();
     },
   };

@@ -25,6 +25,14 @@ export function payloadLine(hash: string, data: string, keyed: boolean): string 
   return `${JSON.stringify({ payload: { hash, keyed, data } })}\n`;
 }
 
+/** How every checkpoint line starts: the export's signed checkpoints follow its last record. */
+export const CHECKPOINT_PREFIX = '{"checkpoint":';
+
+/** One checkpoint line (with its newline): a signed checkpoint note. */
+export function checkpointLine(note: string): string {
+  return `${JSON.stringify({ checkpoint: note })}\n`;
+}
+
 /** Splits a record line into its leaf text and hashes, or says why it is not one. */
 export function splitRecordLine(line: string): { text: string; prev: string; leaf: string; chain: string } | string {
   if (line === '') return 'an empty line';

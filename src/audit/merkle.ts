@@ -46,16 +46,41 @@ function subtree(leaves: readonly Hash[], from: number, to: number): Hash {
   return nodeHash(subtree(leaves, from, from + k), subtree(leaves, from + k, to));
 }
 
-/** The inclusion proof of leaf `index` in the tree of `leaves` (RFC 9162 2.1.3.1), leaf to root. */
-export function inclusionProof(leaves: readonly Hash[], index: number): Hash[] {
-  if (!Number.isInteger(index) || index < 0 || index >= leaves.length) throw new RangeError(`leaf ${index} is not in a tree of ${leaves.length}`);
-  const path = (from: number, to: number, m: number): Hash[] => {
+/** A range of leaves [from, to): each node of a proof is the tree head of the leaves of one range. */
+export type LeafRange = readonly [from: number, to: number];
+
+/** The leaf ranges whose tree heads make the inclusion proof of leaf `index` in a tree of `size` (RFC 9162 2.1.3.1), leaf to root. */
+export function inclusionRanges(index: number, size: number): LeafRange[] {
+  if (!Number.isInteger(index) || index < 0 || index >= size) throw new RangeError(`leaf ${index} is not in a tree of ${size}`);
+  const path = (from: number, to: number, m: number): LeafRange[] => {
     const n = to - from;
     if (n === 1) return [];
     const k = split(n);
-    return m < k ? [...path(from, from + k, m), subtree(leaves, from + k, to)] : [...path(from + k, to, m - k), subtree(leaves, from, from + k)];
+    return m < k ? [...path(from, from + k, m), [from + k, to]] : [...path(from + k, to, m - k), [from, from + k]];
   };
-  return path(0, leaves.length, index);
+  return path(0, size, index);
+}
+
+/** The leaf ranges whose tree heads make the consistency proof between the first `m` leaves and a tree of `n` (RFC 9162 2.1.4.1). */
+export function consistencyRanges(m: number, n: number): LeafRange[] {
+  if (!Number.isInteger(m) || m < 1 || m > n) throw new RangeError(`a tree of ${m} leaves is not a prefix of a tree of ${n}`);
+  const sub = (from: number, to: number, k: number, whole: boolean): LeafRange[] => {
+    const size = to - from;
+    if (k === size) return whole ? [] : [[from, to]];
+    const s = split(size);
+    return k <= s ? [...sub(from, from + s, k, whole), [from + s, to]] : [...sub(from + s, to, k - s, false), [from, from + s]];
+  };
+  return sub(0, n, m, true);
+}
+
+/** The inclusion proof of leaf `index` in the tree of `leaves` (RFC 9162 2.1.3.1), leaf to root. */
+export function inclusionProof(leaves: readonly Hash[], index: number): Hash[] {
+  return inclusionRanges(index, leaves.length).map(([from, to]) => subtree(leaves, from, to));
+}
+
+/** The consistency proof between the first `m` leaves and all of `leaves` (RFC 9162 2.1.4.1). */
+export function consistencyProof(leaves: readonly Hash[], m: number): Hash[] {
+  return consistencyRanges(m, leaves.length).map(([from, to]) => subtree(leaves, from, to));
 }
 
 /** Whether `proof` shows the leaf hash `leaf` at `index` in a tree of `size` leaves with head `root` (RFC 9162 2.1.3.2). */
@@ -76,19 +101,6 @@ export function verifyInclusion(leaf: Hash, index: number, size: number, proof: 
     sn >>= 1;
   }
   return sn === 0 && equal(r, root);
-}
-
-/** The consistency proof between the first `m` leaves and all of `leaves` (RFC 9162 2.1.4.1). */
-export function consistencyProof(leaves: readonly Hash[], m: number): Hash[] {
-  const n = leaves.length;
-  if (!Number.isInteger(m) || m < 1 || m > n) throw new RangeError(`a tree of ${m} leaves is not a prefix of a tree of ${n}`);
-  const sub = (from: number, to: number, k: number, whole: boolean): Hash[] => {
-    const size = to - from;
-    if (k === size) return whole ? [] : [subtree(leaves, from, to)];
-    const s = split(size);
-    return k <= s ? [...sub(from, from + s, k, whole), subtree(leaves, from + s, to)] : [...sub(from + s, to, k - s, false), subtree(leaves, from, from + s)];
-  };
-  return sub(0, n, m, true);
 }
 
 /**
@@ -181,4 +193,9 @@ function popcount(n: number): number {
 /** Whether two hashes are equal (in constant time for their length). */
 export function sameHash(a: Hash, b: Hash): boolean {
   return equal(a, b);
+}
+
+/** The 32-byte hashes laid end to end in `bytes` (as stores hand leaf hashes back), in order. */
+export function* hashesIn(bytes: Uint8Array): Generator<Hash> {
+  for (let i = 0; i + 32 <= bytes.length; i += 32) yield bytes.subarray(i, i + 32);
 }

@@ -10,6 +10,7 @@ import { modelFor } from '../routing/route.js';
 import { formatPolicyTestReport, runPolicyTests } from '../policy/policy-tests.js';
 import { startTracing, type Tracing } from '../telemetry/tracing.js';
 import { withTraceIds } from '../telemetry/logging.js';
+import { registerAuditCommands } from './commands/audit.js';
 import type { Json, JsonObject, RunId } from '../types.js';
 import { bold, dim, green, red, renderRuns, statusColor, yellow } from './render.js';
 import { auditForRun, reportRun } from './run-report.js';
@@ -314,35 +315,7 @@ export function buildProgram(): Command {
   registerConsoleCommand(program, { out });
   registerEvalCommand(program, { out });
 
-  const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
-  audit
-    .command('verify')
-    .description('check the whole hash chain; names the first record that was changed, deleted, inserted or reordered')
-    .action(async () => {
-      await withAirlock(ws(), async (a) => {
-        const { verifyStore } = await import('../audit/log.js');
-        const res = await verifyStore(a.store);
-        if (res.ok) {
-          out(`${green('ok')}: ${res.count} audit records verified; head #${res.head?.seq ?? 0} ${res.head?.chainHash ?? "(empty)"}`);
-        } else {
-          out(red(`FAILED at record #${res.seq}: ${res.problem}: ${res.message}`));
-          process.exitCode = 1;
-        }
-      });
-    });
-  audit
-    .command('export')
-    .description('write the audit trail as JSON Lines (verifiable offline)')
-    .option('--out <file>', 'write to a file instead of stdout')
-    .option('--with-payloads', 'include stored payloads (arguments and results)')
-    .action(async (o: { out?: string; withPayloads?: boolean }) => {
-      if (o.out !== undefined) checkOutFile('--out', o.out);
-      await withAirlock(ws(), async (a) => {
-        const { exportStore } = await import('../audit/log.js');
-        const n = await exportStore(a.store, o.out ?? null, { payloads: Boolean(o.withPayloads) });
-        if (o.out) out(`${green('ok')}: ${n} records written to ${o.out}`);
-      });
-    });
+  registerAuditCommands(program, { out, workspaceDir: ws, checkOutFile });
 
   return program;
 }

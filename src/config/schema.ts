@@ -7,6 +7,7 @@ import { metricsDoorSchema, telemetrySchema } from './telemetry-schema.js';
 import { envName, notificationsSchema } from './notification-schema.js';
 import { contextConnectorSchema, embeddingsSchema, sourcesSchema } from './sources-schema.js';
 import { pilotSchema } from './pilot-schema.js';
+import { auditSchema } from './audit-schema.js';
 import { runCheckSchema, toolContractSchema, type compensationSchema, type httpToolSchema, type secondPathSchema, type verifySchema } from './tool-contract-schema.js';
 
 export { toolName } from './schema-parts.js';
@@ -451,6 +452,8 @@ export const workspaceSchema = z.strictObject({
   notifications: notificationsSchema,
   /** Document folders `airlock ingest` reads, with their labels and access lists (searched by a `context` connector). */
   sources: sourcesSchema,
+  /** Signed checkpoints of the audit trail and the witnesses they are sent to (audit/checkpoints.ts). */
+  audit: auditSchema,
   /** Optional embeddings for search (meaning as well as words); never required. */
   embeddings: embeddingsSchema.optional(),
   /** Injection signals in untrusted content (context/injection.ts): a signal for people, never the defence. */

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { AirlockError } from '../errors.js';
 import type { Classification } from '../types.js';
+import { transaction } from './postgres-connection.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
 import { candidateWindows, checkedSets, checkedTerms, COMMON_CANDIDATES, hitOf, readLimit, rowKey, SEARCH_COLUMNS, searchLimit, type SearchRow } from './context-search.js';
 import { allOf, indexTexts, phrasesOf, PG_FTS_FUNCTIONS, rankedSql } from './postgres-fts.js';
@@ -117,10 +118,7 @@ export class PgContext {
       });
     }
     const indexed = indexTexts(c.put.flatMap((d) => (d.chunks ?? []).map((k) => k.text)));
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    await transaction(this.pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock(hashtext('airlock'), hashtext('context writes'))");
       const which = c.remove === 'all' ? 'source = $1' : 'source = $1 AND path = ANY ($2::text[])';
       const args = c.remove === 'all' ? [c.source] : [c.source, c.remove];
@@ -167,16 +165,7 @@ export class PgContext {
         );
         await client.query('INSERT INTO ctx_versions (source, path, version_hash, ingested_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [c.source, d.path, d.versionHash, c.at]);
       }
-      await client.query('COMMIT');
-    } catch (e) {
-      // A connection that cannot even roll back is broken: the pool drops it.
-      await client.query('ROLLBACK').catch((err: unknown) => {
-        broken = err instanceof Error ? err : new Error(String(err));
-      });
-      throw e;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /**

@@ -113,6 +113,7 @@ export function workspace(
       telemetry: { console: false, capture: { content: 'off', maxClassification: 'internal' } },
       notifications: { webhooks: [] },
       sources: {},
+      audit: { checkpoints: { every: 1000, intervalSeconds: 60 }, witnesses: [] },
       injection: { detect: true, quarantine: false },
     },
     workflows: new Map(workflows.map((w) => [w.name, w])),

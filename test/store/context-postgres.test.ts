@@ -10,6 +10,7 @@ import { searchTerms } from '../../src/context/entitlements.js';
 import { AirlockError } from '../../src/errors.js';
 import type { ContextDocumentDraft, ContextLabels, ContextQuery } from '../../src/store/context-records.js';
 import { PG_CONTEXT_SQL, PgContext } from '../../src/store/postgres-context.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -37,6 +38,21 @@ async function openPg(): Promise<{ store: PgContext; pool: pg.Pool; close(): Pro
 }
 
 contextStoreSuite('postgres', openPg);
+// The same through the whole PostgreSQL store: its migrations apply PG_CONTEXT_SQL, its methods wrap PgContext's.
+contextStoreSuite('postgres (openPostgresStore)', async () => {
+  const db = await createTestDatabase('airlock_ctx');
+  const store = await openPostgresStore(db.url).catch(async (e: unknown) => {
+    await db.drop();
+    throw e;
+  });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+});
 
 describe('context store: postgres only', () => {
   it('refuses a chunk holding a NUL (PostgreSQL text holds none; ingest stores it as U+FFFD), and stores nothing of that change', async () => {

@@ -1,0 +1,174 @@
+// Making signed checkpoints of the audit trail (issue #15): the RFC 9162 tree head of every record so
+// far, extended from the last checkpoint's right edge, signed as a C2SP note, kept compare-and-set in
+// the store (instances on one store keep one of each size) and sent to the witnesses. Made every
+// `every` records this process appends, every `intervalSeconds` while the trail grows, and on close.
+import path from 'node:path';
+import { AirlockError } from '../errors.js';
+import type { AuditConfig } from '../config/audit-schema.js';
+import { readSecret } from '../config/secrets.js';
+import type { StoredCheckpoint, Store } from '../store/store.js';
+import type { Sha256Hex } from '../types.js';
+import { stateKey } from '../util/key-file.js';
+import { checkpointText } from './checkpoint.js';
+import { extendFrontier, frontierHead, hashesIn, type Hash } from './merkle.js';
+import { parseSignerKey, signerFromSeed, signNote, type NoteSigner, type NoteVerifier } from './signed-note.js';
+import { CheckpointCheck, type CheckpointNote, type CheckpointVerdict } from './checkpoint-check.js';
+import type { Witness } from './witness.js';
+
+/** Leaf hashes read per store call while a checkpoint is made. */
+const LEAF_PAGE = 65_536;
+
+/** The signer of a workspace's checkpoints: its `audit.checkpoints.key`, or the key kept in `.airlock/checkpoint.key`. */
+export function checkpointSigner(workspaceDir: string, workspaceName: string, config: AuditConfig['checkpoints']): NoteSigner {
+  const origin = config.origin ?? `airlock/${workspaceName}`;
+  if (config.key) {
+    const text = readSecret(workspaceDir, 'audit.checkpoints.key', config.key) as string;
+    const signer = parseSignerKey(text);
+    const where = 'env' in config.key ? `\`${config.key.env}\`` : `\`${config.key.file}\``;
+    if ('problem' in signer) {
+      throw new AirlockError('config', `the checkpoint signer key in ${where} is not a C2SP signer key: ${signer.problem}`, {
+        hint: 'make one with `airlock audit key --new` and keep its PRIVATE+KEY line secret',
+      });
+    }
+    if (signer.name !== origin) {
+      throw new AirlockError('config', `the checkpoint signer key in ${where} is named \`${signer.name}\`, the log \`${origin}\``, {
+        hint: `set audit.checkpoints.origin to \`${signer.name}\`, or make a key named \`${origin}\``,
+      });
+    }
+    return signer;
+  }
+  const seed = stateKey(path.join(workspaceDir, '.airlock'), 'checkpoint.key', (f, bytes) => {
+    throw new AirlockError('config', `\`${f}\` holds ${bytes} bytes; a checkpoint key is 32`, { hint: 'restore the key from a backup: verifiers hold its public key' });
+  });
+  const signer = signerFromSeed(origin, seed);
+  if ('problem' in signer) throw new AirlockError('config', `audit.checkpoints.origin: ${signer.problem}`);
+  return signer;
+}
+
+/** What a `Checkpointer` needs besides the store and the signer. */
+export interface CheckpointerOptions {
+  readonly every: number;
+  readonly intervalMs: number;
+  readonly now: () => Date;
+  readonly witnesses: readonly Witness[];
+  /** Told of a checkpoint that failed, or a witness that did not take one; never thrown. */
+  readonly onError: (error: unknown, doing: string) => void;
+}
+
+const toHex = (h: Hash): Sha256Hex => Buffer.from(h).toString('hex') as Sha256Hex;
+const fromHex = (h: string): Hash => new Uint8Array(Buffer.from(h, 'hex'));
+
+/** Makes signed checkpoints of one store's trail. */
+export class Checkpointer {
+  private pending = 0;
+  private running: Promise<StoredCheckpoint | null> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  /** `signer` is asked for at the first checkpoint (a default key file is made only then). */
+  constructor(
+    private readonly store: Store,
+    private readonly signer: () => NoteSigner,
+    private readonly opts: CheckpointerOptions,
+  ) {}
+
+  /** The log's verifier key: what `airlock audit verify --key` takes. */
+  get verifier(): NoteVerifier {
+    return this.signer().verifier;
+  }
+
+  /** Counts records this process appended; at `every` a checkpoint is made (in the background). */
+  appended(records: number): void {
+    this.pending += records;
+    if (this.pending >= this.opts.every) this.background();
+  }
+
+  /** Checks the trail every `intervalMs` (timer unref'd: it never keeps a process alive). */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.background(), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and, when this process appended records since the last checkpoint, makes one. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.running) await this.running.catch(() => undefined);
+    if (this.pending > 0) await this.checkpoint().catch((e: unknown) => this.opts.onError(e, 'make a checkpoint on close'));
+  }
+
+  /**
+   * A checkpoint of the whole trail as it stands: made, signed, kept and witnessed now, unless the
+   * latest kept one covers every record already (then that one). One at a time per process.
+   */
+  async checkpoint(): Promise<StoredCheckpoint | null> {
+    while (this.running) await this.running.catch(() => undefined);
+    this.pending = 0;
+    const run = this.make();
+    this.running = run;
+    try {
+      return await run;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private background(): void {
+    if (this.running) return;
+    this.checkpoint().catch((e: unknown) => this.opts.onError(e, 'make a checkpoint'));
+  }
+
+  private async make(): Promise<StoredCheckpoint | null> {
+    const latest = await this.store.latestCheckpoint();
+    let size = latest?.size ?? 0;
+    let frontier = latest ? latest.frontier.map(fromHex) : [];
+    if (latest && toHex(frontierHead(frontier)) !== latest.rootHash) {
+      throw new AirlockError('store-corrupt', `the kept checkpoint of ${latest.size} records does not match its own right edge`, {
+        hint: 'run `airlock audit verify`: the checkpoints table was edited outside Airlock',
+      });
+    }
+    for (;;) {
+      const bytes = await this.store.readLeafHashes(size + 1, LEAF_PAGE);
+      const n = bytes.length / 32;
+      if (n === 0) break;
+      frontier = extendFrontier(frontier, size, hashesIn(bytes));
+      size += n;
+      if (n < LEAF_PAGE) break;
+    }
+    if (latest && size === latest.size) return latest;
+    if (size === 0) return null;
+    const rootHash = toHex(frontierHead(frontier));
+    const time = this.opts.now().toISOString();
+    const signer = this.signer();
+    const note = signNote(checkpointText({ origin: signer.name, size, rootHash, time }), signer);
+    const made: StoredCheckpoint = { size, rootHash, time, note, frontier: frontier.map(toHex) };
+    if (!(await this.store.addCheckpoint(made))) return this.store.latestCheckpoint();
+    await Promise.all(
+      this.opts.witnesses.map((w) => w.send(made).catch((e: unknown) => this.opts.onError(e, `send checkpoint ${size} to witness ${w.name}`))),
+    );
+    return made;
+  }
+}
+
+/**
+ * Checks every checkpoint the store keeps, and `witnessed` (a note a witness kept), against the store's
+ * leaf hashes: run after the chain verified (which ties each leaf hash to its record's text).
+ */
+export async function checkStoreCheckpoints(store: Store, verifier: NoteVerifier, witnessed?: string): Promise<CheckpointVerdict> {
+  const notes: CheckpointNote[] = [];
+  for (let before: number | undefined; ; ) {
+    const page = await store.listCheckpoints({ ...(before === undefined ? {} : { beforeSize: before }), limit: 10_000 });
+    for (const c of page) notes.push({ note: c.note, from: 'trail' });
+    if (page.length < 10_000) break;
+    before = (page[page.length - 1] as StoredCheckpoint).size;
+  }
+  if (witnessed !== undefined) notes.push({ note: witnessed, from: 'witness' });
+  const check = new CheckpointCheck(verifier, notes);
+  for (let seq = 1; ; ) {
+    const bytes = await store.readLeafHashes(seq, LEAF_PAGE);
+    check.push(bytes);
+    seq += bytes.length / 32;
+    if (bytes.length < LEAF_PAGE * 32) break;
+  }
+  return check.finish(false);
+}
