@@ -84,14 +84,15 @@ export class PgContext {
   /** The documents stored for `source`, by path. */
   async contextDocuments(source: string): Promise<readonly ContextDocumentState[]> {
     const out: ContextDocumentState[] = [];
-    for (let after: string | null = null; ; ) {
+    // Keyset pages by path (no path is empty: '' is before every one).
+    for (let after = ''; ; ) {
       const r: pg.QueryResult<{ path: string; version_hash: string; labels: string }> = await this.pool.query(
-        `SELECT path, version_hash, labels FROM ctx_documents WHERE source = $1 AND ($2::text IS NULL OR path > $2) ORDER BY path LIMIT ${PAGE}`,
+        `SELECT path, version_hash, labels FROM ctx_documents WHERE source = $1 AND path > $2 ORDER BY path LIMIT ${PAGE}`,
         [source, after],
       );
       for (const row of r.rows) out.push({ path: row.path, versionHash: row.version_hash, labels: JSON.parse(row.labels) as ContextLabels });
       if (r.rows.length < PAGE) return out;
-      after = r.rows[r.rows.length - 1]?.path ?? null;
+      after = r.rows[r.rows.length - 1]?.path ?? after;
     }
   }
 
