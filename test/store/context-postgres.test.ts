@@ -66,6 +66,22 @@ describe('context store: postgres only', () => {
       await close();
     }
   });
+
+  it('keeps the index statistics BM25 reads exact under concurrent ingests (one writer at a time, like SQLite)', async () => {
+    const { store, pool, close } = await openPg();
+    try {
+      const texts = (s: string, n: number): ReturnType<typeof doc>[] => Array.from({ length: n }, (_, i) => doc(`${s}-${i}.md`, `${s} words ${'x '.repeat(i)}`.trim(), undefined, 64));
+      await Promise.all(['a', 'b', 'c', 'd'].map((src) => put(store, src, texts(src, 30))));
+      await Promise.all([put(store, 'a', texts('a', 10), ['a-20.md', 'a-21.md']), put(store, 'b', [], 'all'), put(store, 'c', texts('c', 40)), put(store, 'a', texts('a', 5))]);
+      const stats = await pool.query<{ chunks: string; tokens: string }>('SELECT chunks, tokens FROM ctx_index_stats');
+      const actual = await pool.query<{ chunks: string; tokens: string }>('SELECT count(*) AS chunks, coalesce(sum(tokens), 0) AS tokens FROM ctx_chunks');
+      expect(stats.rows).toEqual(actual.rows);
+      expect(Number(actual.rows[0]?.chunks)).toBeGreaterThan(100);
+      expect(await store.contextSources()).toEqual(['a', 'c', 'd']);
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('context store: PostgreSQL as SQLite FTS5 (differential)', () => {
