@@ -6,7 +6,7 @@ import type { WorkflowConfig, Workspace } from './config/schema.js';
 import type { Model } from './orchestration/model.js';
 import { AirlockError } from './errors.js';
 import { compilePolicies, type CompiledPolicies } from './policy/compile.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openStore } from './store/open-store.js';
 import { Checkpointer, checkpointSigner as signerOfCheckpoints } from './audit/checkpoints.js';
 import { witnessesOf } from './audit/witness.js';
 import type { Store } from './store/store.js';
@@ -102,7 +102,8 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   const stateDir = path.join(workspace.dir, '.airlock');
   // One registry per instance: several instances in one process (tests) never share counters.
   const metrics = new Metrics((tool) => workspace.tools.get(tool)?.connector);
-  const store = await openSqliteStore(path.resolve(workspace.dir, workspace.file.store.path), {
+  // The workspace's store: the embedded SQLite file, or PostgreSQL (migrated first); AIRLOCK_STORE_URL overrides it.
+  const store = await openStore(workspace.dir, workspace.file.store, {
     onGroupCommit: (n) => metrics.observeGroupCommit(n),
     // The key file is made when the first sensitive payload is sealed, never for a store that fails to open.
     sealing: { mode: workspace.file.store.sensitivePayloads, key: once(() => payloadsKey(stateDir)) },

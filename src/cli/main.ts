@@ -35,6 +35,7 @@ import { registerPolicyLifecycleCommands } from './commands/policy-lifecycle.js'
 import { activeShadow, undeployedWarning } from '../gateway/policy-lifecycle.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerHaltCommands } from './commands/halt.js';
+import { registerMigrateCommand } from './commands/migrate.js';
 
 /** The bundled demo workspace, and a run's audit records (for tests and scripts). */
 export { DEMO_WORKSPACE, auditForRun };
@@ -314,6 +315,7 @@ export function buildProgram(): Command {
   registerPilotCommands(program, { out, workspaceDir: ws });
   registerConsoleCommand(program, { out });
   registerEvalCommand(program, { out });
+  registerMigrateCommand(program, { out, workspaceDir: ws });
 
   registerAuditCommands(program, { out, workspaceDir: ws, checkOutFile });
 

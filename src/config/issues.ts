@@ -103,6 +103,10 @@ function describeIssue(issue: Issue, source: YamlSource, root: z.ZodType): Airlo
         if (missing) return [located(source, p, `missing required key \`${disc}\` (expected ${expected})`)];
         return [located(source, p, `expected \`${disc}\` to be ${expected}, found ${describeValue(value)}`)];
       }
+      // One shape of the value's own type (a map where the other shapes are strings): its problems, said precisely.
+      const branches = (issue as { errors?: Issue[][] }).errors ?? [];
+      const typed = branches.filter((b) => !(b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0));
+      if (typed.length === 1 && branches.length > 1) return (typed[0] as Issue[]).flatMap((i) => describeIssue({ ...i, path: [...p, ...i.path] } as Issue, source, root));
       return [located(source, p, `found ${describeValue(value)}, which matches none of the allowed shapes`)];
     }
     case 'invalid_key': {

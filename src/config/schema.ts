@@ -364,20 +364,46 @@ export const workflowSchema = z.strictObject({
     .describe('The pilot: the baseline of the process it replaces, weekly KPI thresholds, the evidence each autonomy step needs, who signs promotions and the decision (`airlock report`, `airlock autonomy`, `airlock pilot`).'),
 });
 
+const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
+const sensitivePayloads = z
+  .enum(['encrypt', 'hash-only'])
+  .default('encrypt')
+  .describe('Audit payloads of confidential or restricted content (arguments, results): sealed with AES-256-GCM under `.airlock/payloads.key` (`encrypt`), or not kept at all, only their keyed hash (`hash-only`: replays and evidence excerpts then lack them).');
+
 export const workspaceSchema = z.strictObject({
   version: z.literal(1),
   name,
   store: z
-    .discriminatedUnion('kind', [
-      z.strictObject({
-        kind: z.literal('sqlite'),
-        path: z.string().default('.airlock/airlock.db'),
-        sensitivePayloads: z
-          .enum(['encrypt', 'hash-only'])
-          .default('encrypt')
-          .describe('Audit payloads of confidential or restricted content (arguments, results): sealed with AES-256-GCM under `.airlock/payloads.key` (`encrypt`), or not kept at all, only their keyed hash (`hash-only`: replays and evidence excerpts then lack them).'),
-      }),
+    .union([
+      // The shorthand `store: postgres://...` is the long form with its defaults.
+      z
+        .string()
+        .regex(POSTGRES_URL, 'expected a `postgres://` URL, or a store section with a `kind`')
+        .transform((url) => ({ kind: 'postgres' as const, url, pool: { max: 10 }, statementTimeoutMs: 30_000, sensitivePayloads: 'encrypt' as const }))
+        .describe('A PostgreSQL database for the store (`postgres://user@host:5432/db`), the defaults for the rest.'),
+      z.discriminatedUnion('kind', [
+        z.strictObject({
+          kind: z.literal('sqlite'),
+          path: z.string().default('.airlock/airlock.db'),
+          sensitivePayloads,
+        }),
+        z
+          .strictObject({
+            kind: z.literal('postgres'),
+            url: z
+              .string()
+              .regex(POSTGRES_URL, 'expected a `postgres://` URL')
+              .describe('The database (`postgres://user@host:5432/db`). Leave the password out: PGPASSWORD, or AIRLOCK_STORE_URL in the environment (which overrides this whole section), gives it.'),
+            pool: z
+              .strictObject({ max: z.number().int().min(1).max(1000).default(10).describe('At most this many connections per instance.') })
+              .default({ max: 10 }),
+            statementTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('Every statement on every connection is cancelled past this.'),
+            sensitivePayloads,
+          })
+          .describe('PostgreSQL: several instances on one database (versioned migrations, applied by `airlock migrate` and at start-up).'),
+      ]),
     ])
+    .describe('Where runs, approvals and the audit trail are kept: the embedded SQLite file (default) or PostgreSQL. AIRLOCK_STORE_URL in the environment overrides it.')
     .default({ kind: 'sqlite', path: '.airlock/airlock.db', sensitivePayloads: 'encrypt' }),
   identity: z.strictObject({
     principals: z.array(principalSchema).min(1),

@@ -7,7 +7,8 @@ import type { ApprovalId, RunId } from '../../src/types.js';
 import os from 'node:os';
 import path from 'node:path';
 import { openAcmeDb, resetAcme, snapshotAcme, type AcmeSnapshot } from '../../src/demo/acme/db.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { loadWorkspace } from '../../src/config/load.js';
+import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 
 export const EXAMPLE_DIR = path.resolve(import.meta.dirname, '../../examples/acme');
@@ -82,8 +83,9 @@ export async function acmeAwaitingApproval(channel: 'slack' | 'email', config: o
  * The store of the workspace in `dir` opened on its own (as another process would), with the workspace's
  * payload key: run state and sensitive payloads are sealed at rest, and open only with it.
  */
-export function openWorkspaceStore(dir: string): Promise<Store> {
-  const file = path.join(dir, '.airlock', 'airlock.db');
+export async function openWorkspaceStore(dir: string): Promise<Store> {
+  // Whatever store the workspace uses (SQLite, or PostgreSQL when it or AIRLOCK_STORE_URL names one).
+  const workspace = await loadWorkspace(dir);
   const keyFile = path.join(dir, '.airlock', 'payloads.key');
-  return openSqliteStore(file, { sealing: { mode: 'encrypt', key: () => readFileSync(keyFile) } });
+  return openStore(workspace.dir, workspace.file.store, { sealing: { mode: workspace.file.store.sensitivePayloads, key: () => readFileSync(keyFile) } });
 }
