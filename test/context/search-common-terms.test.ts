@@ -15,9 +15,10 @@ const PER_FILE = 100;
 const FILES = Math.ceil((COMMON_CANDIDATES + 400) / PER_FILE);
 beforeAll(async () => {
   const files: Record<string, string> = {};
-  // `common` and `word` are in every handbook chunk (more than COMMON_CANDIDATES of them); `zebra` in one.
+  // `common` and `word` are in every handbook chunk (more than COMMON_CANDIDATES of them: one paragraph a
+  // chunk, two do not fit in 64 characters); `zebra` in one.
   for (let f = 0; f < FILES; f++) {
-    files[`docs/handbook/page-${f}.md`] = Array.from({ length: PER_FILE }, (_, p) => `Common word paragraph ${f}-${p}${f === 3 && p === 7 ? ' zebra' : ''}.`).join('\n\n') + '\n';
+    files[`docs/handbook/page-${f}.md`] = Array.from({ length: PER_FILE }, (_, p) => `Common word paragraph ${f}-${p} with filler text${f === 3 && p === 7 ? ' zebra' : ''}.`).join('\n\n') + '\n';
   }
   for (let i = 0; i < 5; i++) files[`docs/hr/secret-${i}.md`] = `Common word payroll secret ${i}.\n`;
   // 200 HR chunks that rank far above the one handbook chunk for `zebra`: a staff member's search must look past them.
@@ -52,6 +53,9 @@ describe('common words in a search', () => {
   });
 
   it('common words only: a bounded set of items holding every word, only those the caller may read', async () => {
+    // Unranked (score 0): the words are common indeed.
+    const hits = await store.searchContext({ terms: ['common', 'word'], entitlements: [['*']], sources: ['handbook', 'hr'], limit: 5 });
+    expect(hits.map((h) => h.score)).toEqual([0, 0, 0, 0, 0]);
     const found = await search('common word', 'user:sam');
     expect(found.length).toBeGreaterThan(0);
     for (const i of found) {
