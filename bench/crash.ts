@@ -152,14 +152,15 @@ export function crashWorkspace(): { dir: string; acmeDb: string } {
   return { dir, acmeDb };
 }
 
-type FaultSpec = (typeof FAULTS)[number];
+/** A fault a worker may run under. */
+export type FaultSpec = (typeof FAULTS)[number];
 
 /**
  * The workspace's airlock.yaml for one worker: with `port`, every Acme connector points at the
  * harness's HTTP systems; with `fault`, the faulted connector times out after `faultTimeoutMs` and
  * its server runs the fault (ACME_FAULT for stdio, a header the HTTP systems read).
  */
-function workspaceYaml(original: string, port: number | null, fault: FaultSpec | null, faultTimeoutMs: number): string {
+export function workspaceYaml(original: string, port: number | null, fault: FaultSpec | null, faultTimeoutMs: number): string {
   let text = original;
   for (const name of SYSTEMS) {
     const block = new RegExp(`^ {2}${name}:\\n {4}kind: mcp-stdio\\n {4}command: .*\\n {4}args: .*\\n`, 'm');
@@ -182,12 +183,13 @@ function workspaceYaml(original: string, port: number | null, fault: FaultSpec |
 const FAULT_HEADER = 'x-acme-fault';
 
 /** The Acme systems served over Streamable HTTP from this process, one session per connector process. */
-interface HttpSystems {
+export interface HttpSystems {
   readonly port: number;
   close(): Promise<void>;
 }
 
-async function serveSystems(acmeDb: string): Promise<HttpSystems> {
+/** Serves the Acme systems over Streamable HTTP from this process (they outlive any Airlock process killed). */
+export async function serveSystems(acmeDb: string): Promise<HttpSystems> {
   const db = openAcmeDb(acmeDb);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const server = http.createServer((req, res) => {

@@ -18,6 +18,7 @@ export const SUITES: Readonly<Record<string, () => Promise<{ run: BenchSuite }>>
   console: () => import('./console.js'),
   context: () => import('./context.js'),
   'context-search': () => import('./context-search.js'),
+  instances: () => import('./instances.js'),
 };
 
 const USAGE = 'usage: node dist/bench/run.js [--smoke] [--out FILE] [SUITE...]';
