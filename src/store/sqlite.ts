@@ -1,5 +1,5 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced); writes group-committed on this thread or by a writer thread, reads on this thread.
-import { prepareLeaf, AUDIT_SCHEMA_VERSION, type PreparedLeaf } from '../audit/chain.js';
+import type { PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
 import type { ApprovalId, ApprovalStatus, Classification, RunId, RunStatus, Sha256Hex } from '../types.js';
 import type Database from 'better-sqlite3';
@@ -46,12 +46,13 @@ import {
   type IdRecordRow,
   type RunRow,
 } from './sqlite-rows.js';
-import { DOING, SqliteWriter, type RunColumns, type SealedHashes, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
+import { DOING, SqliteWriter, type RunColumns, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
-import { openPayload, openRunState, openStep, sealPayloads, sealRunState, sealStep, type PayloadSealing } from './sealed-payloads.js';
+import { openPayload, openRunState, openStep, sealPayloads, sealStep, type PayloadSealing } from './sealed-payloads.js';
+import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
 import { ContextReads } from './sqlite-context.js';
 import { HaltReads } from './sqlite-halts.js';
 import { PilotReads } from './sqlite-pilot.js';
@@ -178,7 +179,7 @@ class SqliteStore implements Store {
     }
     return this.writes
       .submit({ op: 'append', leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)) })
-      .then((sealed) => records(leaves, sealed));
+      .then((sealed) => appendedRecords(leaves, sealed));
   }
 
   /** The stored rows as written (the exact leaf text), so verification can hash them without rebuilding records. */
@@ -227,7 +228,7 @@ class SqliteStore implements Store {
     // The run and the records that say it started land together, or neither does.
     return this.writes
       .submit({ op: 'create-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)) })
-      .then((sealed) => records(leaves, sealed));
+      .then((sealed) => appendedRecords(leaves, sealed));
   }
 
   saveRun(run: RunRecord): Promise<void> {
@@ -259,7 +260,7 @@ class SqliteStore implements Store {
         ...(stepRows.length > 0 ? { steps: stepRows } : {}),
         ...(usage.length > 0 ? { usage: usage.map((u) => ({ ...u, scopes: [...u.scopes] })) } : {}),
       })
-      .then((sealed) => records(leaves, sealed));
+      .then((sealed) => appendedRecords(leaves, sealed));
   }
 
   listRunSteps(runId: RunId, opts: { readonly before?: number; readonly limit?: number } = {}): Promise<readonly RunStep[]> {
@@ -730,61 +731,6 @@ class SqliteStore implements Store {
 /** A leaf without its body object: the writer needs only the canonical text. */
 function wireLeaf(l: PreparedLeaf): WireLeaf {
   return { type: l.type, time: l.time, runId: l.runId, principal: l.principal, onBehalfOf: l.onBehalfOf, bodyText: l.bodyText };
-}
-
-/** The records a caller appended: its own leaves, with the seq and hashes the commit gave them. */
-function records(leaves: readonly PreparedLeaf[], sealed: readonly SealedHashes[]): AuditRecord[] {
-  return leaves.map((leaf, i) => {
-    const s = sealed[i] as SealedHashes;
-    return {
-      seq: s.seq,
-      schemaVersion: AUDIT_SCHEMA_VERSION,
-      type: leaf.type,
-      time: leaf.time,
-      runId: leaf.runId,
-      principal: leaf.principal,
-      onBehalfOf: leaf.onBehalfOf,
-      body: leaf.body,
-      prevHash: s.prevHash,
-      leafHash: s.leafHash,
-      chainHash: s.chainHash,
-    };
-  });
-}
-
-/** A step's item as stored (JSON text); an `input` error naming the run when it has none. */
-function serialiseStep(runId: string, step: RunStep): string {
-  const text = JSON.stringify(step.item);
-  if (text === undefined || !Number.isSafeInteger(step.n) || step.n < 1) throw new AirlockError('input', `step ${String(step.n)} of run \`${runId}\` cannot be stored`);
-  return text;
-}
-
-/** A run's columns, its state serialised (an `input` error naming the run when it has no JSON form). */
-function runColumns(run: RunRecord, sealing: PayloadSealing | undefined): RunColumns {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(run.state);
-  } catch (e) {
-    throw new AirlockError('input', `the state of run \`${run.id}\` cannot be stored: ${(e as Error).message}`, {
-      hint: 'run state holds JSON only (bounded in depth); bound or refuse untrusted values before saving them',
-      cause: e,
-    });
-  }
-  if (text === undefined) throw new AirlockError('input', `the state of run \`${run.id}\` has no JSON form`);
-  const state = typeof run.state === 'object' && run.state !== null && !Array.isArray(run.state) ? (run.state as Record<string, unknown>) : {};
-  return { id: run.id, workflow: run.workflow, status: run.status, version: run.version, createdAt: run.createdAt, updatedAt: run.updatedAt, stateText: sealRunState(run.id, state, text, sealing) };
-}
-
-function prepareDraft(d: AuditDraft, i: number): PreparedLeaf {
-  try {
-    return prepareLeaf(d);
-  } catch (e) {
-    throw new AirlockError('input', `audit draft ${i} (\`${String(d.type)}\`) cannot be recorded: ${(e as Error).message}`, {
-      hint: 'audit records hold JSON only: strings, finite numbers, booleans, null, arrays and plain objects',
-      location: { path: `drafts[${i}]` },
-      cause: e,
-    });
-  }
 }
 
 /** A summary row as `RUN_SUMMARY_COLUMNS` reads it. */
