@@ -135,6 +135,14 @@ export class ChainVerifier {
     return this.feed({ seq: Number.NaN, prevHash: '', leafHash: '', chainHash: '', check: () => 'content' }, why);
   }
 
+  /**
+   * Where it stands while every record fed so far was intact and in its place (null from the first that
+   * was not, whose verdict is then pending or given): the position a fast path may go on from.
+   */
+  position(): { readonly head: ChainAnchor | null; readonly count: number } | null {
+    return this.pending === null && this.verdict === null ? { head: this.head, count: this.count } : null;
+  }
+
   /** The verdict on everything fed so far, taken as the whole chain. */
   finish(): ChainVerdict {
     if (this.verdict) return this.verdict;

@@ -5,15 +5,17 @@ import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { AirlockError } from '../errors.js';
-import type { AuditRecord, Store, StoredAuditRow } from '../store/store.js';
+import type { Store, StoredAuditRow } from '../store/store.js';
 export type { StoredAuditRow };
 import type { Sha256Hex } from '../types.js';
 import { sha256Hex } from '../util/hash.js';
-import { chainHash, GENESIS_HASH, leafHashOfText, type ChainAnchor } from './chain.js';
-import { ChainVerifier, verifyChain, type ChainVerdict, type VerifyOptions } from './chain-verifier.js';
+import type { ChainAnchor } from './chain.js';
+import type { ChainVerdict, VerifyOptions } from './chain-verifier.js';
 import { exportLine, payloadLine } from './export-line.js';
 import { hashesIn } from './payload.js';
-import { isCanonicalLeafText } from './scan.js';
+import { DEFAULT_STORE_TUNING, readAuditBatches, verifyStoreWith } from './store-verify.js';
+export type { AuditTextSource } from './store-verify.js';
+export { readAuditBatches };
 
 
 /** What `exportJsonl` may include and where it starts. */
@@ -106,72 +108,12 @@ export async function exportStore(store: Store, file: string | null, opts: Expor
   }
 }
 
-/** A stored audit row as the store holds it: the exact text its leaf hash covers, and its hashes. */
-
 /**
- * A store that can hand back its audit rows as stored (`readAudit` order and paging). `verifyStore`
- * then hashes the stored text where it is canonical instead of rebuilding it from parsed records.
- */
-export interface AuditTextSource {
-  readAuditRows(fromSeq: number, limit: number): Promise<readonly StoredAuditRow[]>;
-}
-
-/**
- * Verifies the chain held by `store` (or the segment after `opts.start`), reading it in batches.
- * A store that is also an `AuditTextSource` is checked on its stored text while each row is intact,
- * in its place and in canonical form (scan.ts `isCanonicalLeafText`: then its text is the record's
- * leaf text); from the first row that is not, it goes on record by record, so the verdict is the same.
+ * Verifies the chain held by `store` (or the segment after `opts.start`), with the verdict `ChainVerifier`
+ * gives fed every record in order. A store that is an `AuditTextSource` is checked on its stored text
+ * (store-verify.ts: in ranges, on threads for a long trail); `batchSize` is the rows per read.
  */
 export async function verifyStore(store: Store, opts: VerifyOptions & { readonly batchSize?: number } = {}): Promise<ChainVerdict> {
-  const from = (opts.start?.seq ?? 0) + 1;
-  const size = opts.batchSize ?? DEFAULT_BATCH;
-  const source = store as Store & Partial<AuditTextSource>;
-  if (typeof source.readAuditRows !== 'function') return verifyChain(readAuditBatches(store, from, size), opts);
-  const want = opts.expectedHead;
-  let expected = from;
-  let prev: string = opts.start?.chainHash ?? GENESIS_HASH;
-  let next = from;
-  for (;;) {
-    const rows = await source.readAuditRows(next, size);
-    for (const r of rows) {
-      // ChainVerifier's test for an intact record in its place, on the record the store would build from the row.
-      if (
-        r.seq !== expected ||
-        r.prevHash !== prev ||
-        (want !== undefined && want.seq === expected && want.chainHash !== r.chainHash) ||
-        !isCanonicalLeafText(r.text, r.seq) ||
-        leafHashOfText(r.text) !== r.leafHash ||
-        chainHash(r.prevHash, r.leafHash) !== r.chainHash
-      ) {
-        const v = new ChainVerifier(opts, resumeAt(expected - from, expected - 1, prev));
-        for await (const batch of readAuditBatches(store, r.seq, size)) for (const x of batch) if (!v.push(x)) return v.finish();
-        return v.finish();
-      }
-      prev = r.chainHash;
-      expected++;
-    }
-    if (rows.length < size) break;
-    next = (rows[rows.length - 1] as StoredAuditRow).seq + 1;
-  }
-  return new ChainVerifier(opts, resumeAt(expected - from, expected - 1, prev)).finish();
-}
-
-function resumeAt(count: number, seq: number, chain: string): { head: ChainAnchor; count: number } | undefined {
-  return count > 0 ? { head: { seq, chainHash: chain as Sha256Hex }, count } : undefined;
-}
-
-/** The store's records from `fromSeq` on, in batches of `batchSize`, in seq order. */
-export async function* readAuditBatches(
-  store: Store,
-  fromSeq: number,
-  batchSize: number = DEFAULT_BATCH,
-): AsyncGenerator<readonly AuditRecord[]> {
-  let next = fromSeq;
-  for (;;) {
-    const batch = await store.readAudit(next, batchSize);
-    if (batch.length === 0) return;
-    yield batch;
-    next = (batch[batch.length - 1] as AuditRecord).seq + 1;
-    if (batch.length < batchSize) return;
-  }
+  const size = opts.batchSize;
+  return verifyStoreWith(store, opts, size === undefined ? DEFAULT_STORE_TUNING : { ...DEFAULT_STORE_TUNING, batchSize: size, rangeRows: size });
 }

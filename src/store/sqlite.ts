@@ -59,6 +59,9 @@ import { PilotReads } from './sqlite-pilot.js';
 import type { PilotEvent, PilotEventKind } from './pilot-records.js';
 import { PolicyReads, policyEventColumns } from './sqlite-policy.js';
 import { CheckpointReads } from './sqlite-checkpoints.js';
+import { auditRangeStatement, readAuditRange } from './sqlite-audit-ranges.js';
+import { builtModule } from '../util/package-root.js';
+import type { AuditRangeBytes, AuditRangeReaderSpec } from '../audit/store-scan.js';
 import type { StoredCheckpoint } from './checkpoint-records.js';
 import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-records.js';
 import type { ChunkVector, UnembeddedChunk, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery } from './context-records.js';
@@ -120,6 +123,7 @@ class SqliteStore implements Store {
   private readonly policy: PolicyReads;
   private readonly checkpoints: CheckpointReads;
   private closed = false;
+  private rangeStmt: ReturnType<typeof auditRangeStatement> | undefined;
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
     readAudit: Database.Statement<[number, number], AuditRow>;
@@ -185,6 +189,17 @@ class SqliteStore implements Store {
   /** The stored rows as written (the exact leaf text), so verification can hash them without rebuilding records. */
   readAuditRows(fromSeq: number, limit: number): Promise<readonly StoredAuditRow[]> {
     return this.read('read audit rows', () => this.stmt.readAuditRows.all(fromSeq, limit));
+  }
+
+  /** Rows as bytes in one read (audit/store-scan.ts), for verification. */
+  readAuditRange(fromSeq: number, count: number): Promise<AuditRangeBytes> {
+    return this.read('read audit rows', () => readAuditRange((this.rangeStmt ??= auditRangeStatement(this.db)), fromSeq, count));
+  }
+
+  /** How verifier threads read ranges of this file on their own read-only connections (none for an in-memory database). */
+  auditRangeReader(): AuditRangeReaderSpec | null {
+    const module = builtModule('store/sqlite-audit-ranges');
+    return module === undefined || this.file === ':memory:' || this.file === '' ? null : { module, init: { file: this.file } };
   }
 
   readAuditForRun(runId: string): Promise<readonly AuditRecord[]> {

@@ -5,13 +5,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chainHash, leafHashOfText, leafText, type LeafFields } from '../../src/audit/chain.js';
+import { leafText, type LeafFields } from '../../src/audit/chain.js';
 import { verifyStore, type AuditTextSource, type StoredAuditRow } from '../../src/audit/log.js';
 import { isCanonicalLeafText } from '../../src/audit/scan.js';
 import { AuditWriter, type AuditItem } from '../../src/audit/writer.js';
 import { auditRecord, openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import type { Json, Principal, RunId } from '../../src/types.js';
+import { tamper } from './tamper.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-audit-text-'));
 let n = 0;
@@ -172,52 +173,6 @@ async function filled(count: number): Promise<string> {
   }
   await s.close();
   return file;
-}
-
-type Tamper =
-  | { kind: 'text'; seq: number; at: number; cut: number; put: string; rehash: boolean }
-  | { kind: 'respace'; seq: number; rehash: boolean }
-  | { kind: 'delete'; seq: number }
-  | { kind: 'move'; seq: number; to: number }
-  | { kind: 'hash'; seq: number; column: 'prev_hash' | 'leaf_hash' | 'chain_hash' };
-
-/** Applies `t` to the file with the append-only triggers dropped, as an attacker could. */
-function tamper(file: string, t: Tamper): void {
-  const db = new Database(file);
-  db.exec('DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;');
-  const row = db.prepare<[number], { leaf: string; prev_hash: string }>('SELECT leaf, prev_hash FROM audit WHERE seq = ?').get(t.seq);
-  if (row) {
-    const rewrite = (leaf: string, rehash: boolean): void => {
-      if (!rehash) {
-        db.prepare('UPDATE audit SET leaf = ? WHERE seq = ?').run(leaf, t.seq);
-        return;
-      }
-      // A forger who recomputes this row's hashes over the new text.
-      const lh = leafHashOfText(leaf);
-      db.prepare('UPDATE audit SET leaf = ?, leaf_hash = ?, chain_hash = ? WHERE seq = ?').run(leaf, lh, chainHash(row.prev_hash, lh), t.seq);
-    };
-    switch (t.kind) {
-      case 'text': {
-        const at = t.at % (row.leaf.length + 1);
-        rewrite(row.leaf.slice(0, at) + t.put + row.leaf.slice(at + t.cut), t.rehash);
-        break;
-      }
-      case 'respace':
-        rewrite(row.leaf.replace('":', '": '), t.rehash);
-        break;
-      case 'delete':
-        db.prepare('DELETE FROM audit WHERE seq = ?').run(t.seq);
-        break;
-      case 'move':
-        // Moving onto a seq another row already holds is not a change a file can show: skip it.
-        db.prepare('UPDATE OR IGNORE audit SET seq = ? WHERE seq = ?').run(t.to, t.seq);
-        break;
-      case 'hash':
-        db.prepare(`UPDATE audit SET ${t.column} = ? WHERE seq = ?`).run('f'.repeat(64), t.seq);
-        break;
-    }
-  }
-  db.close();
 }
 
 describe('verifyStore on stored text', () => {

@@ -1,0 +1,53 @@
+// A verifier thread of store-verify.ts: opens the store's range reader (the module its `AuditRangeReaderSpec` names,
+// on a connection of its own), then reads and scans the ranges it is sent (store-scan.ts), answering each with its scan.
+import { isUtf8 } from 'node:buffer';
+import * as nodeCrypto from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { scanAuditRange, type AuditRangeReader, type AuditRangeReaderSpec, type AuditRangeScan, type DigestHex } from './store-scan.js';
+
+/** A range to read and scan. */
+export interface RangeJob {
+  readonly id: number;
+  readonly fromSeq: number;
+  readonly count: number;
+  readonly wantSeq: number;
+  readonly wantChain: string;
+}
+
+/** The answer to a job, or why there is none (the caller then scans that range itself). */
+export type RangeAnswer = { readonly id: number; readonly scan: AuditRangeScan } | { readonly id: number; readonly error: string };
+
+/** What the thread says once its reader is open (or failed to open). */
+export type WorkerState = { readonly ready: true } | { readonly ready: false; readonly error: string };
+
+const hexHash: DigestHex =
+  (nodeCrypto as { hash?: DigestHex }).hash ?? ((algorithm, data, encoding) => nodeCrypto.createHash(algorithm).update(data).digest(encoding));
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (port === null) return;
+  const spec = workerData as AuditRangeReaderSpec;
+  let reader: AuditRangeReader;
+  try {
+    const mod = (await import(pathToFileURL(spec.module).href)) as { openAuditRanges(init: unknown): AuditRangeReader | Promise<AuditRangeReader> };
+    reader = await mod.openAuditRanges(spec.init);
+  } catch (e) {
+    port.postMessage({ ready: false, error: (e as Error).message } satisfies WorkerState);
+    return;
+  }
+  port.on('message', (job: RangeJob) => {
+    void (async () => {
+      try {
+        const bytes = await reader.read(job.fromSeq, job.count);
+        const scan = scanAuditRange(bytes, job.fromSeq, job.wantSeq, job.wantChain, hexHash, isUtf8);
+        port.postMessage({ id: job.id, scan } satisfies RangeAnswer);
+      } catch (e) {
+        port.postMessage({ id: job.id, error: (e as Error).message } satisfies RangeAnswer);
+      }
+    })();
+  });
+  port.postMessage({ ready: true } satisfies WorkerState);
+}
+
+void main();

@@ -1,0 +1,316 @@
+// Verification of the trail held by a store, fast: ranges of rows as bytes (store-scan.ts), on verifier threads that
+// read the store themselves when it says how (each its own connection), stitched onto the chain in order; row by
+// row where a range is not accepted whole, and record by record (ChainVerifier) from the first row that is not intact.
+import { isUtf8 } from 'node:buffer';
+import * as nodeCrypto from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AuditRecord, Store, StoredAuditRow } from '../store/store.js';
+import type { Sha256Hex } from '../types.js';
+import { builtModule } from '../util/package-root.js';
+import { chainHash, GENESIS_HASH, leafHashOfText, type ChainAnchor } from './chain.js';
+import { ChainVerifier, verifyChain, type ChainVerdict, type VerifyOptions } from './chain-verifier.js';
+import { isCanonicalLeafText } from './scan.js';
+import { scanAuditRange, type AuditRangeBytes, type AuditRangeReaderSpec, type AuditRangeScan, type DigestHex } from './store-scan.js';
+import type { RangeAnswer, RangeJob, WorkerState } from './store-verify-worker.js';
+
+/**
+ * A store that can hand back its audit rows as stored (`readAudit` order and paging). `verifyStore`
+ * then hashes the stored text where it is canonical instead of rebuilding it from parsed records.
+ * The two optional methods make it faster still: `readAuditRange` gives a range of rows as bytes in one
+ * read, and `auditRangeReader` says how a verifier thread reads ranges itself, on its own connection.
+ */
+export interface AuditTextSource {
+  readAuditRows(fromSeq: number, limit: number): Promise<readonly StoredAuditRow[]>;
+  /** The rows with seqs `fromSeq` to `fromSeq + count - 1`, as store-scan.ts `AuditRangeBytes`. */
+  readAuditRange?(fromSeq: number, count: number): Promise<AuditRangeBytes>;
+  /** How verifier threads open their own reader of ranges; null when they cannot (an in-memory database). */
+  auditRangeReader?(): AuditRangeReaderSpec | null;
+}
+
+/** How `verifyStore` splits its work: tests shrink it to put range boundaries and threads where they want. */
+export interface StoreVerifyTuning {
+  /** Rows per range, the unit a scan accepts whole. */
+  readonly rangeRows: number;
+  /** Verifier threads (-1: one per core, at most four; 0: none, ranges are scanned on this thread). */
+  readonly workers: number;
+  /** Threads start only for a trail of at least this many records past the start (smaller ones are done first). */
+  readonly parallelFrom: number;
+  /** Rows per read row by row. */
+  readonly batchSize: number;
+  /** Told how many verifier threads started (tests). */
+  readonly started?: (threads: number) => void;
+}
+
+export const DEFAULT_STORE_TUNING: StoreVerifyTuning = { rangeRows: 4096, workers: -1, parallelFrom: 100_000, batchSize: 10_000 };
+
+/** Ranges a thread may hold at once: one being scanned and one read ahead. */
+const IN_FLIGHT = 2;
+
+const hexHash: DigestHex =
+  (nodeCrypto as { hash?: DigestHex }).hash ?? ((algorithm, data, encoding) => nodeCrypto.createHash(algorithm).update(data).digest(encoding));
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Where verification stands: the next seq expected, the chain hash before it, records accepted. */
+interface Position {
+  next: number;
+  prev: string;
+  count: number;
+}
+
+/**
+ * Verifies the chain held by `store` (or the segment after `opts.start`) with the same verdict as
+ * `ChainVerifier` fed every record in order. A store that is an `AuditTextSource` is checked on its
+ * stored text while each row is intact, in its place and canonical, in whole ranges where it can
+ * (on threads for a long trail); from the first row that is not, record by record until the verdict
+ * is known or the chain goes on intact, then fast again.
+ */
+export async function verifyStoreWith(store: Store, opts: VerifyOptions, tuning: StoreVerifyTuning): Promise<ChainVerdict> {
+  const from = (opts.start?.seq ?? 0) + 1;
+  const source = store as Store & Partial<AuditTextSource>;
+  if (typeof source.readAuditRows !== 'function') return verifyChain(readAuditBatches(store, from, tuning.batchSize), opts);
+  const text = source as Store & AuditTextSource;
+  const pos: Position = { next: from, prev: opts.start?.chainHash ?? GENESIS_HASH, count: 0 };
+  if (typeof text.readAuditRange === 'function' && HEX64.test(pos.prev)) {
+    const ranges = await RangeScans.open(text, opts, tuning, from);
+    try {
+      for (;;) {
+        if ((await ranges.advance(pos)) === 'end') break;
+        // A range not accepted whole: that range row by row, then ranges again.
+        const verdict = await rowByRow(text, opts, pos, pos.next + tuning.rangeRows, tuning.batchSize);
+        if (verdict) return verdict;
+      }
+    } finally {
+      ranges.close();
+    }
+  }
+  return (await rowByRow(text, opts, pos, Number.POSITIVE_INFINITY, tuning.batchSize)) ?? new ChainVerifier(opts, resumeAt(pos)).finish();
+}
+
+function resumeAt(pos: Position): { head: ChainAnchor; count: number } | undefined {
+  return pos.count > 0 ? { head: { seq: pos.next - 1, chainHash: pos.prev as Sha256Hex }, count: pos.count } : undefined;
+}
+
+/**
+ * Verifies rows from `pos` up to seq `until` (or the end of the trail) one at a time on their stored text,
+ * moving `pos` on. A row that is not accepted goes to `ChainVerifier` as the record the store builds:
+ * the verdict when it is bad (the verifier reads on as far as it needs), else verification goes on after it.
+ */
+async function rowByRow(store: Store & AuditTextSource, opts: VerifyOptions, pos: Position, until: number, batchSize: number): Promise<ChainVerdict | null> {
+  const want = opts.expectedHead;
+  while (pos.next < until) {
+    const limit = Math.max(1, Math.min(batchSize, until - pos.next));
+    const rows = await store.readAuditRows(pos.next, limit);
+    let stuck: StoredAuditRow | null = null;
+    for (const r of rows) {
+      // ChainVerifier's test for an intact record in its place, on the record the store would build from the row.
+      if (
+        r.seq !== pos.next ||
+        r.prevHash !== pos.prev ||
+        (want !== undefined && want.seq === r.seq && want.chainHash !== r.chainHash) ||
+        !isCanonicalLeafText(r.text, r.seq) ||
+        leafHashOfText(r.text) !== r.leafHash ||
+        chainHash(r.prevHash, r.leafHash) !== r.chainHash
+      ) {
+        stuck = r;
+        break;
+      }
+      pos.prev = r.chainHash;
+      pos.next++;
+      pos.count++;
+    }
+    if (stuck === null) {
+      if (rows.length < limit) return null;
+      continue;
+    }
+    const verdict = await recordByRecord(store, opts, pos, stuck.seq, batchSize);
+    if (verdict) return verdict;
+  }
+  return null;
+}
+
+/** Feeds the store's records from `seq` to a `ChainVerifier` at `pos`: its verdict, or null (and `pos` moved on) once it accepted the first. */
+async function recordByRecord(store: Store, opts: VerifyOptions, pos: Position, seq: number, batchSize: number): Promise<ChainVerdict | null> {
+  const v = new ChainVerifier(opts, resumeAt(pos));
+  for await (const batch of readAuditBatches(store, seq, batchSize)) {
+    for (const x of batch) {
+      if (!v.push(x)) return v.finish();
+      // Accepted (else its verdict is pending, and the records after it settle it).
+      const at = v.position();
+      if (at !== null && at.head !== null) {
+        pos.next = at.head.seq + 1;
+        pos.prev = at.head.chainHash;
+        pos.count = at.count;
+        return null;
+      }
+    }
+  }
+  return v.finish();
+}
+
+/** The store's records from `fromSeq` on, in batches of `batchSize`, in seq order. */
+export async function* readAuditBatches(store: Store, fromSeq: number, batchSize: number = DEFAULT_STORE_TUNING.batchSize): AsyncGenerator<readonly AuditRecord[]> {
+  let next = fromSeq;
+  for (;;) {
+    const batch = await store.readAudit(next, batchSize);
+    if (batch.length === 0) return;
+    yield batch;
+    next = (batch[batch.length - 1] as AuditRecord).seq + 1;
+    if (batch.length < batchSize) return;
+  }
+}
+
+/** A range asked for: its first seq, and its scan once known (null: scan it here). */
+interface Pending {
+  readonly fromSeq: number;
+  readonly scan: Promise<AuditRangeScan | null>;
+}
+
+/** Ranges scanned in order, on threads reading ahead when there are any, else here one at a time. */
+class RangeScans {
+  private readonly queue: Pending[] = [];
+  private nextJob = 0;
+  private turn = 0;
+
+  private constructor(
+    private readonly store: Store & AuditTextSource,
+    private readonly opts: VerifyOptions,
+    private readonly tuning: StoreVerifyTuning,
+    private readonly threads: RangeThread[],
+  ) {}
+
+  /** Threads for a long trail when the store says how they read it, started and ready (none if they cannot start). */
+  static async open(store: Store & AuditTextSource, opts: VerifyOptions, tuning: StoreVerifyTuning, from: number): Promise<RangeScans> {
+    const count = tuning.workers < 0 ? Math.min(availableParallelism(), 4) : tuning.workers;
+    const spec = count > 0 && typeof store.auditRangeReader === 'function' ? store.auditRangeReader() : null;
+    const worker = spec ? builtModule('audit/store-verify-worker') : undefined;
+    let threads: RangeThread[] = [];
+    if (spec && worker !== undefined && ((await store.auditHead())?.seq ?? 0) - from + 1 >= tuning.parallelFrom) {
+      threads = (await Promise.all(Array.from({ length: count }, () => RangeThread.start(worker, spec)))).filter((t): t is RangeThread => t !== null);
+    }
+    tuning.started?.(threads.length);
+    return new RangeScans(store, opts, tuning, threads);
+  }
+
+  /**
+   * Moves `pos` over the ranges from it accepted whole and stitched on: 'end' after a range with fewer rows
+   * than asked for (the end of the trail as read, or a gap row by row will find), 'stuck' at a range that is not.
+   */
+  async advance(pos: Position): Promise<'end' | 'stuck'> {
+    this.drop();
+    let ask = pos.next;
+    for (;;) {
+      while (this.queue.length < Math.max(1, this.threads.length * IN_FLIGHT)) {
+        this.queue.push({ fromSeq: ask, scan: this.ask(ask) });
+        ask += this.tuning.rangeRows;
+      }
+      const p = this.queue.shift() as Pending;
+      const scan = (await p.scan) ?? (await this.scanHere(p.fromSeq));
+      if (!scan.ok || (scan.rows > 0 && scan.firstPrev !== pos.prev)) {
+        this.drop();
+        return 'stuck';
+      }
+      if (scan.rows > 0) {
+        pos.next += scan.rows;
+        pos.prev = scan.lastChain;
+        pos.count += scan.rows;
+      }
+      if (scan.rows < this.tuning.rangeRows) {
+        this.drop();
+        return 'end';
+      }
+    }
+  }
+
+  close(): void {
+    this.drop();
+    for (const t of this.threads) t.stop();
+  }
+
+  /** Forgets the ranges asked ahead (their answers are ignored when they come). */
+  private drop(): void {
+    this.queue.length = 0;
+  }
+
+  private ask(fromSeq: number): Promise<AuditRangeScan | null> {
+    const live = this.threads.filter((t) => t.alive);
+    if (live.length === 0) return Promise.resolve(null);
+    const t = live[this.turn++ % live.length] as RangeThread;
+    const job: RangeJob = { id: this.nextJob++, fromSeq, count: this.tuning.rangeRows, ...this.want() };
+    return t.scan(job);
+  }
+
+  private async scanHere(fromSeq: number): Promise<AuditRangeScan> {
+    const bytes = await (this.store.readAuditRange as (f: number, c: number) => Promise<AuditRangeBytes>).call(this.store, fromSeq, this.tuning.rangeRows);
+    const w = this.want();
+    return scanAuditRange(bytes, fromSeq, w.wantSeq, w.wantChain, hexHash, isUtf8);
+  }
+
+  private want(): { wantSeq: number; wantChain: string } {
+    const want = this.opts.expectedHead;
+    return { wantSeq: want?.seq ?? -1, wantChain: want?.chainHash ?? '' };
+  }
+}
+
+/** One verifier thread (store-verify-worker.ts) and the ranges it has not answered yet. */
+class RangeThread {
+  private readonly waiting = new Map<number, (scan: AuditRangeScan | null) => void>();
+  alive = true;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: RangeAnswer) => {
+      const resolve = this.waiting.get(m.id);
+      if (!resolve) return;
+      this.waiting.delete(m.id);
+      resolve('scan' in m ? m.scan : null);
+    });
+    worker.on('error', () => this.gone());
+    worker.on('exit', () => this.gone());
+  }
+
+  /** A thread reading with `spec`'s reader, once it has opened it; null when it cannot start or open it. */
+  static start(module: string, spec: AuditRangeReaderSpec): Promise<RangeThread | null> {
+    return new Promise((resolve) => {
+      let worker: Worker;
+      try {
+        worker = new Worker(pathToFileURL(module), { workerData: spec });
+      } catch {
+        resolve(null);
+        return;
+      }
+      const fail = (): void => {
+        void worker.terminate();
+        resolve(null);
+      };
+      worker.once('error', fail);
+      worker.once('message', (m: WorkerState) => {
+        worker.off('error', fail);
+        if (!m.ready) return fail();
+        resolve(new RangeThread(worker));
+      });
+    });
+  }
+
+  /** The thread's scan of a range; null if the thread is gone or could not read it (then it is scanned here). */
+  scan(job: RangeJob): Promise<AuditRangeScan | null> {
+    if (!this.alive) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiting.set(job.id, resolve);
+      this.worker.postMessage(job);
+    });
+  }
+
+  stop(): void {
+    this.alive = false;
+    void this.worker.terminate();
+    this.gone();
+  }
+
+  private gone(): void {
+    this.alive = false;
+    for (const resolve of this.waiting.values()) resolve(null);
+    this.waiting.clear();
+  }
+}
