@@ -10,7 +10,7 @@ import { transaction } from './postgres-connection.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
 import { candidateWindows, checkedSets, checkedTerms, COMMON_CANDIDATES, hitOf, readLimit, rowKey, SEARCH_COLUMNS, searchLimit, type SearchRow } from './context-search.js';
 import { allOf, indexTexts, phrasesOf, PG_FTS_FUNCTIONS, rankedSql } from './postgres-fts.js';
-import { pgUnembedded, PgVectorIndex, putPgVectors } from './postgres-vectors.js';
+import { EPOCH_SQL, pgUnembedded, PgVectorIndex, putPgVectors } from './postgres-vectors.js';
 import { fuseRanks } from './vector-ranking.js';
 
 /**
@@ -243,8 +243,12 @@ export class PgContext {
    */
   private async byMeaning(q: ContextQuery, vector: { readonly model: string; readonly values: Float32Array }, limit: number): Promise<SearchRow[]> {
     const a = new Params();
-    const allowed = await this.pool.query<{ id: string }>(`SELECT d.id FROM ctx_documents d WHERE d.source = ANY (${a.bind(q.sources)}::text[]) ${granted(a, q.entitlements)}`, a.values);
-    const nearest = await this.vectors.ranking(vector.model, vector.values.length, allowed.rows.map((r) => Number(r.id)));
+    const allowed = await this.pool.query<{ epoch: string; ids: string[] }>(
+      `SELECT ${EPOCH_SQL} AS epoch, array(SELECT d.id FROM ctx_documents d WHERE d.source = ANY (${a.bind(q.sources)}::text[]) ${granted(a, q.entitlements)}) AS ids`,
+      a.values,
+    );
+    const row = allowed.rows[0];
+    const nearest = await this.vectors.ranking(vector.model, vector.values.length, (row?.ids ?? []).map(Number), row?.epoch ?? '0');
     let rows: SearchRow[] = [];
     for (const window of candidateWindows(limit)) {
       const ids = nearest(vector.values, window);

@@ -38,6 +38,9 @@ export async function pgUnembedded(pool: pg.Pool, source: string, model: string,
   return r.rows.map((row) => ({ chunkId: Number(row.id), text: row.text }));
 }
 
+/** The vectors' epoch, as a column beside a read of the documents to rank among (one round trip for both). */
+export const EPOCH_SQL = '(SELECT n FROM ctx_vector_epoch WHERE id = 1)::text';
+
 /** Every vector of one model, in one matrix; a row's document slot indexes `slots`' values. */
 interface Loaded extends VectorMatrix {
   readonly model: string;
@@ -55,9 +58,11 @@ export class PgVectorIndex {
   /**
    * The nearest-vector ranking of `model` for queries of `dims` values among the documents `docIds`: a
    * function giving the chunk ids of the `count` nearest (highest dot product first, ties by chunk id).
+   * `epoch` is `ctx_vector_epoch` as read with the documents (`EPOCH_SQL`): the vectors held are reloaded
+   * when it moved.
    */
-  async ranking(model: string, dims: number, docIds: readonly number[]): Promise<(query: Float32Array, count: number) => number[]> {
-    const v = await this.vectors(model, dims);
+  async ranking(model: string, dims: number, docIds: readonly number[], epoch: string): Promise<(query: Float32Array, count: number) => number[]> {
+    const v = await this.vectors(model, dims, epoch);
     const allowed = new Uint8Array(v.slots.size);
     for (const id of docIds) {
       const slot = v.slots.get(id);
@@ -66,8 +71,7 @@ export class PgVectorIndex {
     return (query, count) => nearestRows(v, query, count, allowed);
   }
 
-  private async vectors(model: string, dims: number): Promise<Loaded> {
-    const epoch = (await this.pool.query<{ n: string }>('SELECT n FROM ctx_vector_epoch WHERE id = 1')).rows[0]?.n ?? '0';
+  private async vectors(model: string, dims: number, epoch: string): Promise<Loaded> {
     const cur = this.loaded && (await this.loaded.catch(() => null));
     if (cur && cur.model === model && cur.epoch === epoch && cur.dims === dims) return cur;
     this.loaded = this.load(model, dims, epoch);
