@@ -1,9 +1,9 @@
 // The PostgreSQL store's writes beside the trail: runs (a save is compare-and-set on the version), approvals, grants,
-// the webhook outbox and incidents. Each runs inside a transaction it is given (a group commit's savepoint, or one of
+// the webhook outbox, incidents and instance leases. Each runs inside a transaction it is given (a group commit's savepoint, or one of
 // its own); compare-and-set reads the row `FOR UPDATE`, so a concurrent writer on any instance waits and then sees
 // the row as it was left.
 import { AirlockError } from '../errors.js';
-import type { ApprovalRecord, GrantRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
+import type { ApprovalRecord, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, UsageDelta } from './store.js';
 import { isUniqueViolation, underSavepoint, type Sql } from './postgres-connection.js';
 import type { summaryColumns } from './postgres-rows.js';
 import { grantSchema, incidentSchema, notificationSchema, type ApprovalRow, type IdRecordRow, type RowReader } from './sqlite-rows.js';
@@ -67,6 +67,13 @@ async function addUsage(c: Sql, u: UsageDelta): Promise<void> {
   );
 }
 
+/** Inserts a new approval; an existing id is a `conflict`. */
+export function insertApproval(c: Sql, a: ApprovalRecord): Promise<void> {
+  return insertUnique('approval', a.id, 'approval ids are unique; create it under a new id', () =>
+    c.query('INSERT INTO approvals (id, run_id, status, created_at, record) VALUES ($1, $2, $3, $4, $5)', [a.id, a.runId, a.status, a.createdAt, JSON.stringify(a)]),
+  );
+}
+
 /** Compare-and-set on an approval's status (and votes, escalations): the approval as it now stands, or null when it had moved on. */
 export async function updateApproval(c: Sql, rows: RowReader, id: string, want: ApprovalWant, updateText: string): Promise<ApprovalRecord | null> {
   const found = await c.query<ApprovalRow>('SELECT id, status, record FROM approvals WHERE id = $1 FOR UPDATE', [id]);
@@ -84,6 +91,13 @@ export async function updateApproval(c: Sql, rows: RowReader, id: string, want: 
   return next;
 }
 
+/** Inserts a new standing grant; an existing id is a `conflict`. */
+export function insertGrant(c: Sql, g: GrantRecord): Promise<void> {
+  return insertUnique('grant', g.id, 'grant ids are unique', () =>
+    c.query('INSERT INTO grants (id, workflow, tool, status, uses, created_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7)', [g.id, g.workflow, g.tool, g.status, g.uses, g.createdAt, JSON.stringify(g)]),
+  );
+}
+
 /** Read-modify-write of one grant under its row lock (a compare-and-set across instances). */
 export async function changeGrant(c: Sql, rows: RowReader, id: string, change: (g: GrantRecord) => GrantRecord | null): Promise<GrantRecord | null> {
   const found = await c.query<IdRecordRow>('SELECT id, record FROM grants WHERE id = $1 FOR UPDATE', [id]);
@@ -93,6 +107,24 @@ export async function changeGrant(c: Sql, rows: RowReader, id: string, change: (
   if (!next) return null;
   await c.query('UPDATE grants SET status = $1, uses = $2, record = $3 WHERE id = $4', [next.status, next.uses, JSON.stringify(next), id]);
   return next;
+}
+
+/** Adds notifications to the outbox; an id already queued is left as it is. */
+export async function enqueueNotifications(c: Sql, list: readonly NotificationRecord[]): Promise<void> {
+  await c.query(
+    'INSERT INTO notifications (id, status, attempts, next_attempt_at, created_at, record) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) ON CONFLICT (id) DO NOTHING',
+    [list.map((n) => n.id), list.map((n) => n.status), list.map((n) => n.attempts), list.map((n) => n.nextAttemptAt), list.map((n) => n.createdAt), list.map((n) => JSON.stringify(n))],
+  );
+}
+
+/** Creates or renews an instance's lease (its expiry in a column of its own: run claims read it). */
+export async function renewLease(c: Sql, lease: InstanceLease): Promise<void> {
+  await c.query('INSERT INTO leases (id, started_at, expires_at, record) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, record = excluded.record', [
+    lease.id,
+    lease.startedAt,
+    lease.expiresAt,
+    JSON.stringify(lease),
+  ]);
 }
 
 /** Takes a due notification for one attempt when it is pending with `expectedAttempts`, leased until `leaseUntil`. */

@@ -14,14 +14,17 @@ import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-recor
 import { GroupCommit, type GroupItem } from './postgres-audit.js';
 import { addCheckpoint, CheckpointReads } from './postgres-checkpoints.js';
 import { claimDueRuns, claimRun, releaseRun, takeRate, wakeRun } from './postgres-claims.js';
-import { openPool, pgError, shownUrl, transaction, type PgConnectionOptions } from './postgres-connection.js';
+import { DEFAULT_STATEMENT_TIMEOUT_MS, openPool, pgError, shownUrl, transaction, type PgConnectionOptions } from './postgres-connection.js';
+import { readAuditRange } from './postgres-audit-ranges.js';
+import type { AuditRangeBytes, AuditRangeReaderSpec } from '../audit/store-scan.js';
+import { builtModule } from '../util/package-root.js';
 import { PgContext } from './postgres-context.js';
 import { addPilotEvent, addPolicyEvent, EventReads, liftHalt, startHalt } from './postgres-events.js';
 import { addSpans, addValue, redeemLink } from './postgres-ledgers.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { bounded, PgReads } from './postgres-reads.js';
 import { summaryColumns } from './postgres-rows.js';
-import { changeGrant, claimNotification, createIncident, finishNotification, insertRun, insertUnique, saveRun, updateApproval, updateIncident, type PgRun } from './postgres-writes.js';
+import { changeGrant, claimNotification, createIncident, enqueueNotifications, finishNotification, insertApproval, insertGrant, insertRun, renewLease, saveRun, updateApproval, updateIncident, type PgRun } from './postgres-writes.js';
 import { sealPayloads, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { SPANS_KEPT, SPANS_PER_TRACE } from './sqlite-spans.js';
 import { RowReader } from './sqlite-rows.js';
@@ -50,7 +53,7 @@ export interface PostgresStoreOptions extends PgConnectionOptions {
 export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
   const shown = shownUrl(url);
   await migratePostgres(url, shown, { apply: opts.migrate ?? true });
-  return new PostgresStore(openPool(url, opts), shown, opts);
+  return new PostgresStore(openPool(url, opts), url, shown, opts);
 }
 
 class PostgresStore implements Store {
@@ -63,11 +66,15 @@ class PostgresStore implements Store {
   private readonly sealing: PayloadSealing | undefined;
   private closed = false;
 
+  private readonly statementTimeoutMs: number;
+
   constructor(
     private readonly pool: pg.Pool,
+    private readonly url: string,
     private readonly shown: string,
     opts: PostgresStoreOptions,
   ) {
+    this.statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
     this.rows = new RowReader(shown);
     this.sealing = opts.sealing;
     this.group = new GroupCommit(pool, shown, opts.onGroupCommit);
@@ -87,6 +94,17 @@ class PostgresStore implements Store {
   /** The stored rows as written (the exact leaf text), so verification hashes them without rebuilding records. */
   readAuditRows(fromSeq: number, limit: number): Promise<readonly StoredAuditRow[]> {
     return this.read('read audit rows', () => this.reads.auditRows(fromSeq, limit));
+  }
+
+  /** Rows as bytes in one read (audit/store-scan.ts), for verification. */
+  readAuditRange(fromSeq: number, count: number): Promise<AuditRangeBytes> {
+    return this.read('read audit rows', () => readAuditRange(this.pool, fromSeq, count));
+  }
+
+  /** How verifier threads read ranges on connections of their own. */
+  auditRangeReader(): AuditRangeReaderSpec | null {
+    const module = builtModule('store/postgres-audit-ranges');
+    return module === undefined ? null : { module, init: { url: this.url, statementTimeoutMs: this.statementTimeoutMs } };
   }
 
   readAudit(fromSeq: number, limit: number): Promise<readonly AuditRecord[]> {
@@ -197,11 +215,7 @@ class PostgresStore implements Store {
   // --- approvals ----------------------------------------------------------------------------
 
   createApproval(a: ApprovalRecord): Promise<void> {
-    return this.direct('create an approval', (c) =>
-      insertUnique('approval', a.id, 'approval ids are unique; create it under a new id', () =>
-        c.query('INSERT INTO approvals (id, run_id, status, created_at, record) VALUES ($1, $2, $3, $4, $5)', [a.id, a.runId, a.status, a.createdAt, JSON.stringify(a)]),
-      ),
-    );
+    return this.direct('create an approval', (c) => insertApproval(c, a));
   }
 
   getApproval(id: ApprovalId): Promise<ApprovalRecord | null> {
@@ -225,11 +239,7 @@ class PostgresStore implements Store {
   // --- standing grants -----------------------------------------------------------------------
 
   createGrant(g: GrantRecord): Promise<void> {
-    return this.direct('create a grant', (c) =>
-      insertUnique('grant', g.id, 'grant ids are unique', () =>
-        c.query('INSERT INTO grants (id, workflow, tool, status, uses, created_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7)', [g.id, g.workflow, g.tool, g.status, g.uses, g.createdAt, JSON.stringify(g)]),
-      ),
-    );
+    return this.direct('create a grant', (c) => insertGrant(c, g));
   }
 
   getGrant(id: string): Promise<GrantRecord | null> {
@@ -251,13 +261,7 @@ class PostgresStore implements Store {
   // --- webhook outbox -----------------------------------------------------------------------
 
   enqueueNotifications(list: readonly NotificationRecord[]): Promise<void> {
-    if (list.length === 0) return Promise.resolve();
-    return this.direct('queue notifications', (c) =>
-      c.query(
-        'INSERT INTO notifications (id, status, attempts, next_attempt_at, created_at, record) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) ON CONFLICT (id) DO NOTHING',
-        [list.map((n) => n.id), list.map((n) => n.status), list.map((n) => n.attempts), list.map((n) => n.nextAttemptAt), list.map((n) => n.createdAt), list.map((n) => JSON.stringify(n))],
-      ),
-    ).then(() => undefined);
+    return list.length === 0 ? Promise.resolve() : this.direct('queue notifications', (c) => enqueueNotifications(c, list));
   }
 
   dueNotifications(now: string, limit: number): Promise<readonly NotificationRecord[]> {
@@ -366,14 +370,7 @@ class PostgresStore implements Store {
   // --- instance leases, spans, links -----------------------------------------------------------
 
   renewLease(lease: InstanceLease): Promise<void> {
-    return this.direct('renew an instance lease', (c) =>
-      c.query('INSERT INTO leases (id, started_at, expires_at, record) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, record = excluded.record', [
-        lease.id,
-        lease.startedAt,
-        lease.expiresAt,
-        JSON.stringify(lease),
-      ]),
-    ).then(() => undefined);
+    return this.direct('renew an instance lease', (c) => renewLease(c, lease));
   }
 
   listLeases(): Promise<readonly InstanceLease[]> {

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
-import { verifyStore } from '../../src/audit/log.js';
+import { verifyStore, type AuditTextSource } from '../../src/audit/log.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
 import { shownUrl, withRetry } from '../../src/store/postgres-connection.js';
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
@@ -131,6 +131,32 @@ describe('postgres store: many instances on one database', () => {
       expect(await verifyStore(stores[2]!)).toMatchObject({ ok: true, count: 2 });
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
+
+describe('postgres store: the trail at rest', () => {
+  it('refuses to change or delete a record, and verification (in ranges, on verifier threads) names the one edited behind its back', async () => {
+    const db = await database();
+    const s = await openPostgresStore(db.url, { max: 2 });
+    try {
+      for (let i = 0; i < 30; i++) await s.appendAudit(Array.from({ length: 100 }, (_, k) => draft(i * 100 + k)));
+      expect(await verifyStore(s, { batchSize: 256 })).toMatchObject({ ok: true, count: 3000 });
+      // The range verification reads is the stored rows exactly: texts, then `seq,prev,leaf,chain`, a line each.
+      const rows = await (s as unknown as AuditTextSource).readAuditRows(11, 5);
+      const range = await (s as unknown as Required<AuditTextSource>).readAuditRange(11, 5);
+      expect(range.rows).toBe(5);
+      expect(Buffer.from(range.leaves).toString('utf8')).toBe(rows.map((r) => r.text).join('\n'));
+      expect(Buffer.from(range.hashes).toString('utf8')).toBe(rows.map((r) => `${r.seq},${r.prevHash},${r.leafHash},${r.chainHash}`).join('\n'));
+      expect((s as unknown as Required<AuditTextSource>).auditRangeReader()).toMatchObject({ module: expect.stringContaining('postgres-audit-ranges') });
+      for (const sql of ["UPDATE audit SET leaf = leaf WHERE seq = 5", 'DELETE FROM audit WHERE seq = 3000', 'TRUNCATE audit']) {
+        await expect(query(db.url, sql)).rejects.toThrow(/append-only/);
+      }
+      // Someone with the rights to switch the trigger off edits record 1234: the chain no longer holds there.
+      await query(db.url, `ALTER TABLE audit DISABLE TRIGGER audit_no_change; UPDATE audit SET leaf = replace(leaf, '"i":1233', '"i":4321') WHERE seq = 1234; ALTER TABLE audit ENABLE TRIGGER audit_no_change`);
+      expect(await verifyStore(s, { batchSize: 256 })).toMatchObject({ ok: false, seq: 1234 });
+    } finally {
+      await s.close();
     }
   });
 });
