@@ -312,7 +312,7 @@ class PostgresStore implements Store {
   }
 
   listPilotEvents(workflow: string, kinds: readonly PilotEventKind[] = [], limit = 100): Promise<readonly PilotEvent[]> {
-    return this.read('read pilot events', () => this.events.pilotEvents(workflow, kinds, bounded(limit)));
+    return this.read('read pilot events', () => this.events.pilotEvents(workflow, kinds, Math.max(1, bounded(limit))));
   }
 
   addPolicyEvent(e: PolicySetEvent, expected: string | null, drafts: readonly AuditDraft[] = []): Promise<PolicySetEvent | null> {
@@ -334,7 +334,7 @@ class PostgresStore implements Store {
   }
 
   listPolicyEvents(lane: PolicyLane, limit = 100): Promise<readonly PolicySetEvent[]> {
-    return this.read('list policy events', () => this.events.policyEvents(lane, bounded(limit)));
+    return this.read('list policy events', () => this.events.policyEvents(lane, Math.max(1, bounded(limit))));
   }
 
   startHalt(h: HaltRecord, drafts: readonly AuditDraft[] = []): Promise<HaltRecord> {

@@ -1,6 +1,11 @@
 // The PostgreSQL store: the shared Store suite on a fresh database per test, plus what only a shared server shows:
 // concurrent appends from separate instances (separate pools, as separate processes would have), group commit with
 // failing writes in it, migrations under the advisory lock, a newer schema refused, the statement timeout, retries.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
@@ -80,6 +85,42 @@ describe('postgres store: many instances on one database', () => {
       expect((await stores[2]!.readAuditForRun('run_3')).length).toBe(600);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('keeps one chain when separate processes append at once', async () => {
+    const db = await database();
+    await migratePostgres(db.url, 'db');
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-pg-'));
+    const go = path.join(tmp, 'go');
+    // Each child: its own Node process and pool, 20 waves of 10 concurrent callers, once the go file exists.
+    const script = `import { existsSync } from 'node:fs';
+      import { openPostgresStore } from ${JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '../../dist/src/store/postgres.js')).href)};
+      const [url, go, who] = process.argv.slice(1);
+      const s = await openPostgresStore(url, { max: 2 });
+      while (!existsSync(go)) await new Promise((r) => setTimeout(r, 5));
+      for (let w = 0; w < 20; w++) await Promise.all(Array.from({ length: 10 }, (_, i) => s.appendAudit([{ type: 'action.intent', time: '2025-01-01T00:00:00.000Z', runId: null, principal: 'agent:' + who, onBehalfOf: null, body: { w, i } }])));
+      await s.close();`;
+    const children = ['p1', 'p2', 'p3'].map(
+      (who) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script, db.url, go, who], { stdio: ['ignore', 'ignore', 'inherit'] });
+          child.on('exit', resolve);
+        }),
+    );
+    writeFileSync(go, '');
+    const codes = await Promise.all(children);
+    rmSync(tmp, { recursive: true, force: true });
+    expect(codes).toEqual([0, 0, 0]);
+    const s = await openPostgresStore(db.url, { max: 2 });
+    try {
+      const all = await s.readAudit(1, 10_000);
+      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+      expect(await verifyStore(s)).toMatchObject({ ok: true, count: 600 });
+      // The processes really interleaved (else this would prove nothing).
+      expect(all.filter((r, i) => i > 0 && r.principal !== all[i - 1]?.principal).length).toBeGreaterThan(2);
+    } finally {
+      await s.close();
     }
   });
 
