@@ -273,6 +273,11 @@ export function buildProgram(): Command {
         // Request logs go to stderr as JSON lines (stdout carries the banner).
         // Lines written inside a span carry its trace_id and span_id.
         const log = pino(withTraceIds({ name: 'airlock', level: process.env['AIRLOCK_LOG_LEVEL'] ?? 'info' }), pino.destination(2));
+        // Listening for the stop before anything is served: a SIGTERM right after the banner still closes cleanly (the lease given back).
+        const stopped = new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
         const server = await startHttpServer(a, { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), log });
         out(`${green('airlock')} serving workspace ${a.workspace.file.name}`);
         out(`  MCP (Streamable HTTP)  ${server.url}/mcp`);
@@ -283,10 +288,7 @@ export function buildProgram(): Command {
         if (undeployed) out(yellow(`warning: ${undeployed}`));
         const shadow = await activeShadow(a.store);
         if (shadow) out(dim(`  shadow policy set ${shadow.policySetHash.slice(0, 12)} (set by ${shadow.by} at ${shadow.at}): decided beside the enforced set and recorded, never enforced`));
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
+        await stopped;
         await server.close();
       }, traceOpt());
     });
