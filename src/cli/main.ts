@@ -12,7 +12,7 @@ import { startTracing, type Tracing } from '../telemetry/tracing.js';
 import { withTraceIds } from '../telemetry/logging.js';
 import { registerAuditCommands } from './commands/audit.js';
 import type { Json, JsonObject, RunId } from '../types.js';
-import { bold, dim, green, red, renderRuns, statusColor, yellow } from './render.js';
+import { bold, dim, green, renderRuns, statusColor, yellow } from './render.js';
 import { auditForRun, reportRun } from './run-report.js';
 import { cliPrefix, DEMO_WORKSPACE } from './prefix.js';
 import { resetAcme } from '../demo/acme/db.js';
