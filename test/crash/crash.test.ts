@@ -11,6 +11,8 @@ import { openAirlock } from '../../src/airlock.js';
 import { openAcmeDb } from '../../src/demo/acme/db.js';
 import type { RunId } from '../../src/types.js';
 import { requireBuild } from '../cli/cli-helpers.js';
+import { createTestDatabase, ON_POSTGRES, type TestDatabase } from '../helpers/postgres.js';
+import pg from 'pg';
 
 /** Fixed, so a failure can be replayed; `CRASH_SEED` tries another. */
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261125);
@@ -20,6 +22,44 @@ const SEED = Number(process.env['CRASH_SEED'] ?? 20261125);
  * asks for more; `npm run bench` does 200.
  */
 const KILLS = Number(process.env['CRASH_TEST_KILLS'] ?? 8);
+
+/**
+ * With `AIRLOCK_TEST_STORE=postgres`, each test's workspace keeps its store in a throwaway database: the
+ * workers the harness spawns inherit `AIRLOCK_STORE_URL`, as instances on one database would.
+ */
+async function onTestStore<T>(fn: (db: TestDatabase | null) => Promise<T>): Promise<T> {
+  if (!ON_POSTGRES) return fn(null);
+  const db = await createTestDatabase('airlock_crash');
+  process.env['AIRLOCK_STORE_URL'] = db.url;
+  try {
+    return await fn(db);
+  } finally {
+    delete process.env['AIRLOCK_STORE_URL'];
+    await db.drop();
+  }
+}
+
+/** Changes one byte of audit record #1 behind the store's back (its append-only guard dropped first). */
+async function tamperFirstRecord(dir: string, db: TestDatabase | null): Promise<void> {
+  if (db) {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query('ALTER TABLE audit DISABLE TRIGGER audit_no_change');
+      await c.query("UPDATE audit SET leaf = replace(leaf, 'refund-desk', 'refund-desX') WHERE seq = 1");
+    } finally {
+      await c.end();
+    }
+    return;
+  }
+  const store = new Database(path.join(dir, '.airlock', 'airlock.db'));
+  try {
+    store.exec('DROP TRIGGER IF EXISTS audit_no_update');
+    store.prepare("UPDATE audit SET leaf = replace(leaf, 'refund-desk', 'refund-desX') WHERE seq = 1").run();
+  } finally {
+    store.close();
+  }
+}
 
 beforeAll(() => {
   requireBuild();
@@ -32,7 +72,7 @@ function explain(r: CrashReport): string {
 }
 
 describe('crash safety under SIGKILL', () => {
-  it(`survives ${KILLS} kills at random points: every run ended, no effect twice, no audit gap, verify ok`, async () => {
+  it(`survives ${KILLS} kills at random points: every run ended, no effect twice, no audit gap, verify ok`, () => onTestStore(async () => {
     // Shorter windows than the bench: each kill lands within the first run or two of a worker.
     const r = await runCrashHarness({ ...DEFAULT_CRASH_OPTIONS, kills: KILLS, seed: SEED, windowMs: [0, 800], maxStep: 100, faultEvery: 5, faultTimeoutMs: 2000 });
     const why = explain(r);
@@ -58,11 +98,11 @@ describe('crash safety under SIGKILL', () => {
 
     // (4) `airlock audit verify` passes.
     expect(c.verify, why).toEqual({ ok: true, message: null });
-  }, 240_000);
+  }), 240_000);
 });
 
 describe('the crash checks', () => {
-  it('find a refund done twice, a refund without its intent, and a changed audit record', async () => {
+  it('find a refund done twice, a refund without its intent, and a changed audit record', () => onTestStore(async (testDb) => {
     const { dir, acmeDb } = crashWorkspace();
     try {
       // Two runs to completion, no kill: clean.
@@ -110,16 +150,10 @@ describe('the crash checks', () => {
       expect(broken.lifecycleGaps).toMatchObject({ runFinished: 1, orphanRunStarted: 1 });
 
       // One changed byte in the trail: verification names it.
-      const store = new Database(path.join(dir, '.airlock', 'airlock.db'));
-      try {
-        store.exec('DROP TRIGGER IF EXISTS audit_no_update');
-        store.prepare("UPDATE audit SET leaf = replace(leaf, 'refund-desk', 'refund-desX') WHERE seq = 1").run();
-      } finally {
-        store.close();
-      }
+      await tamperFirstRecord(dir, testDb);
       expect((await checkCrashWorkspace(dir)).verify.ok).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }), 120_000);
 });

@@ -1,5 +1,5 @@
 // Test helper: a private copy of the Acme demo workspace in a temp folder, with Acme reset to its seed.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
 import type { RunState } from '../../src/orchestration/run-machine.js';
@@ -10,16 +10,33 @@ import { openAcmeDb, resetAcme, snapshotAcme, type AcmeSnapshot } from '../../sr
 import { loadWorkspace } from '../../src/config/load.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { createTestDatabaseSync, ON_POSTGRES } from './postgres.js';
 
 export const EXAMPLE_DIR = path.resolve(import.meta.dirname, '../../examples/acme');
 
-/** Copies examples/acme (without its .airlock state) to a fresh temp dir; returns its path and a cleanup. */
+/**
+ * Copies examples/acme (without its .airlock state) to a fresh temp dir; returns its path and a cleanup.
+ * With `AIRLOCK_TEST_STORE=postgres` the copy's store is a throwaway PostgreSQL database (named in its
+ * airlock.yaml, so child processes use it too), dropped by the cleanup.
+ */
 export function copyAcme(): { dir: string; acmeDb: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-acme-'));
   cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}.airlock`) });
   const acmeDb = path.join(dir, '.airlock', 'acme.db');
   resetAcme(acmeDb);
-  return { dir, acmeDb, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const db = ON_POSTGRES ? createTestDatabaseSync('airlock_acme') : null;
+  if (db) {
+    // Appended as text: tests edit the file's lines as they are, and Acme's names no store of its own.
+    appendFileSync(path.join(dir, 'airlock.yaml'), `\nstore: ${db.url}\n`);
+  }
+  return {
+    dir,
+    acmeDb,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      db?.drop();
+    },
+  };
 }
 
 /** Acme's ground truth right now: every table of the demo database. */
