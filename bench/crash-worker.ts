@@ -232,8 +232,8 @@ function armStepKill(airlock: Airlock, k: number): void {
   }
 }
 
-/** The first line on stdin, parsed (a standby worker waits for it): `{"runs": N, "killAtStep": K}`, all optional. */
-function goSignal(): Promise<{ runs?: number; killAtStep?: number }> {
+/** The first line on stdin, parsed as JSON (`{}` when empty); `atEnd` when stdin ends first. A waiting worker's go signal. */
+export function firstStdinLine<T>(atEnd: T): Promise<T> {
   return new Promise((resolve) => {
     let buf = '';
     const onData = (chunk: Buffer): void => {
@@ -242,11 +242,16 @@ function goSignal(): Promise<{ runs?: number; killAtStep?: number }> {
       if (nl < 0) return;
       process.stdin.off('data', onData);
       process.stdin.pause();
-      resolve(JSON.parse(buf.slice(0, nl) || '{}') as { runs?: number; killAtStep?: number });
+      resolve(JSON.parse(buf.slice(0, nl) || '{}') as T);
     };
     process.stdin.on('data', onData);
-    process.stdin.on('end', () => resolve({ runs: 0 }));
+    process.stdin.on('end', () => resolve(atEnd));
   });
+}
+
+/** A standby worker's go signal: `{"runs": N, "killAtStep": K}`, all optional. */
+function goSignal(): Promise<{ runs?: number; killAtStep?: number }> {
+  return firstStdinLine<{ runs?: number; killAtStep?: number }>({ runs: 0 });
 }
 
 /**

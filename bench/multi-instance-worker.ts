@@ -6,7 +6,7 @@ import { isEntryPoint } from '../src/util/entry-point.js';
 import { openAirlock } from '../src/airlock.js';
 import { startHttpServer } from '../src/server/serve.js';
 import type { Json } from '../src/types.js';
-import { CRASH_WORKFLOW, CrashDeskModel, crashRunInput } from './crash-worker.js';
+import { CRASH_WORKFLOW, CrashDeskModel, crashRunInput, firstStdinLine } from './crash-worker.js';
 
 /** One event line for the harness (stdout to a pipe is synchronous: a line written is never lost to a kill). */
 function emit(event: Record<string, Json>): void {
@@ -15,18 +15,7 @@ function emit(event: Record<string, Json>): void {
 
 /** The first line on stdin: which runs to start (their numbers, for `crashRunInput`) and how many at once. */
 function goSignal(): Promise<{ runs: number[]; concurrency: number }> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const onData = (chunk: Buffer): void => {
-      buf += chunk.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      process.stdin.off('data', onData);
-      resolve(JSON.parse(buf.slice(0, nl)) as { runs: number[]; concurrency: number });
-    };
-    process.stdin.on('data', onData);
-    process.stdin.on('end', () => resolve({ runs: [], concurrency: 1 }));
-  });
+  return firstStdinLine({ runs: [], concurrency: 1 });
 }
 
 /** The value of `--name N` in `argv`, or `fallback`. */
