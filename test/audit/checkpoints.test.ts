@@ -52,7 +52,7 @@ async function fill(store: Store, from: number, count: number, tag = ''): Promis
 
 /** Writes `store`'s trail to a file with its checkpoints after it, as `airlock audit export` does. */
 async function exportWith(store: Store, file: string): Promise<void> {
-  const cps = (await store.listCheckpoints({ limit: 10_000 })).reverse();
+  const cps = [...(await store.listCheckpoints({ limit: 10_000 }))].reverse();
   await exportStore(store, file, { trailer: (head) => Promise.resolve(cps.filter((c) => c.size <= (head?.seq ?? 0)).map((c) => checkpointLine(c.note)).join('')) });
 }
 

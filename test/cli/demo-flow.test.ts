@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyJsonl } from '../../src/audit/verify-jsonl.js';
+import { parseVerifierKey } from '../../src/audit/signed-note.js';
+import { verifyExportFile } from '../../src/audit/verify-export.js';
 import { copyAcme, groundTruth } from '../helpers/workspace.js';
 import { airlock, requireBuild } from './cli-helpers.js';
 
@@ -107,11 +108,21 @@ describe('the README demo flow through the CLI', () => {
     expect(e.stdout).toContain(`${records} records written to ${file}`);
     const text = readFileSync(file, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { record: { seq: number; type: string }; chainHash: string });
-    expect(lines).toHaveLength(records);
-    expect(lines.map((l) => l.record.seq)).toEqual(Array.from({ length: records }, (_, i) => i + 1));
-    expect(lines.some((l) => l.record.type === 'action.not-executed')).toBe(true);
-    expect(await verifyJsonl(text)).toMatchObject({ ok: true, count: records });
+    const all = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { record?: { seq: number; type: string }; checkpoint?: string });
+    // Every record in order, then the signed checkpoints (the last made by the export, covering them all).
+    const lines = all.slice(0, records);
+    expect(lines.map((l) => l.record?.seq)).toEqual(Array.from({ length: records }, (_, i) => i + 1));
+    expect(lines.some((l) => l.record?.type === 'action.not-executed')).toBe(true);
+    const checkpoints = all.slice(records);
+    expect(checkpoints.length).toBeGreaterThan(0);
+    expect(checkpoints.every((l) => typeof l.checkpoint === 'string')).toBe(true);
+    expect(checkpoints.at(-1)?.checkpoint?.split('\n')[1]).toBe(String(records));
+    const key = await cli('audit', 'key');
+    const verifier = parseVerifierKey(key.stdout.trim());
+    if ('problem' in verifier) throw new Error(verifier.problem);
+    const offline = await verifyExportFile(file, { key: verifier });
+    expect(offline.chain).toMatchObject({ ok: true, count: records });
+    expect(offline.checkpoints).toMatchObject({ ok: true, uncovered: 0, latest: { size: records } });
   });
 
   it('a record changed behind the store\'s back (trigger dropped) makes `audit verify` exit 1 naming its seq', async () => {
@@ -145,6 +156,6 @@ describe('the README demo flow through the CLI', () => {
     const file = path.join(ws.dir, 'tampered.jsonl');
     const e = await cli('audit', 'export', '--out', file);
     expect(e.code).toBe(0);
-    expect(await verifyJsonl(readFileSync(file, 'utf8'))).toMatchObject({ ok: false, seq });
+    expect((await verifyExportFile(file)).chain).toMatchObject({ ok: false, seq });
   });
 });
