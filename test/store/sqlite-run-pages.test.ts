@@ -49,7 +49,7 @@ describe("a run's records through the run-page index", () => {
     await store.close();
     // As an Airlock of schema 11 left it: the start-only index, no pages, and nothing of later migrations.
     const db = openConnection(file, 1000);
-    db.exec(`DROP TABLE policy_events; DROP TABLE pilot_events; DROP TABLE halts; DROP TABLE ctx_vectors; DROP TABLE ctx_vector_epoch; DROP TABLE ctx_fts; DROP TABLE ctx_chunks; DROP TABLE ctx_access; DROP TABLE ctx_versions; DROP TABLE ctx_documents;
+    db.exec(`DROP TABLE rate_calls; DROP TABLE run_claims; DROP TABLE audit_checkpoints; DROP TABLE policy_events; DROP TABLE pilot_events; DROP TABLE halts; DROP TABLE ctx_vectors; DROP TABLE ctx_vector_epoch; DROP TABLE ctx_fts; DROP TABLE ctx_chunks; DROP TABLE ctx_access; DROP TABLE ctx_versions; DROP TABLE ctx_documents;
       DROP TABLE audit_run_pages; DROP INDEX runs_by_agent; DROP INDEX runs_by_on_behalf_of;
       CREATE TABLE audit_run_start (run_id TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) STRICT, WITHOUT ROWID;
       UPDATE meta SET value = '11' WHERE key = 'schema_version';`);
