@@ -65,10 +65,10 @@ describe('airlock audit', () => {
       [['audit', 'verify', '--proof', file('p3.json')], /--proof needs --key/],
       [['audit', 'key', '--new', 'a b'], /--new `a b`/],
     ];
-    for (const [args, message] of cases) {
-      const r = await airlock(args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr, args.join(' ')).toMatch(message);
-    }
+    const results = await Promise.all(cases.map(([args]) => airlock(args)));
+    cases.forEach(([args, message], i) => {
+      expect(results[i]?.code, args.join(' ')).toBe(2);
+      expect(results[i]?.stderr, args.join(' ')).toMatch(message);
+    });
   });
 });
