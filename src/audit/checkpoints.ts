@@ -11,7 +11,7 @@ import type { Sha256Hex } from '../types.js';
 import { stateKey } from '../util/key-file.js';
 import { checkpointText } from './checkpoint.js';
 import { extendFrontier, frontierHead, hashesIn, type Hash } from './merkle.js';
-import { parseSignerKey, signerFromSeed, signNote, type NoteSigner, type NoteVerifier } from './signed-note.js';
+import { openNote, parseSignerKey, signerFromSeed, signNote, type NoteSigner, type NoteVerifier } from './signed-note.js';
 import { CheckpointCheck, type CheckpointNote, type CheckpointVerdict } from './checkpoint-check.js';
 import type { Witness } from './witness.js';
 
@@ -120,6 +120,14 @@ export class Checkpointer {
 
   private async make(): Promise<StoredCheckpoint | null> {
     const latest = await this.store.latestCheckpoint();
+    // Every instance on one store signs with one key: a checkpoint under another would leave a trail
+    // no single verifier key checks. The trail's latest checkpoint says which key that is.
+    const signer = this.signer();
+    if (latest && 'problem' in openNote(latest.note, signer.verifier)) {
+      throw new AirlockError('config', `this instance's checkpoint key (${signer.verifier.text}) did not sign the trail's checkpoints; no checkpoint was made`, {
+        hint: 'every instance on one store needs the same key: set audit.checkpoints.key to the shared signer key (`airlock audit key --new NAME` makes one)',
+      });
+    }
     let size = latest?.size ?? 0;
     let frontier = latest ? latest.frontier.map(fromHex) : [];
     if (latest && toHex(frontierHead(frontier)) !== latest.rootHash) {
@@ -139,7 +147,6 @@ export class Checkpointer {
     if (size === 0) return null;
     const rootHash = toHex(frontierHead(frontier));
     const time = this.opts.now().toISOString();
-    const signer = this.signer();
     const note = signNote(checkpointText({ origin: signer.name, size, rootHash, time }), signer);
     const made: StoredCheckpoint = { size, rootHash, time, note, frontier: frontier.map(toHex) };
     if (!(await this.store.addCheckpoint(made))) return this.store.latestCheckpoint();

@@ -120,6 +120,17 @@ describe('signed checkpoints', () => {
     expect((await store.latestCheckpoint())?.size).toBe(29);
   });
 
+  it('makes none under another key than the one that signed the trail, and says which key to share', async () => {
+    const s = signer();
+    await fill(store, 1, 10);
+    await checkpointer(store, s).checkpoint();
+    await fill(store, 11, 5);
+    const stranger = signer();
+    await expect(checkpointer(store, stranger).checkpoint()).rejects.toThrow(/did not sign the trail's checkpoints; no checkpoint was made/);
+    expect((await store.latestCheckpoint())?.size).toBe(10);
+    expect(await checkStoreCheckpoints(store, s.verifier)).toMatchObject({ ok: true, uncovered: 5 });
+  });
+
   it("checks the store's checkpoints against its leaves: a removed tail, an edited checkpoint, another key", async () => {
     const s = signer();
     await fill(store, 1, 30);
@@ -291,7 +302,8 @@ describe('a webhook witness', () => {
     const store = await openSqliteStore(path.join(fresh('hook'), 'airlock.db'));
     const errors: string[] = [];
     try {
-      const cp = new Checkpointer(store, () => signer(), { every: 1000, intervalMs: 60_000, now: CLOCK, witnesses: [webhookWitness(url, 'witness-secret', 5000, CLOCK)], onError: (e, doing) => errors.push(`${doing}: ${(e as Error).message}`) });
+      const s = signer();
+      const cp = new Checkpointer(store, () => s, { every: 1000, intervalMs: 60_000, now: CLOCK, witnesses: [webhookWitness(url, 'witness-secret', 5000, CLOCK)], onError: (e, doing) => errors.push(`${doing}: ${(e as Error).message}`) });
       await fill(store, 1, 12);
       await cp.checkpoint();
       fail = true;
