@@ -287,7 +287,7 @@ export async function runMultiInstance(opts: MultiInstanceOptions): Promise<Mult
       // The last witnessed checkpoint must be a prefix of the final tree, and every checkpoint kept must hold.
       await watcher.checkpoints.checkpoint();
       const witnessed = await latestWitnessed(path.join(dir, WITNESS_FILE)).catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
-      const verdict = 'error' in witnessed ? null : await checkStoreCheckpoints(watcher.store, watcher.checkpoints.verifier, witnessed.note);
+      const verdict = 'error' in witnessed ? null : await checkStoreCheckpoints(watcher.store, watcher.checkpoints.verifier, [witnessed.note]);
       const checkpoints =
         verdict === null
           ? { ok: false, checked: 0, witnessedSize: null, message: (witnessed as { error: string }).error }

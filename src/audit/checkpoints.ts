@@ -10,6 +10,7 @@ import type { StoredCheckpoint, Store } from '../store/store.js';
 import type { Sha256Hex } from '../types.js';
 import { stateKey } from '../util/key-file.js';
 import { checkpointText } from './checkpoint.js';
+import { checkpointLine } from './export-line.js';
 import { extendFrontier, frontierHead, hashesIn, type Hash } from './merkle.js';
 import { openNote, parseSignerKey, signerFromSeed, signNote, type NoteSigner, type NoteVerifier } from './signed-note.js';
 import { CheckpointCheck, type CheckpointNote, type CheckpointVerdict } from './checkpoint-check.js';
@@ -157,19 +158,32 @@ export class Checkpointer {
   }
 }
 
-/**
- * Checks every checkpoint the store keeps, and `witnessed` (a note a witness kept), against the store's
- * leaf hashes: run after the chain verified (which ties each leaf hash to its record's text).
- */
-export async function checkStoreCheckpoints(store: Store, verifier: NoteVerifier, witnessed?: string): Promise<CheckpointVerdict> {
-  const notes: CheckpointNote[] = [];
-  for (let before: number | undefined; ; ) {
+/** Every checkpoint the store keeps of at most `upTo` records (default: all), smallest first, read a page at a time. */
+export async function keptCheckpoints(store: Store, upTo?: number): Promise<StoredCheckpoint[]> {
+  const all: StoredCheckpoint[] = [];
+  for (let before = upTo === undefined ? undefined : upTo + 1; ; ) {
     const page = await store.listCheckpoints({ ...(before === undefined ? {} : { beforeSize: before }), limit: 10_000 });
-    for (const c of page) notes.push({ note: c.note, from: 'trail' });
+    all.push(...page);
     if (page.length < 10_000) break;
     before = (page[page.length - 1] as StoredCheckpoint).size;
   }
-  if (witnessed !== undefined) notes.push({ note: witnessed, from: 'witness' });
+  return all.reverse();
+}
+
+/** An export's trailer: the checkpoint lines of every checkpoint kept up to the exported head. */
+export async function checkpointTrailer(store: Store, head: { readonly seq: number } | null): Promise<string> {
+  return (await keptCheckpoints(store, head?.seq ?? 0)).map((c) => checkpointLine(c.note)).join('');
+}
+
+/**
+ * Checks every checkpoint the store keeps, and each of `witnessed` (notes witnesses kept), against the
+ * store's leaf hashes in one pass: run after the chain verified (which ties each leaf hash to its text).
+ */
+export async function checkStoreCheckpoints(store: Store, verifier: NoteVerifier, witnessed: readonly string[] = []): Promise<CheckpointVerdict> {
+  const notes: CheckpointNote[] = [
+    ...(await keptCheckpoints(store)).map((c): CheckpointNote => ({ note: c.note, from: 'trail' })),
+    ...witnessed.map((note): CheckpointNote => ({ note, from: 'witness' })),
+  ];
   const check = new CheckpointCheck(verifier, notes);
   for (let seq = 1; ; ) {
     const bytes = await store.readLeafHashes(seq, LEAF_PAGE);

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHashOfText } from '../../src/audit/chain.js';
 import { checkpointText } from '../../src/audit/checkpoint.js';
-import { Checkpointer, checkStoreCheckpoints } from '../../src/audit/checkpoints.js';
+import { Checkpointer, checkpointTrailer, checkStoreCheckpoints } from '../../src/audit/checkpoints.js';
 import { checkpointLine, splitRecordLine } from '../../src/audit/export-line.js';
 import { exportStore, verifyStore } from '../../src/audit/log.js';
 import { leafHash as merkleLeaf, treeHead } from '../../src/audit/merkle.js';
@@ -52,8 +52,7 @@ async function fill(store: Store, from: number, count: number, tag = ''): Promis
 
 /** Writes `store`'s trail to a file with its checkpoints after it, as `airlock audit export` does. */
 async function exportWith(store: Store, file: string): Promise<void> {
-  const cps = [...(await store.listCheckpoints({ limit: 10_000 }))].reverse();
-  await exportStore(store, file, { trailer: (head) => Promise.resolve(cps.filter((c) => c.size <= (head?.seq ?? 0)).map((c) => checkpointLine(c.note)).join('')) });
+  await exportStore(store, file, { trailer: (head) => checkpointTrailer(store, head) });
 }
 
 /** Re-links an export's record lines after they were edited, as an operator without the key can: every seq and hash made to fit. */

@@ -7,12 +7,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import type { Airlock } from '../../airlock.js';
 import { AirlockError } from '../../errors.js';
 import type { CheckpointVerdict } from '../../audit/checkpoint-check.js';
-import { checkpointLine } from '../../audit/export-line.js';
 import { parseSignerKey, parseVerifierKey, signerKeyText, type NoteVerifier } from '../../audit/signed-note.js';
-import type { StoredCheckpoint } from '../../store/store.js';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
 import { green, red, yellow } from '../render.js';
 
@@ -57,18 +54,6 @@ async function witnessedNote(file: string | undefined): Promise<string | undefin
   if (file === undefined) return undefined;
   const { latestWitnessed } = await import('../../audit/witness.js');
   return (await latestWitnessed(file)).note;
-}
-
-/** The checkpoints kept up to `size` records, smallest first: an export's trailer. */
-async function checkpointsUpTo(a: Airlock, size: number): Promise<StoredCheckpoint[]> {
-  const all: StoredCheckpoint[] = [];
-  for (let before = size + 1; ; ) {
-    const page = await a.store.listCheckpoints({ beforeSize: before, limit: 10_000 });
-    all.push(...page);
-    if (page.length < 10_000) break;
-    before = (page[page.length - 1] as StoredCheckpoint).size;
-  }
-  return all.reverse();
 }
 
 /** Adds `audit verify|export|checkpoint|checkpoints|key|prove` to `program`. */
@@ -140,18 +125,12 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
           const file = path.resolve(a.workspace.dir, f);
           if (existsSync(file)) notes.push((await latestWitnessed(file)).note);
         }
-        const verifier = key ?? a.checkpoints.verifier;
-        for (const note of notes.length > 0 ? notes : [undefined]) {
-          const v = await checkStoreCheckpoints(a.store, verifier, note);
-          if (!v.ok && v.problem === 'none' && notes.length === 0) {
-            out(yellow('no signed checkpoint yet: one is made every `audit.checkpoints.every` records, or now with `airlock audit checkpoint`'));
-            return;
-          }
-          if (!checkpointReport(v, out)) {
-            process.exitCode = 1;
-            return;
-          }
+        const v = await checkStoreCheckpoints(a.store, key ?? a.checkpoints.verifier, notes);
+        if (!v.ok && v.problem === 'none' && notes.length === 0) {
+          out(yellow('no signed checkpoint yet: one is made every `audit.checkpoints.every` records, or now with `airlock audit checkpoint`'));
+          return;
         }
+        if (!checkpointReport(v, out)) process.exitCode = 1;
       });
     });
 
@@ -164,8 +143,9 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
       if (o.out !== undefined) h.checkOutFile('--out', o.out);
       await withAirlock(async (a) => {
         const { exportStore } = await import('../../audit/log.js');
+        const { checkpointTrailer } = await import('../../audit/checkpoints.js');
         await a.checkpoints.checkpoint();
-        const trailer = async (head: { seq: number } | null): Promise<string> => (await checkpointsUpTo(a, head?.seq ?? 0)).map((c) => checkpointLine(c.note)).join('');
+        const trailer = (head: { seq: number } | null): Promise<string> => checkpointTrailer(a.store, head);
         const n = await exportStore(a.store, o.out ?? null, { payloads: Boolean(o.withPayloads), trailer });
         if (o.out) out(`${green('ok')}: ${n} records written to ${o.out}`);
       });
