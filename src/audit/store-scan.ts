@@ -3,22 +3,31 @@
 // No imports: a verifier thread (store-verify-worker.ts) runs it on ranges it reads itself.
 
 /**
- * Audit rows `from`.. as a store reads them in one go (what `AuditTextSource.readAuditRange` gives):
- * two byte strings, each one line per row in seq order, joined by 0x0A (no newline after the last).
+ * Audit rows `from`.. as a store reads them in one go (what `AuditTextSource.readAuditRange` gives): the leaf texts
+ * joined by 0x0A, and each hash column as its 64-character values joined by ',' (no separator after the last).
  */
 export interface AuditRangeBytes {
   /** Rows read (their seqs lie in the range asked for; fewer than asked at the end of the trail or at a gap). */
   readonly rows: number;
+  /** The highest seq read (0 when none): with `rows`, it says whether the seqs read are one unbroken run. */
+  readonly lastSeq: number;
   /** Each row's stored leaf text, as UTF-8. */
   readonly leaves: Uint8Array;
-  /** Each row's `seq,prevHash,leafHash,chainHash`, as stored (seq in decimal). */
-  readonly hashes: Uint8Array;
+  /** Each row's prevHash, leafHash and chainHash, as stored. */
+  readonly prevs: Uint8Array;
+  readonly leafHashes: Uint8Array;
+  readonly chains: Uint8Array;
 }
 
 /** Ranges of audit rows read on a verifier thread, on a connection of its own. */
 export interface AuditRangeReader {
   /** The rows with seqs `fromSeq` to `fromSeq + count - 1`. */
   read(fromSeq: number, count: number): AuditRangeBytes | Promise<AuditRangeBytes>;
+  /**
+   * The same range scanned where the store holds it (`scanAuditRange`'s answer on what `read` gives), when the
+   * reader can; null when it cannot decide (then the range is read and scanned here).
+   */
+  scan?(fromSeq: number, count: number, wantSeq: number, wantChain: string): AuditRangeScan | null | Promise<AuditRangeScan | null>;
   close(): void | Promise<void>;
 }
 
@@ -34,6 +43,22 @@ export interface AuditRangeReaderSpec {
 /** `crypto.hash(algorithm, data, 'hex')`, passed in so this file imports nothing. */
 export type DigestHex = (algorithm: string, data: Uint8Array, encoding: 'hex') => string;
 
+/**
+ * native/audit-scan.c `scanRange`: this file's row test in C, given the range's byte strings, `rows`, `from`,
+ * `wantSeq` and `wantChain` as bytes. 1: accepted; 0: not; -1: not decided there (a number only JavaScript can
+ * judge), so the range is scanned here. Passed in (audit/native-scan.ts loads it) so this file imports nothing.
+ */
+export type NativeRangeScan = (
+  leaves: Uint8Array,
+  prevs: Uint8Array,
+  leafHashes: Uint8Array,
+  chains: Uint8Array,
+  rows: number,
+  from: number,
+  wantSeq: number,
+  wantChain: Uint8Array,
+) => number;
+
 /** What `scanAuditRange` found: all of the range accepted, or not (then nothing of it is). */
 export interface AuditRangeScan {
   readonly ok: boolean;
@@ -46,6 +71,13 @@ export interface AuditRangeScan {
 
 const REJECTED: AuditRangeScan = { ok: false, rows: 0, firstPrev: '', lastChain: '' };
 
+/** How a range is scanned: SHA-256 (hex), the UTF-8 test, and the C scan when it is built (null: none). */
+export interface RangeScanTools {
+  readonly hash: DigestHex;
+  readonly isUtf8: (b: Uint8Array) => boolean;
+  readonly native: NativeRangeScan | null;
+}
+
 /**
  * Accepts the whole range or none of it. Accepted means: row `i` has seq `from + i`; its text is what
  * chain.ts `leafText` writes for the record a store reads back from it (`isCanonicalLeafText`'s test on
@@ -54,51 +86,48 @@ const REJECTED: AuditRangeScan = { ok: false, rows: 0, firstPrev: '', lastChain:
  * row's chainHash (the first row's is handed back to be checked by the caller); and `wantChain` at
  * `wantSeq`. That is `ChainVerifier`'s own test, row after row, on the records the store would build.
  *
- * INVARIANT: a range is accepted only whole. Its lines are framed by 0x0A, which a stored value may
- * contain; but every accepted field is canonical JSON or lowercase hex (no 0x0A in either), so when
- * exactly `rows` lines fill each byte string, no value held one and line `i` is row `i`'s. A range
- * rejected part way says nothing of its first rows: the caller verifies it row by row.
+ * INVARIANT: a range is accepted only whole. The seqs read are one unbroken run from `from` (`rows` of them,
+ * the last `lastSeq`: the store's seqs are unique integers). Texts are framed by 0x0A, which a stored value
+ * may contain; but every accepted text is canonical JSON (no 0x0A in it), so when exactly `rows` texts fill
+ * the leaves, text `i` is row `i`'s. Hash values are framed by ',' with the total length fixed, and every
+ * accepted one is 64 lowercase hex characters, so value `i` is row `i`'s. A range rejected part way says
+ * nothing of its first rows: the caller verifies it row by row.
  *
  * Sound, not complete: keys with escapes or characters outside the BMP, `\u` escapes of anything but
  * control characters, and nesting past 64 levels are rejected though canonical (row by row then).
- * Leaves `r.leaves` as it found it (it writes 0x00 over the newline before each text while hashing it).
+ * The C scan (`tools.native`) answers the same; where it cannot decide, the range is scanned here.
  */
-export function scanAuditRange(
-  r: AuditRangeBytes,
-  from: number,
-  wantSeq: number,
-  wantChain: string,
-  hash: DigestHex,
-  isUtf8: (b: Uint8Array) => boolean,
-): AuditRangeScan {
+export function scanAuditRange(r: AuditRangeBytes, from: number, wantSeq: number, wantChain: string, tools: RangeScanTools): AuditRangeScan {
+  const n = r.rows;
+  if (n === 0) {
+    const empty = r.leaves.length === 0 && r.prevs.length === 0 && r.leafHashes.length === 0 && r.chains.length === 0;
+    return empty ? { ok: true, rows: 0, firstPrev: '', lastChain: '' } : REJECTED;
+  }
+  const width = n * 65 - 1;
+  if (r.lastSeq !== from + n - 1 || r.prevs.length !== width || r.leafHashes.length !== width || r.chains.length !== width) return REJECTED;
+  const native = tools.native?.(r.leaves, r.prevs, r.leafHashes, r.chains, n, from, wantSeq, asciiBytes(wantChain)) ?? -1;
+  if (native === 0 || (native < 0 && !(tools.isUtf8(r.leaves) && scanRows(r, from, wantSeq, wantChain, tools.hash)))) return REJECTED;
+  return { ok: true, rows: n, firstPrev: ascii(r.prevs, 0, 64), lastChain: ascii(r.chains, width - 64, width) };
+}
+
+/** The row test in JavaScript (what native/audit-scan.c does in C): whether every row is accepted. */
+function scanRows(r: AuditRangeBytes, from: number, wantSeq: number, wantChain: string, hash: DigestHex): boolean {
   const n = r.rows;
   const L = r.leaves;
-  const H = r.hashes;
-  if (n === 0) return L.length === 0 && H.length === 0 ? { ok: true, rows: 0, firstPrev: '', lastChain: '' } : REJECTED;
-  if (!isUtf8(L)) return REJECTED;
-  const hv = new DataView(H.buffer, H.byteOffset, H.byteLength);
+  const P = r.prevs;
+  const H = r.leafHashes;
+  const C = r.chains;
   const chainInput = new Uint8Array(16 + 128);
-  const cv = new DataView(chainInput.buffer);
   for (let k = 0; k < 16; k++) chainInput[k] = DOMAIN.charCodeAt(k);
   let lp = 0;
-  let hp = 0;
-  let prevChainAt = -1;
-  let firstPrev = '';
-  let lastChain = '';
   for (let i = 0; i < n; i++) {
     const seq = from + i;
     const last = i === n - 1;
-    // seq,prev,leaf,chain: the seq as the store numbers the row, then three 64-byte fields.
-    const prevAt = digitsEnd(H, hp, seq);
-    if (prevAt < 0) return REJECTED;
-    const leafAt = prevAt + 65;
-    const chainAt = leafAt + 65;
-    const lineEnd = chainAt + 64;
-    if (lineEnd > H.length || H[leafAt - 1] !== 44 || H[chainAt - 1] !== 44) return REJECTED;
-    if (last ? lineEnd !== H.length : H[lineEnd] !== 10) return REJECTED;
-    if (i > 0 && !same64(hv, prevAt, prevChainAt)) return REJECTED;
+    const at = i * 65;
+    if (!last && (P[at + 64] !== 44 || H[at + 64] !== 44 || C[at + 64] !== 44)) return false;
+    if (i > 0 && !same64(P, at, C, at - 65)) return false;
     const end = leafTextEnd(L, lp, seq);
-    if (end < 0 || (last ? end !== L.length : L[end] !== 10)) return REJECTED;
+    if (end < 0 || (last ? end !== L.length : L[end] !== 10)) return false;
     // sha256(0x00 || text): the 0x00 over the newline before the text (the first text is copied).
     let leafHex: string;
     if (lp === 0) {
@@ -110,29 +139,35 @@ export function scanAuditRange(
       leafHex = hash('sha256', L.subarray(lp - 1, end), 'hex');
       L[lp - 1] = 10;
     }
-    if (!hexAt(H, leafAt, leafHex)) return REJECTED;
-    for (let k = 0; k < 64; k += 4) {
-      cv.setUint32(16 + k, hv.getUint32(prevAt + k));
-      cv.setUint32(80 + k, hv.getUint32(leafAt + k));
-    }
+    if (!hexAt(H, at, leafHex)) return false;
+    chainInput.set(P.subarray(at, at + 64), 16);
+    chainInput.set(H.subarray(at, at + 64), 80);
     const chainHex = hash('sha256', chainInput, 'hex');
-    if (!hexAt(H, chainAt, chainHex) || (seq === wantSeq && chainHex !== wantChain)) return REJECTED;
-    if (i === 0) {
-      for (let k = 0; k < 64; k++) firstPrev += String.fromCharCode(H[prevAt + k] as number);
-    }
-    lastChain = chainHex;
-    prevChainAt = chainAt;
+    if (!hexAt(C, at, chainHex) || (seq === wantSeq && chainHex !== wantChain)) return false;
     lp = end + 1;
-    hp = lineEnd + 1;
   }
-  return { ok: true, rows: n, firstPrev, lastChain };
+  return true;
+}
+
+/** The ASCII bytes of `s`. */
+function asciiBytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let k = 0; k < s.length; k++) b[k] = s.charCodeAt(k) & 0xff;
+  return b;
+}
+
+/** The bytes [from, to) of `b` as a string, one character per byte. */
+function ascii(b: Uint8Array, from: number, to: number): string {
+  let s = '';
+  for (let k = from; k < to; k++) s += String.fromCharCode(b[k] as number);
+  return s;
 }
 
 const DOMAIN = 'airlock-chain-v1';
 
-/** Whether the 64 bytes at `x` and at `y` are the same. */
-function same64(v: DataView, x: number, y: number): boolean {
-  for (let k = 0; k < 64; k += 4) if (v.getUint32(x + k) !== v.getUint32(y + k)) return false;
+/** Whether the 64 bytes at `x` in `a` and at `y` in `b` are the same. */
+function same64(a: Uint8Array, x: number, b: Uint8Array, y: number): boolean {
+  for (let k = 0; k < 64; k++) if (a[x + k] !== b[y + k]) return false;
   return true;
 }
 
@@ -140,21 +175,6 @@ function same64(v: DataView, x: number, y: number): boolean {
 function hexAt(b: Uint8Array, at: number, hex: string): boolean {
   for (let k = 0; k < 64; k++) if (b[at + k] !== hex.charCodeAt(k)) return false;
   return true;
-}
-
-/** The index after `seq` in decimal followed by a comma at `i` (its canonical digits only), or -1. */
-function digitsEnd(b: Uint8Array, i: number, seq: number): number {
-  const start = i;
-  let v = 0;
-  for (;;) {
-    const c = b[i];
-    if (c === undefined || c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-    i++;
-  }
-  const digits = i - start;
-  if (digits === 0 || digits > 15 || (digits > 1 && b[start] === 48) || v !== seq || b[i] !== 44) return -1;
-  return i + 1;
 }
 
 /** Whether `s` (ASCII) is at `i`: the index after it, or -1. */

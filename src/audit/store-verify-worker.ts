@@ -1,10 +1,9 @@
 // A verifier thread of store-verify.ts: opens the store's range reader (the module its `AuditRangeReaderSpec` names,
 // on a connection of its own), then reads and scans the ranges it is sent (store-scan.ts), answering each with its scan.
-import { isUtf8 } from 'node:buffer';
-import * as nodeCrypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { scanAuditRange, type AuditRangeReader, type AuditRangeReaderSpec, type AuditRangeScan, type DigestHex } from './store-scan.js';
+import { rangeScanTools } from './native-scan.js';
+import { scanAuditRange, type AuditRangeReader, type AuditRangeReaderSpec, type AuditRangeScan } from './store-scan.js';
 
 /** A range to read and scan. */
 export interface RangeJob {
@@ -18,16 +17,19 @@ export interface RangeJob {
 /** The answer to a job, or why there is none (the caller then scans that range itself). */
 export type RangeAnswer = { readonly id: number; readonly scan: AuditRangeScan } | { readonly id: number; readonly error: string };
 
+/** What the thread is started with: how it reads ranges, and whether it may use the C scan. */
+export interface WorkerData {
+  readonly spec: AuditRangeReaderSpec;
+  readonly native: boolean;
+}
+
 /** What the thread says once its reader is open (or failed to open). */
 export type WorkerState = { readonly ready: true } | { readonly ready: false; readonly error: string };
-
-const hexHash: DigestHex =
-  (nodeCrypto as { hash?: DigestHex }).hash ?? ((algorithm, data, encoding) => nodeCrypto.createHash(algorithm).update(data).digest(encoding));
 
 async function main(): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const spec = workerData as AuditRangeReaderSpec;
+  const { spec, native } = workerData as WorkerData;
   let reader: AuditRangeReader;
   try {
     const mod = (await import(pathToFileURL(spec.module).href)) as { openAuditRanges(init: unknown): AuditRangeReader | Promise<AuditRangeReader> };
@@ -36,11 +38,13 @@ async function main(): Promise<void> {
     port.postMessage({ ready: false, error: (e as Error).message } satisfies WorkerState);
     return;
   }
+  const tools = rangeScanTools(native);
   port.on('message', (job: RangeJob) => {
     void (async () => {
       try {
-        const bytes = await reader.read(job.fromSeq, job.count);
-        const scan = scanAuditRange(bytes, job.fromSeq, job.wantSeq, job.wantChain, hexHash, isUtf8);
+        const scan =
+          (native && reader.scan ? await reader.scan(job.fromSeq, job.count, job.wantSeq, job.wantChain) : null) ??
+          scanAuditRange(await reader.read(job.fromSeq, job.count), job.fromSeq, job.wantSeq, job.wantChain, tools);
         port.postMessage({ id: job.id, scan } satisfies RangeAnswer);
       } catch (e) {
         port.postMessage({ id: job.id, error: (e as Error).message } satisfies RangeAnswer);

@@ -1,8 +1,6 @@
 // Verification of the trail held by a store, fast: ranges of rows as bytes (store-scan.ts), on verifier threads that
 // read the store themselves when it says how (each its own connection), stitched onto the chain in order; row by
 // row where a range is not accepted whole, and record by record (ChainVerifier) from the first row that is not intact.
-import { isUtf8 } from 'node:buffer';
-import * as nodeCrypto from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -12,8 +10,9 @@ import { builtModule } from '../util/package-root.js';
 import { chainHash, GENESIS_HASH, leafHashOfText, type ChainAnchor } from './chain.js';
 import { ChainVerifier, verifyChain, type ChainVerdict, type VerifyOptions } from './chain-verifier.js';
 import { isCanonicalLeafText } from './scan.js';
-import { scanAuditRange, type AuditRangeBytes, type AuditRangeReaderSpec, type AuditRangeScan, type DigestHex } from './store-scan.js';
-import type { RangeAnswer, RangeJob, WorkerState } from './store-verify-worker.js';
+import { rangeScanTools } from './native-scan.js';
+import { scanAuditRange, type AuditRangeBytes, type AuditRangeReaderSpec, type AuditRangeScan } from './store-scan.js';
+import type { RangeAnswer, RangeJob, WorkerData, WorkerState } from './store-verify-worker.js';
 
 /**
  * A store that can hand back its audit rows as stored (`readAudit` order and paging). `verifyStore`
@@ -41,15 +40,14 @@ export interface StoreVerifyTuning {
   readonly batchSize: number;
   /** Told how many verifier threads started (tests). */
   readonly started?: (threads: number) => void;
+  /** Whether the C scan (native/audit-scan.c) is used where it is built (default true; false: JavaScript only, to compare). */
+  readonly native?: boolean;
 }
 
 export const DEFAULT_STORE_TUNING: StoreVerifyTuning = { rangeRows: 4096, workers: -1, parallelFrom: 100_000, batchSize: 10_000 };
 
 /** Ranges a thread may hold at once: one being scanned and one read ahead. */
 const IN_FLIGHT = 2;
-
-const hexHash: DigestHex =
-  (nodeCrypto as { hash?: DigestHex }).hash ?? ((algorithm, data, encoding) => nodeCrypto.createHash(algorithm).update(data).digest(encoding));
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -188,7 +186,7 @@ class RangeScans {
     const worker = spec ? builtModule('audit/store-verify-worker') : undefined;
     let threads: RangeThread[] = [];
     if (spec && worker !== undefined && ((await store.auditHead())?.seq ?? 0) - from + 1 >= tuning.parallelFrom) {
-      threads = (await Promise.all(Array.from({ length: count }, () => RangeThread.start(worker, spec)))).filter((t): t is RangeThread => t !== null);
+      threads = (await Promise.all(Array.from({ length: count }, () => RangeThread.start(worker, { spec, native: tuning.native !== false })))).filter((t): t is RangeThread => t !== null);
     }
     tuning.started?.(threads.length);
     return new RangeScans(store, opts, tuning, threads);
@@ -245,7 +243,7 @@ class RangeScans {
   private async scanHere(fromSeq: number): Promise<AuditRangeScan> {
     const bytes = await (this.store.readAuditRange as (f: number, c: number) => Promise<AuditRangeBytes>).call(this.store, fromSeq, this.tuning.rangeRows);
     const w = this.want();
-    return scanAuditRange(bytes, fromSeq, w.wantSeq, w.wantChain, hexHash, isUtf8);
+    return scanAuditRange(bytes, fromSeq, w.wantSeq, w.wantChain, rangeScanTools(this.tuning.native !== false));
   }
 
   private want(): { wantSeq: number; wantChain: string } {
@@ -270,12 +268,12 @@ class RangeThread {
     worker.on('exit', () => this.gone());
   }
 
-  /** A thread reading with `spec`'s reader, once it has opened it; null when it cannot start or open it. */
-  static start(module: string, spec: AuditRangeReaderSpec): Promise<RangeThread | null> {
+  /** A thread reading with `data.spec`'s reader, once it has opened it; null when it cannot start or open it. */
+  static start(module: string, data: WorkerData): Promise<RangeThread | null> {
     return new Promise((resolve) => {
       let worker: Worker;
       try {
-        worker = new Worker(pathToFileURL(module), { workerData: spec });
+        worker = new Worker(pathToFileURL(module), { workerData: data });
       } catch {
         resolve(null);
         return;

@@ -1,15 +1,16 @@
-// Audit rows in bulk for verification (audit/store-scan.ts): a range of seqs in one query, as two byte strings
+// Audit rows in bulk for verification (audit/store-scan.ts): a range of seqs in one query, as byte strings
 // SQLite builds itself, so no JavaScript value is made per row; and the module verifier threads open for their
 // own read-only connection (audit/store-verify-worker.ts imports it by path: `auditRangeReader` in sqlite.ts).
 import Database from 'better-sqlite3';
-import type { AuditRangeBytes, AuditRangeReader } from '../audit/store-scan.js';
+import { nativeSqliteScan } from '../audit/native-scan.js';
+import type { AuditRangeBytes, AuditRangeReader, AuditRangeScan } from '../audit/store-scan.js';
 
-// One line per row in the order SQLite visits them (by seq: the rowid); each line carries its seq, so an
-// order the scanner does not expect is rejected, never misread. count(*) is taken in the same pass.
+// The leaves joined by newlines and each hash column joined by commas, in the order SQLite visits the rows (by
+// seq: the rowid), with the count and the highest seq taken in the same pass: store-scan.ts checks the framing.
 const RANGE_SQL =
-  "SELECT count(*), CAST(group_concat(leaf, char(10)) AS BLOB), CAST(group_concat(seq || ',' || prev_hash || ',' || leaf_hash || ',' || chain_hash, char(10)) AS BLOB) FROM audit WHERE seq >= ? AND seq < ?";
+  "SELECT count(*), max(seq), CAST(group_concat(leaf, char(10)) AS BLOB), CAST(group_concat(prev_hash, ',') AS BLOB), CAST(group_concat(leaf_hash, ',') AS BLOB), CAST(group_concat(chain_hash, ',') AS BLOB) FROM audit WHERE seq >= ? AND seq < ?";
 
-type RangeRow = [number, Buffer | null, Buffer | null];
+type RangeRow = [number, number | null, Buffer | null, Buffer | null, Buffer | null, Buffer | null];
 
 /** The statement reading a range on `db`. */
 export function auditRangeStatement(db: Database.Database): Database.Statement<[number, number], RangeRow> {
@@ -18,9 +19,9 @@ export function auditRangeStatement(db: Database.Database): Database.Statement<[
 
 /** The rows with seqs `fromSeq` to `fromSeq + count - 1`. */
 export function readAuditRange(stmt: Database.Statement<[number, number], RangeRow>, fromSeq: number, count: number): AuditRangeBytes {
-  const row = stmt.get(fromSeq, fromSeq + count) as RangeRow;
+  const [rows, lastSeq, leaves, prevs, leafHashes, chains] = stmt.get(fromSeq, fromSeq + count) as RangeRow;
   const empty = new Uint8Array(0);
-  return { rows: row[0], leaves: row[1] ?? empty, hashes: row[2] ?? empty };
+  return { rows, lastSeq: lastSeq ?? 0, leaves: leaves ?? empty, prevs: prevs ?? empty, leafHashes: leafHashes ?? empty, chains: chains ?? empty };
 }
 
 /** What a verifier thread needs to open the store file itself. */
@@ -28,18 +29,53 @@ export interface SqliteRangeInit {
   readonly file: string;
 }
 
+// The C scan run inside SQLite (native/audit-scan.c `audit_scan_range`): the range's rows checked where SQLite
+// holds them, answering '1' + first prevHash + last chainHash, '0' (not accepted) or '-' (not decided there).
+export const SCAN_SQL =
+  'SELECT count(*), audit_scan_range(seq, leaf, prev_hash, leaf_hash, chain_hash, @from, @wantSeq, @wantChain) FROM audit WHERE seq >= @from AND seq < @to';
+
+type ScanRow = [number, string | null];
+type ScanParams = { from: number; to: number; wantSeq: number; wantChain: string };
+
+/** The aggregate's answer as a scan; null when it could not decide (the range is then read as bytes and scanned). */
+export function scanAnswer([rows, answer]: ScanRow): AuditRangeScan | null {
+  if (answer === null) return { ok: rows === 0, rows: 0, firstPrev: '', lastChain: '' };
+  if (answer === '-') return null;
+  if (answer[0] !== '1' || answer.length !== 129) return { ok: false, rows: 0, firstPrev: '', lastChain: '' };
+  return { ok: true, rows, firstPrev: answer.slice(1, 65), lastChain: answer.slice(65) };
+}
+
 /**
  * Opens `init.file` read-only for one verifier thread (WAL: it reads beside the writer, from a
- * snapshot per range). The file is memory-mapped: a scan reads it once, front to back.
+ * snapshot per range). The file is memory-mapped: a scan reads it once, front to back. With the C scan
+ * built, ranges are scanned inside SQLite (`scan`); else, and where it cannot decide, read as bytes.
  */
 export function openAuditRanges(init: SqliteRangeInit): AuditRangeReader {
   const db = new Database(init.file, { readonly: true, fileMustExist: true });
   db.pragma('mmap_size = 1073741824');
   const stmt = auditRangeStatement(db);
+  const scanStmt = withNativeScan(db);
   return {
     read: (fromSeq, count) => readAuditRange(stmt, fromSeq, count),
+    ...(scanStmt && {
+      scan: (fromSeq: number, count: number, wantSeq: number, wantChain: string) =>
+        scanAnswer(scanStmt.get({ from: fromSeq, to: fromSeq + count, wantSeq, wantChain }) as ScanRow),
+    }),
     close: () => {
       db.close();
     },
   };
+}
+
+/** The scan statement on `db` with the C scan loaded into it, or null when it is not built or will not load. */
+function withNativeScan(db: Database.Database): Database.Statement<[ScanParams], ScanRow> | null {
+  const ext = nativeSqliteScan();
+  if (ext === null) return null;
+  try {
+    // The entry point is named: SQLite would guess it from the file name. (@types/better-sqlite3 lacks the argument.)
+    (db.loadExtension as (file: string, entryPoint: string) => Database.Database)(ext.file, ext.entryPoint);
+    return db.prepare<[ScanParams], ScanRow>(SCAN_SQL).raw();
+  } catch {
+    return null;
+  }
 }

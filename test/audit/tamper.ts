@@ -7,6 +7,7 @@ import { chainHash, leafHashOfText } from '../../src/audit/chain.js';
 export type Tamper =
   | { kind: 'text'; seq: number; at: number; cut: number; put: string; rehash: boolean }
   | { kind: 'respace'; seq: number; rehash: boolean }
+  | { kind: 'replace'; seq: number; from: string; to: string; rehash: boolean }
   | { kind: 'delete'; seq: number }
   | { kind: 'move'; seq: number; to: number }
   | { kind: 'swap'; seq: number; with: number }
@@ -36,6 +37,10 @@ export function tamper(file: string, t: Tamper): void {
       }
       case 'respace':
         rewrite(row.leaf.replace('":', '": '), t.rehash);
+        break;
+      case 'replace':
+        // A rewrite that keeps the text canonical: with its hashes recomputed, only the next row's link shows it.
+        rewrite(row.leaf.replace(t.from, t.to), t.rehash);
         break;
       case 'delete':
         db.prepare('DELETE FROM audit WHERE seq = ?').run(t.seq);

@@ -1,5 +1,6 @@
 // verifyStore's range path (store-scan.ts, store-verify.ts): whole ranges of rows as bytes, here and on verifier threads
-// with their own connections, stitched at range boundaries; the same verdict as ChainVerifier record by record on any damage.
+// with their own connections (scanned inside SQLite by the C scan there), stitched at range boundaries; the same verdict
+// as ChainVerifier record by record on any damage, with the C scan and in JavaScript alone.
 // The threads run the built code (dist/): run `npx tsc -p tsconfig.build.json` first.
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
@@ -11,10 +12,12 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHashOfText, leafText, type LeafFields } from '../../src/audit/chain.js';
 import { verifyStore } from '../../src/audit/log.js';
-import { scanAuditRange, type AuditRangeBytes, type DigestHex } from '../../src/audit/store-scan.js';
+import { nativeSqliteScan, rangeScanTools } from '../../src/audit/native-scan.js';
+import { scanAuditRange, type AuditRangeBytes, type AuditRangeScan, type DigestHex, type RangeScanTools } from '../../src/audit/store-scan.js';
 import { DEFAULT_STORE_TUNING, verifyStoreWith, type StoreVerifyTuning } from '../../src/audit/store-verify.js';
 import { AuditWriter, type AuditItem } from '../../src/audit/writer.js';
 import { auditRecord, openSqliteStore } from '../../src/store/sqlite.js';
+import { SCAN_SQL, scanAnswer } from '../../src/store/sqlite-audit-ranges.js';
 import type { Store } from '../../src/store/store.js';
 import type { Principal, RunId } from '../../src/types.js';
 import { tamper, type Tamper } from './tamper.js';
@@ -26,7 +29,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const KEY = Buffer.alloc(32, 7);
 const CLOCK = (): Date => new Date(Date.UTC(2025, 0, 1));
 const BOT: Principal = { kind: 'agent', id: 'refund-bot', roles: [] };
-const hex = hash as DigestHex;
 
 /** A store file with `count` records: plain text, text beyond the BMP, escapes, numbers of every form. */
 async function filled(count: number): Promise<string> {
@@ -35,7 +37,14 @@ async function filled(count: number): Promise<string> {
   const w = new AuditWriter(s, KEY, CLOCK);
   const item = (i: number): AuditItem => ({
     type: i % 2 ? 'action.intent' : 'action.executed',
-    body: { i, note: i % 3 ? 'plain' : 'Grüße, ✓ 😀 "q" \\ \u0001', nested: { z: [1, 2.5, -0.001, 1e21, null, true], a: 'x\ny' }, ...(i % 7 === 0 ? { 'ключ': {} } : {}), ...(i === 23 ? { 'a"b': 1 } : {}) },
+    body: {
+      i,
+      note: i % 3 ? 'plain' : 'Grüße, ✓ 😀 "q" \\ \u0001',
+      // Numbers the C scan decides, and now and then ones only JavaScript can (an exponent, 17 digits).
+      nested: { z: [1, 2.5, -0.001, 0.000001, 123456.789, ...(i % 11 === 0 ? [1e21, 0.1 + 0.2] : []), null, true], a: 'x\ny' },
+      ...(i % 7 === 0 ? { 'ключ': {} } : {}),
+      ...(i === 23 ? { 'a"b': 1 } : {}),
+    },
   });
   for (let i = 1; i <= count; i += 5) {
     await w.append({ runId: 'run_1' as RunId, principal: BOT, onBehalfOf: undefined }, Array.from({ length: Math.min(5, count - i + 1) }, (_, j) => item(i + j)));
@@ -89,6 +98,7 @@ describe('verifyStore in ranges', () => {
       rehash: fc.boolean(),
     }),
     fc.record({ kind: fc.constant('respace' as const), seq, rehash: fc.boolean() }),
+    fc.record({ kind: fc.constant('replace' as const), seq, from: fc.constant('"plain"'), to: fc.constantFrom('"plaim"', '"plai\\n"'), rehash: fc.boolean() }),
     fc.record({ kind: fc.constant('delete' as const), seq }),
     fc.record({ kind: fc.constant('move' as const), seq, to: fc.integer({ min: SIZE + 1, max: SIZE + 10 }) }),
     fc.record({ kind: fc.constant('swap' as const), seq, with: seq }),
@@ -112,7 +122,7 @@ describe('verifyStore in ranges', () => {
       fc.asyncProperty(fc.array(change, { minLength: 0, maxLength: 2 }), fc.integer({ min: 1, max: 7 }), async (changes, rangeRows) => {
         const file = await damaged(pristine, changes);
         try {
-          await compare(file, [{}, { expectedHead: head }, { start }], [{ ...HERE, rangeRows }]);
+          await compare(file, [{}, { expectedHead: head }, { start }], [{ ...HERE, rangeRows }, { ...HERE, rangeRows, native: false }]);
         } finally {
           rmSync(file, { force: true });
         }
@@ -127,7 +137,7 @@ describe('verifyStore in ranges', () => {
       fc.asyncProperty(fc.array(change, { minLength: 1, maxLength: 2 }), async (changes) => {
         const file = await damaged(pristine, changes);
         try {
-          await compare(file, [{}], [THREADS]);
+          await compare(file, [{}], [THREADS, { ...THREADS, native: false }]);
         } finally {
           rmSync(file, { force: true });
         }
@@ -145,6 +155,9 @@ describe('verifyStore in ranges', () => {
       [{ kind: 'text', seq: 5, at: 20, cut: 1, put: 'x', rehash: true }],
       [{ kind: 'hash', seq: 9, column: 'prev_hash', value: 'f'.repeat(64) }],
       [{ kind: 'hash', seq: 8, column: 'chain_hash', value: 'f'.repeat(64) }],
+      // A canonical rewrite with its own hashes recomputed: only the link from the row after it shows it.
+      [{ kind: 'replace', seq: 5, from: '"plain"', to: '"plaim"', rehash: true }],
+      [{ kind: 'replace', seq: 8, from: '"plain"', to: '"plaim"', rehash: true }],
       // Damage in each range.
       ...Array.from({ length: 6 }, (_, r): Tamper[] => [{ kind: 'respace', seq: r * 4 + 2, rehash: true }]),
       // A missing row: inside a range, at its end, at the start of the next, the last one.
@@ -172,7 +185,7 @@ describe('verifyStore in ranges', () => {
         const want = await verifyStore(recordsOnly(store), { expectedHead: head });
         await store.close();
         expect(want.ok, JSON.stringify(changes)).toBe(false);
-        await compare(file, [{}, { expectedHead: head }], [HERE, THREADS, { ...THREADS, rangeRows: 3 }]);
+        await compare(file, [{}, { expectedHead: head }], [HERE, THREADS, { ...THREADS, rangeRows: 3 }, { ...HERE, native: false }, { ...THREADS, native: false }]);
       } finally {
         rmSync(file, { force: true });
       }
@@ -202,12 +215,24 @@ describe('verifyStore in ranges', () => {
 });
 
 describe('scanAuditRange', () => {
+  // Every case runs twice: scanned in JavaScript, and by the C scan (native/audit-scan.c) where it decides.
+  const JS: RangeScanTools = { hash: hash as DigestHex, isUtf8, native: null };
+  const C: RangeScanTools = rangeScanTools();
+  const scan = (r: AuditRangeBytes, from: number, wantSeq: number, wantChain: string): AuditRangeScan => {
+    const js = scanAuditRange(r, from, wantSeq, wantChain, JS);
+    expect(scanAuditRange(r, from, wantSeq, wantChain, C)).toEqual(js);
+    return js;
+  };
+
+  it('runs the C scan here (npm ci builds it)', () => {
+    expect(C.native).not.toBeNull();
+  });
+
   /** One row at `seq` with `text` and hashes that add up. */
   function oneRow(text: string, seq: number): AuditRangeBytes {
     const leaf = leafHashOfText(text);
-    return { rows: 1, leaves: Buffer.from(text), hashes: Buffer.from(`${seq},${GENESIS_HASH},${leaf},${chainHash(GENESIS_HASH, leaf)}`) };
+    return { rows: 1, lastSeq: seq, leaves: Buffer.from(text), prevs: Buffer.from(GENESIS_HASH), leafHashes: Buffer.from(leaf), chains: Buffer.from(chainHash(GENESIS_HASH, leaf)) };
   }
-
   const text = fc.oneof(
     { weight: 4, arbitrary: fc.string({ unit: 'grapheme', maxLength: 12 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
@@ -238,7 +263,7 @@ describe('scanAuditRange', () => {
           t = t.slice(0, at) + e.put + t.slice(at + e.cut);
         }
         const seq = r.seq + seqShift;
-        if (scanAuditRange(oneRow(t, seq), seq, -1, '', hex, isUtf8).ok) {
+        if (scan(oneRow(t, seq), seq, -1, '').ok) {
           taken++;
           // As the store reads it back (the bytes decoded as UTF-8), parsed and rebuilt: the same bytes.
           const stored = Buffer.from(t).toString('utf8');
@@ -250,6 +275,78 @@ describe('scanAuditRange', () => {
     expect(taken).toBeGreaterThan(100);
   });
 
+  it('property: the C scan inside SQLite answers as the JavaScript scan of the same rows, for any bytes', () => {
+    // Rows as an attacker with the file could leave them: canonical texts edited byte by byte (invalid UTF-8,
+    // surrogates, overlong forms, bytes past U+10FFFF included), their hashes recomputed over the new bytes.
+    const ext = nativeSqliteScan();
+    expect(ext).not.toBeNull();
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE audit (seq INTEGER PRIMARY KEY, leaf TEXT NOT NULL, prev_hash TEXT NOT NULL, leaf_hash TEXT NOT NULL, chain_hash TEXT NOT NULL) STRICT');
+    (db.loadExtension as (file: string, entryPoint: string) => void)(ext!.file, ext!.entryPoint);
+    const insert = db.prepare('INSERT INTO audit VALUES (?, CAST(? AS TEXT), ?, ?, ?)');
+    const scanSql = db.prepare<[{ from: number; to: number; wantSeq: number; wantChain: string }], [number, string | null]>(SCAN_SQL).raw();
+    const byteEdit = fc.record({
+      at: fc.nat(),
+      cut: fc.integer({ min: 0, max: 2 }),
+      put: fc.constantFrom(
+        [0xff], [0x80], [0xc0, 0xaf], [0xc3], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x9f, 0x98, 0x80],
+        [0xc3, 0xa9], [0xe2, 0x9c, 0x93], [0x00], [0x0a], [0x22], [0x5c], [0x7f], [0x31], [0x2e, 0x35], [0x65, 0x32],
+      ),
+    });
+    const edits = fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(byteEdit, { minLength: 1, maxLength: 2 }) });
+    let decided = 0;
+    let taken = 0;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(record, edits), { minLength: 1, maxLength: 3 }), fc.boolean(), (rows, want) => {
+        const from = rows[0]![0].seq;
+        const texts = rows.map(([r, edits], k) => {
+          let b = Buffer.from(leafText({ ...r, seq: from + k } as LeafFields));
+          for (const e of edits) {
+            const at = e.at % (b.length + 1);
+            b = Buffer.concat([b.subarray(0, at), Buffer.from(e.put), b.subarray(at + e.cut)]);
+          }
+          return b;
+        });
+        db.exec('DELETE FROM audit');
+        let prev = GENESIS_HASH as string;
+        const prevs: string[] = [];
+        const leafHashes: string[] = [];
+        const chains: string[] = [];
+        texts.forEach((t, k) => {
+          const leaf = hash('sha256', Buffer.concat([Buffer.from([0]), t]), 'hex');
+          const chain = chainHash(prev, leaf);
+          insert.run(from + k, t, prev, leaf, chain);
+          prevs.push(prev);
+          leafHashes.push(leaf);
+          chains.push(chain);
+          prev = chain;
+        });
+        const lastSeq = from + texts.length - 1;
+        const [wantSeq, wantChain] = want ? [lastSeq, prev] : [-1, ''];
+        const bytes: AuditRangeBytes = {
+          rows: texts.length,
+          lastSeq,
+          leaves: Buffer.concat(texts.flatMap((t, k) => (k === 0 ? [t] : [Buffer.from('\n'), t]))),
+          prevs: Buffer.from(prevs.join(',')),
+          leafHashes: Buffer.from(leafHashes.join(',')),
+          chains: Buffer.from(chains.join(',')),
+        };
+        const js = scan(bytes, from, wantSeq, wantChain);
+        const inSqlite = scanAnswer(scanSql.get({ from, to: from + 4, wantSeq, wantChain }) as [number, string | null]);
+        if (inSqlite !== null) {
+          decided++;
+          expect(inSqlite.ok).toBe(js.ok);
+          if (js.ok) expect(inSqlite).toEqual(js);
+        }
+        if (js.ok) taken++;
+      }),
+      { numRuns: 5000 },
+    );
+    db.close();
+    expect(decided).toBeGreaterThan(4000);
+    expect(taken).toBeGreaterThan(100);
+  });
+
   it('takes what Airlock writes, text beyond the BMP included', () => {
     fc.assert(
       fc.property(record, (r) => {
@@ -258,38 +355,51 @@ describe('scanAuditRange', () => {
         const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(JSON.stringify(r));
         const escapedKeys = JSON.stringify(Object.keys(r.body)).includes('\\');
         if (keysPlain && !lone && !escapedKeys && !/\\u[0-9a-f]{4}/.test(t.replace(/\\u00(?:0[0-7bef]|1[0-9a-f])/g, ''))) {
-          expect(scanAuditRange(oneRow(t, r.seq), r.seq, -1, '', hex, isUtf8).ok, t).toBe(true);
+          expect(scan(oneRow(t, r.seq), r.seq, -1, '').ok, t).toBe(true);
         }
-        expect(scanAuditRange(oneRow(t, r.seq), r.seq + 1, -1, '', hex, isUtf8).ok).toBe(false);
+        expect(scan(oneRow(t, r.seq), r.seq + 1, -1, '').ok).toBe(false);
       }),
       { numRuns: 2000 },
     );
   });
 
-  it('says no to a range whose line count, seqs, hashes, link or wanted head do not hold', () => {
+  it('says no to a range whose row count, seqs, framing, hashes, link or wanted head do not hold', () => {
     const a = leafText({ seq: 1, schemaVersion: 1, type: 't', time: 'x', runId: null, principal: null, onBehalfOf: null, body: { a: 1 } });
     const b = leafText({ seq: 2, schemaVersion: 1, type: 't', time: 'x', runId: null, principal: null, onBehalfOf: null, body: { a: 2 } });
     const la = leafHashOfText(a);
     const ca = chainHash(GENESIS_HASH, la);
     const lb = leafHashOfText(b);
     const cb = chainHash(ca, lb);
-    const range = (leaves: string, hashes: string, rows = 2): AuditRangeBytes => ({ rows, leaves: Buffer.from(leaves), hashes: Buffer.from(hashes) });
-    const good = range(`${a}\n${b}`, `1,${GENESIS_HASH},${la},${ca}\n2,${ca},${lb},${cb}`);
-    expect(scanAuditRange(good, 1, -1, '', hex, isUtf8)).toEqual({ ok: true, rows: 2, firstPrev: GENESIS_HASH, lastChain: cb });
-    expect(scanAuditRange(good, 1, 2, cb, hex, isUtf8).ok).toBe(true);
-    expect(scanAuditRange(good, 1, 2, ca, hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange(good, 2, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange({ ...good, rows: 1 }, 1, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange({ ...good, rows: 3 }, 1, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange(range(`${a}\n${b}\n`, `1,${GENESIS_HASH},${la},${ca}\n2,${ca},${lb},${cb}`), 1, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange(range(`${a}\n${b}`, `1,${GENESIS_HASH},${la},${ca}\n02,${ca},${lb},${cb}`), 1, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange(range(`${a}\n${b}`, `1,${GENESIS_HASH},${la},${ca}\n2,${GENESIS_HASH},${lb},${cb}`), 1, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange(range(`${a}\n${b}`, `1,${GENESIS_HASH},${la},${ca}\n2,${ca},${lb},${cb.toUpperCase()}`), 1, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange(range(`${b}\n${a}`, `2,${ca},${lb},${cb}\n1,${GENESIS_HASH},${la},${ca}`), 1, -1, '', hex, isUtf8).ok).toBe(false);
+    const range = (leaves: string, prevs: string, leafHashes: string, chains: string, rows = 2, lastSeq = 2): AuditRangeBytes => ({
+      rows,
+      lastSeq,
+      leaves: Buffer.from(leaves),
+      prevs: Buffer.from(prevs),
+      leafHashes: Buffer.from(leafHashes),
+      chains: Buffer.from(chains),
+    });
+    const good = range(`${a}\n${b}`, `${GENESIS_HASH},${ca}`, `${la},${lb}`, `${ca},${cb}`);
+    expect(scan(good, 1, -1, '')).toEqual({ ok: true, rows: 2, firstPrev: GENESIS_HASH, lastChain: cb });
+    expect(scan(good, 1, 2, cb).ok).toBe(true);
+    expect(scan(good, 1, 2, ca).ok).toBe(false);
+    expect(scan(good, 1, 1, '').ok).toBe(false);
+    expect(scan(good, 2, -1, '').ok).toBe(false);
+    expect(scan({ ...good, rows: 1 }, 1, -1, '').ok).toBe(false);
+    expect(scan({ ...good, rows: 3 }, 1, -1, '').ok).toBe(false);
+    // Seqs not one unbroken run (1 and 3: the texts say 1 and 2).
+    expect(scan({ ...good, lastSeq: 3 }, 1, -1, '').ok).toBe(false);
+    expect(scan(range(`${a}\n${b}\n`, `${GENESIS_HASH},${ca}`, `${la},${lb}`, `${ca},${cb}`), 1, -1, '').ok).toBe(false);
+    expect(scan(range(`${a}\n${b}`, `${GENESIS_HASH},${GENESIS_HASH}`, `${la},${lb}`, `${ca},${cb}`), 1, -1, '').ok).toBe(false);
+    expect(scan(range(`${a}\n${b}`, `${GENESIS_HASH},${ca}`, `${la},${lb}`, `${ca},${cb.toUpperCase()}`), 1, -1, '').ok).toBe(false);
+    expect(scan(range(`${b}\n${a}`, `${ca},${GENESIS_HASH}`, `${lb},${la}`, `${cb},${ca}`), 1, -1, '').ok).toBe(false);
+    // Values framed otherwise with the same bytes: one of 63 characters and the next of 65.
+    expect(scan(range(`${a}\n${b}`, `${GENESIS_HASH},${ca}`, `${la.slice(0, 63)},${la.slice(63)}${lb}`, `${ca},${cb}`), 1, -1, '').ok).toBe(false);
+    expect(scan(range(`${a}\n${b}`, `${GENESIS_HASH};${ca}`, `${la},${lb}`, `${ca},${cb}`), 1, -1, '').ok).toBe(false);
     // Not UTF-8: the store would read it back as something else.
     const bad = Buffer.from(`${a}\n${b}`);
     bad[bad.indexOf('"t"') + 1] = 0xff;
-    expect(scanAuditRange({ rows: 2, leaves: bad, hashes: good.hashes }, 1, -1, '', hex, isUtf8).ok).toBe(false);
-    expect(scanAuditRange({ rows: 0, leaves: new Uint8Array(0), hashes: new Uint8Array(0) }, 1, -1, '', hex, isUtf8)).toEqual({ ok: true, rows: 0, firstPrev: '', lastChain: '' });
+    expect(scan({ ...good, leaves: bad }, 1, -1, '').ok).toBe(false);
+    const empty = new Uint8Array(0);
+    expect(scan({ rows: 0, lastSeq: 0, leaves: empty, prevs: empty, leafHashes: empty, chains: empty }, 1, -1, '')).toEqual({ ok: true, rows: 0, firstPrev: '', lastChain: '' });
   });
 });

@@ -183,12 +183,15 @@ describe('postgres store: the trail at rest', () => {
     try {
       for (let i = 0; i < 30; i++) await s.appendAudit(Array.from({ length: 100 }, (_, k) => draft(i * 100 + k)));
       expect(await verifyStore(s, { batchSize: 256 })).toMatchObject({ ok: true, count: 3000 });
-      // The range verification reads is the stored rows exactly: texts, then `seq,prev,leaf,chain`, a line each.
+      // The range verification reads is the stored rows exactly: texts a line each, each hash column comma-separated.
       const rows = await (s as unknown as AuditTextSource).readAuditRows(11, 5);
       const range = await (s as unknown as Required<AuditTextSource>).readAuditRange(11, 5);
       expect(range.rows).toBe(5);
+      expect(range.lastSeq).toBe(15);
       expect(Buffer.from(range.leaves).toString('utf8')).toBe(rows.map((r) => r.text).join('\n'));
-      expect(Buffer.from(range.hashes).toString('utf8')).toBe(rows.map((r) => `${r.seq},${r.prevHash},${r.leafHash},${r.chainHash}`).join('\n'));
+      expect(Buffer.from(range.prevs).toString('utf8')).toBe(rows.map((r) => r.prevHash).join(','));
+      expect(Buffer.from(range.leafHashes).toString('utf8')).toBe(rows.map((r) => r.leafHash).join(','));
+      expect(Buffer.from(range.chains).toString('utf8')).toBe(rows.map((r) => r.chainHash).join(','));
       expect((s as unknown as Required<AuditTextSource>).auditRangeReader()).toMatchObject({ module: expect.stringContaining('postgres-audit-ranges') });
       for (const sql of ["UPDATE audit SET leaf = leaf WHERE seq = 5", 'DELETE FROM audit WHERE seq = 3000', 'TRUNCATE audit']) {
         await expect(query(db.url, sql)).rejects.toThrow(/append-only/);
