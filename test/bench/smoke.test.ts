@@ -69,6 +69,15 @@ afterAll(() => {
 
 /** What a suite promises beyond a well-formed result, checked on its smoke run. */
 const PROMISES: Readonly<Record<string, (doc: ResultDoc) => void>> = {
+  // Issue #15: verification from the store runs the C scan (built by npm ci), beside the JavaScript scan.
+  audit: (doc) => {
+    const found = doc.results.find((x) => String(x.name).startsWith('verifyStore from the SQLite store'));
+    expect(found, JSON.stringify(doc.results.map((x) => x.name))).toBeDefined();
+    const m = found!.metrics as Record<string, number>;
+    expect(m['C scan built']).toBe(1);
+    expect(m['records/s']).toBeGreaterThan(0);
+    expect(m['records/s, JavaScript scan']).toBeGreaterThan(0);
+  },
   // Issue #9: a load run with a hostile client in parallel.
   'hostile-load': (doc) => {
     const row = (prefix: string): Record<string, number> => {
