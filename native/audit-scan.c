@@ -367,7 +367,7 @@ static int scan_range(const uint8_t *L, size_t nl, const uint8_t *P, size_t np, 
     int last = k == rows - 1;
     long end = leaf_text_end(&s, lp, seq);
     if (end == UNDECIDED) return -1;
-    if (end < 0 || (last ? (size_t)end != nl : L[end] != '\n')) return 0;
+    if (end < 0 || (last ? (size_t)end != nl : (size_t)end >= nl || L[end] != '\n')) return 0;
     const uint8_t *prev = P + k * 65, *leaf = H + k * 65, *chain = C + k * 65;
     if (k > 0 && memcmp(prev, C + (k - 1) * 65, 64) != 0) return 0;
     if (!hashes_hold(L + lp, (size_t)(end - lp), prev, leaf, chain)) return 0;

@@ -386,6 +386,8 @@ describe('scanAuditRange', () => {
     expect(scan(good, 2, -1, '').ok).toBe(false);
     expect(scan({ ...good, rows: 1 }, 1, -1, '').ok).toBe(false);
     expect(scan({ ...good, rows: 3 }, 1, -1, '').ok).toBe(false);
+    // Fewer texts than rows: the first text ends where the leaves do.
+    expect(scan({ ...good, leaves: Buffer.from(a) }, 1, -1, '').ok).toBe(false);
     // Seqs not one unbroken run (1 and 3: the texts say 1 and 2).
     expect(scan({ ...good, lastSeq: 3 }, 1, -1, '').ok).toBe(false);
     expect(scan(range(`${a}\n${b}\n`, `${GENESIS_HASH},${ca}`, `${la},${lb}`, `${ca},${cb}`), 1, -1, '').ok).toBe(false);
