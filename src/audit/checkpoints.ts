@@ -23,7 +23,7 @@ const LEAF_PAGE = 65_536;
 export function checkpointSigner(workspaceDir: string, workspaceName: string, config: AuditConfig['checkpoints']): NoteSigner {
   const origin = config.origin ?? `airlock/${workspaceName}`;
   if (config.key) {
-    const text = readSecret(workspaceDir, 'audit.checkpoints.key', config.key) as string;
+    const text = readSecret(workspaceDir, 'audit.checkpoints.key', config.key, 'signing key') as string;
     const signer = parseSignerKey(text);
     const where = 'env' in config.key ? `\`${config.key.env}\`` : `\`${config.key.file}\``;
     if ('problem' in signer) {

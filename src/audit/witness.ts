@@ -57,7 +57,7 @@ export function webhookWitness(url: string, secret: string | null, timeoutMs: nu
 /** The witnesses a workspace's `audit.witnesses` names (files relative to the workspace). */
 export function witnessesOf(dir: string, config: readonly WitnessConfig[], now: () => Date): Witness[] {
   return config.map((w, i) =>
-    'file' in w ? fileWitness(path.resolve(dir, w.file)) : webhookWitness(w.url, w.secret ? readSecret(dir, `audit.witnesses[${i}]`, w.secret) : null, w.timeoutMs, now),
+    'file' in w ? fileWitness(path.resolve(dir, w.file)) : webhookWitness(w.url, w.secret ? readSecret(dir, `audit.witnesses[${i}]`, w.secret, 'webhook secret') : null, w.timeoutMs, now),
   );
 }
 

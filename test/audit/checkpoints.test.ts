@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHashOfText } from '../../src/audit/chain.js';
 import { checkpointText } from '../../src/audit/checkpoint.js';
-import { Checkpointer, checkpointTrailer, checkStoreCheckpoints } from '../../src/audit/checkpoints.js';
+import { Checkpointer, checkpointSigner, checkpointTrailer, checkStoreCheckpoints } from '../../src/audit/checkpoints.js';
 import { checkpointLine, splitRecordLine } from '../../src/audit/export-line.js';
 import { exportStore, verifyStore } from '../../src/audit/log.js';
 import { leafHash as merkleLeaf, treeHead } from '../../src/audit/merkle.js';
@@ -146,6 +146,22 @@ async function exportLines(store: Store): Promise<string[]> {
   await exportStore(store, file);
   return readFileSync(file, 'utf8').trim().split('\n');
 }
+
+describe('the checkpoint key from a secret', () => {
+  it('names the signing key it could not read, and where', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'airlock-ckey-'));
+    try {
+      const from = { env: 'AIRLOCK_TEST_CHECKPOINT_KEY_NEVER_SET' };
+      expect(() => checkpointSigner(dir, 'acme', { every: 10, intervalSeconds: 60, key: from })).toThrow(
+        'audit.checkpoints.key reads its signing key from `AIRLOCK_TEST_CHECKPOINT_KEY_NEVER_SET`, which is not set',
+      );
+      writeFileSync(path.join(dir, 'empty.key'), '\n');
+      expect(() => checkpointSigner(dir, 'acme', { every: 10, intervalSeconds: 60, key: { file: 'empty.key' } })).toThrow("audit.checkpoints.key's signing key file is empty");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('an export verified offline with the public key', () => {
   const s = signer('airlock/acme');
