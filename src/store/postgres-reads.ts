@@ -4,7 +4,8 @@
 import type pg from 'pg';
 import type { z } from 'zod';
 import type { ApprovalId, ApprovalStatus, RunId, Sha256Hex } from '../types.js';
-import { AUDIT_COLUMNS, auditRecordOf, LIST_CAP, Params, RUN_SUMMARY_COLUMNS, runQuerySql, runSummaryOf, storedRowOf, whereOf, type PgAuditRow, type PgSummaryRow } from './postgres-rows.js';
+import { AUDIT_COLUMNS, auditRecordOf, LIST_CAP, Params, RUN_SUMMARY_COLUMNS, runQuerySql, storedRowOf, whereOf, type PgAuditRow } from './postgres-rows.js';
+import { runSummaryOf, type SummaryColumns } from './run-summary.js';
 import { openPayload, openRunState, openStep, type PayloadSealing } from './sealed-payloads.js';
 import { deliverySchema, grantSchema, incidentSchema, leaseSchema, notificationSchema, type ApprovalRow, type IdRecordRow, type RowReader, type RunRow } from './sqlite-rows.js';
 import { SPANS_PER_TRACE } from './sqlite-spans.js';
@@ -81,7 +82,7 @@ export class PgReads {
   }
 
   async runSummaries(q: RunQuery): Promise<RunSummary[]> {
-    return (await this.runPages<PgSummaryRow>(q, RUN_SUMMARY_COLUMNS)).map(runSummaryOf);
+    return (await this.runPages<SummaryColumns>(q, RUN_SUMMARY_COLUMNS)).map(runSummaryOf);
   }
 
   usageSince(sinceDay: string, scopes: readonly string[] | undefined): Promise<UsageRow[]> {

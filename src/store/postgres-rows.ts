@@ -2,9 +2,8 @@
 // columns), and the SQL of its filtered lists with numbered parameters: a filter is applied inside the query,
 // every list is limited, and a filter value is always a parameter, never SQL.
 import { AirlockError } from '../errors.js';
-import type { RunId, RunStatus } from '../types.js';
 import { auditRecord } from './sqlite-rows.js';
-import { MAX_RUN_IDS, type AuditRecord, type RunQuery, type RunSummary, type StoredAuditRow } from './store.js';
+import { MAX_RUN_IDS, type AuditRecord, type RunQuery, type StoredAuditRow } from './store.js';
 
 /** The most rows any list reads at once when its caller names no limit (lists beyond it are paged by the caller). */
 export const LIST_CAP = 10_000;
@@ -77,31 +76,6 @@ export function runQuerySql(q: RunQuery, columns = '*'): { sql: string; params: 
   const limit = p.add(Math.max(0, Math.min(q.limit ?? LIST_CAP, LIST_CAP)));
   const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
   return { sql: `SELECT ${columns} FROM runs${filter} ORDER BY created_at DESC, id DESC LIMIT ${limit}`, params: p.values };
-}
-
-/** A row as `RUN_SUMMARY_COLUMNS` reads it. */
-export interface PgSummaryRow {
-  readonly id: string;
-  readonly workflow: string;
-  readonly status: string;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly on_behalf_of: string | null;
-  readonly cost_micros: number | null;
-  readonly currency: string | null;
-}
-
-export function runSummaryOf(r: PgSummaryRow): RunSummary {
-  return {
-    id: r.id as RunId,
-    workflow: r.workflow,
-    status: r.status as RunStatus,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    onBehalfOf: r.on_behalf_of,
-    costMicros: typeof r.cost_micros === 'number' && Number.isFinite(r.cost_micros) ? r.cost_micros : 0,
-    currency: r.currency,
-  };
 }
 
 /** What a run's summary columns hold, read from its state before it is sealed: its agent, the person it acts for, its model cost. */

@@ -1,7 +1,7 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL, every commit fsynced); writes group-committed on this thread or by a writer thread, reads on this thread.
 import type { PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
-import type { ApprovalId, ApprovalStatus, Classification, RunId, RunStatus, Sha256Hex } from '../types.js';
+import type { ApprovalId, ApprovalStatus, Classification, RunId, Sha256Hex } from '../types.js';
 import type Database from 'better-sqlite3';
 import type {
   ApprovalExpectation,
@@ -51,6 +51,7 @@ import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
+import { runSummaryOf } from './run-summary.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
 import { ContextReads } from './sqlite-context.js';
@@ -313,16 +314,7 @@ class SqliteStore implements Store {
           cost = typeof usage.costMicros === 'number' ? usage.costMicros : null;
           currency = typeof usage.currency === 'string' ? usage.currency : null;
         }
-        return {
-          id: r.id as RunId,
-          workflow: r.workflow,
-          status: r.status as RunStatus,
-          createdAt: r.created_at,
-          updatedAt: r.updated_at,
-          onBehalfOf: typeof onBehalfOf === 'string' ? onBehalfOf : null,
-          costMicros: typeof cost === 'number' && Number.isFinite(cost) ? cost : 0,
-          currency: typeof currency === 'string' ? currency : null,
-        };
+        return runSummaryOf({ ...r, on_behalf_of: onBehalfOf, cost_micros: cost, currency });
       });
     });
   }
