@@ -7,6 +7,7 @@ import type { Model } from './orchestration/model.js';
 import { AirlockError } from './errors.js';
 import { compilePolicies, type CompiledPolicies } from './policy/compile.js';
 import { openStore } from './store/open-store.js';
+import { checkSharedKey } from './store/key-fingerprints.js';
 import { Checkpointer, checkpointSigner as signerOfCheckpoints } from './audit/checkpoints.js';
 import { witnessesOf } from './audit/witness.js';
 import type { Store } from './store/store.js';
@@ -103,11 +104,21 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   // One registry per instance: several instances in one process (tests) never share counters.
   const metrics = new Metrics((tool) => workspace.tools.get(tool)?.connector);
   // The workspace's store: the embedded SQLite file, or PostgreSQL (migrated first); AIRLOCK_STORE_URL overrides it.
+  const sealingKey = once(() => payloadsKey(stateDir));
   const store = await openStore(workspace.dir, workspace.file.store, {
     onGroupCommit: (n) => metrics.observeGroupCommit(n),
-    // The key file is made when the first sensitive payload is sealed, never for a store that fails to open.
-    sealing: { mode: workspace.file.store.sensitivePayloads, key: once(() => payloadsKey(stateDir)) },
+    sealing: { mode: workspace.file.store.sensitivePayloads, key: sealingKey },
   });
+  // Key files are made once the store opened, never for one that fails to; every instance on the store must
+  // hold the same ones (store/key-fingerprints.ts), else one's sealed payloads and keyed hashes are the others' noise.
+  const hashKey = auditKey(stateDir);
+  try {
+    await checkSharedKey(store, 'audit key', hashKey, path.join(stateDir, 'audit.key'));
+    if (workspace.file.store.sensitivePayloads === 'encrypt') await checkSharedKey(store, 'payload key', sealingKey(), path.join(stateDir, 'payloads.key'));
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const now = opts.now ?? (() => new Date());
   const checkpoints = new Checkpointer(store, checkpointSigner, {
     every: checkpointConfig.every,
@@ -118,7 +129,7 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
   });
   checkpoints.start();
   // Metrics are read off the trail as it is written; the wait for a person becomes a span when it ends.
-  const audit = new AuditWriter(store, auditKey(stateDir), now, {
+  const audit = new AuditWriter(store, hashKey, now, {
     appended: (drafts, ms) => {
       metrics.observeAuditAppend(ms);
       metrics.observeRecords(drafts);

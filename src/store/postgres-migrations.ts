@@ -89,12 +89,18 @@ const CHECKPOINTS = `
 CREATE TABLE audit_checkpoints (size bigint PRIMARY KEY, record text NOT NULL);
 `;
 
+// The fingerprints of the workspace keys every instance must share (store/key-fingerprints.ts).
+const KEY_FINGERPRINTS = `
+CREATE TABLE key_fingerprints (name text PRIMARY KEY, fingerprint text NOT NULL);
+`;
+
 /** Migrations by version: MIGRATIONS[n] takes the database from version n to n + 1, in one transaction. */
 const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
   { name: 'core', sql: CORE },
   { name: 'context', sql: PG_CONTEXT_SQL },
   { name: 'checkpoints', sql: CHECKPOINTS },
   { name: 'claims', sql: PG_CLAIMS_SQL },
+  { name: 'key fingerprints', sql: KEY_FINGERPRINTS },
 ];
 
 /** The schema version this code writes: the highest version in `schema_migrations`. */

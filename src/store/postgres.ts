@@ -135,6 +135,14 @@ class PostgresStore implements Store {
     return this.direct('keep a checkpoint', (sql) => addCheckpoint(sql, c));
   }
 
+  keyFingerprint(name: string, fingerprint: string): Promise<string> {
+    return this.direct("keep a workspace key's fingerprint", async (sql) => {
+      await sql.query('INSERT INTO key_fingerprints (name, fingerprint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, fingerprint]);
+      const { rows } = await sql.query<{ fingerprint: string }>('SELECT fingerprint FROM key_fingerprints WHERE name = $1', [name]);
+      return (rows[0] as { fingerprint: string }).fingerprint;
+    });
+  }
+
   latestCheckpoint(): Promise<StoredCheckpoint | null> {
     return this.read('read the latest checkpoint', () => this.checkpoints.latest());
   }

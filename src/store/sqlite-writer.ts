@@ -102,6 +102,7 @@ export type WriteOp =
   | { readonly op: 'add-spans'; readonly rows: readonly SpanRow[] }
   | { readonly op: 'redeem-link'; readonly jti: string; readonly usedAt: string; readonly expiresAt: string }
   | { readonly op: 'add-checkpoint'; readonly checkpoint: StoredCheckpoint }
+  | { readonly op: 'key-fingerprint'; readonly name: string; readonly fingerprint: string }
   | { readonly op: 'claim-run'; readonly runId: string; readonly holder: string; readonly now: string; readonly gone: readonly string[] }
   | { readonly op: 'release-run'; readonly runId: string; readonly holder: string; readonly due: string | null }
   | { readonly op: 'wake-run'; readonly runId: string; readonly at: string }
@@ -167,6 +168,8 @@ export interface WriteResult {
   /** Whether this was the link's first use. */
   readonly 'redeem-link': boolean;
   readonly 'add-checkpoint': boolean;
+  /** The fingerprint kept (this one, if none was). */
+  readonly 'key-fingerprint': string;
   readonly 'claim-run': boolean;
   readonly 'release-run': null;
   readonly 'wake-run': null;
@@ -207,6 +210,7 @@ export const DOING: Readonly<Record<WriteOp['op'], string>> = {
   'add-spans': 'keep spans',
   'redeem-link': 'redeem an approval link',
   'add-checkpoint': 'keep a signed checkpoint',
+  'key-fingerprint': "keep a workspace key's fingerprint",
   'claim-run': 'claim a run',
   'release-run': 'release a run',
   'wake-run': 'wake a run',
@@ -394,6 +398,11 @@ export class SqliteWriter {
         return this.db.prepare('INSERT INTO used_links (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING').run(op.jti, op.usedAt, op.expiresAt).changes === 1;
       case 'add-checkpoint':
         return addCheckpoint(this.db, op.checkpoint);
+      case 'key-fingerprint': {
+        const key = `key-fingerprint:${op.name}`;
+        this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, op.fingerprint);
+        return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value;
+      }
       case 'claim-run':
         return claimRun(this.db, op.runId, op.holder, op.now, op.gone);
       case 'release-run':

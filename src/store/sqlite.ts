@@ -614,6 +614,12 @@ class SqliteStore implements Store {
     return this.read('read the latest checkpoint', () => this.checkpoints.latest());
   }
 
+  async keyFingerprint(name: string, fingerprint: string): Promise<string> {
+    // Read first: a write (and its fsync) only the first time.
+    const kept = await this.read("read a workspace key's fingerprint", () => this.db.prepare('SELECT value FROM meta WHERE key = ?').get(`key-fingerprint:${name}`) as { value: string } | undefined);
+    return kept?.value ?? this.write('key-fingerprint', () => ({ op: 'key-fingerprint', name, fingerprint }));
+  }
+
   getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
     return this.read('read a checkpoint', () => this.checkpoints.get(size));
   }

@@ -588,6 +588,12 @@ export interface Store {
   /** Checkpoints smaller than `beforeSize` (default: all), largest first, at most `limit` (default 100). */
   listCheckpoints(opts?: { readonly beforeSize?: number; readonly limit?: number }): Promise<readonly StoredCheckpoint[]>;
 
+  /**
+   * The fingerprint kept for the workspace key `name` (one every instance on this store must share): the one
+   * kept first, or `fingerprint` when none was (it is kept now). Compare-and-set: racing instances keep one.
+   */
+  keyFingerprint(name: string, fingerprint: string): Promise<string>;
+
   /** Commits appends already accepted, then releases the store; later calls fail. Idempotent. */
   close(): Promise<void>;
 }

@@ -980,6 +980,15 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.listCheckpoints()).map((c) => c.size)).toEqual([30, 20, 10]);
         expect((await store.listCheckpoints({ beforeSize: 30, limit: 1 })).map((c) => c.size)).toEqual([20]);
       });
+
+      it("keeps the first fingerprint of a workspace key, whoever asks at once, and gives it back to a different one", async () => {
+        const first = await Promise.all(['a', 'b', 'c', 'd'].map((f) => store.keyFingerprint('payload key', f.repeat(64))));
+        expect(new Set(first).size).toBe(1);
+        const kept = first[0] as string;
+        expect(await store.keyFingerprint('payload key', 'e'.repeat(64))).toBe(kept);
+        expect(await store.keyFingerprint('audit key', 'f'.repeat(64))).toBe('f'.repeat(64));
+        expect(await store.keyFingerprint('payload key', kept)).toBe(kept);
+      });
     });
 
     describe('work shared by instances: runs to drive, rate limits', () => {
