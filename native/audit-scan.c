@@ -9,8 +9,9 @@
 //  -1  not decided here: a number is written in a form only JavaScript's own Number-to-String can judge
 //      (an exponent, more than 15 significant digits); the caller scans the range in JavaScript.
 // The layout is store-scan.ts `AuditRangeBytes`: leaves joined by 0x0A; the three hash columns each as
-// 64-character values joined by ','. INVARIANT: kept in step with store-scan.ts (test/audit/native-scan.test.ts
-// runs both on the same ranges and requires the same answer wherever this one decides).
+// 64-character values joined by ','. The same scan runs inside SQLite as the aggregate `audit_scan_range` (below).
+// INVARIANT: kept in step with store-scan.ts: test/audit/verify-store-ranges.test.ts runs both on the same ranges
+// and requires the same answer wherever this one decides; test/audit/native-fuzz.test.ts runs it under sanitizers.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <node_api.h>
 #include <openssl/sha.h>
