@@ -6,7 +6,7 @@ import type { WorkflowConfig, Workspace } from './config/schema.js';
 import type { Model } from './orchestration/model.js';
 import { AirlockError } from './errors.js';
 import { compilePolicies, type CompiledPolicies } from './policy/compile.js';
-import { openStore } from './store/open-store.js';
+import { openStore, storeTarget } from './store/open-store.js';
 import { checkSharedKey } from './store/key-fingerprints.js';
 import { Checkpointer, checkpointSigner as signerOfCheckpoints } from './audit/checkpoints.js';
 import { witnessesOf } from './audit/witness.js';
@@ -109,15 +109,19 @@ export async function openAirlock(dir: string, opts: OpenOptions = {}): Promise<
     onGroupCommit: (n) => metrics.observeGroupCommit(n),
     sealing: { mode: workspace.file.store.sensitivePayloads, key: sealingKey },
   });
-  // Key files are made once the store opened, never for one that fails to; every instance on the store must
-  // hold the same ones (store/key-fingerprints.ts), else one's sealed payloads and keyed hashes are the others' noise.
+  // Key files are made once the store opened, never for one that fails to. Instances on one PostgreSQL
+  // database (other hosts, other `.airlock` folders) must hold the same ones (store/key-fingerprints.ts), else
+  // one's sealed payloads and keyed hashes are the others' noise. (Processes on one embedded store share its
+  // folder and its keys; there a first registration would be a write, which a reader must not wait for.)
   const hashKey = auditKey(stateDir);
-  try {
-    await checkSharedKey(store, 'audit key', hashKey, path.join(stateDir, 'audit.key'));
-    if (workspace.file.store.sensitivePayloads === 'encrypt') await checkSharedKey(store, 'payload key', sealingKey(), path.join(stateDir, 'payloads.key'));
-  } catch (e) {
-    await store.close();
-    throw e;
+  if (storeTarget(workspace.dir, workspace.file.store).kind === 'postgres') {
+    try {
+      await checkSharedKey(store, 'audit key', hashKey, path.join(stateDir, 'audit.key'));
+      if (workspace.file.store.sensitivePayloads === 'encrypt') await checkSharedKey(store, 'payload key', sealingKey(), path.join(stateDir, 'payloads.key'));
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
   }
   const now = opts.now ?? (() => new Date());
   const checkpoints = new Checkpointer(store, checkpointSigner, {

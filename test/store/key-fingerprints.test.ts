@@ -1,17 +1,18 @@
-// Instances on one store must share `.airlock/payloads.key` and `.airlock/audit.key` (#15): one that opens the
-// store with another key refuses to start, naming the file, and seals or hashes nothing under it.
+// Instances on one PostgreSQL database must share `.airlock/payloads.key` and `.airlock/audit.key` (#15): one that
+// opens it with another key refuses to start, naming the file, and seals or hashes nothing under it.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAirlock } from '../../src/airlock.js';
 import { AirlockError } from '../../src/errors.js';
 import { keyFingerprint } from '../../src/store/key-fingerprints.js';
+import { createTestDatabase, ON_POSTGRES } from '../helpers/postgres.js';
 import { copyAcme, openWorkspaceStore } from '../helpers/workspace.js';
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
+let cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups) await c();
   cleanups = [];
 });
 
@@ -19,6 +20,12 @@ describe('workspace keys shared by the instances on one store', () => {
   it('opens again with the same keys, and refuses another payload key or audit key, naming the file', async () => {
     const ws = copyAcme();
     cleanups.push(ws.cleanup);
+    if (!ON_POSTGRES) {
+      // (Under AIRLOCK_TEST_STORE=postgres the copy names a database of its own already.)
+      const db = await createTestDatabase();
+      cleanups.push(() => db.drop());
+      appendFileSync(path.join(ws.dir, 'airlock.yaml'), `\nstore: ${db.url}\n`);
+    }
     await (await openAirlock(ws.dir)).close();
     // The same keys: it opens again.
     await (await openAirlock(ws.dir)).close();
