@@ -398,11 +398,9 @@ export class SqliteWriter {
         return this.db.prepare('INSERT INTO used_links (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING').run(op.jti, op.usedAt, op.expiresAt).changes === 1;
       case 'add-checkpoint':
         return addCheckpoint(this.db, op.checkpoint);
-      case 'key-fingerprint': {
-        const key = `key-fingerprint:${op.name}`;
-        this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, op.fingerprint);
-        return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value;
-      }
+      case 'key-fingerprint':
+        this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(`key-fingerprint:${op.name}`, op.fingerprint);
+        return keptFingerprint(this.db, op.name) as string;
       case 'claim-run':
         return claimRun(this.db, op.runId, op.holder, op.now, op.gone);
       case 'release-run':
@@ -577,4 +575,9 @@ export class SqliteWriter {
     }
     return next;
   }
+}
+
+/** The fingerprint kept in `meta` for the workspace key `name` (store/key-fingerprints.ts), or null. */
+export function keptFingerprint(db: Database.Database, name: string): string | null {
+  return (db.prepare('SELECT value FROM meta WHERE key = ?').get(`key-fingerprint:${name}`) as { value: string } | undefined)?.value ?? null;
 }

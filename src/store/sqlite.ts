@@ -46,7 +46,7 @@ import {
   type IdRecordRow,
   type RunRow,
 } from './sqlite-rows.js';
-import { DOING, SqliteWriter, type RunColumns, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
+import { DOING, keptFingerprint, SqliteWriter, type RunColumns, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
@@ -616,8 +616,8 @@ class SqliteStore implements Store {
 
   async keyFingerprint(name: string, fingerprint: string): Promise<string> {
     // Read first: a write (and its fsync) only the first time.
-    const kept = await this.read("read a workspace key's fingerprint", () => this.db.prepare('SELECT value FROM meta WHERE key = ?').get(`key-fingerprint:${name}`) as { value: string } | undefined);
-    return kept?.value ?? this.write('key-fingerprint', () => ({ op: 'key-fingerprint', name, fingerprint }));
+    const kept = await this.read("read a workspace key's fingerprint", () => keptFingerprint(this.db, name));
+    return kept ?? this.write('key-fingerprint', () => ({ op: 'key-fingerprint', name, fingerprint }));
   }
 
   getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
