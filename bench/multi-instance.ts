@@ -36,8 +36,8 @@ export interface MultiInstanceOptions {
   readonly housekeepingMs: number;
   /** PostgreSQL (`AIRLOCK_STORE_URL` for every instance); absent: the embedded store, one file shared. */
   readonly storeUrl?: string;
-  /** Gives up waiting for the runs to end after this long. */
-  readonly deadlineMs: number;
+  /** Gives up waiting for the runs to end once nothing moved (no run started or ended, no vote counted) for this long. */
+  readonly stallMs: number;
   readonly log?: (line: string) => void;
 }
 
@@ -50,7 +50,7 @@ export const DEFAULT_MULTI_INSTANCE_OPTIONS: MultiInstanceOptions = {
   seed: 1,
   leaseMs: 3000,
   housekeepingMs: 250,
-  deadlineMs: 120_000,
+  stallMs: 60_000,
 };
 
 /** What one harness run saw. */
@@ -218,9 +218,14 @@ export async function runMultiInstance(opts: MultiInstanceOptions): Promise<Mult
         log(`SIGKILL instance ${victim.index} after ${decisions} decisions (${busy} runs starting)`);
       };
 
-      /** Casts the votes one approval needs, each on a random live instance: priya, then dana for step-up. */
-      const decide = async (approvalId: string): Promise<void> => {
+      /**
+       * Casts the votes one approval still needs, each on a random live instance: priya, then dana for step-up.
+       * A vote lost to the kill may have been counted before the instance died: who has voted is read from the
+       * listing, so the next round asks the next person rather than the same one again (refused: already voted).
+       */
+      const decide = async (approvalId: string, voted: ReadonlySet<string>): Promise<void> => {
         for (const who of ['priya', 'dana'] as const) {
+          if (voted.has(`user:${who}`)) continue;
           const inst = pick(live());
           if (!inst?.url) return;
           const res = await api(inst.url, keys[who], 'POST', `/approvals/${approvalId}/approve`, { reason: 'multi-instance harness' });
@@ -243,16 +248,19 @@ export async function runMultiInstance(opts: MultiInstanceOptions): Promise<Mult
       };
 
       // People at work until every run has ended (and every instance left started all it could).
-      const deadline = t0 + opts.deadlineMs;
+      // A slow machine is given the time it needs while the runs move; a stuck run fails the harness once nothing has.
       const inFlight = new Set<string>();
       let lastProgress = -1;
+      let moved = { at: Date.now(), state: '' };
       for (;;) {
         const runs = await watcher.store.listRuns({ limit: 100_000 });
         const open = runs.filter((r) => UNENDED.includes(r.status));
         const allStarted = instances.every((i) => i.dead || i.events.some((e) => e.ev === 'idle'));
         if (allStarted && open.length === 0 && inFlight.size === 0) break;
-        if (Date.now() > deadline) {
-          errors.push(`runs still open after ${opts.deadlineMs} ms: ${open.map((r) => `${r.id} ${r.status}`).join(', ')}`);
+        const state = `${runs.length} ${open.length} ${decisions}`;
+        if (state !== moved.state) moved = { at: Date.now(), state };
+        if (Date.now() - moved.at > opts.stallMs) {
+          errors.push(`nothing moved for ${opts.stallMs} ms, runs still open: ${open.map((r) => `${r.id} ${r.status}`).join(', ')}`);
           break;
         }
         if (Math.floor((Date.now() - t0) / 2000) !== lastProgress) {
@@ -261,11 +269,11 @@ export async function runMultiInstance(opts: MultiInstanceOptions): Promise<Mult
         }
         const inst = pick(live());
         const listed = inst?.url ? await api(inst.url, keys.priya, 'GET', '/approvals?status=pending') : null;
-        const pending = listed?.status === 200 ? ((listed.json['approvals'] as { approvalId: string }[] | undefined) ?? []) : [];
+        const pending = listed?.status === 200 ? ((listed.json['approvals'] as { approvalId: string; votes?: { approver: string }[] }[] | undefined) ?? []) : [];
         for (const a of pending) {
           if (inFlight.has(a.approvalId) || inFlight.size >= opts.approvers) continue;
           inFlight.add(a.approvalId);
-          void decide(a.approvalId).finally(() => inFlight.delete(a.approvalId));
+          void decide(a.approvalId, new Set((a.votes ?? []).map((v) => v.approver))).finally(() => inFlight.delete(a.approvalId));
         }
         maybeKill();
         await sleep(100);
