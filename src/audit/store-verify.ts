@@ -48,6 +48,8 @@ export const DEFAULT_STORE_TUNING: StoreVerifyTuning = { rangeRows: 4096, worker
 
 /** Ranges a thread may hold at once: one being scanned and one read ahead. */
 const IN_FLIGHT = 2;
+/** Ranges asked for ahead of the one awaited, per thread: each goes to whichever thread is free first. */
+const AHEAD = 4;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -166,11 +168,20 @@ interface Pending {
   readonly scan: Promise<AuditRangeScan | null>;
 }
 
-/** Ranges scanned in order, on threads reading ahead when there are any, else here one at a time. */
+/** A range asked for that no thread has taken yet. */
+interface Unassigned {
+  readonly job: RangeJob;
+  readonly answer: (scan: AuditRangeScan | null) => void;
+}
+
+/**
+ * Ranges scanned in order, on threads reading ahead when there are any, else here one at a time. A thread
+ * takes the next range when it has room, so one slowed by the machine's other work scans fewer.
+ */
 class RangeScans {
   private readonly queue: Pending[] = [];
+  private readonly unassigned: Unassigned[] = [];
   private nextJob = 0;
-  private turn = 0;
 
   private constructor(
     private readonly store: Store & AuditTextSource,
@@ -200,7 +211,7 @@ class RangeScans {
     this.drop();
     let ask = pos.next;
     for (;;) {
-      while (this.queue.length < Math.max(1, this.threads.length * IN_FLIGHT)) {
+      while (this.queue.length < Math.max(1, this.threads.length * AHEAD)) {
         this.queue.push({ fromSeq: ask, scan: this.ask(ask) });
         ask += this.tuning.rangeRows;
       }
@@ -227,17 +238,33 @@ class RangeScans {
     for (const t of this.threads) t.stop();
   }
 
-  /** Forgets the ranges asked ahead (their answers are ignored when they come). */
+  /** Forgets the ranges asked ahead (the answers of those taken are ignored when they come). */
   private drop(): void {
     this.queue.length = 0;
+    for (const u of this.unassigned.splice(0)) u.answer(null);
   }
 
   private ask(fromSeq: number): Promise<AuditRangeScan | null> {
-    const live = this.threads.filter((t) => t.alive);
-    if (live.length === 0) return Promise.resolve(null);
-    const t = live[this.turn++ % live.length] as RangeThread;
+    if (this.threads.length === 0) return Promise.resolve(null);
     const job: RangeJob = { id: this.nextJob++, fromSeq, count: this.tuning.rangeRows, ...this.want() };
-    return t.scan(job);
+    return new Promise((answer) => {
+      this.unassigned.push({ job, answer });
+      this.assign();
+    });
+  }
+
+  /** Gives the ranges no thread has taken, in order, to threads with room; with none alive, they are scanned here. */
+  private assign(): void {
+    for (const t of this.threads) {
+      while (t.alive && t.held < IN_FLIGHT && this.unassigned.length > 0) {
+        const u = this.unassigned.shift() as Unassigned;
+        void t.scan(u.job).then((scan) => {
+          u.answer(scan);
+          this.assign();
+        });
+      }
+    }
+    if (!this.threads.some((t) => t.alive)) for (const u of this.unassigned.splice(0)) u.answer(null);
   }
 
   private async scanHere(fromSeq: number): Promise<AuditRangeScan> {
@@ -256,6 +283,11 @@ class RangeScans {
 class RangeThread {
   private readonly waiting = new Map<number, (scan: AuditRangeScan | null) => void>();
   alive = true;
+
+  /** Ranges sent and not answered yet. */
+  get held(): number {
+    return this.waiting.size;
+  }
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (m: RangeAnswer) => {

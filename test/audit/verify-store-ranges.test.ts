@@ -4,9 +4,10 @@
 // The threads run the built code (dist/): run `npx tsc -p tsconfig.build.json` first.
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -210,6 +211,37 @@ describe('verifyStore in ranges', () => {
       );
     } finally {
       await store.close();
+    }
+  }, 60_000);
+
+  it('gives the ranges of threads that die mid-scan to the live ones, or scans them here: the same verdicts', async () => {
+    const file = await filled(50);
+    const broken = await damaged(file, [{ kind: 'text', seq: 41, at: 30, cut: 1, put: 'x', rehash: true }]);
+    // A reader module that ends its thread (process.exit in a worker ends that thread only) at its `dieAt`-th range.
+    const dying = path.join(tmp, 'dying-reader.mjs');
+    const real = (await openSqliteStore(file)).auditRangeReader()!.module;
+    writeFileSync(
+      dying,
+      `import { openAuditRanges as open } from ${JSON.stringify(pathToFileURL(real).href)};
+       export function openAuditRanges(init) {
+         const r = open(init); let n = 0;
+         const tick = () => { if (++n >= init.dieAt) process.exit(0); };
+         return { ...r, read: (...a) => (tick(), r.read(...a)), ...(r.scan && { scan: (...a) => (tick(), r.scan(...a)) }) };
+       }`,
+    );
+    for (const f of [file, broken]) {
+      const store = await openSqliteStore(f);
+      try {
+        const want = await verifyStore(recordsOnly(store), {});
+        expect(want.ok).toBe(f === file);
+        for (const dieAt of [1, 2, 4]) {
+          const spec = store.auditRangeReader()!;
+          const mortal = Object.assign(Object.create(store) as Store, { auditRangeReader: () => ({ module: dying, init: { ...(spec.init as object), dieAt } }) });
+          for (const native of [true, false]) expect(await verifyStoreWith(mortal, {}, { ...THREADS, native }), `dieAt ${dieAt}`).toEqual(want);
+        }
+      } finally {
+        await store.close();
+      }
     }
   }, 60_000);
 });
