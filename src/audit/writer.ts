@@ -1,5 +1,5 @@
 // Writes audit records for the gateway and the runner: payloads apart, by hash (keyed when sensitive).
-import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, HaltLift, HaltRecord, PilotEvent, PolicySetEvent, RunRecord, RunSaveExtras, Store } from '../store/store.js';
+import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditPayload, AuditRecord, HaltLift, HaltRecord, OpenRunsCap, PilotEvent, PolicySetEvent, RunRecord, RunSaveExtras, Store } from '../store/store.js';
 import type { ApprovalId, Classification, Json, Principal, RunId } from '../types.js';
 import { isSensitive } from '../context/labels.js';
 import { principalRef } from '../identity/principal.js';
@@ -77,6 +77,11 @@ export class AuditWriter {
   /** Creates `run` with the items that say it started, in one transaction (an existing id: `conflict`, no record). */
   async createRun(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[]): Promise<readonly AuditRecord[]> {
     return this.recorded(this.drafts(subject, items), (drafts) => this.store.createRun(run, drafts));
+  }
+
+  /** `createRun` for an external agent's run within its cap on open runs (`Store.createRunWithin`): over it, how many it holds, and no record. */
+  async createRunWithin(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[], cap: OpenRunsCap): Promise<{ readonly records: readonly AuditRecord[] } | { readonly held: number }> {
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.createRunWithin(run, drafts, cap));
   }
 
   /**

@@ -80,13 +80,13 @@ export const serverSchema = z.strictObject({
     .strictObject({
       maxRequestBytes: z.number().int().positive().default(1_048_576).describe('The largest request body (or stdio message) accepted, in bytes.'),
       callsPerMinute: z.number().int().positive().default(120).describe('Tool calls per principal per minute (each call in a JSON-RPC batch counts).'),
-      concurrentCallsPerRun: z.number().int().positive().default(4).describe('Calls in flight at once in one run.'),
+      concurrentCallsPerRun: z.number().int().positive().default(4).describe('Calls in flight at once in one run, on each instance (callsPerMinute and openRunsPerPrincipal hold across instances).'),
       openRunsPerPrincipal: z
         .number()
         .int()
         .positive()
         .default(64)
-        .describe('Runs (MCP sessions, API runs) one principal may hold open at once in one process; the next is refused until one ends.'),
+        .describe('Runs (MCP sessions, API runs) one agent may hold open at once, counted in the store across every instance on it; the next is refused until one ends.'),
     })
     .default({ maxRequestBytes: 1_048_576, callsPerMinute: 120, concurrentCallsPerRun: 4, openRunsPerPrincipal: 64 }),
   /** `/metrics` (Prometheus): open on loopback, or behind a bearer token. */

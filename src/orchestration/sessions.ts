@@ -1,7 +1,8 @@
 // Runs driven by external agents (over MCP, the HTTP API or the SDK): the same gateway, budgets,
 // labels and audit as Airlock's own loop, with the agent's calls recorded instead of a model's.
-// Each process keeps a register of the runs it serves (caps per principal, idle ends) and a lease
-// (instance.ts), so that when it dies another process ends its runs for review (recovery.ts).
+// Each process keeps a register of the runs it serves (idle ends) and a lease (instance.ts), so that when it
+// dies another process ends its runs for review (recovery.ts). The cap on a principal's open runs is counted
+// in the store, across every instance on it.
 import { beginTrace, underTrace } from '../telemetry/spans.js';
 import { AIRLOCK, GEN_AI } from '../telemetry/attributes.js';
 import { randomBytes } from 'node:crypto';
@@ -112,8 +113,8 @@ export class Sessions {
 
   /**
    * Opens a run for an external agent and records it; refused (audited) when its scope is halted
-   * (409), or when the principal already holds `server.limits.openRunsPerPrincipal` runs open in this
-   * process (429).
+   * (409), or when the principal already holds `server.limits.openRunsPerPrincipal` runs open, on any
+   * instance on the store (429).
    */
   async tryOpen(workflow: WorkflowConfig, principal: Principal, door: ExternalDoor, onBehalfOf?: Principal): Promise<RunRecord | SessionRefusal> {
     if (principal.kind !== 'agent' || workflow.agent !== principal.id) {
@@ -127,17 +128,9 @@ export class Sessions {
       await this.deps.audit.append({ runId: null, principal, onBehalfOf }, [rec('request.refused', { door, why: 'halted', reason })]);
       return { kind: 'refused', status: 409, reason };
     }
-    const cap = this.deps.workspace.file.server.limits.openRunsPerPrincipal;
-    const held = this.openPerPrincipal.get(who) ?? 0;
-    if (held >= cap) {
-      const reason = `\`${who}\` already holds ${held} open runs (at most ${cap}); close one (DELETE its MCP session, or POST /v1/runs/{id}/close) or let idle ones end`;
-      await this.deps.audit.append({ runId: null, principal }, [rec('request.refused', { door, why: 'open-runs-limit', reason })]);
-      return { kind: 'refused', status: 429, reason };
-    }
-    // INVARIANT: the slot is taken before the first await, so concurrent opens cannot pass the cap together.
-    this.openPerPrincipal.set(who, held + 1);
     const id = this.deps.newRunId();
     this.live.set(id, { principal: who, door, lastSeen: Date.now() });
+    this.openPerPrincipal.set(who, (this.openPerPrincipal.get(who) ?? 0) + 1);
     try {
       await this.lease.keep();
       const t = this.deps.now().toISOString();
@@ -151,10 +144,21 @@ export class Sessions {
         ...(traceparent ? { trace: { traceparent } } : {}),
       };
       const record: RunRecord = { id, workflow: workflow.name, status: 'running', version: 1, createdAt: t, updatedAt: t, state: state as unknown as Json };
-      // The run and its `run.started` record land together, or neither does.
-      await this.deps.audit.createRun(record, { runId: id, principal, onBehalfOf }, [
-        rec('run.started', { workflow: workflow.name, tier: workflow.tier, door, inputHash: hashJson({}), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json, instance: this.instance.id }),
-      ]);
+      // The run and its `run.started` record land together, or neither does; and only while the agent holds
+      // fewer than the cap's open runs, counted in the store, so the cap holds across every instance on it.
+      const cap = this.deps.workspace.file.server.limits.openRunsPerPrincipal;
+      const created = await this.deps.audit.createRunWithin(
+        record,
+        { runId: id, principal, onBehalfOf },
+        [rec('run.started', { workflow: workflow.name, tier: workflow.tier, door, inputHash: hashJson({}), policySetHash: this.deps.policySetHash, owners: workflow.owners as Json, instance: this.instance.id })],
+        { agent: principal.id, max: cap },
+      );
+      if ('held' in created) {
+        this.forget(id);
+        const reason = `\`${who}\` already holds ${created.held} open runs (at most ${cap}); close one (DELETE its MCP session, or POST /v1/runs/{id}/close) or let idle ones end`;
+        await this.deps.audit.append({ runId: null, principal }, [rec('request.refused', { door, why: 'open-runs-limit', reason })]);
+        return { kind: 'refused', status: 429, reason };
+      }
       return record;
     } catch (err) {
       this.forget(id);
@@ -451,7 +455,7 @@ export class Sessions {
     return saved;
   }
 
-  /** Drops a run from this process's register (its slot is free again). */
+  /** Drops a run from this process's register (it no longer serves it). */
   private forget(runId: RunId): void {
     const r = this.live.get(runId);
     if (!r) return;

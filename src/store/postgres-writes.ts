@@ -24,6 +24,16 @@ export interface PgRun extends RunColumns {
   readonly summary: ReturnType<typeof summaryColumns>;
 }
 
+/**
+ * The runs `agent` holds open as an external agent (`Store.createRunWithin`), counted under a lock on the
+ * agent held to the end of the transaction, so instances opening its runs at once are counted one by one.
+ */
+export async function openRunsOf(c: Sql, agent: string): Promise<number> {
+  await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`airlock.open-runs:${agent}`]);
+  const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM runs WHERE status = 'running' AND agent = $1 AND (state::jsonb ->> 'driver') = 'agent'", [agent]);
+  return rows[0]?.n ?? 0;
+}
+
 /** Inserts a new run; an existing id is a `conflict`. */
 export function insertRun(c: Sql, r: PgRun): Promise<void> {
   return insertUnique('run', r.id, 'run ids are unique; create the run under a new id', () =>

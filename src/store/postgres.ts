@@ -24,14 +24,14 @@ import { addSpans, addValue, redeemLink } from './postgres-ledgers.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { bounded, PgReads } from './postgres-reads.js';
 import { summaryColumns } from './postgres-rows.js';
-import { changeGrant, claimNotification, createIncident, enqueueNotifications, finishNotification, insertApproval, insertGrant, insertRun, renewLease, saveRun, updateApproval, updateIncident, type PgRun } from './postgres-writes.js';
+import { changeGrant, claimNotification, createIncident, enqueueNotifications, finishNotification, insertApproval, insertGrant, insertRun, openRunsOf, renewLease, saveRun, updateApproval, updateIncident, type PgRun } from './postgres-writes.js';
 import { sealPayloads, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { SPANS_KEPT, SPANS_PER_TRACE } from './sqlite-spans.js';
 import { RowReader } from './sqlite-rows.js';
 import { policyEventColumns } from './sqlite-policy.js';
 import type {
   ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
-  NotificationRecord, RunQuery, RunRecord, RunSaveExtras, RunStep, RunSummary, Store, StoredAuditRow, StoredSpan, UsageRow, ValueEntry,
+  NotificationRecord, OpenRunsCap, RunQuery, RunRecord, RunSaveExtras, RunStep, RunSummary, Store, StoredAuditRow, StoredSpan, UsageRow, ValueEntry,
 } from './store.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
 
@@ -163,6 +163,18 @@ class PostgresStore implements Store {
       const row = this.runRow(run);
       return async (c) => ({ value: await insertRun(c, row), append: true });
     }).then((r) => r.records);
+  }
+
+  createRunWithin(run: RunRecord, drafts: readonly AuditDraft[], cap: OpenRunsCap): Promise<{ readonly records: readonly AuditRecord[] } | { readonly held: number }> {
+    return this.withRecords('create a run', drafts, () => {
+      const row = this.runRow(run);
+      return async (c) => {
+        const held = await openRunsOf(c, cap.agent);
+        if (held >= cap.max) return { value: held, append: false };
+        await insertRun(c, row);
+        return { value: null, append: true };
+      };
+    }).then((r) => (r.value === null ? { records: r.records } : { held: r.value }));
   }
 
   saveRun(run: RunRecord): Promise<void> {

@@ -86,12 +86,12 @@ function seal(data: string, hash: string, key: Uint8Array): string {
 
 /**
  * A run's state as stored: with a key, sealed whole except who runs it (`agent`, `onBehalfOf`: what the
- * runs list filters on, principal refs, not content) and its model usage (counts and cost, what reports
+ * runs list filters on, principal refs, not content; `driver`: what counts an external agent's open runs) and its model usage (counts and cost, what reports
  * sum over many runs), bound to the run's id; without one, as it is.
  */
 export function sealRunState(runId: string, state: Record<string, unknown>, text: string, sealing: PayloadSealing | undefined): string {
   if (!sealing) return text;
-  return JSON.stringify({ agent: state['agent'] ?? null, onBehalfOf: state['onBehalfOf'] ?? null, usage: state['usage'] ?? null, sealed: sealText(text, `run:${runId}`, sealing) });
+  return JSON.stringify({ agent: state['agent'] ?? null, driver: state['driver'] ?? null, onBehalfOf: state['onBehalfOf'] ?? null, usage: state['usage'] ?? null, sealed: sealText(text, `run:${runId}`, sealing) });
 }
 
 /** The stored state text of run `runId` opened (a state stored plain is returned as it is). */

@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
 import type { ApprovalStatus, Sha256Hex } from '../types.js';
-import type { ApprovalRecord, AuditPayload, GrantRecord, HaltRecord, IncidentRecord, IncidentStatus, NotificationRecord, UsageDelta } from './store.js';
+import type { ApprovalRecord, AuditPayload, GrantRecord, HaltRecord, IncidentRecord, IncidentStatus, NotificationRecord, OpenRunsCap, UsageDelta } from './store.js';
 import { addUsage, addValue, type ValueCount } from './sqlite-ledgers.js';
 import { addSpans, type SpanRow } from './sqlite-spans.js';
 import { changeContext } from './sqlite-context.js';
@@ -57,7 +57,14 @@ export type WriteOp =
       /** Model usage added to daily sums with the save. */
       readonly usage?: readonly UsageDelta[];
     }
-  | { readonly op: 'create-run'; readonly run: RunColumns; readonly leaves: readonly WireLeaf[]; readonly payloads: readonly (readonly AuditPayload[])[] }
+  | {
+      readonly op: 'create-run';
+      readonly run: RunColumns;
+      readonly leaves: readonly WireLeaf[];
+      readonly payloads: readonly (readonly AuditPayload[])[];
+      /** Created only while the agent holds fewer open runs (`Store.createRunWithin`). */
+      readonly within?: OpenRunsCap;
+    }
   | { readonly op: 'delete-payload'; readonly hash: string }
   | { readonly op: 'create-approval'; readonly id: string; readonly runId: string; readonly status: string; readonly createdAt: string; readonly record: string }
   | {
@@ -145,7 +152,8 @@ export interface SealedHashes {
 export interface WriteResult {
   readonly append: readonly SealedHashes[];
   readonly 'save-run': readonly SealedHashes[];
-  readonly 'create-run': readonly SealedHashes[];
+  /** The records sealed; or, over its cap, how many open runs the agent holds (nothing written). */
+  readonly 'create-run': { readonly sealed: readonly SealedHashes[] } | { readonly held: number };
   readonly 'delete-payload': null;
   readonly 'create-approval': null;
   /** The approval as it now stands, with the records sealed beside it; null (and no records) when it had moved on. */
@@ -250,6 +258,7 @@ export class SqliteWriter {
     insertRunPage: Database.Statement<[string, number]>;
     deletePayload: Database.Statement<[string]>;
     insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
+    countOpenRuns: Database.Statement<[string]>;
     insertRunStep: Database.Statement<[string, number, string]>;
     updateRun: Database.Statement<[string, string, number, string, string, string, number]>;
     getRunVersion: Database.Statement<[string], Pick<RunRow, 'version'>>;
@@ -271,6 +280,8 @@ export class SqliteWriter {
       insertRunPage: db.prepare('INSERT OR IGNORE INTO audit_run_pages (run_id, page) VALUES (?, ?)'),
       deletePayload: db.prepare('DELETE FROM audit_payloads WHERE hash = ?'),
       insertRun: db.prepare('INSERT INTO runs (id, workflow, status, version, created_at, updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      // An external agent's runs open (a sealed state keeps `agent` and `driver` readable: sealed-payloads.ts).
+      countOpenRuns: db.prepare("SELECT count(*) AS n FROM runs WHERE status = 'running' AND json_extract(state, '$.agent') = ? AND json_extract(state, '$.driver') = 'agent'"),
       insertRunStep: db.prepare('INSERT INTO run_steps (run_id, n, item) VALUES (?, ?, ?)'),
       updateRun: db.prepare('UPDATE runs SET workflow = ?, status = ?, version = ?, updated_at = ?, state = ? WHERE id = ? AND version = ?'),
       getRunVersion: db.prepare('SELECT version FROM runs WHERE id = ?'),
@@ -331,12 +342,16 @@ export class SqliteWriter {
         }
         for (const u of op.usage ?? []) addUsage(this.db, u);
         return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
-      case 'create-run':
+      case 'create-run': {
+        // The count and the insert share the write transaction, which one process at a time holds.
+        const held = op.within ? (this.stmt.countOpenRuns.get(op.within.agent) as { n: number }).n : 0;
+        if (op.within && held >= op.within.max) return { held };
         this.insertUnique('run', op.run.id, 'run ids are unique; create the run under a new id', () => {
           const r = op.run;
           this.stmt.insertRun.run(r.id, r.workflow, r.status, r.version, r.createdAt, r.updatedAt, r.stateText);
         });
-        return this.appendLeaves(op.leaves, op.payloads, chain, fresh);
+        return { sealed: this.appendLeaves(op.leaves, op.payloads, chain, fresh) };
+      }
       case 'delete-payload':
         this.stmt.deletePayload.run(op.hash);
         return null;

@@ -16,6 +16,7 @@ import type {
   IncidentUpdate,
   InstanceLease,
   NotificationRecord,
+  OpenRunsCap,
   AuditDraft,
   AuditPayload,
   AuditRecord,
@@ -232,6 +233,14 @@ class SqliteStore implements Store {
   // --- runs ---------------------------------------------------------------------------------
 
   createRun(run: RunRecord, drafts: readonly AuditDraft[] = []): Promise<readonly AuditRecord[]> {
+    return this.insertRun(run, drafts, undefined).then((r) => ('records' in r ? r.records : []));
+  }
+
+  createRunWithin(run: RunRecord, drafts: readonly AuditDraft[], cap: OpenRunsCap): Promise<{ readonly records: readonly AuditRecord[] } | { readonly held: number }> {
+    return this.insertRun(run, drafts, cap);
+  }
+
+  private insertRun(run: RunRecord, drafts: readonly AuditDraft[], within: OpenRunsCap | undefined): Promise<{ readonly records: readonly AuditRecord[] } | { readonly held: number }> {
     if (this.closed) return Promise.reject(this.closedError());
     let columns: RunColumns;
     let leaves: PreparedLeaf[];
@@ -243,8 +252,8 @@ class SqliteStore implements Store {
     }
     // The run and the records that say it started land together, or neither does.
     return this.writes
-      .submit({ op: 'create-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)) })
-      .then((sealed) => appendedRecords(leaves, sealed));
+      .submit({ op: 'create-run', run: columns, leaves: leaves.map(wireLeaf), payloads: drafts.map((d) => sealPayloads(d.payloads ?? [], this.sealing)), ...(within && { within }) })
+      .then((r) => ('held' in r ? r : { records: appendedRecords(leaves, r.sealed) }));
   }
 
   saveRun(run: RunRecord): Promise<void> {

@@ -324,6 +324,16 @@ export interface RunSummary {
   readonly currency: string | null;
 }
 
+/**
+ * The cap on runs an external agent holds open (`server.limits.openRunsPerPrincipal`): its runs counted are
+ * those running whose state names it as `agent` and an external `driver` (`driver: 'agent'`).
+ */
+export interface OpenRunsCap {
+  /** The agent's id (the run state's `agent`). */
+  readonly agent: string;
+  readonly max: number;
+}
+
 /** Which runs `listRuns` returns: every option given must hold. */
 export interface RunQuery {
   /** Only these runs (at most `MAX_RUN_IDS`). */
@@ -372,6 +382,12 @@ export interface Store {
 
   /** Inserts a new run with the records that say it started (one transaction: both or neither); an existing id is a `conflict` error. */
   createRun(run: RunRecord, drafts?: readonly AuditDraft[]): Promise<readonly AuditRecord[]>;
+  /**
+   * `createRun` for a run an external agent opens, while that agent holds fewer than `cap.max` such runs
+   * running in the store (every instance on it counted): the records, or how many it holds (nothing written).
+   * Concurrent callers are serialised, so no two pass the cap together.
+   */
+  createRunWithin(run: RunRecord, drafts: readonly AuditDraft[], cap: OpenRunsCap): Promise<{ readonly records: readonly AuditRecord[] } | { readonly held: number }>;
   /** Saves `run` if the stored version is `run.version - 1`; else throws a `conflict` error (`not-found` if absent). */
   saveRun(run: RunRecord): Promise<void>;
   /**

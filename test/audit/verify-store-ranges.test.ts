@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHashOfText, leafText, type LeafFields } from '../../src/audit/chain.js';
-import { verifyStore } from '../../src/audit/log.js';
+import { verifyStore, type AuditTextSource } from '../../src/audit/log.js';
 import { nativeSqliteScan, rangeScanTools } from '../../src/audit/native-scan.js';
 import { scanAuditRange, type AuditRangeBytes, type AuditRangeScan, type DigestHex, type RangeScanTools } from '../../src/audit/store-scan.js';
 import { DEFAULT_STORE_TUNING, verifyStoreWith, type StoreVerifyTuning } from '../../src/audit/store-verify.js';
@@ -219,7 +219,10 @@ describe('verifyStore in ranges', () => {
     const broken = await damaged(file, [{ kind: 'text', seq: 41, at: 30, cut: 1, put: 'x', rehash: true }]);
     // A reader module that ends its thread (process.exit in a worker ends that thread only) at its `dieAt`-th range.
     const dying = path.join(tmp, 'dying-reader.mjs');
-    const real = (await openSqliteStore(file)).auditRangeReader()!.module;
+    const ranged = (store: Store) => store as Store & Required<Pick<AuditTextSource, 'auditRangeReader'>>;
+    const first = await openSqliteStore(file);
+    const real = ranged(first).auditRangeReader()!.module;
+    await first.close();
     writeFileSync(
       dying,
       `import { openAuditRanges as open } from ${JSON.stringify(pathToFileURL(real).href)};
@@ -235,7 +238,7 @@ describe('verifyStore in ranges', () => {
         const want = await verifyStore(recordsOnly(store), {});
         expect(want.ok).toBe(f === file);
         for (const dieAt of [1, 2, 4]) {
-          const spec = store.auditRangeReader()!;
+          const spec = ranged(store).auditRangeReader()!;
           const mortal = Object.assign(Object.create(store) as Store, { auditRangeReader: () => ({ module: dying, init: { ...(spec.init as object), dieAt } }) });
           for (const native of [true, false]) expect(await verifyStoreWith(mortal, {}, { ...THREADS, native }), `dieAt ${dieAt}`).toEqual(want);
         }

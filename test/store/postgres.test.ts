@@ -154,7 +154,7 @@ describe('postgres store: many instances on one database', () => {
     }
   });
 
-  it('lets exactly one of concurrent compare-and-set writes from separate instances win', async () => {
+  it('lets exactly one of concurrent compare-and-set writes from separate instances win, and counts caps once', async () => {
     const db = await database();
     const stores = await Promise.all(Array.from({ length: 3 }, () => openPostgresStore(db.url, { max: 2 })));
     try {
@@ -167,6 +167,12 @@ describe('postgres store: many instances on one database', () => {
       const limit = { budget: 'b', bucket: 'k', amount: 6, since: '2025-01-01T00:00:00.000Z', limit: 15 };
       const counted = await Promise.all(stores.flatMap((s, k) => [0, 1, 2].map((i) => s.addValue([limit], { at: '2025-01-02T00:00:00.000Z', runId: `run_${k}` as RunId, actionHash: 'h', countId: `c${k}.${i}` }))));
       expect(counted.filter((c) => c.ok)).toHaveLength(2);
+      // An agent's cap on open runs holds across instances: of nine opened at once on three, two more than it held.
+      const ext = (id: string) => run(id, { state: { driver: 'agent', agent: 'refund-bot', door: 'mcp' } });
+      await stores[0]!.createRunWithin(ext('run_x'), [], { agent: 'refund-bot', max: 3 });
+      // (Without records: a write with records is serialised by the audit chain's lock already.)
+      const opened = await Promise.all(stores.flatMap((s, k) => [0, 1, 2].map((i) => s.createRunWithin(ext(`run_${k}${i}`), [], { agent: 'refund-bot', max: 3 }))));
+      expect(opened.filter((o) => 'records' in o)).toHaveLength(2);
       // One record each for the save and the vote that won.
       expect(await stores[1]!.readAudit(1, 100)).toHaveLength(2);
       expect(await verifyStore(stores[2]!)).toMatchObject({ ok: true, count: 2 });

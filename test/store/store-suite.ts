@@ -1070,6 +1070,32 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         const many = await Promise.all(Array.from({ length: 20 }, () => store.takeRate('burst', 1, 7, 60_000, t)));
         expect(many.filter(Boolean)).toHaveLength(7);
       });
+
+      it("opens an external agent's run only while it holds fewer than the cap running, however many ask at once", async () => {
+        const ext = (id: string, agent: string, over: Partial<RunRecord> = {}) => run(id, { state: { driver: 'agent', agent, door: 'mcp' }, ...over });
+        // Not counted: another agent's run, one of its own that ended, and one Airlock's loop drives as it.
+        await store.createRun(ext('run_other', 'other-bot'));
+        await store.createRun(ext('run_done', 'refund-bot', { status: 'completed' }));
+        await store.createRun(run('run_loop', { state: { driver: 'model', agent: 'refund-bot' } }));
+        const cap = { agent: 'refund-bot', max: 3 };
+        const first = await store.createRunWithin(ext('run_a', 'refund-bot'), [draft(1, { runId: 'run_a', type: 'run.started' })], cap);
+        expect(first).toEqual({ records: [expect.objectContaining({ seq: 1, type: 'run.started', runId: 'run_a' })] });
+        const asked = Array.from({ length: 8 }, (_, i) => `run_m${i}`);
+        const many = await Promise.all(asked.map((id, i) => store.createRunWithin(ext(id, 'refund-bot'), [draft(i, { runId: id, type: 'run.started' })], cap)));
+        expect(many.filter((m) => 'records' in m)).toHaveLength(2);
+        expect(many.filter((m) => 'held' in m)).toEqual(Array.from({ length: 6 }, () => ({ held: 3 })));
+        // A refused run was not written, nor its records.
+        const made = await Promise.all(asked.map((id) => store.getRun(id as RunId)));
+        expect(made.filter((x) => x !== null)).toHaveLength(2);
+        expect((await store.auditHead())?.seq).toBe(3);
+        expect((await store.readAudit(1, 10)).map((x) => x.runId).sort()).toEqual(['run_a', ...asked.filter((_, i) => made[i] !== null)].sort());
+        // Another agent has its own cap; one of this agent's runs ending frees a place.
+        expect(await store.createRunWithin(ext('run_o2', 'other-bot'), [], { agent: 'other-bot', max: 3 })).toEqual({ records: [] });
+        expect(await store.createRunWithin(ext('run_z', 'refund-bot'), [], cap)).toEqual({ held: 3 });
+        await store.saveRun(ext('run_a', 'refund-bot', { status: 'completed', version: 2 }));
+        expect(await store.createRunWithin(ext('run_z', 'refund-bot'), [], cap)).toEqual({ records: [] });
+        expect((await store.getRun('run_z' as RunId))?.status).toBe('running');
+      });
     });
   });
 }

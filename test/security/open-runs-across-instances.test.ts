@@ -1,0 +1,60 @@
+// The cap on an external agent's open runs (`server.limits.openRunsPerPrincipal`) holds across instances on one
+// store (#15): a scripted agent opens runs on two instances at once, and exactly the cap's number open, the others
+// refused with a record each and nothing else written; a run closed on one instance frees a place on the other.
+// Runs on the embedded store, and on PostgreSQL in the second pass (AIRLOCK_TEST_STORE=postgres).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAirlock, type Airlock } from '../../src/airlock.js';
+import { verifyStore } from '../../src/audit/log.js';
+import type { WorkflowConfig } from '../../src/config/schema.js';
+import type { RunRecord } from '../../src/store/store.js';
+import type { Principal } from '../../src/types.js';
+import { editWorkspaceYaml } from '../../bench/workspace.js';
+import { copyAcme } from '../helpers/workspace.js';
+
+const CAP = 3;
+
+describe("an agent's open runs, capped across instances", () => {
+  const ws = copyAcme();
+  let a: Airlock;
+  let b: Airlock;
+  let agent: Principal;
+  let workflow: WorkflowConfig;
+
+  beforeAll(async () => {
+    editWorkspaceYaml(ws.dir, (doc) => doc.setIn(['server', 'limits', 'openRunsPerPrincipal'], CAP));
+    a = await openAirlock(ws.dir);
+    b = await openAirlock(ws.dir);
+    agent = a.principal('agent:refund-bot');
+    workflow = a.workspace.workflows.get('refund-desk') as WorkflowConfig;
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    ws.cleanup();
+  });
+
+  it('opens exactly the cap of runs asked for on two instances at once, refusing the rest on record', async () => {
+    const head = (await a.store.auditHead())?.seq ?? 0;
+    const asked = await Promise.all([a, b, a, b, a, b, a, b].map((inst, i) => inst.sessions.tryOpen(workflow, agent, i % 2 ? 'http-api' : 'mcp-http')));
+    const opened = asked.filter((x): x is RunRecord => !('kind' in x));
+    const refused = asked.filter((x) => 'kind' in x);
+    expect(opened).toHaveLength(CAP);
+    expect(refused).toEqual(Array.from({ length: 8 - CAP }, () => expect.objectContaining({ kind: 'refused', status: 429, reason: expect.stringMatching(/already holds 3 open runs \(at most 3\)/) })));
+    // Each refusal is on record; only the runs opened were written, with their start.
+    const records = await a.store.readAudit(head + 1, 1000);
+    expect(records.filter((r) => r.type === 'request.refused').map((r) => [r.principal, r.body['why']])).toEqual(Array.from({ length: 8 - CAP }, () => ['agent:refund-bot', 'open-runs-limit']));
+    expect(records.filter((r) => r.type === 'run.started').map((r) => r.runId).sort()).toEqual(opened.map((r) => r.id).sort());
+    expect((await a.store.listRuns({ limit: 100 })).filter((r) => r.status === 'running').map((r) => r.id).sort()).toEqual(opened.map((r) => r.id).sort());
+
+    // Full on both; a run closed on one instance frees a place on the other.
+    expect(await b.sessions.tryOpen(workflow, agent, 'mcp-http')).toMatchObject({ kind: 'refused', status: 429 });
+    const mine = opened.find((r) => a.sessions.serving(r.id)) ?? opened[0]!;
+    const owner = a.sessions.serving(mine.id) ? a : b;
+    expect(await owner.sessions.close(mine.id, agent)).not.toHaveProperty('kind', 'refused');
+    const other = owner === a ? b : a;
+    const again = await other.sessions.tryOpen(workflow, agent, 'mcp-http');
+    expect(again).not.toHaveProperty('kind');
+    expect(await a.sessions.tryOpen(workflow, agent, 'mcp-http')).toMatchObject({ kind: 'refused', status: 429 });
+    expect((await verifyStore(a.store)).ok).toBe(true);
+  }, 60_000);
+});
