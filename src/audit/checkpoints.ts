@@ -59,9 +59,15 @@ export interface CheckpointerOptions {
 const toHex = (h: Hash): Sha256Hex => Buffer.from(h).toString('hex') as Sha256Hex;
 const fromHex = (h: string): Hash => new Uint8Array(Buffer.from(h, 'hex'));
 
-/** Makes signed checkpoints of one store's trail. */
+/**
+ * Makes signed checkpoints of one store's trail, and sends each it makes to the witnesses. A witness that
+ * did not take one is owed it: sent again at each check (every `intervalMs`, quiet trail or not) until it
+ * takes it or a newer one replaces it, so a witness is never left behind by one failed send.
+ */
 export class Checkpointer {
   private pending = 0;
+  /** Per witness, the newest checkpoint this process made that it has not taken yet. */
+  private readonly owed = new Map<Witness, StoredCheckpoint>();
   private running: Promise<StoredCheckpoint | null> | null = null;
   private timer: NodeJS.Timeout | null = null;
 
@@ -90,12 +96,13 @@ export class Checkpointer {
     this.timer.unref();
   }
 
-  /** Stops the timer and, when this process appended records since the last checkpoint, makes one. */
+  /** Stops the timer and, when this process appended records since the last checkpoint, makes one; a witness owed one is tried once more. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.running) await this.running.catch(() => undefined);
     if (this.pending > 0) await this.checkpoint().catch((e: unknown) => this.opts.onError(e, 'make a checkpoint on close'));
+    else await this.sendOwed();
   }
 
   /**
@@ -144,17 +151,36 @@ export class Checkpointer {
       size += n;
       if (n < LEAF_PAGE) break;
     }
-    if (latest && size === latest.size) return latest;
+    if (latest && size === latest.size) {
+      await this.sendOwed();
+      return latest;
+    }
     if (size === 0) return null;
     const rootHash = toHex(frontierHead(frontier));
     const time = this.opts.now().toISOString();
     const note = signNote(checkpointText({ origin: signer.name, size, rootHash, time }), signer);
     const made: StoredCheckpoint = { size, rootHash, time, note, frontier: frontier.map(toHex) };
-    if (!(await this.store.addCheckpoint(made))) return this.store.latestCheckpoint();
-    await Promise.all(
-      this.opts.witnesses.map((w) => w.send(made).catch((e: unknown) => this.opts.onError(e, `send checkpoint ${size} to witness ${w.name}`))),
-    );
+    if (!(await this.store.addCheckpoint(made))) {
+      await this.sendOwed();
+      return this.store.latestCheckpoint();
+    }
+    for (const w of this.opts.witnesses) this.owed.set(w, made);
+    await this.sendOwed();
     return made;
+  }
+
+  /** Sends each witness the checkpoint it is owed; one it does not take stays owed (and is told of). */
+  private async sendOwed(): Promise<void> {
+    await Promise.all(
+      [...this.owed].map(async ([w, c]) => {
+        try {
+          await w.send(c);
+          if (this.owed.get(w) === c) this.owed.delete(w);
+        } catch (e) {
+          this.opts.onError(e, `send checkpoint ${c.size} to witness ${w.name} (sent again at the next check)`);
+        }
+      }),
+    );
   }
 }
 

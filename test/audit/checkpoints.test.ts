@@ -297,7 +297,7 @@ describe("the store's trail cut under the store's feet", () => {
 });
 
 describe('a webhook witness', () => {
-  it('receives each checkpoint signed with its secret; a witness that fails is told of and never fails the checkpoint', async () => {
+  it('receives each checkpoint signed with its secret; a witness that fails is told of, never fails the checkpoint, and is sent the newest it is owed at each check until it takes it', async () => {
     const { createServer } = await import('node:http');
     const { verifyWebhookSignature } = await import('../../src/notify/signature.js');
     const { webhookWitness } = await import('../../src/audit/witness.js');
@@ -325,8 +325,21 @@ describe('a webhook witness', () => {
       await fill(store, 13, 3);
       expect((await cp.checkpoint())?.size).toBe(15);
       expect(got).toEqual([{ size: 12, signed: true }, { size: 15, signed: true }]);
-      expect(errors).toEqual([`send checkpoint 15 to witness ${url}: the witness answered HTTP 503`]);
+      const failed = (size: number) => `send checkpoint ${size} to witness ${url} (sent again at the next check): the witness answered HTTP 503`;
+      expect(errors).toEqual([failed(15)]);
       expect((await store.latestCheckpoint())?.size).toBe(15);
+      // Owed: sent again at the next check though the trail is quiet, and replaced by a newer one.
+      expect((await cp.checkpoint())?.size).toBe(15);
+      await fill(store, 16, 3);
+      expect((await cp.checkpoint())?.size).toBe(18);
+      expect(errors).toEqual([failed(15), failed(15), failed(18)]);
+      fail = false;
+      await cp.checkpoint();
+      await cp.checkpoint();
+      await cp.stop();
+      expect(got.map((g) => g.size)).toEqual([12, 15, 15, 18, 18]);
+      expect(got.every((g) => g.signed)).toBe(true);
+      expect(errors).toHaveLength(3);
     } finally {
       await store.close();
       server.close();
