@@ -20,7 +20,7 @@ import type { StoredCheckpoint } from './checkpoint-records.js';
 import type { PolicySetEvent } from './policy-records.js';
 import type { ChunkVector } from './context-records.js';
 import type { ContextChanges } from './context-records.js';
-import { AUDIT_PAGE_BITS, isConstraint, storeError } from './sqlite-file.js';
+import { AUDIT_PAGE_BITS, isConstraint, RECENT_GROUP_BITS, storeError } from './sqlite-file.js';
 import { grantSchema, incidentSchema, notificationSchema, RowReader, type ApprovalRow, type IdRecordRow, type RunRow } from './sqlite-rows.js';
 
 /** An audit leaf as it crosses to the writer: canonicalised already, without the body object (its text is `bodyText`). */
@@ -251,11 +251,15 @@ export class SqliteWriter {
   private readonly applyOne: (op: WriteOp, chain: Chain, fresh: Set<string>) => unknown;
   /** `page:runId` pairs already in the run index (bounded: forgetting one only costs an INSERT OR IGNORE). */
   private knownRuns = new Set<string>();
+  /** The group of pages (RECENT_GROUP_BITS) of the last record this writer indexed: a newer one settles the groups before it. */
+  private recentGroup = -1;
   private readonly stmt: {
     head: Database.Statement<[], { seq: number; chain_hash: string }>;
     insertAudit: Database.Statement<[number, string, string, string, string]>;
     insertPayload: Database.Statement<[string, string, number]>;
-    insertRunPage: Database.Statement<[string, number]>;
+    insertRunPage: Database.Statement<[number, string]>;
+    settleRunPages: Database.Statement<[number]>;
+    dropRecentRunPages: Database.Statement<[number]>;
     deletePayload: Database.Statement<[string]>;
     insertRun: Database.Statement<[string, string, string, number, string, string, string]>;
     countOpenRuns: Database.Statement<[string]>;
@@ -277,7 +281,11 @@ export class SqliteWriter {
       head: db.prepare('SELECT seq, chain_hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insertAudit: db.prepare('INSERT INTO audit (seq, leaf, prev_hash, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?)'),
       insertPayload: db.prepare('INSERT OR IGNORE INTO audit_payloads (hash, data, seq) VALUES (?, ?, ?)'),
-      insertRunPage: db.prepare('INSERT OR IGNORE INTO audit_run_pages (run_id, page) VALUES (?, ?)'),
+      insertRunPage: db.prepare('INSERT OR IGNORE INTO audit_run_pages_recent (page, run_id) VALUES (?, ?)'),
+      settleRunPages: db.prepare(
+        'INSERT OR IGNORE INTO audit_run_pages (run_id, page) SELECT run_id, page FROM audit_run_pages_recent WHERE page < ? ORDER BY run_id, page',
+      ),
+      dropRecentRunPages: db.prepare('DELETE FROM audit_run_pages_recent WHERE page < ?'),
       deletePayload: db.prepare('DELETE FROM audit_payloads WHERE hash = ?'),
       insertRun: db.prepare('INSERT INTO runs (id, workflow, status, version, created_at, updated_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       // An external agent's runs open (a sealed state keeps `agent` and `driver` readable: sealed-payloads.ts).
@@ -457,6 +465,22 @@ export class SqliteWriter {
     }
   }
 
+  /**
+   * Moves the run index's rows of the groups of pages before `page`'s from the recent part (page order) to
+   * `audit_run_pages` (run order), sorted, in the transaction at hand: one pass per group of pages, so each
+   * index page of a run is written once per group rather than once per commit. Any writer may do it (again:
+   * it is idempotent); one rolled back leaves the rows in the recent part, which reads cover too.
+   */
+  private settleRunPages(page: number): void {
+    const group = page >> RECENT_GROUP_BITS;
+    if (group > this.recentGroup) {
+      const below = group << RECENT_GROUP_BITS;
+      this.stmt.settleRunPages.run(below);
+      this.stmt.dropRecentRunPages.run(below);
+    }
+    this.recentGroup = group;
+  }
+
   /** Seals and inserts one caller's records at the chain's head, then moves the head past them. */
   private appendLeaves(leaves: readonly WireLeaf[], payloads: readonly (readonly AuditPayload[])[], chain: Chain, fresh: Set<string>): SealedHashes[] {
     let { seq, prev } = chain;
@@ -468,9 +492,10 @@ export class SqliteWriter {
       this.stmt.insertAudit.run(seq, s.text, s.prevHash, s.leafHash, s.chainHash);
       if (leaf.runId) {
         const page = seq >> AUDIT_PAGE_BITS;
+        if (page >> RECENT_GROUP_BITS !== this.recentGroup) this.settleRunPages(page);
         const key = `${page}:${leaf.runId}`;
         if (!this.knownRuns.has(key) && !fresh.has(key) && !runs.includes(key)) {
-          this.stmt.insertRunPage.run(leaf.runId, page);
+          this.stmt.insertRunPage.run(page, leaf.runId);
           runs.push(key);
         }
       }

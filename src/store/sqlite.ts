@@ -160,7 +160,11 @@ class SqliteStore implements Store {
         'SELECT seq, leaf AS text, prev_hash AS prevHash, leaf_hash AS leafHash, chain_hash AS chainHash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?',
       ),
       readAuditByRun: db.prepare(
-        `SELECT a.seq, a.leaf, a.prev_hash, a.leaf_hash, a.chain_hash FROM audit_run_pages p JOIN audit a ON a.seq BETWEEN p.page << ${AUDIT_PAGE_BITS} AND ((p.page + 1) << ${AUDIT_PAGE_BITS}) - 1 WHERE p.run_id = @run AND json_extract(a.leaf, '$.runId') = @run ORDER BY a.seq`,
+        // The run's pages in both parts of the index (the newest rows are in page order: a scan of a few groups).
+        `SELECT a.seq, a.leaf, a.prev_hash, a.leaf_hash, a.chain_hash
+         FROM (SELECT page FROM audit_run_pages WHERE run_id = @run UNION SELECT page FROM audit_run_pages_recent WHERE run_id = @run) p
+         JOIN audit a ON a.seq BETWEEN p.page << ${AUDIT_PAGE_BITS} AND ((p.page + 1) << ${AUDIT_PAGE_BITS}) - 1
+         WHERE json_extract(a.leaf, '$.runId') = @run ORDER BY a.seq`,
       ),
       readAudit: db.prepare('SELECT seq, leaf, prev_hash, leaf_hash, chain_hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?'),
       getPayload: db.prepare('SELECT data FROM audit_payloads WHERE hash = ?'),

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/audit/log.js';
-import { AUDIT_PAGE_BITS, openConnection } from '../../src/store/sqlite-file.js';
+import { AUDIT_PAGE_BITS, openConnection, RECENT_GROUP_BITS } from '../../src/store/sqlite-file.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { AuditDraft, Store } from '../../src/store/store.js';
 
@@ -42,6 +42,47 @@ describe("a run's records through the run-page index", () => {
     }
   });
 
+  it('moves the newest rows to the run-ordered index a group of pages at a time, and reads the same across the move', async () => {
+    const file = path.join(tmp, 'groups.db');
+    const store = await openSqliteStore(file);
+    const GROUP = 1 << RECENT_GROUP_BITS;
+    try {
+      // 40 runs interleaved over two groups of pages and a bit, and run_far once in each group.
+      const runs = Array.from({ length: 40 }, (_, i) => `run_${i}`);
+      let n = 0;
+      for (let p = 0; p < 2 * GROUP + 3; p++) {
+        await store.appendAudit([draft('run_far', p), ...Array.from({ length: PAGE - 1 }, () => draft(runs[n % runs.length] as string, n++))]);
+      }
+      const all = await store.readAudit(1, 1_000_000);
+      for (const run of ['run_far', 'run_0', 'run_7', 'run_39', 'run_none']) {
+        expect(await bodies(store, run), run).toEqual(all.filter((r) => r.runId === run).map((r) => r.body['n']));
+      }
+      // Settled: the recent part holds the current group's pages only, the rest is in run order.
+      const db = openConnection(file, 1000);
+      try {
+        const head = all.length;
+        const recent = db.prepare('SELECT min(page) AS lo, max(page) AS hi FROM audit_run_pages_recent').get() as { lo: number; hi: number };
+        expect(recent).toEqual({ lo: ((head >> AUDIT_PAGE_BITS) >> RECENT_GROUP_BITS) << RECENT_GROUP_BITS, hi: head >> AUDIT_PAGE_BITS });
+        const settled = db.prepare('SELECT count(*) AS n, max(page) AS hi FROM audit_run_pages').get() as { n: number; hi: number };
+        expect(settled.hi).toBe(recent.lo - 1);
+        expect(settled.n).toBe(2 * GROUP * (runs.length + 1));
+      } finally {
+        db.close();
+      }
+    } finally {
+      await store.close();
+    }
+    // Another writer (a process opening the store later) goes on from where the rows stand.
+    const again = await openSqliteStore(file);
+    try {
+      await again.appendAudit([draft('run_far', 99)]);
+      expect((await bodies(again, 'run_far')).at(-1)).toBe(99);
+      expect(await bodies(again, 'run_far')).toHaveLength(2 * GROUP + 4);
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+
   it('rebuilds the index from the leaves when a store from before it is opened', async () => {
     const file = path.join(tmp, 'old.db');
     const store = await openSqliteStore(file);
@@ -50,7 +91,7 @@ describe("a run's records through the run-page index", () => {
     // As an Airlock of schema 11 left it: the start-only index, no pages, and nothing of later migrations.
     const db = openConnection(file, 1000);
     db.exec(`DROP TABLE rate_calls; DROP TABLE run_claims; DROP TABLE audit_checkpoints; DROP TABLE policy_events; DROP TABLE pilot_events; DROP TABLE halts; DROP TABLE ctx_vectors; DROP TABLE ctx_vector_epoch; DROP TABLE ctx_fts; DROP TABLE ctx_chunks; DROP TABLE ctx_access; DROP TABLE ctx_versions; DROP TABLE ctx_documents;
-      DROP TABLE audit_run_pages; DROP INDEX runs_by_agent; DROP INDEX runs_by_on_behalf_of;
+      DROP TABLE audit_run_pages; DROP TABLE audit_run_pages_recent; DROP INDEX runs_by_agent; DROP INDEX runs_by_on_behalf_of;
       CREATE TABLE audit_run_start (run_id TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) STRICT, WITHOUT ROWID;
       UPDATE meta SET value = '11' WHERE key = 'schema_version';`);
     db.close();
