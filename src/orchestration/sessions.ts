@@ -129,7 +129,7 @@ export class Sessions {
       return { kind: 'refused', status: 409, reason };
     }
     const id = this.deps.newRunId();
-    this.live.set(id, { principal: who, door, lastSeen: Date.now() });
+    this.live.set(id, { principal: who, door, lastSeen: this.deps.now().getTime() });
     this.openPerPrincipal.set(who, (this.openPerPrincipal.get(who) ?? 0) + 1);
     try {
       await this.lease.keep();
@@ -202,7 +202,7 @@ export class Sessions {
     const workflow = this.deps.workspace.workflows.get(run.workflow);
     if (!workflow) return { kind: 'refused', status: 409, reason: `workflow \`${run.workflow}\` is no longer declared` };
     const mine = this.live.get(runId);
-    if (mine) mine.lastSeen = Date.now();
+    if (mine) mine.lastSeen = this.deps.now().getTime();
     return { run, state, workflow };
   }
 
@@ -351,12 +351,27 @@ export class Sessions {
     await this.commitEnd(run, [{ type: 'ended', status: 'cancelled', reason: why, endedBy: 'session' }]).catch(() => this.forget(runId));
   }
 
-  /** Ends every run served through `doors` whose last request is `idleMs` or more ago. Returns the runs ended. */
+  /**
+   * Ends every run served through `doors` whose last request is `idleMs` or more ago, here and on every
+   * other instance: a run's calls may reach another instance (a load balancer in front of the HTTP API),
+   * and each call saves the run, so one saved within `idleMs` is in use and stays. Returns the runs ended.
+   */
   async endIdle(idleMs: number, doors: readonly ExternalDoor[]): Promise<RunId[]> {
-    const now = Date.now();
+    const now = this.deps.now().getTime();
     const due = [...this.live].filter(([, r]) => doors.includes(r.door) && now - r.lastSeen >= idleMs).map(([id]) => id);
-    await inBatches(due, (id) => this.endSession(id, `idle for ${Math.round(idleMs / 60_000)} minutes`).catch(() => null));
-    return due;
+    const ended: RunId[] = [];
+    await inBatches(due, async (id) => {
+      const run = await this.deps.store.getRun(id).catch(() => null);
+      const saved = run ? Date.parse(run.updatedAt) : Number.NaN;
+      const mine = this.live.get(id);
+      if (run?.status === 'running' && now - saved < idleMs) {
+        if (mine) mine.lastSeen = saved;
+        return;
+      }
+      ended.push(id);
+      await this.endSession(id, `idle for ${Math.round(idleMs / 60_000)} minutes`).catch(() => null);
+    });
+    return ended;
   }
 
   /** Ends every run this process serves (the server stopping), many at once, then gives up the lease. */

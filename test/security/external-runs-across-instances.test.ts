@@ -1,6 +1,8 @@
-// The cap on an external agent's open runs (`server.limits.openRunsPerPrincipal`) holds across instances on one
-// store (#15): a scripted agent opens runs on two instances at once, and exactly the cap's number open, the others
-// refused with a record each and nothing else written; a run closed on one instance frees a place on the other.
+// External agents' runs across instances on one store (#15). The cap on an agent's open runs
+// (`server.limits.openRunsPerPrincipal`) holds across them: a scripted agent opens runs on two instances at once,
+// and exactly the cap's number open, the others refused with a record each and nothing else written; a run closed
+// on one instance frees a place on the other. And a run whose calls reach another instance than the one that
+// opened it (a load balancer) is not ended as idle by the first while it is in use.
 // Runs on the embedded store, and on PostgreSQL in the second pass (AIRLOCK_TEST_STORE=postgres).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock, type Airlock } from '../../src/airlock.js';
@@ -13,17 +15,20 @@ import { copyAcme } from '../helpers/workspace.js';
 
 const CAP = 3;
 
-describe("an agent's open runs, capped across instances", () => {
+describe("an external agent's runs across instances", () => {
   const ws = copyAcme();
   let a: Airlock;
   let b: Airlock;
   let agent: Principal;
   let workflow: WorkflowConfig;
+  // One clock for both instances, moved by the idle test.
+  let clock = Date.now();
+  const now = (): Date => new Date(clock);
 
   beforeAll(async () => {
     editWorkspaceYaml(ws.dir, (doc) => doc.setIn(['server', 'limits', 'openRunsPerPrincipal'], CAP));
-    a = await openAirlock(ws.dir);
-    b = await openAirlock(ws.dir);
+    a = await openAirlock(ws.dir, { now });
+    b = await openAirlock(ws.dir, { now });
     agent = a.principal('agent:refund-bot');
     workflow = a.workspace.workflows.get('refund-desk') as WorkflowConfig;
   });
@@ -56,5 +61,25 @@ describe("an agent's open runs, capped across instances", () => {
     expect(again).not.toHaveProperty('kind');
     expect(await a.sessions.tryOpen(workflow, agent, 'mcp-http')).toMatchObject({ kind: 'refused', status: 429 });
     expect((await verifyStore(a.store)).ok).toBe(true);
+  }, 60_000);
+
+  it('keeps a run in use through another instance from being ended as idle by the one that opened it', async () => {
+    await Promise.all((await a.store.listRuns({ status: 'running' })).map((r) => (a.sessions.serving(r.id) ? a : b).sessions.close(r.id, agent)));
+    const opened = await a.sessions.tryOpen(workflow, agent, 'http-api');
+    if ('kind' in opened) throw new Error(opened.reason);
+    const IDLE = 60_000;
+    // 50 s later its calls go to instance b; 20 s after that, a has not seen it for 70 s.
+    clock += 50_000;
+    expect(await b.sessions.call(opened.id, agent, { tool: 'orders.get_order', args: { order_id: '1182' } })).toMatchObject({ kind: 'executed' });
+    clock += 20_000;
+    expect(await a.sessions.endIdle(IDLE, ['http-api'])).toEqual([]);
+    expect((await a.store.getRun(opened.id))?.status).toBe('running');
+    // Idle everywhere for a minute: ended, once.
+    clock += 45_000;
+    expect(await a.sessions.endIdle(IDLE, ['http-api'])).toEqual([opened.id]);
+    const ended = await a.store.getRun(opened.id);
+    expect(ended?.status).not.toBe('running');
+    expect((await a.store.readAuditForRun(opened.id)).filter((r) => r.type === 'run.finished')).toHaveLength(1);
+    expect(await a.sessions.endIdle(IDLE, ['http-api'])).toEqual([]);
   }, 60_000);
 });
