@@ -3,7 +3,9 @@
 // runs due in the store's queue (a decision another instance did not go on with, a dead instance's
 // runs: runner.ts `driveDue`), and delivers due webhooks (with their retries). One pass at a time; a
 // failing pass is logged and the next one tries again. Any number of processes may do this at once: the
-// store's compare-and-set makes each escalation, expiry, claim and delivery attempt happen once.
+// store's compare-and-set makes each escalation, expiry, claim and delivery attempt happen once. Where the
+// store announces runs due now (PostgreSQL: a holder released a run people decided on meanwhile), they are
+// driven on at once, not at the next pass.
 import type { Logger } from 'pino';
 import type { Airlock } from '../airlock.js';
 import { sweepApprovals } from '../gateway/approvals/sweep.js';
@@ -52,11 +54,36 @@ export function startHousekeeping(airlock: Airlock, opts: { intervalMs?: number;
   };
   const timer = setInterval(() => void runOnce(), opts.intervalMs ?? 15_000);
   timer.unref();
+  // Announced due runs, driven one batch at a time (an announcement during a batch asks for one more).
+  let driving: Promise<void> | null = null;
+  let more = false;
+  const driveAnnounced = (): void => {
+    if (driving) {
+      more = true;
+      return;
+    }
+    driving = (async () => {
+      do {
+        more = false;
+        try {
+          const due = await airlock.runner.driveDue();
+          if (due.driven.length > 0) opts.log?.info({ driven: due.driven, failed: due.failed }, 'drove on runs announced due');
+        } catch (err) {
+          opts.log?.error({ err }, 'driving announced runs failed; the next pass tries again');
+        }
+      } while (more);
+    })().finally(() => {
+      driving = null;
+    });
+  };
+  const watch = airlock.store.watchDueRuns?.(driveAnnounced, (err) => opts.log?.warn({ err }, 'listening for due runs failed; listening again shortly (passes go on meanwhile)'));
   return {
     runOnce,
     async stop() {
       clearInterval(timer);
+      await watch?.stop();
       await running;
+      await driving;
     },
   };
 }

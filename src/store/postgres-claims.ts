@@ -1,8 +1,10 @@
 // Work shared by the instances on one PostgreSQL database (migration 4): Airlock's own runs to drive, each claimed by
 // one live instance at a time (`run_claims`, row locks; due runs handed out with SKIP LOCKED, so concurrent callers
 // never take the same run), and calls counted per key over a sliding window (`rate_calls`, under a transaction
-// advisory lock per key). Mirrors sqlite-claims.ts.
+// advisory lock per key). Mirrors sqlite-claims.ts; a run its holder releases due now is also announced to the
+// instances listening (postgres-due-runs.ts).
 import type { Sql } from './postgres-connection.js';
+import { announceDue } from './postgres-due-runs.js';
 
 /** The DDL of migration 4. */
 export const PG_CLAIMS_SQL = `
@@ -39,13 +41,17 @@ export async function claimRun(c: Sql, runId: string, holder: string, now: strin
 export async function releaseRun(c: Sql, runId: string, holder: string, due: string | null): Promise<void> {
   const row = (await c.query<ClaimRow>('SELECT holder, woken FROM run_claims WHERE run_id = $1 FOR UPDATE', [runId])).rows[0];
   if (!row || row.holder !== holder) return;
-  if (row.woken !== 0) await c.query('UPDATE run_claims SET holder = NULL, woken = 0 WHERE run_id = $1', [runId]);
-  else if (due === null) await c.query('DELETE FROM run_claims WHERE run_id = $1', [runId]);
+  if (row.woken !== 0) {
+    // Woken while it was held: due now, for whichever instance is listening.
+    await c.query('UPDATE run_claims SET holder = NULL, woken = 0 WHERE run_id = $1', [runId]);
+    await announceDue(c);
+  } else if (due === null) await c.query('DELETE FROM run_claims WHERE run_id = $1', [runId]);
   else await c.query('UPDATE run_claims SET holder = NULL, due_at = $2 WHERE run_id = $1', [runId, due]);
 }
 
 /** `Store.wakeRun`. */
 export async function wakeRun(c: Sql, runId: string, at: string): Promise<void> {
+  // Not announced: whoever wakes a run goes on with it when no one holds it; a holder's release announces it.
   await c.query('INSERT INTO run_claims (run_id, holder, due_at, woken) VALUES ($1, NULL, $2, 1) ON CONFLICT (run_id) DO UPDATE SET woken = 1, due_at = LEAST(run_claims.due_at, excluded.due_at)', [runId, at]);
 }
 

@@ -14,6 +14,7 @@ import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-recor
 import { GroupCommit, type GroupItem } from './postgres-audit.js';
 import { addCheckpoint, CheckpointReads } from './postgres-checkpoints.js';
 import { claimDueRuns, claimRun, releaseRun, takeRate, wakeRun } from './postgres-claims.js';
+import { listenForDueRuns } from './postgres-due-runs.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, openPool, pgError, shownUrl, transaction, type PgConnectionOptions } from './postgres-connection.js';
 import { readAuditRange } from './postgres-audit-ranges.js';
 import type { AuditRangeBytes, AuditRangeReaderSpec } from '../audit/store-scan.js';
@@ -30,7 +31,7 @@ import { SPANS_KEPT, SPANS_PER_TRACE } from './sqlite-spans.js';
 import { RowReader } from './sqlite-rows.js';
 import { policyEventColumns } from './sqlite-policy.js';
 import type {
-  ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
+  ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, DueRunsWatch, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
   NotificationRecord, OpenRunsCap, RunQuery, RunRecord, RunSaveExtras, RunStep, RunSummary, Store, StoredAuditRow, StoredSpan, UsageRow, ValueEntry,
 } from './store.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
@@ -413,6 +414,10 @@ class PostgresStore implements Store {
 
   wakeRun(runId: RunId, at: string): Promise<void> {
     return this.direct('wake a run', (c) => wakeRun(c, runId, at));
+  }
+
+  watchDueRuns(listener: () => void, onError: (e: unknown) => void): DueRunsWatch {
+    return listenForDueRuns(this.url, listener, onError);
   }
 
   claimDueRuns(holder: string, now: string, limit: number, gone: readonly string[] = []): Promise<readonly RunId[]> {

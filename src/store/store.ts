@@ -324,6 +324,12 @@ export interface RunSummary {
   readonly currency: string | null;
 }
 
+/** A store's listener for due runs (`Store.watchDueRuns`): `ready` once it listens, `stop` to end it. */
+export interface DueRunsWatch {
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
  * The cap on runs an external agent holds open (`server.limits.openRunsPerPrincipal`): its runs counted are
  * those running whose state names it as `agent` and an external `driver` (`driver: 'agent'`).
@@ -548,6 +554,12 @@ export interface Store {
    * same run (row locks skipped, or the write lock). Their ids.
    */
   claimDueRuns(holder: string, now: string, limit: number, gone?: readonly string[]): Promise<readonly RunId[]>;
+  /**
+   * Calls `listener` soon after a run becomes due now on any instance (a holder released a run woken while
+   * it held it), and once whenever it starts listening; failures go to `onError`. Absent where the store
+   * cannot announce (the embedded store): instances find due runs by polling (`claimDueRuns`) only.
+   */
+  watchDueRuns?(listener: () => void, onError: (e: unknown) => void): DueRunsWatch;
   /**
    * Counts `count` calls under `key` at `nowMs` when the calls counted there in the last `windowMs` plus
    * `count` stay within `limit` (a sliding window, shared by every instance on the store): true, counted;
