@@ -68,6 +68,8 @@ export class Runner {
   private readonly capture: ContentCapture;
   /** The runs this instance holds and drives now. */
   private readonly driving = new Set<RunId>();
+  /** Runs asked for while this instance was driving them (a decision, the queue): driven again once that drive ends. */
+  private readonly askedWhileDriving = new Set<RunId>();
 
   constructor(private readonly deps: RunnerDeps) {
     this.capture = new ContentCapture(deps.workspace.file.telemetry.capture, deps.workspace.file);
@@ -169,7 +171,10 @@ export class Runner {
   private async claim(runId: RunId): Promise<boolean> {
     const lease = this.deps.lease;
     if (!lease) return true;
-    if (this.driving.has(runId)) return false;
+    if (this.driving.has(runId)) {
+      this.askedWhileDriving.add(runId);
+      return false;
+    }
     // INVARIANT: marked before the first await, so two callers in this process never both hold it.
     this.driving.add(runId);
     try {
@@ -203,6 +208,9 @@ export class Runner {
       const due = await this.dueAgain(runId, end, fault).catch(() => new Date(this.deps.now().getTime() + RETRY_AFTER_MS).toISOString());
       await this.deps.store.releaseRun(runId, lease.identity.id, due).catch(() => undefined);
       this.driving.delete(runId);
+      // Asked for while it ended (even by the queue, which may have handed it to this instance again in the
+      // instant after the release): taken and driven again here, or by whichever instance holds it now.
+      if (this.askedWhileDriving.delete(runId)) void this.resumeHere(runId).catch(() => undefined);
     }
   }
 

@@ -54,4 +54,28 @@ describe('runs across instances on one store', () => {
     expect(executed).toHaveLength(1);
     expect((await a.runner.driveDue()).driven).toEqual([]);
   }, 60_000);
+
+  it('drives a run again once its drive here ends when it was asked for meanwhile (a decision, or the queue handing it back)', async () => {
+    const started = await a.runner.start('refund-desk', { ticket_id: 'T-311' });
+    expect(started.status).toBe('awaiting-approval');
+    const claims: string[] = [];
+    const releases: string[] = [];
+    const claimRun = a.store.claimRun.bind(a.store);
+    const releaseRun = a.store.releaseRun.bind(a.store);
+    a.store.claimRun = (...args) => (claims.push(args[0]), claimRun(...args));
+    a.store.releaseRun = (...args) => releaseRun(...args).finally(() => releases.push(args[0]));
+    try {
+      // Asked twice at once: the second finds this instance driving it, so it is not driven twice at once...
+      const [first, second] = await Promise.all([a.runner.resumeHere(started.id), a.runner.resumeHere(started.id)]);
+      expect([first.here, second.here]).toEqual([true, false]);
+      // ...and it is taken again once the first drive has let it go (and let go again), so the ask is not lost.
+      for (let i = 0; i < 600 && releases.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(claims).toEqual([started.id, started.id]);
+      expect(releases).toEqual([started.id, started.id]);
+    } finally {
+      a.store.claimRun = claimRun;
+      a.store.releaseRun = releaseRun;
+    }
+    expect((await a.store.getRun(started.id))?.status).toBe('awaiting-approval');
+  }, 60_000);
 });
