@@ -1,11 +1,12 @@
 // The one store interface: every query Airlock makes goes through it.
-// Implementations: sqlite.ts (embedded default, in the workspace's .airlock/); PostgreSQL later.
+// Implementations: sqlite.ts (embedded default, in the workspace's .airlock/) and postgres.ts. The records it keeps are
+// typed beside it (*-records.ts) and re-exported here.
 // The shared suite in test/store/store-suite.ts runs against every implementation.
 import type { HaltLift, HaltRecord, HaltStatus } from './halt-records.js';
 import type { PilotEvent, PilotEventKind } from './pilot-records.js';
 import type { PolicyEventHead, PolicyLane, PolicySetEvent } from './policy-records.js';
 import type { ChunkVector, ContextChanges, ContextCited, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextQuery, UnembeddedChunk } from './context-records.js';
-import type { ApprovalId, ApprovalLevel, ApprovalStatus, Classification, Json, OwnerBoundary, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
+import type { ApprovalId, ApprovalStatus, Classification, Json, RunId, RunStatus, Sha256Hex, UsageDelta } from '../types.js';
 
 /** What a caller hands the audit log; the store assigns seq, time order and the chain hashes. */
 export interface AuditDraft {
@@ -71,6 +72,15 @@ export { PILOT_EVENT_KINDS } from './pilot-records.js';
 export type { PolicyEventHead, PolicyEventKind, PolicyFileText, PolicyLane, PolicySetEvent } from './policy-records.js';
 export { POLICY_EVENT_KINDS } from './policy-records.js';
 export type { ChunkVector, ContextChanges, ContextCited, ContextDocumentDraft, ContextDocumentQuery, ContextDocumentState, ContextHit, ContextLabels, ContextQuery, UnembeddedChunk } from './context-records.js';
+import type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate } from './approval-records.js';
+export type { ApprovalExpectation, ApprovalRecord, ApprovalUpdate, ApprovalVote } from './approval-records.js';
+import type { GrantRecord } from './grant-records.js';
+export type { GrantBound, GrantRecord } from './grant-records.js';
+import type { DeliveryRecord, NotificationRecord } from './notification-records.js';
+export type { DeliveryRecord, NotificationRecord } from './notification-records.js';
+import type { IncidentRecord, IncidentStatus, IncidentUpdate } from './incident-records.js';
+export type { IncidentKind, IncidentRecord, IncidentStatus, IncidentUpdate } from './incident-records.js';
+export { INCIDENT_KINDS, INCIDENT_STATUSES } from './incident-records.js';
 
 /** A scope's usage on one day in one currency. */
 export type UsageRow = Omit<UsageDelta, 'scopes'> & { readonly scope: string };
@@ -98,40 +108,6 @@ export interface RunRecord {
   readonly state: Json;
 }
 
-export interface ApprovalRecord {
-  readonly id: ApprovalId;
-  readonly runId: RunId;
-  readonly actionHash: Sha256Hex;
-  readonly tool: string;
-  readonly requester: string;
-  readonly level: ApprovalLevel;
-  readonly status: ApprovalStatus;
-  readonly createdAt: string;
-  /** The final deadline: past it the approval is expired and the step denied. */
-  readonly expiresAt: string;
-  /** What the approver is shown: tool, arguments, reasons, evidence. Its hash is recorded with each vote. */
-  readonly summary: Json;
-  readonly decisions: readonly ApprovalVote[];
-  /** The workflow of the run (escalation follows its owners). */
-  readonly workflow: string;
-  /** The owner it is routed to now (a workflow owner's contact), or null when nobody is named. */
-  readonly assignee: string | null;
-  /** How many times it escalated to the next owner. */
-  readonly escalations: number;
-  /** When it escalates next if still pending; null when there is nobody left to escalate to. */
-  readonly escalateAt: string | null;
-  /** The approval this one replaced when an approver edited the arguments. */
-  readonly editedFrom: ApprovalId | null;
-  /** `user:<id>` who edited the arguments into this action: like the requester, they cannot approve it. */
-  readonly editedBy: string | null;
-  /** The approval of the edited action that replaced this one (status `edited`). */
-  readonly supersededBy: ApprovalId | null;
-  /** When the execution it authorised consumed it (single use). */
-  readonly consumedAt: string | null;
-  /** The W3C traceparent of the span that asked (the run's trace), so the wait for a person is recorded in that trace when it ends. */
-  readonly traceparent?: string;
-}
-
 /** An ended span as kept locally (telemetry/local-exporter.ts writes them, the console reads them). */
 export interface StoredSpan {
   readonly traceId: string;
@@ -147,149 +123,6 @@ export interface StoredSpan {
   readonly attributes: { readonly [k: string]: Json };
   /** The run it names (`airlock.run.id`), if it names one. */
   readonly runId: string | null;
-}
-
-/** One person's decision on an approval, with how they proved who they are and what they saw. */
-export interface ApprovalVote {
-  /** `user:<id>`, the declared principal. */
-  readonly approver: string;
-  readonly decision: 'approve' | 'reject';
-  /** The justification (approve) or the reason that goes back to the agent (reject). */
-  readonly reason: string | null;
-  readonly time: string;
-  /** Who vouched for the approver: the JWT issuer, `airlock` for API keys, `local` for the CLI. */
-  readonly issuer: string | null;
-  /** The subject that issuer named (the JWT `sub`, the API key id, the OS user). */
-  readonly subject: string | null;
-  /** How the approver authenticated: `jwt`, `api-key`, `local`, plus the JWT's `amr` values. */
-  readonly authMethod: string | null;
-  /** When the approver last authenticated (ISO-8601), when known. */
-  readonly authTime: string | null;
-  /** SHA-256 of the summary (with its evidence) the approver was shown. */
-  readonly summaryHash: string | null;
-}
-
-/** What `updateApproval` expects to find: a status, or a status and the number of votes already cast. */
-export type ApprovalExpectation =
-  | ApprovalStatus
-  | { readonly status: ApprovalStatus; readonly votes: number; readonly escalations?: number };
-
-/** The fields `updateApproval` may change; the rest of an approval never changes. */
-export interface ApprovalUpdate {
-  readonly status: ApprovalStatus;
-  readonly decisions?: readonly ApprovalVote[];
-  readonly assignee?: string | null;
-  readonly escalations?: number;
-  readonly escalateAt?: string | null;
-  readonly supersededBy?: ApprovalId | null;
-  readonly consumedAt?: string | null;
-}
-
-/** Bounds a standing grant puts on one exposed argument: a number at most `max`, or exactly `equals`. */
-export interface GrantBound {
-  readonly max?: number;
-  readonly equals?: string | number | boolean;
-}
-
-/**
- * A standing grant: an owner's scoped, time-boxed pre-approval of a kind of action ("refunds up to
- * 20.00 EUR in refund-desk for the next hour"). Each use is recorded and counted.
- */
-export interface GrantRecord {
-  readonly id: string;
-  readonly workflow: string;
-  readonly tool: string;
-  /** Every exposed argument named here must be present and within its bound. */
-  readonly bounds: { readonly [field: string]: GrantBound };
-  /** `user:<id>` who granted it. */
-  readonly grantor: string;
-  /** How the grantor authenticated (issuer, subject, method, authTime). */
-  readonly grantorAuth: Json;
-  readonly reason: string;
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  /** At most this many uses; null: unlimited until it expires. */
-  readonly maxUses: number | null;
-  readonly uses: number;
-  readonly status: 'active' | 'revoked';
-  /** The `grant` policies that allowed it. */
-  readonly policyIds: readonly string[];
-}
-
-/** One webhook notification waiting for (or done with) delivery: the outbox row. */
-export interface NotificationRecord {
-  /** The event id, sent as `Airlock-Event-Id`: receivers deduplicate on it (delivery is at least once). */
-  readonly id: string;
-  /** The webhook (its name in airlock.yaml) it goes to. */
-  readonly webhook: string;
-  readonly event: string;
-  /** The exact JSON text sent (and signed). */
-  readonly body: string;
-  readonly createdAt: string;
-  readonly status: 'pending' | 'delivered' | 'failed';
-  readonly attempts: number;
-  /** When the next attempt is due (or, while one runs, when its lease runs out). */
-  readonly nextAttemptAt: string;
-  readonly lastError: string | null;
-}
-
-/** One delivery attempt, as the delivery log keeps it. */
-export interface DeliveryRecord {
-  readonly notificationId: string;
-  readonly webhook: string;
-  readonly attempt: number;
-  readonly time: string;
-  readonly ok: boolean;
-  readonly httpStatus: number | null;
-  readonly error: string | null;
-  readonly durationMs: number;
-}
-
-/**
- * What an incident is about: a failed check, a failed rollback, a run that kept pushing against
- * Airlock's refusals, a call sent upstream whose outcome nobody recorded (its process died), or an
- * evaluation scenario whose attack succeeded (`airlock eval`).
- */
-export const INCIDENT_KINDS = ['verification-failed', 'rollback-failed', 'policy-violations', 'unknown-outcome', 'injection-suspected', 'attack-succeeded'] as const;
-export type IncidentKind = (typeof INCIDENT_KINDS)[number];
-
-export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
-export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-
-/** Something a person must look at, about one run, routed to the owner of the boundary it touches. */
-export interface IncidentRecord {
-  readonly id: string;
-  readonly runId: RunId;
-  readonly kind: IncidentKind;
-  /** Tells incidents of one kind in one run apart; while one is open, opening the same (run, kind, key) again returns it. */
-  readonly key: string;
-  readonly title: string;
-  /** What shows it: audit seqs, tools, reasons, the steps that failed. */
-  readonly evidence: Json;
-  /** The workflow owner boundary it is routed to (domain, platform, security...). */
-  readonly boundary: OwnerBoundary;
-  /** That owner's contact as the workflow names it, or null when nobody is named. */
-  readonly owner: string | null;
-  readonly status: IncidentStatus;
-  readonly createdAt: string;
-  readonly resolvedAt: string | null;
-  /** `user:<id>` who resolved it. */
-  readonly resolvedBy: string | null;
-  /** What the person who resolved it wrote. */
-  readonly resolution: string | null;
-  /** `user:<id>` the incident is assigned to (absent: nobody yet), and since when. */
-  readonly assignee?: string;
-  readonly assignedAt?: string;
-}
-
-/** The fields `updateIncident` may change; the rest of an incident never changes. */
-export interface IncidentUpdate {
-  readonly status: IncidentStatus;
-  readonly resolvedAt?: string | null;
-  readonly resolvedBy?: string | null;
-  readonly resolution?: string | null;
-  readonly assignee?: string;
-  readonly assignedAt?: string;
 }
 
 /**
