@@ -8,7 +8,7 @@ import { GENESIS_HASH, sealLeaf, type PreparedLeaf } from '../audit/chain.js';
 import { AirlockError } from '../errors.js';
 import type { Sha256Hex } from '../types.js';
 import type { AuditPayload } from './store.js';
-import type { SealedHashes } from './sqlite-writer.js';
+import type { SealedHashes } from './sqlite-write-ops.js';
 import { isRetryable, pgError, transaction, underSavepoint, type RetryPolicy } from './postgres-connection.js';
 
 /** One caller's write in a group commit: its own rows (if any), and the audit records that say so. */

@@ -7,7 +7,7 @@ import type { ApprovalRecord, GrantRecord, IncidentRecord, IncidentStatus, Insta
 import { isUniqueViolation, underSavepoint, type Sql } from './postgres-connection.js';
 import type { summaryColumns } from './postgres-rows.js';
 import { grantSchema, incidentSchema, notificationSchema, type ApprovalRow, type IdRecordRow, type RowReader } from './sqlite-rows.js';
-import type { ApprovalWant, RunColumns } from './sqlite-writer.js';
+import type { ApprovalWant, RunColumns } from './sqlite-write-ops.js';
 
 /** An INSERT whose unique key is the id: a `conflict` naming the id when it is taken. */
 export async function insertUnique(what: string, id: string, hint: string, insert: () => Promise<unknown>): Promise<void> {

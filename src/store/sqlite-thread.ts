@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
 import { AIRLOCK_ROOT, builtModule } from '../util/package-root.js';
-import { DOING, type WriteOp } from './sqlite-writer.js';
+import { DOING, type WriteOp } from './sqlite-write-ops.js';
 import { fromWire, type WireError } from './sqlite-wire-error.js';
 
 /** How a store's write connection is opened. */

@@ -4,7 +4,8 @@ import type Database from 'better-sqlite3';
 import { AirlockError } from '../errors.js';
 import { openConnection, storeError } from './sqlite-file.js';
 import type { FromWriter, ToWriter, WireOutcome } from './sqlite-thread.js';
-import { SqliteWriter, type WriteOp } from './sqlite-writer.js';
+import { SqliteWriter } from './sqlite-writer.js';
+import type { WriteOp } from './sqlite-write-ops.js';
 import { toWire, type WireError } from './sqlite-wire-error.js';
 
 const port = parentPort;

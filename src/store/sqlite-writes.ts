@@ -1,6 +1,7 @@
 // How the SQLite store hands its writes to the writer: group-committed, on this thread (inline) or in the process's writer thread, which owns the write connections.
 import { writerThread, type Waiting, type WriterInit, type WriterThread } from './sqlite-thread.js';
-import type { SqliteWriter, WriteOp, WriteResult } from './sqlite-writer.js';
+import type { SqliteWriter } from './sqlite-writer.js';
+import type { WriteOp, WriteResult } from './sqlite-write-ops.js';
 
 /** Where writes go. Writes submitted together commit in one transaction (one fsync), each under its own savepoint. */
 export interface WriteChannel {

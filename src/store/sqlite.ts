@@ -47,7 +47,8 @@ import {
   type IdRecordRow,
   type RunRow,
 } from './sqlite-rows.js';
-import { DOING, keptFingerprint, SqliteWriter, type RunColumns, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-writer.js';
+import { keptFingerprint, SqliteWriter } from './sqlite-writer.js';
+import { DOING, type RunColumns, type WireLeaf, type WriteOp, type WriteResult } from './sqlite-write-ops.js';
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';

@@ -5,7 +5,7 @@ import { AUDIT_SCHEMA_VERSION, prepareLeaf, type PreparedLeaf } from '../audit/c
 import { AirlockError } from '../errors.js';
 import { sealRunState, type PayloadSealing } from './sealed-payloads.js';
 import type { AuditDraft, AuditRecord, RunRecord, RunStep } from './store.js';
-import type { RunColumns, SealedHashes } from './sqlite-writer.js';
+import type { RunColumns, SealedHashes } from './sqlite-write-ops.js';
 
 /** Draft `i` canonicalised; an `input` error naming it when it has no canonical JSON form. */
 export function prepareDraft(d: AuditDraft, i: number): PreparedLeaf {
