@@ -1,8 +1,11 @@
 // Incidents (list, resolve with a note, through resolveIncident) and the audit trail (browse and filter
-// records, `verify` with the head, the JSON Lines export), for people signed in to the console.
+// records, its signed checkpoints and the key that checks them, `verify` as `airlock audit verify` does: the
+// chain, the checkpoints and the file witnesses; the JSON Lines export ending with its signed checkpoints,
+// verifiable offline), for people signed in to the console.
 import { PassThrough, Readable } from 'node:stream';
 import type { Hono } from 'hono';
-import { exportJsonl, verifyStore } from '../audit/log.js';
+import { exportJsonl } from '../audit/log.js';
+import { checkpointedExport, trailReport, verifyTrail, witnessFileNotes } from '../audit/trail-check.js';
 import { assignIncident, resolveIncident } from '../orchestration/incidents.js';
 import type { AuditRecord, Store } from '../store/store.js';
 import { field, type ConsoleContext, type ConsoleDeps, type ConsoleEnv } from './context.js';
@@ -13,6 +16,8 @@ import { mountPolicyPage } from './policy.js';
 const AUDIT_SHOWN = 100;
 const AUDIT_CHUNK = 1000;
 const AUDIT_SCAN = 10_000;
+/** Signed checkpoints listed on the audit page, newest first. */
+const CHECKPOINTS_SHOWN = 10;
 
 /**
  * Walks the trail back from `before` (exclusive), a chunk at a time, until a page of matches or the
@@ -135,6 +140,8 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const ctx = c.get('page');
     const q = { type: c.req.query('type') ?? '', run: c.req.query('run') ?? '', principal: c.req.query('principal') ?? '', before: Number(c.req.query('before') ?? '') };
     const head = await airlock.store.auditHead();
+    const checkpoints = await airlock.store.listCheckpoints({ limit: CHECKPOINTS_SHOWN });
+    const witnesses = airlock.workspace.file.audit.witnesses.map((w) => ('file' in w ? `file ${w.file}` : `webhook ${w.url}`));
     const wanted = (r: AuditRecord) => (!q.type || r.type === q.type || r.type.startsWith(`${q.type}.`)) && (!q.principal || r.principal === q.principal || r.onBehalfOf === q.principal);
     let matches: AuditRecord[];
     let older: number | null = null;
@@ -156,7 +163,37 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
             <Csrf ctx={ctx} />
             <button type="submit">Verify the whole chain</button>
           </form>{' '}
-          <a href={`${ctx.base}/audit/export`} download="airlock-audit.jsonl">Export (JSON Lines, verifiable offline)</a>
+          <a href={`${ctx.base}/audit/export`} download="airlock-audit.jsonl">Export (JSON Lines with its signed checkpoints, verifiable offline)</a>
+        </section>
+        <section class="card" id="checkpoints">
+          <h2>Signed checkpoints</h2>
+          <p>
+            Verifier key (what <span class="mono">airlock audit verify --export FILE --key KEY</span> takes):{' '}
+            <span class="mono">{airlock.checkpoints.verifier.text}</span>
+          </p>
+          <p>Witnesses: {witnesses.length > 0 ? witnesses.join(', ') : 'none (without one, an operator holding the key could cut the trail back or fork it unseen)'}</p>
+          {checkpoints.length === 0 ? (
+            <p class="muted">no signed checkpoint yet</p>
+          ) : (
+            <table class="list">
+              <thead>
+                <tr>
+                  <th>records</th>
+                  <th>made</th>
+                  <th>tree head</th>
+                </tr>
+              </thead>
+              <tbody>
+                {checkpoints.map((k) => (
+                  <tr>
+                    <td class="mono">{k.size}</td>
+                    <td>{when(k.time)}</td>
+                    <td class="mono clip">{k.rootHash}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
         </section>
         <form method="get" action={`${ctx.base}/audit`} class="filters">
           <label>
@@ -204,28 +241,29 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     );
   });
 
-  // A POST (it reads the whole trail): one click, never a crawler's prefetch.
+  // A POST (it reads the whole trail): one click, never a crawler's prefetch. What `airlock audit verify` checks and says.
   app.post('/audit/verify', async (c) => {
-    const verdict = await verifyStore(airlock.store);
+    const notes = await witnessFileNotes(airlock.workspace.dir, airlock.workspace.file.audit.witnesses);
+    const report = trailReport(await verifyTrail(airlock.store, airlock.checkpoints.verifier, notes));
     const ctx = c.get('page');
     return c.html(
       <Page ctx={ctx} title="Audit verification" active="audit">
-        {verdict.ok ? (
-          <Notice kind="ok">{`ok: ${verdict.count} audit records verified; head #${verdict.head?.seq ?? 0} ${verdict.head?.chainHash ?? '(empty)'}`}</Notice>
-        ) : (
-          <Notice kind="error">{`FAILED at record #${verdict.seq}: ${verdict.problem}: ${verdict.message}`}</Notice>
-        )}
+        {report.lines.map((l) => (
+          <Notice kind={l.kind === 'ok' ? 'ok' : l.kind === 'warn' ? 'info' : 'error'}>{l.text}</Notice>
+        ))}
         <p>
           <a href={`${ctx.base}/audit`}>Back to the audit trail</a>
         </p>
       </Page>,
-      verdict.ok ? 200 : 409,
+      report.ok ? 200 : 409,
     );
   });
 
-  app.get('/audit/export', (_c) => {
+  app.get('/audit/export', async (_c) => {
+    // As `airlock audit export`: a checkpoint made now, and the signed checkpoints after the records.
+    const opts = await checkpointedExport(airlock.store, airlock.checkpoints);
     const pass = new PassThrough();
-    exportJsonl(airlock.store, pass).then(
+    exportJsonl(airlock.store, pass, opts).then(
       () => pass.end(),
       (err: unknown) => pass.destroy(err instanceof Error ? err : new Error(String(err))),
     );

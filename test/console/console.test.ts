@@ -11,6 +11,7 @@ import { hashPassword, verifyPassword } from '../../src/console/passwords.js';
 import { SIGN_IN_LIMIT } from '../../src/console/security.js';
 import { obligationMet, reauthRefusal } from '../../src/gateway/approvals/rules.js';
 import { openIncident } from '../../src/orchestration/incidents.js';
+import { verifyExportFile } from '../../src/audit/verify-export.js';
 import { APPROVAL_DEFAULTS } from '../../src/config/schema.js';
 import type { ApprovalRecord } from '../../src/store/store.js';
 import { copyAcme } from '../helpers/workspace.js';
@@ -181,14 +182,26 @@ describe('the console', () => {
     // The principal filter takes the agent's ref or the person acted for.
     expect(await (await dana.get('/console/runs?principal=agent:refund-bot')).text()).toContain(approval.runId);
     expect(await (await dana.get('/console/runs?principal=user:nobody')).text()).toContain('no runs match');
-    const verify = await dana.post('/console/audit/verify', {});
-    expect(verify.status).toBe(200);
-    expect(await verify.text()).toMatch(/ok: \d+ audit records verified; head #\d+ [0-9a-f]{64}/);
     const audit = await (await dana.get('/console/audit?type=approval.decided')).text();
     expect(audit).toContain('approval.decided');
     expect(audit).not.toContain('<td>run.started</td>');
+    // The key that checks the signed checkpoints is shown, for verifying an export offline.
+    expect(audit).toContain(airlock.checkpoints.verifier.text);
+    // The export ends with its signed checkpoints (one made now): it verifies offline with the public key alone.
     const exported = await (await dana.get('/console/audit/export')).text();
     expect(exported.trim().split('\n').length).toBeGreaterThan(10);
+    const file = path.join(ws.dir, 'console-export.jsonl');
+    writeFileSync(file, exported);
+    const offline = await verifyExportFile(file, { key: airlock.checkpoints.verifier });
+    expect(offline.chain.ok).toBe(true);
+    expect(offline.checkpoints).toMatchObject({ ok: true, uncovered: 0 });
+    // Verify checks what `airlock audit verify` checks, and says it the same way: the chain, then the checkpoints.
+    const verify = await dana.post('/console/audit/verify', {});
+    expect(verify.status).toBe(200);
+    const said = await verify.text();
+    expect(said).toMatch(/ok: \d+ audit records verified; head #\d+ [0-9a-f]{64}/);
+    expect(said).toMatch(/ok: \d+ signed checkpoints hold \(the latest of \d+ records made /);
+    expect(await (await dana.get('/console/audit')).text()).toMatch(/<td class="mono">\d+<\/td>/);
     expect((await dana.get('/console/incidents')).status).toBe(200);
     const sim = await (await dana.get(`/console/policy?as=agent:refund-bot&tool=payments.refund&args=${encodeURIComponent('{"order_id":"1182","amount_cents":4000,"currency":"EUR","reason":"x"}')}`)).text();
     expect(sim).toContain('refund-needs-approval');

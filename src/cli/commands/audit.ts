@@ -4,11 +4,10 @@
 // 2 for bad input.
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../../errors.js';
-import type { CheckpointVerdict } from '../../audit/checkpoint-check.js';
+import type { ReportLine } from '../../audit/trail-check.js';
 import { parseSignerKey, parseVerifierKey, signerKeyText, type NoteVerifier } from '../../audit/signed-note.js';
 import { workspaceRunner, type WorkspaceCommandHelpers } from './open-workspace.js';
 import { green, red, yellow } from '../render.js';
@@ -32,15 +31,10 @@ async function verifierArg(value: string): Promise<NoteVerifier> {
   return key;
 }
 
-function checkpointReport(v: CheckpointVerdict, out: (s: string) => void): boolean {
-  if (!v.ok) {
-    out(red(`FAILED checkpoints (${v.problem}): ${v.message}`));
-    return false;
-  }
-  const latest = v.latest ? `the latest of ${v.latest.size} records made ${v.latest.time}` : 'none yet';
-  out(`${green('ok')}: ${v.checked} signed checkpoints hold (${latest})${v.uncovered > 0 ? `; ${v.uncovered} newer records not yet in one` : ''}`);
-  if (v.witnessed) out(`${green('ok')}: consistent with the witnessed checkpoint of ${v.witnessed.size} records (made ${v.witnessed.time})`);
-  return true;
+/** Prints report lines (audit/trail-check.ts: the console shows the same) in colour; false when one failed. */
+function printReport(lines: readonly ReportLine[], out: (s: string) => void): boolean {
+  for (const l of lines) out(l.kind === 'error' ? red(l.text) : l.kind === 'warn' ? yellow(l.text) : l.text.replace(/^ok:/, `${green('ok')}:`));
+  return !lines.some((l) => l.kind === 'error');
 }
 
 function positive(name: string, v: string | undefined): number | undefined {
@@ -94,43 +88,24 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
         const { verifyExportFile } = await import('../../audit/verify-export.js');
         if (witnessed !== undefined && !key) throw new AirlockError('input', '--witness needs --key: the witnessed checkpoint is checked against the signed ones');
         const v = await verifyExportFile(o.export, { ...(key ? { key } : {}), ...(witnessed !== undefined ? { witnessed } : {}) });
-        if (!v.chain.ok) {
-          out(red(`FAILED at record #${v.chain.seq}: ${v.chain.problem}: ${v.chain.message}`));
+        const { chainLines, checkpointLines } = await import('../../audit/trail-check.js');
+        if (!printReport(chainLines(v.chain), out)) {
           process.exitCode = 1;
           return;
         }
-        out(`${green('ok')}: ${v.chain.count} audit records verified; head #${v.chain.head?.seq ?? 0} ${v.chain.head?.chainHash ?? '(empty)'}`);
         if (!v.checkpoints) {
           out(yellow(`${v.checkpointLines} signed checkpoints not checked: pass --key with the log's verifier key (without it, a cut tail or a rewritten chain cannot be seen)`));
           return;
         }
-        if (!checkpointReport(v.checkpoints, out)) process.exitCode = 1;
+        if (!printReport(checkpointLines(v.checkpoints), out)) process.exitCode = 1;
         return;
       }
       await withAirlock(async (a) => {
-        const { verifyStore } = await import('../../audit/log.js');
-        const res = await verifyStore(a.store);
-        if (!res.ok) {
-          out(red(`FAILED at record #${res.seq}: ${res.problem}: ${res.message}`));
-          process.exitCode = 1;
-          return;
-        }
-        out(`${green('ok')}: ${res.count} audit records verified; head #${res.head?.seq ?? 0} ${res.head?.chainHash ?? '(empty)'}`);
-        const { checkStoreCheckpoints } = await import('../../audit/checkpoints.js');
+        const { verifyTrail, trailReport, witnessFileNotes } = await import('../../audit/trail-check.js');
         // The workspace's file witnesses are checked too: the newest checkpoint each holds.
-        const { latestWitnessed } = await import('../../audit/witness.js');
-        const files = a.workspace.file.audit.witnesses.flatMap((w) => ('file' in w ? [w.file] : []));
-        const notes = [...(witnessed !== undefined ? [witnessed] : [])];
-        for (const f of files) {
-          const file = path.resolve(a.workspace.dir, f);
-          if (existsSync(file)) notes.push((await latestWitnessed(file)).note);
-        }
-        const v = await checkStoreCheckpoints(a.store, key ?? a.checkpoints.verifier, notes);
-        if (!v.ok && v.problem === 'none' && notes.length === 0) {
-          out(yellow('no signed checkpoint yet: one is made every `audit.checkpoints.every` records, or now with `airlock audit checkpoint`'));
-          return;
-        }
-        if (!checkpointReport(v, out)) process.exitCode = 1;
+        const notes = [...(witnessed !== undefined ? [witnessed] : []), ...(await witnessFileNotes(a.workspace.dir, a.workspace.file.audit.witnesses))];
+        const report = trailReport(await verifyTrail(a.store, key ?? a.checkpoints.verifier, notes));
+        if (!printReport(report.lines, out)) process.exitCode = 1;
       });
     });
 
@@ -143,10 +118,8 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
       if (o.out !== undefined) h.checkOutFile('--out', o.out);
       await withAirlock(async (a) => {
         const { exportStore } = await import('../../audit/log.js');
-        const { checkpointTrailer } = await import('../../audit/checkpoints.js');
-        await a.checkpoints.checkpoint();
-        const trailer = (head: { seq: number } | null): Promise<string> => checkpointTrailer(a.store, head);
-        const n = await exportStore(a.store, o.out ?? null, { payloads: Boolean(o.withPayloads), trailer });
+        const { checkpointedExport } = await import('../../audit/trail-check.js');
+        const n = await exportStore(a.store, o.out ?? null, { payloads: Boolean(o.withPayloads), ...(await checkpointedExport(a.store, a.checkpoints)) });
         if (o.out) out(`${green('ok')}: ${n} records written to ${o.out}`);
       });
     });

@@ -1,0 +1,82 @@
+// The store's trail checked as `airlock audit verify` and the console's "Verify" check it, and said the same way
+// by both: the hash chain first, then the signed checkpoints the store keeps and the newest checkpoint each
+// witness file holds (a shorter trail is a removed tail, another head a fork). And an export that ends with the
+// signed checkpoints, one made at once so it covers the whole trail, verifiable offline with the public key.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { WitnessConfig } from '../config/audit-schema.js';
+import type { Store } from '../store/store.js';
+import type { ChainAnchor } from './chain.js';
+import type { ChainVerdict } from './chain-verifier.js';
+import type { CheckpointVerdict } from './checkpoint-check.js';
+import { checkpointTrailer, checkStoreCheckpoints, type Checkpointer } from './checkpoints.js';
+import { verifyStore } from './log.js';
+import type { NoteVerifier } from './signed-note.js';
+import { latestWitnessed } from './witness.js';
+
+/** The chain's verdict, and the checkpoints' (null when the chain failed: nothing more is worth saying). */
+export interface TrailVerdict {
+  readonly chain: ChainVerdict;
+  readonly checkpoints: CheckpointVerdict | null;
+  /** Witnessed checkpoints that were checked with the store's. */
+  readonly witnessed: number;
+}
+
+/** One line of a report: what holds, what is only worth a warning, what failed. */
+export interface ReportLine {
+  readonly kind: 'ok' | 'warn' | 'error';
+  readonly text: string;
+}
+
+/** The newest checkpoint note in each of the workspace's file witnesses that exists yet (`audit.witnesses`). */
+export async function witnessFileNotes(workspaceDir: string, witnesses: readonly WitnessConfig[]): Promise<string[]> {
+  const notes: string[] = [];
+  for (const w of witnesses) {
+    if (!('file' in w)) continue;
+    const file = path.resolve(workspaceDir, w.file);
+    if (existsSync(file)) notes.push((await latestWitnessed(file)).note);
+  }
+  return notes;
+}
+
+/** Verifies the store's chain, then (if it holds) its signed checkpoints under `verifier` and the `witnessed` notes. */
+export async function verifyTrail(store: Store, verifier: NoteVerifier, witnessed: readonly string[]): Promise<TrailVerdict> {
+  const chain = await verifyStore(store);
+  if (!chain.ok) return { chain, checkpoints: null, witnessed: witnessed.length };
+  return { chain, checkpoints: await checkStoreCheckpoints(store, verifier, witnessed), witnessed: witnessed.length };
+}
+
+/** What a verdict says, line by line; `ok` false when anything failed (exit 1 on the CLI, 409 in the console). */
+export function trailReport(v: TrailVerdict): { readonly ok: boolean; readonly lines: readonly ReportLine[] } {
+  const lines = chainLines(v.chain);
+  if (!v.chain.ok) return { ok: false, lines };
+  const k = v.checkpoints;
+  if (k === null) return { ok: true, lines };
+  if (!k.ok && k.problem === 'none' && v.witnessed === 0) {
+    lines.push({ kind: 'warn', text: 'no signed checkpoint yet: one is made every `audit.checkpoints.every` records, or now with `airlock audit checkpoint`' });
+    return { ok: true, lines };
+  }
+  lines.push(...checkpointLines(k));
+  return { ok: k.ok, lines };
+}
+
+/** What a chain verdict says (the store's, or an export's). */
+export function chainLines(c: ChainVerdict): ReportLine[] {
+  if (!c.ok) return [{ kind: 'error', text: `FAILED at record #${c.seq}: ${c.problem}: ${c.message}` }];
+  return [{ kind: 'ok', text: `ok: ${c.count} audit records verified; head #${c.head?.seq ?? 0} ${c.head?.chainHash ?? '(empty)'}` }];
+}
+
+/** What a checkpoint verdict says (the store's, or an export's). */
+export function checkpointLines(k: CheckpointVerdict): ReportLine[] {
+  if (!k.ok) return [{ kind: 'error', text: `FAILED checkpoints (${k.problem}): ${k.message}` }];
+  const latest = k.latest ? `the latest of ${k.latest.size} records made ${k.latest.time}` : 'none yet';
+  const lines: ReportLine[] = [{ kind: 'ok', text: `ok: ${k.checked} signed checkpoints hold (${latest})${k.uncovered > 0 ? `; ${k.uncovered} newer records not yet in one` : ''}` }];
+  if (k.witnessed) lines.push({ kind: 'ok', text: `ok: consistent with the witnessed checkpoint of ${k.witnessed.size} records (made ${k.witnessed.time})` });
+  return lines;
+}
+
+/** Export options that end the export with its signed checkpoints, after making one now (so the last covers every record exported). */
+export async function checkpointedExport(store: Store, checkpointer: Checkpointer): Promise<{ readonly trailer: (head: ChainAnchor | null) => Promise<string> }> {
+  await checkpointer.checkpoint();
+  return { trailer: (head) => checkpointTrailer(store, head) };
+}
