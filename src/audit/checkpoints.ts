@@ -136,6 +136,8 @@ export class Checkpointer {
         hint: 'every instance on one store needs the same key: set audit.checkpoints.key to the shared signer key (`airlock audit key --new NAME` makes one)',
       });
     }
+    // A newer checkpoint than one a witness is owed was made elsewhere (its maker sends it): the older is owed no more.
+    for (const [w, c] of this.owed) if (latest && c.size < latest.size) this.owed.delete(w);
     let size = latest?.size ?? 0;
     let frontier = latest ? latest.frontier.map(fromHex) : [];
     if (latest && toHex(frontierHead(frontier)) !== latest.rootHash) {

@@ -81,7 +81,7 @@ export class AuditWriter {
 
   /** `createRun` for an external agent's run within its cap on open runs (`Store.createRunWithin`): over it, how many it holds, and no record. */
   async createRunWithin(run: RunRecord, subject: AuditSubject | null, items: readonly AuditItem[], cap: OpenRunsCap): Promise<{ readonly records: readonly AuditRecord[] } | { readonly held: number }> {
-    return this.recorded(this.drafts(subject, items), (drafts) => this.store.createRunWithin(run, drafts, cap));
+    return this.recorded(this.drafts(subject, items), (drafts) => this.store.createRunWithin(run, drafts, cap), (out) => 'records' in out);
   }
 
   /**
@@ -135,13 +135,13 @@ export class AuditWriter {
     }));
   }
 
-  private async recorded<T>(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<T>): Promise<T> {
+  private async recorded<T>(drafts: AuditDraft[], write: (drafts: readonly AuditDraft[]) => Promise<T>, wrote: (out: T) => boolean = () => true): Promise<T> {
     let current = drafts;
     const started = performance.now();
     for (;;) {
       try {
         const out = await write(current);
-        this.observer.appended?.(current, performance.now() - started);
+        if (wrote(out)) this.observer.appended?.(current, performance.now() - started);
         return out;
       } catch (e) {
         if (!(e instanceof AirlockError)) throw e;

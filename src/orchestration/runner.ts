@@ -180,12 +180,18 @@ export class Runner {
     try {
       await lease.keep();
       const held = await this.deps.store.claimRun(runId, lease.identity.id, this.deps.now().toISOString(), await lease.gone());
-      if (!held) this.driving.delete(runId);
+      if (!held) this.letGo(runId);
       return held;
     } catch (err) {
-      this.driving.delete(runId);
+      this.letGo(runId);
       throw err;
     }
+  }
+
+  /** Forgets a run this instance did not get to hold (another holds it, or the store failed): an ask meanwhile is answered by that. */
+  private letGo(runId: RunId): void {
+    this.driving.delete(runId);
+    this.askedWhileDriving.delete(runId);
   }
 
   /**

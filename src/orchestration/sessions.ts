@@ -364,8 +364,10 @@ export class Sessions {
       const run = await this.deps.store.getRun(id).catch(() => null);
       const saved = run ? Date.parse(run.updatedAt) : Number.NaN;
       const mine = this.live.get(id);
-      if (run?.status === 'running' && now - saved < idleMs) {
-        if (mine) mine.lastSeen = saved;
+      // A request may have come in while the run was read: the newest of the two says when it was last used.
+      const last = Math.max(mine?.lastSeen ?? Number.NEGATIVE_INFINITY, Number.isNaN(saved) ? Number.NEGATIVE_INFINITY : saved);
+      if (run?.status === 'running' && now - last < idleMs) {
+        if (mine) mine.lastSeen = last;
         return;
       }
       ended.push(id);
@@ -385,9 +387,21 @@ export class Sessions {
     await this.lease.stop();
   }
 
-  /** Ends the runs of processes that are gone (recovery.ts); `airlock serve` and `airlock mcp` call it at start and on a timer. */
-  recover(): Promise<RecoveryReport> {
-    return recoverOrphans({ ...this.deps, self: this.instance, endRun: (run, reason) => this.endOrphan(run, reason) });
+  /**
+   * Ends the runs of processes that are gone (recovery.ts), and this process's own runs still running in the
+   * store that it no longer serves (an end that failed when their session ended: they would hold a place in
+   * their agent's cap on open runs). `airlock serve` and `airlock mcp` call it at start and on a timer.
+   */
+  async recover(): Promise<RecoveryReport> {
+    const report = await recoverOrphans({ ...this.deps, self: this.instance, endRun: (run, reason) => this.endOrphan(run, reason) });
+    const running = await this.deps.store.listRuns({ status: 'running' });
+    const left = running.filter((r) => {
+      const s = runStateOf(r);
+      return s.driver === 'agent' && s.instance === this.instance.id && !this.live.has(r.id);
+    });
+    const ended: RunId[] = [];
+    for (const r of left) if ((await this.endSession(r.id, 'its session had ended, and ending the run then failed').catch(() => null))?.status !== 'running') ended.push(r.id);
+    return { ended: [...report.ended, ...ended], incidents: report.incidents };
   }
 
   /** How many runs this process serves now, per principal (`kind:id`). */

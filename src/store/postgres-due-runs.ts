@@ -16,6 +16,8 @@ export async function announceDue(c: Sql): Promise<void> {
 
 /** How soon a dropped listening connection is made again. */
 export const RELISTEN_MS = 5_000;
+/** How long making the listening connection may take. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * Listens for due runs on a connection of its own (not the pool's: LISTEN holds its connection), calling
@@ -25,6 +27,7 @@ export const RELISTEN_MS = 5_000;
 export function listenForDueRuns(url: string, listener: () => void, onError: (e: unknown) => void, relistenMs = RELISTEN_MS): DueRunsWatch {
   let stopped = false;
   let client: pg.Client | null = null;
+  let connecting: pg.Client | null = null;
   let retry: NodeJS.Timeout | null = null;
   const again = (): void => {
     if (stopped || retry) return;
@@ -39,7 +42,9 @@ export function listenForDueRuns(url: string, listener: () => void, onError: (e:
     again();
   };
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url });
+    // Bounded: a host that does not answer is tried again later, and a half-open connection is noticed.
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, application_name: 'airlock-due-runs' });
+    connecting = c;
     const gone = (): void => {
       if (client !== c) return;
       client = null;
@@ -58,7 +63,10 @@ export function listenForDueRuns(url: string, listener: () => void, onError: (e:
       await c.query(`LISTEN ${DUE_CHANNEL}`);
     } catch (e) {
       await c.end().catch(() => undefined);
+      if (stopped) return;
       throw e;
+    } finally {
+      if (connecting === c) connecting = null;
     }
     if (stopped) {
       await c.end().catch(() => undefined);
@@ -74,10 +82,11 @@ export function listenForDueRuns(url: string, listener: () => void, onError: (e:
       stopped = true;
       if (retry) clearTimeout(retry);
       retry = null;
-      await ready;
-      const c = client;
+      // A connection still being made is ended too, rather than waited for.
+      const c = client ?? connecting;
       client = null;
       await c?.end().catch(() => undefined);
+      await ready;
     },
   };
 }

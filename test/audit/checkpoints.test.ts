@@ -340,6 +340,16 @@ describe('a webhook witness', () => {
       expect(got.map((g) => g.size)).toEqual([12, 15, 15, 18, 18]);
       expect(got.every((g) => g.signed)).toBe(true);
       expect(errors).toHaveLength(3);
+      // Owed one, then another instance makes a newer one (and sends it): the older is owed no more.
+      fail = true;
+      await fill(store, 19, 2);
+      expect((await cp.checkpoint())?.size).toBe(20);
+      fail = false;
+      const other = new Checkpointer(store, () => s, { every: 1000, intervalMs: 60_000, now: CLOCK, witnesses: [webhookWitness(url, 'witness-secret', 5000, CLOCK)], onError: (e) => errors.push(String(e)) });
+      await fill(store, 21, 2);
+      expect((await other.checkpoint())?.size).toBe(22);
+      await cp.checkpoint();
+      expect(got.map((g) => g.size)).toEqual([12, 15, 15, 18, 18, 20, 22]);
     } finally {
       await store.close();
       server.close();

@@ -63,6 +63,21 @@ describe("an external agent's runs across instances", () => {
     expect((await verifyStore(a.store)).ok).toBe(true);
   }, 60_000);
 
+  it("ends a run of its own that it no longer serves (an end that failed) at its next recovery, so it holds no place in the cap", async () => {
+    await Promise.all((await a.store.listRuns({ status: 'running' })).map((r) => (a.sessions.serving(r.id) ? a : b).sessions.close(r.id, agent)));
+    const opened = await a.sessions.tryOpen(workflow, agent, 'http-api');
+    if ('kind' in opened) throw new Error(opened.reason);
+    // As if its end had failed after a forgets it: the same run, running in the store under a's instance, unknown to a.
+    const forgotten = { ...opened, id: 'run_forgotten00000' as RunRecord['id'] };
+    await a.store.createRun(forgotten);
+    expect(a.sessions.serving(forgotten.id)).toBe(false);
+    const report = await a.sessions.recover();
+    expect(report.ended).toEqual([forgotten.id]);
+    expect((await a.store.getRun(forgotten.id))?.status).not.toBe('running');
+    expect((await a.store.getRun(opened.id))?.status).toBe('running');
+    expect(await b.sessions.recover()).toEqual({ ended: [], incidents: [] });
+  }, 60_000);
+
   it('keeps a run in use through another instance from being ended as idle by the one that opened it', async () => {
     await Promise.all((await a.store.listRuns({ status: 'running' })).map((r) => (a.sessions.serving(r.id) ? a : b).sessions.close(r.id, agent)));
     const opened = await a.sessions.tryOpen(workflow, agent, 'http-api');
@@ -82,4 +97,5 @@ describe("an external agent's runs across instances", () => {
     expect((await a.store.readAuditForRun(opened.id)).filter((r) => r.type === 'run.finished')).toHaveLength(1);
     expect(await a.sessions.endIdle(IDLE, ['http-api'])).toEqual([]);
   }, 60_000);
+
 });
