@@ -20,6 +20,8 @@ export interface TrailVerdict {
   readonly checkpoints: CheckpointVerdict | null;
   /** Witnessed checkpoints that were checked with the store's. */
   readonly witnessed: number;
+  /** Witness files named that do not exist. */
+  readonly missing: readonly string[];
 }
 
 /** One line of a report: what holds, what is only worth a warning, what failed. */
@@ -28,22 +30,30 @@ export interface ReportLine {
   readonly text: string;
 }
 
-/** The newest checkpoint note in each of the workspace's file witnesses that exists yet (`audit.witnesses`). */
-export async function witnessFileNotes(workspaceDir: string, witnesses: readonly WitnessConfig[]): Promise<string[]> {
+/** The workspace's file witnesses (`audit.witnesses`): the newest checkpoint note of each, and those that do not exist. */
+export interface WitnessFiles {
+  readonly notes: readonly string[];
+  /** Files named that do not exist (yet: no checkpoint was sent; or gone): not checked, and said so. */
+  readonly missing: readonly string[];
+}
+
+export async function witnessFileNotes(workspaceDir: string, witnesses: readonly WitnessConfig[]): Promise<WitnessFiles> {
   const notes: string[] = [];
+  const missing: string[] = [];
   for (const w of witnesses) {
     if (!('file' in w)) continue;
     const file = path.resolve(workspaceDir, w.file);
     if (existsSync(file)) notes.push((await latestWitnessed(file)).note);
+    else missing.push(w.file);
   }
-  return notes;
+  return { notes, missing };
 }
 
 /** Verifies the store's chain, then (if it holds) its signed checkpoints under `verifier` and the `witnessed` notes. */
-export async function verifyTrail(store: Store, verifier: NoteVerifier, witnessed: readonly string[]): Promise<TrailVerdict> {
+export async function verifyTrail(store: Store, verifier: NoteVerifier, witnessed: readonly string[], missing: readonly string[] = []): Promise<TrailVerdict> {
   const chain = await verifyStore(store);
-  if (!chain.ok) return { chain, checkpoints: null, witnessed: witnessed.length };
-  return { chain, checkpoints: await checkStoreCheckpoints(store, verifier, witnessed), witnessed: witnessed.length };
+  if (!chain.ok) return { chain, checkpoints: null, witnessed: witnessed.length, missing };
+  return { chain, checkpoints: await checkStoreCheckpoints(store, verifier, witnessed), witnessed: witnessed.length, missing };
 }
 
 /** What a verdict says, line by line; `ok` false when anything failed (exit 1 on the CLI, 409 in the console). */
@@ -52,6 +62,7 @@ export function trailReport(v: TrailVerdict): { readonly ok: boolean; readonly l
   if (!v.chain.ok) return { ok: false, lines };
   const k = v.checkpoints;
   if (k === null) return { ok: true, lines };
+  for (const f of v.missing) lines.push({ kind: 'warn', text: `the witness file \`${f}\` does not exist: not checked (no checkpoint was sent to it yet, or it was removed)` });
   if (!k.ok && k.problem === 'none' && v.witnessed === 0) {
     lines.push({ kind: 'warn', text: 'no signed checkpoint yet: one is made every `audit.checkpoints.every` records, or now with `airlock audit checkpoint`' });
     return { ok: true, lines };

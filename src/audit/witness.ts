@@ -64,7 +64,11 @@ export function witnessesOf(dir: string, config: readonly WitnessConfig[], now: 
 /** The last lines a witness file is read back from: checkpoints are a few hundred bytes each. */
 const TAIL_BYTES = 256 * 1024;
 
-/** The newest checkpoint note in a file witness (its last complete line), or an error saying what is wrong. */
+/**
+ * The newest checkpoint note in a file witness: of its complete lines (a last line cut short by a crash is left
+ * aside), the one of the largest tree size (instances sharing the file may append out of order); or an error
+ * saying what is wrong. Each note's signature is checked by whoever uses it.
+ */
 export async function latestWitnessed(file: string): Promise<{ readonly size: number; readonly note: string }> {
   let text: string;
   try {
@@ -85,16 +89,21 @@ export async function latestWitnessed(file: string): Promise<{ readonly size: nu
   } catch (e) {
     throw new AirlockError('input', `cannot read the witness file: ${(e as Error).message}`, { location: { file }, hint: 'name the file an `audit.witnesses` entry writes' });
   }
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const last = lines[lines.length - 1];
-  const parsed = last === undefined ? undefined : (safeJson(last) as { size?: unknown; note?: unknown } | undefined);
-  if (!parsed || typeof parsed.note !== 'string' || !Number.isSafeInteger(parsed.size)) {
-    throw new AirlockError('input', last === undefined ? 'the witness file holds no checkpoint' : 'the last line of the witness file is not a witnessed checkpoint', {
-      location: { file, ...(last === undefined ? {} : { line: lines.length }) },
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
+  let best: { size: number; note: string } | null = null;
+  for (const line of complete) {
+    if (line.trim() === '') continue;
+    const parsed = safeJson(line) as { size?: unknown; note?: unknown } | undefined;
+    if (!parsed || typeof parsed.note !== 'string' || !Number.isSafeInteger(parsed.size)) continue;
+    if (best === null || (parsed.size as number) > best.size) best = { size: parsed.size as number, note: parsed.note };
+  }
+  if (best === null) {
+    throw new AirlockError('input', complete.some((l) => l.trim() !== '') ? 'the witness file holds no witnessed checkpoint line' : 'the witness file holds no checkpoint', {
+      location: { file },
       hint: 'each line is `{"size":..,"rootHash":..,"time":..,"note":..}` as Airlock appends them',
     });
   }
-  return { size: parsed.size as number, note: parsed.note };
+  return best;
 }
 
 function safeJson(text: string): unknown {

@@ -243,8 +243,8 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
 
   // A POST (it reads the whole trail): one click, never a crawler's prefetch. What `airlock audit verify` checks and says.
   app.post('/audit/verify', async (c) => {
-    const notes = await witnessFileNotes(airlock.workspace.dir, airlock.workspace.file.audit.witnesses);
-    const report = trailReport(await verifyTrail(airlock.store, airlock.checkpoints.verifier, notes));
+    const files = await witnessFileNotes(airlock.workspace.dir, airlock.workspace.file.audit.witnesses);
+    const report = trailReport(await verifyTrail(airlock.store, airlock.checkpoints.verifier, files.notes, files.missing));
     const ctx = c.get('page');
     return c.html(
       <Page ctx={ctx} title="Audit verification" active="audit">

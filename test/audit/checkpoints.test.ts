@@ -98,6 +98,13 @@ describe('signed checkpoints', () => {
     expect(await cp.checkpoint()).toEqual(second);
     expect(readFileSync(witness, 'utf8').trim().split('\n')).toHaveLength(2);
     expect((await latestWitnessed(witness)).size).toBe(63);
+    // Lines out of order (instances sharing the file) and a last line cut short by a crash: the largest complete one counts.
+    const lines = readFileSync(witness, 'utf8').trim().split('\n');
+    const shuffled = fresh('witness-shuffled.jsonl');
+    writeFileSync(shuffled, `${lines[1]}\n${lines[0]}\n${(lines[1] as string).slice(0, 40)}`);
+    expect(await latestWitnessed(shuffled)).toEqual({ size: 63, note: second.note });
+    writeFileSync(shuffled, (lines[0] as string).slice(0, 40));
+    await expect(latestWitnessed(shuffled)).rejects.toThrow(/holds no checkpoint/);
     // A leaf hash is RFC 9162's of the record's text: the checkpoint commits to the records themselves.
     const line = splitRecordLine((await exportLines(store))[0] as string);
     if (typeof line === 'string') throw new Error(line);

@@ -56,13 +56,16 @@ describe('airlock audit', () => {
     expect(bad.code).toBe(1);
   });
 
-  it('exits 2 for bad input: a key that is none, a missing export, a record past the trail, no subject', async () => {
+  it('exits 2 for bad input: a key that is none, a missing export, a folder for a file, a record past the trail, no subject', async () => {
     const cases: [string[], RegExp][] = [
       [['audit', 'verify', '--export', file('trail.jsonl'), '--key', 'not-a-key'], /--key `not-a-key` is neither a verifier key nor a file/],
       [['audit', 'verify', '--export', file('none.jsonl'), '--key', file('log.pub')], /does not exist/],
       [['-w', ws.dir, 'audit', 'prove', '--record', '999999'], /is not in the checkpoint/],
       [['-w', ws.dir, 'audit', 'prove'], /give either --record SEQ or --from N/],
       [['audit', 'verify', '--proof', file('p3.json')], /--proof needs --key/],
+      // Folders where files belong.
+      [['audit', 'verify', '--export', ws.dir, '--key', file('log.pub')], /--export `.*` is not a file/],
+      [['audit', 'verify', '--export', file('trail.jsonl'), '--key', ws.dir], /is neither a verifier key nor a file/],
       [['audit', 'key', '--new', 'a b'], /--new `a b`/],
     ];
     const results = await Promise.all(cases.map(([args]) => airlock(args)));

@@ -3,7 +3,7 @@
 // prove a record's inclusion or two checkpoints' consistency. Exit 1 when something does not verify,
 // 2 for bad input.
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../../errors.js';
@@ -18,11 +18,20 @@ export interface AuditCommandHelpers extends WorkspaceCommandHelpers {
   readonly checkOutFile: (option: string, file: string) => void;
 }
 
+/** Whether `p` names a file (not a folder). */
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** A verifier key given on the command line: the key text itself, or a file holding it. */
 async function verifierArg(value: string): Promise<NoteVerifier> {
   const direct = parseVerifierKey(value);
   if (!('problem' in direct)) return direct;
-  if (!existsSync(value)) {
+  if (!isFile(value)) {
     throw new AirlockError('input', `--key \`${value}\` is neither a verifier key nor a file: ${direct.problem}`, { hint: 'pass the file `airlock audit key --out FILE` wrote, or its one line' });
   }
   const text = (await readFile(value, 'utf8')).split('\n').find((l) => l.trim() !== '') ?? '';
@@ -84,7 +93,7 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
       }
       const witnessed = await witnessedNote(o.witness);
       if (o.export !== undefined) {
-        if (!existsSync(o.export)) throw new AirlockError('input', `--export \`${o.export}\` does not exist`, { hint: 'name a file `airlock audit export --out` wrote' });
+        if (!isFile(o.export)) throw new AirlockError('input', `--export \`${o.export}\` ${existsSync(o.export) ? 'is not a file' : 'does not exist'}`, { hint: 'name a file `airlock audit export --out` wrote' });
         const { verifyExportFile } = await import('../../audit/verify-export.js');
         if (witnessed !== undefined && !key) throw new AirlockError('input', '--witness needs --key: the witnessed checkpoint is checked against the signed ones');
         const v = await verifyExportFile(o.export, { ...(key ? { key } : {}), ...(witnessed !== undefined ? { witnessed } : {}) });
@@ -103,8 +112,9 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
       await withAirlock(async (a) => {
         const { verifyTrail, trailReport, witnessFileNotes } = await import('../../audit/trail-check.js');
         // The workspace's file witnesses are checked too: the newest checkpoint each holds.
-        const notes = [...(witnessed !== undefined ? [witnessed] : []), ...(await witnessFileNotes(a.workspace.dir, a.workspace.file.audit.witnesses))];
-        const report = trailReport(await verifyTrail(a.store, key ?? a.checkpoints.verifier, notes));
+        const files = await witnessFileNotes(a.workspace.dir, a.workspace.file.audit.witnesses);
+        const notes = [...(witnessed !== undefined ? [witnessed] : []), ...files.notes];
+        const report = trailReport(await verifyTrail(a.store, key ?? a.checkpoints.verifier, notes, files.missing));
         if (!printReport(report.lines, out)) process.exitCode = 1;
       });
     });
