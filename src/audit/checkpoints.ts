@@ -9,7 +9,9 @@ import { readSecret } from '../config/secrets.js';
 import type { StoredCheckpoint, Store } from '../store/store.js';
 import type { Sha256Hex } from '../types.js';
 import { stateKey } from '../util/key-file.js';
+import type { ChainAnchor } from './chain.js';
 import { checkpointText } from './checkpoint.js';
+import { exportEndOf, signExportEnd } from './export-end.js';
 import { checkpointLine } from './export-line.js';
 import { extendFrontier, frontierHead, hashesIn, type Hash } from './merkle.js';
 import { openNote, parseSignerKey, signerFromSeed, signNote, type NoteSigner, type NoteVerifier } from './signed-note.js';
@@ -81,6 +83,12 @@ export class Checkpointer {
   /** The log's verifier key: what `airlock audit verify --key` takes. */
   get verifier(): NoteVerifier {
     return this.signer().verifier;
+  }
+
+  /** The signed end of an export of the records after `start` up to `head` (export-end.ts), made now. */
+  exportEnd(start: ChainAnchor | null, head: ChainAnchor | null): string {
+    const signer = this.signer();
+    return signExportEnd(exportEndOf(signer.name, start, head, this.opts.now().toISOString()), signer);
   }
 
   /** Counts records this process appended; at `every` a checkpoint is made (in the background). */

@@ -33,6 +33,14 @@ export function checkpointLine(note: string): string {
   return `${JSON.stringify({ checkpoint: note })}\n`;
 }
 
+/** How the last line of an export starts: its signed end (export-end.ts), after the checkpoint lines. */
+export const END_PREFIX = '{"end":';
+
+/** The export's last line (with its newline): its signed end. */
+export function endLine(note: string): string {
+  return `${JSON.stringify({ end: note })}\n`;
+}
+
 /** Splits a record line into its leaf text and hashes, or says why it is not one. */
 export function splitRecordLine(line: string): { text: string; prev: string; leaf: string; chain: string } | string {
   if (line === '') return 'an empty line';

@@ -27,7 +27,7 @@ export interface ExportOptions {
   /** Records per store read (default 10,000). */
   readonly batchSize?: number;
   /** Lines written after every record (the signed checkpoints, export-line.ts `checkpointLine`), given the head exported. */
-  readonly trailer?: (head: ChainAnchor | null) => Promise<string>;
+  readonly trailer?: (head: ChainAnchor | null, start: ChainAnchor | null) => Promise<string>;
 }
 
 /** What an export wrote: counts, and the anchors an offline verifier needs. */
@@ -77,7 +77,7 @@ export async function exportJsonl(store: Store, out: Writable, opts: ExportOptio
     }
     if (!out.write(chunk)) await once(out, 'drain');
   }
-  if (opts.trailer && !out.write(await opts.trailer(head))) await once(out, 'drain');
+  if (opts.trailer && !out.write(await opts.trailer(head, start))) await once(out, 'drain');
   return { records, payloads, start, head };
 }
 

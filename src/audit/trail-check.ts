@@ -10,8 +10,10 @@ import type { ChainAnchor } from './chain.js';
 import type { ChainVerdict } from './chain-verifier.js';
 import type { CheckpointVerdict } from './checkpoint-check.js';
 import { checkpointTrailer, checkStoreCheckpoints, type Checkpointer } from './checkpoints.js';
+import { endLine } from './export-line.js';
 import { verifyStore } from './log.js';
 import type { NoteVerifier } from './signed-note.js';
+import type { EndVerdict } from './verify-export.js';
 import { latestWitnessed } from './witness.js';
 
 /** The chain's verdict, and the checkpoints' (null when the chain failed: nothing more is worth saying). */
@@ -86,8 +88,17 @@ export function checkpointLines(k: CheckpointVerdict): ReportLine[] {
   return lines;
 }
 
-/** Export options that end the export with its signed checkpoints, after making one now (so the last covers every record exported). */
-export async function checkpointedExport(store: Store, checkpointer: Checkpointer): Promise<{ readonly trailer: (head: ChainAnchor | null) => Promise<string> }> {
+/** What an export's signed end says (`verify --export --key`). */
+export function endLines(v: EndVerdict): ReportLine[] {
+  if (!v.ok) return [{ kind: 'error', text: `FAILED end: ${v.message}` }];
+  return [{ kind: 'ok', text: `ok: the export ends where it was made: its signed end names records ${v.end.first} to ${v.end.last} (exported ${v.end.time})` }];
+}
+
+/**
+ * Export options that end the export with its signed checkpoints, after making one now (so the last covers
+ * every record exported), and then its signed end (export-end.ts): what `verify --export --key` needs to see a cut.
+ */
+export async function checkpointedExport(store: Store, checkpointer: Checkpointer): Promise<{ readonly trailer: (head: ChainAnchor | null, start: ChainAnchor | null) => Promise<string> }> {
   await checkpointer.checkpoint();
-  return { trailer: (head) => checkpointTrailer(store, head) };
+  return { trailer: async (head, start) => `${await checkpointTrailer(store, head)}${endLine(checkpointer.exportEnd(start, head))}` };
 }

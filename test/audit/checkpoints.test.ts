@@ -12,8 +12,10 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, leafHashOfText } from '../../src/audit/chain.js';
 import { checkpointText } from '../../src/audit/checkpoint.js';
-import { Checkpointer, checkpointSigner, checkpointTrailer, checkStoreCheckpoints } from '../../src/audit/checkpoints.js';
-import { checkpointLine, splitRecordLine } from '../../src/audit/export-line.js';
+import { Checkpointer, checkpointSigner, checkStoreCheckpoints } from '../../src/audit/checkpoints.js';
+import { checkpointedExport } from '../../src/audit/trail-check.js';
+import { exportEndOf, signExportEnd } from '../../src/audit/export-end.js';
+import { checkpointLine, endLine, splitRecordLine } from '../../src/audit/export-line.js';
 import { exportStore, verifyStore } from '../../src/audit/log.js';
 import { leafHash as merkleLeaf, treeHead } from '../../src/audit/merkle.js';
 import { checkProof, proveConsistency, proveInclusion } from '../../src/audit/proofs.js';
@@ -50,9 +52,9 @@ async function fill(store: Store, from: number, count: number, tag = ''): Promis
   }
 }
 
-/** Writes `store`'s trail to a file with its checkpoints after it, as `airlock audit export` does. */
-async function exportWith(store: Store, file: string): Promise<void> {
-  await exportStore(store, file, { trailer: (head) => checkpointTrailer(store, head) });
+/** Writes `store`'s trail to a file with its checkpoints after it and its signed end, as `airlock audit export` does. */
+async function exportWith(store: Store, file: string, s: NoteSigner): Promise<void> {
+  await exportStore(store, file, await checkpointedExport(store, checkpointer(store, s)));
 }
 
 /** Re-links an export's record lines after they were edited, as an operator without the key can: every seq and hash made to fit. */
@@ -188,7 +190,7 @@ describe('an export verified offline with the public key', () => {
     await fill(store, 26, 15);
     await cp.checkpoint();
     file = fresh('export.jsonl');
-    await exportWith(store, file);
+    await exportWith(store, file, s);
     lines = readFileSync(file, 'utf8').trimEnd().split('\n');
   });
   afterEach(async () => {
@@ -205,19 +207,28 @@ describe('an export verified offline with the public key', () => {
     const v = await verifyExportFile(file, { key: s.verifier, witnessed: (await latestWitnessed(witness)).note });
     expect(v.chain).toMatchObject({ ok: true, count: 40 });
     expect(v.checkpoints).toMatchObject({ ok: true, checked: 4, uncovered: 0, latest: { size: 40 }, witnessed: { size: 40 } });
-    expect(lines.slice(-3).every((l) => l.startsWith('{"checkpoint":'))).toBe(true);
+    expect(v.end).toMatchObject({ ok: true, end: { first: 1, last: 40 } });
+    expect(lines.slice(-4, -1).every((l) => l.startsWith('{"checkpoint":'))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^\{"end":/);
     // Without the key the chain is checked and the checkpoints only counted.
     expect((await verifyExportFile(file)).checkpoints).toBeNull();
     // Another log's key vouches for nothing.
     expect((await verify(`${lines.join('\n')}\n`, { key: signer('airlock/acme') })).checkpoints).toMatchObject({ ok: false, problem: 'unsigned' });
   });
 
-  it('fails on every cut of its end, down to the last record', async () => {
-    for (let cut = 1; cut <= 6; cut++) {
+  it('fails on every cut of its end, down to the last record, with the public key alone', async () => {
+    for (let cut = 1; cut <= 7; cut++) {
       const v = await verify(`${lines.slice(0, -cut).join('\n')}\n`);
       expect(v.chain.ok, `cut ${cut}`).toBe(true);
-      expect(v.checkpoints?.ok, `cut ${cut}`).toBe(false);
+      expect(v.end, `cut ${cut}`).toMatchObject({ ok: false, message: expect.stringMatching(/no signed end/) });
     }
+    // Records cut from before the trailer, the trailer kept: the signed end names the record that is gone.
+    const cutInside = [...lines.slice(0, 37), ...lines.slice(40)];
+    expect((await verify(`${cutInside.join('\n')}\n`)).end).toMatchObject({ ok: false, message: expect.stringMatching(/the export was cut: its signed end names records 1 to 40/) });
+    // An end signed by another key, or two ends: not this log's end.
+    const foreign = signExportEnd(exportEndOf('airlock/acme', null, null, '2026-12-07T00:00:00.000Z'), signer('airlock/acme'));
+    expect((await verify(`${[...lines.slice(0, -1), endLine(foreign).trimEnd()].join('\n')}\n`)).end).toMatchObject({ ok: false, message: expect.stringMatching(/does not verify/) });
+    await expect(verify(`${[...lines, lines.at(-1)].join('\n')}\n`)).rejects.toThrow(/only the last line may be/);
   });
 
   it('fails when a record is edited, removed or two swapped and the whole chain re-linked to fit', async () => {
@@ -246,17 +257,24 @@ describe('an export verified offline with the public key', () => {
       await fill(forkStore, 26, 20, 'forked');
       await checkpointer(forkStore, s).checkpoint();
       const forkFile = fresh('fork.jsonl');
-      await exportWith(forkStore, forkFile);
+      await exportWith(forkStore, forkFile, s);
       const alone = await verifyExportFile(forkFile, { key: s.verifier });
       expect(alone.checkpoints).toMatchObject({ ok: true }); // signed by the key: only a witness can tell
       expect((await verifyExportFile(forkFile, { key: s.verifier, witnessed })).checkpoints).toMatchObject({ ok: false, problem: 'fork' });
     } finally {
       await forkStore.close();
     }
-    // Cut back to the checkpoint of 25 records, the later checkpoint lines dropped: signed, but shorter than the witness saw.
+    // Cut back to the checkpoint of 25 records, the later checkpoint lines dropped: its signed end is gone with them...
     const cutBack = [...lines.slice(0, 25), lines[40] as string, lines[41] as string];
-    expect((await verify(`${cutBack.join('\n')}\n`)).checkpoints).toMatchObject({ ok: true, latest: { size: 25 } });
-    expect((await verify(`${cutBack.join('\n')}\n`, { witnessed })).checkpoints).toMatchObject({ ok: false, problem: 'tail-removed' });
+    const unsigned = await verify(`${cutBack.join('\n')}\n`);
+    expect(unsigned.checkpoints).toMatchObject({ ok: true, latest: { size: 25 } });
+    expect(unsigned.end).toMatchObject({ ok: false });
+    // ...but the key's holder can sign another end: then it holds alone, and is shorter than the witness saw.
+    const record25 = splitRecordLine(lines[24] as string) as { chain: string };
+    const resigned = [...cutBack, endLine(signExportEnd(exportEndOf(s.name, null, { seq: 25, chainHash: record25.chain as never }, '2026-12-07T00:00:00.000Z'), s)).trimEnd()];
+    const alone = await verify(`${resigned.join('\n')}\n`);
+    expect([alone.checkpoints?.ok, alone.end?.ok]).toEqual([true, true]);
+    expect((await verify(`${resigned.join('\n')}\n`, { witnessed })).checkpoints).toMatchObject({ ok: false, problem: 'tail-removed' });
   });
 
   it('proves each record into the latest checkpoint and the checkpoints consistent; tampered proofs and forked heads fail', async () => {

@@ -31,17 +31,23 @@ describe('airlock audit', () => {
     expect(ok.stdout).toMatch(/ok: \d+ audit records verified/);
     expect(ok.stdout).toMatch(/ok: \d+ signed checkpoints hold/);
     expect(ok.stdout).toMatch(/consistent with the witnessed checkpoint/);
+    expect(ok.stdout).toMatch(/ok: the export ends where it was made: its signed end names records 1 to \d+/);
     const store = await airlock(['-w', ws.dir, 'audit', 'verify']);
     expect(store.code, store.stdout).toBe(0);
     expect(store.stdout).toMatch(/signed checkpoints hold/);
   });
 
-  it('exits 1 for an export whose end was cut, and says so', async () => {
+  it('exits 1 for an export whose end was cut, and says so, whatever was cut', async () => {
     const lines = readFileSync(file('trail.jsonl'), 'utf8').trimEnd().split('\n');
-    writeFileSync(file('cut.jsonl'), `${lines.slice(0, -4).join('\n')}\n`);
-    const r = await airlock(['audit', 'verify', '--export', file('cut.jsonl'), '--key', file('log.pub')]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/FAILED checkpoints/);
+    const trailer = lines.findIndex((l) => l.startsWith('{"checkpoint":'));
+    // Records and the lines after them; only the signed end; records from before the trailer, the trailer kept.
+    const cuts = [lines.slice(0, -4), lines.slice(0, -1), [...lines.slice(0, trailer - 2), ...lines.slice(trailer)]];
+    for (const [i, cut] of cuts.entries()) {
+      writeFileSync(file(`cut${i}.jsonl`), `${cut.join('\n')}\n`);
+      const r = await airlock(['audit', 'verify', '--export', file(`cut${i}.jsonl`), '--key', file('log.pub')]);
+      expect(r.code, `cut ${i}: ${r.stdout}`).toBe(1);
+      expect(r.stdout, `cut ${i}`).toMatch(/FAILED end: (the export has no signed end|the export was cut)/);
+    }
   });
 
   it('writes an inclusion proof that checks offline, and refuses one tampered with', async () => {

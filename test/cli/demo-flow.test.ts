@@ -108,12 +108,13 @@ describe('the README demo flow through the CLI', () => {
     expect(e.stdout).toContain(`${records} records written to ${file}`);
     const text = readFileSync(file, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    const all = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { record?: { seq: number; type: string }; checkpoint?: string });
-    // Every record in order, then the signed checkpoints (the last made by the export, covering them all).
+    const all = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { record?: { seq: number; type: string }; checkpoint?: string; end?: string });
+    // Every record in order, then the signed checkpoints (the last made by the export, covering them all), then its signed end.
     const lines = all.slice(0, records);
     expect(lines.map((l) => l.record?.seq)).toEqual(Array.from({ length: records }, (_, i) => i + 1));
     expect(lines.some((l) => l.record?.type === 'action.not-executed')).toBe(true);
-    const checkpoints = all.slice(records);
+    expect(typeof all.at(-1)?.end).toBe('string');
+    const checkpoints = all.slice(records, -1);
     expect(checkpoints.length).toBeGreaterThan(0);
     expect(checkpoints.every((l) => typeof l.checkpoint === 'string')).toBe(true);
     expect(checkpoints.at(-1)?.checkpoint?.split('\n')[1]).toBe(String(records));
@@ -123,6 +124,7 @@ describe('the README demo flow through the CLI', () => {
     const offline = await verifyExportFile(file, { key: verifier });
     expect(offline.chain).toMatchObject({ ok: true, count: records });
     expect(offline.checkpoints).toMatchObject({ ok: true, uncovered: 0, latest: { size: records } });
+    expect(offline.end).toMatchObject({ ok: true, end: { first: 1, last: records } });
   });
 
   it('a record changed behind the store\'s back (trigger dropped) makes `audit verify` exit 1 naming its seq', async () => {

@@ -195,6 +195,7 @@ describe('the console', () => {
     const offline = await verifyExportFile(file, { key: airlock.checkpoints.verifier });
     expect(offline.chain.ok).toBe(true);
     expect(offline.checkpoints).toMatchObject({ ok: true, uncovered: 0 });
+    expect(offline.end).toMatchObject({ ok: true });
     // Verify checks what `airlock audit verify` checks, and says it the same way: the chain, then the checkpoints.
     const verify = await dana.post('/console/audit/verify', {});
     expect(verify.status).toBe(200);
