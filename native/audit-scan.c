@@ -515,9 +515,64 @@ int sqlite3_airlock_audit_scan_init(sqlite3 *db, char **err, const sqlite3_api_r
   return sqlite3_create_function(db, "audit_scan_range", 8, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, range_step, range_final);
 }
 
+// merkleExtend(frontier, size, leaves): audit/merkle.ts `extendFrontier` on bytes, for the checkpoints' RFC 9162 tree.
+// `frontier` is the roots of the perfect subtrees of a tree of `size` leaves (32 bytes each, largest first, as many
+// as `size` has bits set); `leaves` are leaf hashes to append (32 bytes each). Answers the frontier after them.
+// One node hash per leaf, SHA-256(0x01 || left || right), each a few hundred nanoseconds here against microseconds
+// through node:crypto. INVARIANT: the same frontier as merkle.ts (test/audit/merkle.test.ts compares them).
+static void node_hash(const uint8_t *left, const uint8_t *right, uint8_t *out) {
+  static const uint8_t NODE = 0x01;
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, &NODE, 1);
+  SHA256_Update(&ctx, left, 32);
+  SHA256_Update(&ctx, right, 32);
+  SHA256_Final(out, &ctx); /* out may be left: Update has taken the bytes in already */
+}
+
+static int bits_set(uint64_t n) {
+  int c = 0;
+  for (; n; n >>= 1) c += (int)(n & 1);
+  return c;
+}
+
+static napi_value merkle_extend_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  const uint8_t *F, *L;
+  size_t nf, nl;
+  int64_t size;
+  uint8_t stack[64 * 32];
+  napi_value out_buffer;
+  void *out;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc != 3 || !bytes_of(env, a[0], &F, &nf) || !integer_of(env, a[1], &size) ||
+      !bytes_of(env, a[2], &L, &nl)) {
+    napi_throw_type_error(env, NULL, "merkleExtend(frontier: Uint8Array, size: safe integer, leaves: Uint8Array)");
+    return NULL;
+  }
+  if (size < 0 || nf % 32 != 0 || nl % 32 != 0 || (int)(nf / 32) != bits_set((uint64_t)size) || (uint64_t)size + nl / 32 > 9007199254740991ull) {
+    napi_throw_range_error(env, NULL, "merkleExtend: the frontier does not fit a tree of that size, or the leaves are not 32 bytes each");
+    return NULL;
+  }
+  /* At most one subtree per bit of a size below 2^53, and one leaf on top: 54 of the 64 places. */
+  size_t depth = nf / 32;
+  memcpy(stack, F, nf);
+  uint64_t n = (uint64_t)size;
+  for (size_t i = 0; i < nl / 32; i++, n++) {
+    memcpy(stack + depth * 32, L + i * 32, 32);
+    depth++;
+    for (uint64_t t = n; t & 1; t >>= 1, depth--) node_hash(stack + (depth - 2) * 32, stack + (depth - 1) * 32, stack + (depth - 2) * 32);
+  }
+  if (napi_create_buffer(env, depth * 32, &out, &out_buffer) != napi_ok) return NULL;
+  memcpy(out, stack, depth * 32);
+  return out_buffer;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "scanRange", NAPI_AUTO_LENGTH, scan_range_js, NULL, &fn);
   napi_set_named_property(env, exports, "scanRange", fn);
+  napi_create_function(env, "merkleExtend", NAPI_AUTO_LENGTH, merkle_extend_js, NULL, &fn);
+  napi_set_named_property(env, exports, "merkleExtend", fn);
   return exports;
 }

@@ -4,7 +4,10 @@
 // inserted or reordered record even with every chain hash recomputed (the signed head differs), and
 // a forked history (two signed heads that cannot both be prefixes of one trail).
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
-import { extendFrontier, frontierHead, hashesIn, type Hash } from './merkle.js';
+import { extendFrontierBytes, frontierHead, hashesIn } from './merkle.js';
+
+/** How the tree is extended by leaves (merkle.ts `extendFrontierBytes`, or the C version native-scan.ts loads). */
+export type FrontierExtend = (frontier: Uint8Array, size: number, leaves: Uint8Array) => Uint8Array;
 import type { NoteVerifier } from './signed-note.js';
 
 /** Why checkpoints do not vouch for a trail. */
@@ -40,13 +43,17 @@ interface Target {
 export class CheckpointCheck {
   private readonly targets: Target[] = [];
   private next = 0;
-  private frontier: Hash[] = [];
+  private frontier: Uint8Array = new Uint8Array(0);
   private size = 0;
   private failure: CheckpointVerdict | null = null;
   private latest: Checkpoint | null = null;
   private witnessed: Checkpoint | null = null;
 
-  constructor(verifier: NoteVerifier, notes: readonly CheckpointNote[]) {
+  constructor(
+    verifier: NoteVerifier,
+    notes: readonly CheckpointNote[],
+    private readonly extend: FrontierExtend = extendFrontierBytes,
+  ) {
     for (const n of notes) {
       const c = openCheckpoint(n.note, verifier);
       if ('problem' in c) {
@@ -67,7 +74,7 @@ export class CheckpointCheck {
       const want = target ? target.c.size - this.size : Infinity;
       const take = Math.min(want, (bytes.length - at) / 32);
       const chunk = bytes.subarray(at, at + take * 32);
-      this.frontier = extendFrontier(this.frontier, this.size, hashesIn(chunk));
+      this.frontier = this.extend(this.frontier, this.size, chunk);
       this.size += take;
       at += take * 32;
       if (target && this.size === target.c.size) this.reached();
@@ -104,7 +111,7 @@ export class CheckpointCheck {
   }
 
   private reached(): void {
-    const head = Buffer.from(frontierHead(this.frontier)).toString('hex');
+    const head = Buffer.from(frontierHead([...hashesIn(this.frontier)])).toString('hex');
     while (this.failure === null) {
       const t = this.targets[this.next];
       if (!t || t.c.size !== this.size) break;

@@ -13,9 +13,10 @@ import type { ChainAnchor } from './chain.js';
 import { checkpointText } from './checkpoint.js';
 import { exportEndOf, signExportEnd } from './export-end.js';
 import { checkpointLine } from './export-line.js';
-import { extendFrontier, frontierHead, hashesIn, type Hash } from './merkle.js';
+import { extendFrontierBytes, frontierHead, hashesIn, joinHashes, type Hash } from './merkle.js';
+import { nativeMerkleExtend } from './native-scan.js';
 import { openNote, parseSignerKey, signerFromSeed, signNote, type NoteSigner, type NoteVerifier } from './signed-note.js';
-import { CheckpointCheck, type CheckpointNote, type CheckpointVerdict } from './checkpoint-check.js';
+import { CheckpointCheck, type CheckpointNote, type CheckpointVerdict, type FrontierExtend } from './checkpoint-check.js';
 import type { Witness } from './witness.js';
 
 /** Leaf hashes read per store call while a checkpoint is made. */
@@ -56,6 +57,11 @@ export interface CheckpointerOptions {
   readonly witnesses: readonly Witness[];
   /** Told of a checkpoint that failed, or a witness that did not take one; never thrown. */
   readonly onError: (error: unknown, doing: string) => void;
+}
+
+/** The tree's extension by leaves: the C one where it is built (`AIRLOCK_NATIVE_SCAN=0`: node:crypto's). */
+export function treeExtend(): FrontierExtend {
+  return nativeMerkleExtend() ?? extendFrontierBytes;
 }
 
 const toHex = (h: Hash): Sha256Hex => Buffer.from(h).toString('hex') as Sha256Hex;
@@ -157,7 +163,7 @@ export class Checkpointer {
       const bytes = await this.store.readLeafHashes(size + 1, LEAF_PAGE);
       const n = bytes.length / 32;
       if (n === 0) break;
-      frontier = extendFrontier(frontier, size, hashesIn(bytes));
+      frontier = [...hashesIn(treeExtend()(joinHashes(frontier), size, bytes))];
       size += n;
       if (n < LEAF_PAGE) break;
     }
@@ -194,6 +200,11 @@ export class Checkpointer {
   }
 }
 
+/** The notes to check a store's trail against: every checkpoint it keeps, and the `witnessed` ones. */
+export async function checkpointNotes(store: Store, witnessed: readonly string[]): Promise<CheckpointNote[]> {
+  return [...(await keptCheckpoints(store)).map((c): CheckpointNote => ({ note: c.note, from: 'trail' })), ...witnessed.map((note): CheckpointNote => ({ note, from: 'witness' }))];
+}
+
 /** Every checkpoint the store keeps of at most `upTo` records (default: all), smallest first, read a page at a time. */
 export async function keptCheckpoints(store: Store, upTo?: number): Promise<StoredCheckpoint[]> {
   const all: StoredCheckpoint[] = [];
@@ -216,11 +227,7 @@ export async function checkpointTrailer(store: Store, head: { readonly seq: numb
  * store's leaf hashes in one pass: run after the chain verified (which ties each leaf hash to its text).
  */
 export async function checkStoreCheckpoints(store: Store, verifier: NoteVerifier, witnessed: readonly string[] = []): Promise<CheckpointVerdict> {
-  const notes: CheckpointNote[] = [
-    ...(await keptCheckpoints(store)).map((c): CheckpointNote => ({ note: c.note, from: 'trail' })),
-    ...witnessed.map((note): CheckpointNote => ({ note, from: 'witness' })),
-  ];
-  const check = new CheckpointCheck(verifier, notes);
+  const check = new CheckpointCheck(verifier, await checkpointNotes(store, witnessed), treeExtend());
   for (let seq = 1; ; ) {
     const bytes = await store.readLeafHashes(seq, LEAF_PAGE);
     check.push(bytes);

@@ -177,6 +177,18 @@ export function extendFrontier(frontier: readonly Hash[], size: number, leaves: 
 }
 
 /** The tree head of the tree whose right edge is `frontier` (see `extendFrontier`). */
+/** `extendFrontier` on bytes: the frontier and the leaves as 32-byte hashes back to back (what the C version takes). */
+export function extendFrontierBytes(frontier: Uint8Array, size: number, leaves: Uint8Array): Uint8Array {
+  return joinHashes(extendFrontier([...hashesIn(frontier)], size, hashesIn(leaves)));
+}
+
+/** Hashes back to back, 32 bytes each. */
+export function joinHashes(hashes: readonly Hash[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * 32);
+  hashes.forEach((h, i) => out.set(h, i * 32));
+  return out;
+}
+
 export function frontierHead(frontier: readonly Hash[]): Hash {
   if (frontier.length === 0) return sha256();
   let r = frontier[frontier.length - 1] as Hash;

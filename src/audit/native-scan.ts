@@ -11,11 +11,31 @@ import type { DigestHex, NativeRangeScan, RangeScanTools } from './store-scan.js
 /** Where node-gyp puts the built addon. */
 export const NATIVE_SCAN_FILE = path.join(AIRLOCK_ROOT, 'native', 'build', 'Release', 'airlock_audit_scan.node');
 
-let loaded: NativeRangeScan | null | undefined;
+/** The C tree extension (native/audit-scan.c `merkleExtend`): merkle.ts `extendFrontierBytes`, faster. */
+export type MerkleExtend = (frontier: Uint8Array, size: number, leaves: Uint8Array) => Uint8Array;
+
+/** The addon's exports, loaded once per thread (null: not built, will not load here, or turned off). */
+let addon: Record<string, unknown> | null | undefined;
 
 /** Whether the C scan may be used: it is built, and `AIRLOCK_NATIVE_SCAN=0` does not turn it off. */
 function nativeAllowed(): boolean {
   return process.env.AIRLOCK_NATIVE_SCAN !== '0' && existsSync(NATIVE_SCAN_FILE);
+}
+
+/** The addon's function `name`, or null when the addon is not built, cannot load here, or is turned off. */
+function addonFunction<T>(name: string): T | null {
+  if (addon === undefined) {
+    addon = null;
+    if (nativeAllowed()) {
+      try {
+        addon = createRequire(import.meta.url)(NATIVE_SCAN_FILE) as Record<string, unknown>;
+      } catch {
+        // Built for another Node, or its OpenSSL symbols are missing: JavaScript and node:crypto serve.
+      }
+    }
+  }
+  const fn = addon?.[name];
+  return typeof fn === 'function' ? (fn as T) : null;
 }
 
 /**
@@ -28,19 +48,15 @@ export function nativeSqliteScan(): { file: string; entryPoint: string } | null 
 
 /**
  * The C scan, or null when it is not built, cannot load here, or `AIRLOCK_NATIVE_SCAN=0` turns it off
- * (to compare the two, or to rule it out). Loaded once per thread.
+ * (to compare the two, or to rule it out).
  */
 export function nativeRangeScan(): NativeRangeScan | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (!nativeAllowed()) return loaded;
-  try {
-    const addon = createRequire(import.meta.url)(NATIVE_SCAN_FILE) as { scanRange?: unknown };
-    if (typeof addon.scanRange === 'function') loaded = addon.scanRange as NativeRangeScan;
-  } catch {
-    // Built for another Node, or its OpenSSL symbols are missing: the JavaScript scan serves.
-  }
-  return loaded;
+  return addonFunction<NativeRangeScan>('scanRange');
+}
+
+/** The C tree extension, or null as for the scan (then node:crypto extends the tree). */
+export function nativeMerkleExtend(): MerkleExtend | null {
+  return addonFunction<MerkleExtend>('merkleExtend');
 }
 
 const hexHash: DigestHex =

@@ -28,7 +28,18 @@ export interface AuditRangeReader {
    * reader can; null when it cannot decide (then the range is read and scanned here).
    */
   scan?(fromSeq: number, count: number, wantSeq: number, wantChain: string): AuditRangeScan | null | Promise<AuditRangeScan | null>;
+  /**
+   * `scan`, and the range's leaf hashes read in the same snapshot (32 bytes each, in seq order; null when a
+   * stored value is no hash), for the checkpoints to be checked in the same pass (audit/trail-check.ts).
+   */
+  scanLeaves?(fromSeq: number, count: number, wantSeq: number, wantChain: string): ScanWithLeaves | Promise<ScanWithLeaves>;
   close(): void | Promise<void>;
+}
+
+/** A range's scan (null: not decided where the store holds it) and its leaf hashes (null: not all hashes). */
+export interface ScanWithLeaves {
+  readonly scan: AuditRangeScan | null;
+  readonly leaves: Uint8Array | null;
 }
 
 /**

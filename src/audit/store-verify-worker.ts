@@ -12,10 +12,12 @@ export interface RangeJob {
   readonly count: number;
   readonly wantSeq: number;
   readonly wantChain: string;
+  /** Send the range's leaf hashes too (read in the scan's snapshot), for the checkpoints. */
+  readonly leaves: boolean;
 }
 
 /** The answer to a job, or why there is none (the caller then scans that range itself). */
-export type RangeAnswer = { readonly id: number; readonly scan: AuditRangeScan } | { readonly id: number; readonly error: string };
+export type RangeAnswer = { readonly id: number; readonly scan: AuditRangeScan; readonly leaves?: Uint8Array | null } | { readonly id: number; readonly error: string };
 
 /** What the thread is started with: how it reads ranges, and whether it may use the C scan. */
 export interface WorkerData {
@@ -42,10 +44,11 @@ async function main(): Promise<void> {
   port.on('message', (job: RangeJob) => {
     void (async () => {
       try {
+        const withLeaves = job.leaves && reader.scanLeaves ? await reader.scanLeaves(job.fromSeq, job.count, job.wantSeq, job.wantChain) : null;
         const scan =
-          (native && reader.scan ? await reader.scan(job.fromSeq, job.count, job.wantSeq, job.wantChain) : null) ??
+          (native ? (withLeaves ? withLeaves.scan : reader.scan ? await reader.scan(job.fromSeq, job.count, job.wantSeq, job.wantChain) : null) : null) ??
           scanAuditRange(await reader.read(job.fromSeq, job.count), job.fromSeq, job.wantSeq, job.wantChain, tools);
-        port.postMessage({ id: job.id, scan } satisfies RangeAnswer);
+        port.postMessage({ id: job.id, scan, ...(withLeaves ? { leaves: withLeaves.leaves } : {}) } satisfies RangeAnswer);
       } catch (e) {
         port.postMessage({ id: job.id, error: (e as Error).message } satisfies RangeAnswer);
       }

@@ -67,26 +67,29 @@ interface Position {
  * (on threads for a long trail); from the first row that is not, record by record until the verdict
  * is known or the chain goes on intact, then fast again.
  */
-export async function verifyStoreWith(store: Store, opts: VerifyOptions, tuning: StoreVerifyTuning): Promise<ChainVerdict> {
+export async function verifyStoreWith(store: Store, opts: VerifyOptions, tuning: StoreVerifyTuning, sink?: LeafSink): Promise<ChainVerdict> {
   const from = (opts.start?.seq ?? 0) + 1;
   const source = store as Store & Partial<AuditTextSource>;
-  if (typeof source.readAuditRows !== 'function') return verifyChain(readAuditBatches(store, from, tuning.batchSize), opts);
+  if (typeof source.readAuditRows !== 'function') {
+    sink?.spoil();
+    return verifyChain(readAuditBatches(store, from, tuning.batchSize), opts);
+  }
   const text = source as Store & AuditTextSource;
   const pos: Position = { next: from, prev: opts.start?.chainHash ?? GENESIS_HASH, count: 0 };
   if (typeof text.readAuditRange === 'function' && HEX64.test(pos.prev)) {
-    const ranges = await RangeScans.open(text, opts, tuning, from);
+    const ranges = await RangeScans.open(text, opts, tuning, from, sink);
     try {
       for (;;) {
         if ((await ranges.advance(pos)) === 'end') break;
         // A range not accepted whole: that range row by row, then ranges again.
-        const verdict = await rowByRow(text, opts, pos, pos.next + tuning.rangeRows, tuning.batchSize);
+        const verdict = await rowByRow(text, opts, pos, pos.next + tuning.rangeRows, tuning.batchSize, sink);
         if (verdict) return verdict;
       }
     } finally {
       ranges.close();
     }
   }
-  return (await rowByRow(text, opts, pos, Number.POSITIVE_INFINITY, tuning.batchSize)) ?? new ChainVerifier(opts, resumeAt(pos)).finish();
+  return (await rowByRow(text, opts, pos, Number.POSITIVE_INFINITY, tuning.batchSize, sink)) ?? new ChainVerifier(opts, resumeAt(pos)).finish();
 }
 
 function resumeAt(pos: Position): { head: ChainAnchor; count: number } | undefined {
@@ -98,7 +101,7 @@ function resumeAt(pos: Position): { head: ChainAnchor; count: number } | undefin
  * moving `pos` on. A row that is not accepted goes to `ChainVerifier` as the record the store builds:
  * the verdict when it is bad (the verifier reads on as far as it needs), else verification goes on after it.
  */
-async function rowByRow(store: Store & AuditTextSource, opts: VerifyOptions, pos: Position, until: number, batchSize: number): Promise<ChainVerdict | null> {
+async function rowByRow(store: Store & AuditTextSource, opts: VerifyOptions, pos: Position, until: number, batchSize: number, sink?: LeafSink): Promise<ChainVerdict | null> {
   const want = opts.expectedHead;
   while (pos.next < until) {
     const limit = Math.max(1, Math.min(batchSize, until - pos.next));
@@ -120,11 +123,14 @@ async function rowByRow(store: Store & AuditTextSource, opts: VerifyOptions, pos
       pos.prev = r.chainHash;
       pos.next++;
       pos.count++;
+      sink?.push(Buffer.from(r.leafHash, 'hex'));
     }
     if (stuck === null) {
       if (rows.length < limit) return null;
       continue;
     }
+    // Records ChainVerifier accepts are not rows with their hashes at hand: the checkpoints read them apart.
+    sink?.spoil();
     const verdict = await recordByRecord(store, opts, pos, stuck.seq, batchSize);
     if (verdict) return verdict;
   }
@@ -162,16 +168,29 @@ export async function* readAuditBatches(store: Store, fromSeq: number, batchSize
   }
 }
 
-/** A range asked for: its first seq, and its scan once known (null: scan it here). */
+/** A thread's answer for a range: its scan, and its leaf hashes when asked for (null: not all hashes); null: scan it here. */
+type Answer = { readonly scan: AuditRangeScan; readonly leaves: Uint8Array | null } | null;
+
+/**
+ * Where a verification sends the leaf hashes of the rows it accepted, in order, for the checkpoints to be checked
+ * in the same pass (audit/trail-check.ts); `spoil` when it accepted rows whose hashes it cannot send (they are then
+ * read apart).
+ */
+export interface LeafSink {
+  push(leaves: Uint8Array): void;
+  spoil(): void;
+}
+
+/** A range asked for: its first seq, and its thread's answer once known. */
 interface Pending {
   readonly fromSeq: number;
-  readonly scan: Promise<AuditRangeScan | null>;
+  readonly answer: Promise<Answer>;
 }
 
 /** A range asked for that no thread has taken yet. */
 interface Unassigned {
   readonly job: RangeJob;
-  readonly answer: (scan: AuditRangeScan | null) => void;
+  readonly answer: (answer: Answer) => void;
 }
 
 /**
@@ -188,10 +207,11 @@ class RangeScans {
     private readonly opts: VerifyOptions,
     private readonly tuning: StoreVerifyTuning,
     private readonly threads: RangeThread[],
+    private readonly sink: LeafSink | undefined,
   ) {}
 
   /** Threads for a long trail when the store says how they read it, started and ready (none if they cannot start). */
-  static async open(store: Store & AuditTextSource, opts: VerifyOptions, tuning: StoreVerifyTuning, from: number): Promise<RangeScans> {
+  static async open(store: Store & AuditTextSource, opts: VerifyOptions, tuning: StoreVerifyTuning, from: number, sink: LeafSink | undefined): Promise<RangeScans> {
     const count = tuning.workers < 0 ? Math.min(availableParallelism(), 4) : tuning.workers;
     const spec = count > 0 && typeof store.auditRangeReader === 'function' ? store.auditRangeReader() : null;
     const worker = spec ? builtModule('audit/store-verify-worker') : undefined;
@@ -200,7 +220,7 @@ class RangeScans {
       threads = (await Promise.all(Array.from({ length: count }, () => RangeThread.start(worker, { spec, native: tuning.native !== false })))).filter((t): t is RangeThread => t !== null);
     }
     tuning.started?.(threads.length);
-    return new RangeScans(store, opts, tuning, threads);
+    return new RangeScans(store, opts, tuning, threads, sink);
   }
 
   /**
@@ -212,11 +232,12 @@ class RangeScans {
     let ask = pos.next;
     for (;;) {
       while (this.queue.length < Math.max(1, this.threads.length * AHEAD)) {
-        this.queue.push({ fromSeq: ask, scan: this.ask(ask) });
+        this.queue.push({ fromSeq: ask, answer: this.ask(ask) });
         ask += this.tuning.rangeRows;
       }
       const p = this.queue.shift() as Pending;
-      const scan = (await p.scan) ?? (await this.scanHere(p.fromSeq));
+      const answer = await p.answer;
+      const scan = answer?.scan ?? (await this.scanHere(p.fromSeq));
       if (!scan.ok || (scan.rows > 0 && scan.firstPrev !== pos.prev)) {
         this.drop();
         return 'stuck';
@@ -225,6 +246,10 @@ class RangeScans {
         pos.next += scan.rows;
         pos.prev = scan.lastChain;
         pos.count += scan.rows;
+        // The hashes of exactly the rows accepted (a last range read again may have grown since).
+        const leaves = answer?.scan === scan ? answer.leaves : null;
+        if (leaves && leaves.length >= scan.rows * 32) this.sink?.push(leaves.subarray(0, scan.rows * 32));
+        else this.sink?.spoil();
       }
       if (scan.rows < this.tuning.rangeRows) {
         this.drop();
@@ -244,9 +269,9 @@ class RangeScans {
     for (const u of this.unassigned.splice(0)) u.answer(null);
   }
 
-  private ask(fromSeq: number): Promise<AuditRangeScan | null> {
+  private ask(fromSeq: number): Promise<Answer> {
     if (this.threads.length === 0) return Promise.resolve(null);
-    const job: RangeJob = { id: this.nextJob++, fromSeq, count: this.tuning.rangeRows, ...this.want() };
+    const job: RangeJob = { id: this.nextJob++, fromSeq, count: this.tuning.rangeRows, ...this.want(), leaves: this.sink !== undefined };
     return new Promise((answer) => {
       this.unassigned.push({ job, answer });
       this.assign();
@@ -258,8 +283,8 @@ class RangeScans {
     for (const t of this.threads) {
       while (t.alive && t.held < IN_FLIGHT && this.unassigned.length > 0) {
         const u = this.unassigned.shift() as Unassigned;
-        void t.scan(u.job).then((scan) => {
-          u.answer(scan);
+        void t.scan(u.job).then((answer) => {
+          u.answer(answer);
           this.assign();
         });
       }
@@ -281,7 +306,7 @@ class RangeScans {
 
 /** One verifier thread (store-verify-worker.ts) and the ranges it has not answered yet. */
 class RangeThread {
-  private readonly waiting = new Map<number, (scan: AuditRangeScan | null) => void>();
+  private readonly waiting = new Map<number, (answer: Answer) => void>();
   alive = true;
 
   /** Ranges sent and not answered yet. */
@@ -294,7 +319,7 @@ class RangeThread {
       const resolve = this.waiting.get(m.id);
       if (!resolve) return;
       this.waiting.delete(m.id);
-      resolve('scan' in m ? m.scan : null);
+      resolve('scan' in m ? { scan: m.scan, leaves: m.leaves ?? null } : null);
     });
     worker.on('error', () => this.gone());
     worker.on('exit', () => this.gone());
@@ -324,7 +349,7 @@ class RangeThread {
   }
 
   /** The thread's scan of a range; null if the thread is gone or could not read it (then it is scanned here). */
-  scan(job: RangeJob): Promise<AuditRangeScan | null> {
+  scan(job: RangeJob): Promise<Answer> {
     if (!this.alive) return Promise.resolve(null);
     return new Promise((resolve) => {
       this.waiting.set(job.id, resolve);

@@ -9,9 +9,10 @@ import type { Store } from '../store/store.js';
 import type { ChainAnchor } from './chain.js';
 import type { ChainVerdict } from './chain-verifier.js';
 import type { CheckpointVerdict } from './checkpoint-check.js';
-import { checkpointTrailer, checkStoreCheckpoints, type Checkpointer } from './checkpoints.js';
+import { CheckpointCheck } from './checkpoint-check.js';
+import { checkpointNotes, checkpointTrailer, checkStoreCheckpoints, treeExtend, type Checkpointer } from './checkpoints.js';
+import { DEFAULT_STORE_TUNING, verifyStoreWith, type LeafSink, type StoreVerifyTuning } from './store-verify.js';
 import { endLine } from './export-line.js';
-import { verifyStore } from './log.js';
 import type { NoteVerifier } from './signed-note.js';
 import type { EndVerdict } from './verify-export.js';
 import { latestWitnessed } from './witness.js';
@@ -24,6 +25,8 @@ export interface TrailVerdict {
   readonly witnessed: number;
   /** Witness files named that do not exist. */
   readonly missing: readonly string[];
+  /** Reads of the trail: 1 when the checkpoints were checked on the leaf hashes the chain check accepted, 2 when read again. */
+  readonly passes: 1 | 2;
 }
 
 /** One line of a report: what holds, what is only worth a warning, what failed. */
@@ -51,11 +54,37 @@ export async function witnessFileNotes(workspaceDir: string, witnesses: readonly
   return { notes, missing };
 }
 
-/** Verifies the store's chain, then (if it holds) its signed checkpoints under `verifier` and the `witnessed` notes. */
-export async function verifyTrail(store: Store, verifier: NoteVerifier, witnessed: readonly string[], missing: readonly string[] = []): Promise<TrailVerdict> {
-  const chain = await verifyStore(store);
-  if (!chain.ok) return { chain, checkpoints: null, witnessed: witnessed.length, missing };
-  return { chain, checkpoints: await checkStoreCheckpoints(store, verifier, witnessed), witnessed: witnessed.length, missing };
+/**
+ * Verifies the store's chain, then (if it holds) its signed checkpoints under `verifier` and the `witnessed` notes.
+ * One pass where it can: the leaf hashes of the rows the chain check accepts feed the checkpoints' tree as they
+ * come; where they cannot all come that way (a short trail, a store without verifier threads, rows rebuilt as
+ * records), the checkpoints are checked on a second read of the leaf hashes. Either way the same verdict.
+ */
+export async function verifyTrail(
+  store: Store,
+  verifier: NoteVerifier,
+  witnessed: readonly string[],
+  missing: readonly string[] = [],
+  tuning: StoreVerifyTuning = DEFAULT_STORE_TUNING,
+): Promise<TrailVerdict> {
+  const check = new CheckpointCheck(verifier, await checkpointNotes(store, witnessed), treeExtend());
+  let whole = true;
+  let fed = 0;
+  const sink: LeafSink = {
+    push: (leaves) => {
+      if (!whole) return;
+      check.push(leaves);
+      fed += leaves.length / 32;
+    },
+    spoil: () => {
+      whole = false;
+    },
+  };
+  const chain = await verifyStoreWith(store, {}, tuning, sink);
+  if (!chain.ok) return { chain, checkpoints: null, witnessed: witnessed.length, missing, passes: 1 };
+  const onePass = whole && fed === chain.count;
+  const checkpoints = onePass ? check.finish(false) : await checkStoreCheckpoints(store, verifier, witnessed);
+  return { chain, checkpoints, witnessed: witnessed.length, missing, passes: onePass ? 1 : 2 };
 }
 
 /** What a verdict says, line by line; `ok` false when anything failed (exit 1 on the CLI, 409 in the console). */

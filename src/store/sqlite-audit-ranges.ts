@@ -3,7 +3,7 @@
 // own read-only connection (audit/store-verify-worker.ts imports it by path: `auditRangeReader` in sqlite.ts).
 import Database from 'better-sqlite3';
 import { nativeSqliteScan } from '../audit/native-scan.js';
-import type { AuditRangeBytes, AuditRangeReader, AuditRangeScan } from '../audit/store-scan.js';
+import type { AuditRangeBytes, AuditRangeReader, AuditRangeScan, ScanWithLeaves } from '../audit/store-scan.js';
 
 // The leaves joined by newlines and each hash column joined by commas, in the order SQLite visits the rows (by
 // seq: the rowid), with the count and the highest seq taken in the same pass: store-scan.ts checks the framing.
@@ -22,6 +22,29 @@ export function readAuditRange(stmt: Database.Statement<[number, number], RangeR
   const [rows, lastSeq, leaves, prevs, leafHashes, chains] = stmt.get(fromSeq, fromSeq + count) as RangeRow;
   const empty = new Uint8Array(0);
   return { rows, lastSeq: lastSeq ?? 0, leaves: leaves ?? empty, prevs: prevs ?? empty, leafHashes: leafHashes ?? empty, chains: chains ?? empty };
+}
+
+/**
+ * The leaf hashes of the rows `rows` selects (a FROM clause and its conditions), as bytes SQLite decodes and joins
+ * itself (no JavaScript value per row): with the count, and how many were 64 characters long, so `leafBytesOf`
+ * can tell every value was a hash (one that is not hex decodes to nothing).
+ */
+export function leafBytesSql(rows: string): string {
+  return `SELECT count(*) AS n, sum(length(leaf_hash) = 64) AS whole, CAST(group_concat(unhex(leaf_hash), '') AS BLOB) AS bytes FROM ${rows}`;
+}
+
+/** A row of `leafBytesSql`. */
+export interface LeafBytesRow {
+  readonly n: number;
+  readonly whole: number | null;
+  readonly bytes: Buffer | null;
+}
+
+/** The leaf hashes, 32 bytes each, when every row held one; else null. */
+export function leafBytesOf(r: LeafBytesRow | undefined): Uint8Array | null {
+  const bytes = r?.bytes ?? Buffer.alloc(0);
+  if (!r || (r.whole ?? 0) !== r.n || bytes.length !== r.n * 32) return null;
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** What a verifier thread needs to open the store file itself. */
@@ -55,12 +78,21 @@ export function openAuditRanges(init: SqliteRangeInit): AuditRangeReader {
   db.pragma('mmap_size = 1073741824');
   const stmt = auditRangeStatement(db);
   const scanStmt = withNativeScan(db);
+  const leavesStmt = db.prepare<[number, number], LeafBytesRow>(leafBytesSql('audit WHERE seq >= ? AND seq < ?'));
+  const scan = (fromSeq: number, count: number, wantSeq: number, wantChain: string): AuditRangeScan | null =>
+    scanStmt ? scanAnswer(scanStmt.get({ from: fromSeq, to: fromSeq + count, wantSeq, wantChain }) as ScanRow) : null;
+  // One read transaction: the leaf hashes are those of the rows the scan saw (rows are never changed, but the
+  // last range may grow between two reads; the caller keeps as many as the scan accepted).
+  const scanLeaves = db.transaction(
+    (fromSeq: number, count: number, wantSeq: number, wantChain: string): ScanWithLeaves => ({
+      scan: scan(fromSeq, count, wantSeq, wantChain),
+      leaves: leafBytesOf(leavesStmt.get(fromSeq, fromSeq + count)),
+    }),
+  );
   return {
     read: (fromSeq, count) => readAuditRange(stmt, fromSeq, count),
-    ...(scanStmt && {
-      scan: (fromSeq: number, count: number, wantSeq: number, wantChain: string) =>
-        scanAnswer(scanStmt.get({ from: fromSeq, to: fromSeq + count, wantSeq, wantChain }) as ScanRow),
-    }),
+    ...(scanStmt && { scan }),
+    scanLeaves: (fromSeq, count, wantSeq, wantChain) => scanLeaves(fromSeq, count, wantSeq, wantChain),
     close: () => {
       db.close();
     },

@@ -4,7 +4,8 @@
 // signed checkpoint, issue #15).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { consistencyProof, extendFrontier, frontierHead, inclusionProof, leafHash, treeHead, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
+import { consistencyProof, extendFrontier, extendFrontierBytes, frontierHead, inclusionProof, joinHashes, leafHash, treeHead, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
+import { nativeMerkleExtend } from '../../src/audit/native-scan.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 // The eight inputs of the CT test vectors and the tree heads of their first 1..8 leaves.
@@ -115,5 +116,36 @@ describe('RFC 9162 Merkle tree', () => {
       { numRuns: 200 },
     );
     expect(() => extendFrontier([], 3, [])).toThrow(RangeError);
+  });
+
+  it('extends the same in C (native/audit-scan.c merkleExtend) as here, for any split, and refuses a frontier that does not fit', () => {
+    const native = nativeMerkleExtend();
+    expect(native, 'the C extension is built by npm ci').not.toBeNull();
+    const c = native as NonNullable<typeof native>;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 600 }), fc.array(fc.integer({ min: 0, max: 600 }), { maxLength: 6 }), (n, cuts) => {
+        const leaves = joinHashes(leavesOf(n));
+        const points = [...new Set(cuts.map((x) => x % (n + 1)))].sort((a, b) => a - b);
+        let js: Uint8Array = new Uint8Array(0);
+        let inC: Uint8Array = new Uint8Array(0);
+        let size = 0;
+        for (const p of [...points, n]) {
+          const chunk = leaves.subarray(size * 32, p * 32);
+          js = extendFrontierBytes(js, size, chunk);
+          inC = c(inC, size, chunk);
+          size = p;
+          expect(hex(inC)).toBe(hex(js));
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => c(new Uint8Array(32), 3, new Uint8Array(0))).toThrow(RangeError);
+    expect(() => c(new Uint8Array(0), 0, new Uint8Array(31))).toThrow(RangeError);
+    expect(() => c(new Uint8Array(0), -1, new Uint8Array(0))).toThrow(RangeError);
+    expect(() => (c as unknown as (...a: unknown[]) => unknown)('x', 0, new Uint8Array(0))).toThrow(TypeError);
+    // A tree of 2^40 - 1 leaves has 40 subtrees: one more leaf folds them all into one.
+    const big = 2 ** 40 - 1;
+    const edge = joinHashes(leavesOf(40, 7));
+    expect(hex(c(edge, big, joinHashes(leavesOf(1, 99))))).toBe(hex(extendFrontierBytes(edge, big, joinHashes(leavesOf(1, 99)))));
   });
 });

@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Checkpointer } from '../../src/audit/checkpoints.js';
+import Database from 'better-sqlite3';
+import { Checkpointer, checkStoreCheckpoints } from '../../src/audit/checkpoints.js';
+import type { StoreVerifyTuning } from '../../src/audit/store-verify.js';
 import { signerFromSeed, type NoteSigner } from '../../src/audit/signed-note.js';
 import { trailReport, verifyTrail, witnessFileNotes } from '../../src/audit/trail-check.js';
 import { fileWitness } from '../../src/audit/witness.js';
@@ -48,4 +50,46 @@ describe('the trail as audit verify reports it', () => {
       await store.close();
     }
   });
+
+  it('checks the checkpoints on the leaf hashes the chain check accepted, in one pass, with the verdict of a second read', async () => {
+    const THREADS: StoreVerifyTuning = { rangeRows: 4, workers: 2, parallelFrom: 0, batchSize: 3 };
+    const s = signerFromSeed('airlock/test', randomBytes(32)) as NoteSigner;
+    const make = async (name: string, odd: boolean): Promise<string> => {
+      const file = path.join(tmp, name, 'airlock.db');
+      const store = await openSqliteStore(file);
+      const cp = new Checkpointer(store, () => s, { every: 1000, intervalMs: 60_000, now: () => new Date('2026-12-07T00:00:00Z'), witnesses: [], onError: () => undefined });
+      for (let i = 1; i <= 50; i += 5) {
+        // A key with an escape: canonical, but rebuilt as a record rather than scanned as bytes (the second-read path).
+        await store.appendAudit(Array.from({ length: 5 }, (_, k) => draft(i + k, odd && i + k === 23 ? { body: { 'a"b': 1 } } : {})));
+        if (i + 4 === 20 || i + 4 === 45) await cp.checkpoint();
+      }
+      await store.close();
+      return file;
+    };
+    const cases: { name: string; odd: boolean; cut: number | null; passes: 1 | 2; ok: boolean }[] = [
+      { name: 'intact', odd: false, cut: null, passes: 1, ok: true },
+      { name: 'rebuilt', odd: true, cut: null, passes: 2, ok: true },
+      // The trail cut back below its last checkpoint: the chain that is left holds, the checkpoint does not.
+      { name: 'cut', odd: false, cut: 41, passes: 1, ok: false },
+    ];
+    for (const c of cases) {
+      const file = await make(c.name, c.odd);
+      if (c.cut !== null) {
+        const db = new Database(file);
+        db.exec(`DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > ${c.cut};`);
+        db.close();
+      }
+      const store = await openSqliteStore(file);
+      try {
+        const one = await verifyTrail(store, s.verifier, [], [], THREADS);
+        expect(one.passes, c.name).toBe(c.passes);
+        expect(one.chain.ok, c.name).toBe(true);
+        expect(one.checkpoints?.ok, c.name).toBe(c.ok);
+        // The same verdict as the checkpoints checked on their own read of the leaf hashes.
+        expect(one.checkpoints, c.name).toEqual(await checkStoreCheckpoints(store, s.verifier, []));
+      } finally {
+        await store.close();
+      }
+    }
+  }, 60_000);
 });
