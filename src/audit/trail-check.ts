@@ -117,6 +117,14 @@ export function checkpointLines(k: CheckpointVerdict): ReportLine[] {
   return lines;
 }
 
+/** What an export's payload lines came to: how many were checked, and how many keyed ones could not be without the audit key. */
+export function payloadLines(p: { readonly verified: number; readonly unverifiable: number }): ReportLine[] {
+  const lines: ReportLine[] = [];
+  if (p.verified > 0) lines.push({ kind: 'ok', text: `ok: ${p.verified} payloads match their hashes` });
+  if (p.unverifiable > 0) lines.push({ kind: 'warn', text: `${p.unverifiable} keyed payloads (confidential data) not checked: pass --audit-key with the workspace's .airlock/audit.key` });
+  return lines;
+}
+
 /** What an export's signed end says (`verify --export --key`). */
 export function endLines(v: EndVerdict): ReportLine[] {
   if (!v.ok) return [{ kind: 'error', text: `FAILED end: ${v.message}` }];

@@ -50,6 +50,30 @@ describe('airlock audit', () => {
     }
   });
 
+  it("checks an export's keyed payloads with the audit key, says so when it cannot, and exits 1 for one changed", async () => {
+    const exp = await airlock(['-w', ws.dir, 'audit', 'export', '--with-payloads', '--out', file('with-payloads.jsonl')]);
+    expect(exp.code, exp.stderr).toBe(0);
+    const lines = readFileSync(file('with-payloads.jsonl'), 'utf8').trimEnd().split('\n');
+    const keyed = lines.findIndex((l) => l.startsWith('{"payload":') && l.includes('"keyed":true'));
+    expect(keyed, 'the demo keeps confidential payloads').toBeGreaterThan(0);
+    const auditKey = path.join(ws.dir, '.airlock', 'audit.key');
+    const plain = await airlock(['audit', 'verify', '--export', file('with-payloads.jsonl'), '--key', file('log.pub')]);
+    expect(plain.code, plain.stdout).toBe(0);
+    expect(plain.stdout).toMatch(/\d+ keyed payloads \(confidential data\) not checked: pass --audit-key/);
+    const checked = await airlock(['audit', 'verify', '--export', file('with-payloads.jsonl'), '--key', file('log.pub'), '--audit-key', auditKey]);
+    expect(checked.code, checked.stdout).toBe(0);
+    expect(checked.stdout).not.toMatch(/not checked/);
+    // One keyed payload's data changed: without the key it cannot be seen (and it says so); with it, exit 1.
+    const data = JSON.parse(lines[keyed] as string) as { payload: { hash: string; keyed: boolean; data: string } };
+    const changed = [...lines];
+    changed[keyed] = JSON.stringify({ payload: { ...data.payload, data: data.payload.data.replace(/[0-9]/, (d) => String((Number(d) + 1) % 10)) } });
+    expect(changed[keyed]).not.toBe(lines[keyed]);
+    writeFileSync(file('payload-changed.jsonl'), `${changed.join('\n')}\n`);
+    const caught = await airlock(['audit', 'verify', '--export', file('payload-changed.jsonl'), '--key', file('log.pub'), '--audit-key', auditKey]);
+    expect(caught.code, caught.stdout).toBe(1);
+    expect(caught.stdout).toMatch(/does not match its HMAC/);
+  });
+
   it('writes an inclusion proof that checks offline, and refuses one tampered with', async () => {
     const p = await airlock(['-w', ws.dir, 'audit', 'prove', '--record', '3', '--out', file('p3.json')]);
     expect(p.code, p.stderr).toBe(0);

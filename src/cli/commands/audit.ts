@@ -27,6 +27,14 @@ function isFile(p: string): boolean {
   }
 }
 
+/** The audit key file given with --audit-key: 32 bytes, as `.airlock/audit.key` holds it. */
+async function auditKeyArg(file: string): Promise<Uint8Array> {
+  if (!isFile(file)) throw new AirlockError('input', `--audit-key \`${file}\` is not a file`, { hint: "name the workspace's .airlock/audit.key" });
+  const key = await readFile(file);
+  if (key.length !== 32) throw new AirlockError('input', `--audit-key: the file holds ${key.length} bytes; an audit key is 32`, { location: { file }, hint: "name the workspace's .airlock/audit.key" });
+  return key;
+}
+
 /** A verifier key given on the command line: the key text itself, or a file holding it. */
 async function verifierArg(value: string): Promise<NoteVerifier> {
   const direct = parseVerifierKey(value);
@@ -72,7 +80,8 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
     .option('--key <vkey|file>', "the log's verifier key (`airlock audit key`): checks the signed checkpoints")
     .option('--witness <file>', 'a file witness: the trail must hold its latest checkpoint as a prefix')
     .option('--proof <file>', 'check a proof from `airlock audit prove` (needs --key)')
-    .action(async (o: { export?: string; key?: string; witness?: string; proof?: string }) => {
+    .option('--audit-key <file>', "with --export: the workspace's .airlock/audit.key, to check the payloads it keyed (confidential data) against their HMACs")
+    .action(async (o: { export?: string; key?: string; witness?: string; proof?: string; auditKey?: string }) => {
       const key = o.key !== undefined ? await verifierArg(o.key) : undefined;
       if (o.proof !== undefined) {
         if (!key) throw new AirlockError('input', '--proof needs --key: a proof is only as good as the key that signed its checkpoints');
@@ -96,17 +105,21 @@ export function registerAuditCommands(program: Command, h: AuditCommandHelpers):
         if (!isFile(o.export)) throw new AirlockError('input', `--export \`${o.export}\` ${existsSync(o.export) ? 'is not a file' : 'does not exist'}`, { hint: 'name a file `airlock audit export --out` wrote' });
         const { verifyExportFile } = await import('../../audit/verify-export.js');
         if (witnessed !== undefined && !key) throw new AirlockError('input', '--witness needs --key: the witnessed checkpoint is checked against the signed ones');
-        const v = await verifyExportFile(o.export, { ...(key ? { key } : {}), ...(witnessed !== undefined ? { witnessed } : {}) });
-        const { chainLines, checkpointLines } = await import('../../audit/trail-check.js');
+        const auditKey = o.auditKey === undefined ? undefined : await auditKeyArg(o.auditKey);
+        const v = await verifyExportFile(o.export, { ...(key ? { key } : {}), ...(witnessed !== undefined ? { witnessed } : {}), ...(auditKey ? { auditKey } : {}) });
+        const { chainLines, checkpointLines, endLines, payloadLines } = await import('../../audit/trail-check.js');
         if (!printReport(chainLines(v.chain), out)) {
           process.exitCode = 1;
           return;
         }
+        printReport(payloadLines(v.chain.payloads), out);
         if (!v.checkpoints) {
           out(yellow(`${v.checkpointLines} signed checkpoints not checked: pass --key with the log's verifier key (without it, a cut tail or a rewritten chain cannot be seen)`));
           return;
         }
-        if (!printReport(checkpointLines(v.checkpoints), out)) process.exitCode = 1;
+        const checkpointsHold = printReport(checkpointLines(v.checkpoints), out);
+        const endHolds = v.end === null || printReport(endLines(v.end), out);
+        if (!checkpointsHold || !endHolds) process.exitCode = 1;
         return;
       }
       await withAirlock(async (a) => {
