@@ -13,6 +13,9 @@ import * as Approvals from './api-approval-schemas.js';
 import type { ApiDoor, ApiEnv, Authenticated, Out } from './api-door.js';
 import { errorBody, issueMessage, issuePath, mountPrefix, printable } from './api-messages.js';
 
+/** Approvals listed per page when the request names no `limit`. */
+const DEFAULT_PAGE = 100;
+
 /** Adds the approval routes (`/approvals`, `/grants`, `/approval-stats`) to `app`. */
 export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoor): void {
   const { store } = airlock;
@@ -30,9 +33,21 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
       const issues = q.error.issues.map((i) => ({ path: issuePath(i.path), code: i.code, message: issueMessage(i) }));
       return refuse(c, 422, { error: `the query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, null);
     }
-    const list = await store.listApprovals({ status: q.data.status ?? 'pending', ...(q.data.runId ? { runId: q.data.runId as RunId } : {}) });
+    // A page at a time, newest first: decided approvals pile up over the months.
+    const limit = Number(q.data.limit ?? DEFAULT_PAGE);
+    const after = q.data.before ? await store.getApproval(q.data.before as ApprovalId) : null;
+    if (q.data.before && !after) return c.json(errorBody(`\`before\`: approval \`${printable(q.data.before)}\` does not exist`), 422);
+    const page = await store.pageApprovals({
+      status: q.data.status ?? 'pending',
+      ...(q.data.runId ? { runId: q.data.runId as RunId } : {}),
+      ...(after ? { before: { createdAt: after.createdAt, id: after.id } } : {}),
+      limit,
+    });
     // A person sees the approvals they may decide, or took part in; evidence may hold confidential data.
-    const res: Out<typeof Approvals.ApprovalList> = { approvals: list.filter((a) => mayView(a, auth)).map(approvalView) };
+    const res: Out<typeof Approvals.ApprovalList> = {
+      approvals: page.filter((a) => mayView(a, auth)).map(approvalView),
+      next: page.length === limit ? (page[page.length - 1] as ApprovalRecord).id : null,
+    };
     return c.json(res, 200);
   });
 

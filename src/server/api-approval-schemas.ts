@@ -2,7 +2,7 @@
 // The routes (api-approval-routes.ts) validate with these schemas and the OpenAPI document (openapi.ts) is generated from them.
 import { z } from 'zod';
 import { APPROVAL_STATUSES } from '../types.js';
-import { level, runId, sha256, toolName, workflowName } from './api-common-schemas.js';
+import { approvalId, level, runId, sha256, toolName, workflowName } from './api-common-schemas.js';
 
 const approvalStatus = z.enum(APPROVAL_STATUSES);
 
@@ -49,6 +49,13 @@ export const RejectRequest = z.strictObject({
 export const ApprovalsQuery = z.strictObject({
   status: approvalStatus.optional().describe('Only approvals in this status (default `pending`).'),
   runId: runId.optional().describe('Only approvals of this run.'),
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/, 'expected a whole number from 1 to 1000')
+    .refine((v) => Number(v) <= 1000, 'expected a whole number from 1 to 1000')
+    .optional()
+    .describe('At most this many, newest first (default 100, at most 1000).'),
+  before: approvalId.optional().describe('The page after this approval: the `next` of the page before.'),
 });
 
 // ---- responses -------------------------------------------------------------------------------
@@ -124,7 +131,10 @@ export const ApprovalStats = z.object({
   ),
 });
 
-export const ApprovalList = z.object({ approvals: z.array(ApprovalView) });
+export const ApprovalList = z.object({
+  approvals: z.array(ApprovalView).describe('Newest first: those in the page you may see.'),
+  next: z.string().nullable().describe('Pass as `before` for the next page; null on the last.'),
+});
 
 export const VoteRecorded = z.object({
   approval: ApprovalView,

@@ -4,6 +4,8 @@ import { APPROVAL_LEVELS } from '../types.js';
 
 /** Run and approval ids as Airlock hands them out (`run_...`, `apr_...`); generous, never a path or a space. */
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected an id of letters, digits, `_` and `-`');
+/** An approval id field. */
+export const approvalId = id.describe('An approval id (`apr_...`).');
 /** A run id field. */
 export const runId = id.describe('A run id, as returned by `POST /runs` or `POST /actions`.');
 /** A workflow name field. */

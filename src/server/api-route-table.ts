@@ -193,7 +193,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     summary: 'Approvals, pending ones by default',
     callers: 'people',
     query: ApprovalsQuery,
-    responses: { 200: { description: 'the approvals, oldest first', schemas: ['ApprovalList'] }, 403: err('only people see approvals'), 422: err('invalid query') },
+    responses: { 200: { description: 'a page of the approvals, newest first, and where the next begins', schemas: ['ApprovalList'] }, 403: err('only people see approvals'), 422: err('invalid query, or a `before` that is no approval') },
   },
   {
     method: 'get',

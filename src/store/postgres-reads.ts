@@ -10,9 +10,11 @@ import { openPayload, openRunState, openStep, type PayloadSealing } from './seal
 import { deliverySchema, grantSchema, incidentSchema, leaseSchema, notificationSchema, type ApprovalRow, type IdRecordRow, type RowReader, type RunRow } from './sqlite-rows.js';
 import { SPANS_PER_TRACE } from './sqlite-spans.js';
 import type {
+  ApprovalPage,
   ApprovalRecord, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, RunQuery, RunRecord, RunStep, RunSummary, StoredAuditRow,
   StoredSpan, UsageRow,
 } from './store.js';
+import { pageLimit } from './store.js';
 
 /** Rows per query when a list is read whole (keyset pages: no query is unbounded). */
 const PAGE = 1000;
@@ -110,6 +112,17 @@ export class PgReads {
 
   async approvals(opts: { status?: ApprovalStatus; runId?: RunId; runIds?: readonly RunId[] }): Promise<ApprovalRecord[]> {
     return (await this.oldestFirst<ApprovalRow>('approvals', 'id, status, record', { status: opts.status, run_id: opts.runId }, opts.runIds)).map((r) => this.rows.approval(r));
+  }
+
+  async approvalPage(q: ApprovalPage): Promise<ApprovalRecord[]> {
+    const p = new Params();
+    const where: string[] = [];
+    if (q.status !== undefined) where.push(`status = ${p.add(q.status)}`);
+    if (q.decided) where.push("status <> 'pending'");
+    if (q.runId !== undefined) where.push(`run_id = ${p.add(q.runId)}`);
+    if (q.before) where.push(`(created_at, id) < (${p.add(q.before.createdAt)}, ${p.add(q.before.id)})`);
+    const sql = `SELECT id, status, record FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${p.add(pageLimit(q.limit))}`;
+    return (await this.pool.query<ApprovalRow>(sql, p.values)).rows.map((r) => this.rows.approval(r));
   }
 
   grant(id: string): Promise<GrantRecord | null> {

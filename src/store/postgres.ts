@@ -31,7 +31,7 @@ import { SPANS_KEPT, SPANS_PER_TRACE } from './sqlite-spans.js';
 import { RowReader } from './sqlite-rows.js';
 import { policyEventColumns } from './sqlite-policy.js';
 import type {
-  ApprovalExpectation, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, DueRunsWatch, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
+  ApprovalExpectation, ApprovalPage, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, DueRunsWatch, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
   NotificationRecord, OpenRunsCap, RunQuery, RunRecord, RunSaveExtras, RunStep, RunSummary, Store, StoredAuditRow, StoredSpan, UsageRow, ValueEntry,
 } from './store.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
@@ -245,6 +245,10 @@ class PostgresStore implements Store {
 
   listApprovals(opts: { status?: ApprovalStatus; runId?: RunId; runIds?: readonly RunId[] } = {}): Promise<readonly ApprovalRecord[]> {
     return this.read('list approvals', () => this.reads.approvals(opts));
+  }
+
+  pageApprovals(q: ApprovalPage): Promise<readonly ApprovalRecord[]> {
+    return this.read('list approvals', () => this.reads.approvalPage(q));
   }
 
   updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate, drafts: readonly AuditDraft[] = []): Promise<ApprovalRecord | null> {

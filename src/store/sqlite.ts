@@ -17,6 +17,7 @@ import type {
   InstanceLease,
   NotificationRecord,
   OpenRunsCap,
+  ApprovalPage,
   AuditDraft,
   AuditPayload,
   AuditRecord,
@@ -31,7 +32,7 @@ import type {
   UsageRow,
   ValueEntry,
 } from './store.js';
-import { MAX_RUN_IDS } from './store.js';
+import { MAX_RUN_IDS, pageLimit } from './store.js';
 import { AUDIT_PAGE_BITS, makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
 import {
   auditRecord,
@@ -382,6 +383,20 @@ class SqliteStore implements Store {
     return this.read('list approvals', () => {
       const { where, args } = byRuns(filters({ status: opts.status, run_id: opts.runId }), opts.runIds);
       const rows = this.db.prepare(`SELECT id, status, record FROM approvals ${where} ORDER BY created_at, id`).all(...args) as ApprovalRow[];
+      return rows.map((r) => this.rows.approval(r));
+    });
+  }
+
+  pageApprovals(q: ApprovalPage): Promise<readonly ApprovalRecord[]> {
+    return this.read('list approvals', () => {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (q.status !== undefined) (where.push('status = ?'), args.push(q.status));
+      if (q.decided) where.push("status <> 'pending'");
+      if (q.runId !== undefined) (where.push('run_id = ?'), args.push(q.runId));
+      if (q.before) (where.push('(created_at < ? OR (created_at = ? AND id < ?))'), args.push(q.before.createdAt, q.before.createdAt, q.before.id));
+      const sql = `SELECT id, status, record FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+      const rows = this.db.prepare(sql).all(...args, pageLimit(q.limit)) as ApprovalRow[];
       return rows.map((r) => this.rows.approval(r));
     });
   }

@@ -140,6 +140,11 @@ export interface InstanceLease {
   readonly expiresAt: string;
 }
 
+/** A page size as the stores take it: a whole number from 1 to 1,000 (what is asked past that is 1,000). */
+export function pageLimit(limit: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(Number.isFinite(limit) ? limit : 1000)));
+}
+
 /** The most run ids one list of approvals or incidents may name. */
 export const MAX_RUN_IDS = 1000;
 
@@ -171,6 +176,17 @@ export interface OpenRunsCap {
   /** The agent's id (the run state's `agent`). */
   readonly agent: string;
   readonly max: number;
+}
+
+/** A page of `pageApprovals`: every filter given must hold; `before` is the last approval of the page before. */
+export interface ApprovalPage {
+  readonly status?: ApprovalStatus;
+  /** Only decided ones (any status but `pending`). */
+  readonly decided?: boolean;
+  readonly runId?: RunId;
+  readonly before?: { readonly createdAt: string; readonly id: string };
+  /** At most this many (1 to 1,000). */
+  readonly limit: number;
 }
 
 /** Which runs `listRuns` returns: every option given must hold. */
@@ -250,6 +266,8 @@ export interface Store {
   /** Oldest first (createdAt ascending, then id), filtered by every option given. */
   /** `runIds`: the approvals of any of these runs (at most `MAX_RUN_IDS`; one query for a page of runs). */
   listApprovals(opts?: { status?: ApprovalStatus; runId?: RunId; runIds?: readonly RunId[] }): Promise<readonly ApprovalRecord[]>;
+  /** One page of approvals, newest first (created, then id, descending): a long list read a page at a time. */
+  pageApprovals(q: ApprovalPage): Promise<readonly ApprovalRecord[]>;
   /**
    * Compare-and-set on status: applies `update` only if the stored status is `expected` (and,
    * when `expected` gives `votes`, the stored record holds exactly that many decisions).

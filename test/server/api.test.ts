@@ -112,6 +112,16 @@ describe('HTTP API', () => {
 
       const bad = await call('GET', '/v1/approvals?status=maybe', keys.dana);
       expect(bad.status).toBe(422);
+      for (const q of ['limit=0', 'limit=1001', 'limit=x', 'before=apr_nosuch', 'before=..%2F']) {
+        expect((await call('GET', `/v1/approvals?${q}`, keys.dana)).status, q).toBe(422);
+      }
+      // A page at a time, newest first: a page of one names where the next begins, and the last names none.
+      const one = Approvals.ApprovalList.parse((await call('GET', '/v1/approvals?limit=1', keys.dana)).json);
+      expect(one.approvals).toHaveLength(1);
+      expect(one.next).toBe(one.approvals[0]?.approvalId);
+      const rest = Approvals.ApprovalList.parse((await call('GET', `/v1/approvals?limit=1000&before=${one.next}`, keys.dana)).json);
+      expect(rest.next).toBeNull();
+      expect([...one.approvals, ...rest.approvals].map((a) => a.approvalId)).toEqual(approvals.map((a) => a.approvalId));
 
       const voted = await call('POST', `/v1/approvals/${mine!.approvalId}/approve`, keys.dana, { reason: 'matches the ticket' });
       expect(voted.status).toBe(200);

@@ -476,6 +476,34 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await rejection(store.createApproval(a1))).code).toBe('conflict');
       });
 
+      it('pages approvals newest first, by status, decided or run, each page after the last of the one before', async () => {
+        // Two created at one instant (the id breaks the tie), a decided one in between, another run's at the end.
+        const made = [
+          approval('apr_a', { createdAt: '2025-01-01T00:00:01.000Z' }),
+          approval('apr_b', { createdAt: '2025-01-01T00:00:02.000Z', status: 'approved' }),
+          approval('apr_c', { createdAt: '2025-01-01T00:00:03.000Z' }),
+          approval('apr_d', { createdAt: '2025-01-01T00:00:03.000Z' }),
+          approval('apr_e', { createdAt: '2025-01-01T00:00:04.000Z', status: 'rejected', runId: 'run_2' as RunId }),
+        ];
+        for (const a of made) await store.createApproval(a);
+        const ids = (list: readonly ApprovalRecord[]) => list.map((a) => a.id);
+        expect(ids(await store.pageApprovals({ limit: 10 }))).toEqual(['apr_e', 'apr_d', 'apr_c', 'apr_b', 'apr_a']);
+        // Page by page, two at a time: every one once, in order, the tie kept apart by the cursor.
+        const seen: string[] = [];
+        for (let before: ApprovalRecord | undefined, i = 0; i < 5; i++) {
+          const page = await store.pageApprovals({ limit: 2, ...(before ? { before: { createdAt: before.createdAt, id: before.id } } : {}) });
+          seen.push(...ids(page));
+          if (page.length < 2) break;
+          before = page[page.length - 1];
+        }
+        expect(seen).toEqual(['apr_e', 'apr_d', 'apr_c', 'apr_b', 'apr_a']);
+        expect(ids(await store.pageApprovals({ status: 'pending', limit: 10 }))).toEqual(['apr_d', 'apr_c', 'apr_a']);
+        expect(ids(await store.pageApprovals({ decided: true, limit: 10 }))).toEqual(['apr_e', 'apr_b']);
+        expect(ids(await store.pageApprovals({ runId: 'run_1' as RunId, limit: 10 }))).toEqual(['apr_d', 'apr_c', 'apr_b', 'apr_a']);
+        // A limit past a thousand is a thousand; below one, one.
+        expect(await store.pageApprovals({ limit: 0 })).toHaveLength(1);
+      });
+
       it('updates only from the expected status (compare-and-set)', async () => {
         await store.createApproval(approval('apr_1'));
         const vote = ballot('user:mia', 'approve', 'ok');
