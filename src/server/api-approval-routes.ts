@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import type { Airlock } from '../airlock.js';
 import { principalRef } from '../identity/principal.js';
-import { approvalStats } from '../gateway/approvals/stats.js';
+import { approvalStats, newestApprovals } from '../gateway/approvals/stats.js';
 import { approvalsNeeded, summaryHash } from '../gateway/approvals/rules.js';
 import type { Approver } from '../gateway/approvals/vote.js';
 import { decideApproval, mayViewApproval } from './approval-decisions.js';
@@ -163,7 +163,7 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
     const auth = c.get('auth');
     if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person`), null);
     const wf = c.req.query('workflow');
-    const stats = approvalStats(await store.listApprovals(), await store.listGrants(), wf);
+    const stats = approvalStats(await newestApprovals(store), await store.listGrants(), wf);
     const res: Out<typeof Approvals.ApprovalStats> = { ...stats, byStatus: { ...stats.byStatus }, approvers: [...stats.approvers] };
     return c.json(res, 200);
   });

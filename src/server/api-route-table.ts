@@ -280,7 +280,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     operationId: 'approvalStats',
     summary: 'Per-approver approve rate and decision time, overrides, escalations, standing-grant uses',
     callers: 'people',
-    responses: { 200: { description: 'the statistics (optionally `?workflow=`)', schemas: ['ApprovalStats'] }, 403: err('only people') },
+    responses: { 200: { description: 'the statistics over the newest 10,000 approvals (optionally `?workflow=`)', schemas: ['ApprovalStats'] }, 403: err('only people') },
   },
   {
     method: 'get',

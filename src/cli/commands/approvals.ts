@@ -6,7 +6,7 @@ import { AirlockError } from '../../errors.js';
 import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../gateway/approvals/vote.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
 import { afterDecision } from '../../orchestration/after-decision.js';
-import { approvalStats } from '../../gateway/approvals/stats.js';
+import { approvalStats, newestApprovals } from '../../gateway/approvals/stats.js';
 import { sweepApprovals } from '../../gateway/approvals/sweep.js';
 import { createGrant, revokeGrant, type GrantSpec } from '../../gateway/approvals/grants.js';
 import type { GrantBound, GrantRecord } from '../../store/store.js';
@@ -50,7 +50,7 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
     .option('--json', 'machine-readable output')
     .action(async (o: { workflow?: string; json?: boolean }) => {
       await h.withAirlock(ws(), async (a) => {
-        const stats = approvalStats(await a.store.listApprovals(), await a.store.listGrants(), o.workflow);
+        const stats = approvalStats(await newestApprovals(a.store), await a.store.listGrants(), o.workflow);
         if (o.json) {
           out(JSON.stringify(stats, null, 2));
           return;

@@ -1,7 +1,7 @@
 // What the approval path measures for the pilot: per approver, how often they approve and how long
 // they take (a rubber stamp approves everything in seconds); overall, overrides (edits and
 // rejections), escalations, expiries, and standing-grant uses counted apart from approvals. Pure.
-import type { ApprovalRecord, GrantRecord } from '../../store/store.js';
+import type { ApprovalRecord, GrantRecord, Store } from '../../store/store.js';
 
 export interface ApproverStats {
   readonly approver: string;
@@ -28,6 +28,22 @@ export interface ApprovalStats {
 }
 
 /** Aggregates approvals and grants (optionally one workflow's). */
+/** The most approvals the statistics read: the newest, a page at a time (a store's whole history is unbounded). */
+export const STATS_APPROVALS = 10_000;
+
+/** The newest `max` approvals, newest first, read a page at a time. */
+export async function newestApprovals(store: Pick<Store, 'pageApprovals'>, max = STATS_APPROVALS): Promise<ApprovalRecord[]> {
+  const out: ApprovalRecord[] = [];
+  for (let before: ApprovalRecord | undefined; out.length < max; ) {
+    const limit = Math.min(1000, max - out.length);
+    const page = await store.pageApprovals({ limit, ...(before ? { before: { createdAt: before.createdAt, id: before.id } } : {}) });
+    out.push(...page);
+    if (page.length < limit) break;
+    before = page[page.length - 1];
+  }
+  return out;
+}
+
 export function approvalStats(approvals: readonly ApprovalRecord[], grants: readonly GrantRecord[], workflow?: string): ApprovalStats {
   const list = workflow ? approvals.filter((a) => a.workflow === workflow) : approvals;
   const gs = workflow ? grants.filter((g) => g.workflow === workflow) : grants;
