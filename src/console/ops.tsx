@@ -16,6 +16,8 @@ import { mountPolicyPage } from './policy.js';
 const AUDIT_SHOWN = 100;
 const AUDIT_CHUNK = 1000;
 const AUDIT_SCAN = 10_000;
+/** Incidents shown under "All", newest first. */
+const INCIDENTS_SHOWN = 200;
 /** Signed checkpoints listed on the audit page, newest first. */
 const CHECKPOINTS_SHOWN = 10;
 
@@ -48,7 +50,8 @@ export function mountOpsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
   const incidentsPage = async (c: ConsoleContext, notice?: { kind: 'ok' | 'error'; text: string }, status: 200 | 403 | 404 | 409 | 422 = 200) => {
     const ctx = c.get('page');
     const all = c.req.query('show') === 'all';
-    const list = [...(await airlock.store.listIncidents(all ? {} : { status: 'open' }))].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    // Open ones stay until a person resolves them; all of them pile up: the newest 200 are shown.
+    const list = all ? await airlock.store.pageIncidents({ limit: INCIDENTS_SHOWN }) : [...(await airlock.store.listIncidents({ status: 'open' }))].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     const people = airlock.workspace.file.identity.principals.filter((p) => p.kind === 'user').map((p) => `user:${p.id}`);
     return c.html(
       <Page ctx={ctx} title="Incidents" active="incidents">

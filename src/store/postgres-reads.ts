@@ -11,6 +11,7 @@ import { deliverySchema, grantSchema, incidentSchema, leaseSchema, notificationS
 import { SPANS_PER_TRACE } from './sqlite-spans.js';
 import type {
   ApprovalPage,
+  NewestPage,
   ApprovalRecord, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, RunQuery, RunRecord, RunStep, RunSummary, StoredAuditRow,
   StoredSpan, UsageRow,
 } from './store.js';
@@ -115,14 +116,23 @@ export class PgReads {
   }
 
   async approvalPage(q: ApprovalPage): Promise<ApprovalRecord[]> {
+    return (await this.newestPage<ApprovalRow>('approvals', 'id, status, record', 'pending', q)).map((r) => this.rows.approval(r));
+  }
+
+  async incidentPage(q: NewestPage<IncidentStatus>): Promise<IncidentRecord[]> {
+    return (await this.newestPage<IdRecordRow>('incidents', 'id, record', 'open', q)).map((r) => this.rows.record('incidents', r, incidentSchema) as IncidentRecord);
+  }
+
+  /** A page of `table` newest first (`Store.pageApprovals`, `pageIncidents`), whose first status is `initial`. */
+  private async newestPage<R extends pg.QueryResultRow>(table: 'approvals' | 'incidents', columns: string, initial: string, q: NewestPage<string>): Promise<R[]> {
     const p = new Params();
     const where: string[] = [];
     if (q.status !== undefined) where.push(`status = ${p.add(q.status)}`);
-    if (q.decided) where.push("status <> 'pending'");
+    if (q.decided) where.push(`status <> ${p.add(initial)}`);
     if (q.runId !== undefined) where.push(`run_id = ${p.add(q.runId)}`);
     if (q.before) where.push(`(created_at, id) < (${p.add(q.before.createdAt)}, ${p.add(q.before.id)})`);
-    const sql = `SELECT id, status, record FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${p.add(pageLimit(q.limit))}`;
-    return (await this.pool.query<ApprovalRow>(sql, p.values)).rows.map((r) => this.rows.approval(r));
+    const sql = `SELECT ${columns} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${p.add(pageLimit(q.limit))}`;
+    return (await this.pool.query<R>(sql, p.values)).rows;
   }
 
   grant(id: string): Promise<GrantRecord | null> {

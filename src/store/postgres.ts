@@ -32,7 +32,7 @@ import { RowReader } from './sqlite-rows.js';
 import { policyEventColumns } from './sqlite-policy.js';
 import type {
   ApprovalExpectation, ApprovalPage, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, DueRunsWatch, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
-  NotificationRecord, OpenRunsCap, RunQuery, RunRecord, RunSaveExtras, RunStep, RunSummary, Store, StoredAuditRow, StoredSpan, UsageRow, ValueEntry,
+  NewestPage, NotificationRecord, OpenRunsCap, RunQuery, RunRecord, RunSaveExtras, RunStep, RunSummary, Store, StoredAuditRow, StoredSpan, UsageRow, ValueEntry,
 } from './store.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
 
@@ -249,6 +249,10 @@ class PostgresStore implements Store {
 
   pageApprovals(q: ApprovalPage): Promise<readonly ApprovalRecord[]> {
     return this.read('list approvals', () => this.reads.approvalPage(q));
+  }
+
+  pageIncidents(q: NewestPage<IncidentStatus>): Promise<readonly IncidentRecord[]> {
+    return this.read('list incidents', () => this.reads.incidentPage(q));
   }
 
   updateApproval(id: ApprovalId, expected: ApprovalExpectation, update: ApprovalUpdate, drafts: readonly AuditDraft[] = []): Promise<ApprovalRecord | null> {

@@ -18,6 +18,7 @@ import type {
   NotificationRecord,
   OpenRunsCap,
   ApprovalPage,
+  NewestPage,
   AuditDraft,
   AuditPayload,
   AuditRecord,
@@ -32,7 +33,7 @@ import type {
   UsageRow,
   ValueEntry,
 } from './store.js';
-import { MAX_RUN_IDS, pageLimit } from './store.js';
+import { MAX_RUN_IDS } from './store.js';
 import { AUDIT_PAGE_BITS, makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
 import {
   auditRecord,
@@ -53,7 +54,7 @@ import { DOING, type RunColumns, type WireLeaf, type WriteOp, type WriteResult }
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
-import { RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
+import { newestPageSql, RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
 import { runSummaryOf } from './run-summary.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
@@ -389,15 +390,8 @@ class SqliteStore implements Store {
 
   pageApprovals(q: ApprovalPage): Promise<readonly ApprovalRecord[]> {
     return this.read('list approvals', () => {
-      const where: string[] = [];
-      const args: (string | number)[] = [];
-      if (q.status !== undefined) (where.push('status = ?'), args.push(q.status));
-      if (q.decided) where.push("status <> 'pending'");
-      if (q.runId !== undefined) (where.push('run_id = ?'), args.push(q.runId));
-      if (q.before) (where.push('(created_at < ? OR (created_at = ? AND id < ?))'), args.push(q.before.createdAt, q.before.createdAt, q.before.id));
-      const sql = `SELECT id, status, record FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
-      const rows = this.db.prepare(sql).all(...args, pageLimit(q.limit)) as ApprovalRow[];
-      return rows.map((r) => this.rows.approval(r));
+      const { sql, args } = newestPageSql('approvals', 'id, status, record', 'pending', q);
+      return (this.db.prepare(sql).all(...args) as ApprovalRow[]).map((r) => this.rows.approval(r));
     });
   }
 
@@ -531,6 +525,13 @@ class SqliteStore implements Store {
       const { where, args } = byRuns(filters({ status: opts.status, run_id: opts.runId }), opts.runIds);
       const rows = this.db.prepare(`SELECT id, record FROM incidents ${where} ORDER BY created_at, id`).all(...args) as IdRecordRow[];
       return rows.map((r) => this.rows.record('incidents', r, incidentSchema) as IncidentRecord);
+    });
+  }
+
+  pageIncidents(q: NewestPage<IncidentStatus>): Promise<readonly IncidentRecord[]> {
+    return this.read('list incidents', () => {
+      const { sql, args } = newestPageSql('incidents', 'id, record', 'open', q);
+      return (this.db.prepare(sql).all(...args) as IdRecordRow[]).map((r) => this.rows.record('incidents', r, incidentSchema) as IncidentRecord);
     });
   }
 

@@ -178,16 +178,19 @@ export interface OpenRunsCap {
   readonly max: number;
 }
 
-/** A page of `pageApprovals`: every filter given must hold; `before` is the last approval of the page before. */
-export interface ApprovalPage {
-  readonly status?: ApprovalStatus;
-  /** Only decided ones (any status but `pending`). */
+/** A page of a list read newest first: every filter given must hold; `before` is the last one of the page before. */
+export interface NewestPage<S extends string> {
+  readonly status?: S;
+  /** Only those past their first status (approvals: decided, any but `pending`; incidents: `resolved`). */
   readonly decided?: boolean;
   readonly runId?: RunId;
   readonly before?: { readonly createdAt: string; readonly id: string };
   /** At most this many (1 to 1,000). */
   readonly limit: number;
 }
+
+/** A page of `pageApprovals`. */
+export type ApprovalPage = NewestPage<ApprovalStatus>;
 
 /** Which runs `listRuns` returns: every option given must hold. */
 export interface RunQuery {
@@ -268,6 +271,8 @@ export interface Store {
   listApprovals(opts?: { status?: ApprovalStatus; runId?: RunId; runIds?: readonly RunId[] }): Promise<readonly ApprovalRecord[]>;
   /** One page of approvals, newest first (created, then id, descending): a long list read a page at a time. */
   pageApprovals(q: ApprovalPage): Promise<readonly ApprovalRecord[]>;
+  /** One page of incidents, newest first, as `pageApprovals`. */
+  pageIncidents(q: NewestPage<IncidentStatus>): Promise<readonly IncidentRecord[]>;
   /**
    * Compare-and-set on status: applies `update` only if the stored status is `expected` (and,
    * when `expected` gives `votes`, the stored record holds exactly that many decisions).

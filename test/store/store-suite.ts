@@ -502,6 +502,15 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(ids(await store.pageApprovals({ runId: 'run_1' as RunId, limit: 10 }))).toEqual(['apr_d', 'apr_c', 'apr_b', 'apr_a']);
         // A limit past a thousand is a thousand; below one, one.
         expect(await store.pageApprovals({ limit: 0 })).toHaveLength(1);
+        // Incidents page the same way: open or resolved, newest first.
+        for (const [id, at, status] of [['inc_a', '01', 'open'], ['inc_b', '02', 'resolved'], ['inc_c', '03', 'open']] as const) {
+          await store.createIncident(incident(id, { key: id, createdAt: `2025-01-01T00:00:${at}.000Z`, ...(status === 'resolved' ? { status, resolvedAt: '2025-01-02T00:00:00.000Z', resolvedBy: 'user:dana', resolution: 'fixed' } : {}) }));
+        }
+        expect((await store.pageIncidents({ limit: 10 })).map((i) => i.id)).toEqual(['inc_c', 'inc_b', 'inc_a']);
+        expect((await store.pageIncidents({ decided: true, limit: 10 })).map((i) => i.id)).toEqual(['inc_b']);
+        const first = await store.pageIncidents({ status: 'open', limit: 1 });
+        expect(first.map((i) => i.id)).toEqual(['inc_c']);
+        expect((await store.pageIncidents({ status: 'open', limit: 5, before: { createdAt: first[0]!.createdAt, id: first[0]!.id } })).map((i) => i.id)).toEqual(['inc_a']);
       });
 
       it('updates only from the expected status (compare-and-set)', async () => {

@@ -17,11 +17,12 @@ export function registerIncidentsCommand(program: Command, helpers: IncidentsCom
   const incidents = program
     .command('incidents')
     .description('incidents (open ones, oldest first): failed verifications, failed rollbacks, runs that kept hitting policy; `incidents resolve ID`')
-    .option('--all', 'resolved ones too')
+    .option('--all', 'resolved ones too (the newest 1,000, newest first)')
     .option('--json', 'machine-readable output')
     .action(async (o: { all?: boolean; json?: boolean }) => {
       await withAirlock(async (a) => {
-        const list = await a.store.listIncidents(o.all ? {} : { status: 'open' });
+        // Open ones are few and stay until a person resolves them; all of them pile up: the newest thousand.
+        const list = o.all ? await a.store.pageIncidents({ limit: 1000 }) : await a.store.listIncidents({ status: 'open' });
         if (o.json) out(JSON.stringify(list, null, 2));
         else if (list.length === 0) out(o.all ? 'no incidents' : 'no open incidents');
         else out(list.map(renderIncident).join('\n\n'));
