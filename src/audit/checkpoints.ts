@@ -159,14 +159,18 @@ export class Checkpointer {
         hint: 'run `airlock audit verify`: the checkpoints table was edited outside Airlock',
       });
     }
+    // The right edge as bytes while it grows (what the C extension takes), back to hashes once at the end.
+    const extend = treeExtend();
+    let edge = joinHashes(frontier);
     for (;;) {
       const bytes = await this.store.readLeafHashes(size + 1, LEAF_PAGE);
       const n = bytes.length / 32;
       if (n === 0) break;
-      frontier = [...hashesIn(treeExtend()(joinHashes(frontier), size, bytes))];
+      edge = extend(edge, size, bytes);
       size += n;
       if (n < LEAF_PAGE) break;
     }
+    frontier = [...hashesIn(edge)];
     if (latest && size === latest.size) {
       await this.sendOwed();
       return latest;
@@ -227,7 +231,11 @@ export async function checkpointTrailer(store: Store, head: { readonly seq: numb
  * store's leaf hashes in one pass: run after the chain verified (which ties each leaf hash to its text).
  */
 export async function checkStoreCheckpoints(store: Store, verifier: NoteVerifier, witnessed: readonly string[] = []): Promise<CheckpointVerdict> {
-  const check = new CheckpointCheck(verifier, await checkpointNotes(store, witnessed), treeExtend());
+  return checkStoreLeaves(store, new CheckpointCheck(verifier, await checkpointNotes(store, witnessed), treeExtend()));
+}
+
+/** `check`'s verdict on every leaf hash the store holds, read a page at a time. */
+export async function checkStoreLeaves(store: Store, check: CheckpointCheck): Promise<CheckpointVerdict> {
   for (let seq = 1; ; ) {
     const bytes = await store.readLeafHashes(seq, LEAF_PAGE);
     check.push(bytes);

@@ -7,12 +7,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { AIRLOCK_ROOT } from '../util/package-root.js';
 import type { DigestHex, NativeRangeScan, RangeScanTools } from './store-scan.js';
+import type { FrontierExtend } from './checkpoint-check.js';
 
 /** Where node-gyp puts the built addon. */
 export const NATIVE_SCAN_FILE = path.join(AIRLOCK_ROOT, 'native', 'build', 'Release', 'airlock_audit_scan.node');
 
 /** The C tree extension (native/audit-scan.c `merkleExtend`): merkle.ts `extendFrontierBytes`, faster. */
-export type MerkleExtend = (frontier: Uint8Array, size: number, leaves: Uint8Array) => Uint8Array;
+export type MerkleExtend = FrontierExtend;
 
 /** The addon's exports, loaded once per thread (null: not built, will not load here, or turned off). */
 let addon: Record<string, unknown> | null | undefined;

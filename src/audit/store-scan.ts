@@ -29,10 +29,10 @@ export interface AuditRangeReader {
    */
   scan?(fromSeq: number, count: number, wantSeq: number, wantChain: string): AuditRangeScan | null | Promise<AuditRangeScan | null>;
   /**
-   * `scan`, and the range's leaf hashes read in the same snapshot (32 bytes each, in seq order; null when a
-   * stored value is no hash), for the checkpoints to be checked in the same pass (audit/trail-check.ts).
+   * `scan` (when `decide`: else its scan is null), and the range's leaf hashes read in the same snapshot (32 bytes
+   * each, in seq order; null when a stored value is no hash), for the checkpoints to be checked in the same pass.
    */
-  scanLeaves?(fromSeq: number, count: number, wantSeq: number, wantChain: string): ScanWithLeaves | Promise<ScanWithLeaves>;
+  scanLeaves?(fromSeq: number, count: number, wantSeq: number, wantChain: string, decide: boolean): ScanWithLeaves | Promise<ScanWithLeaves>;
   close(): void | Promise<void>;
 }
 

@@ -44,10 +44,9 @@ async function main(): Promise<void> {
   port.on('message', (job: RangeJob) => {
     void (async () => {
       try {
-        const withLeaves = job.leaves && reader.scanLeaves ? await reader.scanLeaves(job.fromSeq, job.count, job.wantSeq, job.wantChain) : null;
-        const scan =
-          (native ? (withLeaves ? withLeaves.scan : reader.scan ? await reader.scan(job.fromSeq, job.count, job.wantSeq, job.wantChain) : null) : null) ??
-          scanAuditRange(await reader.read(job.fromSeq, job.count), job.fromSeq, job.wantSeq, job.wantChain, tools);
+        const withLeaves = job.leaves && reader.scanLeaves ? await reader.scanLeaves(job.fromSeq, job.count, job.wantSeq, job.wantChain, native) : null;
+        const decided = withLeaves ? withLeaves.scan : native && reader.scan ? await reader.scan(job.fromSeq, job.count, job.wantSeq, job.wantChain) : null;
+        const scan = decided ?? scanAuditRange(await reader.read(job.fromSeq, job.count), job.fromSeq, job.wantSeq, job.wantChain, tools);
         port.postMessage({ id: job.id, scan, ...(withLeaves ? { leaves: withLeaves.leaves } : {}) } satisfies RangeAnswer);
       } catch (e) {
         port.postMessage({ id: job.id, error: (e as Error).message } satisfies RangeAnswer);

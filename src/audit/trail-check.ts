@@ -10,7 +10,7 @@ import type { ChainAnchor } from './chain.js';
 import type { ChainVerdict } from './chain-verifier.js';
 import type { CheckpointVerdict } from './checkpoint-check.js';
 import { CheckpointCheck } from './checkpoint-check.js';
-import { checkpointNotes, checkpointTrailer, checkStoreCheckpoints, treeExtend, type Checkpointer } from './checkpoints.js';
+import { checkpointNotes, checkpointTrailer, checkStoreLeaves, treeExtend, type Checkpointer } from './checkpoints.js';
 import { DEFAULT_STORE_TUNING, verifyStoreWith, type LeafSink, type StoreVerifyTuning } from './store-verify.js';
 import { endLine } from './export-line.js';
 import type { NoteVerifier } from './signed-note.js';
@@ -67,7 +67,8 @@ export async function verifyTrail(
   missing: readonly string[] = [],
   tuning: StoreVerifyTuning = DEFAULT_STORE_TUNING,
 ): Promise<TrailVerdict> {
-  const check = new CheckpointCheck(verifier, await checkpointNotes(store, witnessed), treeExtend());
+  const notes = await checkpointNotes(store, witnessed);
+  const check = new CheckpointCheck(verifier, notes, treeExtend());
   let whole = true;
   let fed = 0;
   const sink: LeafSink = {
@@ -83,7 +84,7 @@ export async function verifyTrail(
   const chain = await verifyStoreWith(store, {}, tuning, sink);
   if (!chain.ok) return { chain, checkpoints: null, witnessed: witnessed.length, missing, passes: 1 };
   const onePass = whole && fed === chain.count;
-  const checkpoints = onePass ? check.finish(false) : await checkStoreCheckpoints(store, verifier, witnessed);
+  const checkpoints = onePass ? check.finish(false) : await checkStoreLeaves(store, new CheckpointCheck(verifier, notes, treeExtend()));
   return { chain, checkpoints, witnessed: witnessed.length, missing, passes: onePass ? 1 : 2 };
 }
 

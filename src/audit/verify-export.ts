@@ -11,7 +11,7 @@ import { CheckpointCheck, type CheckpointNote, type CheckpointVerdict } from './
 import { CHECKPOINT_PREFIX, END_PREFIX, PAYLOAD_PREFIX, splitRecordLine } from './export-line.js';
 import { openExportEnd, type ExportEnd } from './export-end.js';
 import type { NoteVerifier } from './signed-note.js';
-import { nativeMerkleExtend } from './native-scan.js';
+import { treeExtend } from './checkpoints.js';
 import { verifyJsonl, type JsonlVerdict } from './verify-jsonl.js';
 
 /** What an export's signed end says of it: it ends where it was made (and when), or why that cannot be told. */
@@ -124,7 +124,7 @@ export async function verifyExportFile(
   const check = new CheckpointCheck(opts.key, [
     ...notes.map((note): CheckpointNote => ({ note, from: 'trail' })),
     ...(opts.witnessed !== undefined ? [{ note: opts.witnessed, from: 'witness' as const }] : []),
-  ], nativeMerkleExtend() ?? undefined);
+  ], treeExtend());
   if (start > 0) {
     const batch = Buffer.alloc(4096 * 32);
     let n = 0;

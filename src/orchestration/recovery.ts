@@ -145,11 +145,12 @@ export interface RecoveryDeps extends LooseEndDeps {
  * Safe to run from any number of processes at once: ending is a compare-and-set on the run, and
  * incidents open once per (run, intent).
  */
-export async function recoverOrphans(deps: RecoveryDeps): Promise<RecoveryReport> {
+export async function recoverOrphans(deps: RecoveryDeps, runningRead?: readonly RunRecord[]): Promise<RecoveryReport> {
   const nowMs = deps.now().getTime();
   // INVARIANT: runs first, then leases. A process takes its lease before it opens a run, so any run
   // listed here has its lease in the list read after it: a live process's run is never taken for an orphan.
-  const running = await deps.store.listRuns({ status: 'running' });
+  // (`runningRead`: the running runs the caller read just before, for this.)
+  const running = runningRead ?? (await deps.store.listRuns({ status: 'running' }));
   const leases = await deps.store.listLeases();
   const live = new Set(leases.filter((l) => l.id === deps.self.id || leaseLive(l, nowMs, deps.self.host, deps.alive)).map((l) => l.id));
   live.add(deps.self.id);

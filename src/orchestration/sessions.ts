@@ -82,7 +82,6 @@ export class Sessions {
   /** The last state change queued for each run by this process: the next one waits for it. */
   private readonly updating = new Map<RunId, Promise<void>>();
   private readonly live = new Map<RunId, LiveRun>();
-  private readonly openPerPrincipal = new Map<string, number>();
   private readonly lease: InstanceLease;
   /** This process's lease id: the runs it opens carry it. */
   readonly instance: InstanceIdentity;
@@ -130,7 +129,6 @@ export class Sessions {
     }
     const id = this.deps.newRunId();
     this.live.set(id, { principal: who, door, lastSeen: this.deps.now().getTime() });
-    this.openPerPrincipal.set(who, (this.openPerPrincipal.get(who) ?? 0) + 1);
     try {
       await this.lease.keep();
       const t = this.deps.now().toISOString();
@@ -325,10 +323,11 @@ export class Sessions {
   /**
    * Airlock ends a run whose session ended without the agent closing it (idle, the client gone, the
    * server stopping): concluded like a close, against ground truth, with `why` on record. A run
-   * that is not running any more is only forgotten. Never throws for a run that moved on.
+   * that is not running any more is only forgotten. Never throws for a run that moved on. `loaded`: the run
+   * as the caller just read it (its end is still a compare-and-set).
    */
-  async endSession(runId: RunId, why: string): Promise<RunRecord | null> {
-    const run = await this.deps.store.getRun(runId);
+  async endSession(runId: RunId, why: string, loaded?: RunRecord): Promise<RunRecord | null> {
+    const run = loaded ?? (await this.deps.store.getRun(runId));
     if (!run || run.status !== 'running') {
       this.forget(runId);
       return run;
@@ -371,7 +370,7 @@ export class Sessions {
         return;
       }
       ended.push(id);
-      await this.endSession(id, `idle for ${Math.round(idleMs / 60_000)} minutes`).catch(() => null);
+      await this.endSession(id, `idle for ${Math.round(idleMs / 60_000)} minutes`, run ?? undefined).catch(() => null);
     });
     return ended;
   }
@@ -393,20 +392,23 @@ export class Sessions {
    * their agent's cap on open runs). `airlock serve` and `airlock mcp` call it at start and on a timer.
    */
   async recover(): Promise<RecoveryReport> {
-    const report = await recoverOrphans({ ...this.deps, self: this.instance, endRun: (run, reason) => this.endOrphan(run, reason) });
+    // INVARIANT (recovery.ts): the runs are read before the leases.
     const running = await this.deps.store.listRuns({ status: 'running' });
+    const report = await recoverOrphans({ ...this.deps, self: this.instance, endRun: (run, reason) => this.endOrphan(run, reason) }, running);
     const left = running.filter((r) => {
       const s = runStateOf(r);
       return s.driver === 'agent' && s.instance === this.instance.id && !this.live.has(r.id);
     });
     const ended: RunId[] = [];
-    for (const r of left) if ((await this.endSession(r.id, 'its session had ended, and ending the run then failed').catch(() => null))?.status !== 'running') ended.push(r.id);
+    for (const r of left) if ((await this.endSession(r.id, 'its session had ended, and ending the run then failed', r).catch(() => null))?.status !== 'running') ended.push(r.id);
     return { ended: [...report.ended, ...ended], incidents: report.incidents };
   }
 
   /** How many runs this process serves now, per principal (`kind:id`). */
   openRuns(): ReadonlyMap<string, number> {
-    return this.openPerPrincipal;
+    const counts = new Map<string, number>();
+    for (const r of this.live.values()) counts.set(r.principal, (counts.get(r.principal) ?? 0) + 1);
+    return counts;
   }
 
   private async conclude(run: RunRecord, current: RunState, how: string): Promise<RunRecord> {
@@ -489,9 +491,6 @@ export class Sessions {
     const r = this.live.get(runId);
     if (!r) return;
     this.live.delete(runId);
-    const n = (this.openPerPrincipal.get(r.principal) ?? 1) - 1;
-    if (n <= 0) this.openPerPrincipal.delete(r.principal);
-    else this.openPerPrincipal.set(r.principal, n);
   }
 
 }

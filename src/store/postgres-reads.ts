@@ -15,7 +15,7 @@ import type {
   ApprovalRecord, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, RunQuery, RunRecord, RunStep, RunSummary, StoredAuditRow,
   StoredSpan, UsageRow,
 } from './store.js';
-import { pageLimit } from './store.js';
+import { newestPageSql } from './newest-page.js';
 
 /** Rows per query when a list is read whole (keyset pages: no query is unbounded). */
 const PAGE = 1000;
@@ -126,13 +126,7 @@ export class PgReads {
   /** A page of `table` newest first (`Store.pageApprovals`, `pageIncidents`), whose first status is `initial`. */
   private async newestPage<R extends pg.QueryResultRow>(table: 'approvals' | 'incidents', columns: string, initial: string, q: NewestPage<string>): Promise<R[]> {
     const p = new Params();
-    const where: string[] = [];
-    if (q.status !== undefined) where.push(`status = ${p.add(q.status)}`);
-    if (q.decided) where.push(`status <> ${p.add(initial)}`);
-    if (q.runId !== undefined) where.push(`run_id = ${p.add(q.runId)}`);
-    if (q.before) where.push(`(created_at, id) < (${p.add(q.before.createdAt)}, ${p.add(q.before.id)})`);
-    const sql = `SELECT ${columns} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${p.add(pageLimit(q.limit))}`;
-    return (await this.pool.query<R>(sql, p.values)).rows;
+    return (await this.pool.query<R>(newestPageSql(table, columns, initial, q, (v) => p.add(v)), p.values)).rows;
   }
 
   grant(id: string): Promise<GrantRecord | null> {

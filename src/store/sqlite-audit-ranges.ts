@@ -84,15 +84,15 @@ export function openAuditRanges(init: SqliteRangeInit): AuditRangeReader {
   // One read transaction: the leaf hashes are those of the rows the scan saw (rows are never changed, but the
   // last range may grow between two reads; the caller keeps as many as the scan accepted).
   const scanLeaves = db.transaction(
-    (fromSeq: number, count: number, wantSeq: number, wantChain: string): ScanWithLeaves => ({
-      scan: scan(fromSeq, count, wantSeq, wantChain),
+    (fromSeq: number, count: number, wantSeq: number, wantChain: string, decide: boolean): ScanWithLeaves => ({
+      scan: decide ? scan(fromSeq, count, wantSeq, wantChain) : null,
       leaves: leafBytesOf(leavesStmt.get(fromSeq, fromSeq + count)),
     }),
   );
   return {
     read: (fromSeq, count) => readAuditRange(stmt, fromSeq, count),
     ...(scanStmt && { scan }),
-    scanLeaves: (fromSeq, count, wantSeq, wantChain) => scanLeaves(fromSeq, count, wantSeq, wantChain),
+    scanLeaves: (fromSeq, count, wantSeq, wantChain, decide) => scanLeaves(fromSeq, count, wantSeq, wantChain, decide),
     close: () => {
       db.close();
     },

@@ -1,18 +1,6 @@
 // SQL for the store's filtered lists (pure: a query and its named parameters), so a filter is applied
 // inside the query over the whole table instead of over a window read first.
-import { MAX_RUN_IDS, pageLimit, type NewestPage, type RunQuery } from './store.js';
-
-/** The SQL of a page read newest first (`Store.pageApprovals`, `pageIncidents`) from `table`, whose first status is `initial`. */
-export function newestPageSql(table: 'approvals' | 'incidents', columns: string, initial: string, q: NewestPage<string>): { sql: string; args: (string | number)[] } {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (q.status !== undefined) (where.push('status = ?'), args.push(q.status));
-  if (q.decided) (where.push('status <> ?'), args.push(initial));
-  if (q.runId !== undefined) (where.push('run_id = ?'), args.push(q.runId));
-  if (q.before) (where.push('(created_at < ? OR (created_at = ? AND id < ?))'), args.push(q.before.createdAt, q.before.createdAt, q.before.id));
-  args.push(pageLimit(q.limit));
-  return { sql: `SELECT ${columns} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`, args };
-}
+import { MAX_RUN_IDS, type RunQuery } from './store.js';
 
 /** `SELECT <columns> FROM runs` for `q` (every column by default), newest first (created_at, then id, descending). */
 export function runQuerySql(q: RunQuery, columns = '*'): { sql: string; params: Record<string, string | number> } {

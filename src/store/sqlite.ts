@@ -54,7 +54,8 @@ import { DOING, type RunColumns, type WireLeaf, type WriteOp, type WriteResult }
 import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
-import { newestPageSql, RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
+import { RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
+import { newestPageSql } from './newest-page.js';
 import { runSummaryOf } from './run-summary.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
@@ -390,7 +391,8 @@ class SqliteStore implements Store {
 
   pageApprovals(q: ApprovalPage): Promise<readonly ApprovalRecord[]> {
     return this.read('list approvals', () => {
-      const { sql, args } = newestPageSql('approvals', 'id, status, record', 'pending', q);
+      const args: (string | number)[] = [];
+      const sql = newestPageSql('approvals', 'id, status, record', 'pending', q, (v) => (args.push(v), '?'));
       return (this.db.prepare(sql).all(...args) as ApprovalRow[]).map((r) => this.rows.approval(r));
     });
   }
@@ -530,7 +532,8 @@ class SqliteStore implements Store {
 
   pageIncidents(q: NewestPage<IncidentStatus>): Promise<readonly IncidentRecord[]> {
     return this.read('list incidents', () => {
-      const { sql, args } = newestPageSql('incidents', 'id, record', 'open', q);
+      const args: (string | number)[] = [];
+      const sql = newestPageSql('incidents', 'id, record', 'open', q, (v) => (args.push(v), '?'));
       return (this.db.prepare(sql).all(...args) as IdRecordRow[]).map((r) => this.rows.record('incidents', r, incidentSchema) as IncidentRecord);
     });
   }
