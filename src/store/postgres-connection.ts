@@ -103,6 +103,13 @@ export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<
   return withRetry(async () => {
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A session the server ends mid-transaction (a restart, a terminated backend, the idle-in-transaction
+    // timeout) fails the query waiting on it; pg also emits the loss as an event on the checked-out client,
+    // which no listener of the pool's hears, and which would be uncaught and end the process.
+    const lost = (e: Error): void => {
+      broken = e;
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const value = await fn(client);
@@ -115,6 +122,7 @@ export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<
       });
       throw e;
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }, policy);

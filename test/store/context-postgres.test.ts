@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchTerms } from '../../src/context/entitlements.js';
 import { AirlockError } from '../../src/errors.js';
 import type { ContextDocumentDraft, ContextLabels, ContextQuery } from '../../src/store/context-records.js';
+import { openPool } from '../../src/store/postgres-connection.js';
 import { PG_CONTEXT_SQL, PgContext } from '../../src/store/postgres-context.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
@@ -16,10 +17,14 @@ import type { Store } from '../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { axisVector, contextStoreSuite, doc, put, type ContextStore } from './context-store-suite.js';
 
-/** A fresh database with the context schema, and the store's context methods on it. */
+/**
+ * A fresh database with the context schema, and the store's context methods on it. The pool is the store's
+ * own (openPool): its connections may still be closing when the database is dropped, and the server's goodbye
+ * to one of them must not become an uncaught error (pg's pool.end() resolves before its sockets close).
+ */
 async function openPg(): Promise<{ store: PgContext; pool: pg.Pool; close(): Promise<void> }> {
   const db: TestDatabase = await createTestDatabase('airlock_ctx');
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const pool = openPool(db.url, { max: 4 });
   try {
     await pool.query(`BEGIN; ${PG_CONTEXT_SQL}; COMMIT`);
   } catch (e) {

@@ -11,11 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { verifyStore, type AuditTextSource } from '../../src/audit/log.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
-import { shownUrl, withRetry } from '../../src/store/postgres-connection.js';
+import { openPool, shownUrl, transaction, withRetry } from '../../src/store/postgres-connection.js';
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
 import type { Store } from '../../src/store/store.js';
 import type { ApprovalId, RunId } from '../../src/types.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { approval, draft, rejection, run, storeSuite } from './store-suite.js';
 
 /** A store on a database of its own, which is dropped when the store closes. */
@@ -329,6 +329,86 @@ describe('postgres store: timeouts and retries', () => {
       ]);
     } finally {
       await Promise.all([a.end(), b.end()]);
+    }
+  });
+});
+
+/** Runs `fn`, and returns what reached the process as uncaught exceptions meanwhile (and 200 ms after). */
+async function uncaughtDuring(fn: () => Promise<void>): Promise<unknown[]> {
+  const uncaught: unknown[] = [];
+  const note = (e: unknown): void => void uncaught.push(e);
+  process.on('uncaughtException', note);
+  try {
+    await fn();
+    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    process.off('uncaughtException', note);
+  }
+  return uncaught;
+}
+
+describe('postgres store: connections', () => {
+  it("raises nothing when its database is dropped while the pool's connections are still closing", async () => {
+    // pg's pool.end() resolves before its sockets close; a database dropped at once (WITH FORCE) ends those
+    // sessions, and each says goodbye with an error. Without the pool's error listener that error is uncaught
+    // and takes the process down (it did, in CI). Twenty rounds: the race is lost in about half of them.
+    // The admin session is open before the pool ends, so the drop follows the end by a round trip only.
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    try {
+      const uncaught = await uncaughtDuring(async () => {
+        for (let i = 0; i < 20; i++) {
+          const name = `airlock_bye_${i}_${process.pid}`;
+          await admin.query(`CREATE DATABASE ${name}`);
+          const url = new URL(ADMIN_URL);
+          url.pathname = `/${name}`;
+          const pool = openPool(url.toString(), { max: 4 });
+          await Promise.all([1, 2, 3, 4].map(() => pool.query('SELECT pg_sleep(0.005)')));
+          await pool.end();
+          await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+        }
+      });
+      expect(uncaught).toEqual([]);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('fails a transaction whose session the server ends, between statements or during one, with nothing uncaught; the next runs on a new connection', async () => {
+    const db = await database();
+    const pool = openPool(db.url, { max: 1 });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const end = (pid: number): Promise<unknown> => admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    const pidOf = async (c: pg.PoolClient): Promise<number> => (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
+    try {
+      const failures: unknown[] = [];
+      const uncaught = await uncaughtDuring(async () => {
+        // Between statements: the loss arrives while the transaction holds the connection and waits on nothing.
+        failures.push(
+          await transaction(pool, async (c) => {
+            await end(await pidOf(c));
+            await new Promise((r) => setTimeout(r, 200));
+            await c.query('SELECT 1');
+          }).catch((e: unknown) => e),
+        );
+        // During a statement.
+        failures.push(
+          await transaction(pool, async (c) => {
+            const pid = await pidOf(c);
+            const ending = new Promise((r) => setTimeout(r, 100)).then(() => end(pid));
+            await Promise.all([c.query('SELECT pg_sleep(5)'), ending]);
+          }).catch((e: unknown) => e),
+        );
+      });
+      expect(uncaught).toEqual([]);
+      expect(failures).toHaveLength(2);
+      for (const f of failures) expect(f).toBeInstanceOf(Error);
+      // The broken connections were dropped: with one connection at most, the pool opened a new one.
+      expect((await transaction(pool, (c) => c.query<{ one: number }>('SELECT 1 AS one'))).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await pool.end();
     }
   });
 });
