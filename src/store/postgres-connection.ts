@@ -144,6 +144,16 @@ export async function underSavepoint<T>(c: Sql, fn: () => Promise<T>): Promise<T
   }
 }
 
+/**
+ * True when the database could not be reached or let go of the session: the server refused or dropped the
+ * connection (SQLSTATE class 08), it is shutting down, restarting or starting up (57P01-57P03), the login or
+ * database is wrong (28000, 28P01, 3D000), or the socket failed. Such a failure may pass: it is retryable.
+ */
+function isConnectionLoss(state: string | undefined, detail: string): boolean {
+  if (state !== undefined && (state.startsWith('08') || ['57P01', '57P02', '57P03', '28000', '28P01', '3D000'].includes(state))) return true;
+  return /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|timeout exceeded when trying to connect|Connection terminated|not queryable/.test(detail);
+}
+
 /** Maps a PostgreSQL (or connection) failure to the error tree, naming the database as `shown` (no password). */
 export function pgError(e: unknown, shown: string, doing: string): AirlockError {
   if (e instanceof AirlockError) return e;
@@ -164,7 +174,14 @@ export function pgError(e: unknown, shown: string, doing: string): AirlockError 
       ...where,
     });
   }
-  if (state === '28P01' || state === '28000' || state === '3D000' || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|timeout exceeded when trying to connect|Connection terminated/.test(detail)) {
+  if (state === '53300' || state === '53200') {
+    return new AirlockError('store', `store \`${shown}\` failed to ${doing}: the database is out of resources (${detail})`, {
+      hint: 'too many connections or too little memory on the database server; retry, or lower store.pool.max across the instances',
+      retryable: true,
+      ...where,
+    });
+  }
+  if (isConnectionLoss(state, detail)) {
     return new AirlockError('store', `store \`${shown}\` cannot be reached to ${doing}: ${detail}`, {
       hint: 'check store.url in airlock.yaml (or AIRLOCK_STORE_URL), that the server is up, and the credentials',
       retryable: true,

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { verifyStore, type AuditTextSource } from '../../src/audit/log.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
-import { openPool, shownUrl, transaction, withRetry } from '../../src/store/postgres-connection.js';
+import { openPool, pgError, shownUrl, transaction, withRetry } from '../../src/store/postgres-connection.js';
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
 import type { Store } from '../../src/store/store.js';
 import type { ApprovalId, RunId } from '../../src/types.js';
@@ -403,12 +403,39 @@ describe('postgres store: connections', () => {
       });
       expect(uncaught).toEqual([]);
       expect(failures).toHaveLength(2);
-      for (const f of failures) expect(f).toBeInstanceOf(Error);
+      // Each is a store error a caller may retry (the HTTP API answers 503 with Retry-After), never an internal one.
+      for (const f of failures) expect(pgError(f, 'db', 'write')).toMatchObject({ code: 'store', retryable: true });
       // The broken connections were dropped: with one connection at most, the pool opened a new one.
       expect((await transaction(pool, (c) => c.query<{ one: number }>('SELECT 1 AS one'))).rows).toEqual([{ one: 1 }]);
     } finally {
       await admin.end();
       await pool.end();
     }
+  });
+});
+
+describe('postgres store: failures as errors', () => {
+  const pgFailure = (message: string, code?: string): Error => Object.assign(new Error(message), code === undefined ? {} : { code });
+  it.each([
+    ['a restart (admin shutdown)', pgFailure('terminating connection due to administrator command', '57P01')],
+    ['a crash of another backend', pgFailure('terminating connection because of crash of another server process', '57P02')],
+    ['a server shutting down or starting up', pgFailure('the database system is shutting down', '57P03')],
+    ['a connection failure (class 08)', pgFailure('connection failure', '08006')],
+    ['a socket the server closed', pgFailure('Connection terminated unexpectedly')],
+    ['a client that lost its connection', pgFailure('Client has encountered a connection error and is not queryable')],
+    ['a reset socket', pgFailure('read ECONNRESET', 'ECONNRESET')],
+    ['a broken pipe', pgFailure('write EPIPE', 'EPIPE')],
+    ['a refused connection', pgFailure('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
+    ['too many connections', pgFailure('sorry, too many clients already', '53300')],
+    ['a serialisation failure', pgFailure('could not serialize access', '40001')],
+  ])('calls %s a retryable store failure', (_what, e) => {
+    expect(pgError(e, 'postgres://db/x', 'read runs')).toMatchObject({ code: 'store', retryable: true });
+  });
+
+  it('calls a statement timeout retryable (store-locked), and a failed statement not retryable', () => {
+    expect(pgError(pgFailure('canceling statement due to statement timeout', '57014'), 'db', 'read')).toMatchObject({ code: 'store-locked', retryable: true });
+    const bad = pgError(pgFailure('relation "runs" does not exist', '42P01'), 'postgres://db/x', 'read runs');
+    expect(bad).toMatchObject({ code: 'store', retryable: false });
+    expect(bad.message).toBe('store `postgres://db/x` failed to read runs: relation "runs" does not exist');
   });
 });
