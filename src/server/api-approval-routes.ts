@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import type { Airlock } from '../airlock.js';
 import { principalRef } from '../identity/principal.js';
-import { approvalStats, newestApprovals } from '../gateway/approvals/stats.js';
+import { storeApprovalStats } from '../gateway/approvals/stats.js';
 import { approvalsNeeded, summaryHash } from '../gateway/approvals/rules.js';
 import type { Approver } from '../gateway/approvals/vote.js';
 import { decideApproval, mayViewApproval } from './approval-decisions.js';
@@ -11,7 +11,7 @@ import type { ApprovalRecord, GrantRecord } from '../store/store.js';
 import type { ApprovalId, JsonObject, RunId } from '../types.js';
 import * as Approvals from './api-approval-schemas.js';
 import type { ApiDoor, ApiEnv, Authenticated, Out } from './api-door.js';
-import { errorBody, issueMessage, issuePath, mountPrefix, printable } from './api-messages.js';
+import { errorBody, mountPrefix, printable } from './api-messages.js';
 
 /** Approvals listed per page when the request names no `limit`. */
 const DEFAULT_PAGE = 100;
@@ -19,7 +19,7 @@ const DEFAULT_PAGE = 100;
 /** Adds the approval routes (`/approvals`, `/grants`, `/approval-stats`) to `app`. */
 export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoor): void {
   const { store } = airlock;
-  const { refuse, readBody } = door;
+  const { refuse, readBody, readQuery } = door;
 
   // ---- approvals (people decide) --------------------------------------------------------------
 
@@ -28,18 +28,15 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
     if (auth.principal.kind !== 'user') {
       return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: only people see and decide approvals`), null);
     }
-    const q = Approvals.ApprovalsQuery.safeParse(c.req.query());
-    if (!q.success) {
-      const issues = q.error.issues.map((i) => ({ path: issuePath(i.path), code: i.code, message: issueMessage(i) }));
-      return refuse(c, 422, { error: `the query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, null);
-    }
+    const q = await readQuery(c, Approvals.ApprovalsQuery);
+    if (!q.ok) return q.response;
     // A page at a time, newest first: decided approvals pile up over the months.
-    const limit = Number(q.data.limit ?? DEFAULT_PAGE);
-    const after = q.data.before ? await store.getApproval(q.data.before as ApprovalId) : null;
-    if (q.data.before && !after) return c.json(errorBody(`\`before\`: approval \`${printable(q.data.before)}\` does not exist`), 422);
+    const limit = Number(q.value.limit ?? DEFAULT_PAGE);
+    const after = q.value.before ? await store.getApproval(q.value.before as ApprovalId) : null;
+    if (q.value.before && !after) return c.json(errorBody(`\`before\`: approval \`${printable(q.value.before)}\` does not exist`), 422);
     const page = await store.pageApprovals({
-      status: q.data.status ?? 'pending',
-      ...(q.data.runId ? { runId: q.data.runId as RunId } : {}),
+      status: q.value.status ?? 'pending',
+      ...(q.value.runId ? { runId: q.value.runId as RunId } : {}),
       ...(after ? { before: { createdAt: after.createdAt, id: after.id } } : {}),
       limit,
     });
@@ -128,7 +125,14 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
   app.get('/grants', async (c) => {
     const auth = c.get('auth');
     if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: only people see grants`), null);
-    const res: Out<typeof Approvals.GrantList> = { grants: (await store.listGrants()).map(grantView) };
+    const q = await readQuery(c, Approvals.GrantsQuery);
+    if (!q.ok) return q.response;
+    // A page at a time, newest first: grants expire within a week, but stay listed.
+    const limit = Number(q.value.limit ?? DEFAULT_PAGE);
+    const after = q.value.before ? await store.getGrant(q.value.before) : null;
+    if (q.value.before && !after) return c.json(errorBody(`\`before\`: grant \`${printable(q.value.before)}\` does not exist`), 422);
+    const page = await store.pageGrants({ ...(q.value.status ? { status: q.value.status } : {}), ...(after ? { before: { createdAt: after.createdAt, id: after.id } } : {}), limit });
+    const res: Out<typeof Approvals.GrantList> = { grants: page.map(grantView), next: page.length === limit ? (page[page.length - 1] as GrantRecord).id : null };
     return c.json(res, 200);
   });
 
@@ -163,7 +167,7 @@ export function mountApprovalRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: A
     const auth = c.get('auth');
     if (auth.principal.kind !== 'user') return refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person`), null);
     const wf = c.req.query('workflow');
-    const stats = approvalStats(await newestApprovals(store), await store.listGrants(), wf);
+    const stats = await storeApprovalStats(store, wf);
     const res: Out<typeof Approvals.ApprovalStats> = { ...stats, byStatus: { ...stats.byStatus }, approvers: [...stats.approvers] };
     return c.json(res, 200);
   });

@@ -2,7 +2,7 @@
 // The routes (api-approval-routes.ts) validate with these schemas and the OpenAPI document (openapi.ts) is generated from them.
 import { z } from 'zod';
 import { APPROVAL_STATUSES } from '../types.js';
-import { approvalId, level, runId, sha256, toolName, workflowName } from './api-common-schemas.js';
+import { approvalId, grantId, level, runId, sha256, toolName, workflowName } from './api-common-schemas.js';
 
 const approvalStatus = z.enum(APPROVAL_STATUSES);
 
@@ -46,16 +46,26 @@ export const RejectRequest = z.strictObject({
 });
 
 /** `GET /approvals` query. */
+/** `limit` of a list read a page at a time, newest first. */
+const pageSize = z
+  .string()
+  .regex(/^[1-9][0-9]{0,3}$/, 'expected a whole number from 1 to 1000')
+  .refine((v) => Number(v) <= 1000, 'expected a whole number from 1 to 1000')
+  .optional()
+  .describe('At most this many, newest first (default 100, at most 1000).');
+
 export const ApprovalsQuery = z.strictObject({
   status: approvalStatus.optional().describe('Only approvals in this status (default `pending`).'),
   runId: runId.optional().describe('Only approvals of this run.'),
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,3}$/, 'expected a whole number from 1 to 1000')
-    .refine((v) => Number(v) <= 1000, 'expected a whole number from 1 to 1000')
-    .optional()
-    .describe('At most this many, newest first (default 100, at most 1000).'),
+  limit: pageSize,
   before: approvalId.optional().describe('The page after this approval: the `next` of the page before.'),
+});
+
+/** `GET /grants`. */
+export const GrantsQuery = z.strictObject({
+  status: z.enum(['active', 'revoked']).optional().describe('Only grants in this status (`active` ones may have expired: see `expiresAt`).'),
+  limit: pageSize,
+  before: grantId.optional().describe('The page after this grant: the `next` of the page before.'),
 });
 
 // ---- responses -------------------------------------------------------------------------------
@@ -109,7 +119,10 @@ export const GrantView = z.object({
   policyIds: z.array(z.string()),
 });
 
-export const GrantList = z.object({ grants: z.array(GrantView) });
+export const GrantList = z.object({
+  grants: z.array(GrantView).describe('Newest first.'),
+  next: z.string().nullable().describe('Pass as `before` for the next page; null on the last.'),
+});
 
 export const ApprovalStats = z.object({
   requested: z.number().int(),

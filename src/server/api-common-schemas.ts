@@ -6,6 +6,8 @@ import { APPROVAL_LEVELS } from '../types.js';
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected an id of letters, digits, `_` and `-`');
 /** An approval id field. */
 export const approvalId = id.describe('An approval id (`apr_...`).');
+/** A standing grant's id field. */
+export const grantId = id.describe('A grant id (`grt_...`).');
 /** A run id field. */
 export const runId = id.describe('A run id, as returned by `POST /runs` or `POST /actions`.');
 /** A workflow name field. */

@@ -105,6 +105,14 @@ export function apiDoor(airlock: Airlock, rate: CallRate) {
     return { ok: false, response: await refuse(c, 422, body, runId, { issues: issues.map((i) => `${i.path}: ${i.code}`) }) };
   }
 
+  /** Reads and checks the query string: 422 listing each issue when it does not fit `schema`. */
+  async function readQuery<T extends z.ZodType>(c: ApiContext, schema: T): Promise<{ ok: true; value: z.infer<T> } | { ok: false; response: Response }> {
+    const parsed = schema.safeParse(c.req.query());
+    if (parsed.success) return { ok: true, value: parsed.data };
+    const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((i) => ({ path: issuePath(i.path), code: i.code, message: issueMessage(i) }));
+    return { ok: false, response: await refuse(c, 422, { error: `the query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, null) };
+  }
+
   /** The body's `runId` when it names a run that exists, so a refused request is indexed with that run. */
   async function existingRunId(raw: unknown): Promise<RunId | null> {
     const candidate = typeof raw === 'object' && raw !== null ? (raw as { runId?: unknown }).runId : undefined;
@@ -174,7 +182,7 @@ export function apiDoor(airlock: Airlock, rate: CallRate) {
     return { run, tier: workflow.tier, tools };
   }
 
-  return { refuse, refuseSession, readBody, overRate, runFor, checkOwned, openRun };
+  return { refuse, refuseSession, readBody, readQuery, overRate, runFor, checkOwned, openRun };
 }
 
 /** The door's helpers, as `apiDoor` makes them. */

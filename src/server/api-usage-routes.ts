@@ -6,20 +6,17 @@ import { principalRef } from '../identity/principal.js';
 import { usageTotals } from '../orchestration/usage.js';
 import * as Usage from './api-usage-schemas.js';
 import type { ApiDoor, ApiEnv, Out } from './api-door.js';
-import { errorBody, issueMessage, issuePath } from './api-messages.js';
+import { errorBody } from './api-messages.js';
 
 /** Adds `GET /usage` to `app`. */
 export function mountUsageRoutes(app: Hono<ApiEnv>, airlock: Airlock, door: ApiDoor): void {
   app.get('/usage', async (c) => {
     const auth = c.get('auth');
     if (auth.principal.kind !== 'user') return door.refuse(c, 403, errorBody(`\`${principalRef(auth.principal)}\` is not a person: usage is for the people who own the workflows`), null);
-    const q = Usage.UsageQuery.safeParse(c.req.query());
-    if (!q.success) {
-      const issues = q.error.issues.map((i) => ({ path: issuePath(i.path), code: i.code, message: issueMessage(i) }));
-      return door.refuse(c, 422, { error: `the query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, null);
-    }
-    const since = new Date(airlock.now().getTime() - (q.data.days - 1) * 86_400_000).toISOString().slice(0, 10);
-    const res: Out<typeof Usage.UsageReport> = { since, by: q.data.by, totals: usageTotals(await airlock.store.usageSince(since), q.data.by).map((t) => ({ ...t, cost: { ...t.cost } })) };
+    const q = await door.readQuery(c, Usage.UsageQuery);
+    if (!q.ok) return q.response;
+    const since = new Date(airlock.now().getTime() - (q.value.days - 1) * 86_400_000).toISOString().slice(0, 10);
+    const res: Out<typeof Usage.UsageReport> = { since, by: q.value.by, totals: usageTotals(await airlock.store.usageSince(since), q.value.by).map((t) => ({ ...t, cost: { ...t.cost } })) };
     return c.json(res, 200);
   });
 }

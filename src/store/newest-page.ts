@@ -1,9 +1,26 @@
-// The SQL of a page read newest first (`Store.pageApprovals`, `pageIncidents`), for both stores (pure): each
-// value goes in through `param`, which gives the store's placeholder for it (`?` in order, `$n`).
+// Lists read newest first a page at a time (`Store.pageApprovals`, `pageIncidents`, `pageGrants`): the SQL of a
+// page, for both stores (pure: each value goes in through `param`, which gives the store's placeholder for it,
+// `?` in order or `$n`), and the newest `max` of a list read page after page.
 import { pageLimit, type NewestPage } from './store.js';
 
+/** The newest `max` of a list (newest first), read with `page` a page of at most 1,000 at a time. */
+export async function readNewest<T extends { readonly createdAt: string; readonly id: string }>(page: (q: NewestPage<never>) => Promise<readonly T[]>, max: number): Promise<T[]> {
+  const out: T[] = [];
+  for (let before: T | undefined; out.length < max; ) {
+    const limit = Math.min(1000, max - out.length);
+    const got = await page({ limit, ...(before ? { before: { createdAt: before.createdAt, id: before.id } } : {}) });
+    out.push(...got);
+    if (got.length < limit) break;
+    before = got[got.length - 1];
+  }
+  return out;
+}
+
+/** `Store.liveGrants`: $1 workflow, $2 tool, $3 now, $4 the most. The index grants_live serves it whole. */
+export const LIVE_GRANTS_SQL = "SELECT id, record FROM grants WHERE workflow = $1 AND tool = $2 AND status = 'active' AND expires_at > $3 ORDER BY created_at, id LIMIT $4";
+
 /** `SELECT columns FROM table` for page `q`, newest first (created, then id, descending); `initial`: the table's first status. */
-export function newestPageSql(table: 'approvals' | 'incidents', columns: string, initial: string, q: NewestPage<string>, param: (v: string | number) => string): string {
+export function newestPageSql(table: 'approvals' | 'incidents' | 'grants', columns: string, initial: string, q: NewestPage<string>, param: (v: string | number) => string): string {
   const where: string[] = [];
   if (q.status !== undefined) where.push(`status = ${param(q.status)}`);
   if (q.decided) where.push(`status <> ${param(initial)}`);

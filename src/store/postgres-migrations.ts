@@ -94,6 +94,17 @@ const KEY_FINGERPRINTS = `
 CREATE TABLE key_fingerprints (name text PRIMARY KEY, fingerprint text NOT NULL);
 `;
 
+// Standing grants read by what they cover and when they expire (the gateway reads only the live ones of a
+// tool, never every grant made), and listed newest first a page at a time.
+const GRANT_EXPIRY = `
+ALTER TABLE grants ADD COLUMN expires_at text COLLATE "C";
+UPDATE grants SET expires_at = (record::jsonb)->>'expiresAt';
+ALTER TABLE grants ALTER COLUMN expires_at SET NOT NULL;
+DROP INDEX grants_by_tool;
+CREATE INDEX grants_live ON grants (workflow, tool, status, expires_at);
+CREATE INDEX grants_by_created ON grants (created_at, id);
+`;
+
 /** Migrations by version: MIGRATIONS[n] takes the database from version n to n + 1, in one transaction. */
 const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
   { name: 'core', sql: CORE },
@@ -101,6 +112,7 @@ const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
   { name: 'checkpoints', sql: CHECKPOINTS },
   { name: 'claims', sql: PG_CLAIMS_SQL },
   { name: 'key fingerprints', sql: KEY_FINGERPRINTS },
+  { name: 'grant expiry', sql: GRANT_EXPIRY },
 ];
 
 /** The schema version this code writes: the highest version in `schema_migrations`. */

@@ -15,7 +15,8 @@ import type {
   ApprovalRecord, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, RunQuery, RunRecord, RunStep, RunSummary, StoredAuditRow,
   StoredSpan, UsageRow,
 } from './store.js';
-import { newestPageSql } from './newest-page.js';
+import { LIVE_GRANTS_SQL, newestPageSql } from './newest-page.js';
+import { MAX_LIVE_GRANTS } from './store.js';
 
 /** Rows per query when a list is read whole (keyset pages: no query is unbounded). */
 const PAGE = 1000;
@@ -124,7 +125,7 @@ export class PgReads {
   }
 
   /** A page of `table` newest first (`Store.pageApprovals`, `pageIncidents`), whose first status is `initial`. */
-  private async newestPage<R extends pg.QueryResultRow>(table: 'approvals' | 'incidents', columns: string, initial: string, q: NewestPage<string>): Promise<R[]> {
+  private async newestPage<R extends pg.QueryResultRow>(table: 'approvals' | 'incidents' | 'grants', columns: string, initial: string, q: NewestPage<string>): Promise<R[]> {
     const p = new Params();
     return (await this.pool.query<R>(newestPageSql(table, columns, initial, q, (v) => p.add(v)), p.values)).rows;
   }
@@ -133,8 +134,13 @@ export class PgReads {
     return this.recordById('grants', id, grantSchema);
   }
 
-  async grants(opts: { workflow?: string; tool?: string; status?: GrantRecord['status'] }): Promise<GrantRecord[]> {
-    return (await this.oldestFirst<IdRecordRow>('grants', 'id, record', { workflow: opts.workflow, tool: opts.tool, status: opts.status })).map((r) => this.rows.record('grants', r, grantSchema));
+  async liveGrants(workflow: string, tool: string, now: string): Promise<GrantRecord[]> {
+    const { rows } = await this.pool.query<IdRecordRow>(LIVE_GRANTS_SQL, [workflow, tool, now, MAX_LIVE_GRANTS]);
+    return rows.map((r) => this.rows.record('grants', r, grantSchema));
+  }
+
+  async grantPage(q: NewestPage<GrantRecord['status']>): Promise<GrantRecord[]> {
+    return (await this.newestPage<IdRecordRow>('grants', 'id, record', 'active', q)).map((r) => this.rows.record('grants', r, grantSchema));
   }
 
   async dueNotifications(now: string, limit: number): Promise<NotificationRecord[]> {

@@ -104,7 +104,7 @@ export async function updateApproval(c: Sql, rows: RowReader, id: string, want: 
 /** Inserts a new standing grant; an existing id is a `conflict`. */
 export function insertGrant(c: Sql, g: GrantRecord): Promise<void> {
   return insertUnique('grant', g.id, 'grant ids are unique', () =>
-    c.query('INSERT INTO grants (id, workflow, tool, status, uses, created_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7)', [g.id, g.workflow, g.tool, g.status, g.uses, g.createdAt, JSON.stringify(g)]),
+    c.query('INSERT INTO grants (id, workflow, tool, status, uses, created_at, expires_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [g.id, g.workflow, g.tool, g.status, g.uses, g.createdAt, g.expiresAt, JSON.stringify(g)]),
   );
 }
 

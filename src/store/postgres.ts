@@ -275,8 +275,12 @@ class PostgresStore implements Store {
     return this.read('read a grant', () => this.reads.grant(id));
   }
 
-  listGrants(opts: { workflow?: string; tool?: string; status?: GrantRecord['status'] } = {}): Promise<readonly GrantRecord[]> {
-    return this.read('list grants', () => this.reads.grants(opts));
+  liveGrants(workflow: string, tool: string, now: string): Promise<readonly GrantRecord[]> {
+    return this.read('list live grants', () => this.reads.liveGrants(workflow, tool, now));
+  }
+
+  pageGrants(q: NewestPage<GrantRecord['status']>): Promise<readonly GrantRecord[]> {
+    return this.read('list grants', () => this.reads.grantPage(q));
   }
 
   useGrant(id: string, expectedUses: number): Promise<GrantRecord | null> {

@@ -202,6 +202,15 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE audit_run_pages_recent (page INTEGER NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (page, run_id)) STRICT, WITHOUT ROWID;
   `,
+  // 21: standing grants read by what they cover and when they expire (the gateway reads only the live ones
+  // of a tool, never every grant made), and listed newest first a page at a time.
+  `
+  ALTER TABLE grants ADD COLUMN expires_at TEXT NOT NULL DEFAULT '';
+  UPDATE grants SET expires_at = json_extract(record, '$.expiresAt');
+  DROP INDEX grants_by_tool;
+  CREATE INDEX grants_live ON grants (workflow, tool, status, expires_at);
+  CREATE INDEX grants_by_created ON grants (created_at, id);
+  `,
 ];
 
 /** Seqs per page of the run index (`audit_run_pages`): a page is `seq >> AUDIT_PAGE_BITS`. */

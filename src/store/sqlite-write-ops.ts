@@ -74,6 +74,7 @@ export type WriteOp =
       readonly status: string;
       readonly uses: number;
       readonly createdAt: string;
+      readonly expiresAt: string;
       readonly record: string;
     }
   | { readonly op: 'use-grant'; readonly id: string; readonly expectedUses: number }

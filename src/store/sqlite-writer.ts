@@ -159,8 +159,8 @@ export class SqliteWriter {
       case 'create-grant':
         this.insertUnique('grant', op.id, 'grant ids are unique', () => {
           this.db
-            .prepare('INSERT INTO grants (id, workflow, tool, status, uses, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)')
-            .run(op.id, op.workflow, op.tool, op.status, op.uses, op.createdAt, op.record);
+            .prepare('INSERT INTO grants (id, workflow, tool, status, uses, created_at, expires_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(op.id, op.workflow, op.tool, op.status, op.uses, op.createdAt, op.expiresAt, op.record);
         });
         return null;
       case 'use-grant':

@@ -33,7 +33,7 @@ import type {
   UsageRow,
   ValueEntry,
 } from './store.js';
-import { MAX_RUN_IDS } from './store.js';
+import { MAX_LIVE_GRANTS, MAX_RUN_IDS } from './store.js';
 import { AUDIT_PAGE_BITS, makeStoreFolder, migrate, openConnection, storeError } from './sqlite-file.js';
 import {
   auditRecord,
@@ -55,7 +55,7 @@ import { writerModule } from './sqlite-thread.js';
 import { InlineWrites, ThreadWrites, type WriteChannel } from './sqlite-writes.js';
 import { SPANS_PER_TRACE, spansOfRun } from './sqlite-spans.js';
 import { RUN_SUMMARY_COLUMNS, runQuerySql } from './sqlite-queries.js';
-import { newestPageSql } from './newest-page.js';
+import { LIVE_GRANTS_SQL, newestPageSql } from './newest-page.js';
 import { runSummaryOf } from './run-summary.js';
 import { openPayload, openRunState, openStep, sealPayloads, sealStep, type PayloadSealing } from './sealed-payloads.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
@@ -422,6 +422,7 @@ class SqliteStore implements Store {
       status: g.status,
       uses: g.uses,
       createdAt: g.createdAt,
+      expiresAt: g.expiresAt,
       record: JSON.stringify(g),
     })).then(() => undefined);
   }
@@ -433,11 +434,18 @@ class SqliteStore implements Store {
     });
   }
 
-  listGrants(opts: { workflow?: string; tool?: string; status?: GrantRecord['status'] } = {}): Promise<readonly GrantRecord[]> {
-    return this.read('list grants', () => {
-      const { where, args } = filters({ workflow: opts.workflow, tool: opts.tool, status: opts.status });
-      const rows = this.db.prepare(`SELECT id, record FROM grants ${where} ORDER BY created_at, id`).all(...args) as IdRecordRow[];
+  liveGrants(workflow: string, tool: string, now: string): Promise<readonly GrantRecord[]> {
+    return this.read('list live grants', () => {
+      const rows = this.db.prepare(LIVE_GRANTS_SQL.replace(/\$\d/g, '?')).all(workflow, tool, now, MAX_LIVE_GRANTS) as IdRecordRow[];
       return rows.map((r) => this.rows.record('grants', r, grantSchema));
+    });
+  }
+
+  pageGrants(q: NewestPage<GrantRecord['status']>): Promise<readonly GrantRecord[]> {
+    return this.read('list grants', () => {
+      const args: (string | number)[] = [];
+      const sql = newestPageSql('grants', 'id, record', 'active', q, (v) => (args.push(v), '?'));
+      return (this.db.prepare(sql).all(...args) as IdRecordRow[]).map((r) => this.rows.record('grants', r, grantSchema));
     });
   }
 

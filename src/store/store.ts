@@ -145,6 +145,9 @@ export function pageLimit(limit: number): number {
   return Math.max(1, Math.min(1000, Math.floor(Number.isFinite(limit) ? limit : 1000)));
 }
 
+/** The most grants `liveGrants` returns: a grant lasts a week at most, and people make them by hand. */
+export const MAX_LIVE_GRANTS = 1000;
+
 /** The most run ids one list of approvals or incidents may name. */
 export const MAX_RUN_IDS = 1000;
 
@@ -286,8 +289,13 @@ export interface Store {
   /** Inserts a new standing grant; an existing id is a `conflict` error. */
   createGrant(g: GrantRecord): Promise<void>;
   getGrant(id: string): Promise<GrantRecord | null>;
-  /** Oldest first, filtered by every option given. */
-  listGrants(opts?: { workflow?: string; tool?: string; status?: GrantRecord['status'] }): Promise<readonly GrantRecord[]>;
+  /**
+   * The active grants of `tool` in `workflow` that expire after `now` (ISO-8601), oldest first, at most
+   * `MAX_LIVE_GRANTS`: what the gateway may cover a call with. Grants that expired or were revoked are never read.
+   */
+  liveGrants(workflow: string, tool: string, now: string): Promise<readonly GrantRecord[]>;
+  /** One page of grants, newest first, as `pageApprovals` (`decided`: revoked). */
+  pageGrants(q: NewestPage<GrantRecord['status']>): Promise<readonly GrantRecord[]>;
   /**
    * Compare-and-set on the use count: counts one use if the grant is active and has exactly
    * `expectedUses` uses. Returns the updated grant, or null if it changed first. Unknown id: `not-found`.

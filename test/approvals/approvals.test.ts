@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAirlock } from '../../src/airlock.js';
 import { localApprover, editApproval, vote, type Approver } from '../../src/gateway/approvals/vote.js';
 import { sweepApprovals } from '../../src/gateway/approvals/sweep.js';
-import { approvalStats } from '../../src/gateway/approvals/stats.js';
+import { storeApprovalStats } from '../../src/gateway/approvals/stats.js';
 import { createGrant, revokeGrant } from '../../src/gateway/approvals/grants.js';
 import type { AcmeSnapshot } from '../../src/demo/acme/db.js';
 import type { RunRecord } from '../../src/store/store.js';
@@ -283,7 +283,7 @@ describe('approvals', () => {
       }
       expect(newRefunds(before, h.ground()).map((r) => r['amount_cents'])).toEqual([1000, 1100]);
       expect((await h.a.store.getGrant(made.grant.id))?.uses).toBe(2);
-      const stats = approvalStats(await h.a.store.listApprovals(), await h.a.store.listGrants(), 'refund-desk');
+      const stats = await storeApprovalStats(h.a.store, 'refund-desk');
       expect(stats.grants.uses).toBeGreaterThanOrEqual(2);
       expect(await revokeGrant(deps(), made.grant.id, as('user:sam'), 'no')).toMatchObject({ kind: 'refused', status: 403 });
       expect(await revokeGrant(deps(), made.grant.id, as('user:priya'), 'backlog cleared')).toMatchObject({ kind: 'created', grant: { status: 'revoked' } });
@@ -321,7 +321,7 @@ describe('approvals', () => {
   });
 
   it('per-approver statistics: approve rate, decision time, overrides and escalations', async () => {
-    const stats = approvalStats(await h.a.store.listApprovals(), await h.a.store.listGrants());
+    const stats = await storeApprovalStats(h.a.store);
     const priya = stats.approvers.find((p) => p.approver === 'user:priya');
     expect(priya?.votes).toBeGreaterThanOrEqual(2);
     expect(priya?.approveRate).toBe(1);

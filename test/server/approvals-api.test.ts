@@ -119,5 +119,25 @@ describe('approvals over HTTP', () => {
     expect(stats.approvers.find((a) => a.approver === 'user:priya')).toMatchObject({ votes: 1, approvals: 1 });
     expect((await call('POST', `/v1/grants/${grant.grantId}/revoke`, ws.keys.priya, { reason: 'done' })).status).toBe(200);
     expect((await call('POST', `/v1/grants/${grant.grantId}/revoke`, ws.keys.priya, { reason: 'again' })).status).toBe(409);
+
+    // Listed newest first, a page at a time; `next` leads on, and a bad query or cursor is refused.
+    const more: string[] = [];
+    for (const reason of ['second', 'third']) {
+      const r = await call('POST', '/v1/grants', ws.keys.priya, { workflow: 'refund-desk', tool: 'payments.refund', bounds: { amount_cents: { max: 2000 }, currency: { equals: 'EUR' } }, durationMinutes: 30, maxUses: 1, reason });
+      expect([reason, r.status, r.json]).toEqual([reason, 201, expect.anything()]);
+      more.push(Approvals.GrantView.parse(r.json).grantId);
+    }
+    const p1 = Approvals.GrantList.parse((await call('GET', '/v1/grants?limit=2', ws.keys.dana)).json);
+    expect(p1.grants.map((g) => g.grantId)).toEqual([more[1], more[0]]);
+    expect(p1.next).toBe(more[0]);
+    const p2 = Approvals.GrantList.parse((await call('GET', `/v1/grants?limit=2&before=${p1.next}`, ws.keys.dana)).json);
+    expect(p2.grants.map((g) => g.grantId)).toEqual([grant.grantId]);
+    expect(p2.next).toBeNull();
+    const revoked = Approvals.GrantList.parse((await call('GET', '/v1/grants?status=revoked', ws.keys.dana)).json);
+    expect(revoked.grants.map((g) => [g.grantId, g.status])).toEqual([[grant.grantId, 'revoked']]);
+    for (const q of ['limit=0', 'limit=1001', 'status=expired', 'before=grt_nope', 'sort=asc']) {
+      const r = await call('GET', `/v1/grants?${q}`, ws.keys.dana);
+      expect([q, r.status]).toEqual([q, 422]);
+    }
   });
 });

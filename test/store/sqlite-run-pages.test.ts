@@ -92,6 +92,7 @@ describe("a run's records through the run-page index", () => {
     const db = openConnection(file, 1000);
     db.exec(`DROP TABLE rate_calls; DROP TABLE run_claims; DROP TABLE audit_checkpoints; DROP TABLE policy_events; DROP TABLE pilot_events; DROP TABLE halts; DROP TABLE ctx_vectors; DROP TABLE ctx_vector_epoch; DROP TABLE ctx_fts; DROP TABLE ctx_chunks; DROP TABLE ctx_access; DROP TABLE ctx_versions; DROP TABLE ctx_documents;
       DROP TABLE audit_run_pages; DROP TABLE audit_run_pages_recent; DROP INDEX runs_by_agent; DROP INDEX runs_by_on_behalf_of;
+      DROP INDEX grants_live; DROP INDEX grants_by_created; ALTER TABLE grants DROP COLUMN expires_at; CREATE INDEX grants_by_tool ON grants (workflow, tool, status);
       CREATE TABLE audit_run_start (run_id TEXT PRIMARY KEY, first_seq INTEGER NOT NULL) STRICT, WITHOUT ROWID;
       UPDATE meta SET value = '11' WHERE key = 'schema_version';`);
     db.close();

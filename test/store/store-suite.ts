@@ -595,19 +595,44 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     describe('standing grants', () => {
-      it('round-trips and lists grants oldest first, by workflow, tool and status', async () => {
+      it('round-trips grants and lists them newest first a page at a time, by status', async () => {
         const g1 = grant('grt_1');
         const g2 = grant('grt_2', { tool: 'mail.send', bounds: {}, maxUses: null, createdAt: '2025-01-01T00:00:05.000Z' });
         const g3 = grant('grt_3', { workflow: 'billing', status: 'revoked', createdAt: '2025-01-01T00:00:09.000Z' });
-        for (const g of [g3, g2, g1]) await store.createGrant(g);
+        const g4 = grant('grt_4', { createdAt: '2025-01-01T00:00:09.000Z' });
+        for (const g of [g3, g2, g1, g4]) await store.createGrant(g);
         expect(await store.getGrant('grt_2')).toEqual(g2);
         expect(await store.getGrant('grt_missing')).toBeNull();
-        expect((await store.listGrants()).map((g) => g.id)).toEqual(['grt_1', 'grt_2', 'grt_3']);
-        expect((await store.listGrants({ workflow: 'refund-desk' })).map((g) => g.id)).toEqual(['grt_1', 'grt_2']);
-        expect((await store.listGrants({ workflow: 'refund-desk', tool: 'payments.refund' })).map((g) => g.id)).toEqual(['grt_1']);
-        expect((await store.listGrants({ status: 'revoked' })).map((g) => g.id)).toEqual(['grt_3']);
-        expect(await store.listGrants({ tool: 'crm.delete' })).toEqual([]);
+        const ids = (gs: readonly GrantRecord[]): string[] => gs.map((g) => g.id);
+        // Newest first; the same time ordered by id (descending), as approvals and incidents are.
+        expect(ids(await store.pageGrants({ limit: 10 }))).toEqual(['grt_4', 'grt_3', 'grt_2', 'grt_1']);
+        const first = await store.pageGrants({ limit: 3 });
+        const last = first[first.length - 1] as GrantRecord;
+        expect(ids(await store.pageGrants({ limit: 3, before: { createdAt: last.createdAt, id: last.id } }))).toEqual(['grt_1']);
+        expect(ids(await store.pageGrants({ status: 'revoked', limit: 10 }))).toEqual(['grt_3']);
+        expect(ids(await store.pageGrants({ decided: true, limit: 10 }))).toEqual(['grt_3']);
+        expect(ids(await store.pageGrants({ status: 'active', limit: 2 }))).toEqual(['grt_4', 'grt_2']);
         expect((await rejection(store.createGrant(g1))).code).toBe('conflict');
+      });
+
+      it('reads only the live grants of one tool: active, not yet expired, oldest first', async () => {
+        const at = (m: number): string => new Date(Date.parse('2025-01-01T00:00:00.000Z') + m * 60_000).toISOString();
+        await store.createGrant(grant('grt_old', { createdAt: at(0), expiresAt: at(30) }));
+        await store.createGrant(grant('grt_b', { createdAt: at(20), expiresAt: at(200) }));
+        await store.createGrant(grant('grt_a', { createdAt: at(10), expiresAt: at(60) }));
+        await store.createGrant(grant('grt_revoked', { createdAt: at(5), expiresAt: at(300), status: 'revoked' }));
+        await store.createGrant(grant('grt_mail', { tool: 'mail.send', createdAt: at(5), expiresAt: at(300) }));
+        await store.createGrant(grant('grt_billing', { workflow: 'billing', createdAt: at(5), expiresAt: at(300) }));
+        const live = async (m: number): Promise<string[]> => (await store.liveGrants('refund-desk', 'payments.refund', at(m))).map((g) => g.id);
+        expect(await live(1)).toEqual(['grt_old', 'grt_a', 'grt_b']);
+        // Expiry is exclusive: a grant expiring at this instant is gone.
+        expect(await live(30)).toEqual(['grt_a', 'grt_b']);
+        expect(await live(60)).toEqual(['grt_b']);
+        expect(await live(200)).toEqual([]);
+        expect((await store.liveGrants('refund-desk', 'mail.send', at(1))).map((g) => g.id)).toEqual(['grt_mail']);
+        expect(await store.liveGrants('refund-desk', 'crm.delete', at(1))).toEqual([]);
+        await store.revokeGrant('grt_a');
+        expect(await live(1)).toEqual(['grt_old', 'grt_b']);
       });
 
       it('counts a use only against the expected use count (compare-and-set)', async () => {
@@ -636,7 +661,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await store.revokeGrant('grt_1')).toBeNull();
         expect(await store.useGrant('grt_1', 0)).toBeNull();
         expect(await store.getGrant('grt_1')).toEqual(revoked);
-        expect((await store.listGrants({ status: 'active' })).map((g) => g.id)).toEqual([]);
+        expect(await store.pageGrants({ status: 'active', limit: 10 })).toEqual([]);
         expect((await rejection(store.revokeGrant('grt_missing'))).code).toBe('not-found');
       });
     });

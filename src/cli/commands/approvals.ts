@@ -6,7 +6,7 @@ import { AirlockError } from '../../errors.js';
 import { localApprover, editApproval, vote, type Approver, type VoteOutcome } from '../../gateway/approvals/vote.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
 import { afterDecision } from '../../orchestration/after-decision.js';
-import { approvalStats, newestApprovals } from '../../gateway/approvals/stats.js';
+import { storeApprovalStats } from '../../gateway/approvals/stats.js';
 import { sweepApprovals } from '../../gateway/approvals/sweep.js';
 import { createGrant, revokeGrant, type GrantSpec } from '../../gateway/approvals/grants.js';
 import type { GrantBound, GrantRecord } from '../../store/store.js';
@@ -50,7 +50,7 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
     .option('--json', 'machine-readable output')
     .action(async (o: { workflow?: string; json?: boolean }) => {
       await h.withAirlock(ws(), async (a) => {
-        const stats = approvalStats(await newestApprovals(a.store), await a.store.listGrants(), o.workflow);
+        const stats = await storeApprovalStats(a.store, o.workflow);
         if (o.json) {
           out(JSON.stringify(stats, null, 2));
           return;
@@ -168,12 +168,14 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
   const grants = program
     .command('grants')
     .description('standing grants: scoped, time-boxed pre-approvals (`grants create`, `grants revoke`)')
-    .option('--all', 'revoked and expired ones too')
+    .option('--all', 'revoked and expired ones too (the newest 1,000)')
     .option('--json', 'machine-readable output')
     .action(async (o: { all?: boolean; json?: boolean }) => {
       await h.withAirlock(ws(), async (a) => {
         const now = a.now().getTime();
-        const list = (await a.store.listGrants()).filter((g) => o.all || (g.status === 'active' && Date.parse(g.expiresAt) > now));
+        // Newest first. A grant lasts a week at most: the live ones are among the newest active thousand.
+        const page = await a.store.pageGrants({ ...(o.all ? {} : { status: 'active' as const }), limit: 1000 });
+        const list = o.all ? page : page.filter((g) => Date.parse(g.expiresAt) > now);
         if (o.json) out(JSON.stringify(list, null, 2));
         else if (list.length === 0) out(o.all ? 'no grants' : 'no active grants');
         else out(list.map((g) => renderGrant(g, now)).join('\n\n'));
@@ -229,10 +231,6 @@ export function registerApprovalCommands(program: Command, h: ApprovalCommandHel
     });
 }
 
-/**
- * Who decides on the command line: the holder of `--key` (or AIRLOCK_API_KEY), authenticated like
- * an HTTP caller, or the person `--as` names, vouched for by this machine's account.
- */
 /** The person deciding on the CLI: by their own API key (`--key`, or `AIRLOCK_API_KEY`), else `--as`, vouched for by this machine's account. */
 export async function approverFor(a: Airlock, o: { as?: string | undefined; key?: string | undefined }): Promise<Approver> {
   const key = o.key ?? process.env['AIRLOCK_API_KEY'];

@@ -246,7 +246,7 @@ export class StandingGrants implements GrantCover {
 
   async cover(ctx: CallContext, contract: ToolContract, args: JsonObject, hash: Sha256Hex): Promise<{ grantId: string; uses: number } | null> {
     const now = this.deps.now();
-    const grants = await this.deps.store.listGrants({ workflow: ctx.workflow.name, tool: contract.name, status: 'active' });
+    const grants = await this.deps.store.liveGrants(ctx.workflow.name, contract.name, now.toISOString());
     for (let g of grants) {
       for (let attempt = 1; attempt <= USE_ATTEMPTS; attempt++) {
         if (Date.parse(g.expiresAt) <= now.getTime() || g.status !== 'active') break;

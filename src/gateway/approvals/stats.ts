@@ -1,6 +1,8 @@
 // What the approval path measures for the pilot: per approver, how often they approve and how long
 // they take (a rubber stamp approves everything in seconds); overall, overrides (edits and
-// rejections), escalations, expiries, and standing-grant uses counted apart from approvals. Pure.
+// rejections), escalations, expiries, and standing-grant uses counted apart from approvals. Pure, but for the
+// readers of the newest approvals and grants it counts.
+import { readNewest } from '../../store/newest-page.js';
 import type { ApprovalRecord, GrantRecord, Store } from '../../store/store.js';
 
 export interface ApproverStats {
@@ -27,23 +29,25 @@ export interface ApprovalStats {
   readonly approvers: readonly ApproverStats[];
 }
 
-/** Aggregates approvals and grants (optionally one workflow's). */
-/** The most approvals the statistics read: the newest, a page at a time (a store's whole history is unbounded). */
+/** The most approvals (and grants) the statistics read: the newest, a page at a time (a store's whole history is unbounded). */
 export const STATS_APPROVALS = 10_000;
 
 /** The newest `max` approvals, newest first, read a page at a time. */
-export async function newestApprovals(store: Pick<Store, 'pageApprovals'>, max = STATS_APPROVALS): Promise<ApprovalRecord[]> {
-  const out: ApprovalRecord[] = [];
-  for (let before: ApprovalRecord | undefined; out.length < max; ) {
-    const limit = Math.min(1000, max - out.length);
-    const page = await store.pageApprovals({ limit, ...(before ? { before: { createdAt: before.createdAt, id: before.id } } : {}) });
-    out.push(...page);
-    if (page.length < limit) break;
-    before = page[page.length - 1];
-  }
-  return out;
+export function newestApprovals(store: Pick<Store, 'pageApprovals'>, max = STATS_APPROVALS): Promise<ApprovalRecord[]> {
+  return readNewest((q) => store.pageApprovals(q), max);
 }
 
+/** The newest `max` grants, newest first, read a page at a time. */
+export function newestGrants(store: Pick<Store, 'pageGrants'>, max = STATS_APPROVALS): Promise<GrantRecord[]> {
+  return readNewest((q) => store.pageGrants(q), max);
+}
+
+/** The statistics of the newest approvals and grants in `store` (optionally one workflow's). */
+export async function storeApprovalStats(store: Pick<Store, 'pageApprovals' | 'pageGrants'>, workflow?: string): Promise<ApprovalStats> {
+  return approvalStats(await newestApprovals(store), await newestGrants(store), workflow);
+}
+
+/** Aggregates approvals and grants (optionally one workflow's). */
 export function approvalStats(approvals: readonly ApprovalRecord[], grants: readonly GrantRecord[], workflow?: string): ApprovalStats {
   const list = workflow ? approvals.filter((a) => a.workflow === workflow) : approvals;
   const gs = workflow ? grants.filter((g) => g.workflow === workflow) : grants;
