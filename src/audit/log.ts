@@ -1,5 +1,4 @@
 // The audit log over a Store: streaming verification and JSONL export. Records are written by `AuditWriter` (writer.ts); exports are verified offline by verify-jsonl.ts.
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
@@ -9,6 +8,7 @@ import type { Store, StoredAuditRow } from '../store/store.js';
 export type { StoredAuditRow };
 import type { Sha256Hex } from '../types.js';
 import { sha256Hex } from '../util/hash.js';
+import { GuardedWriter } from '../util/write-stream.js';
 import type { ChainAnchor } from './chain.js';
 import type { ChainVerdict, VerifyOptions } from './chain-verifier.js';
 import { exportLine, payloadLine } from './export-line.js';
@@ -45,9 +45,11 @@ const DEFAULT_BATCH = 10_000;
 /**
  * Writes the chain held by `store` to `out` as JSON lines (see `exportLine`), honouring
  * backpressure; with `payloads`, each stored payload a record's body refers to (by hash) follows
- * it on its own line (`payloadLine`), once. Does not end `out`.
+ * it on its own line (`payloadLine`), once. Does not end `out`; fails (never hangs) once `out` failed or closed.
  */
 export async function exportJsonl(store: Store, out: Writable, opts: ExportOptions = {}): Promise<ExportSummary> {
+  // Before any await: a file that cannot be opened fails while the first records are read.
+  const writer = new GuardedWriter(out);
   const fromSeq = Math.max(1, opts.fromSeq ?? 1);
   let start: ChainAnchor | null = null;
   if (fromSeq > 1) {
@@ -75,9 +77,9 @@ export async function exportJsonl(store: Store, out: Writable, opts: ExportOptio
         payloads++;
       }
     }
-    if (!out.write(chunk)) await once(out, 'drain');
+    await writer.write(chunk);
   }
-  if (opts.trailer && !out.write(await opts.trailer(head, start))) await once(out, 'drain');
+  if (opts.trailer) await writer.write(await opts.trailer(head, start));
   return { records, payloads, start, head };
 }
 

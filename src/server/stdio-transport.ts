@@ -1,11 +1,13 @@
 // MCP over stdio with the doors' limits: one JSON-RPC message per line, each line at most
 // `maxMessageBytes`. An oversized line is never held whole (its head and tail are kept to find the
 // request id), is answered with an error, and the session goes on; the SDK's own stdio transport
-// would buffer it and then drop the whole session.
+// would buffer it and then drop the whole session. A client gone while Airlock writes to it (EPIPE) fails
+// that send and later ones; it never becomes an uncaught error.
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { GuardedWriter } from '../util/write-stream.js';
 
 /** What an oversized line is known by: its size and, when it could be found, its JSON-RPC id. */
 export interface OversizedLine {
@@ -29,8 +31,12 @@ export class BoundedStdioTransport implements Transport {
   private head: Buffer | null = null;
   private tail: Buffer = Buffer.alloc(0);
   private started = false;
+  private closed = false;
+  /** stdout, written with backpressure; a client gone fails the send (and every later one) instead of crashing. */
+  private readonly out: GuardedWriter;
   private readonly onData = (chunk: Buffer): void => this.take(chunk);
   private readonly onError = (err: Error): void => this.onerror?.(err);
+  private reported = false;
 
   constructor(
     private readonly opts: {
@@ -41,8 +47,10 @@ export class BoundedStdioTransport implements Transport {
       readonly onUnreadable?: (kind: 'parse' | 'invalid', detail: string) => void;
     },
     private readonly stdin: Readable = process.stdin,
-    private readonly stdout: Writable = process.stdout,
-  ) {}
+    stdout: Writable = process.stdout,
+  ) {
+    this.out = new GuardedWriter(stdout);
+  }
 
   start(): Promise<void> {
     if (this.started) throw new Error('BoundedStdioTransport already started');
@@ -52,14 +60,26 @@ export class BoundedStdioTransport implements Transport {
     return Promise.resolve();
   }
 
-  send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stdout.write(serializeMessage(message))) resolve();
-      else this.stdout.once('drain', resolve);
-    });
+  /** Writes one message; fails, never hangs, once stdout failed or closed (the client is gone) or the transport closed. */
+  async send(message: JSONRPCMessage): Promise<void> {
+    const gone = this.out.failed;
+    if (gone) throw new Error(`the client is gone: ${gone.message}`);
+    if (this.closed) throw new Error('the transport is closed');
+    try {
+      await this.out.write(serializeMessage(message));
+    } catch (e) {
+      // Reported once: the session's owner learns the client is gone; each later send just fails.
+      if (!this.reported) {
+        this.reported = true;
+        this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+      }
+      throw e;
+    }
   }
 
   close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
     this.stdin.off('data', this.onData);
     this.stdin.off('error', this.onError);
     if (this.stdin.listenerCount('data') === 0) this.stdin.pause();

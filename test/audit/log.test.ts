@@ -1,8 +1,8 @@
 // The audit log: records written by AuditWriter, payload hashing, verification of a stored chain, JSONL export and offline verification of it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,10 +10,12 @@ import { exportJsonl, exportStore, verifyStore, type ExportOptions } from '../..
 import { payloadOf } from '../../src/audit/payload.js';
 import { verifyJsonl } from '../../src/audit/verify-jsonl.js';
 import { AuditWriter, type AuditItem, type AuditSubject } from '../../src/audit/writer.js';
+import { AirlockError } from '../../src/errors.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import type { Json, Principal, RunId } from '../../src/types.js';
 import { canonicalJson, hashJson, hmacJson } from '../../src/util/hash.js';
+import { uncaughtDuring } from '../helpers/uncaught.js';
 
 const KEY = Buffer.alloc(32, 7);
 const CLOCK = (): Date => new Date(Date.UTC(2025, 0, 1, 0, 0, 0));
@@ -205,6 +207,42 @@ describe('the audit log', () => {
     const file = path.join(tmp, `export-${n}.jsonl`);
     expect(await exportStore(store, file)).toBe(5);
     expect(await verifyJsonl(readFileSync(file, 'utf8'))).toMatchObject({ ok: true, count: 5 });
+  });
+
+  it('fails an export to a file that cannot be opened with a store error, leaving nothing, and raises nothing uncaught', async () => {
+    await fill(writer, 30);
+    // A "folder" that is a file: the open fails while the export awaits its (slow) first read of the store.
+    const notADir = path.join(tmp, `plain-${n}`);
+    writeFileSync(notADir, 'x');
+    const file = path.join(notADir, 'out.jsonl');
+    const slow = new Proxy(store, {
+      get: (target, key) =>
+        key === 'readAudit'
+          ? async (from: number, limit: number) => {
+              await new Promise((r) => setTimeout(r, 50));
+              return target.readAudit(from, limit);
+            }
+          : (Reflect.get(target, key) as unknown),
+    });
+    const failures: unknown[] = [];
+    const uncaught = await uncaughtDuring(async () => {
+      failures.push(await exportStore(slow, file, { batchSize: BATCH }).catch((e: unknown) => e));
+    });
+    expect(uncaught).toEqual([]);
+    expect(failures[0]).toBeInstanceOf(AirlockError);
+    expect((failures[0] as AirlockError).message).toContain(`cannot export the audit trail to \`${file}\`: ENOTDIR`);
+    expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
+  });
+
+  it('fails, never hangs, an export whose reader went away (a download cancelled): the stream is closed while full', async () => {
+    await fill(writer, 200);
+    // Nobody reads: the export fills the buffer and waits for room, then the reader goes away.
+    const pass = new PassThrough({ highWaterMark: 256 });
+    const exporting = exportJsonl(store, pass, { batchSize: BATCH }).then(() => 'finished', (e: unknown) => String(e));
+    await new Promise((r) => setTimeout(r, 50));
+    // As a web stream's cancel does: destroyed without an error, so no 'drain' and no 'error' ever come.
+    pass.destroy();
+    expect(await exporting).toBe('Error: the output was closed');
   });
 });
 

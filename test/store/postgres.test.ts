@@ -2,7 +2,7 @@
 // concurrent appends from separate instances (separate pools, as separate processes would have), group commit with
 // failing writes in it, migrations under the advisory lock, a newer schema refused, the statement timeout, retries.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ import type { Store } from '../../src/store/store.js';
 import type { ApprovalId, RunId } from '../../src/types.js';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { approval, draft, rejection, run, storeSuite } from './store-suite.js';
+import { uncaughtDuring } from '../helpers/uncaught.js';
 
 /** A store on a database of its own, which is dropped when the store closes. */
 async function freshStore(opts: PostgresStoreOptions = {}): Promise<Store> {
@@ -93,13 +94,18 @@ describe('postgres store: many instances on one database', () => {
     await migratePostgres(db.url, 'db');
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-pg-'));
     const go = path.join(tmp, 'go');
-    // Each child: its own Node process and pool, 20 waves of 10 concurrent callers, once the go file exists.
-    const script = `import { existsSync } from 'node:fs';
+    // Each child: its own Node process and pool, 20 waves of 10 concurrent callers. A barrier: each says it is
+    // ready (its store open), and all begin once the go file exists, written when all three are ready.
+    const script = `import { existsSync, writeFileSync } from 'node:fs';
       import { openPostgresStore } from ${JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '../../dist/src/store/postgres.js')).href)};
       const [url, go, who] = process.argv.slice(1);
       const s = await openPostgresStore(url, { max: 2 });
-      while (!existsSync(go)) await new Promise((r) => setTimeout(r, 5));
-      for (let w = 0; w < 20; w++) await Promise.all(Array.from({ length: 10 }, (_, i) => s.appendAudit([{ type: 'action.intent', time: '2025-01-01T00:00:00.000Z', runId: null, principal: 'agent:' + who, onBehalfOf: null, body: { w, i } }])));
+      writeFileSync(go + '.' + who, '');
+      while (!existsSync(go)) await new Promise((r) => setTimeout(r, 2));
+      for (let w = 0; w < 20; w++) {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => s.appendAudit([{ type: 'action.intent', time: '2025-01-01T00:00:00.000Z', runId: null, principal: 'agent:' + who, onBehalfOf: null, body: { w, i } }])));
+        await new Promise((r) => setTimeout(r, 2));
+      }
       await s.close();`;
     const children = ['p1', 'p2', 'p3'].map(
       (who) =>
@@ -108,6 +114,10 @@ describe('postgres store: many instances on one database', () => {
           child.on('exit', resolve);
         }),
     );
+    const ready = (): boolean => ['p1', 'p2', 'p3'].every((who) => existsSync(`${go}.${who}`));
+    let exited = false;
+    void Promise.all(children).then(() => (exited = true));
+    while (!ready() && !exited) await new Promise((r) => setTimeout(r, 5));
     writeFileSync(go, '');
     const codes = await Promise.all(children);
     rmSync(tmp, { recursive: true, force: true });
@@ -332,20 +342,6 @@ describe('postgres store: timeouts and retries', () => {
     }
   });
 });
-
-/** Runs `fn`, and returns what reached the process as uncaught exceptions meanwhile (and 200 ms after). */
-async function uncaughtDuring(fn: () => Promise<void>): Promise<unknown[]> {
-  const uncaught: unknown[] = [];
-  const note = (e: unknown): void => void uncaught.push(e);
-  process.on('uncaughtException', note);
-  try {
-    await fn();
-    await new Promise((r) => setTimeout(r, 200));
-  } finally {
-    process.off('uncaughtException', note);
-  }
-  return uncaught;
-}
 
 describe('postgres store: connections', () => {
   it("raises nothing when its database is dropped while the pool's connections are still closing", async () => {
