@@ -339,10 +339,12 @@ class RangeThread {
         void worker.terminate();
         resolve(null);
       };
-      worker.once('error', fail);
+      // Until the thread is handed over, a failure (even after a "not ready") and an exit without a word end the start.
+      worker.on('error', fail);
+      worker.once('exit', () => resolve(null));
       worker.once('message', (m: WorkerState) => {
-        worker.off('error', fail);
         if (!m.ready) return fail();
+        worker.off('error', fail);
         resolve(new RangeThread(worker));
       });
     });

@@ -230,6 +230,8 @@ export class Sessions {
       const outcome = await underTrace(state.trace?.traceparent, () => this.deps.gateway.propose(ctx, proposal));
       // The run save is queued in the same tick as the outcome record: one commit, one fsync for both.
       const saved = this.record(run, proposal, outcome);
+      // Awaited below, after the outcome's commit: a failure meanwhile is not an unhandled rejection.
+      saved.catch(() => undefined);
       if (outcome.kind === 'executed') {
         try {
           await outcome.committed;

@@ -35,15 +35,21 @@ export async function startHttpServer(
   const host = opts.host ?? airlock.workspace.file.server.host;
   const port = opts.port ?? airlock.workspace.file.server.port;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) =>
+    const notListening = (err: NodeJS.ErrnoException): void =>
       reject(
         new AirlockError('input', `cannot listen on ${host}:${port}: ${err.message}`, {
           hint: err.code === 'EADDRINUSE' ? 'another process uses that port; pass `--port` or set `server.port`' : undefined,
         }),
-      ),
-    );
+      );
+    const s = serve({ fetch: app.fetch, hostname: host, port }, () => {
+      s.off('error', notListening);
+      resolve(s);
+    });
+    s.once('error', notListening);
   });
+  // Listening: a later failure of the server (accepting a connection with no file descriptor left) is logged,
+  // and the server goes on serving the connections it has.
+  server.on('error', (err: Error) => (opts.log ? opts.log.error({ err }, 'the HTTP server failed to accept a connection') : console.error('airlock http:', err)));
   // Approval deadlines, webhook retries and the runs of processes that died need someone awake: the server is.
   const housekeeping = startHousekeeping(airlock, { ...(opts.housekeepingMs ? { intervalMs: opts.housekeepingMs } : {}), ...(opts.log ? { log: opts.log } : {}) });
   // Loose ends of an earlier crash are tied up before the first pass of the timer.

@@ -7,6 +7,7 @@ import { PDF_LIMITS, PdfReader, pdfPagesText } from '../../src/context/sources/p
 import type { Workspace } from '../../src/config/schema.js';
 import type { Store } from '../../src/store/store.js';
 import { makePdf } from '../helpers/pdf.js';
+import { uncaughtDuring } from '../helpers/uncaught.js';
 import { contextWorkspace, openContext } from './context-workspace.js';
 
 describe('PDF text', () => {
@@ -62,6 +63,22 @@ describe('PDF text', () => {
       expect(await reader.read(pdf)).toEqual({ text: 'hello there' });
       expect(await reader.read(new Uint8Array([1, 2, 3]))).toEqual({ skip: expect.stringMatching(/^not readable as PDF/) });
       expect(await reader.read(makePdf([['again']]))).toEqual({ text: 'again' });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('drops a reader thread that fails between reads (nothing uncaught), and reads the next file on a new one', async () => {
+    const reader = new PdfReader();
+    try {
+      expect(await reader.read(makePdf([['first']]))).toEqual({ text: 'first' });
+      // As when pdf.js fails while cleaning up after it answered: the thread's error event, no read waiting.
+      const thread = (reader as unknown as { worker: import('node:worker_threads').Worker | null }).worker;
+      expect(thread).not.toBeNull();
+      const uncaught = await uncaughtDuring(async () => void thread?.emit('error', new Error('failed after answering')), 50);
+      expect(uncaught).toEqual([]);
+      expect((reader as unknown as { worker: unknown }).worker).toBeNull();
+      expect(await reader.read(makePdf([['second']]))).toEqual({ text: 'second' });
     } finally {
       await reader.close();
     }

@@ -58,7 +58,7 @@ export class PdfReader {
   async read(bytes: Uint8Array): Promise<{ readonly text: string } | { readonly skip: string }> {
     const module = builtModule('context/sources/pdf-worker');
     if (module === undefined) return { skip: 'PDF text needs the built worker (run `npm run build`)' };
-    const worker = (this.worker ??= new Worker(pathToFileURL(module), { resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb } }));
+    const worker = (this.worker ??= this.start(module));
     const id = this.next++;
     return new Promise((resolve) => {
       const done = (r: { text: string } | { skip: string }, restart: boolean): void => {
@@ -89,6 +89,13 @@ export class PdfReader {
     const w = this.worker;
     this.worker = null;
     if (w) await w.terminate();
+  }
+
+  /** A new worker; one that fails between reads (pdf.js cleaning up after an answer) is dropped, never left to crash the process. */
+  private start(module: string): Worker {
+    const worker = new Worker(pathToFileURL(module), { resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb } });
+    worker.on('error', () => this.drop(worker));
+    return worker;
   }
 
   private drop(worker: Worker): void {
