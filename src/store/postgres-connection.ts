@@ -78,8 +78,11 @@ export interface RetryPolicy {
   readonly maxDelayMs?: number;
 }
 
-/** Runs `fn`, again after a growing pause while it fails with a retryable error, at most `attempts` times in all. */
-export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {}): Promise<T> {
+/**
+ * Runs `fn`, again after a growing pause while it fails with a retryable error (`retryable`, by default a
+ * serialisation failure or a deadlock), at most `attempts` times in all.
+ */
+export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {}, retryable: (e: unknown) => boolean = isRetryable): Promise<T> {
   const attempts = Math.max(1, policy.attempts ?? 6);
   const base = policy.baseDelayMs ?? 5;
   const max = policy.maxDelayMs ?? 250;
@@ -87,7 +90,7 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {
     try {
       return await fn();
     } catch (e) {
-      if (i >= attempts || !isRetryable(e)) throw e;
+      if (i >= attempts || !retryable(e)) throw e;
       const pause = Math.min(max, base * 2 ** (i - 1));
       await new Promise((r) => setTimeout(r, pause / 2 + Math.random() * (pause / 2)));
     }
@@ -97,11 +100,22 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {
 /**
  * Runs `fn` in one transaction on a connection of `pool` (READ COMMITTED: compare-and-set is done with row
  * locks, `SELECT ... FOR UPDATE`, and advisory locks), committed when it returns, rolled back when it throws,
- * and run again from the start on a serialisation failure or a deadlock.
+ * and run again from the start on a serialisation failure or a deadlock, and when the connection was lost
+ * (or could not be had) before COMMIT was sent: the server rolled that transaction back with its session. A
+ * loss during COMMIT leaves the outcome unknown: that one is never run again.
  */
 export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, policy?: RetryPolicy): Promise<T> {
+  const rolledBack = new WeakSet<object>();
+  const again = (e: unknown): boolean => isRetryable(e) || (typeof e === 'object' && e !== null && rolledBack.has(e));
   return withRetry(async () => {
-    const client = await pool.connect();
+    let committing = false;
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      if (isLostConnection(e) && typeof e === 'object' && e !== null) rolledBack.add(e);
+      throw e;
+    }
     let broken: Error | undefined;
     // A session the server ends mid-transaction (a restart, a terminated backend, the idle-in-transaction
     // timeout) fails the query waiting on it; pg also emits the loss as an event on the checked-out client,
@@ -113,9 +127,11 @@ export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<
     try {
       await client.query('BEGIN');
       const value = await fn(client);
+      committing = true;
       await client.query('COMMIT');
       return value;
     } catch (e) {
+      if (!committing && (broken !== undefined || isLost(e)) && typeof e === 'object' && e !== null) rolledBack.add(e);
       // A connection that cannot even roll back is broken: the pool drops it.
       await client.query('ROLLBACK').catch((err: unknown) => {
         broken = err instanceof Error ? err : new Error(String(err));
@@ -125,7 +141,7 @@ export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<
       client.removeListener('error', lost);
       client.release(broken);
     }
-  }, policy);
+  }, policy, again);
 }
 
 /**
@@ -142,6 +158,20 @@ export async function underSavepoint<T>(c: Sql, fn: () => Promise<T>): Promise<T
     await c.query('ROLLBACK TO SAVEPOINT airlock_item');
     throw e;
   }
+}
+
+/** True when `e` says the connection is gone (see `isConnectionLoss`). */
+function isLost(e: unknown): boolean {
+  return isConnectionLoss(sqlState(e), e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * True when `e` says the connection was lost or refused at once (a restart, a terminated session): worth
+ * trying again for work that changed nothing. Not a connection attempt that timed out: each try would wait
+ * as long again.
+ */
+export function isLostConnection(e: unknown): boolean {
+  return isLost(e) && !/timeout|ETIMEDOUT/i.test(e instanceof Error ? e.message : String(e));
 }
 
 /**

@@ -15,7 +15,7 @@ import { GroupCommit, type GroupItem } from './postgres-audit.js';
 import { addCheckpoint, CheckpointReads } from './postgres-checkpoints.js';
 import { claimDueRuns, claimRun, releaseRun, takeRate, wakeRun } from './postgres-claims.js';
 import { listenForDueRuns } from './postgres-due-runs.js';
-import { DEFAULT_STATEMENT_TIMEOUT_MS, openPool, pgError, shownUrl, transaction, type PgConnectionOptions } from './postgres-connection.js';
+import { DEFAULT_STATEMENT_TIMEOUT_MS, isLostConnection, openPool, pgError, shownUrl, transaction, withRetry, type PgConnectionOptions } from './postgres-connection.js';
 import { readAuditRange } from './postgres-audit-ranges.js';
 import type { AuditRangeBytes, AuditRangeReaderSpec } from '../audit/store-scan.js';
 import { builtModule } from '../util/package-root.js';
@@ -465,7 +465,7 @@ class PostgresStore implements Store {
   }
 
   changeContext(changes: ContextChanges): Promise<void> {
-    return this.read('store ingested documents', () => this.context.changeContext(changes));
+    return this.own('store ingested documents', () => this.context.changeContext(changes));
   }
 
   searchContext(query: ContextQuery): Promise<readonly ContextHit[]> {
@@ -481,7 +481,7 @@ class PostgresStore implements Store {
   }
 
   putContextVectors(model: string, rows: readonly ChunkVector[]): Promise<void> {
-    return this.read('store embedding vectors', () => this.context.putContextVectors(model, rows));
+    return this.own('store embedding vectors', () => this.context.putContextVectors(model, rows));
   }
 
   contextCited(source: string, path: string, start: number, end: number, entitlements: readonly (readonly string[])[]): Promise<ContextCited> {
@@ -528,8 +528,14 @@ class PostgresStore implements Store {
     return transaction(this.pool, fn).catch((e: unknown) => Promise.reject(pgError(e, this.shown, doing)));
   }
 
-  /** A read on the pool, its failures mapped to the error tree. */
+  /** A read on the pool, its failures mapped to the error tree; a read whose connection was lost is read again (it changed nothing). */
   private read<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return withRetry(fn, {}, isLostConnection).catch((e: unknown) => Promise.reject(pgError(e, this.shown, doing)));
+  }
+
+  /** Writes that run their own transactions (`transaction`, which runs them again where that is safe), failures mapped. */
+  private own<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(this.closedError());
     return fn().catch((e: unknown) => Promise.reject(pgError(e, this.shown, doing)));
   }

@@ -370,37 +370,93 @@ describe('postgres store: connections', () => {
     }
   });
 
-  it('fails a transaction whose session the server ends, between statements or during one, with nothing uncaught; the next runs on a new connection', async () => {
+  it('runs a transaction again when the server ended its session before COMMIT (between statements, or during one): it commits once, nothing uncaught', async () => {
     const db = await database();
+    await query(db.url, 'CREATE TABLE t (k text PRIMARY KEY)');
     const pool = openPool(db.url, { max: 1 });
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     const end = (pid: number): Promise<unknown> => admin.query('SELECT pg_terminate_backend($1)', [pid]);
     const pidOf = async (c: pg.PoolClient): Promise<number> => (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
     try {
-      const failures: unknown[] = [];
+      const tries = { between: 0, during: 0 };
       const uncaught = await uncaughtDuring(async () => {
         // Between statements: the loss arrives while the transaction holds the connection and waits on nothing.
-        failures.push(
-          await transaction(pool, async (c) => {
+        await transaction(pool, async (c) => {
+          await c.query("INSERT INTO t VALUES ('between')");
+          if (tries.between++ === 0) {
             await end(await pidOf(c));
             await new Promise((r) => setTimeout(r, 200));
-            await c.query('SELECT 1');
-          }).catch((e: unknown) => e),
-        );
+          }
+          await c.query('SELECT 1');
+        });
         // During a statement.
-        failures.push(
-          await transaction(pool, async (c) => {
-            const pid = await pidOf(c);
-            const ending = new Promise((r) => setTimeout(r, 100)).then(() => end(pid));
-            await Promise.all([c.query('SELECT pg_sleep(5)'), ending]);
-          }).catch((e: unknown) => e),
-        );
+        await transaction(pool, async (c) => {
+          await c.query("INSERT INTO t VALUES ('during')");
+          if (tries.during++ > 0) return;
+          const pid = await pidOf(c);
+          const ending = new Promise((r) => setTimeout(r, 100)).then(() => end(pid));
+          await Promise.all([c.query('SELECT pg_sleep(5)'), ending]);
+        });
       });
       expect(uncaught).toEqual([]);
-      expect(failures).toHaveLength(2);
-      // Each is a store error a caller may retry (the HTTP API answers 503 with Retry-After), never an internal one.
-      for (const f of failures) expect(pgError(f, 'db', 'write')).toMatchObject({ code: 'store', retryable: true });
+      expect(tries).toEqual({ between: 2, during: 2 });
+      // The first tries were rolled back with their sessions: each row once.
+      expect(await query(db.url, 'SELECT k FROM t ORDER BY k')).toEqual([{ k: 'between' }, { k: 'during' }]);
+    } finally {
+      await admin.end();
+      await pool.end();
+    }
+  });
+
+  it('reads again a read whose connection the server ended: every read right after its session ended answers', async () => {
+    const db = await database();
+    const s = await openPostgresStore(db.url, { max: 2 });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await s.appendAudit([draft(1)]);
+      const answers: unknown[] = [];
+      const uncaught = await uncaughtDuring(async () => {
+        for (let i = 0; i < 20; i++) {
+          await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'airlock'");
+          answers.push((await s.auditHead().catch((e: unknown) => e)) as unknown);
+        }
+      });
+      expect(uncaught).toEqual([]);
+      expect(answers.filter((a) => a instanceof Error)).toEqual([]);
+      expect(answers).toHaveLength(20);
+    } finally {
+      await admin.end();
+      await s.close();
+    }
+  });
+
+  it('fails a transaction whose session is ended at every try with a retryable store error, nothing uncaught; the next runs on a new connection', async () => {
+    const db = await database();
+    const pool = openPool(db.url, { max: 1 });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      let tries = 0;
+      let failure: unknown;
+      const uncaught = await uncaughtDuring(async () => {
+        failure = await transaction(
+          pool,
+          async (c) => {
+            tries++;
+            const pid = (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
+            await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+            await new Promise((r) => setTimeout(r, 100));
+            await c.query('SELECT 1');
+          },
+          { attempts: 3, baseDelayMs: 1 },
+        ).catch((e: unknown) => e);
+      });
+      expect(uncaught).toEqual([]);
+      expect(tries).toBe(3);
+      // A store error a caller may retry (the HTTP API answers 503 with Retry-After), never an internal one.
+      expect(pgError(failure, 'db', 'write')).toMatchObject({ code: 'store', retryable: true });
       // The broken connections were dropped: with one connection at most, the pool opened a new one.
       expect((await transaction(pool, (c) => c.query<{ one: number }>('SELECT 1 AS one'))).rows).toEqual([{ one: 1 }]);
     } finally {
