@@ -9,7 +9,7 @@ import { AirlockError } from '../errors.js';
 import type { Sha256Hex } from '../types.js';
 import type { AuditPayload } from './store.js';
 import type { SealedHashes } from './sqlite-write-ops.js';
-import { isRetryable, pgError, transaction, underSavepoint, type RetryPolicy } from './postgres-connection.js';
+import { isLostConnection, isRetryable, pgError, transaction, underSavepoint, type RetryPolicy } from './postgres-connection.js';
 
 /** One caller's write in a group commit: its own rows (if any), and the audit records that say so. */
 export interface GroupItem<T> {
@@ -157,9 +157,9 @@ export class GroupCommit {
   /**
    * Applies `batch` in the transaction `c` is in (committed by the caller) and answers each write in order.
    * INVARIANT: one write never fails another: each applies under its own savepoint, and the chain advances only
-   * past writes that applied. A failure of the transaction itself (the connection, the audit lock's statement
-   * timeout, the commit) fails every write in it; a serialisation failure or a deadlock throws, and the whole
-   * batch is run again.
+   * past writes that applied. A failure of the transaction itself (the audit lock's statement timeout, the
+   * commit) fails every write in it; a serialisation failure, a deadlock or a connection lost before the commit
+   * throws, and the whole batch is run again (`transaction`).
    */
   private async commit(c: pg.PoolClient, batch: readonly Waiting[]): Promise<Outcome[]> {
     // The lock comes first, before any row lock, so two transactions never wait on each other for it.
@@ -186,8 +186,9 @@ export class GroupCommit {
       try {
         ({ value, append } = await underSavepoint(c, () => apply(c)));
       } catch (e) {
-        // The whole transaction is run again: its locks may be what another one waits for.
-        if (isRetryable(e)) throw e;
+        // The whole transaction is run again: its locks may be what another one waits for; or its connection
+        // is gone (the server rolled it back), and no other write in it can apply either.
+        if (isRetryable(e) || isLostConnection(e)) throw e;
         return { ok: false, error: pgError(e, this.shown, item.doing) };
       }
     }

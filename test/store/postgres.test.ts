@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/chain-verifier.js';
 import { verifyStore, type AuditTextSource } from '../../src/audit/log.js';
+import { GroupCommit, type GroupItem } from '../../src/store/postgres-audit.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
 import { openPool, pgError, shownUrl, transaction, withRetry } from '../../src/store/postgres-connection.js';
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
@@ -429,6 +430,47 @@ describe('postgres store: connections', () => {
     } finally {
       await admin.end();
       await s.close();
+    }
+  });
+
+  it("runs a group commit again when its connection is lost in one write's own rows: every write applies once", async () => {
+    const db = await database();
+    await migratePostgres(db.url, 'db');
+    await query(db.url, 'CREATE TABLE t (k text PRIMARY KEY)');
+    const pool = openPool(db.url, { max: 1 });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const group = new GroupCommit(pool, 'db');
+      const runs: Record<string, number> = { a: 0, b: 0, c: 0 };
+      const item = (k: string): GroupItem<string> => ({
+        doing: `write ${k}`,
+        leaves: [],
+        payloads: [],
+        apply: async (c) => {
+          runs[k] = (runs[k] ?? 0) + 1;
+          await c.query('INSERT INTO t VALUES ($1)', [k]);
+          if (k === 'b' && runs[k] === 1) {
+            const pid = (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
+            await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+            await new Promise((r) => setTimeout(r, 100));
+            await c.query('SELECT 1');
+          }
+          return { value: k, append: false };
+        },
+      });
+      let values: string[] = [];
+      const uncaught = await uncaughtDuring(async () => {
+        values = (await Promise.all(['a', 'b', 'c'].map((k) => group.submit(item(k))))).map((r) => r.value);
+      });
+      expect(uncaught).toEqual([]);
+      expect(values).toEqual(['a', 'b', 'c']);
+      // One batch, run twice: the first try died with its session, before any of it committed.
+      expect(runs).toEqual({ a: 2, b: 2, c: 1 });
+      expect(await query(db.url, 'SELECT k FROM t ORDER BY k')).toEqual([{ k: 'a' }, { k: 'b' }, { k: 'c' }]);
+    } finally {
+      await admin.end();
+      await pool.end();
     }
   });
 
