@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'store'
   | 'store-locked'
   | 'store-corrupt'
+  /** The connection to the store was lost while a change was committed: it may or may not have been applied. */
+  | 'store-unknown'
   | 'connector'
   | 'connector-timeout'
   | 'not-found'

@@ -45,7 +45,6 @@ export const RejectRequest = z.strictObject({
   reason: z.string().min(1).max(2000).describe('Why; it goes back to the agent.'),
 });
 
-/** `GET /approvals` query. */
 /** `limit` of a list read a page at a time, newest first. */
 const pageSize = z
   .string()
@@ -54,6 +53,7 @@ const pageSize = z
   .optional()
   .describe('At most this many, newest first (default 100, at most 1000).');
 
+/** `GET /approvals` query. */
 export const ApprovalsQuery = z.strictObject({
   status: approvalStatus.optional().describe('Only approvals in this status (default `pending`).'),
   runId: runId.optional().describe('Only approvals of this run.'),

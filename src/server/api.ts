@@ -90,6 +90,11 @@ export function createApiRoutes(airlock: Airlock, authenticate: Authenticate, op
     if (err instanceof AirlockError) {
       if (err.code === 'not-found') return c.json(errorBody(err.message, err.hint), 404);
       if (err.code === 'conflict') return c.json(errorBody(err.message, err.hint ?? 'retry the request'), 409);
+      if (err.code === 'store-unknown') {
+        // Never "retry": a repeat could do it twice. Logged: the operator sees the database let go mid-commit.
+        console.error('airlock http-api:', err);
+        return c.json(errorBody('the change may or may not have been applied: the connection to the store was lost while it was committed', 'read it back before repeating it'), 502);
+      }
       if (err.retryable || err.code === 'connector' || err.code === 'connector-timeout' || err.code === 'store-locked') {
         c.header('Retry-After', '1');
         return c.json(errorBody('temporarily unavailable', 'retry shortly'), 503);

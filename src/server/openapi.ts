@@ -70,7 +70,7 @@ export function openApiDocument(): Record<string, unknown> {
         PayloadTooLarge: { description: 'the body is larger than `server.limits.maxRequestBytes`', content: json(['ErrorResponse']) },
         InvalidBody: { description: 'the body does not fit the schema; `issues` lists each problem with its path', content: json(['ErrorResponse']) },
         Forbidden: { description: 'the credential is valid but its principal may not do this', content: json(['ErrorResponse']) },
-        ServerError: { description: 'an internal error (logged on the server), or 503 when a dependency is briefly unavailable', content: json(['ErrorResponse']) },
+        ServerError: { description: 'an internal error (logged on the server); 503 when a dependency is briefly unavailable (retry); 502 when the connection to the store was lost while the change was committed (it may or may not have been applied: read it back before repeating it)', content: json(['ErrorResponse']) },
       },
     },
   };

@@ -72,6 +72,8 @@ export class BoundedStdioTransport implements Transport {
       if (!this.reported) {
         this.reported = true;
         this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+        // Nobody reads the answers: the session ends (its runs end for review) rather than go on unheard.
+        void this.close();
       }
       throw e;
     }

@@ -127,15 +127,24 @@ export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<
     try {
       await client.query('BEGIN');
       const value = await fn(client);
+      // A session that ended before COMMIT was sent certainly rolled back (run again below), whatever fn made of it.
+      if (broken) throw broken;
       committing = true;
       await client.query('COMMIT');
       return value;
     } catch (e) {
-      if (!committing && (broken !== undefined || isLost(e)) && typeof e === 'object' && e !== null) rolledBack.add(e);
+      if (!committing && (broken !== undefined || isLostConnection(e)) && typeof e === 'object' && e !== null) rolledBack.add(e);
       // A connection that cannot even roll back is broken: the pool drops it.
       await client.query('ROLLBACK').catch((err: unknown) => {
         broken = err instanceof Error ? err : new Error(String(err));
       });
+      if (committing && isLost(e)) {
+        // Sent, and no answer: the server may have committed it. Never run again, and never "retry" to a caller.
+        throw new AirlockError('store-unknown', `the connection to the database was lost while a change was committed (${e instanceof Error ? e.message : String(e)}): it may or may not have been applied`, {
+          hint: 'read it back before repeating it',
+          cause: e,
+        });
+      }
       throw e;
     } finally {
       client.removeListener('error', lost);
@@ -167,10 +176,12 @@ function isLost(e: unknown): boolean {
 
 /**
  * True when `e` says the connection was lost or refused at once (a restart, a terminated session): worth
- * trying again for work that changed nothing. Not a connection attempt that timed out: each try would wait
- * as long again.
+ * trying again for work that changed nothing. Not a connection attempt that timed out (each try would wait
+ * as long again), nor a login refused or a database missing (each try would be refused again).
  */
 export function isLostConnection(e: unknown): boolean {
+  const state = sqlState(e);
+  if (state === '28000' || state === '28P01' || state === '3D000') return false;
   return isLost(e) && !/timeout|ETIMEDOUT/i.test(e instanceof Error ? e.message : String(e));
 }
 

@@ -97,9 +97,9 @@ CREATE TABLE key_fingerprints (name text PRIMARY KEY, fingerprint text NOT NULL)
 // Standing grants read by what they cover and when they expire (the gateway reads only the live ones of a
 // tool, never every grant made), and listed newest first a page at a time.
 const GRANT_EXPIRY = `
+-- Nullable: an instance from before this column (a rolling upgrade) still creates grants; liveGrants reads those too.
 ALTER TABLE grants ADD COLUMN expires_at text COLLATE "C";
 UPDATE grants SET expires_at = (record::jsonb)->>'expiresAt';
-ALTER TABLE grants ALTER COLUMN expires_at SET NOT NULL;
 DROP INDEX grants_by_tool;
 CREATE INDEX grants_live ON grants (workflow, tool, status, expires_at);
 CREATE INDEX grants_by_created ON grants (created_at, id);

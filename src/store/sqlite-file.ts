@@ -203,7 +203,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE audit_run_pages_recent (page INTEGER NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (page, run_id)) STRICT, WITHOUT ROWID;
   `,
   // 21: standing grants read by what they cover and when they expire (the gateway reads only the live ones
-  // of a tool, never every grant made), and listed newest first a page at a time.
+  // of a tool, never every grant made), and listed newest first a page at a time. A process from before this
+  // column still writes grants (its insert gets ''): liveGrants reads those too.
   `
   ALTER TABLE grants ADD COLUMN expires_at TEXT NOT NULL DEFAULT '';
   UPDATE grants SET expires_at = json_extract(record, '$.expiresAt');

@@ -19,6 +19,7 @@ import { apiJsonSchema, OPENAPI_FILE, openApiDocument } from '../../src/server/o
 import type { AuditRecord } from '../../src/store/store.js';
 import type { RunId } from '../../src/types.js';
 import { copyAcme, groundTruth } from '../helpers/workspace.js';
+import { apiApp } from './fixtures.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -45,9 +46,7 @@ describe('HTTP API', () => {
     ];
     writeFileSync(file, YAML.stringify(doc));
     airlock = await openAirlock(ws.dir);
-    const authenticator = createAuthenticator(airlock.workspace);
-    // Mounted the way http.ts mounts it.
-    app = new Hono().route('/v1', createApiRoutes(airlock, (h) => authenticator.authenticate(h)));
+    app = apiApp(airlock);
   });
 
   afterAll(async () => {

@@ -1,7 +1,11 @@
 // Test fixtures for the doors: an Acme copy with API keys for the agent and two approvers, and a stdio principal.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Hono } from 'hono';
+import type { Airlock } from '../../src/airlock.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
+import { createAuthenticator } from '../../src/identity/authenticate.js';
+import { createApiRoutes } from '../../src/server/api.js';
 import { copyAcme } from '../helpers/workspace.js';
 
 export interface DoorWorkspace extends ReturnType<typeof copyAcme> {
@@ -28,4 +32,10 @@ export function doorWorkspace(extraYaml = ''): DoorWorkspace {
     ...ws,
     keys: { 'refund-bot': made['refund-bot'].key, dana: made.dana.key, priya: made.priya.key, sam: made.sam.key },
   };
+}
+
+/** The JSON API of `airlock` at /v1, mounted the way http.ts mounts it, to call with `app.request`. */
+export function apiApp(airlock: Airlock): Hono {
+  const authenticator = createAuthenticator(airlock.workspace);
+  return new Hono().route('/v1', createApiRoutes(airlock, (h) => authenticator.authenticate(h)));
 }

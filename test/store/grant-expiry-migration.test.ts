@@ -24,12 +24,19 @@ async function fill(store: Store): Promise<void> {
   await store.createGrant(grant('grt_mail', { tool: 'mail.send' }));
 }
 
-async function expectMigrated(store: Store): Promise<void> {
+/** A grant as an instance from before the column writes it (a rolling upgrade): every column but expires_at. */
+const OLD_INSERT = "INSERT INTO grants (id, workflow, tool, status, uses, created_at, record) VALUES ('grt_old_writer', 'refund-desk', 'payments.refund', 'active', 0, '2025-01-01T00:25:00.000Z', $1)";
+const oldRecord = (): string => JSON.stringify(grant('grt_old_writer', { createdAt: '2025-01-01T00:25:00.000Z', expiresAt: '2025-01-01T02:00:00.000Z' }));
+
+async function expectMigrated(store: Store, insertAsOld: (sql: string, record: string) => Promise<void>): Promise<void> {
   expect((await store.liveGrants('refund-desk', 'payments.refund', NOW)).map((g) => g.id)).toEqual(['grt_live', 'grt_later']);
   expect((await store.liveGrants('refund-desk', 'mail.send', NOW)).map((g) => g.id)).toEqual(['grt_mail']);
   // A grant made after the migration is found beside the migrated ones.
   await store.createGrant(grant('grt_new', { createdAt: '2025-01-01T00:20:00.000Z', expiresAt: '2025-01-01T00:40:00.000Z' }));
   expect((await store.liveGrants('refund-desk', 'payments.refund', NOW)).map((g) => g.id)).toEqual(['grt_live', 'grt_later', 'grt_new']);
+  // One an older instance writes meanwhile is read too (the gateway checks its expiry from the record).
+  await insertAsOld(OLD_INSERT, oldRecord());
+  expect((await store.liveGrants('refund-desk', 'payments.refund', NOW)).map((g) => g.id)).toEqual(['grt_live', 'grt_later', 'grt_new', 'grt_old_writer']);
 }
 
 describe('grants of a store from before their expiry column', () => {
@@ -47,7 +54,14 @@ describe('grants of a store from before their expiry column', () => {
     db.close();
     const reopened = await openSqliteStore(file);
     try {
-      await expectMigrated(reopened);
+      await expectMigrated(reopened, async (sql, record) => {
+        const raw = openConnection(file, 1000);
+        try {
+          raw.prepare(sql.replace('$1', '?')).run(record);
+        } finally {
+          raw.close();
+        }
+      });
     } finally {
       await reopened.close();
     }
@@ -69,7 +83,15 @@ describe('grants of a store from before their expiry column', () => {
       }
       const reopened = await openPostgresStore(db.url);
       try {
-        await expectMigrated(reopened);
+        await expectMigrated(reopened, async (sql, record) => {
+          const raw = new pg.Client({ connectionString: db.url });
+          await raw.connect();
+          try {
+            await raw.query(sql, [record]);
+          } finally {
+            await raw.end();
+          }
+        });
       } finally {
         await reopened.close();
       }
