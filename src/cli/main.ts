@@ -324,6 +324,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** True for a write to a reader that closed its end of the pipe (`airlock audit export | head`). */
+function readerGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -338,12 +344,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(formatError(err) + '\n');
       return err.isUserError ? 2 : 1;
     }
+    // The reader of stdout stopped reading (`| head`): what it wanted it has; the rest is dropped, quietly.
+    if (readerGone(err)) return 0;
     process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   }
 }
 
 if (import.meta.url === `file://${process.argv[1] ? path.resolve(process.argv[1]) : ''}` || process.argv[1]?.endsWith('/airlock')) {
+  // Output past a reader that closed the pipe is dropped: the command goes on (or ends, where writing is its work).
+  process.stdout.on('error', (e) => {
+    if (!readerGone(e)) throw e;
+  });
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
