@@ -12,7 +12,7 @@ import { SPANS_PER_TRACE } from './sqlite-spans.js';
 import type {
   ApprovalPage,
   NewestPage,
-  ApprovalRecord, AuditRecord, DeliveryRecord, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, RunQuery, RunRecord, RunStep, RunSummary, StoredAuditRow,
+  ApprovalRecord, AuditRecord, DeliveryRecord, GrantPage, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, RunQuery, RunRecord, RunStep, RunSummary, StoredAuditRow,
   StoredSpan, UsageRow,
 } from './store.js';
 import { LIVE_GRANTS_SQL, newestPageSql } from './newest-page.js';
@@ -139,7 +139,7 @@ export class PgReads {
     return rows.map((r) => this.rows.record('grants', r, grantSchema));
   }
 
-  async grantPage(q: NewestPage<GrantRecord['status']>): Promise<GrantRecord[]> {
+  async grantPage(q: GrantPage): Promise<GrantRecord[]> {
     return (await this.newestPage<IdRecordRow>('grants', 'id, record', 'active', q)).map((r) => this.rows.record('grants', r, grantSchema));
   }
 

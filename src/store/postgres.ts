@@ -31,7 +31,7 @@ import { SPANS_KEPT, SPANS_PER_TRACE } from './sqlite-spans.js';
 import { RowReader } from './sqlite-rows.js';
 import { policyEventColumns } from './sqlite-policy.js';
 import type {
-  ApprovalExpectation, ApprovalPage, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, DueRunsWatch, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
+  ApprovalExpectation, ApprovalPage, ApprovalRecord, ApprovalUpdate, AuditDraft, AuditRecord, DeliveryRecord, DueRunsWatch, GrantPage, GrantRecord, IncidentRecord, IncidentStatus, IncidentUpdate, InstanceLease,
   NewestPage, NotificationRecord, OpenRunsCap, RunQuery, RunRecord, RunSaveExtras, RunStep, RunSummary, Store, StoredAuditRow, StoredSpan, UsageRow, ValueEntry,
 } from './store.js';
 import { appendedRecords, prepareDraft, runColumns, serialiseStep } from './write-input.js';
@@ -279,7 +279,7 @@ class PostgresStore implements Store {
     return this.read('list live grants', () => this.reads.liveGrants(workflow, tool, now));
   }
 
-  pageGrants(q: NewestPage<GrantRecord['status']>): Promise<readonly GrantRecord[]> {
+  pageGrants(q: GrantPage): Promise<readonly GrantRecord[]> {
     return this.read('list grants', () => this.reads.grantPage(q));
   }
 

@@ -8,6 +8,7 @@ import type {
   ApprovalRecord,
   ApprovalUpdate,
   DeliveryRecord,
+  GrantPage,
   GrantRecord,
   HaltLift,
   HaltRecord,
@@ -441,7 +442,7 @@ class SqliteStore implements Store {
     });
   }
 
-  pageGrants(q: NewestPage<GrantRecord['status']>): Promise<readonly GrantRecord[]> {
+  pageGrants(q: GrantPage): Promise<readonly GrantRecord[]> {
     return this.read('list grants', () => {
       const args: (string | number)[] = [];
       const sql = newestPageSql('grants', 'id, record', 'active', q, (v) => (args.push(v), '?'));

@@ -192,6 +192,9 @@ export interface NewestPage<S extends string> {
   readonly limit: number;
 }
 
+/** A page of `pageGrants`: grants belong to no run. */
+export type GrantPage = Omit<NewestPage<GrantRecord['status']>, 'runId'>;
+
 /** A page of `pageApprovals`. */
 export type ApprovalPage = NewestPage<ApprovalStatus>;
 
@@ -295,7 +298,7 @@ export interface Store {
    */
   liveGrants(workflow: string, tool: string, now: string): Promise<readonly GrantRecord[]>;
   /** One page of grants, newest first, as `pageApprovals` (`decided`: revoked). */
-  pageGrants(q: NewestPage<GrantRecord['status']>): Promise<readonly GrantRecord[]>;
+  pageGrants(q: GrantPage): Promise<readonly GrantRecord[]>;
   /**
    * Compare-and-set on the use count: counts one use if the grant is active and has exactly
    * `expectedUses` uses. Returns the updated grant, or null if it changed first. Unknown id: `not-found`.
