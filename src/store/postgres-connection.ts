@@ -105,7 +105,9 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {
  * loss during COMMIT leaves the outcome unknown: that one is never run again.
  */
 export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, policy?: RetryPolicy): Promise<T> {
+  // The failures of tries the server rolled back (a lost connection before COMMIT): those are run again.
   const rolledBack = new WeakSet<object>();
+  const rolledBackWith = (e: unknown): void => void (typeof e === 'object' && e !== null && rolledBack.add(e));
   const again = (e: unknown): boolean => isRetryable(e) || (typeof e === 'object' && e !== null && rolledBack.has(e));
   return withRetry(async () => {
     let committing = false;
@@ -113,7 +115,7 @@ export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<
     try {
       client = await pool.connect();
     } catch (e) {
-      if (isLostConnection(e) && typeof e === 'object' && e !== null) rolledBack.add(e);
+      if (isLostConnection(e)) rolledBackWith(e);
       throw e;
     }
     let broken: Error | undefined;
@@ -133,7 +135,7 @@ export function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<
       await client.query('COMMIT');
       return value;
     } catch (e) {
-      if (!committing && (broken !== undefined || isLostConnection(e)) && typeof e === 'object' && e !== null) rolledBack.add(e);
+      if (!committing && (broken !== undefined || isLostConnection(e))) rolledBackWith(e);
       // A connection that cannot even roll back is broken: the pool drops it.
       await client.query('ROLLBACK').catch((err: unknown) => {
         broken = err instanceof Error ? err : new Error(String(err));

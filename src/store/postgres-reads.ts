@@ -15,7 +15,8 @@ import type {
   ApprovalRecord, AuditRecord, DeliveryRecord, GrantPage, GrantRecord, IncidentRecord, IncidentStatus, InstanceLease, NotificationRecord, RunQuery, RunRecord, RunStep, RunSummary, StoredAuditRow,
   StoredSpan, UsageRow,
 } from './store.js';
-import { LIVE_GRANTS_SQL, newestPageSql } from './newest-page.js';
+import { LIVE_GRANTS_SQL } from './live-grants.js';
+import { newestPageSql } from './newest-page.js';
 import { MAX_LIVE_GRANTS } from './store.js';
 
 /** Rows per query when a list is read whole (keyset pages: no query is unbounded). */

@@ -530,8 +530,7 @@ class PostgresStore implements Store {
 
   /** A read on the pool, its failures mapped to the error tree; a read whose connection was lost is read again (it changed nothing). */
   private read<T>(doing: string, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(this.closedError());
-    return withRetry(fn, {}, isLostConnection).catch((e: unknown) => Promise.reject(pgError(e, this.shown, doing)));
+    return this.own(doing, () => withRetry(fn, {}, isLostConnection));
   }
 
   /** Writes that run their own transactions (`transaction`, which runs them again where that is safe), failures mapped. */
